@@ -204,7 +204,7 @@ def load_cached_graph(path: Path) -> WalkGraph | None:
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
             header = _read_header(data)
             arrays = {name: data[name] for name in WalkGraph.ARRAY_FIELDS}
         meta = header["meta"]
@@ -284,7 +284,7 @@ def iter_cache(cache_dir: Path) -> Iterator[CacheEntry]:
     for path in files:
         meta: GraphMeta | None = None
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
                 header_meta = _read_header(data)["meta"]
             if isinstance(header_meta, dict):
                 meta = GraphMeta(**header_meta)

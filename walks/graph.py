@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -268,7 +268,7 @@ class WalkGraph:
     meta: GraphMeta = field(default_factory=lambda: GraphMeta(source=""))
 
     #: Names of the array fields, in order (used by the cache).
-    ARRAY_FIELDS: tuple[str, ...] = (
+    ARRAY_FIELDS: ClassVar[tuple[str, ...]] = (
         "node_osm_id", "node_lat", "node_lon", "edge_u", "edge_v", "edge_length_m",
         "edge_osm_id", "edge_highway", "edge_name", "edge_surface", "edge_lit",
         "edge_direction", "edge_pleasantness", "geom_offset", "geom_lat", "geom_lon",

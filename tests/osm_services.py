@@ -1,0 +1,183 @@
+"""A local stand-in for Overpass and Nominatim on 127.0.0.1, answering from a real OSM extract.
+
+Overpass ``/interpreter`` replies hold the extract's highway ways whose nodes fall in the queried
+polygon's bounding box, with all their nodes, as the real service's ``(way(poly);>;);out;`` does.
+Nominatim ``/search`` knows the places given to it. Tests can queue failures (status codes or raw
+bodies) that are served before the normal replies, and read the log of requests received.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.parse
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import osmium
+
+STATUS_TEXT = (
+    "Connected as: 1\nCurrent time: 2026-11-24T00:00:00Z\nAnnounced endpoint: none\n"
+    "Rate limit: 2\n2 slots available now.\nCurrently running queries (pid, space limit, "
+    "time limit, start time):\n"
+)
+
+
+@dataclass
+class Failure:
+    """A scripted reply served instead of the real one."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ExtractIndex:
+    """The highway ways and nodes of an extract, for building Overpass replies."""
+
+    def __init__(self, path: Path) -> None:
+        self.nodes: dict[int, tuple[float, float]] = {}
+        self.ways: list[dict[str, Any]] = []
+        for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+            if obj.is_node():
+                if obj.location.valid():
+                    self.nodes[obj.id] = (obj.location.lat, obj.location.lon)
+            elif "highway" in obj.tags:
+                self.ways.append(
+                    {
+                        "type": "way",
+                        "id": obj.id,
+                        "nodes": [n.ref for n in obj.nodes],
+                        "tags": {t.k: t.v for t in obj.tags},
+                    }
+                )
+
+    def reply(self, south: float, west: float, north: float, east: float) -> dict[str, Any]:
+        """Build the Overpass JSON reply for a bounding box."""
+        ways = []
+        wanted: set[int] = set()
+        for way in self.ways:
+            refs = [r for r in way["nodes"] if r in self.nodes]
+            if any(
+                south <= self.nodes[r][0] <= north and west <= self.nodes[r][1] <= east
+                for r in refs
+            ):
+                ways.append(way)
+                wanted.update(refs)
+        elements = [
+            {"type": "node", "id": r, "lat": self.nodes[r][0], "lon": self.nodes[r][1]}
+            for r in sorted(wanted)
+        ]
+        return {
+            "version": 0.6,
+            "generator": "walks test server",
+            "osm3s": {"timestamp_osm_base": "2021-07-07T10:22:44Z", "copyright": "ODbL"},
+            "elements": elements + ways,
+        }
+
+
+class FakeOsmServices:
+    """Overpass + Nominatim on an OS-chosen port of 127.0.0.1."""
+
+    def __init__(self, extract: Path) -> None:
+        self.index = ExtractIndex(extract)
+        self.places: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, deque[Failure]] = {"overpass": deque(), "nominatim": deque()}
+        self.requests: list[tuple[float, str, str]] = []  # (time, kind, path)
+        services = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: object) -> None:
+                return
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
+                      content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _scripted(self, kind: str) -> bool:
+                queue = services.failures[kind]
+                if not queue:
+                    return False
+                failure = queue.popleft()
+                self._send(failure.status, failure.body, failure.headers, "text/plain")
+                return True
+
+            def do_GET(self) -> None:
+                parsed = urllib.parse.urlsplit(self.path)
+                if parsed.path.endswith("/status"):
+                    self._send(200, STATUS_TEXT.encode(), content_type="text/plain")
+                    return
+                if parsed.path.endswith("/search"):
+                    services.requests.append((time.monotonic(), "nominatim", self.path))
+                    if self._scripted("nominatim"):
+                        return
+                    query = urllib.parse.parse_qs(parsed.query).get("q", [""])[0]
+                    place = services.places.get(query.strip().lower())
+                    self._send(200, json.dumps([place] if place else []).encode())
+                    return
+                self._send(404, b"not found", content_type="text/plain")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                services.requests.append((time.monotonic(), "overpass", self.path))
+                if not self.path.endswith("/interpreter"):
+                    self._send(404, b"not found", content_type="text/plain")
+                    return
+                if self._scripted("overpass"):
+                    return
+                query = form.get("data", [""])[0]
+                match = re.search(r"poly:'([^']+)'", query)
+                if match is None:
+                    self._send(400, b"bad query", content_type="text/plain")
+                    return
+                numbers = [float(x) for x in match.group(1).split()]
+                lats, lons = numbers[0::2], numbers[1::2]
+                reply = services.index.reply(min(lats), min(lons), max(lats), max(lons))
+                self._send(200, json.dumps(reply).encode())
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeOsmServices:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_place(self, name: str, *, lat: float, lon: float,
+                  bbox: tuple[float, float, float, float],
+                  geojson: dict[str, Any] | None = None) -> None:
+        """Teach Nominatim a place; bbox is (west, south, east, north)."""
+        west, south, east, north = bbox
+        self.places[name.strip().lower()] = {
+            "place_id": len(self.places) + 1,
+            "licence": "Data © OpenStreetMap contributors, ODbL 1.0",
+            "lat": str(lat),
+            "lon": str(lon),
+            "display_name": name,
+            "boundingbox": [str(south), str(north), str(west), str(east)],
+            "geojson": geojson or {"type": "Point", "coordinates": [lon, lat]},
+        }
+
+    def fail(self, kind: str, *failures: Failure) -> None:
+        """Queue failures for ``"overpass"`` or ``"nominatim"``."""
+        self.failures[kind].extend(failures)
+
+    def count(self, kind: str) -> int:
+        """How many requests of a kind arrived."""
+        return sum(1 for _, k, _ in self.requests if k == kind)
