@@ -12,6 +12,8 @@ import datetime as dt
 import importlib.util
 import logging
 import math
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -394,7 +396,7 @@ def _overpass_replies(
         name: getattr(ox.settings, name)
         for name in (
             "overpass_url", "cache_folder", "use_cache", "requests_timeout",
-            "requests_kwargs", "http_user_agent", "log_console",
+            "requests_kwargs", "http_user_agent", "log_console", "overpass_rate_limit",
         )
     }  # fmt: skip
     ox.settings.overpass_url = overpass_url
@@ -403,8 +405,11 @@ def _overpass_replies(
     ox.settings.requests_timeout = timeout_s
     ox.settings.http_user_agent = settings.USER_AGENT
     ox.settings.log_console = False
+    # osmnx's own slot check sleeps 60 s when /status is unreachable; ours fails fast instead.
+    ox.settings.overpass_rate_limit = False
     ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": _check_reply}}
     try:
+        _wait_for_slot(overpass_url, timeout_s)
         for reply in _overpass._download_overpass_network(  # noqa: SLF001
             area.polygon, "walk", OVERPASS_WAY_FILTER
         ):
@@ -421,6 +426,41 @@ def _overpass_replies(
     finally:
         for name, value in saved.items():
             setattr(ox.settings, name, value)
+
+
+def _wait_for_slot(overpass_url: str, timeout_s: float) -> None:
+    """
+    Ask Overpass's ``/status`` page whether we may query now, and wait for our slot if not.
+
+    Parameters
+    ----------
+    overpass_url
+        The Overpass API base URL.
+    timeout_s
+        Seconds to wait for the status reply (at most 15).
+
+    Raises
+    ------
+    RetryableServiceError
+        When the server does not answer at all.
+    """
+    import requests  # noqa: PLC0415
+
+    url = overpass_url.rstrip("/") + "/status"
+    try:
+        reply = requests.get(
+            url, timeout=min(timeout_s, 15.0), headers={"User-Agent": settings.USER_AGENT}
+        )
+    except (requests.Timeout, requests.ConnectionError) as err:
+        msg = f"no reply ({type(err).__name__})"
+        raise RetryableServiceError(msg, url=overpass_url) from err
+    if not reply.ok or "slots available now" in reply.text:
+        return  # some servers have no status page; a busy one says so in its replies
+    waits = re.findall(r"Slot available after: \S+, in (\d+) seconds", reply.text)
+    if waits:
+        pause = min(*(int(w) for w in waits), settings.MAX_BACKOFF_S)
+        log.info("Overpass: waiting %d s for a free slot", pause)
+        time.sleep(pause)
 
 
 def _check_reply(response: requests.Response, *_args: object, **_kwargs: object) -> None:
@@ -442,8 +482,6 @@ def _check_reply(response: requests.Response, *_args: object, **_kwargs: object)
     ServiceError
         On other 4xx replies.
     """
-    if response.url.rstrip("/").endswith("/status"):
-        return  # osmnx's slot check copes with any reply of its own
     status = response.status_code
     if status == 429 or status >= 500:  # noqa: PLR2004
         msg = f"HTTP {status} {response.reason}"

@@ -570,9 +570,10 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     import time  # noqa: PLC0415
 
     started = time.perf_counter()
+    way_lats, way_lons = _clipped_coords(osm, clip)
     uses: dict[int, int] = {}
-    for way in osm.ways:
-        for ref, lat in zip(way.refs, way.lats, strict=True):
+    for way, lats_of_way in zip(osm.ways, way_lats, strict=True):
+        for ref, lat in zip(way.refs, lats_of_way, strict=True):
             if lat == lat:  # not NaN  # noqa: PLR0124
                 uses[ref] = uses.get(ref, 0) + 1
 
@@ -613,7 +614,7 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         refs: list[int] = []
         lats: list[float] = []
         lons: list[float] = []
-        for ref, lat, lon in zip(way.refs, way.lats, way.lons, strict=True):
+        for ref, lat, lon in zip(way.refs, way_lats[way_idx], way_lons[way_idx], strict=True):
             if lat != lat:  # NaN: the node is outside the extract  # noqa: PLR0124
                 if len(refs) > 1:
                     emit(way_idx, refs, lats, lons)
@@ -630,10 +631,10 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         if len(refs) > 1:
             emit(way_idx, refs, lats, lons)
 
+    where = clip.label if clip is not None else osm.source.split(":", 1)[-1]
+    nothing = f"no walkable ways in {where!r}: choose a larger area or another extract"
     if not pieces_u:
-        where = osm.source.split(":", 1)[-1]
-        msg = f"no walkable ways in {where!r}: choose a larger area or another extract"
-        raise DataError(msg)
+        raise DataError(nothing)
 
     lat_all = np.asarray(flat_lat)
     lon_all = np.asarray(flat_lon)
@@ -649,12 +650,6 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     nlat = np.asarray(node_lat)
     nlon = np.asarray(node_lon)
     keep_edge = np.ones(u.shape[0], dtype=bool)
-    if clip is not None:
-        import shapely  # noqa: PLC0415
-
-        inside = shapely.contains_xy(clip.polygon, nlon, nlat)
-        keep_edge &= inside[u] & inside[v]
-
     way_dir = np.array([_foot_direction(w.tags) for w in osm.ways], dtype=np.int8)
     piece_way = np.asarray(pieces_way, dtype=np.int64)
     direction = way_dir[piece_way]
@@ -672,9 +667,7 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         best = int(np.argmax(counts))
         keep_edge &= (labels[u] == best) & (labels[v] == best)
     if not keep_edge.any():
-        where = clip.label if clip is not None else osm.source.split(":", 1)[-1]
-        msg = f"no walkable ways in {where!r}: choose a larger area or another extract"
-        raise DataError(msg)
+        raise DataError(nothing)
 
     edges = np.flatnonzero(keep_edge)
     node_keep = np.zeros(nlat.shape[0], dtype=bool)
@@ -731,6 +724,46 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
             build_s=time.perf_counter() - started,
         ),
     )
+
+
+def _clipped_coords(
+    osm: OsmWays, clip: Area | None
+) -> tuple[
+    list[tuple[float, ...]] | list[list[float]], list[tuple[float, ...]] | list[list[float]]
+]:
+    """
+    Return the ways' coordinates with nodes outside the clip area set to NaN.
+
+    Cutting at node level, before junctions are found, makes a clipped graph the same whether
+    its ways came from a larger extract or from an Overpass query of the area alone.
+
+    Parameters
+    ----------
+    osm
+        The ways.
+    clip
+        The area, or None to keep every node.
+
+    Returns
+    -------
+    tuple
+        Per-way latitudes and longitudes.
+    """
+    if clip is None:
+        return [w.lats for w in osm.ways], [w.lons for w in osm.ways]
+    import itertools  # noqa: PLC0415
+
+    import shapely  # noqa: PLC0415
+
+    sizes = [len(w.lats) for w in osm.ways]
+    total = sum(sizes)
+    lat = np.fromiter(itertools.chain.from_iterable(w.lats for w in osm.ways), float, total)
+    lon = np.fromiter(itertools.chain.from_iterable(w.lons for w in osm.ways), float, total)
+    outside = ~shapely.contains_xy(clip.polygon, lon, lat)
+    lat[outside] = np.nan
+    lon[outside] = np.nan
+    cuts = np.cumsum(sizes)[:-1]
+    return [a.tolist() for a in np.split(lat, cuts)], [a.tolist() for a in np.split(lon, cuts)]
 
 
 def _iso(date: dt.datetime | None) -> str:
