@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from osm_services import FakeOsmServices
 from typer.testing import CliRunner
 
-from osm_services import FakeOsmServices
 from walks.data import demo_extract_path, read_extract
 from walks.graph import WalkGraph, graph_from_ways
 
@@ -94,6 +94,10 @@ def osm_services(paris_osm: Path) -> FakeOsmServices:
                 ]],
             },
         )  # fmt: skip
-        services.add_place("Square Montholon, Paris", lat=48.8779, lon=2.3466,
-                           bbox=(2.3462, 48.8776, 2.3470, 48.8782))
+        services.add_place(
+            "Square Montholon, Paris",
+            lat=48.8779,
+            lon=2.3466,
+            bbox=(2.3462, 48.8776, 2.3470, 48.8782),
+        )
         yield services

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import osmium
 
@@ -95,8 +95,13 @@ class FakeOsmServices:
             def log_message(self, *_args: object) -> None:
                 return
 
-            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
-                      content_type: str = "application/json") -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                headers: dict[str, str] | None = None,
+                content_type: str = "application/json",
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -151,7 +156,7 @@ class FakeOsmServices:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
-    def __enter__(self) -> FakeOsmServices:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -159,9 +164,15 @@ class FakeOsmServices:
         self.server.shutdown()
         self.server.server_close()
 
-    def add_place(self, name: str, *, lat: float, lon: float,
-                  bbox: tuple[float, float, float, float],
-                  geojson: dict[str, Any] | None = None) -> None:
+    def add_place(
+        self,
+        name: str,
+        *,
+        lat: float,
+        lon: float,
+        bbox: tuple[float, float, float, float],
+        geojson: dict[str, Any] | None = None,
+    ) -> None:
         """Teach Nominatim a place; bbox is (west, south, east, north)."""
         west, south, east, north = bbox
         self.places[name.strip().lower()] = {

@@ -13,7 +13,7 @@ def test_bbox_text() -> None:
     area = resolve_area("2.3432, 48.87717, 2.3541, 48.88119")
     assert area.kind == "bbox"
     assert area.bbox == pytest.approx((2.3432, 48.87717, 2.3541, 48.88119))
-    # the provenance says about 800 m × 450 m
+    # the provenance says about 800 m by 450 m
     assert area_km2(area.polygon) == pytest.approx(0.80 * 0.447, rel=0.03)
 
 
@@ -21,7 +21,7 @@ def test_point_and_radius() -> None:
     area = resolve_area("48.8867,2.3431", radius_m=500)
     assert area.kind == "point"
     assert area_km2(area.polygon) == pytest.approx(3.14159 * 0.25, rel=0.01)
-    west, south, east, north = area.bbox
+    _west, south, _east, north = area.bbox
     assert (north - south) * 111_320 == pytest.approx(1000, rel=0.01)
 
 
@@ -44,6 +44,8 @@ def test_bad_areas(text: str, radius: float | None, message: str) -> None:
 
 def test_area_limit() -> None:
     area = area_from_point(LatLon(48.86, 2.34), 5000)
-    with pytest.raises(AreaError, match=r"covers 78\.\d km², more than the 30 km² limit.*--max-area-km2"):
+    with pytest.raises(
+        AreaError, match=r"covers 78\.\d km², more than the 30 km² limit.*--max-area-km2"
+    ):
         check_area_size(area, max_km2=30)
     check_area_size(area, max_km2=100)

@@ -19,7 +19,9 @@ def _same(a: WalkGraph, b: WalkGraph) -> None:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert a.strings == b.strings
     assert (a.meta.source, a.meta.area, a.meta.data_date) == (
-        b.meta.source, b.meta.area, b.meta.data_date
+        b.meta.source,
+        b.meta.area,
+        b.meta.data_date,
     )
 
 
@@ -72,9 +74,14 @@ def test_damaged_entry_is_rebuilt(paris_osm: Path, cache_dir: Path, damage, capl
 
 def test_inconsistent_arrays_are_rejected(paris_graph: WalkGraph, tmp_path: Path) -> None:
     path = tmp_path / "g.npz"
-    broken = WalkGraph(**{**{n: getattr(paris_graph, n) for n in WalkGraph.ARRAY_FIELDS},
-                          "edge_u": paris_graph.edge_u + paris_graph.n_nodes},
-                       strings=paris_graph.strings, meta=paris_graph.meta)
+    broken = WalkGraph(
+        **{
+            **{n: getattr(paris_graph, n) for n in WalkGraph.ARRAY_FIELDS},
+            "edge_u": paris_graph.edge_u + paris_graph.n_nodes,
+        },
+        strings=paris_graph.strings,
+        meta=paris_graph.meta,
+    )
     save_graph(broken, path)
     assert load_cached_graph(path) is None
     assert not path.exists()

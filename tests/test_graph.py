@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
@@ -13,7 +14,13 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from walks.area import area_from_bbox
 from walks.data import OsmWays, WayRecord, read_extract
 from walks.errors import DataError
-from walks.graph import Pleasantness, WalkGraph, graph_from_ways, haversine_m, pleasantness_from_tags
+from walks.graph import (
+    Pleasantness,
+    WalkGraph,
+    graph_from_ways,
+    haversine_m,
+    pleasantness_from_tags,
+)
 from walks.types import LatLon
 
 
@@ -64,7 +71,11 @@ def test_attributes_come_from_tags(paris_graph: WalkGraph) -> None:
     assert "steps" in highways
     assert paris_graph.edge_steps.sum() > 0
     classes = set(paris_graph.edge_pleasantness.tolist())
-    assert {int(Pleasantness.BUSY), int(Pleasantness.PEDESTRIAN), int(Pleasantness.ORDINARY)} <= classes
+    assert {
+        int(Pleasantness.BUSY),
+        int(Pleasantness.PEDESTRIAN),
+        int(Pleasantness.ORDINARY),
+    } <= classes
     fayette = paris_graph.strings.index("Rue La Fayette")
     assert set(paris_graph.edge_pleasantness[paris_graph.edge_name == fayette]) == {
         int(Pleasantness.BUSY)
@@ -116,8 +127,7 @@ def test_csr_distances_match_osmnx_on_networkx(paris_graph: WalkGraph) -> None:
         ours = dijkstra(cost, indices=int(a))[int(b)]
         path = ox.shortest_path(graph_nx, int(ids[a]), int(ids[b]), weight="length")
         theirs = sum(
-            min(d["length"] for d in graph_nx[u][v].values())
-            for u, v in zip(path[:-1], path[1:], strict=True)
+            min(d["length"] for d in graph_nx[u][v].values()) for u, v in itertools.pairwise(path)
         )
         assert ours == pytest.approx(theirs, rel=1e-9)
 
@@ -134,14 +144,18 @@ def test_edge_matrix_points_to_the_cheapest_parallel_edge(paris_graph: WalkGraph
 
 def test_nearest_node(paris_graph: WalkGraph) -> None:
     i = 17
-    node, dist = paris_graph.nearest_node(LatLon(float(paris_graph.node_lat[i]), float(paris_graph.node_lon[i])))
+    node, dist = paris_graph.nearest_node(
+        LatLon(float(paris_graph.node_lat[i]), float(paris_graph.node_lon[i]))
+    )
     assert node == i
     assert dist < 1e-6
     point = LatLon(48.8791, 2.3332)  # west of the data
     far_node, far = paris_graph.nearest_node(point)
     brute = haversine_m(
-        np.full(paris_graph.n_nodes, point.lat), np.full(paris_graph.n_nodes, point.lon),
-        paris_graph.node_lat, paris_graph.node_lon,
+        np.full(paris_graph.n_nodes, point.lat),
+        np.full(paris_graph.n_nodes, point.lon),
+        paris_graph.node_lat,
+        paris_graph.node_lon,
     )
     assert far_node == int(np.argmin(brute))
     assert far == pytest.approx(float(brute.min()), rel=1e-3)
@@ -162,11 +176,18 @@ def test_clip_outside_data_is_an_error(paris_osm) -> None:
         graph_from_ways(read_extract(paris_osm), clip=area)
 
 
-def _way(osm_id: int, refs: list[int], coords: dict[int, tuple[float, float]], **tags: str) -> WayRecord:
+def _way(
+    osm_id: int, refs: list[int], coords: dict[int, tuple[float, float]], **tags: str
+) -> WayRecord:
     nan = (math.nan, math.nan)
     pts = [coords.get(r, nan) for r in refs]
-    return WayRecord(osm_id, tuple(refs), tuple(p[0] for p in pts), tuple(p[1] for p in pts),
-                     {"highway": "footway", **tags})
+    return WayRecord(
+        osm_id,
+        tuple(refs),
+        tuple(p[0] for p in pts),
+        tuple(p[1] for p in pts),
+        {"highway": "footway", **tags},
+    )
 
 
 def test_hand_built_topology() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from osm_services import Failure, FakeOsmServices
+
 from walks.area import area_from_bbox, area_from_point, resolve_area
 from walks.data import fetch_overpass, read_extract
 from walks.errors import AreaError, GeocodeError, ServiceError
@@ -48,7 +48,9 @@ def test_geocode_is_cached_on_disk(osm_services: FakeOsmServices, cache_dir: Pat
     assert len(list((cache_dir / "geocode").glob("*.json"))) == 1
 
 
-def test_geocode_waits_a_second_between_requests(osm_services: FakeOsmServices, cache_dir: Path) -> None:
+def test_geocode_waits_a_second_between_requests(
+    osm_services: FakeOsmServices, cache_dir: Path
+) -> None:
     for name in ("Gare du Nord, Paris", "Square Montholon, Paris"):
         geocode(name, nominatim_url=osm_services.url, cache_dir=cache_dir)
     with pytest.raises(GeocodeError):
@@ -59,8 +61,9 @@ def test_geocode_waits_a_second_between_requests(osm_services: FakeOsmServices, 
 
 
 def test_geocode_point_place_with_radius(osm_services: FakeOsmServices, cache_dir: Path) -> None:
-    area = resolve_area("Square Montholon, Paris", radius_m=300,
-                        nominatim_url=osm_services.url, cache_dir=cache_dir)
+    area = resolve_area(
+        "Square Montholon, Paris", radius_m=300, nominatim_url=osm_services.url, cache_dir=cache_dir
+    )
     assert area.kind == "point"
     assert area.label == "Square Montholon, Paris within 300 m"
     assert area.polygon.centroid.y == pytest.approx(48.8779, abs=1e-6)
@@ -73,8 +76,13 @@ def test_unknown_place(osm_services: FakeOsmServices, cache_dir: Path) -> None:
 
 def test_geocode_retries_429_then_succeeds(osm_services: FakeOsmServices, cache_dir: Path) -> None:
     osm_services.fail("nominatim", Failure(429, headers={"Retry-After": "0"}), Failure(504))
-    place = geocode("Gare du Nord, Paris", nominatim_url=osm_services.url, cache_dir=cache_dir,
-                    min_delay_s=0, **FAST)
+    place = geocode(
+        "Gare du Nord, Paris",
+        nominatim_url=osm_services.url,
+        cache_dir=cache_dir,
+        min_delay_s=0,
+        **FAST,
+    )
     assert place.name == "Gare du Nord, Paris"
     assert osm_services.count("nominatim") == 3
 
@@ -82,8 +90,14 @@ def test_geocode_retries_429_then_succeeds(osm_services: FakeOsmServices, cache_
 def test_geocode_gives_up_after_attempts(osm_services: FakeOsmServices, cache_dir: Path) -> None:
     osm_services.fail("nominatim", *[Failure(503)] * 5)
     with pytest.raises(ServiceError, match=r"Nominatim at 'http://127\.0\.0\.1:\d+' failed 3 time"):
-        geocode("Gare du Nord, Paris", nominatim_url=osm_services.url, cache_dir=cache_dir,
-                attempts=3, min_delay_s=0, **FAST)
+        geocode(
+            "Gare du Nord, Paris",
+            nominatim_url=osm_services.url,
+            cache_dir=cache_dir,
+            attempts=3,
+            min_delay_s=0,
+            **FAST,
+        )
     assert osm_services.count("nominatim") == 3
     assert not (cache_dir / "geocode").exists()
 
@@ -91,8 +105,13 @@ def test_geocode_gives_up_after_attempts(osm_services: FakeOsmServices, cache_di
 def test_geocode_garbage_reply(osm_services: FakeOsmServices, cache_dir: Path) -> None:
     osm_services.fail("nominatim", Failure(200, b"<html>surprise</html>"))
     with pytest.raises(ServiceError, match="sent a reply that is not JSON"):
-        geocode("Gare du Nord, Paris", nominatim_url=osm_services.url, cache_dir=cache_dir,
-                min_delay_s=0, **FAST)
+        geocode(
+            "Gare du Nord, Paris",
+            nominatim_url=osm_services.url,
+            cache_dir=cache_dir,
+            min_delay_s=0,
+            **FAST,
+        )
 
 
 def test_geocode_unreachable(cache_dir: Path) -> None:
@@ -104,12 +123,14 @@ def test_geocode_unreachable(cache_dir: Path) -> None:
 # ---------------------------------------------------------------- Overpass
 
 
-def test_overpass_graph_equals_extract_graph(osm_services: FakeOsmServices, paris_osm: Path,
-                                             cache_dir: Path) -> None:
+def test_overpass_graph_equals_extract_graph(
+    osm_services: FakeOsmServices, paris_osm: Path, cache_dir: Path
+) -> None:
     """The same ways, online or from the file, give the same graph."""
     area = area_from_bbox(*BOX)
-    online = graph_from_ways(fetch_overpass(area, overpass_url=osm_services.url,
-                                            cache_dir=cache_dir), clip=area)
+    online = graph_from_ways(
+        fetch_overpass(area, overpass_url=osm_services.url, cache_dir=cache_dir), clip=area
+    )
     offline = graph_from_ways(read_extract(paris_osm), clip=area)
     assert online.meta.source == f"overpass:{osm_services.url}"
     assert online.meta.data_date == "2021-07-07T10:22:44Z"
@@ -147,8 +168,9 @@ def test_graph_cache_then_offline(osm_services: FakeOsmServices, cache_dir: Path
 def test_overpass_retries(osm_services: FakeOsmServices, cache_dir: Path, failures) -> None:
     osm_services.fail("overpass", *failures)
     started = time.monotonic()
-    osm = fetch_overpass(area_from_bbox(*BOX), overpass_url=osm_services.url,
-                         cache_dir=cache_dir, **FAST)
+    osm = fetch_overpass(
+        area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir, **FAST
+    )
     assert len(osm.ways) > 0
     assert osm_services.count("overpass") == len(failures) + 1
     assert time.monotonic() - started < 10  # no 55 s sleep as osmnx alone would do
@@ -156,36 +178,53 @@ def test_overpass_retries(osm_services: FakeOsmServices, cache_dir: Path, failur
 
 def test_overpass_gives_up(osm_services: FakeOsmServices, cache_dir: Path) -> None:
     osm_services.fail("overpass", *[Failure(504, b"Gateway Timeout")] * 3)
-    with pytest.raises(ServiceError, match=r"Overpass at '.*' failed 3 time\(s\), last with: HTTP 504"):
-        fetch_overpass(area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir,
-                       attempts=3, **FAST)
+    with pytest.raises(
+        ServiceError, match=r"Overpass at '.*' failed 3 time\(s\), last with: HTTP 504"
+    ):
+        fetch_overpass(
+            area_from_bbox(*BOX),
+            overpass_url=osm_services.url,
+            cache_dir=cache_dir,
+            attempts=3,
+            **FAST,
+        )
     assert not list((cache_dir / "http").glob("*.json"))
 
 
 def test_overpass_garbage_json(osm_services: FakeOsmServices, cache_dir: Path) -> None:
     osm_services.fail("overpass", Failure(200, b"{not json"))
     with pytest.raises(ServiceError, match="sent an unreadable reply"):
-        fetch_overpass(area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir,
-                       **FAST)
+        fetch_overpass(
+            area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir, **FAST
+        )
     assert not list((cache_dir / "http").glob("*.json"))
 
 
-def test_overpass_bad_request_is_not_retried(osm_services: FakeOsmServices, cache_dir: Path) -> None:
+def test_overpass_bad_request_is_not_retried(
+    osm_services: FakeOsmServices, cache_dir: Path
+) -> None:
     osm_services.fail("overpass", Failure(400, b"parse error"))
     with pytest.raises(ServiceError, match="answered HTTP 400"):
-        fetch_overpass(area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir,
-                       **FAST)
+        fetch_overpass(
+            area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir, **FAST
+        )
     assert osm_services.count("overpass") == 1
 
 
 def test_overpass_unreachable(cache_dir: Path) -> None:
     with pytest.raises(ServiceError, match="failed 2 time.*no reply"):
-        fetch_overpass(area_from_bbox(*BOX), overpass_url=_closed_port_url(), cache_dir=cache_dir,
-                       attempts=2, **FAST)
+        fetch_overpass(
+            area_from_bbox(*BOX),
+            overpass_url=_closed_port_url(),
+            cache_dir=cache_dir,
+            attempts=2,
+            **FAST,
+        )
 
 
-def test_area_too_large_is_refused_before_download(osm_services: FakeOsmServices,
-                                                  cache_dir: Path) -> None:
+def test_area_too_large_is_refused_before_download(
+    osm_services: FakeOsmServices, cache_dir: Path
+) -> None:
     area = area_from_point(LatLon(48.86, 2.34), 10_000)
     with pytest.raises(AreaError, match="more than the 30 km² limit"):
         load_graph(area, overpass_url=osm_services.url, cache_dir=cache_dir)

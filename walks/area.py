@@ -175,6 +175,7 @@ def resolve_area(
     radius_m: float | None = None,
     nominatim_url: str = settings.NOMINATIM_URL,
     cache_dir: Path | None = None,
+    attempts: int = settings.MAX_ATTEMPTS,
 ) -> Area:
     """
     Turn what the user typed into an area.
@@ -195,6 +196,8 @@ def resolve_area(
         The Nominatim base URL.
     cache_dir
         The walks cache directory (geocoder replies are cached there).
+    attempts
+        How many times to try Nominatim.
 
     Returns
     -------
@@ -224,8 +227,9 @@ def resolve_area(
         return area_from_bbox(west, south, east, north, label=text)
     if match := _TWO.match(text):
         lat, lon = (float(g) for g in match.groups())
-        return area_from_point(LatLon(lat, lon), radius_m or settings.DEFAULT_RADIUS_M, label=text)
-    place = geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir)
+        radius = radius_m or settings.DEFAULT_RADIUS_M
+        return area_from_point(LatLon(lat, lon), radius, label=f"{text} within {radius:g} m")
+    place = geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir, attempts=attempts)
     if radius_m is not None:
         return area_from_point(place.point, radius_m, label=f"{text} within {radius_m:g} m")
     geometry = place.geojson or {}

@@ -194,6 +194,10 @@ MaxAreaOpt = Annotated[
     float,
     typer.Option("--max-area-km2", min=0.01, help="Largest area downloaded at once, in km²."),
 ]
+RetriesOpt = Annotated[
+    int,
+    typer.Option("--retries", min=1, max=20, help="Tries per request to an online service."),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
@@ -235,6 +239,7 @@ def _get_graph(
     overpass_url: str,
     nominatim_url: str,
     max_area_km2: float,
+    retries: int,
 ) -> tuple[LoadedGraph, Area | None]:
     """
     Resolve the area arguments and load the graph (shared by the commands).
@@ -257,6 +262,8 @@ def _get_graph(
         ``--nominatim-url``.
     max_area_km2
         ``--max-area-km2``.
+    retries
+        ``--retries``.
 
     Returns
     -------
@@ -273,7 +280,11 @@ def _get_graph(
     if area_text is not None:
         try:
             area = resolve_area(
-                area_text, radius_m=radius_m, nominatim_url=nominatim_url, cache_dir=cache
+                area_text,
+                radius_m=radius_m,
+                nominatim_url=nominatim_url,
+                cache_dir=cache,
+                attempts=retries,
             )
         except AreaError as err:
             raise typer.BadParameter(str(err), param_hint="AREA") from err
@@ -282,7 +293,8 @@ def _get_graph(
         raise typer.BadParameter(msg, param_hint="--radius")
     loaded = load_graph(
         area, osm_file=osm_file, cache_dir=cache, use_cache=not no_cache,
-        overpass_url=overpass_url, max_area_km2=max_area_km2, progress=_progress(),
+        overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=retries,
+        progress=_progress(),
     )  # fmt: skip
     return loaded, area
 
@@ -298,12 +310,14 @@ def info(
     overpass_url: OverpassOpt = settings.OVERPASS_URL,
     nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
     max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
+    retries: RetriesOpt = settings.MAX_ATTEMPTS,
 ) -> None:
     """Describe the walking graph of an area: nodes, edges, km of walkable ways, bbox, source."""
     with _reporting():
         loaded, _ = _get_graph(
             area, osm_file=osm_file, radius_m=radius, cache_dir=cache_dir, no_cache=no_cache,
             overpass_url=overpass_url, nominatim_url=nominatim_url, max_area_km2=max_area_km2,
+            retries=retries,
         )  # fmt: skip
     graph = loaded.graph
     summary: dict[str, Any] = {

@@ -649,23 +649,17 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     v = np.asarray(pieces_v, dtype=np.int64)
     nlat = np.asarray(node_lat)
     nlon = np.asarray(node_lon)
-    keep_edge = np.ones(u.shape[0], dtype=bool)
     way_dir = np.array([_foot_direction(w.tags) for w in osm.ways], dtype=np.int8)
     piece_way = np.asarray(pieces_way, dtype=np.int64)
     direction = way_dir[piece_way]
-    if keep_edge.any():
-        ku, kv, kd = u[keep_edge], v[keep_edge], direction[keep_edge]
-        tails = np.concatenate([ku[kd >= 0], kv[kd <= 0]])
-        heads = np.concatenate([kv[kd >= 0], ku[kd <= 0]])
-        adj = sp.csr_matrix(
-            (np.ones(tails.shape[0]), (tails, heads)), shape=(nlat.shape[0], nlat.shape[0])
-        )
-        _, labels = connected_components(adj, directed=True, connection="strong")
-        used = np.zeros(nlat.shape[0], dtype=bool)
-        used[ku] = used[kv] = True
-        counts = np.bincount(labels[used])
-        best = int(np.argmax(counts))
-        keep_edge &= (labels[u] == best) & (labels[v] == best)
+    # keep the largest strongly connected component (by node count); every node is on an edge
+    tails = np.concatenate([u[direction >= 0], v[direction <= 0]])
+    heads = np.concatenate([v[direction >= 0], u[direction <= 0]])
+    n_all = nlat.shape[0]
+    adj = sp.csr_matrix((np.ones(tails.shape[0]), (tails, heads)), shape=(n_all, n_all))
+    _, labels = connected_components(adj, directed=True, connection="strong")
+    best = int(np.argmax(np.bincount(labels)))
+    keep_edge = (labels[u] == best) & (labels[v] == best)
     if not keep_edge.any():
         raise DataError(nothing)
 

@@ -1,0 +1,223 @@
+"""The command line, end to end through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+import typer
+from osm_services import FakeOsmServices
+
+from walks import __version__
+from walks.cli import app
+
+INFO_KEYS = {"nodes", "edges", "walkable_km", "bbox", "source", "data_date"}
+
+
+def _error_line(result) -> str:
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_version(runner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"walks {__version__}"
+
+
+def test_info_demo_json(runner, cache_dir: Path) -> None:
+    result = runner.invoke(app, ["info", "--json"])
+    assert result.exit_code == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info.keys() >= INFO_KEYS
+    assert info["source"] == "demo:helsinki"
+    assert info["nodes"] > 2000
+    assert info["edges"] >= info["nodes"]
+    west, south, east, north = info["bbox"]
+    assert 24.9 < west < east < 25.0
+    assert 60.1 < south < north < 60.2
+    assert info["data_date"].startswith("2019-")
+    assert info["from_cache"] is False
+    again = json.loads(runner.invoke(app, ["-q", "info", "--json"]).stdout)
+    assert again["from_cache"] is True
+    assert again["nodes"] == info["nodes"]
+
+
+def test_info_text_on_paris(runner, paris_osm: Path) -> None:
+    result = runner.invoke(app, ["info", "--osm-file", str(paris_osm)])
+    assert result.exit_code == 0, result.stderr
+    assert re.search(r"^nodes\s+\d+", result.stdout, re.MULTILINE)
+    assert "© OpenStreetMap contributors" in result.stdout
+    assert "walks: reading map.osm" in result.stderr
+
+
+def test_quiet_silences_progress(runner, paris_osm: Path) -> None:
+    result = runner.invoke(app, ["-q", "info", "--osm-file", str(paris_osm), "--json"])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_verbose_times_phases(runner, paris_osm: Path) -> None:
+    result = runner.invoke(app, ["-v", "info", "--osm-file", str(paris_osm), "--no-cache"])
+    assert re.search(
+        r"walks: building the walking graph \(\d+ ways\)… \[\d+\.\d\d s\]", result.stderr
+    )
+
+
+def test_info_clipped_extract(runner, paris_osm: Path) -> None:
+    whole = json.loads(
+        runner.invoke(app, ["-q", "info", "--osm-file", str(paris_osm), "--json"]).stdout
+    )
+    part = runner.invoke(
+        app,
+        ["-q", "info", "48.8791,2.3486", "--radius", "250", "--osm-file", str(paris_osm), "--json"],
+    )
+    assert part.exit_code == 0, part.stderr
+    info = json.loads(part.stdout)
+    assert 0 < info["nodes"] < whole["nodes"]
+    assert info["area"] == "48.8791,2.3486 within 250 m"
+
+
+def test_info_online(runner, osm_services: FakeOsmServices, monkeypatch) -> None:
+    monkeypatch.setenv("WALKS_OVERPASS_URL", osm_services.url)
+    monkeypatch.setenv("WALKS_NOMINATIM_URL", osm_services.url)
+    result = runner.invoke(app, ["-q", "info", "Gare du Nord, Paris", "--json"])
+    assert result.exit_code == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["source"] == f"overpass:{osm_services.url}"
+    assert info["area"] == "Gare du Nord, Paris"
+    assert info["data_date"] == "2021-07-07T10:22:44Z"
+    assert info["nodes"] > 50
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["info", "--osm-file", "/no/such/map.osm"],
+            1,
+            "Error: OSM file '/no/such/map.osm' does not exist: check the path given to --osm-file",
+        ),
+        (
+            ["info", "--osm-file", "notes.txt"],
+            1,
+            "Error: unsupported extract 'notes.txt': give a .osm, .osm.bz2 or .osm.pbf file",
+        ),
+        (
+            ["info", "48.88,2.35", "--radius", "0"],
+            2,
+            "Error: Invalid value for '--radius': radius 0 m is not positive: give metres above 0, e.g. --radius 800",
+        ),
+        (
+            ["info", "48.88,2.35", "--radius", "-10"],
+            2,
+            "Error: Invalid value for '--radius': radius -10 m is not positive: give metres above 0, e.g. --radius 800",
+        ),
+        (
+            ["info", "2.36,48.88,2.34,48.87"],
+            2,
+            "Error: Invalid value for AREA: bounding box '2.36,48.88,2.34,48.87' is empty: "
+            "give west,south,east,north with west < east and south < north",
+        ),
+        (
+            ["info", "48.88,2.35", "--radius", "9000", "--max-area-km2", "5"],
+            1,
+            "Error: area '48.88,2.35 within 9000 m' covers 254.1 km², more than the 5 km² limit: "
+            "choose a smaller area or radius, or raise --max-area-km2",
+        ),
+    ],
+)
+def test_bad_input(runner, args: list[str], code: int, message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == code
+    assert _error_line(result) == message
+    assert "Traceback" not in result.output
+
+
+def test_corrupt_extract(runner, paris_osm: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.osm"
+    cut.write_bytes(paris_osm.read_bytes()[:100_000])
+    result = runner.invoke(app, ["info", "--osm-file", str(cut)])
+    assert result.exit_code == 1
+    assert _error_line(result).startswith(f"Error: OSM file '{cut}' is corrupt or truncated (")
+
+
+def test_extract_without_walkable_ways(runner, tmp_path: Path) -> None:
+    empty = tmp_path / "buildings.osm"
+    empty.write_text(
+        '<?xml version="1.0"?><osm version="0.6">'
+        '<node id="1" lat="48.88" lon="2.35"/><node id="2" lat="48.881" lon="2.35"/>'
+        '<node id="3" lat="48.881" lon="2.351"/>'
+        '<way id="9"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="1"/>'
+        '<tag k="building" v="yes"/></way></osm>'
+    )
+    result = runner.invoke(app, ["info", "--osm-file", str(empty)])
+    assert result.exit_code == 1
+    assert _error_line(result) == (
+        f"Error: no walkable ways in '{empty}': choose a larger area or another extract"
+    )
+
+
+def test_unknown_place(runner, osm_services: FakeOsmServices) -> None:
+    result = runner.invoke(app, ["info", "Nowhere-at-all", "--nominatim-url", osm_services.url])
+    assert result.exit_code == 1
+    assert _error_line(result).startswith("Error: no place called 'Nowhere-at-all' was found")
+
+
+def test_overpass_unreachable(runner) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    result = runner.invoke(
+        app, ["info", "2.345,48.877,2.352,48.881", "--overpass-url", url, "--retries", "1"]
+    )
+    assert result.exit_code == 1
+    assert _error_line(result) == (
+        f"Error: Overpass at '{url}' failed 1 time(s), last with: no reply (ConnectionError). "
+        "Try again later, or point walks at another endpoint."
+    )
+
+
+def test_unwritable_cache(runner, paris_osm: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(
+        app, ["info", "--osm-file", str(paris_osm), "--cache-dir", str(blocker / "c")]
+    )
+    assert result.exit_code == 1
+    assert "is not writable" in _error_line(result)
+
+
+def test_cache_list_and_clear(runner, paris_osm: Path, cache_dir: Path) -> None:
+    assert "no cached graphs" in runner.invoke(app, ["cache"]).stdout
+    runner.invoke(app, ["-q", "info", "--osm-file", str(paris_osm)])
+    listing = runner.invoke(app, ["cache", "list", "--json"])
+    rows = json.loads(listing.stdout)
+    assert [r["source"] for r in rows] == [f"file:{paris_osm}"]
+    assert "map.osm" in runner.invoke(app, ["cache"]).stdout
+    cleared = runner.invoke(app, ["cache", "clear"])
+    assert cleared.exit_code == 0
+    assert cleared.stdout.startswith("removed 1 cached file(s)")
+    assert json.loads(runner.invoke(app, ["cache", "list", "--json"]).stdout) == []
+
+
+def _commands(group: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [(*prefix, c.name or c.callback.__name__) for c in group.registered_commands]
+    for sub in group.registered_groups:
+        found.append((*prefix, sub.name))
+        found += _commands(sub.typer_instance, (*prefix, sub.name))
+    return found
+
+
+def test_every_command_has_help(runner) -> None:
+    commands = _commands(app)
+    assert ("info",) in commands
+    assert ("cache", "clear") in commands
+    for command in commands:
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0
+        assert len(result.stdout.split("\n\n")[1].strip()) > 20, command
