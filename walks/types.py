@@ -58,3 +58,211 @@ class Area:
         from shapely import set_precision  # noqa: PLC0415 - shapely is heavy; only needed here
 
         return str(set_precision(self.polygon, 1e-6).wkt)
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A place worth stopping at on a walk.
+
+    Attributes
+    ----------
+    id
+        Stable identifier, e.g. ``"cafe:node/123"``.
+    osm_id
+        The OSM element, e.g. ``"node/123"`` or ``"way/45"``.
+    name
+        Its name (untrusted OSM text: escape it before putting it in HTML or XML).
+    category
+        The category key, e.g. ``"cafe"``, ``"studio"``, ``"view"``.
+    location
+        Where it is.
+    node
+        The nearest walking-graph node (index into the graph's node arrays).
+    score
+        How worth the detour it is (higher is better, > 0).
+    reason
+        One human sentence: why this stop.
+    opening
+        ``"open"``, ``"closed"`` or ``"unknown"`` at the expected arrival.
+    """
+
+    id: str
+    osm_id: str
+    name: str
+    category: str
+    location: LatLon
+    node: int
+    score: float
+    reason: str = ""
+    opening: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """What the walker asks for.
+
+    Attributes
+    ----------
+    start
+        Where to start: a point (snapped to the graph) or a node index.
+    end
+        Where to end; None for a loop back to the start.
+    minutes
+        Time budget in minutes, dwell at stops included (give this or ``km``).
+    km
+        Walking distance budget in kilometres (dwell not counted).
+    stops
+        Categories to visit with how many of each, e.g. ``(("cafe", 1), ("studio", 2))``.
+    order
+        Categories in the order they must come, e.g. ``("cafe",)`` for "a café first".
+    must_visit
+        Ids of stops that must be on the walk.
+    dwell_s
+        Seconds spent at a stop, per category; categories not listed use ``default_dwell_s``.
+    default_dwell_s
+        Dwell for categories absent from ``dwell_s``.
+    speed_kph
+        Walking speed.
+    pleasant_weight
+        How strongly to prefer quiet lanes and pedestrian streets (0 = shortest paths).
+    avoid_steps
+        Avoid flights of steps where there is another way.
+    seed
+        Random seed: the same request and seed give the same walk.
+    alternatives
+        How many different walks to return (best first).
+    time_limit_s
+        Guard on the search time per walk.
+    """
+
+    start: LatLon | int
+    end: LatLon | int | None = None
+    minutes: float | None = None
+    km: float | None = None
+    stops: tuple[tuple[str, int], ...] = ()
+    order: tuple[str, ...] = ()
+    must_visit: tuple[str, ...] = ()
+    dwell_s: tuple[tuple[str, float], ...] = (("cafe", 900.0),)
+    default_dwell_s: float = 300.0
+    speed_kph: float = 4.5
+    pleasant_weight: float = 1.0
+    avoid_steps: bool = False
+    seed: int = 0
+    alternatives: int = 1
+    time_limit_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One instruction of turn-by-turn directions: follow a street for a distance.
+
+    Attributes
+    ----------
+    street
+        The street's name, or None for an unnamed way.
+    highway
+        Its OSM highway class.
+    length_m
+        How far to follow it.
+    turn_deg
+        Signed change of heading on entering it (-180..180; negative is left).
+    instruction
+        The sentence, e.g. ``"turn left onto Rue Lepic, 120 m"``.
+    """
+
+    street: str | None
+    highway: str | None
+    length_m: float
+    turn_deg: float
+    instruction: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """The way from one point of the walk (start or stop) to the next.
+
+    Attributes
+    ----------
+    nodes
+        Graph node indices along the leg.
+    edges
+        Graph edge indices along the leg.
+    length_m
+        Its length.
+    walking_time_s
+        Time to walk it.
+    steps
+        Turn-by-turn directions.
+    """
+
+    nodes: tuple[int, ...]
+    edges: tuple[int, ...]
+    length_m: float
+    walking_time_s: float
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitedStop:
+    """A stop on a walk and when the walker gets there.
+
+    Attributes
+    ----------
+    stop
+        The stop.
+    arrival_s
+        Seconds after departure.
+    leg
+        Index of the leg that ends at it.
+    """
+
+    stop: Stop
+    arrival_s: float
+    leg: int
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """A planned walk.
+
+    Attributes
+    ----------
+    stops
+        The stops in walking order, with arrival times.
+    nodes
+        Every graph node along the walk, from start to finish.
+    geometry
+        The walk's full line, point by point.
+    legs
+        Start → first stop → … → finish; scenic detours are inside legs.
+    length_m
+        Walking length.
+    walking_time_s
+        Walking time (length / speed).
+    total_time_s
+        Walking time plus time spent at stops.
+    pleasant_share
+        Share of the length on quiet lanes and pedestrian streets.
+    retraced_share
+        Length walked more than once, over the total length.
+    dead_end_spurs
+        How many times the walk turns straight back on itself.
+    budget_error
+        Signed error against the budget asked: (measured - asked) / asked, on total time for a
+        minutes budget and on length for a km budget.
+    seed
+        The seed it was planned with.
+    """
+
+    stops: tuple[VisitedStop, ...]
+    nodes: tuple[int, ...]
+    geometry: tuple[LatLon, ...]
+    legs: tuple[Leg, ...]
+    length_m: float
+    walking_time_s: float
+    total_time_s: float
+    pleasant_share: float
+    retraced_share: float
+    dead_end_spurs: int
+    budget_error: float
+    seed: int
