@@ -73,9 +73,10 @@ def solve_orienteering(
         raise ValueError(msg)
     score[[start, end]] = 0.0
     if start == end:  # a closed tour: an extra copy of the point serves as the end
-        cost = np.pad(cost, ((0, 1), (0, 1)))
-        cost[-1, :-1] = cost[start]
-        cost[:-1, -1] = cost[:, start]
+        base = cost
+        cost = np.pad(base, ((0, 1), (0, 1)))
+        cost[-1, :-1] = base[start]
+        cost[:-1, -1] = base[:, start]
         score = np.append(score, 0.0)
         solution = solve(
             OPProblem(cost, score, budget, start, n), seed=seed, time_limit_s=time_limit_s

@@ -338,7 +338,8 @@ class _Search:
     def _loss(self, route: NDArray[np.int64], pos: NDArray[np.int64]) -> NDArray[np.float64]:
         """Value lost by removing the point at each position."""
         pts = route[pos]
-        loss = np.asarray(self.problem.score, dtype=float)[pts] + self.bonus * self.mandatory[pts]
+        loss: NDArray[np.float64] = np.asarray(self.problem.score, dtype=float)[pts]
+        loss = loss + self.bonus * self.mandatory[pts]
         if self.gmin.size:
             inner = route[1:-1]
             counts = np.bincount(

@@ -312,7 +312,9 @@ class _Planner:
             dwell[i] = self.dwell_s(stop) * self.m_per_dwell_s
             mandatory[i] = stop.id in must
         gmin = np.array([counts.get(c, 0) for c in categories], dtype=np.int64)
-        gmax = gmin.copy()
+        # a must-visit stop counts towards its category, and may exceed an unasked one
+        musts = np.bincount(group[mandatory], minlength=len(categories))
+        gmax = np.maximum(gmin, musts)
         if fixed is not None:  # filling phase: the chosen stops stay, no other stop joins
             chosen = np.zeros(k, dtype=bool)
             chosen[list(fixed)] = True
