@@ -27,7 +27,14 @@ def stops_from_extract(path: Path, graph: WalkGraph) -> list[Stop]:
         node, _ = graph.nearest_node(point)
         score = 1.0 + 0.5 * ("outdoor_seating" in tags) + 0.3 * ("opening_hours" in tags)
         stops.append(
-            Stop(id=f"{category}:node/{obj.id}", osm_id=f"node/{obj.id}", name=tags["name"],
-                 category=category, location=point, node=node, score=score)
+            Stop(
+                id=f"{category}:node/{obj.id}",
+                osm_id=f"node/{obj.id}",
+                name=tags["name"],
+                category=category,
+                location=point,
+                node=node,
+                score=score,
+            )
         )
     return stops

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from poi import stops_from_extract
+
 from walks.data import OsmWays, WayRecord
 from walks.errors import NoWalkError
 from walks.graph import WalkGraph, graph_from_ways
@@ -40,11 +41,13 @@ def _check_walk(graph: WalkGraph, walk: Walk, request: PlanRequest) -> None:
     assert np.all(np.asarray(cost[nodes[:-1], nodes[1:]]).ravel() > 0), "every step is an edge"
     edges = [e for leg in walk.legs for e in leg.edges]
     assert len(edges) == len(nodes) - 1
-    for (a, b), e in zip(zip(nodes[:-1], nodes[1:], strict=True), edges, strict=True):
+    for (a, b), e in zip(itertools.pairwise(nodes), edges, strict=True):
         assert {int(graph.edge_u[e]), int(graph.edge_v[e])} == {int(a), int(b)}
     assert walk.length_m == pytest.approx(sum(leg.length_m for leg in walk.legs))
     assert walk.length_m == pytest.approx(float(graph.edge_length_m[edges].sum()))
-    start = graph.nearest_node(request.start)[0] if isinstance(request.start, LatLon) else request.start
+    start = (
+        graph.nearest_node(request.start)[0] if isinstance(request.start, LatLon) else request.start
+    )
     assert walk.nodes[0] == start
     if request.end is None:
         assert walk.nodes[-1] == walk.nodes[0]
@@ -57,7 +60,9 @@ def _check_walk(graph: WalkGraph, walk: Walk, request: PlanRequest) -> None:
         assert visited.stop.node in walk.legs[visited.leg].nodes[-1:]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     start=st.integers(min_value=0, max_value=10**6),
     minutes=st.integers(min_value=40, max_value=150),
@@ -65,15 +70,16 @@ def _check_walk(graph: WalkGraph, walk: Walk, request: PlanRequest) -> None:
     studios=st.integers(min_value=0, max_value=2),
     seed=st.integers(min_value=0, max_value=2**31 - 1),
 )
-def test_helsinki_walk_properties(helsinki_graph, helsinki_stops, start, minutes, cafes, studios,
-                                  seed) -> None:
+def test_helsinki_walk_properties(
+    helsinki_graph, helsinki_stops, start, minutes, cafes, studios, seed
+) -> None:
     node = start % helsinki_graph.n_nodes
     wanted = tuple((c, n) for c, n in (("cafe", cafes), ("studio", studios)) if n)
     request = PlanRequest(start=node, minutes=minutes, stops=wanted, order=("cafe",), seed=seed)
     try:
         walk = plan_walk(helsinki_graph, helsinki_stops, request)[0]
     except NoWalkError as err:  # only when the asked stops cannot fit the time
-        assert "budget" in str(err) or "minutes" in str(err)
+        assert "budget" in str(err) or "minutes" in str(err)  # noqa: PT017
         return
     _check_walk(helsinki_graph, walk, request)
     assert abs(walk.budget_error) <= 0.05, walk.budget_error
@@ -85,8 +91,13 @@ def test_helsinki_walk_properties(helsinki_graph, helsinki_stops, start, minutes
 
 
 def test_same_seed_same_walk(helsinki_graph, helsinki_stops) -> None:
-    request = PlanRequest(start=HELSINKI_CENTRE, minutes=75, stops=(("cafe", 1), ("studio", 1)),
-                          seed=42, time_limit_s=30)
+    request = PlanRequest(
+        start=HELSINKI_CENTRE,
+        minutes=75,
+        stops=(("cafe", 1), ("studio", 1)),
+        seed=42,
+        time_limit_s=30,
+    )
     a = plan_walk(helsinki_graph, helsinki_stops, request)[0]
     b = plan_walk(helsinki_graph, helsinki_stops, request)[0]
     assert a.nodes == b.nodes
@@ -135,7 +146,9 @@ def test_directions_read_like_directions(paris_graph, paris_stops) -> None:
 
 def test_paris_cafe_too_far_for_budget(paris_graph, paris_stops) -> None:
     request = PlanRequest(start=LatLon(48.8795, 2.3495), minutes=1, stops=(("cafe", 1),))
-    with pytest.raises(NoWalkError, match=r"the nearest cafe is \d+\.\d km away: at least \d+ minutes"):
+    with pytest.raises(
+        NoWalkError, match=r"the nearest cafe is \d+\.\d km away: at least \d+ minutes"
+    ):
         plan_walk(paris_graph, paris_stops, request)
 
 
@@ -145,7 +158,9 @@ def test_must_visit(paris_graph, paris_stops) -> None:
     walk = plan_walk(paris_graph, paris_stops, request)[0]
     assert target.id in [v.stop.id for v in walk.stops]
     with pytest.raises(NoWalkError, match="'cafe:node/1' asked for with must_visit is not among"):
-        plan_walk(paris_graph, paris_stops, PlanRequest(start=0, minutes=45, must_visit=("cafe:node/1",)))
+        plan_walk(
+            paris_graph, paris_stops, PlanRequest(start=0, minutes=45, must_visit=("cafe:node/1",))
+        )
 
 
 # ------------------------------------------------------------------ hand-built graphs
@@ -154,27 +169,45 @@ def test_must_visit(paris_graph, paris_stops) -> None:
 def _grid_graph(size: int = 6, spacing_deg: float = 0.001, islands: bool = False) -> WalkGraph:
     ways = []
     way_id = 1
+
     def node_id(i: int, j: int) -> int:
         return i * 100 + j + 1
+
     for i in range(size):
         refs = [node_id(i, j) for j in range(size)]
-        ways.append(WayRecord(way_id, tuple(refs), tuple(48.0 + i * spacing_deg for _ in refs),
-                              tuple(2.0 + j * spacing_deg for j in range(size)),
-                              {"highway": "residential", "name": f"Rue {i}"}))
+        ways.append(
+            WayRecord(
+                way_id,
+                tuple(refs),
+                tuple(48.0 + i * spacing_deg for _ in refs),
+                tuple(2.0 + j * spacing_deg for j in range(size)),
+                {"highway": "residential", "name": f"Rue {i}"},
+            )
+        )
         way_id += 1
         refs = [node_id(j, i) for j in range(size)]
-        ways.append(WayRecord(way_id, tuple(refs), tuple(48.0 + j * spacing_deg for j in range(size)),
-                              tuple(2.0 + i * spacing_deg for _ in refs),
-                              {"highway": "footway"}))
+        ways.append(
+            WayRecord(
+                way_id,
+                tuple(refs),
+                tuple(48.0 + j * spacing_deg for j in range(size)),
+                tuple(2.0 + i * spacing_deg for _ in refs),
+                {"highway": "footway"},
+            )
+        )
         way_id += 1
     if islands:  # a separate little street far away: not in the largest component
-        ways.append(WayRecord(999, (9001, 9002), (48.5, 48.501), (2.5, 2.5), {"highway": "footway"}))
+        ways.append(
+            WayRecord(999, (9001, 9002), (48.5, 48.501), (2.5, 2.5), {"highway": "footway"})
+        )
     return graph_from_ways(OsmWays(tuple(ways), "test:grid", None))
 
 
 def test_disconnected_start_is_refused() -> None:
     graph = _grid_graph(islands=True)
-    with pytest.raises(NoWalkError, match=r"the start 48\.500000,2\.500000 is .* m from the nearest walkable way"):
+    with pytest.raises(
+        NoWalkError, match=r"the start 48\.500000,2\.500000 is .* m from the nearest walkable way"
+    ):
         plan_walk(graph, [], PlanRequest(start=LatLon(48.5, 2.5), minutes=30))
     with pytest.raises(NoWalkError, match="the start node 500 is not in the walking graph"):
         plan_walk(graph, [], PlanRequest(start=500, minutes=30))
@@ -192,9 +225,15 @@ def test_budget_smaller_than_nearest_required_stop() -> None:
 
     graph = _grid_graph(size=8)
     far = int(np.argmax(graph.node_lat + graph.node_lon))
-    cafe = Stop(id="cafe:x", osm_id="node/1", name="Far Café", category="cafe",
-                location=LatLon(float(graph.node_lat[far]), float(graph.node_lon[far])), node=far,
-                score=1.0)
+    cafe = Stop(
+        id="cafe:x",
+        osm_id="node/1",
+        name="Far Café",
+        category="cafe",
+        location=LatLon(float(graph.node_lat[far]), float(graph.node_lon[far])),
+        node=far,
+        score=1.0,
+    )
     start = int(np.argmin(graph.node_lat + graph.node_lon))
     with pytest.raises(NoWalkError) as info:
         plan_walk(graph, [cafe], PlanRequest(start=start, minutes=10, stops=(("cafe", 1),)))

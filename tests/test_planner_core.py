@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SHARED
+
 from walks.planner import OPProblem, solve, solve_orienteering
 
 OP = SHARED / "benchmarks" / "op"
@@ -28,13 +28,17 @@ def _bks() -> dict[str, float]:
 
 
 def _length(route: list[int], xy: np.ndarray) -> float:
-    return sum(math.dist(xy[a], xy[b]) for a, b in zip(route, route[1:], strict=False))
+    return sum(math.dist(xy[a], xy[b]) for a, b in itertools.pairwise(route))
 
 
 @pytest.mark.parametrize(
     "name",
-    ["tsiligirides_problem_1_budget_40", "tsiligirides_problem_3_budget_050", "set_66_1_050",
-     "set_64_1_45"],
+    [
+        "tsiligirides_problem_1_budget_40",
+        "tsiligirides_problem_3_budget_050",
+        "set_66_1_050",
+        "set_64_1_45",
+    ],
 )
 def test_classic_instances_near_best_known(name: str) -> None:
     budget, xy, score = _load(name)
@@ -85,8 +89,13 @@ def _line_problem(**kwargs) -> OPProblem:
     # points on a line: 0 start at x=0, 1 end at x=10, stops at x=1..8
     xs = np.array([0, 10, 1, 2, 3, 4, 5, 6, 7, 8], dtype=float)
     cost = np.abs(xs[:, None] - xs[None, :])
-    base = {"cost": cost, "score": np.array([0, 0, 5, 1, 1, 1, 1, 1, 1, 9.0]), "budget": 10.0,
-            "start": 0, "end": 1}
+    base = {
+        "cost": cost,
+        "score": np.array([0, 0, 5, 1, 1, 1, 1, 1, 1, 9.0]),
+        "budget": 10.0,
+        "start": 0,
+        "end": 1,
+    }
     return OPProblem(**{**base, **kwargs})
 
 
@@ -117,6 +126,7 @@ def test_mandatory_first_even_when_poor() -> None:
     sol = solve(OPProblem(cost=cost, score=score, budget=18.0, start=0, end=1, mandatory=mandatory))
     assert 3 in sol.route
     assert sol.missing_mandatory == ()
-    impossible = solve(OPProblem(cost=cost, score=score, budget=12.0, start=0, end=1,
-                                 mandatory=mandatory))
+    impossible = solve(
+        OPProblem(cost=cost, score=score, budget=12.0, start=0, end=1, mandatory=mandatory)
+    )
     assert impossible.missing_mandatory == (3,)

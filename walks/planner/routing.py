@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 PLEASANT_FACTORS = (1.0, 1.0, 1.3, 1.9)
 #: Cost factor on steps when they are to be avoided.
 STEPS_FACTOR = 8.0
-_CHUNK = 16
 
 
 def edge_factors(
@@ -51,6 +50,14 @@ def edge_factors(
     return factor
 
 
+#: Weighted cost (decimetres) and real length (centimetres) share one float64 per path:
+#: ``cost_dm * _SCALE + length_cm``. Exact while a path is under 2684 km and its weighted cost
+#: under 3355 km, far beyond any walk; one Dijkstra then gives both.
+_SCALE = float(2**28)
+#: Sources per Dijkstra call when only some target columns are kept.
+_CHUNK = 8
+
+
 @dataclass
 class Router:
     """Routing over one graph with one weighting, reusing its arrays across queries.
@@ -66,16 +73,19 @@ class Router:
     graph: WalkGraph
     factor: NDArray[np.float64]
     cost: sp.csr_matrix = field(init=False)
+    packed: sp.csr_matrix = field(init=False)
     entry_edge: NDArray[np.int64] = field(init=False)
     entry_key: NDArray[np.int64] = field(init=False)
-    entry_length: NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
         self.cost, edge = self.graph.csr(self.graph.edge_length_m * self.factor)
         self.entry_edge = np.asarray(edge.data, dtype=np.int64) - 1
         rows = np.repeat(np.arange(self.graph.n_nodes, dtype=np.int64), np.diff(self.cost.indptr))
         self.entry_key = rows * self.graph.n_nodes + self.cost.indices
-        self.entry_length = self.graph.edge_length_m[self.entry_edge]
+        weighted_dm = np.maximum(np.round(self.cost.data * 10.0), 1.0)
+        length_cm = np.round(self.graph.edge_length_m[self.entry_edge] * 100.0)
+        self.packed = self.cost.copy()
+        self.packed.data = weighted_dm * _SCALE + length_cm
 
     def arc_entries(self, tails: NDArray[np.int64], heads: NDArray[np.int64]) -> NDArray[np.int64]:
         """
@@ -89,76 +99,48 @@ class Router:
         Returns
         -------
         ndarray
-            Entry indices into the CSR data (and ``entry_*`` arrays).
+            Entry indices into the CSR data (and ``entry_edge``).
         """
         keys = tails.astype(np.int64) * self.graph.n_nodes + heads
         return np.searchsorted(self.entry_key, keys)
 
     def trees(
-        self, sources: NDArray[np.int64], *, limit: float = np.inf
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        self, sources: NDArray[np.int64], *, limit: float = np.inf,
+        targets: NDArray[np.int64] | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
         """
-        Weighted shortest-path trees from sources, with real lengths along them.
+        Weighted shortest-path trees from sources, with real lengths along the same paths.
 
         Parameters
         ----------
         sources
             Node indices.
         limit
-            Stop exploring beyond this weighted cost.
+            Stop exploring beyond this weighted cost (metres times factors).
+        targets
+            Keep only these columns (nodes); None keeps all. Sources are searched a few at a
+            time, so memory stays small when targets are few.
 
         Returns
         -------
         cost : ndarray
-            ``(k, n)`` weighted costs (inf where not reached).
+            ``(k, t)`` weighted costs in metres (inf where not reached).
         length : ndarray
-            ``(k, n)`` real lengths in metres along the same paths (inf where not reached).
+            ``(k, t)`` real lengths in metres along those paths (inf where not reached).
         """
-        costs, lengths = [], []
-        for lo in range(0, len(sources), _CHUNK):
-            chunk = np.asarray(sources[lo : lo + _CHUNK])
-            dist, pred = dijkstra(self.cost, indices=chunk, limit=limit, return_predecessors=True)
-            costs.append(dist)
-            lengths.append(self._tree_lengths(pred, chunk))
-        return np.vstack(costs), np.vstack(lengths)
-
-    def _tree_lengths(
-        self, pred: NDArray[np.int32], sources: NDArray[np.int64]
-    ) -> NDArray[np.float64]:
-        """
-        Sum real edge lengths along predecessor trees by pointer jumping (log-depth passes).
-
-        Parameters
-        ----------
-        pred
-            ``(k, n)`` predecessors from ``dijkstra`` (-9999 for roots and unreached nodes).
-        sources
-            The ``k`` roots.
-
-        Returns
-        -------
-        ndarray
-            ``(k, n)`` lengths in metres; inf where not reached.
-        """
-        k, n = pred.shape
-        reached = pred >= 0
-        node = np.broadcast_to(np.arange(n), (k, n))
-        parent = np.where(reached, pred, node).astype(np.int64)
-        step = np.zeros((k, n))
-        step[reached] = self.entry_length[self.arc_entries(parent[reached], node[reached])]
-        offset = (np.arange(k, dtype=np.int64) * n)[:, None]
-        flat_parent = (parent + offset).ravel()
-        total = step.ravel()
-        while True:
-            grand = flat_parent[flat_parent]
-            if np.array_equal(grand, flat_parent):
-                break
-            total = total + total[flat_parent]
-            flat_parent = grand
-        out = total.reshape(k, n)
-        out[~reached] = np.inf
-        out[np.arange(k), sources] = 0.0
-        return out
+        packed_limit = (limit * 10.0 + 1.0) * _SCALE if np.isfinite(limit) else np.inf
+        sources = np.asarray(sources, dtype=np.int64)
+        rows = []
+        for lo in range(0, max(len(sources), 1), _CHUNK):
+            part = np.atleast_2d(
+                dijkstra(self.packed, indices=sources[lo : lo + _CHUNK], limit=packed_limit)
+            )
+            rows.append(part if targets is None else part[:, targets])
+        packed = np.vstack(rows)
+        reached = np.isfinite(packed)
+        weighted_dm = np.floor(np.where(reached, packed, 0.0) / _SCALE)
+        length = np.where(reached, (packed - weighted_dm * _SCALE) / 100.0, np.inf)
+        return np.where(reached, weighted_dm / 10.0, np.inf), length
 
     def path(
         self, source: int, target: int, *, multiplier: NDArray[np.float64] | None = None,

@@ -27,7 +27,7 @@ MAX_SNAP_M = 500.0
 #: Budget tolerance the filling aims for.
 TOLERANCE = 0.05
 #: How many candidate stops per requested category the search considers.
-CANDIDATES_PER_CATEGORY = 30
+CANDIDATES_PER_CATEGORY = 12
 #: How many scenic waypoints are offered to the filling phase.
 WAYPOINTS = 60
 #: Cost multiplier on edges already walked, so the way back differs.
@@ -212,9 +212,39 @@ class _Planner:
             ]  # fmt: skip
             if not fits:
                 self._too_far(category, pool)
-            fits.sort(key=lambda s: (-s.score, s.id))
-            chosen += fits[:CANDIDATES_PER_CATEGORY]
+            # the best-scored ones, and the best value for their detour
+            by_score = sorted(fits, key=lambda s: (-s.score, s.id))
+            by_value = sorted(
+                fits, key=lambda s: (-s.score / self.detour_m(s, from_start, to_end), s.id)
+            )
+            half = CANDIDATES_PER_CATEGORY // 2
+            picked = {s.id: s for s in by_score[:half] + by_value[:half]}
+            chosen += sorted(picked.values(), key=lambda s: s.id)
         return chosen
+
+    def detour_m(
+        self, stop: Stop, from_start: NDArray[np.float64], to_end: NDArray[np.float64]
+    ) -> float:
+        """
+        Cost of a stop on its own: there, back, and the dwell, in walking metres.
+
+        Parameters
+        ----------
+        stop
+            The stop.
+        from_start, to_end
+            Real lengths from the start and to the end per node.
+
+        Returns
+        -------
+        float
+            Metres (at least 1).
+        """
+        return max(
+            1.0,
+            float(from_start[stop.node] + to_end[stop.node])
+            + self.dwell_s(stop) * self.m_per_dwell_s,
+        )
 
     def _too_far(self, category: str, pool: list[Stop]) -> None:
         """Raise the error for a category whose nearest stop does not fit, with the least budget."""
@@ -275,9 +305,14 @@ class _Planner:
         nodes = np.concatenate([[self.start, self.end], [s.node for s in cands], waypoints]).astype(
             np.int64
         )
-        limit = self.budget_m * self.max_factor
-        _, length = self.router.trees(nodes, limit=limit)
-        sub = length[:, nodes]
+        # Legs longer than half the budget are not worth knowing (such a walk has no room for
+        # more), and waypoints only link to what is near them; the matrix is made symmetric below,
+        # so a leg found from either end is known.
+        n_main = 2 + len(cands)
+        half = self.budget_m / 2 * self.max_factor
+        _, main = self.router.trees(nodes[:n_main], limit=half, targets=nodes)
+        _, near = self.router.trees(nodes[n_main:], limit=half / 2, targets=nodes)
+        sub = np.vstack([main, near])
         sub = np.minimum(sub, sub.T)  # the graph is symmetric bar one-way footpaths
         sub[~np.isfinite(sub)] = 1e12
         stop_list: list[Stop | None] = [None, None, *cands] + [None] * len(waypoints)
