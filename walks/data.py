@@ -8,6 +8,7 @@ such nodes get NaN coordinates here and the graph builder splits the way around 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import logging
@@ -23,7 +24,7 @@ from walks._http import call_with_retries, parse_retry_after
 from walks.errors import DataError, RetryableServiceError, ServiceError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import requests
 
@@ -350,7 +351,7 @@ def fetch_overpass(
     """
     cache_dir = settings.default_cache_dir() if cache_dir is None else cache_dir
     replies = call_with_retries(
-        lambda: list(_overpass_replies(area, overpass_url, cache_dir / "http", timeout_s)),
+        lambda: _overpass_replies(area, overpass_url, cache_dir / "http", timeout_s),
         service="Overpass",
         url=overpass_url,
         attempts=attempts,
@@ -361,7 +362,7 @@ def fetch_overpass(
 
 def _overpass_replies(
     area: Area, overpass_url: str, http_cache: Path, timeout_s: float
-) -> Iterator[dict[str, Any]]:
+) -> list[dict[str, Any]]:
     """
     Ask Overpass, through osmnx, for the area's walking ways and their nodes.
 
@@ -376,10 +377,50 @@ def _overpass_replies(
     timeout_s
         Seconds to wait for one reply.
 
+    Returns
+    -------
+    list of dict
+        One Overpass JSON reply per sub-area osmnx asked for.
+
+    Raises
+    ------
+    RetryableServiceError
+        On 429, 5xx, a time-out or a dropped connection.
+    ServiceError
+        On any other failed or malformed reply.
+    """
+    with _osmnx_settings(overpass_url, http_cache, timeout_s) as overpass:
+        _wait_for_slot(overpass_url, timeout_s)
+        replies = list(
+            overpass._download_overpass_network(area.polygon, "walk", OVERPASS_WAY_FILTER)  # noqa: SLF001
+        )
+    for reply in replies:
+        if not isinstance(reply.get("elements"), list):
+            msg = f"Overpass at {overpass_url!r} sent a reply with no 'elements' list"
+            raise ServiceError(msg, url=overpass_url)
+    return replies
+
+
+@contextlib.contextmanager
+def _osmnx_settings(overpass_url: str, http_cache: Path, timeout_s: float) -> Iterator[Any]:
+    """
+    Point osmnx at our endpoint and cache for one request, and translate its errors.
+
+    osmnx keeps its settings in module globals; they are restored afterwards.
+
+    Parameters
+    ----------
+    overpass_url
+        The Overpass API base URL.
+    http_cache
+        osmnx's HTTP cache folder.
+    timeout_s
+        Seconds to wait for one reply.
+
     Yields
     ------
-    dict
-        One Overpass JSON reply per sub-area osmnx asked for.
+    module
+        ``osmnx._overpass``, whose downloaders split large areas and use the HTTP cache.
 
     Raises
     ------
@@ -390,15 +431,13 @@ def _overpass_replies(
     """
     import osmnx as ox  # noqa: PLC0415 - osmnx is heavy; only the online path needs it
     import requests  # noqa: PLC0415
-    from osmnx import _overpass  # noqa: PLC0415 - its polygon splitting and cached request
+    from osmnx import _overpass  # noqa: PLC0415
 
-    saved = {
-        name: getattr(ox.settings, name)
-        for name in (
-            "overpass_url", "cache_folder", "use_cache", "requests_timeout",
-            "requests_kwargs", "http_user_agent", "log_console", "overpass_rate_limit",
-        )
-    }  # fmt: skip
+    names = (
+        "overpass_url", "cache_folder", "use_cache", "requests_timeout", "requests_kwargs",
+        "http_user_agent", "log_console", "overpass_rate_limit",
+    )  # fmt: skip
+    saved = {name: getattr(ox.settings, name) for name in names}
     ox.settings.overpass_url = overpass_url
     ox.settings.cache_folder = http_cache
     ox.settings.use_cache = True
@@ -409,14 +448,7 @@ def _overpass_replies(
     ox.settings.overpass_rate_limit = False
     ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": _check_reply}}
     try:
-        _wait_for_slot(overpass_url, timeout_s)
-        for reply in _overpass._download_overpass_network(  # noqa: SLF001
-            area.polygon, "walk", OVERPASS_WAY_FILTER
-        ):
-            if not isinstance(reply.get("elements"), list):
-                msg = f"Overpass at {overpass_url!r} sent a reply with no 'elements' list"
-                raise ServiceError(msg, url=overpass_url)
-            yield reply
+        yield _overpass
     except (requests.Timeout, requests.ConnectionError) as err:
         msg = f"no reply ({type(err).__name__})"
         raise RetryableServiceError(msg, url=overpass_url) from err
@@ -543,3 +575,301 @@ def ways_from_overpass_json(replies: list[dict[str, Any]], *, source: str) -> Os
         except ValueError:
             date = None
     return OsmWays(ways=tuple(ways), source=source, data_date=date)
+
+
+#: Storey height in metres used when a building has ``building:levels`` but no ``height``.
+STOREY_M = 3.0
+#: Height in metres of a building with neither ``height`` nor ``building:levels`` (a Paris
+#: or Helsinki block of about five storeys plus roof; documented in the README).
+DEFAULT_BUILDING_M = 16.0
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A tagged OSM object that may become a stop.
+
+    Attributes
+    ----------
+    osm_type
+        ``"node"``, ``"way"`` or ``"relation"``.
+    osm_id
+        Its OSM id.
+    tags
+        Its tags.
+    lat, lon
+        Its position: the node, or the centroid of the outline.
+    outline
+        ``(k, 2)`` longitude/latitude ring of a way or relation, else None.
+    """
+
+    osm_type: str
+    osm_id: int
+    tags: dict[str, str]
+    lat: float
+    lon: float
+    outline: tuple[tuple[float, float], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Building:
+    """A building footprint with a height.
+
+    Attributes
+    ----------
+    outline
+        Longitude/latitude ring of the footprint (outer ring).
+    height_m
+        Height above ground: ``height``, else ``building:levels`` times ``STOREY_M`` (+ roof levels),
+        else ``DEFAULT_BUILDING_M``.
+    height_source
+        ``"height"``, ``"levels"`` or ``"default"``.
+    """
+
+    outline: tuple[tuple[float, float], ...]
+    height_m: float
+    height_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class OsmFeatures:
+    """Candidate stops and buildings of one source.
+
+    Attributes
+    ----------
+    features
+        Tagged objects accepted by the caller's filter.
+    buildings
+        Building footprints with heights.
+    source
+        Where they came from.
+    """
+
+    features: tuple[Feature, ...]
+    buildings: tuple[Building, ...]
+    source: str
+
+
+def building_height(tags: dict[str, str]) -> tuple[float, str]:
+    """
+    Estimate a building's height from its tags.
+
+    Parameters
+    ----------
+    tags
+        The building's OSM tags.
+
+    Returns
+    -------
+    tuple
+        ``(height in metres, source)`` with source ``"height"``, ``"levels"`` or ``"default"``.
+    """
+    for key in ("height", "building:height"):
+        match = re.match(r"\s*(\d+(?:[.,]\d+)?)\s*(m|ft|')?", tags.get(key, ""))
+        if match:
+            value = float(match.group(1).replace(",", "."))
+            if match.group(2) in {"ft", "'"}:
+                value *= 0.3048
+            if 0 < value < 1000:  # noqa: PLR2004 - no building is taller
+                return value, "height"
+    levels = re.match(r"\s*(\d+(?:\.\d+)?)", tags.get("building:levels", ""))
+    if levels:
+        roof = re.match(r"\s*(\d+(?:\.\d+)?)", tags.get("roof:levels", ""))
+        total = float(levels.group(1)) + (float(roof.group(1)) if roof else 0.0)
+        if 0 < total < 300:  # noqa: PLR2004
+            return total * STOREY_M, "levels"
+    return DEFAULT_BUILDING_M, "default"
+
+
+def read_features(  # noqa: C901 - one pass over nodes and areas
+    path: str | Path, wanted: Callable[[dict[str, str]], bool]
+) -> OsmFeatures:
+    """
+    Read tagged objects and buildings from a local extract.
+
+    Nodes and areas (closed ways and multipolygon relations) are read; an area's position is
+    its centroid. Objects whose outline is incomplete in a clipped extract are skipped.
+
+    Parameters
+    ----------
+    path
+        A ``.osm``, ``.osm.bz2`` or ``.osm.pbf`` file.
+    wanted
+        Says which tagged objects to keep as features.
+
+    Returns
+    -------
+    OsmFeatures
+        The features and all buildings.
+
+    Raises
+    ------
+    DataError
+        When the file is missing, unreadable or corrupt.
+    """
+    import osmium  # noqa: PLC0415
+    import shapely  # noqa: PLC0415
+
+    path = check_extract(path)
+    features: list[Feature] = []
+    buildings: list[Building] = []
+    obj: Any
+    try:
+        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas():
+            if obj.is_node():
+                if len(obj.tags) and obj.location.valid():
+                    tags = {t.k: t.v for t in obj.tags}
+                    if wanted(tags):
+                        loc = obj.location
+                        features.append(Feature("node", obj.id, tags, loc.lat, loc.lon))
+                continue
+            if not obj.is_area():
+                continue
+            tags = {t.k: t.v for t in obj.tags}
+            is_building = "building" in tags and tags["building"] != "no"
+            keep = wanted(tags)
+            if not (is_building or keep):
+                continue
+            rings = [tuple((n.lon, n.lat) for n in ring) for ring in obj.outer_rings()]
+            rings = [r for r in rings if len(r) >= 4]  # noqa: PLR2004
+            if not rings:
+                continue
+            if is_building:
+                height, how = building_height(tags)
+                buildings.extend(Building(r, height, how) for r in rings)
+            if keep:
+                centroid = shapely.Polygon(rings[0]).centroid
+                kind = "way" if obj.from_way() else "relation"
+                features.append(
+                    Feature(kind, obj.orig_id(), tags, centroid.y, centroid.x, rings[0])
+                )
+    except RuntimeError as err:
+        msg = f"OSM file {str(path)!r} is corrupt or truncated ({err}): download it again"
+        raise DataError(msg) from err
+    return OsmFeatures(tuple(features), tuple(buildings), f"file:{path.resolve()}")
+
+
+def features_from_overpass_json(  # noqa: C901, PLR0912 - one pass per element kind
+    replies: list[dict[str, Any]], wanted: Callable[[dict[str, str]], bool], *, source: str
+) -> OsmFeatures:
+    """
+    Collect features and buildings from Overpass JSON replies (``out; >; out skel qt;``).
+
+    Parameters
+    ----------
+    replies
+        The replies.
+    wanted
+        Says which tagged objects to keep as features.
+    source
+        The ``source`` label to record.
+
+    Returns
+    -------
+    OsmFeatures
+        Features (nodes, closed ways, multipolygon outer ways) and buildings.
+    """
+    import shapely  # noqa: PLC0415
+
+    coords: dict[int, tuple[float, float]] = {}
+    ways: dict[int, dict[str, Any]] = {}
+    others: list[dict[str, Any]] = []
+    for reply in replies:
+        for el in reply.get("elements", []):
+            if el.get("type") == "node" and "lat" in el:
+                coords[int(el["id"])] = (float(el["lon"]), float(el["lat"]))
+                if el.get("tags"):
+                    others.append(el)
+            elif el.get("type") == "way":
+                ways[int(el["id"])] = el
+            elif el.get("type") == "relation":
+                others.append(el)
+
+    def ring_of(way: dict[str, Any]) -> tuple[tuple[float, float], ...] | None:
+        refs = way.get("nodes") or []
+        if len(refs) < 4 or refs[0] != refs[-1] or any(r not in coords for r in refs):  # noqa: PLR2004
+            return None
+        return tuple(coords[r] for r in refs)
+
+    features: list[Feature] = []
+    buildings: list[Building] = []
+
+    def add(
+        kind: str, osm_id: int, tags: dict[str, str], ring: tuple[tuple[float, float], ...]
+    ) -> None:
+        if "building" in tags and tags["building"] != "no":
+            height, how = building_height(tags)
+            buildings.append(Building(ring, height, how))
+        if wanted(tags):
+            c = shapely.Polygon(ring).centroid
+            features.append(Feature(kind, osm_id, tags, c.y, c.x, ring))
+
+    for way in ways.values():
+        tags = {str(k): str(v) for k, v in (way.get("tags") or {}).items()}
+        ring = ring_of(way) if tags else None
+        if ring is not None:
+            add("way", int(way["id"]), tags, ring)
+    for el in others:
+        tags = {str(k): str(v) for k, v in (el.get("tags") or {}).items()}
+        if el["type"] == "node":
+            if wanted(tags):
+                lon, lat = coords[int(el["id"])]
+                features.append(Feature("node", int(el["id"]), tags, lat, lon))
+            continue
+        outers = [
+            ways[int(m["ref"])] for m in el.get("members", [])
+            if m.get("type") == "way" and m.get("role") == "outer" and int(m["ref"]) in ways
+        ]  # fmt: skip
+        for outer in outers:
+            ring = ring_of(outer)
+            if ring is not None:
+                add("relation", int(el["id"]), tags, ring)
+                break
+    return OsmFeatures(tuple(features), tuple(buildings), source)
+
+
+def fetch_overpass_features(
+    area: Area,
+    tags: dict[str, bool | str | list[str]],
+    wanted: Callable[[dict[str, str]], bool],
+    *,
+    overpass_url: str = settings.OVERPASS_URL,
+    cache_dir: Path | None = None,
+    timeout_s: float = settings.REQUEST_TIMEOUT_S,
+    attempts: int = settings.MAX_ATTEMPTS,
+    backoff_s: float = settings.BACKOFF_S,
+) -> OsmFeatures:
+    """
+    Fetch tagged objects and buildings of an area from Overpass, through osmnx (cached).
+
+    Parameters
+    ----------
+    area
+        The region (for a landmark view, a corridor towards the landmark may be included).
+    tags
+        osmnx-style tag query, e.g. ``{"amenity": ["cafe"], "building": True}``.
+    wanted
+        Says which tagged objects to keep as features.
+    overpass_url, cache_dir, timeout_s, attempts, backoff_s
+        As for ``fetch_overpass``.
+
+    Returns
+    -------
+    OsmFeatures
+        The features and buildings.
+
+    Raises
+    ------
+    ServiceError
+        When Overpass cannot be reached, keeps failing, or answers nonsense.
+    """
+    cache_dir = settings.default_cache_dir() if cache_dir is None else cache_dir
+
+    def ask() -> list[dict[str, Any]]:
+        with _osmnx_settings(overpass_url, cache_dir / "http", timeout_s) as overpass:
+            _wait_for_slot(overpass_url, timeout_s)
+            return list(overpass._download_overpass_features(area.polygon, tags))  # noqa: SLF001
+
+    replies = call_with_retries(
+        ask, service="Overpass", url=overpass_url, attempts=attempts, backoff_s=backoff_s
+    )
+    return features_from_overpass_json(replies, wanted, source=f"overpass:{overpass_url}")
