@@ -619,8 +619,8 @@ class Building:
     outline
         Longitude/latitude ring of the footprint (outer ring).
     height_m
-        Height above ground: ``height``, else ``building:levels`` times ``STOREY_M`` (+ roof levels),
-        else ``DEFAULT_BUILDING_M``.
+        Height above ground: ``height``, else ``building:levels`` (plus ``roof:levels``) times
+        ``STOREY_M``, else ``DEFAULT_BUILDING_M``.
     height_source
         ``"height"``, ``"levels"`` or ``"default"``.
     """
