@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from walks import __version__, settings
+from walks.api import stops_in_area
 from walks.area import resolve_area
 from walks.cache import clear_cache, iter_cache
 from walks.errors import AreaError, WalksError
+from walks.export import stop_record, stops_geojson
+from walks.hours import parse_local_time
 from walks.loader import LoadedGraph, load_graph
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Callable, Iterator
 
     from rich.console import Console
@@ -199,6 +203,56 @@ RetriesOpt = Annotated[
     typer.Option("--retries", min=1, max=20, help="Tries per request to an online service."),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+CategoryFilesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--categories", dir_okay=False, help="Extra category file (TOML); repeatable."),
+]
+LandmarkOpt = Annotated[
+    str | None,
+    typer.Option("--landmark", help="Landmark for views: a name, or LAT,LON,HEIGHT_M."),
+]
+DemOpt = Annotated[
+    Path | None, typer.Option("--dem", dir_okay=False, help="DEM GeoTIFF for terrain (any CRS).")
+]
+AtOpt = Annotated[
+    str | None,
+    typer.Option("--at", help="Departure, local time of the area: '2026-11-25 09:00'."),
+]
+RooflineOpt = Annotated[
+    float | None,
+    typer.Option("--roofline", min=0.0, help="Building height (m) assumed beyond loaded data."),
+]
+
+
+def _parse_at(text: str | None) -> dt.datetime | None:
+    """
+    Read ``--at``.
+
+    Parameters
+    ----------
+    text
+        The option's value, or None.
+
+    Returns
+    -------
+    datetime or None
+        Naive local time.
+
+    Raises
+    ------
+    typer.BadParameter
+        When it is not a date and time (exit code 2).
+    """
+    if text is None:
+        return None
+    try:
+        return parse_local_time(text)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--at") from err
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 @app.callback()
@@ -227,6 +281,50 @@ def main(
 
         logger.addHandler(RichHandler(console=_console(), show_path=False, show_time=False))
     logger.propagate = False
+
+
+def _resolve(
+    area_text: str | None, radius_m: float | None, cache_dir: Path | None, nominatim_url: str,
+    retries: int,
+) -> Area | None:  # fmt: skip
+    """
+    Turn the AREA argument and ``--radius`` into an area.
+
+    Parameters
+    ----------
+    area_text
+        The AREA argument, or None.
+    radius_m
+        ``--radius``.
+    cache_dir
+        ``--cache-dir``.
+    nominatim_url
+        ``--nominatim-url``.
+    retries
+        ``--retries``.
+
+    Returns
+    -------
+    Area or None
+        The area, or None for a whole extract or the demo.
+
+    Raises
+    ------
+    typer.BadParameter
+        When AREA is malformed, or --radius has no AREA (exit code 2).
+    """
+    if area_text is None:
+        if radius_m is not None:
+            msg = "--radius needs an AREA ('lat,lon' or a place name) to centre on"
+            raise typer.BadParameter(msg, param_hint="--radius")
+        return None
+    try:
+        return resolve_area(
+            area_text, radius_m=radius_m, nominatim_url=nominatim_url,
+            cache_dir=cache_dir or settings.default_cache_dir(), attempts=retries,
+        )  # fmt: skip
+    except AreaError as err:
+        raise typer.BadParameter(str(err), param_hint="AREA") from err
 
 
 def _get_graph(
@@ -276,21 +374,7 @@ def _get_graph(
         When AREA is malformed (exit code 2).
     """
     cache = cache_dir or settings.default_cache_dir()
-    area = None
-    if area_text is not None:
-        try:
-            area = resolve_area(
-                area_text,
-                radius_m=radius_m,
-                nominatim_url=nominatim_url,
-                cache_dir=cache,
-                attempts=retries,
-            )
-        except AreaError as err:
-            raise typer.BadParameter(str(err), param_hint="AREA") from err
-    elif radius_m is not None:
-        msg = "--radius needs an AREA ('lat,lon' or a place name) to centre on"
-        raise typer.BadParameter(msg, param_hint="--radius")
+    area = _resolve(area_text, radius_m, cache_dir, nominatim_url, retries)
     loaded = load_graph(
         area, osm_file=osm_file, cache_dir=cache, use_cache=not no_cache,
         overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=retries,
@@ -351,6 +435,65 @@ def info(
     ]
     for key, value in lines:
         typer.echo(f"{key:<10} {value}")
+
+
+@app.command()
+def stops(
+    area: AreaArg = None,
+    osm_file: OsmFileOpt = None,
+    radius: RadiusOpt = None,
+    category: Annotated[
+        str, typer.Option("--category", "-c", help="Categories, comma-separated.")
+    ] = "cafe,studio,view",
+    landmark: LandmarkOpt = None,
+    dem: DemOpt = None,
+    at: AtOpt = None,
+    roofline: RooflineOpt = None,
+    categories: CategoryFilesOpt = None,
+    json_out: JsonFlag = False,
+    geojson_out: Annotated[
+        bool, typer.Option("--geojson", help="Print a GeoJSON FeatureCollection on stdout.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per category shown.")] = 10,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    overpass_url: OverpassOpt = settings.OVERPASS_URL,
+    nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
+    max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
+    retries: RetriesOpt = settings.MAX_ATTEMPTS,
+) -> None:
+    """List the stops of an area, ranked: cafés, alley studios, landmark views, each explained."""
+    when = _parse_at(at)
+    names = _split(category)
+    if not names:
+        msg = "give at least one category"
+        raise typer.BadParameter(msg, param_hint="--category")
+    with _reporting():
+        resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
+        found = stops_in_area(
+            resolved, names, osm_file=osm_file, category_files=tuple(categories or ()),
+            landmark=landmark, dem=dem, at=when, roofline_m=roofline, cache_dir=cache_dir,
+            use_cache=not no_cache, overpass_url=overpass_url, max_area_km2=max_area_km2,
+            attempts=retries, progress=_progress(),
+        )  # fmt: skip
+    if json_out:
+        typer.echo(json.dumps([stop_record(s) for s in found.stops], ensure_ascii=False))
+        return
+    if geojson_out:
+        typer.echo(json.dumps(stops_geojson(found.stops), ensure_ascii=False))
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title="Stops (© OpenStreetMap contributors)", show_lines=False)
+    for column in ("#", "category", "name", "score", "open", "why"):
+        table.add_column(column)
+    for name in names:
+        rows = [s for s in found.stops if s.category == name][:limit]
+        for rank, stop in enumerate(rows, 1):
+            table.add_row(str(rank), stop.category, stop.name, f"{stop.score:.2f}", stop.opening,
+                          stop.reason)  # fmt: skip
+    Console(markup=False, highlight=False, width=160).print(table)
 
 
 @cache_app.callback(invoke_without_command=True)

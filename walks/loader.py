@@ -17,12 +17,22 @@ from walks.cache import (
     load_cached_graph,
     save_graph,
 )
-from walks.data import DEMO_NAME, check_extract, demo_extract_path, fetch_overpass, read_extract
+from walks.data import (
+    DEMO_NAME,
+    OsmFeatures,
+    check_extract,
+    demo_extract_path,
+    fetch_overpass,
+    fetch_overpass_features,
+    read_extract,
+    read_features,
+)
 from walks.graph import WalkGraph, graph_from_ways
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from walks.categories import Category
     from walks.types import Area
 
 log = logging.getLogger(__name__)
@@ -160,3 +170,78 @@ def load_graph(
     return LoadedGraph(
         graph, from_cache=False, cache_path=cache_path, seconds=time.perf_counter() - started
     )
+
+
+def load_features(
+    area: Area | None,
+    categories: list[Category],
+    *,
+    osm_file: str | Path | None = None,
+    cache_dir: Path | None = None,
+    overpass_url: str = settings.OVERPASS_URL,
+    attempts: int = settings.MAX_ATTEMPTS,
+    progress: Callable[[str], None] | None = None,
+) -> OsmFeatures:
+    """
+    Get the candidate-stop objects and the buildings of an area, from the same source as its graph.
+
+    Parameters
+    ----------
+    area
+        The area, or None for a whole extract / the demo.
+    categories
+        The categories whose objects to keep (view categories add viewpoints).
+    osm_file
+        A local extract, or None.
+    cache_dir
+        The walks cache directory.
+    overpass_url
+        The Overpass API base URL, for areas without an extract.
+    attempts
+        How many times to try an Overpass request.
+    progress
+        Called with a short phase description.
+
+    Returns
+    -------
+    OsmFeatures
+        Features accepted by the categories, viewpoints, and buildings.
+
+    Raises
+    ------
+    DataError
+        When the extract is missing or corrupt.
+    ServiceError
+        When Overpass fails.
+    """
+    say = progress or (lambda _text: None)
+
+    def wanted(tags: dict[str, str]) -> bool:
+        return tags.get("tourism") == "viewpoint" or any(c.matches(tags) for c in categories)
+
+    if osm_file is not None or area is None:
+        path = check_extract(demo_extract_path() if osm_file is None else osm_file)
+        say(f"reading places and buildings from {path.name}")
+        features = read_features(path, wanted)
+        if area is None:
+            return features
+        import shapely  # noqa: PLC0415
+
+        inside = [f for f in features.features if shapely.contains_xy(area.polygon, f.lon, f.lat)]
+        return OsmFeatures(tuple(inside), features.buildings, features.source)
+    assert area is not None
+    query: dict[str, bool | str | list[str]] = {"building": True, "tourism": ["viewpoint"]}
+    for category in categories:
+        for key, value in category.overpass_tags().items():
+            old = query.get(key)
+            if value is True or old is True:
+                query[key] = True
+            else:
+                previous = old if isinstance(old, list) else []
+                query[key] = sorted(set(previous) | set(value if isinstance(value, list) else []))
+    say(f"downloading places and buildings of {area.label} from Overpass")
+    return fetch_overpass_features(
+        area, query, wanted, overpass_url=overpass_url,
+        cache_dir=settings.default_cache_dir() if cache_dir is None else Path(cache_dir),
+        attempts=attempts,
+    )  # fmt: skip

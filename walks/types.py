@@ -84,6 +84,12 @@ class Stop:
         One human sentence: why this stop.
     opening
         ``"open"``, ``"closed"`` or ``"unknown"`` at the expected arrival.
+    hours
+        Human note on opening hours ("open until 18:00", "hours unknown").
+    opening_hours
+        The raw OSM ``opening_hours`` value ("" when absent).
+    view
+        For view stops: what is seen of the landmark.
     """
 
     id: str
@@ -95,6 +101,43 @@ class Stop:
     score: float
     reason: str = ""
     opening: str = "unknown"
+    hours: str = ""
+    opening_hours: str = ""
+    view: ViewInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewInfo:
+    """What a view stop sees of its landmark.
+
+    Attributes
+    ----------
+    landmark
+        The landmark's name.
+    landmark_location
+        Where the landmark stands.
+    visible_fraction
+        Share of the landmark's height in sight (0..1).
+    distance_m
+        Distance to the landmark.
+    bearing_deg
+        Compass bearing towards it.
+    unknown_m
+        Length of the sight line over ground without building data.
+    lit
+        How well the sun lights it from behind the walker (0..1), at the expected time.
+    golden_hour
+        Whether the sun is low (golden hour) then.
+    """
+
+    landmark: str
+    landmark_location: LatLon
+    visible_fraction: float
+    distance_m: float
+    bearing_deg: float
+    unknown_m: float = 0.0
+    lit: float = 0.0
+    golden_hour: bool = False
 
 
 @dataclass(frozen=True, slots=True)

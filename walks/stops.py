@@ -1,0 +1,392 @@
+"""Find, score and explain stops: cafés, alley studios and landmark views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from walks.errors import WalksError
+from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m
+from walks.hours import local_zone, opening_status
+from walks.types import LatLon, Stop, ViewInfo
+from walks.views import facing, height_grid, line_of_sight, sun_light
+
+if TYPE_CHECKING:
+    from walks.categories import Category
+    from walks.data import Feature, OsmFeatures
+    from walks.graph import WalkGraph
+    from walks.types import BBox
+    from walks.views import Landmark, Terrain
+
+log = logging.getLogger(__name__)
+
+#: A stop farther than this from the walking graph is left out.
+MAX_STOP_OFFSET_M = 120.0
+#: Same-category objects closer than this with the same name are one stop.
+DEDUPE_M = 40.0
+#: View stops are at least this far apart.
+VIEW_SPACING_M = 120.0
+#: How many view stops to keep at most.
+MAX_VIEW_STOPS = 12
+#: Least visible share of the landmark for a view stop.
+MIN_VISIBLE = 0.05
+#: A mapped viewpoint this close to a view stop supports it.
+VIEWPOINT_M = 40.0
+#: A stop is "away from busy roads" beyond this distance.
+QUIET_DISTANCE_M = 50.0
+_COMPASS8 = ("north", "north-east", "east", "south-east", "south", "south-west", "west",
+             "north-west")  # fmt: skip
+
+
+class NoStopsError(WalksError, LookupError):
+    """An area has no stop of a requested category."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopOptions:
+    """How to look for stops.
+
+    Attributes
+    ----------
+    at
+        Local departure time (naive wall-clock time of the area), or None.
+    landmark
+        The landmark for view stops, or None.
+    terrain
+        Ground elevations, or None for flat ground.
+    roofline_m
+        Building height assumed where no building data is loaded (None: open ground).
+    max_views
+        How many view stops to keep at most.
+    """
+
+    at: dt.datetime | None = None
+    landmark: Landmark | None = None
+    terrain: Terrain | None = None
+    roofline_m: float | None = None
+    max_views: int = MAX_VIEW_STOPS
+
+
+def _compass(bearing: float) -> str:
+    return _COMPASS8[int(((bearing % 360) + 22.5) // 45) % 8]
+
+
+def _edge_near(graph: WalkGraph, node: int, point: LatLon) -> int:
+    """
+    Pick the edge a place opens onto: among the edges at its nearest node, the closest one.
+
+    Parameters
+    ----------
+    graph
+        The graph.
+    node
+        The place's nearest node.
+    point
+        The place.
+
+    Returns
+    -------
+    int
+        An edge index.
+    """
+    edges = np.flatnonzero((graph.edge_u == node) | (graph.edge_v == node))
+    best, best_d = int(edges[0]), math.inf
+    for edge in edges:
+        coords = graph.edge_coords(int(edge))
+        d = float(haversine_m(np.full(len(coords), point.lat), np.full(len(coords), point.lon),
+                              coords[:, 0], coords[:, 1]).min())  # fmt: skip
+        if d < best_d:
+            best, best_d = int(edge), d
+    return best
+
+
+class _BusyIndex:
+    """Distance from a point to the nearest busy road (geometry vertices, KD-tree)."""
+
+    def __init__(self, graph: WalkGraph) -> None:
+        from scipy.spatial import cKDTree  # noqa: PLC0415
+
+        busy = np.flatnonzero(graph.edge_pleasantness == int(Pleasantness.BUSY))
+        idx = (
+            np.concatenate(
+                [np.arange(graph.geom_offset[e], graph.geom_offset[e + 1]) for e in busy]
+            )
+            if busy.size
+            else np.zeros(0, dtype=np.int64)
+        )
+        self.lat0 = float(np.mean(graph.node_lat))
+        self.tree = (
+            cKDTree(np.column_stack(self._xy(graph.geom_lat[idx], graph.geom_lon[idx])))
+            if idx.size
+            else None
+        )
+
+    def _xy(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = math.pi / 180 * 6_371_008.8
+        return np.asarray(lon) * k * math.cos(math.radians(self.lat0)), np.asarray(lat) * k
+
+    def distance_m(self, point: LatLon) -> float:
+        if self.tree is None:
+            return math.inf
+        x, y = self._xy(np.array([point.lat]), np.array([point.lon]))
+        dist, _ = self.tree.query([x[0], y[0]])
+        return float(dist)
+
+
+def _display_name(feature: Feature, category: Category) -> str:
+    name = feature.tags.get("name")
+    if name:
+        return name
+    kind = feature.tags.get("tourism") or feature.tags.get("shop") or feature.tags.get("craft")
+    label = (kind or category.key).replace("_", " ")
+    return f"Unnamed {label}"
+
+
+def _kind_word(feature: Feature, category: Category) -> str:
+    tags = feature.tags
+    for key in ("amenity", "shop", "tourism", "craft"):
+        if key in tags and category.matches(
+            {key: tags[key]} | {k: v for k, v in tags.items() if k != key}
+        ):
+            value = tags[key]
+            words = {"arts_centre": "arts centre", "art": "art shop", "coffee": "coffee shop",
+                     "cafe": "café", "artwork": "artwork"}  # fmt: skip
+            return words.get(value, value.replace("_", " "))
+    return category.key
+
+
+def _tag_stops(
+    graph: WalkGraph,
+    features: tuple[Feature, ...],
+    category: Category,
+    options: StopOptions,
+    busy: _BusyIndex,
+) -> list[Stop]:
+    """Find the stops of a tag-based category, scored and explained."""
+    stops = []
+    for feature in _dedupe([f for f in features if category.matches(f.tags)]):
+        point = LatLon(feature.lat, feature.lon)
+        node, offset = graph.nearest_node(point)
+        if offset > MAX_STOP_OFFSET_M:
+            continue
+        score = category.weight
+        bonuses = [k for k in category.bonus if feature.tags.get(k, "no") != "no"]
+        score *= 1.0 + sum(category.bonus[k] for k in bonuses)
+        name = _display_name(feature, category)
+        what = _kind_word(feature, category)
+        reason = f"{what} {name}" if feature.tags.get("name") else what
+        extras = []
+        if "outdoor_seating" in bonuses:
+            extras.append("tables outside")
+        if category.hidden:
+            edge = _edge_near(graph, node, point)
+            street = graph.string(int(graph.edge_name[edge]))
+            quiet = int(graph.edge_pleasantness[edge]) in {
+                int(Pleasantness.QUIET_LANE),
+                int(Pleasantness.PEDESTRIAN),
+            }
+            named_lane = bool(street and LANE_NAME_RE.match(street))
+            busy_m = busy.distance_m(point)
+            hidden = 0.5 * (quiet or named_lane) + 0.5 * min(1.0, busy_m / (2 * QUIET_DISTANCE_M))
+            score *= 0.6 + hidden
+            where = f" in {street}" if street else ""
+            lane = ", a quiet lane" if quiet or named_lane else ""
+            away = (f", {busy_m:,.0f} m from the nearest busy road"
+                    if math.isfinite(busy_m) and busy_m >= QUIET_DISTANCE_M else "")  # fmt: skip
+            reason = (
+                f"{what}{where}{lane}{away}"
+                if not feature.tags.get("name")
+                else f"{what} {name}{where}{lane}{away}"
+            )
+        status, note = opening_status(feature.tags.get("opening_hours"), options.at)
+        if status == "open":
+            extras.append(note)
+        if extras:
+            reason += " (" + ", ".join(extras) + ")"
+        stops.append(Stop(
+            id=f"{category.key}:{feature.osm_type}/{feature.osm_id}",
+            osm_id=f"{feature.osm_type}/{feature.osm_id}", name=name, category=category.key,
+            location=point, node=node, score=round(score, 4), reason=reason[0].upper() + reason[1:],
+            opening=status, hours=note, opening_hours=feature.tags.get("opening_hours", ""),
+        ))  # fmt: skip
+    return stops
+
+
+def _dedupe(features: list[Feature]) -> list[Feature]:
+    """
+    Merge objects that are one place: a node inside an outline, or the same name nearby.
+
+    Parameters
+    ----------
+    features
+        Objects of one category.
+
+    Returns
+    -------
+    list of Feature
+        One per place; a node wins over an outline (its position is the door), tags merged.
+    """
+    from shapely import Point, Polygon  # noqa: PLC0415
+
+    ordered = sorted(features, key=lambda f: (f.osm_type != "node", f.osm_type, f.osm_id))
+    kept: list[Feature] = []
+    for f in ordered:
+        twin = None
+        for i, k in enumerate(kept):
+            same_name = (
+                f.tags.get("name", "").strip().lower() == k.tags.get("name", "").strip().lower()
+            )
+            close = float(haversine_m(np.array(f.lat), np.array(f.lon), np.array(k.lat),
+                                      np.array(k.lon))) <= DEDUPE_M  # fmt: skip
+            inside = f.outline is not None and Polygon(f.outline).contains(Point(k.lon, k.lat))
+            if (same_name and close) or (inside and (same_name or not k.tags.get("name"))):
+                twin = i
+                break
+        if twin is None:
+            kept.append(f)
+        else:
+            k = kept[twin]
+            kept[twin] = replace(k, tags={**f.tags, **k.tags})
+    return kept
+
+
+def _view_stops(  # noqa: C901 - scoring notes read best together
+    graph: WalkGraph, osm: OsmFeatures, category: Category, options: StopOptions, known: BBox
+) -> list[Stop]:
+    """View stops: graph nodes that see most of the landmark, spread apart, with the light."""
+    landmark = options.landmark
+    assert landmark is not None
+    grid = height_grid(osm.buildings, known)
+    sight = line_of_sight(grid, graph.node_lat, graph.node_lon, landmark,
+                          roofline_m=options.roofline_m, terrain=options.terrain)  # fmt: skip
+    viewpoints = [f for f in osm.features if f.tags.get("tourism") == "viewpoint"]
+    order = np.argsort(-sight.visible_fraction, kind="stable")
+    chosen: list[int] = []
+    for node in order:
+        if sight.visible_fraction[node] < MIN_VISIBLE or len(chosen) >= 4 * options.max_views:
+            break
+        if chosen and float(haversine_m(
+            np.full(len(chosen), graph.node_lat[node]), np.full(len(chosen), graph.node_lon[node]),
+            graph.node_lat[chosen], graph.node_lon[chosen],
+        ).min()) < VIEW_SPACING_M:  # fmt: skip
+            continue
+        chosen.append(int(node))
+    when_utc = None
+    if options.at is not None:
+        zone = local_zone(landmark.location.lat, landmark.location.lon)
+        when_utc = options.at.replace(tzinfo=zone).astimezone(dt.UTC)
+    stops = []
+    for node in chosen:
+        point = LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
+        fraction = float(sight.visible_fraction[node])
+        bearing = float(sight.bearing_deg[node])
+        distance = float(sight.distance_m[node])
+        score = category.weight * (0.3 + fraction)
+        notes = []
+        evidence = [
+            v for v in viewpoints
+            if float(haversine_m(np.array(v.lat), np.array(v.lon), np.array(point.lat),
+                                 np.array(point.lon))) <= VIEWPOINT_M
+        ]  # fmt: skip
+        if any(facing(v.tags.get("direction"), bearing) for v in evidence):
+            score *= 1.3
+            notes.append("a mapped viewpoint faces it")
+        elif evidence:
+            score *= 1.1
+            notes.append("a mapped viewpoint")
+        lit, golden = 0.0, False
+        if when_utc is not None:
+            lit, golden, _ = sun_light(point, when_utc, bearing)
+            score *= 1.0 + 0.3 * lit + (0.2 if golden else 0.0)
+            if lit > 0.5:  # noqa: PLR2004
+                notes.append("the sun behind you lights it")
+            if golden:
+                notes.append("golden hour")
+        if sight.unknown_m[node] > 0 and options.roofline_m is None:
+            score *= 1.0 - 0.5 * min(1.0, float(sight.unknown_m[node]) / max(distance, 1.0))
+            notes.append(
+                f"{sight.unknown_m[node] / 1000:.1f} km of the sight line has no building data"
+            )
+        reason = (f"{landmark.name} shows {100 * fraction:.0f} % of its height, "
+                  f"{distance / 1000:.1f} km to the {_compass(bearing)}")  # fmt: skip
+        if notes:
+            reason += " (" + "; ".join(notes) + ")"
+        stops.append(Stop(
+            id=f"{category.key}:node/{int(graph.node_osm_id[node])}",
+            osm_id=f"node/{int(graph.node_osm_id[node])}",
+            name=f"View of the {landmark.name}" if not landmark.name.startswith("the ") else
+            f"View of {landmark.name}",
+            category=category.key, location=point, node=node, score=round(score, 4), reason=reason,
+            opening="open", hours="always open",
+            view=ViewInfo(landmark=landmark.name, landmark_location=landmark.location,
+                          visible_fraction=round(fraction, 4), distance_m=round(distance, 1),
+                          bearing_deg=round(bearing, 1), unknown_m=float(sight.unknown_m[node]),
+                          lit=round(lit, 3), golden_hour=golden),
+        ))  # fmt: skip
+    stops.sort(key=lambda s: -s.score)
+    return stops[: options.max_views]
+
+
+def find_stops(
+    graph: WalkGraph,
+    osm: OsmFeatures,
+    categories: list[Category],
+    *,
+    options: StopOptions | None = None,
+    known: BBox | None = None,
+) -> list[Stop]:
+    """
+    Find the stops of some categories in an area, best first within each category.
+
+    Parameters
+    ----------
+    graph
+        The walking graph (stops are snapped to its nodes).
+    osm
+        The area's features and buildings.
+    categories
+        The categories wanted.
+    options
+        Departure time, landmark, terrain, assumed roofline.
+    known
+        Where building data is complete (for view stops); None uses the graph's box.
+
+    Returns
+    -------
+    list of Stop
+        The stops, category by category, each sorted by score.
+
+    Raises
+    ------
+    NoStopsError
+        When a category has no stop here (naming it, and suggesting a wider area), or view
+        stops are asked for without a landmark.
+    """
+    options = options or StopOptions()
+    busy = _BusyIndex(graph)
+    out: list[Stop] = []
+    for category in categories:
+        if category.kind == "view":
+            if options.landmark is None:
+                msg = ("no landmark is known for this area: pass --landmark NAME or "
+                       "LAT,LON,HEIGHT_M for view stops")  # fmt: skip
+                raise NoStopsError(msg)
+            found = _view_stops(graph, osm, category, options, known or graph.bbox)
+        else:
+            found = sorted(_tag_stops(graph, osm.features, category, options, busy),
+                           key=lambda s: (-s.score, s.id))  # fmt: skip
+        if not found:
+            what = (
+                "spot with a view of the " + options.landmark.name
+                if category.kind == "view" and options.landmark
+                else f"{category.key!r} stop"
+            )
+            msg = f"no {what} in this area: choose a wider area or another category"
+            raise NoStopsError(msg)
+        out += found
+    return out

@@ -1,0 +1,590 @@
+"""Landmark views, computed: line of sight over building heights (and terrain), and the light.
+
+Buildings are rasterised once into a height grid in a local metric projection; rays from every
+candidate point to the landmark are then sampled in numpy, all points at once, in chunks. For a
+point at distance ``D`` from the landmark, an obstacle of height ``h`` at distance ``s`` hides
+the landmark below ``z = eye + (h + c(s) - eye) * D / s``, where ``c(s) = s (D - s) / 2R'`` is
+the Earth's curvature with standard refraction (``R' = R / (1 - 0.13)``). The visible fraction
+is the part of the landmark's height above the highest such ``z``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from walks._resources import data_file
+from walks.errors import DataError, WalksError
+from walks.graph import EARTH_RADIUS_M
+from walks.types import BBox, LatLon
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from pathlib import Path
+
+    from numpy.typing import NDArray
+
+    from walks.data import Building, Feature
+
+#: Eye height of a standing walker, in metres.
+EYE_M = 1.6
+#: Effective Earth radius with standard atmospheric refraction (k = 0.13).
+EFFECTIVE_RADIUS_M = EARTH_RADIUS_M / (1 - 0.13)
+_POINTS_PER_CHUNK = 256
+
+
+class LandmarkError(WalksError, LookupError):
+    """A landmark cannot be found or is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Landmark:
+    """A tall thing worth seeing from the street.
+
+    Attributes
+    ----------
+    key
+        Identifier (``"eiffel-tower"``), or ``"custom"``.
+    name
+        Its name.
+    location
+        Its centre.
+    height_m
+        Its height above its ground.
+    ground_m
+        Its ground's elevation above sea level (used with a DEM).
+    radius_m
+        Half its footprint's size: rays stop this far from its centre.
+    default_for
+        Areas ``(west, south, east, north)`` where it is the default landmark.
+    """
+
+    key: str
+    name: str
+    location: LatLon
+    height_m: float
+    ground_m: float = 0.0
+    radius_m: float = 30.0
+    default_for: tuple[BBox, ...] = ()
+
+
+def load_landmarks(path: Path | None = None) -> dict[str, Landmark]:
+    """
+    Read the landmarks file.
+
+    Parameters
+    ----------
+    path
+        A TOML file; None reads the shipped ``data/landmarks.toml``.
+
+    Returns
+    -------
+    dict
+        Landmarks by key.
+
+    Raises
+    ------
+    LandmarkError
+        When the file is unreadable or an entry lacks a number.
+    """
+    path = path or data_file("landmarks.toml")
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        msg = f"cannot read landmarks from {str(path)!r}: {err}"
+        raise LandmarkError(msg) from err
+    out = {}
+    for key, raw in tables.items():
+        try:
+            out[key] = Landmark(
+                key=key,
+                name=str(raw["name"]),
+                location=LatLon(float(raw["lat"]), float(raw["lon"])),
+                height_m=float(raw["height_m"]),
+                ground_m=float(raw.get("ground_m", 0.0)),
+                radius_m=float(raw.get("radius_m", 30.0)),
+                default_for=tuple(BBox(*map(float, b)) for b in raw.get("default_for", [])),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            msg = f"landmark {key!r} in {str(path)!r} needs name, lat, lon and height_m ({err})"
+            raise LandmarkError(msg) from err
+    return out
+
+
+def default_landmark(bbox: BBox) -> Landmark | None:
+    """
+    Pick the shipped landmark whose default area holds the centre of a bounding box.
+
+    Parameters
+    ----------
+    bbox
+        The walking area's box.
+
+    Returns
+    -------
+    Landmark or None
+        The landmark, or None when no default applies.
+    """
+    lon = (bbox.west + bbox.east) / 2
+    lat = (bbox.south + bbox.north) / 2
+    for landmark in load_landmarks().values():
+        for box in landmark.default_for:
+            if box.west <= lon <= box.east and box.south <= lat <= box.north:
+                return landmark
+    return None
+
+
+_CUSTOM = re.compile(
+    r"^\s*([-+]?\d+(?:\.\d*)?)\s*,\s*([-+]?\d+(?:\.\d*)?)\s*,\s*(\d+(?:\.\d*)?)\s*$"
+)
+
+
+def resolve_landmark(text: str, features: tuple[Feature, ...] = ()) -> Landmark:
+    """
+    Find the landmark a user named.
+
+    Parameters
+    ----------
+    text
+        ``"LAT,LON,HEIGHT_M"``, a key or name from the landmarks file (case-insensitive), or the
+        name of an OSM feature of the area that has a ``height`` (or ``building:levels``).
+    features
+        The area's OSM features, searched by name.
+
+    Returns
+    -------
+    Landmark
+        The landmark.
+
+    Raises
+    ------
+    LandmarkError
+        When nothing matches; the message lists the known landmarks.
+    """
+    from walks.data import building_height  # noqa: PLC0415
+
+    if match := _CUSTOM.match(text):
+        lat, lon, height = (float(g) for g in match.groups())
+        if not (abs(lat) <= 90 and abs(lon) <= 180 and height > 0):  # noqa: PLR2004
+            msg = (
+                f"landmark {text!r} is out of range: give LAT,LON,HEIGHT_M, e.g. 48.8583,2.2945,330"
+            )
+            raise LandmarkError(msg)
+        return Landmark("custom", f"the landmark at {lat:.5f},{lon:.5f}", LatLon(lat, lon), height)
+    wanted = text.strip().lower()
+    known = load_landmarks()
+    for landmark in known.values():
+        if wanted in {landmark.key, landmark.name.lower()}:
+            return landmark
+    for feature in features:
+        if feature.tags.get("name", "").lower() == wanted:
+            height, how = building_height(feature.tags)
+            if how != "default":
+                return Landmark(f"{feature.osm_type}/{feature.osm_id}", feature.tags["name"],
+                                LatLon(feature.lat, feature.lon), height)  # fmt: skip
+    names = ", ".join(sorted(lm.name for lm in known.values()))
+    msg = (
+        f"landmark {text!r} was not found: use one of {names}, the name of a tall OSM feature "
+        "of the area, or LAT,LON,HEIGHT_M"
+    )
+    raise LandmarkError(msg)
+
+
+@dataclass(frozen=True)
+class HeightGrid:
+    """Building heights rasterised on a local metric grid.
+
+    Attributes
+    ----------
+    lat0, lon0
+        The projection's origin (x east and y north in metres from it).
+    x0, y0
+        The grid's south-west corner, in metres.
+    cell_m
+        Cell size.
+    heights
+        ``(rows, cols)`` heights in metres (row 0 is the south edge).
+    known
+        ``(west, south, east, north)`` in metres: where building data was loaded; outside it
+        heights are unknown.
+    """
+
+    lat0: float
+    lon0: float
+    x0: float
+    y0: float
+    cell_m: float
+    heights: NDArray[np.float32]
+    known: tuple[float, float, float, float]
+
+    def project(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> tuple[
+        NDArray[np.float64], NDArray[np.float64]
+    ]:  # fmt: skip
+        """
+        Project degrees to the grid's metres.
+
+        Parameters
+        ----------
+        lat, lon
+            Degrees.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(x, y)`` in metres east and north of the origin.
+        """
+        k = math.pi / 180 * EARTH_RADIUS_M
+        return (np.asarray(lon) - self.lon0) * k * math.cos(math.radians(self.lat0)), (
+            np.asarray(lat) - self.lat0
+        ) * k
+
+    def unproject(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[
+        NDArray[np.float64], NDArray[np.float64]
+    ]:  # fmt: skip
+        """
+        Turn grid metres back into degrees.
+
+        Parameters
+        ----------
+        x, y
+            Metres east and north of the origin.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(lat, lon)``.
+        """
+        k = math.pi / 180 * EARTH_RADIUS_M
+        return self.lat0 + np.asarray(y) / k, self.lon0 + np.asarray(x) / (
+            k * math.cos(math.radians(self.lat0))
+        )
+
+
+def height_grid(buildings: tuple[Building, ...], known: BBox, *, cell_m: float = 2.0) -> HeightGrid:
+    """
+    Rasterise building footprints into a height grid covering the known area.
+
+    Parameters
+    ----------
+    buildings
+        Footprints with heights.
+    known
+        The box (degrees) where building data is complete.
+    cell_m
+        Cell size in metres.
+
+    Returns
+    -------
+    HeightGrid
+        The grid; where footprints overlap the taller one wins.
+    """
+    import shapely  # noqa: PLC0415
+
+    lat0, lon0 = (known.south + known.north) / 2, (known.west + known.east) / 2
+    grid = HeightGrid(lat0, lon0, 0.0, 0.0, cell_m, np.zeros((1, 1), np.float32), (0, 0, 0, 0))
+    x_w, y_s = grid.project(np.array(known.south), np.array(known.west))
+    x_e, y_n = grid.project(np.array(known.north), np.array(known.east))
+    cols = max(1, math.ceil((float(x_e) - float(x_w)) / cell_m))
+    rows = max(1, math.ceil((float(y_n) - float(y_s)) / cell_m))
+    heights = np.zeros((rows, cols), dtype=np.float32)
+    for b in buildings:
+        # burn each footprint into the cells whose centres it covers; the taller one wins
+        ring = np.asarray(b.outline)
+        x, y = grid.project(ring[:, 1], ring[:, 0])
+        c0 = max(0, int((x.min() - x_w) / cell_m))
+        c1 = min(cols, int(np.ceil((x.max() - x_w) / cell_m)) + 1)
+        r0 = max(0, int((y.min() - y_s) / cell_m))
+        r1 = min(rows, int(np.ceil((y.max() - y_s) / cell_m)) + 1)
+        if c0 >= c1 or r0 >= r1:
+            continue
+        cx = x_w + (np.arange(c0, c1) + 0.5) * cell_m
+        cy = y_s + (np.arange(r0, r1) + 0.5) * cell_m
+        gx, gy = np.meshgrid(cx, cy)
+        inside = shapely.contains_xy(shapely.Polygon(np.column_stack([x, y])), gx, gy)
+        block = heights[r0:r1, c0:c1]
+        block[inside] = np.maximum(block[inside], b.height_m)
+    return HeightGrid(
+        lat0, lon0, float(x_w), float(y_s), cell_m, heights,
+        (float(x_w), float(y_s), float(x_e), float(y_n)),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sightlines:
+    """Line-of-sight results, one entry per point.
+
+    Attributes
+    ----------
+    visible_fraction
+        Share of the landmark's height that can be seen (0..1).
+    distance_m
+        Distance to the landmark.
+    bearing_deg
+        Compass bearing towards the landmark.
+    unknown_m
+        Length of the sight line over ground without building data.
+    hidden_below_m
+        Height on the landmark below which it is hidden.
+    """
+
+    visible_fraction: NDArray[np.float64]
+    distance_m: NDArray[np.float64]
+    bearing_deg: NDArray[np.float64]
+    unknown_m: NDArray[np.float64]
+    hidden_below_m: NDArray[np.float64]
+
+
+def line_of_sight(
+    grid: HeightGrid,
+    lats: NDArray[np.float64],
+    lons: NDArray[np.float64],
+    landmark: Landmark,
+    *,
+    eye_m: float = EYE_M,
+    roofline_m: float | None = None,
+    terrain: Terrain | None = None,
+) -> Sightlines:
+    """
+    Compute how much of a landmark each point sees over the buildings (and terrain).
+
+    Parameters
+    ----------
+    grid
+        Building heights.
+    lats, lons
+        The observer points.
+    landmark
+        What to look at.
+    eye_m
+        Eye height above the ground.
+    roofline_m
+        Building height assumed where no building data was loaded; None assumes open ground
+        there (and reports the length in ``unknown_m``).
+    terrain
+        Ground elevations; None assumes flat ground.
+
+    Returns
+    -------
+    Sightlines
+        Per point.
+    """
+    lats = np.atleast_1d(np.asarray(lats, dtype=float))
+    lons = np.atleast_1d(np.asarray(lons, dtype=float))
+    px, py = grid.project(lats, lons)
+    lx, ly = grid.project(np.array(landmark.location.lat), np.array(landmark.location.lon))
+    dx, dy = float(lx) - px, float(ly) - py
+    dist = np.hypot(dx, dy)
+    bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
+    hidden_below = np.zeros(lats.size)
+    unknown = np.zeros(lats.size)
+    step = grid.cell_m
+    west, south, east, north = grid.known
+    rows, cols = grid.heights.shape
+    ground_here = terrain.sample(lats, lons) if terrain is not None else np.zeros(lats.size)
+    mark_lat, mark_lon = np.array([landmark.location.lat]), np.array([landmark.location.lon])
+    ground_mark = float(terrain.sample(mark_lat, mark_lon)[0]) if terrain is not None else 0.0
+    for lo in range(0, lats.size, _POINTS_PER_CHUNK):
+        sl = slice(lo, lo + _POINTS_PER_CHUNK)
+        d = dist[sl]
+        reach = np.maximum(d - landmark.radius_m, 0.0)
+        n_samples = int(np.ceil(reach.max() / step)) if reach.size else 0
+        if n_samples == 0:
+            continue
+        s = (np.arange(1, n_samples + 1) * step)[None, :]  # (1, M)
+        valid = s < reach[:, None]
+        t = s / np.maximum(d[:, None], 1e-9)
+        x = px[sl, None] + dx[sl, None] * t
+        y = py[sl, None] + dy[sl, None] * t
+        inside = (x >= west) & (x < east) & (y >= south) & (y < north)
+        col = np.clip(((x - grid.x0) / grid.cell_m).astype(np.int64), 0, cols - 1)
+        row = np.clip(((y - grid.y0) / grid.cell_m).astype(np.int64), 0, rows - 1)
+        h = np.where(inside, grid.heights[row, col], 0.0)
+        if roofline_m is not None:
+            h = np.where(inside, h, roofline_m)
+        unknown[sl] = (valid & ~inside).sum(axis=1) * step
+        if terrain is not None:
+            glat, glon = grid.unproject(x, y)
+            g = terrain.sample(glat.ravel(), glon.ravel()).reshape(x.shape)
+            h = h + g
+        curve = s * (d[:, None] - s) / (2 * EFFECTIVE_RADIUS_M)
+        eye = ground_here[sl, None] + eye_m
+        need = (h + curve - eye) * d[:, None] / s + eye - ground_mark
+        need = np.where(valid, need, -np.inf)
+        hidden_below[sl] = np.maximum(need.max(axis=1), 0.0)
+    fraction = np.clip((landmark.height_m - hidden_below) / landmark.height_m, 0.0, 1.0)
+    return Sightlines(fraction, dist, bearing, unknown, hidden_below)
+
+
+@dataclass
+class Terrain:
+    """Ground elevations from a DEM GeoTIFF, sampled by coordinates (any CRS; reprojected).
+
+    Parameters
+    ----------
+    path
+        The DEM file.
+    """
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        import rasterio  # noqa: PLC0415
+
+        try:
+            with rasterio.open(self.path) as src:
+                self._band = src.read(1, masked=True).astype(float).filled(np.nan)
+                self._transform = src.transform
+                self._crs = src.crs
+                self._bounds = src.bounds
+        except (rasterio.errors.RasterioError, OSError) as err:
+            msg = f"cannot read the DEM {str(self.path)!r} ({err}): give a GeoTIFF elevation file"
+            raise DataError(msg) from err
+        if self._crs is None:
+            msg = (
+                f"the DEM {str(self.path)!r} has no CRS: georeference it (e.g. gdal_edit.py -a_srs)"
+            )
+            raise DataError(msg)
+
+    def _to_crs(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> tuple[
+        NDArray[np.float64], NDArray[np.float64]
+    ]:  # fmt: skip
+        from rasterio.warp import transform  # noqa: PLC0415
+
+        if self._crs.to_epsg() == 4326:  # noqa: PLR2004
+            return np.asarray(lons), np.asarray(lats)
+        xs, ys = transform("EPSG:4326", self._crs, list(lons), list(lats))
+        return np.asarray(xs), np.asarray(ys)
+
+    def covers(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> bool:
+        """
+        Say whether every point lies on the DEM.
+
+        Parameters
+        ----------
+        lats, lons
+            Points in degrees.
+
+        Returns
+        -------
+        bool
+            True when all are inside its bounds.
+        """
+        xs, ys = self._to_crs(lats, lons)
+        b = self._bounds
+        return bool(np.all((xs >= b.left) & (xs <= b.right) & (ys >= b.bottom) & (ys <= b.top)))
+
+    def sample(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> NDArray[np.float64]:
+        """
+        Ground elevation at points (nearest cell; NaN cells and points off the DEM give 0).
+
+        Parameters
+        ----------
+        lats, lons
+            Points in degrees.
+
+        Returns
+        -------
+        ndarray
+            Elevations in the DEM's units (metres).
+        """
+        xs, ys = self._to_crs(np.asarray(lats), np.asarray(lons))
+        t = self._transform  # x = a col + b row + c, y = d col + e row + f
+        inverse = np.linalg.inv(np.array([[t.a, t.b], [t.d, t.e]]))
+        dx, dy = np.asarray(xs) - t.c, np.asarray(ys) - t.f
+        cols = np.floor(inverse[0, 0] * dx + inverse[0, 1] * dy).astype(np.int64)
+        rows = np.floor(inverse[1, 0] * dx + inverse[1, 1] * dy).astype(np.int64)
+        h, w = self._band.shape
+        ok = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+        out = np.zeros(np.shape(xs))
+        out[ok] = self._band[rows[ok], cols[ok]]
+        return np.nan_to_num(out, nan=0.0)
+
+
+def sun_light(
+    location: LatLon, when_utc: dt.datetime, bearing_deg: float
+) -> tuple[float, bool, float]:
+    """
+    Judge the light on a landmark seen from a point (is the sun behind the walker).
+
+    Parameters
+    ----------
+    location
+        Where the walker stands.
+    when_utc
+        The time (aware).
+    bearing_deg
+        Bearing from the walker to the landmark.
+
+    Returns
+    -------
+    tuple
+        ``(lit, golden_hour, sun_elevation_deg)``: ``lit`` is 1 with the sun straight behind
+        the walker, 0 with the sun in front or below the horizon; golden hour is a sun between
+        -4° and 6° above the horizon.
+    """
+    from astral import Observer  # noqa: PLC0415
+    from astral.sun import azimuth, elevation  # noqa: PLC0415
+
+    observer = Observer(location.lat, location.lon)
+    sun_el = float(elevation(observer, when_utc))
+    sun_az = float(azimuth(observer, when_utc))
+    golden = -4.0 <= sun_el <= 6.0  # noqa: PLR2004
+    if sun_el <= 0:
+        return 0.0, golden, sun_el
+    behind = math.cos(math.radians(sun_az - (bearing_deg + 180.0)))
+    return max(0.0, behind), golden, sun_el
+
+
+_COMPASS = {
+    d: i * 22.5
+    for i, d in enumerate(
+        ("N NNE NE ENE E ESE SE SSE S SSW SW WSW W WNW NW NNW").split()  # noqa: SIM905
+    )
+}
+
+
+def facing(direction: str | None, bearing_deg: float, *, tolerance_deg: float = 45.0) -> bool:
+    """
+    Say whether an OSM ``direction`` (degrees, compass letters or a range) faces a bearing.
+
+    Parameters
+    ----------
+    direction
+        The tag value, e.g. ``"225"``, ``"SW"`` or ``"180-270"``.
+    bearing_deg
+        The bearing to test.
+    tolerance_deg
+        Half-width of the view cone for a single direction.
+
+    Returns
+    -------
+    bool
+        True when the bearing lies within the view.
+    """
+    if not direction:
+        return False
+
+    def angle(text: str) -> float | None:
+        text = text.strip().upper()
+        if text in _COMPASS:
+            return _COMPASS[text]
+        try:
+            return float(text) % 360.0
+        except ValueError:
+            return None
+
+    if "-" in direction.strip("-"):
+        lo_text, hi_text = direction.split("-", 1)
+        lo, hi = angle(lo_text), angle(hi_text)
+        if lo is None or hi is None:
+            return False
+        return (bearing_deg - lo) % 360.0 <= (hi - lo) % 360.0
+    centre = angle(direction)
+    if centre is None:
+        return False
+    return abs((bearing_deg - centre + 180.0) % 360.0 - 180.0) <= tolerance_deg
