@@ -98,7 +98,9 @@ def test_unknown_ground_is_reported_and_roofline_applies() -> None:
     assert open_ground.visible_fraction[0] == pytest.approx(1.0)
     assumed = line_of_sight(grid, np.array([LAT0]), np.array([LON0]), far, roofline_m=20.0)
     # the first unknown cell, just past 1200 m, with a 20 m roofline decides
-    assert assumed.hidden_below_m[0] == pytest.approx(_expected_hidden(20.0, 1200.0, 3000.0), abs=0.2)
+    assert assumed.hidden_below_m[0] == pytest.approx(
+        _expected_hidden(20.0, 1200.0, 3000.0), abs=0.2
+    )
 
 
 def test_default_and_named_landmarks() -> None:
@@ -131,8 +133,16 @@ def test_sun_behind_the_walker() -> None:
 
 @pytest.mark.parametrize(
     ("direction", "bearing", "expected"),
-    [("SW", 225, True), ("SW", 100, False), ("200", 230, True), ("180-270", 260, True),
-     ("180-270", 300, False), ("350-20", 5, True), (None, 0, False), ("nonsense", 0, False)],
+    [
+        ("SW", 225, True),
+        ("SW", 100, False),
+        ("200", 230, True),
+        ("180-270", 260, True),
+        ("180-270", 300, False),
+        ("350-20", 5, True),
+        (None, 0, False),
+        ("nonsense", 0, False),
+    ],
 )
 def test_viewpoint_direction(direction, bearing, expected) -> None:
     assert facing(direction, bearing) is expected

@@ -244,7 +244,8 @@ def _dedupe(features: list[Feature]) -> list[Feature]:
             close = float(haversine_m(np.array(f.lat), np.array(f.lon), np.array(k.lat),
                                       np.array(k.lon))) <= DEDUPE_M  # fmt: skip
             inside = f.outline is not None and Polygon(f.outline).contains(Point(k.lon, k.lat))
-            if (same_name and close) or (inside and (same_name or not k.tags.get("name"))):
+            unnamed = not f.tags.get("name") or not k.tags.get("name")
+            if (same_name and close) or (inside and (same_name or unnamed)):
                 twin = i
                 break
         if twin is None:
