@@ -1,8 +1,9 @@
-"""High-level jobs that chain the modules: stops of an area, and (later) a whole walk."""
+"""High-level jobs that chain the modules: the stops of an area, and whole walks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,18 +12,21 @@ import numpy as np
 from walks import settings
 from walks.categories import load_categories, select_categories
 from walks.errors import DataError
+from walks.geocode import geocode
+from walks.graph import haversine_m
+from walks.hours import opening_status
 from walks.loader import LoadedGraph, load_features, load_graph
+from walks.planner import plan_walk
 from walks.stops import StopOptions, find_stops
-from walks.types import BBox
+from walks.types import BBox, LatLon, PlanRequest
 from walks.views import Terrain, default_landmark, resolve_landmark
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Callable
 
     from walks.categories import Category
     from walks.data import OsmFeatures
-    from walks.types import Area, Stop
+    from walks.types import Area, Stop, Walk
     from walks.views import Landmark
 
 
@@ -174,3 +178,235 @@ def _known_box(graph_box: BBox, features: OsmFeatures) -> BBox:
         west, east = min(west, float(ring[:, 0].min())), max(east, float(ring[:, 0].max()))
         south, north = min(south, float(ring[:, 1].min())), max(north, float(ring[:, 1].max()))
     return BBox(west, south, east, north)
+
+
+@dataclass(frozen=True)
+class GeneratedWalks:
+    """Walks planned in an area, with what they were planned from.
+
+    Attributes
+    ----------
+    area_stops
+        Graph, features, categories and candidate stops.
+    request
+        The planning request.
+    walks
+        The walks, best first (stop opening status set at their arrival times).
+    departure
+        Local departure time, or None.
+    climb_m
+        Total climb of the best walk (with a DEM), or None.
+    elevations
+        Ground elevation per point of the best walk's geometry (with a DEM), or None.
+    """
+
+    area_stops: AreaStops
+    request: PlanRequest
+    walks: list[Walk]
+    departure: dt.datetime | None
+    climb_m: float | None
+    elevations: list[float] | None
+
+
+def resolve_start(
+    text: str | None, found: AreaStops, *, nominatim_url: str = settings.NOMINATIM_URL,
+    cache_dir: Path | None = None,
+) -> LatLon:  # fmt: skip
+    """
+    Turn a start (or end) given by the user into a point.
+
+    Parameters
+    ----------
+    text
+        ``"lat,lon"``, the name of a found stop, or an address (geocoded); None picks the node
+        nearest the middle of the area.
+    found
+        The area's graph and stops.
+    nominatim_url
+        For addresses.
+    cache_dir
+        For geocoder replies.
+
+    Returns
+    -------
+    LatLon
+        The point.
+
+    Raises
+    ------
+    walks.errors.GeocodeError
+        When an address is not found.
+    """
+    graph = found.loaded.graph
+    if text is None:
+        box = graph.bbox
+        node, _ = graph.nearest_node(LatLon((box.south + box.north) / 2, (box.west + box.east) / 2))
+        return LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 2:  # noqa: PLR2004
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+        except ValueError:
+            pass
+        else:
+            return LatLon(lat, lon)
+    wanted = text.strip().lower()
+    for stop in found.stops:
+        if stop.name.lower() == wanted:
+            return stop.location
+    return geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir).point
+
+
+def generate_walks(
+    area: Area | None,
+    wanted: list[tuple[str, int]],
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    minutes: float | None = None,
+    km: float | None = None,
+    must_visit: tuple[str, ...] = (),
+    order: tuple[str, ...] = (),
+    at: dt.datetime | None = None,
+    quiet: float = 1.0,
+    avoid_steps: bool = False,
+    seed: int = 0,
+    alternatives: int = 1,
+    osm_file: str | Path | None = None,
+    category_files: tuple[str | Path, ...] = (),
+    landmark: str | None = None,
+    dem: str | Path | None = None,
+    roofline_m: float | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    overpass_url: str = settings.OVERPASS_URL,
+    nominatim_url: str = settings.NOMINATIM_URL,
+    max_area_km2: float = settings.MAX_AREA_KM2,
+    attempts: int = settings.MAX_ATTEMPTS,
+    progress: Callable[[str], None] | None = None,
+) -> GeneratedWalks:
+    """
+    Plan walks in an area: load it, find the stops, plan, and set opening status on arrival.
+
+    Parameters
+    ----------
+    area
+        The area, or None for a whole extract or the demo.
+    wanted
+        Categories with counts, e.g. ``[("cafe", 1), ("studio", 2)]``; may be empty.
+    start, end
+        See ``resolve_start``; ``end`` None makes a loop.
+    minutes, km
+        The budget (one of them; default 60 minutes).
+    must_visit
+        Stop ids or names that must be visited.
+    order
+        Categories in the order they must come.
+    at
+        Local departure time: stops closed on arrival are avoided, and arrival times shown.
+    quiet
+        Weight on pleasant streets (0 = shortest paths).
+    avoid_steps
+        Avoid flights of steps.
+    seed
+        Random seed.
+    alternatives
+        How many different walks.
+    osm_file, category_files, landmark, dem, roofline_m, cache_dir, use_cache, overpass_url,
+    nominatim_url, max_area_km2, attempts, progress
+        As for ``stops_in_area``.
+
+    Returns
+    -------
+    GeneratedWalks
+        The walks and their inputs.
+
+    Raises
+    ------
+    walks.errors.NoWalkError
+        When the constraints cannot be met.
+    walks.errors.WalksError
+        For the data, stop and service errors of ``stops_in_area``.
+    """
+    names = [name for name, _ in wanted]
+    found = stops_in_area(
+        area, names, osm_file=osm_file, category_files=category_files, landmark=landmark,
+        dem=dem, at=at, roofline_m=roofline_m, cache_dir=cache_dir, use_cache=use_cache,
+        overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
+        progress=progress,
+    ) if names else _graph_only(area, osm_file, cache_dir, use_cache, overpass_url,
+                                max_area_km2, attempts, progress)  # fmt: skip
+    graph = found.loaded.graph
+    origin = resolve_start(start, found, nominatim_url=nominatim_url, cache_dir=cache_dir)
+    finish = (
+        resolve_start(end, found, nominatim_url=nominatim_url, cache_dir=cache_dir) if end else None
+    )
+    speed = settings.WALKING_SPEED_KPH / 3.6
+    candidates = list(found.stops)
+    if at is not None:  # leave out places that will be closed when the walker gets there
+        kept = []
+        for stop in candidates:
+            eta = dt.timedelta(seconds=_straight_m(origin, stop.location) / speed)
+            status, _ = opening_status(stop.opening_hours or None, at + eta)
+            if status != "closed":
+                kept.append(stop)
+        candidates = kept
+    by_name = {s.name.lower(): s.id for s in candidates}
+    must = tuple(by_name.get(m.lower(), m) for m in must_visit)
+    request = PlanRequest(
+        start=origin, end=finish, km=km,
+        minutes=minutes if minutes is not None or km is not None else 60.0,
+        stops=tuple(wanted), order=order, must_visit=must,
+        dwell_s=tuple((k, c.dwell_s) for k, c in found.categories.items()),
+        speed_kph=settings.WALKING_SPEED_KPH, pleasant_weight=quiet, avoid_steps=avoid_steps,
+        seed=seed, alternatives=alternatives,
+    )  # fmt: skip
+    if progress is not None:
+        progress("planning the walk")
+    walks = [_with_arrival_status(w, at) for w in plan_walk(graph, candidates, request)]
+    climb, elevations = None, None
+    if found.terrain is not None:
+        lats = np.array([p.lat for p in walks[0].geometry])
+        lons = np.array([p.lon for p in walks[0].geometry])
+        ground = found.terrain.sample(lats, lons)
+        elevations = [float(v) for v in ground]
+        climb = float(np.clip(np.diff(ground), 0, None).sum())
+    return GeneratedWalks(found, request, walks, at, climb, elevations)
+
+
+def _graph_only(
+    area: Area | None, osm_file: str | Path | None, cache_dir: Path | None, use_cache: bool,
+    overpass_url: str, max_area_km2: float, attempts: int,
+    progress: Callable[[str], None] | None,
+) -> AreaStops:  # fmt: skip
+    """Load only the graph (a walk with no stops)."""
+    loaded = load_graph(
+        area, osm_file=osm_file, cache_dir=cache_dir, use_cache=use_cache,
+        overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
+        progress=progress,
+    )  # fmt: skip
+    from walks.data import OsmFeatures as _Features  # noqa: PLC0415
+
+    return AreaStops(loaded, _Features((), (), loaded.graph.meta.source), load_categories(), [],
+                     None, None)  # fmt: skip
+
+
+def _straight_m(a: LatLon, b: LatLon) -> float:
+    """Straight-line distance in metres."""
+    return float(haversine_m(np.array(a.lat), np.array(a.lon), np.array(b.lat), np.array(b.lon)))
+
+
+def _with_arrival_status(walk: Walk, at: dt.datetime | None) -> Walk:
+    """Set each stop's opening status at its arrival time."""
+    if at is None:
+        return walk
+    visits = []
+    for visit in walk.stops:
+        stop = visit.stop
+        if stop.opening_hours:
+            status, note = opening_status(
+                stop.opening_hours, at + dt.timedelta(seconds=visit.arrival_s)
+            )
+            stop = replace(stop, opening=status, hours=note)
+        visits.append(replace(visit, stop=stop))
+    return replace(walk, stops=tuple(visits))

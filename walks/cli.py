@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from walks import __version__, settings
-from walks.api import stops_in_area
+from walks.api import generate_walks, stops_in_area
 from walks.area import resolve_area
 from walks.cache import clear_cache, iter_cache
-from walks.errors import AreaError, WalksError
-from walks.export import stop_record, stops_geojson
+from walks.errors import AreaError, ServiceError, WalksError
+from walks.export import (
+    check_writable,
+    directions_text,
+    gpx_text,
+    leaflet_assets,
+    stop_record,
+    stops_geojson,
+    walk_geojson,
+    walk_summary,
+    write_atomic,
+)
 from walks.hours import parse_local_time
 from walks.loader import LoadedGraph, load_graph
 
@@ -494,6 +504,208 @@ def stops(
             table.add_row(str(rank), stop.category, stop.name, f"{stop.score:.2f}", stop.opening,
                           stop.reason)  # fmt: skip
     Console(markup=False, highlight=False, width=160).print(table)
+
+
+def _parse_stops(text: str) -> list[tuple[str, int]]:
+    """
+    Read ``--stops`` such as ``cafe,studio=2,view``.
+
+    Parameters
+    ----------
+    text
+        The option's value.
+
+    Returns
+    -------
+    list of tuple
+        ``(category, count)`` pairs.
+
+    Raises
+    ------
+    typer.BadParameter
+        For a count that is not a whole number from 1 to 20 (exit code 2).
+    """
+    out = []
+    for part in _split(text):
+        name, _, count = part.partition("=")
+        try:
+            number = int(count) if count else 1
+        except ValueError:
+            number = -1
+        if not 1 <= number <= 20:  # noqa: PLR2004
+            msg = f"{part!r}: a count must be a whole number from 1 to 20, e.g. studio=2"
+            raise typer.BadParameter(msg, param_hint="--stops")
+        out.append((name.strip(), number))
+    return out
+
+
+@app.command()
+def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic is in walks.api
+    area: AreaArg = None,
+    osm_file: OsmFileOpt = None,
+    radius: RadiusOpt = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="'lat,lon', a stop's name, or an address.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Where to finish (default: back to the start).")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", min=1, help="Time budget, stops included.")
+    ] = None,
+    km: Annotated[float | None, typer.Option("--km", min=0.1, help="Distance budget.")] = None,
+    stop_spec: Annotated[
+        str, typer.Option("--stops", help="Categories with counts: 'cafe,studio=2,view'.")
+    ] = "cafe,studio,view",
+    order: Annotated[
+        str | None, typer.Option("--order", help="Categories that come first, in order: 'cafe'.")
+    ] = None,
+    must_visit: Annotated[
+        list[str] | None, typer.Option("--must-visit", help="A stop (name or id); repeatable.")
+    ] = None,
+    at: AtOpt = None,
+    prefer_quiet: Annotated[
+        float, typer.Option("--prefer-quiet", min=0.0, max=5.0, help="Weight on quiet streets.")
+    ] = 1.0,
+    avoid_steps: Annotated[bool, typer.Option("--avoid-steps", help="Avoid steps.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same walk).")] = 0,
+    alternatives: Annotated[
+        int, typer.Option("--alternatives", min=1, max=5, help="How many different walks.")
+    ] = 1,
+    landmark: LandmarkOpt = None,
+    dem: DemOpt = None,
+    roofline: RooflineOpt = None,
+    categories: CategoryFilesOpt = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write the map here.")] = None,
+    gpx_out: Annotated[Path | None, typer.Option("--gpx", help="Write GPX 1.1 here.")] = None,
+    geojson_out: Annotated[
+        Path | None, typer.Option("--geojson", help="Write GeoJSON here.")
+    ] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the summary here ('-' for stdout).")
+    ] = None,
+    directions: Annotated[
+        bool, typer.Option("--directions", help="Print turn-by-turn directions.")
+    ] = False,
+    offline_map: Annotated[
+        bool, typer.Option("--offline-map", help="Inline Leaflet in the map (no CDN needed).")
+    ] = False,
+    open_map: Annotated[bool, typer.Option("--open", help="Open the map in a browser.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing output files.")
+    ] = False,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    overpass_url: OverpassOpt = settings.OVERPASS_URL,
+    nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
+    max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
+    retries: RetriesOpt = settings.MAX_ATTEMPTS,
+) -> None:
+    """Plan a walk and write it as a map, GPX, GeoJSON or JSON (default: walk.html, walk.gpx)."""
+    if minutes is not None and km is not None:
+        msg = "give --minutes or --km, not both"
+        raise typer.BadParameter(msg, param_hint="--minutes/--km")
+    when = _parse_at(at)
+    wanted = _parse_stops(stop_spec)
+    if html_out is None and gpx_out is None and geojson_out is None and json_out is None:
+        html_out, gpx_out = Path("walk.html"), Path("walk.gpx")
+    files = [p for p in (html_out, gpx_out, geojson_out) if p is not None]
+    if json_out not in {None, "-"}:
+        files.append(Path(str(json_out)))
+    say = _progress()
+    started = time.perf_counter()
+    with _reporting():
+        check_writable(files, overwrite=overwrite)
+        assets = leaflet_assets(cache_dir) if offline_map and html_out is not None else None
+        resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
+        result = generate_walks(
+            resolved, wanted, start=start, end=end, minutes=minutes, km=km,
+            must_visit=tuple(must_visit or ()), order=tuple(_split(order or "")), at=when,
+            quiet=prefer_quiet, avoid_steps=avoid_steps, seed=seed, alternatives=alternatives,
+            osm_file=osm_file, category_files=tuple(categories or ()), landmark=landmark,
+            dem=dem, roofline_m=roofline, cache_dir=cache_dir, use_cache=not no_cache,
+            overpass_url=overpass_url, nominatim_url=nominatim_url, max_area_km2=max_area_km2,
+            attempts=retries, progress=say,
+        )  # fmt: skip
+        say("writing the outputs")
+        best = result.walks[0]
+        where = area or (osm_file.name if osm_file else "Helsinki centre (demo)")
+        title = f"A walk in {where}"
+        written: list[Path] = []
+        if html_out is not None:
+            from walks.webmap import map_html  # noqa: PLC0415
+
+            page = map_html(
+                result.walks, title=title, categories=result.area_stops.categories,
+                departure=when, climb_m=result.climb_m, offline_assets=assets,
+            )  # fmt: skip
+            write_atomic(html_out, page)
+            written.append(html_out)
+        if gpx_out is not None:
+            write_atomic(gpx_out, gpx_text(best, title=title, departure=when,
+                                           elevations=result.elevations))  # fmt: skip
+            written.append(gpx_out)
+        if geojson_out is not None:
+            write_atomic(geojson_out, json.dumps(walk_geojson(best), ensure_ascii=False))
+            written.append(geojson_out)
+        summary = walk_summary(best, departure=when)
+        if len(result.walks) > 1:
+            summary["alternatives"] = [walk_summary(w, departure=when) for w in result.walks[1:]]
+        if json_out not in {None, "-"}:
+            path = Path(str(json_out))
+            write_atomic(path, json.dumps(summary, ensure_ascii=False, indent=1))
+            written.append(path)
+    log.info("done in %.2f s", time.perf_counter() - started)
+    if json_out == "-":
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        for path in written:
+            typer.echo(str(path))
+    if directions:
+        typer.echo(directions_text(best, departure=when), nl=False)
+    if open_map and html_out is not None:
+        import webbrowser  # noqa: PLC0415
+
+        webbrowser.open(html_out.resolve().as_uri())
+
+
+assets_app = typer.Typer(help="Leaflet files for self-contained maps.", rich_markup_mode=None)
+app.add_typer(assets_app, name="assets")
+
+
+@assets_app.command("fetch")
+def assets_fetch(cache_dir: CacheDirOpt = None) -> None:
+    """Download Leaflet's files once, so --offline-map works without network later."""
+    import requests  # noqa: PLC0415
+
+    from walks.export import LEAFLET_CSS_URL, LEAFLET_JS_URL  # noqa: PLC0415
+
+    folder = (cache_dir or settings.default_cache_dir()) / "assets"
+    base = LEAFLET_JS_URL.rsplit("/", 1)[0]
+    names = [
+        "leaflet.js",
+        "leaflet.css",
+        "images/layers.png",
+        "images/layers-2x.png",
+        "images/marker-icon.png",
+        "images/marker-icon-2x.png",
+        "images/marker-shadow.png",
+    ]
+    with _reporting():
+        for name in names:
+            url = LEAFLET_CSS_URL if name == "leaflet.css" else f"{base}/{name}"
+            try:
+                reply = requests.get(url, timeout=30, headers={"User-Agent": settings.USER_AGENT})
+                reply.raise_for_status()
+            except requests.RequestException as err:
+                msg = f"cannot download {url!r} ({err}): check the network and try again"
+                raise ServiceError(msg, url=url) from err
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".tmp")
+            tmp.write_bytes(reply.content)
+            tmp.replace(target)
+    typer.echo(str(folder))
 
 
 @cache_app.callback(invoke_without_command=True)
