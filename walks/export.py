@@ -235,7 +235,7 @@ def directions_text(walk: Walk, *, departure: dt.datetime | None = None) -> str:
     str
         One line per step; a heading line per stop reached.
     """
-    lines = []
+    lines: list[str] = []
     by_leg = {v.leg: v for v in walk.stops}
     for i, leg in enumerate(walk.legs):
         lines.extend(f"  {step.instruction}" for step in leg.steps)
