@@ -72,6 +72,17 @@ def helsinki_graph(helsinki_pbf: Path) -> WalkGraph:
     return graph_from_ways(read_extract(helsinki_pbf))
 
 
+@pytest.fixture(scope="session")
+def leaflet_dir() -> Path:
+    """Leaflet's dist folder (from npm, fetched by .ci/run), to answer CDN requests locally."""
+    import os
+
+    folder = Path(os.environ.get("WALKS_TEST_LEAFLET_DIR", Path(__file__).parents[1] / "build/leaflet/package/dist"))
+    if not (folder / "leaflet.js").is_file():
+        pytest.fail(f"Leaflet files missing in {folder}: run `bash .ci/run` (it fetches them with npm)")
+    return folder
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     """A typer CLI runner."""

@@ -38,17 +38,20 @@ class Failure:
 
 
 class ExtractIndex:
-    """The highway ways and nodes of an extract, for building Overpass replies."""
+    """The nodes and ways of an extract, for building Overpass replies."""
 
     def __init__(self, path: Path) -> None:
         self.nodes: dict[int, tuple[float, float]] = {}
-        self.ways: list[dict[str, Any]] = []
+        self.node_tags: dict[int, dict[str, str]] = {}
+        self.all_ways: list[dict[str, Any]] = []
         for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
             if obj.is_node():
                 if obj.location.valid():
                     self.nodes[obj.id] = (obj.location.lat, obj.location.lon)
-            elif "highway" in obj.tags:
-                self.ways.append(
+                    if len(obj.tags):
+                        self.node_tags[obj.id] = {t.k: t.v for t in obj.tags}
+            else:
+                self.all_ways.append(
                     {
                         "type": "way",
                         "id": obj.id,
@@ -56,6 +59,44 @@ class ExtractIndex:
                         "tags": {t.k: t.v for t in obj.tags},
                     }
                 )
+        self.ways = [w for w in self.all_ways if "highway" in w["tags"]]
+
+    def features(
+        self, filters: list[tuple[str, str, str | None]], box: tuple[float, ...]
+    ) -> dict[str, Any]:
+        """Reply to an osmnx features query: tagged nodes and ways in the box, ways' nodes."""
+        south, west, north, east = box
+
+        def inside(ref: int) -> bool:
+            lat, lon = self.nodes[ref]
+            return south <= lat <= north and west <= lon <= east
+
+        def match(kind: str, tags: dict[str, str]) -> bool:
+            return any(
+                k == kind and key in tags and (value is None or tags[key] == value)
+                for k, key, value in filters
+            )
+
+        elements: list[dict[str, Any]] = []
+        wanted_nodes: set[int] = set()
+        for ref, tags in self.node_tags.items():
+            if inside(ref) and match("node", tags):
+                lat, lon = self.nodes[ref]
+                elements.append({"type": "node", "id": ref, "lat": lat, "lon": lon, "tags": tags})
+        for way in self.all_ways:
+            refs = [r for r in way["nodes"] if r in self.nodes]
+            if refs and any(inside(r) for r in refs) and match("way", way["tags"]):
+                elements.append(way)
+                wanted_nodes.update(refs)
+        elements += [
+            {"type": "node", "id": r, "lat": self.nodes[r][0], "lon": self.nodes[r][1]}
+            for r in sorted(wanted_nodes)
+        ]
+        return {
+            "version": 0.6,
+            "osm3s": {"timestamp_osm_base": "2021-07-07T10:22:44Z"},
+            "elements": elements,
+        }
 
     def reply(self, south: float, west: float, north: float, east: float) -> dict[str, Any]:
         """Build the Overpass JSON reply for a bounding box."""
@@ -149,7 +190,14 @@ class FakeOsmServices:
                     return
                 numbers = [float(x) for x in match.group(1).split()]
                 lats, lons = numbers[0::2], numbers[1::2]
-                reply = services.index.reply(min(lats), min(lons), max(lats), max(lons))
+                box = (min(lats), min(lons), max(lats), max(lons))
+                filters = re.findall(r"(node|way|relation)\['([^']+)'(?:='([^']+)')?\]", query)
+                if filters:  # an osmnx features query (network queries use double quotes)
+                    reply = services.index.features(
+                        [(k, key, v or None) for k, key, v in filters], box
+                    )
+                else:
+                    reply = services.index.reply(*box)
                 self._send(200, json.dumps(reply).encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
