@@ -29,7 +29,7 @@ def main() -> None:
             )
             page = browser.new_page(viewport={"width": 900, "height": 600})
 
-            def answer(route) -> None:  # noqa: ANN001
+            def answer(route) -> None:
                 url = route.request.url
                 name = url.rsplit("/", 1)[-1]
                 local = LEAFLET / ("images/" + name if name.endswith(".png") else name)
@@ -45,7 +45,6 @@ def main() -> None:
             page.wait_for_timeout(800)
             page.screenshot(path=str(HERE / "walk.png"))
             browser.close()
-    print(HERE / "walk.png")
 
 
 if __name__ == "__main__":

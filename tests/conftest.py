@@ -77,9 +77,15 @@ def leaflet_dir() -> Path:
     """Leaflet's dist folder (from npm, fetched by .ci/run), to answer CDN requests locally."""
     import os
 
-    folder = Path(os.environ.get("WALKS_TEST_LEAFLET_DIR", Path(__file__).parents[1] / "build/leaflet/package/dist"))
+    folder = Path(
+        os.environ.get(
+            "WALKS_TEST_LEAFLET_DIR", Path(__file__).parents[1] / "build/leaflet/package/dist"
+        )
+    )
     if not (folder / "leaflet.js").is_file():
-        pytest.fail(f"Leaflet files missing in {folder}: run `bash .ci/run` (it fetches them with npm)")
+        pytest.fail(
+            f"Leaflet files missing in {folder}: run `bash .ci/run` (it fetches them with npm)"
+        )
     return folder
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import gpxpy
 import pytest
 import xmlschema
+from conftest import GPX_XSD
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import GPX_XSD
 from walks.api import stops_in_area
 from walks.errors import ExportError
 from walks.export import (
@@ -57,7 +57,9 @@ def _hand_walk(names: list[str], points: list[tuple[float, float]]) -> Walk:
         )
         for i, name in enumerate(names)
     )  # fmt: skip
-    step = Step(street=None, highway="footway", length_m=10.0, turn_deg=0.0, instruction="head north")
+    step = Step(
+        street=None, highway="footway", length_m=10.0, turn_deg=0.0, instruction="head north"
+    )
     leg = Leg(nodes=(0, 1), edges=(0,), length_m=10.0, walking_time_s=8.0, steps=(step,))
     return Walk(stops=visits, nodes=(0, 1), geometry=geometry, legs=(leg,), length_m=10.0,
                 walking_time_s=8.0, total_time_s=8.0, pleasant_share=1.0, retraced_share=0.0,
@@ -76,7 +78,9 @@ def test_gpx_is_schema_valid_and_reads_back(demo_walk, schema, tmp_path: Path) -
     for got, want in zip(points, demo_walk.geometry, strict=True):
         assert abs(got.latitude - want.lat) < 1e-6
         assert abs(got.longitude - want.lon) < 1e-6
-    assert [w.name.split(". ", 1)[1] for w in parsed.waypoints] == [v.stop.name for v in demo_walk.stops]
+    assert [w.name.split(". ", 1)[1] for w in parsed.waypoints] == [
+        v.stop.name for v in demo_walk.stops
+    ]
     assert [w.description for w in parsed.waypoints] == [v.stop.reason for v in demo_walk.stops]
     assert [w.type for w in parsed.waypoints] == [v.stop.category for v in demo_walk.stops]
     assert 2 <= len(parsed.routes[0].points) <= 250
@@ -109,7 +113,9 @@ def test_gpx_round_trip_any_text(names, points, schema) -> None:
     parsed = gpxpy.parse(text)
     assert parsed.name == HOSTILE
     got = [(p.latitude, p.longitude) for p in parsed.tracks[0].segments[0].points]
-    assert all(abs(a - c) < 1e-6 and abs(b - d) < 1e-6 for (a, b), (c, d) in zip(got, points, strict=True))
+    assert all(
+        abs(a - c) < 1e-6 and abs(b - d) < 1e-6 for (a, b), (c, d) in zip(got, points, strict=True)
+    )
     assert [w.name.split(". ", 1)[1] for w in parsed.waypoints] == [v.stop.name for v in walk.stops]
 
 
@@ -144,7 +150,9 @@ def test_geojson_and_summary(demo_walk) -> None:
     assert route["geometry"]["type"] == "LineString"
     assert len(route["geometry"]["coordinates"]) == len(demo_walk.geometry)
     assert len(points) == len(demo_walk.stops)
-    assert points[0]["properties"]["arrival_s"] == pytest.approx(demo_walk.stops[0].arrival_s, abs=0.1)
+    assert points[0]["properties"]["arrival_s"] == pytest.approx(
+        demo_walk.stops[0].arrival_s, abs=0.1
+    )
     summary = walk_summary(demo_walk)
     for key in ("length_m", "walking_time_s", "total_time_s", "budget_error", "retraced_share",
                 "pleasant_share", "seed", "stops"):  # fmt: skip
