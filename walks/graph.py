@@ -190,6 +190,58 @@ def haversine_m(
     return result
 
 
+def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """
+    Compute the initial compass bearing from one point to another.
+
+    Parameters
+    ----------
+    lat1, lon1, lat2, lon2
+        Coordinates in degrees.
+
+    Returns
+    -------
+    float
+        Degrees clockwise from north, in [0, 360).
+    """
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    x = math.sin(dl) * math.cos(p2)
+    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return math.degrees(math.atan2(x, y)) % 360.0
+
+
+def local_xy(
+    lat: NDArray[np.float64] | float,
+    lon: NDArray[np.float64] | float,
+    *,
+    lat0: float,
+    lon0: float = 0.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """
+    Project degrees to metres on a plane tangent at latitude ``lat0`` (equirectangular).
+
+    Parameters
+    ----------
+    lat, lon
+        Coordinates in degrees.
+    lat0
+        Latitude where the scale is true.
+    lon0
+        Longitude of the origin.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(x, y)``: metres east of ``lon0`` and north of the equator (or of ``lat0`` when the
+        caller subtracts it first). Within 0.1 % over a few kilometres.
+    """
+    k = math.pi / 180.0 * EARTH_RADIUS_M
+    x = (np.asarray(lon, dtype=float) - lon0) * k * math.cos(math.radians(lat0))
+    y = np.asarray(lat, dtype=float) * k
+    return x, y
+
+
 @dataclass(frozen=True)
 class GraphMeta:
     """Where a graph came from.
@@ -411,10 +463,7 @@ class WalkGraph:
         tuple of ndarray
             ``(x, y)`` in metres (east, north).
         """
-        lat0 = math.radians(float(np.mean(self.node_lat)))
-        x = np.radians(lon) * EARTH_RADIUS_M * math.cos(lat0)
-        y = np.radians(lat) * EARTH_RADIUS_M
-        return x, y
+        return local_xy(lat, lon, lat0=float(np.mean(self.node_lat)))
 
     def nearest_node(self, point: LatLon) -> tuple[int, float]:
         """

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walks.errors import WalksError
-from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m
+from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m, local_xy
 from walks.hours import local_zone, opening_status
 from walks.types import LatLon, Stop, ViewInfo
 from walks.views import facing, height_grid, line_of_sight, sun_light
@@ -127,8 +127,7 @@ class _BusyIndex:
         )
 
     def _xy(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        k = math.pi / 180 * 6_371_008.8
-        return np.asarray(lon) * k * math.cos(math.radians(self.lat0)), np.asarray(lat) * k
+        return local_xy(lat, lon, lat0=self.lat0)
 
     def distance_m(self, point: LatLon) -> float:
         if self.tree is None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from walks._resources import data_file
 from walks.errors import DataError, WalksError
-from walks.graph import EARTH_RADIUS_M
+from walks.graph import EARTH_RADIUS_M, local_xy
 from walks.types import BBox, LatLon
 
 if TYPE_CHECKING:
@@ -238,10 +238,7 @@ class HeightGrid:
         tuple of ndarray
             ``(x, y)`` in metres east and north of the origin.
         """
-        k = math.pi / 180 * EARTH_RADIUS_M
-        return (np.asarray(lon) - self.lon0) * k * math.cos(math.radians(self.lat0)), (
-            np.asarray(lat) - self.lat0
-        ) * k
+        return local_xy(np.asarray(lat) - self.lat0, lon, lat0=self.lat0, lon0=self.lon0)
 
     def unproject(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[
         NDArray[np.float64], NDArray[np.float64]

@@ -19,6 +19,7 @@ from walks.export import (
     OSM_COPYRIGHT_URL,
     _clock,
 )
+from walks.graph import bearing_deg
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -44,15 +45,6 @@ _CSS = """
 """
 
 
-def _bearing(a: LatLon, b: LatLon) -> float:
-    """Compass bearing from a to b, in degrees."""
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)
-    dl = math.radians(b.lon - a.lon)
-    x = math.sin(dl) * math.cos(p2)
-    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return math.degrees(math.atan2(x, y)) % 360.0
-
-
 def _arrows(points: tuple[LatLon, ...], spacing_m: float) -> list[tuple[LatLon, float]]:
     """Points every ``spacing_m`` along a line, with the line's bearing there."""
     out: list[tuple[LatLon, float]] = []
@@ -64,21 +56,21 @@ def _arrows(points: tuple[LatLon, ...], spacing_m: float) -> list[tuple[LatLon, 
         while step > 0 and walked + step >= next_at:
             t = (next_at - walked) / step
             where = type(a)(a.lat + (b.lat - a.lat) * t, a.lon + (b.lon - a.lon) * t)
-            out.append((where, _bearing(a, b)))
+            out.append((where, bearing_deg(a.lat, a.lon, b.lat, b.lon)))
             next_at += spacing_m
         walked += step
     return out
 
 
 def _script_element(js: str) -> Any:  # noqa: ANN401 - a branca MacroElement
-    """Make a folium element that adds a script to the map (``{map}``: the map variable)."""
+    """Make a folium element running a script (``{parent}`` names the element it is added to)."""
     from branca.element import MacroElement  # noqa: PLC0415
     from jinja2 import Template  # noqa: PLC0415
 
     element: Any = MacroElement()
     element._template = Template(  # noqa: SLF001 - branca's documented way to add a script
         "{% macro script(this, kwargs) %}"
-        + js.replace("{map}", "{{ this._parent.get_name() }}")
+        + js.replace("{parent}", "{{ this._parent.get_name() }}")
         + "{% endmacro %}"
     )
     return element
@@ -86,15 +78,7 @@ def _script_element(js: str) -> Any:  # noqa: ANN401 - a branca MacroElement
 
 def _popup(marker: Any, content: str) -> None:  # noqa: ANN401 - a folium Marker
     """Bind an HTML popup to a marker; the HTML reaches Leaflet as a JSON string."""
-    from branca.element import MacroElement  # noqa: PLC0415
-    from jinja2 import Template  # noqa: PLC0415
-
-    element: Any = MacroElement()
-    element._template = Template(  # noqa: SLF001
-        "{% macro script(this, kwargs) %}"
-        "{{ this._parent.get_name() }}.bindPopup({{ this.content|tojson }}, {maxWidth: 320});"
-        "{% endmacro %}"
-    )
+    element = _script_element("{parent}.bindPopup({{ this.content|tojson }}, {maxWidth: 320});")
     element.content = content
     marker.add_child(element)
 
@@ -265,7 +249,7 @@ def map_html(  # noqa: C901, PLR0915 - one page, built top to bottom
         " var div = L.DomUtil.create('div', 'walks-summary');"
         " div.innerHTML = {{ this.summary|tojson }};"
         " L.DomEvent.disableClickPropagation(div); return div; };"
-        "walksSummary.addTo({map});"
+        "walksSummary.addTo({parent});"
     )
     panel.summary = "".join(summary)
     fmap.add_child(panel)
@@ -277,9 +261,9 @@ def map_html(  # noqa: C901, PLR0915 - one page, built top to bottom
         " L.DomEvent.on(a, 'click', function (e) { L.DomEvent.preventDefault(e);"
         "  map.locate({setView: true, maxZoom: 17}); });"
         " return a; }});"
-        "new WalksLocate({position: 'topleft'}).addTo({map});"
-        "{map}.on('locationfound', function (e) {"
-        " L.circle(e.latlng, {radius: e.accuracy, color: '#2b8cbe'}).addTo({map}); });"
+        "new WalksLocate({position: 'topleft'}).addTo({parent});"
+        "{parent}.on('locationfound', function (e) {"
+        " L.circle(e.latlng, {radius: e.accuracy, color: '#2b8cbe'}).addTo({parent}); });"
     ))  # fmt: skip
     folium.LayerControl(collapsed=True).add_to(fmap)
     fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))

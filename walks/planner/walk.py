@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walks.errors import NoWalkError
+from walks.graph import bearing_deg
 from walks.planner.core import OPProblem, OPSolution, solve
 from walks.planner.routing import Router, edge_factors, pleasant_mask
 from walks.types import LatLon, Leg, PlanRequest, Step, Stop, VisitedStop, Walk
@@ -324,7 +325,6 @@ class _Planner:
         budget: float,
         *,
         fixed: tuple[int, ...] | None,
-        with_waypoints: bool,
         rng: np.random.Generator,
     ) -> OPProblem:
         k = len(pts.nodes)
@@ -350,20 +350,18 @@ class _Planner:
         # a must-visit stop counts towards its category, and may exceed an unasked one
         musts = np.bincount(group[mandatory], minlength=len(categories))
         gmax = np.maximum(gmin, musts)
-        if fixed is not None:  # filling phase: the chosen stops stay, no other stop joins
+        if fixed is not None:
+            # filling phase: the chosen stops stay, no other stop joins, waypoints fill the rest
             chosen = np.zeros(k, dtype=bool)
             chosen[list(fixed)] = True
             chosen[[0, 1]] = False
-            is_stop = group >= 0
-            mandatory = chosen.copy()
+            mandatory = chosen
             score = np.where(chosen, score, 0.0)
-            score[is_stop & ~chosen] = 0.0
-            gmax = np.full(len(categories), k, dtype=np.int64)
+            group[(group >= 0) & ~chosen] = -1
             gmin = np.zeros(len(categories), dtype=np.int64)
-            group[is_stop & ~chosen] = -1
-            if with_waypoints:
-                first_wp = 2 + sum(1 for s in pts.stops[2:] if s is not None)
-                score[first_wp:] = 1.0 + 0.01 * rng.random(k - first_wp)
+            gmax = np.full(len(categories), k, dtype=np.int64)
+            first_wp = 2 + sum(1 for s in pts.stops[2:] if s is not None)
+            score[first_wp:] = 1.0 + 0.01 * rng.random(k - first_wp)
         return OPProblem(
             cost=pts.length, score=score, budget=budget, start=0, end=1, dwell=dwell,
             group=group, group_min=gmin, group_max=gmax, rank=rank, mandatory=mandatory,
@@ -445,14 +443,14 @@ class _Planner:
         req = self.request
         # phase 1: the stops, with a share of the budget kept back for retracing penalties
         budget = self.budget_m
-        stops_problem = self.problem(pts, budget, fixed=None, with_waypoints=False, rng=rng)
+        stops_problem = self.problem(pts, budget, fixed=None, rng=rng)
         first = solve(stops_problem, seed=seed, time_limit_s=req.time_limit_s / 2)
         self.check(pts, first, from_start, to_end)
         # phase 2: fill what is left with scenic waypoints; adjust to the measured length
         target = budget
         best: Walk | None = None
         for _ in range(4):
-            fill = self.problem(pts, target, fixed=first.route, with_waypoints=True, rng=rng)
+            fill = self.problem(pts, target, fixed=first.route, rng=rng)
             sol = solve(fill, seed=seed, time_limit_s=req.time_limit_s / 4, initial=first.route)
             walk = self.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
@@ -552,15 +550,6 @@ def _edges(walk: Walk) -> NDArray[np.int64]:
     return np.unique(np.fromiter((e for leg in walk.legs for e in leg.edges), dtype=np.int64))
 
 
-def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Compute the initial compass bearing in degrees from one point to another."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    x = math.sin(dl) * math.cos(p2)
-    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return math.degrees(math.atan2(x, y)) % 360.0
-
-
 def _turn_words(turn: float) -> str:
     """Name a change of heading."""
     size = abs(turn)
@@ -609,7 +598,7 @@ def directions(graph: WalkGraph, nodes: list[int], edges: list[int]) -> tuple[St
         first, last = run[0], run[-1]
         coords_first = _oriented(graph, edges[first], nodes[first])
         coords_last = _oriented(graph, edges[last], nodes[last])
-        heading_in = _bearing(*coords_first[0], *coords_first[1])
+        heading_in = bearing_deg(*coords_first[0], *coords_first[1])
         length = float(graph.edge_length_m[[edges[i] for i in run]].sum())
         street = graph.string(int(graph.edge_name[edges[first]]))
         highway = graph.string(int(graph.edge_highway[edges[first]]))
@@ -639,7 +628,7 @@ def directions(graph: WalkGraph, nodes: list[int], edges: list[int]) -> tuple[St
                 instruction=f"{text}, {length:,.0f} m",
             )
         )
-        prev_heading = _bearing(*coords_last[-2], *coords_last[-1])
+        prev_heading = bearing_deg(*coords_last[-2], *coords_last[-1])
     return tuple(steps)
 
 
