@@ -68,6 +68,7 @@ def stops_in_area(
     dem: str | Path | None = None,
     at: dt.datetime | None = None,
     roofline_m: float | None = None,
+    skip_missing: bool = False,
     cache_dir: Path | None = None,
     use_cache: bool = True,
     overpass_url: str = settings.OVERPASS_URL,
@@ -97,6 +98,8 @@ def stops_in_area(
         Local departure time, or None.
     roofline_m
         Building height assumed beyond the loaded data, or None.
+    skip_missing
+        Leave out categories with no stop here instead of raising (see ``find_stops``).
     cache_dir, use_cache, overpass_url, max_area_km2, attempts, progress
         As for ``load_graph``.
 
@@ -152,6 +155,7 @@ def stops_in_area(
         graph, features, chosen,
         options=StopOptions(at=at, landmark=mark, terrain=terrain, roofline_m=roofline_m),
         known=known,
+        skip_missing=skip_missing,
     )  # fmt: skip
     return AreaStops(loaded, features, categories, stops, mark, terrain)
 
@@ -178,6 +182,10 @@ def _known_box(graph_box: BBox, features: OsmFeatures) -> BBox:
         west, east = min(west, float(ring[:, 0].min())), max(east, float(ring[:, 0].max()))
         south, north = min(south, float(ring[:, 1].min())), max(north, float(ring[:, 1].max()))
     return BBox(west, south, east, north)
+
+
+#: What ``walks generate`` asks for when no --stops is given.
+DEFAULT_STOPS = (("cafe", 1), ("studio", 1), ("view", 1))
 
 
 @dataclass(frozen=True)
@@ -259,7 +267,7 @@ def resolve_start(
 
 def generate_walks(
     area: Area | None,
-    wanted: list[tuple[str, int]],
+    wanted: list[tuple[str, int]] | None,
     *,
     start: str | None = None,
     end: str | None = None,
@@ -293,7 +301,8 @@ def generate_walks(
     area
         The area, or None for a whole extract or the demo.
     wanted
-        Categories with counts, e.g. ``[("cafe", 1), ("studio", 2)]``; may be empty.
+        Categories with counts, e.g. ``[("cafe", 1), ("studio", 2)]``; may be empty. None asks
+        for one café, one studio and one view, leaving out those the area lacks.
     start, end
         See ``resolve_start``; ``end`` None makes a loop.
     minutes, km
@@ -328,10 +337,13 @@ def generate_walks(
     walks.errors.WalksError
         For the data, stop and service errors of ``stops_in_area``.
     """
-    names = [name for name, _ in wanted]
+    optional = wanted is None
+    asked = list(DEFAULT_STOPS) if wanted is None else wanted
+    names = [name for name, _ in asked]
     found = stops_in_area(
         area, names, osm_file=osm_file, category_files=category_files, landmark=landmark,
-        dem=dem, at=at, roofline_m=roofline_m, cache_dir=cache_dir, use_cache=use_cache,
+        dem=dem, at=at, roofline_m=roofline_m, skip_missing=optional,
+        cache_dir=cache_dir, use_cache=use_cache,
         overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
         progress=progress,
     ) if names else _graph_only(area, osm_file, cache_dir, use_cache, overpass_url,
@@ -351,12 +363,14 @@ def generate_walks(
             if status != "closed":
                 kept.append(stop)
         candidates = kept
+    present = {s.category for s in found.stops}
+    asked = [(c, n) for c, n in asked if not optional or c in present]
     by_name = {s.name.lower(): s.id for s in candidates}
     must = tuple(by_name.get(m.lower(), m) for m in must_visit)
     request = PlanRequest(
         start=origin, end=finish, km=km,
         minutes=minutes if minutes is not None or km is not None else 60.0,
-        stops=tuple(wanted), order=order, must_visit=must,
+        stops=tuple(asked), order=order, must_visit=must,
         dwell_s=tuple((k, c.dwell_s) for k, c in found.categories.items()),
         speed_kph=settings.WALKING_SPEED_KPH, pleasant_weight=quiet, avoid_steps=avoid_steps,
         seed=seed, alternatives=alternatives,

@@ -555,8 +555,13 @@ def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic
     ] = None,
     km: Annotated[float | None, typer.Option("--km", min=0.1, help="Distance budget.")] = None,
     stop_spec: Annotated[
-        str, typer.Option("--stops", help="Categories with counts: 'cafe,studio=2,view'.")
-    ] = "cafe,studio,view",
+        str | None,
+        typer.Option(
+            "--stops",
+            help="Categories with counts: 'cafe,studio=2,view' (default: a café, a studio and "
+            "a view, where the area has them).",
+        ),
+    ] = None,
     order: Annotated[
         str | None, typer.Option("--order", help="Categories that come first, in order: 'cafe'.")
     ] = None,
@@ -606,7 +611,7 @@ def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic
         msg = "give --minutes or --km, not both"
         raise typer.BadParameter(msg, param_hint="--minutes/--km")
     when = _parse_at(at)
-    wanted = _parse_stops(stop_spec)
+    wanted = None if stop_spec is None else _parse_stops(stop_spec)
     if html_out is None and gpx_out is None and geojson_out is None and json_out is None:
         html_out, gpx_out = Path("walk.html"), Path("walk.gpx")
     files = [p for p in (html_out, gpx_out, geojson_out) if p is not None]

@@ -182,13 +182,18 @@ def _tag_stops(
         extras = []
         if "outdoor_seating" in bonuses:
             extras.append("tables outside")
-        if category.hidden:
-            edge = _edge_near(graph, node, point)
-            street = graph.string(int(graph.edge_name[edge]))
-            quiet = int(graph.edge_pleasantness[edge]) in {
-                int(Pleasantness.QUIET_LANE),
-                int(Pleasantness.PEDESTRIAN),
-            }
+        edge = _edge_near(graph, node, point)
+        street = graph.string(int(graph.edge_name[edge]))
+        quiet = int(graph.edge_pleasantness[edge]) in {
+            int(Pleasantness.QUIET_LANE),
+            int(Pleasantness.PEDESTRIAN),
+        }
+        if not category.hidden:
+            if street:
+                reason += f" on {street}"
+            if quiet:
+                extras.append("a quiet street" if street else "off the traffic")
+        else:
             named_lane = bool(street and LANE_NAME_RE.match(street))
             busy_m = busy.distance_m(point)
             hidden = 0.5 * (quiet or named_lane) + 0.5 * min(1.0, busy_m / (2 * QUIET_DISTANCE_M))
@@ -339,6 +344,7 @@ def find_stops(
     *,
     options: StopOptions | None = None,
     known: BBox | None = None,
+    skip_missing: bool = False,
 ) -> list[Stop]:
     """
     Find the stops of some categories in an area, best first within each category.
@@ -355,6 +361,9 @@ def find_stops(
         Departure time, landmark, terrain, assumed roofline.
     known
         Where building data is complete (for view stops); None uses the graph's box.
+    skip_missing
+        Leave out, with a logged warning, categories that have no stop here (and views when
+        there is no landmark), instead of raising.
 
     Returns
     -------
@@ -364,8 +373,8 @@ def find_stops(
     Raises
     ------
     NoStopsError
-        When a category has no stop here (naming it, and suggesting a wider area), or view
-        stops are asked for without a landmark.
+        Without ``skip_missing``: when a category has no stop here (naming it, and suggesting
+        a wider area), or view stops are asked for without a landmark.
     """
     options = options or StopOptions()
     busy = _BusyIndex(graph)
@@ -375,6 +384,9 @@ def find_stops(
             if options.landmark is None:
                 msg = ("no landmark is known for this area: pass --landmark NAME or "
                        "LAT,LON,HEIGHT_M for view stops")  # fmt: skip
+                if skip_missing:
+                    log.warning("%s; no view stops", msg)
+                    continue
                 raise NoStopsError(msg)
             found = _view_stops(graph, osm, category, options, known or graph.bbox)
         else:
@@ -387,6 +399,9 @@ def find_stops(
                 else f"{category.key!r} stop"
             )
             msg = f"no {what} in this area: choose a wider area or another category"
+            if skip_missing:
+                log.warning("%s", msg)
+                continue
             raise NoStopsError(msg)
         out += found
     return out

@@ -441,7 +441,7 @@ class _Planner:
         wps = self.waypoints(from_start, to_end, exclude, rng)
         pts = self.points(cands, wps)
         req = self.request
-        # phase 1: the stops, with a share of the budget kept back for retracing penalties
+        # phase 1: the stops
         budget = self.budget_m
         stops_problem = self.problem(pts, budget, fixed=None, rng=rng)
         first = solve(stops_problem, seed=seed, time_limit_s=req.time_limit_s / 2)
@@ -463,9 +463,22 @@ class _Planner:
             )
             target = max(first.cost, target * asked_m / max(measured_m, 1.0))
         assert best is not None
+        if best.budget_error > TOLERANCE:
+            # even the stops alone run over once the way back avoids the way out: walk the
+            # plain best legs instead (they fit, as phase 1 measured them)
+            plain = self.build(pts, first.route, penalty, reuse_penalty=1.0)
+            if abs(plain.budget_error) < abs(best.budget_error):
+                best = plain
         return best
 
-    def build(self, pts: _Points, route: tuple[int, ...], penalty: NDArray[np.float64]) -> Walk:
+    def build(
+        self,
+        pts: _Points,
+        route: tuple[int, ...],
+        penalty: NDArray[np.float64],
+        *,
+        reuse_penalty: float = REUSE_PENALTY,
+    ) -> Walk:
         g = self.graph
         multiplier = penalty.copy()
         legs: list[Leg] = []
@@ -479,7 +492,7 @@ class _Planner:
         for a, b in itertools.pairwise(route):
             src, dst = int(pts.nodes[a]), int(pts.nodes[b])
             nodes, edges = self.router.path(src, dst, multiplier=multiplier)
-            multiplier[edges] *= REUSE_PENALTY
+            multiplier[edges] *= reuse_penalty
             leg_nodes += nodes[1:]
             leg_edges += edges
             stop = pts.stops[b]
