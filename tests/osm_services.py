@@ -130,6 +130,7 @@ class FakeOsmServices:
         self.places: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, deque[Failure]] = {"overpass": deque(), "nominatim": deque()}
         self.requests: list[tuple[float, str, str]] = []  # (time, kind, path)
+        self.queries: list[str] = []  # Overpass QL received
         services = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -184,6 +185,7 @@ class FakeOsmServices:
                 if self._scripted("overpass"):
                     return
                 query = form.get("data", [""])[0]
+                services.queries.append(query)
                 match = re.search(r"poly:'([^']+)'", query)
                 if match is None:
                     self._send(400, b"bad query", content_type="text/plain")

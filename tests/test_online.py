@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -229,3 +230,22 @@ def test_area_too_large_is_refused_before_download(
     with pytest.raises(AreaError, match="more than the 30 km² limit"):
         load_graph(area, overpass_url=osm_services.url, cache_dir=cache_dir)
     assert osm_services.count("overpass") == 0
+
+
+def test_online_views_fetch_the_corridor_to_the_landmark(osm_services: FakeOsmServices,
+                                                         cache_dir: Path) -> None:  # fmt: skip
+    from walks.api import stops_in_area
+
+    area = area_from_bbox(*BOX)
+    found = stops_in_area(area, ["view"], overpass_url=osm_services.url, cache_dir=cache_dir)
+    assert found.landmark is not None
+    building_queries = [q for q in osm_services.queries if "'building'" in q]
+    assert len(building_queries) == 2  # the area, then the corridor
+    corridor = [
+        float(v) for v in re.search(r"poly:'([^']+)'", building_queries[1]).group(1).split()
+    ]
+    lons = corridor[1::2]
+    assert min(lons) < 2.2945 < max(lons)  # it reaches the Eiffel Tower
+    # over the corridor the ground is known: far less of each sight line is unknown than from
+    # the file alone, where everything beyond the extract is
+    assert max(s.view.unknown_m for s in found.stops) < 500

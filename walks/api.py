@@ -19,7 +19,13 @@ from walks.loader import LoadedGraph, load_features, load_graph
 from walks.planner import plan_walk
 from walks.stops import StopOptions, find_stops
 from walks.types import BBox, LatLon, PlanRequest
-from walks.views import Terrain, default_landmark, resolve_landmark
+from walks.views import (
+    LandmarkError,
+    Terrain,
+    default_landmark,
+    resolve_landmark,
+    view_corridor,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -129,9 +135,16 @@ def stops_in_area(
         progress=progress,
     )  # fmt: skip
     graph = loaded.graph
+    online = area is not None and osm_file is None
+    corridor = None
+    if online and any(c.kind == "view" for c in chosen):
+        assert area is not None
+        early = _early_landmark(landmark, area.bbox)
+        if early is not None:
+            corridor = view_corridor(area, early, max_km2=max_area_km2)
     features = load_features(
-        area, chosen, osm_file=osm_file, cache_dir=cache_dir, overpass_url=overpass_url,
-        attempts=attempts, progress=progress,
+        area, chosen, osm_file=osm_file, corridor=corridor, cache_dir=cache_dir,
+        overpass_url=overpass_url, attempts=attempts, progress=progress,
     )  # fmt: skip
     mark = (
         resolve_landmark(landmark, features.features) if landmark else default_landmark(graph.bbox)
@@ -149,15 +162,47 @@ def stops_in_area(
             )
             raise DataError(msg)
     known = _known_box(graph.bbox, features)
+    known_polygon = None
+    if online:  # buildings came for the area (and the corridor), not for its whole box
+        assert area is not None
+        known_polygon = (corridor or area).polygon
+        west, south, east, north = known_polygon.bounds
+        known = BBox(min(known.west, west), min(known.south, south), max(known.east, east),
+                     max(known.north, north))  # fmt: skip
     if progress is not None:
         progress("finding stops")
     stops = find_stops(
         graph, features, chosen,
         options=StopOptions(at=at, landmark=mark, terrain=terrain, roofline_m=roofline_m),
         known=known,
+        known_polygon=known_polygon,
         skip_missing=skip_missing,
     )  # fmt: skip
     return AreaStops(loaded, features, categories, stops, mark, terrain)
+
+
+def _early_landmark(text: str | None, box: BBox) -> Landmark | None:
+    """
+    Resolve the landmark before any OSM feature is loaded, when that is possible.
+
+    Parameters
+    ----------
+    text
+        The ``--landmark`` value, or None.
+    box
+        The area's box, for the default landmark.
+
+    Returns
+    -------
+    Landmark or None
+        The landmark, or None when none applies or it names an OSM feature (found later).
+    """
+    if text is None:
+        return default_landmark(box)
+    try:
+        return resolve_landmark(text)
+    except LandmarkError:
+        return None
 
 
 def _known_box(graph_box: BBox, features: OsmFeatures) -> BBox:

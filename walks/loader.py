@@ -177,6 +177,7 @@ def load_features(
     categories: list[Category],
     *,
     osm_file: str | Path | None = None,
+    corridor: Area | None = None,
     cache_dir: Path | None = None,
     overpass_url: str = settings.OVERPASS_URL,
     attempts: int = settings.MAX_ATTEMPTS,
@@ -193,6 +194,8 @@ def load_features(
         The categories whose objects to keep (view categories add viewpoints).
     osm_file
         A local extract, or None.
+    corridor
+        Online only: a wider region whose buildings are wanted too (towards a landmark).
     cache_dir
         The walks cache directory.
     overpass_url
@@ -240,8 +243,16 @@ def load_features(
                 previous = old if isinstance(old, list) else []
                 query[key] = sorted(set(previous) | set(value if isinstance(value, list) else []))
     say(f"downloading places and buildings of {area.label} from Overpass")
-    return fetch_overpass_features(
-        area, query, wanted, overpass_url=overpass_url,
-        cache_dir=settings.default_cache_dir() if cache_dir is None else Path(cache_dir),
-        attempts=attempts,
+    folder = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
+    features = fetch_overpass_features(
+        area, query, wanted, overpass_url=overpass_url, cache_dir=folder, attempts=attempts
+    )
+    if corridor is None:
+        return features
+    say(f"downloading the buildings of {corridor.label}")
+    around = fetch_overpass_features(
+        corridor, {"building": True}, lambda _tags: False, overpass_url=overpass_url,
+        cache_dir=folder, attempts=attempts,
     )  # fmt: skip
+    # the corridor holds the area, so its buildings are all of them
+    return OsmFeatures(features.features, around.buildings, features.source)

@@ -17,6 +17,8 @@ from walks.types import LatLon, Stop, ViewInfo
 from walks.views import facing, height_grid, line_of_sight, sun_light
 
 if TYPE_CHECKING:
+    from shapely import Polygon
+
     from walks.categories import Category
     from walks.data import Feature, OsmFeatures
     from walks.graph import WalkGraph
@@ -261,12 +263,17 @@ def _dedupe(features: list[Feature]) -> list[Feature]:
 
 
 def _view_stops(  # noqa: C901 - scoring notes read best together
-    graph: WalkGraph, osm: OsmFeatures, category: Category, options: StopOptions, known: BBox
+    graph: WalkGraph,
+    osm: OsmFeatures,
+    category: Category,
+    options: StopOptions,
+    known: BBox,
+    known_polygon: Polygon | None,
 ) -> list[Stop]:
     """View stops: graph nodes that see most of the landmark, spread apart, with the light."""
     landmark = options.landmark
     assert landmark is not None
-    grid = height_grid(osm.buildings, known)
+    grid = height_grid(osm.buildings, known, known_polygon=known_polygon)
     sight = line_of_sight(grid, graph.node_lat, graph.node_lon, landmark,
                           roofline_m=options.roofline_m, terrain=options.terrain)  # fmt: skip
     viewpoints = [f for f in osm.features if f.tags.get("tourism") == "viewpoint"]
@@ -344,6 +351,7 @@ def find_stops(
     *,
     options: StopOptions | None = None,
     known: BBox | None = None,
+    known_polygon: Polygon | None = None,
     skip_missing: bool = False,
 ) -> list[Stop]:
     """
@@ -361,6 +369,8 @@ def find_stops(
         Departure time, landmark, terrain, assumed roofline.
     known
         Where building data is complete (for view stops); None uses the graph's box.
+    known_polygon
+        Where inside ``known`` building data is complete, or None for all of it.
     skip_missing
         Leave out, with a logged warning, categories that have no stop here (and views when
         there is no landmark), instead of raising.
@@ -388,7 +398,7 @@ def find_stops(
                     log.warning("%s; no view stops", msg)
                     continue
                 raise NoStopsError(msg)
-            found = _view_stops(graph, osm, category, options, known or graph.bbox)
+            found = _view_stops(graph, osm, category, options, known or graph.bbox, known_polygon)
         else:
             found = sorted(_tag_stops(graph, osm.features, category, options, busy),
                            key=lambda s: (-s.score, s.id))  # fmt: skip

@@ -10,6 +10,7 @@ is the part of the landmark's height above the highest such ``z``.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import tomllib
@@ -21,15 +22,18 @@ import numpy as np
 from walks._resources import data_file
 from walks.errors import DataError, WalksError
 from walks.graph import EARTH_RADIUS_M, local_xy
-from walks.types import BBox, LatLon
+from walks.types import Area, BBox, LatLon
 
 if TYPE_CHECKING:
     import datetime as dt
     from pathlib import Path
 
     from numpy.typing import NDArray
+    from shapely import Polygon
 
     from walks.data import Building, Feature
+
+log = logging.getLogger(__name__)
 
 #: Eye height of a standing walker, in metres.
 EYE_M = 1.6
@@ -212,6 +216,9 @@ class HeightGrid:
     known
         ``(west, south, east, north)`` in metres: where building data was loaded; outside it
         heights are unknown.
+    known_mask
+        ``(rows, cols)``: True where building data was loaded, when that is not the whole box
+        (an area plus a corridor towards the landmark); None means the whole box.
     """
 
     lat0: float
@@ -221,6 +228,7 @@ class HeightGrid:
     cell_m: float
     heights: NDArray[np.float32]
     known: tuple[float, float, float, float]
+    known_mask: NDArray[np.bool_] | None = None
 
     def project(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> tuple[
         NDArray[np.float64], NDArray[np.float64]
@@ -262,7 +270,13 @@ class HeightGrid:
         )
 
 
-def height_grid(buildings: tuple[Building, ...], known: BBox, *, cell_m: float = 2.0) -> HeightGrid:
+def height_grid(
+    buildings: tuple[Building, ...],
+    known: BBox,
+    *,
+    cell_m: float = 2.0,
+    known_polygon: Polygon | None = None,
+) -> HeightGrid:
     """
     Rasterise building footprints into a height grid covering the known area.
 
@@ -273,7 +287,9 @@ def height_grid(buildings: tuple[Building, ...], known: BBox, *, cell_m: float =
     known
         The box (degrees) where building data is complete.
     cell_m
-        Cell size in metres.
+        Cell size in metres; grown for large boxes so the grid stays under ~4 million cells.
+    known_polygon
+        Where inside the box building data is complete (degrees), or None for all of it.
 
     Returns
     -------
@@ -286,6 +302,7 @@ def height_grid(buildings: tuple[Building, ...], known: BBox, *, cell_m: float =
     grid = HeightGrid(lat0, lon0, 0.0, 0.0, cell_m, np.zeros((1, 1), np.float32), (0, 0, 0, 0))
     x_w, y_s = grid.project(np.array(known.south), np.array(known.west))
     x_e, y_n = grid.project(np.array(known.north), np.array(known.east))
+    cell_m = max(cell_m, math.sqrt((float(x_e) - float(x_w)) * (float(y_n) - float(y_s)) / 4e6))
     cols = max(1, math.ceil((float(x_e) - float(x_w)) / cell_m))
     rows = max(1, math.ceil((float(y_n) - float(y_s)) / cell_m))
     heights = np.zeros((rows, cols), dtype=np.float32)
@@ -305,9 +322,17 @@ def height_grid(buildings: tuple[Building, ...], known: BBox, *, cell_m: float =
         inside = shapely.contains_xy(shapely.Polygon(np.column_stack([x, y])), gx, gy)
         block = heights[r0:r1, c0:c1]
         block[inside] = np.maximum(block[inside], b.height_m)
+    mask = None
+    if known_polygon is not None:
+        cx = x_w + (np.arange(cols) + 0.5) * cell_m
+        cy = y_s + (np.arange(rows) + 0.5) * cell_m
+        gx, gy = np.meshgrid(cx, cy)
+        ring = np.asarray(known_polygon.exterior.coords)
+        px, py = grid.project(ring[:, 1], ring[:, 0])
+        mask = shapely.contains_xy(shapely.Polygon(np.column_stack([px, py])), gx, gy)
     return HeightGrid(
         lat0, lon0, float(x_w), float(y_s), cell_m, heights,
-        (float(x_w), float(y_s), float(x_e), float(y_n)),
+        (float(x_w), float(y_s), float(x_e), float(y_n)), mask,
     )  # fmt: skip
 
 
@@ -400,6 +425,8 @@ def line_of_sight(
         inside = (x >= west) & (x < east) & (y >= south) & (y < north)
         col = np.clip(((x - grid.x0) / grid.cell_m).astype(np.int64), 0, cols - 1)
         row = np.clip(((y - grid.y0) / grid.cell_m).astype(np.int64), 0, rows - 1)
+        if grid.known_mask is not None:
+            inside &= grid.known_mask[row, col]
         h = np.where(inside, grid.heights[row, col], 0.0)
         if roofline_m is not None:
             h = np.where(inside, h, roofline_m)
@@ -500,6 +527,39 @@ class Terrain:
         out = np.zeros(np.shape(xs))
         out[ok] = self._band[rows[ok], cols[ok]]
         return np.nan_to_num(out, nan=0.0)
+
+
+def view_corridor(area: Area, landmark: Landmark, *, max_km2: float) -> Area | None:
+    """
+    Outline the region between an area and its landmark, whose buildings can hide it.
+
+    Parameters
+    ----------
+    area
+        The walking area.
+    landmark
+        The landmark.
+    max_km2
+        The largest region worth downloading.
+
+    Returns
+    -------
+    Area or None
+        The convex hull of the area and the landmark's footprint, or None when it is larger
+        than ``max_km2`` (the sight lines then report the missing building data).
+    """
+    import shapely  # noqa: PLC0415
+
+    from walks.area import area_km2  # noqa: PLC0415
+
+    radius_deg = (landmark.radius_m + 50.0) / 111_320.0
+    mark = shapely.Point(landmark.location.lon, landmark.location.lat).buffer(radius_deg)
+    hull = shapely.union(area.polygon, mark).convex_hull
+    if area_km2(hull) > max_km2:
+        log.warning("the corridor to the %s covers %.1f km²: buildings there are left out",
+                    landmark.name, area_km2(hull))  # fmt: skip
+        return None
+    return Area(label=f"{area.label} towards the {landmark.name}", kind="place", polygon=hull)
 
 
 def sun_light(
