@@ -24,6 +24,7 @@ from walks.export import (
     walk_geojson,
     walk_summary,
     write_atomic,
+    xml_safe,
 )
 from walks.planner import plan_walk
 from walks.types import LatLon, Leg, PlanRequest, Step, Stop, VisitedStop, Walk
@@ -101,7 +102,7 @@ def test_gpsbabel_reads_it(demo_walk, tmp_path: Path) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    names=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
+    names=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1,
                            max_size=30), min_size=1, max_size=4),
     points=st.lists(st.tuples(st.floats(-89.9, 89.9), st.floats(-179.9, 179.9)), min_size=2,
                     max_size=30),
@@ -116,7 +117,10 @@ def test_gpx_round_trip_any_text(names, points, schema) -> None:
     assert all(
         abs(a - c) < 1e-6 and abs(b - d) < 1e-6 for (a, b), (c, d) in zip(got, points, strict=True)
     )
-    assert [w.name.split(". ", 1)[1] for w in parsed.waypoints] == [v.stop.name for v in walk.stops]
+    # XML cannot hold control characters: they are dropped, everything else survives
+    assert [w.name.split(". ", 1)[1] for w in parsed.waypoints] == [
+        xml_safe(v.stop.name).strip() for v in walk.stops
+    ]
 
 
 def test_hostile_text_is_escaped_in_gpx(schema) -> None:

@@ -201,6 +201,27 @@ def test_overpass_garbage_json(osm_services: FakeOsmServices, cache_dir: Path) -
     assert not list((cache_dir / "http").glob("*.json"))
 
 
+def test_overpass_runtime_error_remark_is_retried(
+    osm_services: FakeOsmServices, cache_dir: Path
+) -> None:
+    remark = b'{"version": 0.6, "elements": [], "remark": "runtime error: Query timed out in \\"query\\" at line 1 after 25 seconds."}'
+    osm_services.fail("overpass", Failure(200, remark), Failure(200, remark))
+    with pytest.raises(
+        ServiceError, match="failed 2 time.*Overpass reported: runtime error: Query timed out"
+    ):
+        fetch_overpass(
+            area_from_bbox(*BOX),
+            overpass_url=osm_services.url,
+            cache_dir=cache_dir,
+            attempts=2,
+            **FAST,
+        )
+    osm_services.fail("overpass", Failure(200, remark))
+    assert fetch_overpass(
+        area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir, attempts=2, **FAST
+    ).ways
+
+
 def test_overpass_bad_request_is_not_retried(
     osm_services: FakeOsmServices, cache_dir: Path
 ) -> None:

@@ -90,7 +90,7 @@ def _progress() -> Callable[[str], None]:
 
     def say(text: str) -> None:
         stamp = f" [{time.perf_counter() - started:.2f} s]" if _State.verbosity > 0 else ""
-        console.print(f"[dim]walks: {text}…{stamp}[/dim]")
+        console.print(f"walks: {text}…{stamp}", style="dim", markup=False)
 
     return say
 

@@ -398,6 +398,10 @@ def _overpass_replies(
         if not isinstance(reply.get("elements"), list):
             msg = f"Overpass at {overpass_url!r} sent a reply with no 'elements' list"
             raise ServiceError(msg, url=overpass_url)
+        remark = str(reply.get("remark", ""))
+        if "error" in remark.lower():  # e.g. "runtime error: Query timed out": worth a retry
+            msg = f"Overpass reported: {remark[:200]}"
+            raise RetryableServiceError(msg, url=overpass_url)
     return replies
 
 

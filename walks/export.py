@@ -275,6 +275,26 @@ def walk_geojson(walk: Walk) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [route, *points], "attribution": ATTRIBUTION}
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """
+    Drop the characters XML 1.0 cannot hold (control characters), which OSM text may contain.
+
+    Parameters
+    ----------
+    text
+        Any text.
+
+    Returns
+    -------
+    str
+        The text without them; escaping of ``<`` and ``&`` is left to the XML writer.
+    """
+    return _NOT_XML.sub("", text)
+
+
 def gpx_text(
     walk: Walk,
     *,
@@ -308,7 +328,7 @@ def gpx_text(
 
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "walks (https://github.com/walks-planner/walks)"
-    gpx.name = title
+    gpx.name = xml_safe(title)
     gpx.description = (
         f"{walk.length_m / 1000:.1f} km, {walk.total_time_s / 60:.0f} min with "
         f"{len(walk.stops)} stop(s). Map data {ATTRIBUTION}."
@@ -319,7 +339,7 @@ def gpx_text(
     gpx.link = OSM_COPYRIGHT_URL
     gpx.link_text = "Map data © OpenStreetMap contributors"
     gpx.time = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    track = gpxpy.gpx.GPXTrack(name=title)
+    track = gpxpy.gpx.GPXTrack(name=gpx.name)
     segment = gpxpy.gpx.GPXTrackSegment()
     for i, point in enumerate(walk.geometry):
         elevation = None if elevations is None else round(float(elevations[i]), 1)
@@ -329,13 +349,13 @@ def gpx_text(
     for n, visit in enumerate(walk.stops, 1):
         stop = visit.stop
         gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
-            stop.location.lat, stop.location.lon, name=f"{n}. {stop.name}",
-            description=stop.reason, type=stop.category,
+            stop.location.lat, stop.location.lon, name=xml_safe(f"{n}. {stop.name}"),
+            description=xml_safe(stop.reason), type=xml_safe(stop.category),
             symbol=_GPX_SYMBOLS.get(stop.category, "Flag"),
             comment=f"arrive {_clock(visit.arrival_s, departure)}",
         ))  # fmt: skip
     if route_points > 0:
-        route = gpxpy.gpx.GPXRoute(name=title)
+        route = gpxpy.gpx.GPXRoute(name=gpx.name)
         for lat, lon in simplify_line([(p.lat, p.lon) for p in walk.geometry], route_points):
             route.points.append(gpxpy.gpx.GPXRoutePoint(lat, lon))
         gpx.routes.append(route)
