@@ -224,8 +224,8 @@ def test_every_command_has_help(runner) -> None:
 
 
 def test_file_names_are_not_rich_markup(runner, paris_osm: Path, tmp_path: Path) -> None:
-    odd = tmp_path / "[/bold] [red]map.osm"
+    odd = tmp_path / "[bold] [red]map[link=x].osm"
     odd.write_bytes(paris_osm.read_bytes())
     result = runner.invoke(app, ["info", "--osm-file", str(odd)])
     assert result.exit_code == 0, result.output
-    assert "walks: reading [/bold] [red]map.osm…" in result.stderr
+    assert "walks: reading [bold] [red]map[link=x].osm…" in result.stderr
