@@ -197,7 +197,7 @@ def test_cache_list_and_clear(runner, paris_osm: Path, cache_dir: Path) -> None:
     runner.invoke(app, ["-q", "info", "--osm-file", str(paris_osm)])
     listing = runner.invoke(app, ["cache", "list", "--json"])
     rows = json.loads(listing.stdout)
-    assert [r["source"] for r in rows] == [f"file:{paris_osm}"]
+    assert [r["source"] for r in rows] == [f"file:{paris_osm.resolve()}"]
     assert "map.osm" in runner.invoke(app, ["cache"]).stdout
     cleared = runner.invoke(app, ["cache", "clear"])
     assert cleared.exit_code == 0

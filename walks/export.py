@@ -282,6 +282,8 @@ def xml_safe(text: str) -> str:
     """
     Drop the characters XML 1.0 cannot hold (control characters), which OSM text may contain.
 
+    Carriage returns become line feeds, as any XML parser would read them.
+
     Parameters
     ----------
     text
@@ -292,7 +294,7 @@ def xml_safe(text: str) -> str:
     str
         The text without them; escaping of ``<`` and ``&`` is left to the XML writer.
     """
-    return _NOT_XML.sub("", text)
+    return _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def gpx_text(
