@@ -16,7 +16,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PARIS_OSM = SHARED / "data" / "osm-paris-gare-du-nord-2021" / "map.osm"
 GPX_XSD = SHARED / "data" / "gpx-schema" / "gpx.xsd"
 
-hypothesis_settings.register_profile("ci", max_examples=40, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
 hypothesis_settings.load_profile("ci")
 
 
