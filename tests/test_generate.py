@@ -236,7 +236,7 @@ def test_map_in_chromium(runner, hostile_osm: Path, tmp_path: Path, leaflet_dir:
         page.wait_for_timeout(200)
         assert dialogs == []
         assert page.evaluate("document.title") == "A walk in paris-hostile.osm"
-        page.locator(".walks-locate").is_visible()
+        assert page.locator(".walks-locate").is_visible()
         page.screenshot(path=str(tmp_path / "walk.png"))
         assert (tmp_path / "walk.png").stat().st_size > 10_000
     finally:
