@@ -271,3 +271,35 @@ def test_offline_map_without_assets(runner, paris_osm: Path, tmp_path: Path, mon
     assert result.exit_code == 1
     assert "Error: the offline map needs Leaflet's files: run `walks assets fetch`" in result.stderr
     assert not (tmp_path / "m.html").exists()
+
+
+def test_assets_fetch_then_offline_map(runner, leaflet_dir: Path, paris_osm: Path, tmp_path: Path,
+                                       cache_dir: Path, monkeypatch) -> None:  # fmt: skip
+    """`walks assets fetch` from a local stand-in for the CDN, then an offline map from the cache."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    monkeypatch.delenv("WALKS_LEAFLET_DIR", raising=False)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(leaflet_dir))
+    handler.log_message = lambda *_a: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = runner.invoke(app, ["assets", "fetch", "--from", url])
+        assert result.exit_code == 0, result.output
+        assert (cache_dir / "assets" / "leaflet.js").read_bytes() == (
+            leaflet_dir / "leaflet.js"
+        ).read_bytes()
+        missing = runner.invoke(app, ["assets", "fetch", "--from", url + "/nothing-here"])
+        assert missing.exit_code == 1
+        assert "Error: cannot download" in missing.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+    target = tmp_path / "offline.html"
+    _run(runner, ["-q", "generate", "--osm-file", str(paris_osm), "--stops", "cafe",
+                  "--offline-map", "--html", str(target)])  # fmt: skip
+    assert "cdn.jsdelivr.net" not in target.read_text(encoding="utf-8")

@@ -679,14 +679,20 @@ app.add_typer(assets_app, name="assets")
 
 
 @assets_app.command("fetch")
-def assets_fetch(cache_dir: CacheDirOpt = None) -> None:
+def assets_fetch(
+    cache_dir: CacheDirOpt = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--from", envvar="WALKS_LEAFLET_URL", help="Where Leaflet's dist/ lives."),
+    ] = None,
+) -> None:
     """Download Leaflet's files once, so --offline-map works without network later."""
     import requests  # noqa: PLC0415
 
-    from walks.export import LEAFLET_CSS_URL, LEAFLET_JS_URL  # noqa: PLC0415
+    from walks.export import LEAFLET_JS_URL  # noqa: PLC0415
 
     folder = (cache_dir or settings.default_cache_dir()) / "assets"
-    base = LEAFLET_JS_URL.rsplit("/", 1)[0]
+    base = (base_url or LEAFLET_JS_URL.rsplit("/", 1)[0]).rstrip("/")
     names = [
         "leaflet.js",
         "leaflet.css",
@@ -698,7 +704,7 @@ def assets_fetch(cache_dir: CacheDirOpt = None) -> None:
     ]
     with _reporting():
         for name in names:
-            url = LEAFLET_CSS_URL if name == "leaflet.css" else f"{base}/{name}"
+            url = f"{base}/{name}"
             try:
                 reply = requests.get(url, timeout=30, headers={"User-Agent": settings.USER_AGENT})
                 reply.raise_for_status()
