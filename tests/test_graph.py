@@ -220,3 +220,10 @@ def test_no_walkable_way_is_an_error() -> None:
     lonely = (_way(1, [1, 1], c),)
     with pytest.raises(DataError, match="no walkable ways"):
         graph_from_ways(OsmWays(lonely, "file:/x/lonely.osm", None))
+
+
+def test_node_edges_match_a_full_scan(helsinki_graph: WalkGraph) -> None:
+    g = helsinki_graph
+    for node in range(g.n_nodes):
+        expected = np.flatnonzero((g.edge_u == node) | (g.edge_v == node))
+        assert sorted(set(g.node_edges(node).tolist())) == expected.tolist()

@@ -441,6 +441,32 @@ class WalkGraph:
         return cost_m, edge_m
 
     @cached_property
+    def _incidence(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Edges by end node: ``(edge ids sorted by node, start offset per node)``."""
+        ends = np.concatenate([self.edge_u, self.edge_v])
+        order = np.argsort(ends, kind="stable")
+        edges = np.concatenate([np.arange(self.n_edges)] * 2)[order]
+        offsets = np.searchsorted(ends[order], np.arange(self.n_nodes + 1))
+        return edges, offsets
+
+    def node_edges(self, node: int) -> NDArray[np.int64]:
+        """
+        List the edges that end at a node.
+
+        Parameters
+        ----------
+        node
+            The node index.
+
+        Returns
+        -------
+        ndarray
+            Edge indices (a loop edge may appear twice).
+        """
+        edges, offsets = self._incidence
+        return edges[offsets[node] : offsets[node + 1]]
+
+    @cached_property
     def _kdtree(self) -> cKDTree:
         """KD-tree over node positions in a local metric projection."""
         from scipy.spatial import cKDTree  # noqa: PLC0415

@@ -96,7 +96,7 @@ def _edge_near(graph: WalkGraph, node: int, point: LatLon) -> int:
     int
         An edge index.
     """
-    edges = np.flatnonzero((graph.edge_u == node) | (graph.edge_v == node))
+    edges = graph.node_edges(node)
     best, best_d = int(edges[0]), math.inf
     for edge in edges:
         coords = graph.edge_coords(int(edge))
