@@ -9,20 +9,29 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from poi import stops_from_extract
 
-from walks.data import OsmWays, WayRecord
+from walks.categories import load_categories
+from walks.data import OsmWays, WayRecord, read_features
 from walks.errors import NoWalkError
 from walks.graph import WalkGraph, graph_from_ways
 from walks.planner import plan_walk
+from walks.stops import find_stops
 from walks.types import LatLon, PlanRequest, Walk
 
 HELSINKI_CENTRE = LatLon(60.1699, 24.9384)
 
 
+def _real_stops(path: Path, graph: WalkGraph):
+    """The extract's cafés and studios, found and scored by walks itself."""
+    cats = load_categories()
+    wanted = [cats["cafe"], cats["studio"]]
+    features = read_features(path, lambda tags: any(c.matches(tags) for c in wanted))
+    return find_stops(graph, features, wanted, skip_missing=True)
+
+
 @pytest.fixture(scope="module")
 def helsinki_stops(helsinki_pbf: Path, helsinki_graph: WalkGraph):
-    stops = stops_from_extract(helsinki_pbf, helsinki_graph)
+    stops = _real_stops(helsinki_pbf, helsinki_graph)
     assert sum(s.category == "cafe" for s in stops) > 20
     assert sum(s.category == "studio" for s in stops) > 5
     return stops
@@ -30,7 +39,7 @@ def helsinki_stops(helsinki_pbf: Path, helsinki_graph: WalkGraph):
 
 @pytest.fixture(scope="module")
 def paris_stops(paris_osm: Path, paris_graph: WalkGraph):
-    stops = stops_from_extract(paris_osm, paris_graph)
+    stops = _real_stops(paris_osm, paris_graph)
     assert sum(s.category == "cafe" for s in stops) >= 14  # named café nodes (of 16 cafés)
     return stops
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from walks import settings
 from walks.categories import load_categories, select_categories
+from walks.data import OsmFeatures
 from walks.errors import DataError
 from walks.geocode import geocode
 from walks.graph import haversine_m
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from walks.categories import Category
-    from walks.data import OsmFeatures
     from walks.types import Area, Stop, Walk
     from walks.views import Landmark
 
@@ -142,9 +142,13 @@ def stops_in_area(
         early = _early_landmark(landmark, area.bbox)
         if early is not None:
             corridor = view_corridor(area, early, max_km2=max_area_km2)
-    features = load_features(
-        area, chosen, osm_file=osm_file, corridor=corridor, cache_dir=cache_dir,
-        overpass_url=overpass_url, attempts=attempts, progress=progress,
+    features = (
+        load_features(
+            area, chosen, osm_file=osm_file, corridor=corridor, cache_dir=cache_dir,
+            overpass_url=overpass_url, attempts=attempts, progress=progress,
+        )
+        if chosen
+        else OsmFeatures((), (), graph.meta.source)
     )  # fmt: skip
     mark = (
         resolve_landmark(landmark, features.features) if landmark else default_landmark(graph.bbox)
@@ -391,8 +395,7 @@ def generate_walks(
         cache_dir=cache_dir, use_cache=use_cache,
         overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
         progress=progress,
-    ) if names else _graph_only(area, osm_file, cache_dir, use_cache, overpass_url,
-                                max_area_km2, attempts, progress)  # fmt: skip
+    )  # fmt: skip
     graph = found.loaded.graph
     origin = resolve_start(start, found, nominatim_url=nominatim_url, cache_dir=cache_dir)
     finish = (
@@ -431,23 +434,6 @@ def generate_walks(
         elevations = [float(v) for v in ground]
         climb = float(np.clip(np.diff(ground), 0, None).sum())
     return GeneratedWalks(found, request, walks, at, climb, elevations)
-
-
-def _graph_only(
-    area: Area | None, osm_file: str | Path | None, cache_dir: Path | None, use_cache: bool,
-    overpass_url: str, max_area_km2: float, attempts: int,
-    progress: Callable[[str], None] | None,
-) -> AreaStops:  # fmt: skip
-    """Load only the graph (a walk with no stops)."""
-    loaded = load_graph(
-        area, osm_file=osm_file, cache_dir=cache_dir, use_cache=use_cache,
-        overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
-        progress=progress,
-    )  # fmt: skip
-    from walks.data import OsmFeatures as _Features  # noqa: PLC0415
-
-    return AreaStops(loaded, _Features((), (), loaded.graph.meta.source), load_categories(), [],
-                     None, None)  # fmt: skip
 
 
 def _straight_m(a: LatLon, b: LatLon) -> float:
