@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from walks.data import is_walkable, read_extract, ways_from_overpass_json
+from walks.data import is_walkable, read_extract
 from walks.errors import DataError
+from walks.overpass import ways_from_overpass_json
 
 
 def test_paris_xml_ways_and_date(paris_osm: Path) -> None:

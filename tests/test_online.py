@@ -12,11 +12,12 @@ import pytest
 from osm_services import Failure, FakeOsmServices
 
 from walks.area import area_from_bbox, area_from_point, resolve_area
-from walks.data import fetch_overpass, read_extract
+from walks.data import read_extract
 from walks.errors import AreaError, GeocodeError, ServiceError
 from walks.geocode import geocode
 from walks.graph import graph_from_ways
 from walks.loader import load_graph
+from walks.overpass import fetch_overpass
 from walks.types import LatLon
 
 FAST = {"backoff_s": 0.01}

@@ -626,7 +626,7 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     Parameters
     ----------
     osm
-        The candidate ways (from ``data.read_extract`` or ``data.fetch_overpass``).
+        The candidate ways (from ``data.read_extract`` or ``overpass.fetch_overpass``).
     clip
         An area to cut the graph to, or None for everything.
     source

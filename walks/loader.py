@@ -22,12 +22,11 @@ from walks.data import (
     OsmFeatures,
     check_extract,
     demo_extract_path,
-    fetch_overpass,
-    fetch_overpass_features,
     read_extract,
     read_features,
 )
 from walks.graph import WalkGraph, graph_from_ways
+from walks.overpass import fetch_overpass, fetch_overpass_features
 
 if TYPE_CHECKING:
     from collections.abc import Callable
