@@ -7,20 +7,20 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from walks import _files
 from walks.errors import CacheError
 from walks.graph import BUILD_VERSION, GraphMeta, WalkGraph
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -137,22 +137,12 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
         "strings": list(graph.strings),
     }
     arrays["header_json"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=_SUFFIX)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, allow_pickle=False, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp_name).replace(path)
+        tmp = _files.stage_file(path, lambda fh: np.savez(fh, allow_pickle=False, **arrays))
+        tmp.replace(path)
     except OSError as err:
-        with contextlib.suppress(OSError):
-            Path(tmp_name).unlink()
         msg = f"cannot write cache file {str(path)!r} ({err.strerror or err}): free some disk space"
         raise CacheError(msg) from err
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp_name).unlink()
-        raise
 
 
 def _read_header(data: np.lib.npyio.NpzFile) -> dict[str, object]:

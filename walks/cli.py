@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from walks import __version__, settings
+from walks import __version__, _files, settings
 from walks.api import generate_walks, stops_in_area
 from walks.area import resolve_area
 from walks.cache import clear_cache, iter_cache
-from walks.errors import AreaError, ServiceError, WalksError
+from walks.errors import AreaError, CacheError, ServiceError, WalksError
 from walks.export import (
     check_writable,
     directions_text,
@@ -713,9 +713,11 @@ def assets_fetch(
                 raise ServiceError(msg, url=url) from err
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".tmp")
-            tmp.write_bytes(reply.content)
-            tmp.replace(target)
+            try:
+                _files.write_atomic(target, reply.content)
+            except OSError as err:
+                msg = f"cannot write {str(target)!r} ({err.strerror or err})"
+                raise CacheError(msg) from err
     typer.echo(str(folder))
 
 

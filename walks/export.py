@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import importlib.util
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from walks import _files
 from walks.errors import ExportError
 
 if TYPE_CHECKING:
@@ -136,7 +135,7 @@ def check_writable(paths: list[Path], *, overwrite: bool) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     """
-    Write a text file atomically: a temporary file beside it, then a rename.
+    Write one output file atomically: a temporary file beside it, then a rename.
 
     Parameters
     ----------
@@ -150,22 +149,9 @@ def write_atomic(path: Path, text: str) -> None:
     ExportError
         When it cannot be written; no partial file remains.
     """
-    tmp: Path | None = None
     try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        tmp.replace(path)
+        _files.write_atomic(path, text)
     except OSError as err:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
         msg = f"cannot write {str(path)!r} ({err.strerror or err}): choose a writable place"
         raise ExportError(msg) from err
 

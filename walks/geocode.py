@@ -6,19 +6,19 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from walks import settings
+from walks import _files, settings
 from walks._http import call_with_retries
 from walks.errors import GeocodeError, RetryableServiceError, ServiceError
 from walks.types import BBox, LatLon
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +104,9 @@ def _write_json_atomic(path: Path, payload: object) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh)
-        Path(tmp).replace(path)
+        _files.write_atomic(path, json.dumps(payload))
     except OSError as err:
         log.warning("could not cache the geocoder reply in %s: %s", path, err)
-        with contextlib.suppress(OSError, UnboundLocalError):
-            Path(tmp).unlink()
 
 
 def _ask_nominatim(
