@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
 import gpxpy
 import pytest
+from browser import open_page, start_browser
 from conftest import GPX_XSD
 from osm_services import FakeOsmServices
 
@@ -18,9 +18,6 @@ from walks.cli import app
 HOSTILE = "<img src=x onerror=alert(1)>`${document.title}`"
 SUMMARY_KEYS = {"length_m", "walking_time_s", "total_time_s", "budget_error", "retraced_share",
                 "pleasant_share", "seed", "stops"}  # fmt: skip
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--disable-quic"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -168,50 +165,6 @@ def test_online_generate(
 # ------------------------------------------------------------------ the map in a real browser
 
 
-def _browser(leaflet_dir: Path):
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("chromium is not installed: run `bash .ci/run` (apt-get install chromium)")
-    manager = sync_playwright().start()
-    browser = manager.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-    return manager, browser
-
-
-def _open(browser, page_path: Path, leaflet_dir: Path, *, allow_cdn: bool = True):
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
-    problems: list[str] = []
-    dialogs: list[str] = []
-    requested: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-
-    def answer(route) -> None:
-        url = route.request.url
-        requested.append(url)
-        if url.startswith("file:"):
-            route.continue_()
-            return
-        name = url.rsplit("/", 1)[-1]
-        local = leaflet_dir / (
-            "images/" + name if name.endswith(".png") and "tile" not in url else name
-        )
-        if allow_cdn and "leaflet" in url and local.is_file():
-            route.fulfill(path=str(local))
-        elif "tile.openstreetmap.org" in url:
-            route.fulfill(status=204, body=b"")  # no tiles offline; the map still works
-        else:
-            route.abort()
-
-    page.route("**/*", answer)
-    page.goto(page_path.resolve().as_uri())
-    page.wait_for_function("typeof L !== 'undefined'", timeout=10_000)
-    page.wait_for_timeout(300)
-    return page, problems, dialogs, requested
-
-
 def test_map_in_chromium(runner, hostile_osm: Path, tmp_path: Path, leaflet_dir: Path) -> None:
     target = tmp_path / "walk.html"
     summary = json.loads(_run(runner, [
@@ -219,9 +172,9 @@ def test_map_in_chromium(runner, hostile_osm: Path, tmp_path: Path, leaflet_dir:
         "--must-visit", HOSTILE, "--minutes", "60", "--html", str(target), "--json", "-",
     ]).stdout)  # fmt: skip
     assert HOSTILE in [s["name"] for s in summary["stops"]]
-    manager, browser = _browser(leaflet_dir)
+    manager, browser = start_browser()
     try:
-        page, problems, dialogs, _ = _open(browser, target, leaflet_dir)
+        page, problems, dialogs, _ = open_page(browser, target, leaflet_dir)
         assert problems == []
         assert page.locator("path.walks-route-0").count() == 1
         assert page.locator("path.walks-sightline").count() == 1
@@ -253,9 +206,9 @@ def test_offline_map_needs_no_network(runner, paris_osm: Path, tmp_path: Path, l
     page_text = target.read_text(encoding="utf-8")
     assert "cdn.jsdelivr.net" not in page_text
     assert "data:image/png;base64" in page_text  # the layer control's icon is inlined
-    manager, browser = _browser(leaflet_dir)
+    manager, browser = start_browser()
     try:
-        page, problems, _, requested = _open(browser, target, leaflet_dir, allow_cdn=False)
+        page, problems, _, requested = open_page(browser, target, leaflet_dir, allow_cdn=False)
         assert problems == []
         assert page.locator("path.walks-route-0").count() == 1
         assert not [u for u in requested if "leaflet" in u and not u.startswith("file:")]

@@ -1,4 +1,4 @@
-"""Locate the data files shipped with walks (categories, landmarks)."""
+"""Locate the data files shipped with walks (categories, landmarks, the map's script)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,12 @@ from walks.errors import WalksError
 
 class CategoryError(WalksError, ValueError):
     """A category file is malformed, or a category name is unknown."""
+
+
+#: Largest weight (and absolute bonus) a category may give.
+MAX_WEIGHT = 100.0
+#: Longest dwell at one stop, in minutes (half a day).
+MAX_DWELL_MINUTES = 720.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +140,13 @@ def _parse(key: str, raw: Any, source: str) -> Category:  # noqa: ANN401, C901, 
     if kind not in {"tags", "view"}:
         msg = f'{where}: \'kind\' must be "tags" or "view", not {kind!r}'
         raise CategoryError(msg)
-    for name in ("weight", "dwell_minutes"):
+    for name, most in (("weight", MAX_WEIGHT), ("dwell_minutes", MAX_DWELL_MINUTES)):
         value = raw.get(name, 1.0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            msg = f"{where}: {name!r} must be a number >= 0, not {value!r}"
+        if (
+            isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not 0 <= value <= most
+        ):  # fmt: skip
+            msg = f"{where}: {name!r} must be a number from 0 to {most:g}, not {value!r}"
             raise CategoryError(msg)
     filters_raw = raw.get("filters", [])
     if kind == "tags" and (not isinstance(filters_raw, list) or not filters_raw):
@@ -161,9 +171,11 @@ def _parse(key: str, raw: Any, source: str) -> Category:  # noqa: ANN401, C901, 
         filters.append(tuple(parts))
     bonus = raw.get("bonus", {})
     if not isinstance(bonus, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in bonus.values()
-    ):
-        msg = f"{where}: 'bonus' must be a table of tag = number"
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        and abs(v) <= MAX_WEIGHT
+        for v in bonus.values()
+    ):  # fmt: skip
+        msg = f"{where}: 'bonus' must be a table of tag = number within ±{MAX_WEIGHT:g}"
         raise CategoryError(msg)
     return Category(
         key=key,
