@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from walks.api import stops_in_area
-from walks.categories import CategoryError, load_categories, select_categories
+from walks.categories import load_categories, select_categories
 from walks.cli import app
 from walks.data import Feature, OsmFeatures
-from walks.errors import DataError
+from walks.errors import CategoryError, DataError, LandmarkError, NoStopsError
 from walks.hours import opening_status, parse_local_time
-from walks.stops import NoStopsError, StopOptions, _dedupe, find_stops
-from walks.views import LandmarkError
+from walks.stops import StopOptions, _dedupe, find_stops
 
 MORNING = dt.datetime(2026, 11, 25, 9, 0)  # noqa: DTZ001 - local wall-clock time, a Wednesday
 

@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from walks import settings
+from walks import _validate, settings
 from walks.categories import load_categories, select_categories
 from walks.data import OsmFeatures
-from walks.errors import DataError
+from walks.errors import DataError, LandmarkError, UsageError
 from walks.geocode import geocode
 from walks.graph import haversine_m
 from walks.hours import opening_status
 from walks.loader import LoadedGraph, load_features, load_graph
 from walks.planner import plan_walk
 from walks.stops import StopOptions, find_stops
-from walks.types import BBox, LatLon, PlanRequest
+from walks.types import Area, BBox, LatLon, PlanRequest
 from walks.views import (
-    LandmarkError,
     Terrain,
+    check_within_sight,
     default_landmark,
     resolve_landmark,
     view_corridor,
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from walks.categories import Category
-    from walks.types import Area, Stop, Walk
+    from walks.types import Stop, Walk
     from walks.views import Landmark
 
 
@@ -127,8 +127,19 @@ def stops_in_area(
     ServiceError
         When an online service fails.
     """
+    _check_common(area, osm_file=osm_file, roofline_m=roofline_m, at=at,
+                  max_area_km2=max_area_km2, attempts=attempts)  # fmt: skip
+    raw_names: object = category_names  # checked at run time: callers may pass anything
+    if isinstance(raw_names, str) or not isinstance(raw_names, list | tuple):
+        msg = f"category_names must be a list such as ['cafe', 'view'], not {category_names!r}"
+        raise UsageError(msg)
+    names = [_validate.check_text("a category", n, example="'cafe'") for n in category_names]
     categories = load_categories(*category_files)
-    chosen = select_categories(categories, category_names)
+    chosen = select_categories(categories, names)
+    wants_view = any(c.kind == "view" for c in chosen)
+    early = _early_landmark(landmark, area.bbox) if area is not None and wants_view else None
+    if early is not None and area is not None:
+        check_within_sight(early, area.bbox)  # before any download or file read
     loaded = load_graph(
         area, osm_file=osm_file, cache_dir=cache_dir, use_cache=use_cache,
         overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
@@ -137,11 +148,9 @@ def stops_in_area(
     graph = loaded.graph
     online = area is not None and osm_file is None
     corridor = None
-    if online and any(c.kind == "view" for c in chosen):
+    if online and early is not None:
         assert area is not None
-        early = _early_landmark(landmark, area.bbox)
-        if early is not None:
-            corridor = view_corridor(area, early, max_km2=max_area_km2)
+        corridor = view_corridor(area, early, max_km2=max_area_km2)
     features = (
         load_features(
             area, chosen, osm_file=osm_file, corridor=corridor, cache_dir=cache_dir,
@@ -153,6 +162,8 @@ def stops_in_area(
     mark = (
         resolve_landmark(landmark, features.features) if landmark else default_landmark(graph.bbox)
     )
+    if mark is not None and wants_view:
+        check_within_sight(mark, graph.bbox)
     terrain = None
     if dem is not None:
         terrain = Terrain(Path(dem))
@@ -183,6 +194,43 @@ def stops_in_area(
         skip_missing=skip_missing,
     )  # fmt: skip
     return AreaStops(loaded, features, categories, stops, mark, terrain)
+
+
+def _check_common(
+    area: object,
+    *,
+    osm_file: object,
+    roofline_m: object,
+    at: object,
+    max_area_km2: object,
+    attempts: object,
+) -> None:
+    """
+    Check the arguments ``stops_in_area`` and ``generate_walks`` share.
+
+    Parameters
+    ----------
+    area, osm_file, roofline_m, at, max_area_km2, attempts
+        As for ``stops_in_area``.
+
+    Raises
+    ------
+    UsageError
+        Naming the first argument of a wrong type or out of range.
+    """
+    if area is not None and not isinstance(area, Area):
+        msg = f"area must be an Area (see walks.resolve_area) or None, not {area!r}"
+        raise UsageError(msg)
+    if osm_file is not None and not isinstance(osm_file, str | Path):
+        msg = f"osm_file must be a path, not {osm_file!r}"
+        raise UsageError(msg)
+    if roofline_m is not None:
+        _validate.check_number("roofline_m", roofline_m, 0.0, 1000.0, example="--roofline 20",
+                               unit=" m")  # fmt: skip
+    _validate.check_departure(at)
+    _validate.check_number("max_area_km2", max_area_km2, 0.01, 10_000.0,
+                           example="--max-area-km2 30", unit=" km²")  # fmt: skip
+    _validate.check_int("attempts", attempts, 1, 20, example="--retries 4")
 
 
 def _early_landmark(text: str | None, box: BBox) -> Landmark | None:
@@ -267,22 +315,28 @@ class GeneratedWalks:
 
 def resolve_start(
     text: str | None, found: AreaStops, *, nominatim_url: str = settings.NOMINATIM_URL,
-    cache_dir: Path | None = None,
+    cache_dir: Path | None = None, what: str = "start",
 ) -> LatLon:  # fmt: skip
     """
-    Turn a start (or end) given by the user into a point.
+    Turn a start (or end) given by the user into a point, from the loaded data when possible.
+
+    Coordinates are read as they are; a name is looked up, case-insensitively, among the
+    stops found, then every named feature loaded, then the street names of the graph; only
+    when none matches is it geocoded (the network's only use here).
 
     Parameters
     ----------
     text
-        ``"lat,lon"``, the name of a found stop, or an address (geocoded); None picks the node
-        nearest the middle of the area.
+        ``"lat,lon"``, the name of a stop, place or street in the loaded data, or an address;
+        None picks the node nearest the middle of the area.
     found
-        The area's graph and stops.
+        The area's graph, features and stops.
     nominatim_url
         For addresses.
     cache_dir
         For geocoder replies.
+    what
+        ``"start"`` or ``"end"``, for messages.
 
     Returns
     -------
@@ -291,6 +345,8 @@ def resolve_start(
 
     Raises
     ------
+    UsageError
+        For malformed coordinates such as ``"nan,nan"`` or ``"91,0"``.
     walks.errors.GeocodeError
         When an address is not found.
     """
@@ -299,19 +355,53 @@ def resolve_start(
         box = graph.bbox
         node, _ = graph.nearest_node(LatLon((box.south + box.north) / 2, (box.west + box.east) / 2))
         return LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) == 2:  # noqa: PLR2004
-        try:
-            lat, lon = float(parts[0]), float(parts[1])
-        except ValueError:
-            pass
-        else:
-            return LatLon(lat, lon)
-    wanted = text.strip().lower()
-    for stop in found.stops:
-        if stop.name.lower() == wanted:
-            return stop.location
+    point = _validate.parse_lat_lon(text, name=f"--{what}")
+    if point is not None:
+        return point
+    local = find_named_place(text, found)
+    if local is not None:
+        return local
     return geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir).point
+
+
+def find_named_place(name: str, found: AreaStops) -> LatLon | None:
+    """
+    Find a name in the loaded data: a stop, a named feature, or a street.
+
+    Parameters
+    ----------
+    name
+        The name, compared without case and surrounding spaces.
+    found
+        The area's graph, features and stops.
+
+    Returns
+    -------
+    LatLon or None
+        The stop's or feature's position, the middle of the named street's segment nearest
+        the area's centre, or None when the name is not in the data.
+    """
+    wanted = name.strip().casefold()
+    for stop in found.stops:
+        if stop.name.casefold() == wanted:
+            return stop.location
+    for feature in found.features.features:
+        if feature.tags.get("name", "").casefold() == wanted:
+            return LatLon(feature.lat, feature.lon)
+    graph = found.loaded.graph
+    index = next((i for i, s in enumerate(graph.strings) if s.casefold() == wanted), None)
+    if index is None:
+        return None
+    edges = np.flatnonzero(graph.edge_name == index)
+    if edges.size == 0:
+        return None
+    lat = (graph.node_lat[graph.edge_u[edges]] + graph.node_lat[graph.edge_v[edges]]) / 2
+    lon = (graph.node_lon[graph.edge_u[edges]] + graph.node_lon[graph.edge_v[edges]]) / 2
+    box = graph.bbox
+    middle = LatLon((box.south + box.north) / 2, (box.west + box.east) / 2)
+    best = int(np.argmin(haversine_m(lat, lon, np.full_like(lat, middle.lat),
+                                     np.full_like(lon, middle.lon))))  # fmt: skip
+    return LatLon(float(lat[best]), float(lon[best]))
 
 
 def generate_walks(
@@ -386,6 +476,19 @@ def generate_walks(
     walks.errors.WalksError
         For the data, stop and service errors of ``stops_in_area``.
     """
+    wanted = _validate.check_wanted(wanted)
+    minutes, km = _validate.check_budget(minutes, km)
+    _validate.check_int("seed", seed, 0, _validate.MAX_SEED, example="--seed 7")
+    _validate.check_int("alternatives", alternatives, 1, _validate.MAX_ALTERNATIVES,
+                        example="--alternatives 3")  # fmt: skip
+    _validate.check_number("quiet", quiet, 0.0, 5.0, example="--prefer-quiet 2")
+    for label, value in (("start", start), ("end", end)):
+        if value is not None:
+            _validate.check_text(label, value, example="48.8809,2.3553 or a stop's name")
+    raw_lists: tuple[object, object] = (must_visit, order)  # checked at run time
+    if any(isinstance(v, str) or not isinstance(v, tuple | list) for v in raw_lists):
+        msg = f"must_visit and order must be tuples of names, not {must_visit!r} / {order!r}"
+        raise UsageError(msg)
     optional = wanted is None
     asked = list(DEFAULT_STOPS) if wanted is None else wanted
     names = [name for name, _ in asked]
@@ -399,7 +502,9 @@ def generate_walks(
     graph = found.loaded.graph
     origin = resolve_start(start, found, nominatim_url=nominatim_url, cache_dir=cache_dir)
     finish = (
-        resolve_start(end, found, nominatim_url=nominatim_url, cache_dir=cache_dir) if end else None
+        resolve_start(end, found, nominatim_url=nominatim_url, cache_dir=cache_dir, what="end")
+        if end
+        else None
     )
     speed = settings.WALKING_SPEED_KPH / 3.6
     candidates = list(found.stops)

@@ -9,12 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from walks._resources import data_file
-from walks.errors import WalksError
-
-
-class CategoryError(WalksError, ValueError):
-    """A category file is malformed, or a category name is unknown."""
-
+from walks.errors import CategoryError
 
 #: Largest weight (and absolute bonus) a category may give.
 MAX_WEIGHT = 100.0

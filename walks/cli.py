@@ -11,12 +11,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.exceptions import TyperException
 
-from walks import __version__, _files, settings
-from walks.api import generate_walks, stops_in_area
+from walks import __version__, _files, _validate, settings
+from walks._text import terminal_json, visible
+from walks.api import GeneratedWalks, generate_walks, stops_in_area
 from walks.area import resolve_area
 from walks.cache import clear_cache, iter_cache
-from walks.errors import AreaError, CacheError, ServiceError, WalksError
+from walks.errors import (
+    AreaError,
+    CacheError,
+    ExportError,
+    ServiceError,
+    UsageError,
+    WalksError,
+)
 from walks.export import (
     check_writable,
     directions_text,
@@ -26,7 +35,6 @@ from walks.export import (
     stops_geojson,
     walk_geojson,
     walk_summary,
-    write_atomic,
 )
 from walks.hours import parse_local_time
 from walks.loader import LoadedGraph, load_graph
@@ -90,7 +98,7 @@ def _progress() -> Callable[[str], None]:
 
     def say(text: str) -> None:
         stamp = f" [{time.perf_counter() - started:.2f} s]" if _State.verbosity > 0 else ""
-        console.print(f"walks: {text}…{stamp}", style="dim", markup=False)
+        console.print(f"walks: {visible(text, one_line=True)}…{stamp}", style="dim", markup=False)
 
     return say
 
@@ -98,7 +106,7 @@ def _progress() -> Callable[[str], None]:
 @contextlib.contextmanager
 def _reporting() -> Iterator[None]:
     """
-    Turn library errors into one ``Error: …`` line on stderr and exit code 1.
+    Turn every error into one ``Error: …`` line on stderr and an exit code, never a traceback.
 
     Yields
     ------
@@ -108,14 +116,90 @@ def _reporting() -> Iterator[None]:
     Raises
     ------
     typer.Exit
-        With code 1 after a ``WalksError``.
+        With code 2 after a ``UsageError`` (a bad argument), 1 after any other error.
     """
     try:
         yield
+    except UsageError as err:
+        _error(str(err))
+        raise typer.Exit(2) from err
     except WalksError as err:
-        message = " ".join(str(err).split())
-        typer.echo(f"Error: {message}", err=True)
+        _error(str(err))
         raise typer.Exit(1) from err
+    except KeyboardInterrupt as err:
+        _error("interrupted: nothing was written")
+        raise typer.Exit(130) from err
+    except (typer.Exit, TyperException):
+        raise  # bad arguments (exit 2) and deliberate exits are typer's to report
+    except Exception as err:  # a bug of ours: still one line, the traceback under -v
+        log.debug("unexpected error", exc_info=True)
+        _error(f"unexpected {type(err).__name__}: {err} (a bug in walks: please report it; "
+               "-v shows the details)")  # fmt: skip
+        raise typer.Exit(1) from err
+
+
+def _error(message: str) -> None:
+    """
+    Print one ``Error: …`` line on stderr, whitespace folded and control characters shown.
+
+    Parameters
+    ----------
+    message
+        The message.
+    """
+    typer.echo(f"Error: {visible(' '.join(message.split()), one_line=True)}", err=True)
+
+
+def _visible_record(record: logging.LogRecord) -> bool:
+    """
+    Show control characters of a log message as escapes (a logging filter).
+
+    Parameters
+    ----------
+    record
+        The record; its message is formatted and made safe in place.
+
+    Returns
+    -------
+    bool
+        True: every record is kept.
+    """
+    record.msg = visible(record.getMessage())
+    record.args = None
+    return True
+
+
+def _in_range(
+    low: float, high: float, *, example: str, unit: str = ""
+) -> Callable[[float | None], float | None]:
+    """
+    Make an option callback that accepts finite numbers from ``low`` to ``high`` only.
+
+    click's ranges let ``nan`` through (every comparison with it is false) and have no
+    upper bound by default; this one refuses both with the valid range in the message.
+
+    Parameters
+    ----------
+    low, high
+        The inclusive range.
+    example
+        A valid use, for the message.
+    unit
+        The unit, for the message.
+
+    Returns
+    -------
+    callable
+        The callback (None passes through).
+    """
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            msg = f"{value!r} is out of range: give {low:g} to {high:g}{unit}, e.g. {example}"
+            raise typer.BadParameter(msg)
+        return value
+
+    return check
 
 
 def _version(value: bool) -> None:
@@ -154,13 +238,19 @@ def _positive_radius(value: float | None) -> float | None:
     Raises
     ------
     typer.BadParameter
-        When it is zero, negative or not finite (exit code 2).
+        When it is zero, negative, too large or not finite (exit code 2).
     """
-    if value is not None and not (math.isfinite(value) and value > 0):
-        msg = f"radius {value:g} m is not positive: give metres above 0, e.g. --radius 800"
+    if value is not None and not (math.isfinite(value) and 0 < value <= MAX_RADIUS_M):
+        msg = (
+            f"radius {value:g} m is out of range: give metres above 0 and up to "
+            f"{MAX_RADIUS_M:g}, e.g. --radius 800"
+        )
         raise typer.BadParameter(msg)
     return value
 
+
+#: Largest --radius, in metres (larger areas are whole extracts or place names).
+MAX_RADIUS_M = 50_000.0
 
 # Options shared by several commands, defined once.
 AreaArg = Annotated[
@@ -206,7 +296,11 @@ NominatimOpt = Annotated[
 ]
 MaxAreaOpt = Annotated[
     float,
-    typer.Option("--max-area-km2", min=0.01, help="Largest area downloaded at once, in km²."),
+    typer.Option(
+        "--max-area-km2",
+        help="Largest area downloaded at once, in km² (0.01 to 10000).",
+        callback=_in_range(0.01, 10_000, example="--max-area-km2 30", unit=" km²"),
+    ),
 ]
 RetriesOpt = Annotated[
     int,
@@ -230,7 +324,11 @@ AtOpt = Annotated[
 ]
 RooflineOpt = Annotated[
     float | None,
-    typer.Option("--roofline", min=0.0, help="Building height (m) assumed beyond loaded data."),
+    typer.Option(
+        "--roofline",
+        help="Building height (m) assumed beyond loaded data (0 to 1000).",
+        callback=_in_range(0, 1000, example="--roofline 20", unit=" m"),
+    ),
 ]
 
 
@@ -251,13 +349,13 @@ def _parse_at(text: str | None) -> dt.datetime | None:
     Raises
     ------
     typer.BadParameter
-        When it is not a date and time (exit code 2).
+        When it is not a date and time from 1970 to 2100 (exit code 2).
     """
     if text is None:
         return None
     try:
-        return parse_local_time(text)
-    except ValueError as err:
+        return _validate.check_departure(parse_local_time(text))
+    except ValueError as err:  # UsageError is one too
         raise typer.BadParameter(str(err), param_hint="--at") from err
 
 
@@ -289,7 +387,9 @@ def main(
     if not logger.handlers:
         from rich.logging import RichHandler  # noqa: PLC0415
 
-        logger.addHandler(RichHandler(console=_console(), show_path=False, show_time=False))
+        handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
+        handler.addFilter(_visible_record)
+        logger.addHandler(handler)
     logger.propagate = False
 
 
@@ -429,7 +529,7 @@ def info(
         "attribution": "© OpenStreetMap contributors (ODbL)",
     }
     if json_out:
-        typer.echo(json.dumps(summary, ensure_ascii=False))
+        typer.echo(terminal_json(summary))
         return
     west, south, east, north = summary["bbox"]
     lines = [
@@ -444,7 +544,7 @@ def info(
         ("data", "© OpenStreetMap contributors (ODbL)"),
     ]
     for key, value in lines:
-        typer.echo(f"{key:<10} {value}")
+        typer.echo(f"{key:<10} {visible(str(value), one_line=True)}")
 
 
 @app.command()
@@ -486,11 +586,13 @@ def stops(
             use_cache=not no_cache, overpass_url=overpass_url, max_area_km2=max_area_km2,
             attempts=retries, progress=_progress(),
         )  # fmt: skip
-    if json_out:
-        typer.echo(json.dumps([stop_record(s) for s in found.stops], ensure_ascii=False))
-        return
-    if geojson_out:
-        typer.echo(json.dumps(stops_geojson(found.stops), ensure_ascii=False))
+        stdout = ""
+        if json_out:
+            stdout = _strict_json([stop_record(s) for s in found.stops], terminal=True)
+        elif geojson_out:
+            stdout = _strict_json(stops_geojson(found.stops), terminal=True)
+    if stdout:
+        typer.echo(stdout)
         return
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
@@ -501,8 +603,9 @@ def stops(
     for name in names:
         rows = [s for s in found.stops if s.category == name][:limit]
         for rank, stop in enumerate(rows, 1):
-            table.add_row(str(rank), stop.category, stop.name, f"{stop.score:.2f}", stop.opening,
-                          stop.reason)  # fmt: skip
+            cells = (str(rank), stop.category, stop.name, f"{stop.score:.2f}", stop.opening,
+                     stop.reason)  # fmt: skip
+            table.add_row(*(visible(c, one_line=True) for c in cells))
     Console(markup=False, highlight=False, width=160).print(table)
 
 
@@ -540,7 +643,7 @@ def _parse_stops(text: str) -> list[tuple[str, int]]:
 
 
 @app.command()
-def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic is in walks.api
+def generate(
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
@@ -551,9 +654,26 @@ def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic
         str | None, typer.Option("--end", help="Where to finish (default: back to the start).")
     ] = None,
     minutes: Annotated[
-        float | None, typer.Option("--minutes", min=1, help="Time budget, stops included.")
+        float | None,
+        typer.Option(
+            "--minutes",
+            help="Time budget, stops included (1 to 1440; default 60).",
+            callback=_in_range(
+                _validate.MIN_MINUTES,
+                _validate.MAX_MINUTES,
+                example="--minutes 90",
+                unit=" minutes",
+            ),
+        ),
     ] = None,
-    km: Annotated[float | None, typer.Option("--km", min=0.1, help="Distance budget.")] = None,
+    km: Annotated[
+        float | None,
+        typer.Option(
+            "--km",
+            help="Distance budget instead of time (0.1 to 100).",
+            callback=_in_range(_validate.MIN_KM, _validate.MAX_KM, example="--km 5", unit=" km"),
+        ),
+    ] = None,
     stop_spec: Annotated[
         str | None,
         typer.Option(
@@ -570,10 +690,20 @@ def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic
     ] = None,
     at: AtOpt = None,
     prefer_quiet: Annotated[
-        float, typer.Option("--prefer-quiet", min=0.0, max=5.0, help="Weight on quiet streets.")
+        float,
+        typer.Option(
+            "--prefer-quiet",
+            help="Weight on quiet streets (0 to 5).",
+            callback=_in_range(0, 5, example="--prefer-quiet 2"),
+        ),
     ] = 1.0,
     avoid_steps: Annotated[bool, typer.Option("--avoid-steps", help="Avoid steps.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same walk).")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", min=0, max=_validate.MAX_SEED, help="Random seed (same seed, same walk)."
+        ),
+    ] = 0,
     alternatives: Annotated[
         int, typer.Option("--alternatives", min=1, max=5, help="How many different walks.")
     ] = 1,
@@ -612,11 +742,13 @@ def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic
         raise typer.BadParameter(msg, param_hint="--minutes/--km")
     when = _parse_at(at)
     wanted = None if stop_spec is None else _parse_stops(stop_spec)
+    for hint, text in (("--start", start), ("--end", end)):
+        _check_place_text(hint, text)
     if html_out is None and gpx_out is None and geojson_out is None and json_out is None:
         html_out, gpx_out = Path("walk.html"), Path("walk.gpx")
-    files = [p for p in (html_out, gpx_out, geojson_out) if p is not None]
-    if json_out not in {None, "-"}:
-        files.append(Path(str(json_out)))
+    json_path = None if json_out in {None, "-"} else Path(str(json_out))
+    outputs = {"--html": html_out, "--gpx": gpx_out, "--geojson": geojson_out, "--json": json_path}
+    files = _distinct_outputs(outputs)
     say = _progress()
     started = time.perf_counter()
     with _reporting():
@@ -636,42 +768,174 @@ def generate(  # noqa: C901, PLR0912, PLR0915 - options in, files out; the logic
         best = result.walks[0]
         where = area or (osm_file.name if osm_file else "Helsinki centre (demo)")
         title = f"A walk in {where}"
-        written: list[Path] = []
-        if html_out is not None:
-            from walks.webmap import map_html  # noqa: PLC0415
-
-            page = map_html(
-                result.walks, title=title, categories=result.area_stops.categories,
-                departure=when, climb_m=result.climb_m, offline_assets=assets,
-            )  # fmt: skip
-            write_atomic(html_out, page)
-            written.append(html_out)
-        if gpx_out is not None:
-            write_atomic(gpx_out, gpx_text(best, title=title, departure=when,
-                                           elevations=result.elevations))  # fmt: skip
-            written.append(gpx_out)
-        if geojson_out is not None:
-            write_atomic(geojson_out, json.dumps(walk_geojson(best), ensure_ascii=False))
-            written.append(geojson_out)
         summary = walk_summary(best, departure=when)
         if len(result.walks) > 1:
             summary["alternatives"] = [walk_summary(w, departure=when) for w in result.walks[1:]]
-        if json_out not in {None, "-"}:
-            path = Path(str(json_out))
-            write_atomic(path, json.dumps(summary, ensure_ascii=False, indent=1))
-            written.append(path)
+        texts = _render(
+            result, summary, title=title, departure=when, assets=assets,
+            paths=(html_out, gpx_out, geojson_out, json_path),
+        )  # fmt: skip
+        stdout_json = _strict_json(summary, terminal=True) if json_out == "-" else ""
+        with _files.OutputSet() as staged:
+            for path, text in texts:
+                staged.add(path, text)
+            written = staged.commit()
     log.info("done in %.2f s", time.perf_counter() - started)
     if json_out == "-":
-        typer.echo(json.dumps(summary, ensure_ascii=False))
+        typer.echo(stdout_json)
     else:
         for path in written:
-            typer.echo(str(path))
+            typer.echo(visible(str(path), one_line=True))
     if directions:
-        typer.echo(directions_text(best, departure=when), nl=False)
+        typer.echo(visible(directions_text(best, departure=when)), nl=False)
     if open_map and html_out is not None:
         import webbrowser  # noqa: PLC0415
 
         webbrowser.open(html_out.resolve().as_uri())
+
+
+def _render(
+    result: GeneratedWalks,
+    summary: dict[str, Any],
+    *,
+    title: str,
+    departure: dt.datetime | None,
+    assets: tuple[str, str] | None,
+    paths: tuple[Path | None, Path | None, Path | None, Path | None],
+) -> list[tuple[Path, str]]:
+    """
+    Make every output of ``walks generate`` in memory, before any is written.
+
+    Parameters
+    ----------
+    result
+        The planned walks.
+    summary
+        The JSON summary.
+    title
+        The map's and the GPX's title.
+    departure
+        Local departure time, or None.
+    assets
+        Leaflet's files to inline in the map, or None to link the CDN.
+    paths
+        The HTML, GPX, GeoJSON and JSON files (None for those not asked for).
+
+    Returns
+    -------
+    list of tuple
+        ``(path, text)`` per output.
+    """
+    html_out, gpx_out, geojson_out, json_path = paths
+    best = result.walks[0]
+    texts: list[tuple[Path, str]] = []
+    if html_out is not None:
+        from walks.webmap import map_html  # noqa: PLC0415
+
+        page = map_html(
+            result.walks, title=title, categories=result.area_stops.categories,
+            departure=departure, climb_m=result.climb_m, offline_assets=assets,
+        )  # fmt: skip
+        texts.append((html_out, page))
+    if gpx_out is not None:
+        texts.append((gpx_out, gpx_text(best, title=title, departure=departure,
+                                        elevations=result.elevations)))  # fmt: skip
+    if geojson_out is not None:
+        texts.append((geojson_out, _strict_json(walk_geojson(best))))
+    if json_path is not None:
+        texts.append((json_path, _strict_json(summary, indent=1)))
+    return texts
+
+
+def _check_place_text(hint: str, text: str | None) -> None:
+    """
+    Refuse a malformed ``--start`` / ``--end`` before any work: bad coordinates, blank text.
+
+    Parameters
+    ----------
+    hint
+        The option.
+    text
+        Its value, or None.
+
+    Raises
+    ------
+    typer.BadParameter
+        For coordinates that are not two finite numbers on Earth, or unusable text (exit 2).
+    """
+    if text is None:
+        return
+    try:
+        _validate.check_text(hint, text, example=f"{hint} 48.8809,2.3553 or a stop's name")
+        _validate.parse_lat_lon(text, name=hint)
+    except UsageError as err:
+        raise typer.BadParameter(str(err), param_hint=hint) from err
+
+
+def _distinct_outputs(outputs: dict[str, Path | None]) -> list[Path]:
+    """
+    List the output files, refusing two options that name the same file.
+
+    Parameters
+    ----------
+    outputs
+        Option name to path (None when not given).
+
+    Returns
+    -------
+    list of Path
+        The paths given.
+
+    Raises
+    ------
+    typer.BadParameter
+        When two outputs resolve to the same file (exit code 2, before any work).
+    """
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        key = path.expanduser().resolve()
+        if key in seen:
+            msg = (
+                f"{seen[key]} and {option} both write {str(path)!r}: give each output its own file"
+            )
+            raise typer.BadParameter(msg, param_hint=f"{seen[key]}/{option}")
+        seen[key] = option
+    return [p for p in outputs.values() if p is not None]
+
+
+def _strict_json(value: object, *, indent: int | None = None, terminal: bool = False) -> str:
+    """
+    Write strict JSON (no NaN or infinities), UTF-8 text as it is.
+
+    Parameters
+    ----------
+    value
+        The data.
+    indent
+        As for ``json.dumps``.
+    terminal
+        Also write control characters that JSON leaves raw (C1, bidirectional overrides) as
+        escapes, for stdout.
+
+    Returns
+    -------
+    str
+        The JSON text.
+
+    Raises
+    ------
+    ExportError
+        When the data holds a non-finite number (a bug upstream: never written as ``NaN``).
+    """
+    try:
+        if terminal:
+            return terminal_json(value, indent=indent)
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
+    except ValueError as err:
+        msg = f"the summary holds a number that is not finite ({err}): nothing was written"
+        raise ExportError(msg) from err
 
 
 assets_app = typer.Typer(help="Leaflet files for self-contained maps.", rich_markup_mode=None)
@@ -721,18 +985,69 @@ def assets_fetch(
     typer.echo(str(folder))
 
 
+def _cache_folder(ctx: typer.Context, cache_dir: Path | None) -> Path:
+    """
+    Choose the cache folder of a ``walks cache`` subcommand.
+
+    ``walks cache --cache-dir X clear`` and ``walks cache clear --cache-dir X`` both mean X: a
+    folder given on the command line, to the subcommand or to ``walks cache``, wins over
+    ``WALKS_CACHE_DIR``, which wins over the per-user default.
+
+    Parameters
+    ----------
+    ctx
+        The subcommand's context.
+    cache_dir
+        The subcommand's ``--cache-dir`` (possibly from the environment).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+
+    def from_command_line(context: Any) -> bool:  # noqa: ANN401 - click's Context
+        source = None if context is None else context.get_parameter_source("cache_dir")
+        return source is not None and source.name == "COMMANDLINE"
+
+    if from_command_line(ctx) and cache_dir:
+        return cache_dir
+    parent = ctx.parent
+    if parent is not None and from_command_line(parent):
+        given = parent.params.get("cache_dir")
+        if isinstance(given, Path):
+            return given
+    return cache_dir or settings.default_cache_dir()
+
+
 @cache_app.callback(invoke_without_command=True)
 def cache_main(ctx: typer.Context, cache_dir: CacheDirOpt = None) -> None:
     """List cached graphs (the default), or clear them with `walks cache clear`."""
     if ctx.invoked_subcommand is None:
-        cache_list(cache_dir=cache_dir)
+        _list_cache(cache_dir or settings.default_cache_dir(), json_out=False)
 
 
 @cache_app.command("list")
-def cache_list(cache_dir: CacheDirOpt = None, json_out: JsonFlag = False) -> None:
+def cache_list(
+    ctx: typer.Context, cache_dir: CacheDirOpt = None, json_out: JsonFlag = False
+) -> None:
     """List cached graphs: source, area, data date, size."""
-    folder = cache_dir or settings.default_cache_dir()
-    entries = list(iter_cache(folder))
+    _list_cache(_cache_folder(ctx, cache_dir), json_out=json_out)
+
+
+def _list_cache(folder: Path, *, json_out: bool) -> None:
+    """
+    Print the cached graphs of a folder.
+
+    Parameters
+    ----------
+    folder
+        The cache folder.
+    json_out
+        Print one JSON list instead of lines.
+    """
+    with _reporting():
+        entries = list(iter_cache(folder))
     if json_out:
         rows = [
             {
@@ -744,31 +1059,32 @@ def cache_list(cache_dir: CacheDirOpt = None, json_out: JsonFlag = False) -> Non
             }
             for e in entries
         ]
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        typer.echo(terminal_json(rows))
         return
     if not entries:
-        typer.echo(f"no cached graphs in {folder}")
+        typer.echo(visible(f"no cached graphs in {folder}", one_line=True))
         return
     for e in entries:
         if e.meta is None:
-            typer.echo(f"{e.path.name}  (unreadable; it will be rebuilt)")
-            continue
-        area = e.meta.area or "whole extract"
-        typer.echo(
-            f"{e.path.name}  {e.size_bytes / 1e6:.1f} MB  {e.meta.source}  [{area}]  "
-            f"data {e.meta.data_date or 'unknown'}"
-        )
+            line = f"{e.path.name}  (unreadable; it will be rebuilt)"
+        else:
+            line = (
+                f"{e.path.name}  {e.size_bytes / 1e6:.1f} MB  {e.meta.source}  "
+                f"[{e.meta.area or 'whole extract'}]  data {e.meta.data_date or 'unknown'}"
+            )
+        typer.echo(visible(line, one_line=True))
 
 
 @cache_app.command("clear")
 def cache_clear(
+    ctx: typer.Context,
     cache_dir: CacheDirOpt = None,
     graphs_only: Annotated[
         bool, typer.Option("--graphs-only", help="Keep downloaded OSM and geocoder replies.")
     ] = False,
 ) -> None:
     """Delete cached graphs and, unless --graphs-only, downloaded service replies."""
-    folder = cache_dir or settings.default_cache_dir()
+    folder = _cache_folder(ctx, cache_dir)
     with _reporting():
         removed = clear_cache(folder, http=not graphs_only)
-    typer.echo(f"removed {removed} cached file(s) from {folder}")
+    typer.echo(visible(f"removed {removed} cached file(s) from {folder}", one_line=True))

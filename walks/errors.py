@@ -7,6 +7,10 @@ class WalksError(Exception):
     """Root of every error raised by walks on purpose."""
 
 
+class UsageError(WalksError, ValueError):
+    """An argument is malformed, not finite or out of range (the CLI exits with code 2)."""
+
+
 class DataError(WalksError, OSError):
     """OSM data is missing, unreadable, corrupt, or holds nothing walkable."""
 
@@ -75,3 +79,15 @@ class NoWalkError(WalksError, ValueError):
 
 class ExportError(WalksError, OSError):
     """An output file cannot be written."""
+
+
+class CategoryError(WalksError, ValueError):
+    """A category file is malformed, or a category name is unknown."""
+
+
+class LandmarkError(WalksError, LookupError):
+    """A landmark cannot be found, or is too far away to be seen from the area."""
+
+
+class NoStopsError(WalksError, LookupError):
+    """A category has no stop in the area."""

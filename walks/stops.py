@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from walks.errors import WalksError
+from walks.errors import NoStopsError
 from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m, local_xy
 from walks.hours import local_zone, opening_status
 from walks.types import LatLon, Stop, ViewInfo
@@ -43,10 +43,6 @@ VIEWPOINT_M = 40.0
 QUIET_DISTANCE_M = 50.0
 _COMPASS8 = ("north", "north-east", "east", "south-east", "south", "south-west", "west",
              "north-west")  # fmt: skip
-
-
-class NoStopsError(WalksError, LookupError):
-    """An area has no stop of a requested category."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walks._resources import data_file
-from walks.errors import DataError, WalksError
-from walks.graph import EARTH_RADIUS_M, local_xy
+from walks.errors import DataError, LandmarkError
+from walks.graph import EARTH_RADIUS_M, haversine_m, local_xy
 from walks.types import Area, BBox, LatLon
 
 if TYPE_CHECKING:
@@ -40,10 +40,6 @@ EYE_M = 1.6
 #: Effective Earth radius with standard atmospheric refraction (k = 0.13).
 EFFECTIVE_RADIUS_M = EARTH_RADIUS_M / (1 - 0.13)
 _POINTS_PER_CHUNK = 256
-
-
-class LandmarkError(WalksError, LookupError):
-    """A landmark cannot be found or is malformed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,6 +523,64 @@ class Terrain:
         out = np.zeros(np.shape(xs))
         out[ok] = self._band[rows[ok], cols[ok]]
         return np.nan_to_num(out, nan=0.0)
+
+
+#: Highest eye above the landmark's ground assumed when bounding how far it can be seen (a hill
+#: or a tower in the area; generous, so that only truly hidden landmarks are refused).
+MAX_EYE_M = 500.0
+
+
+def sight_limit_m(landmark: Landmark) -> float:
+    """
+    Say how far a landmark's top can be seen at most, over the curve of the Earth.
+
+    The sum of the horizon distances of the landmark's top and of an eye ``MAX_EYE_M`` above
+    its ground, on an Earth of ``EFFECTIVE_RADIUS_M`` (standard refraction).
+
+    Parameters
+    ----------
+    landmark
+        The landmark.
+
+    Returns
+    -------
+    float
+        Metres.
+    """
+    return math.sqrt(2 * EFFECTIVE_RADIUS_M * max(landmark.height_m, 0.0)) + math.sqrt(
+        2 * EFFECTIVE_RADIUS_M * MAX_EYE_M
+    )
+
+
+def check_within_sight(landmark: Landmark, box: BBox) -> None:
+    """
+    Refuse a landmark that cannot be seen from anywhere in an area, before any work on it.
+
+    Parameters
+    ----------
+    landmark
+        The landmark.
+    box
+        The area's box.
+
+    Raises
+    ------
+    LandmarkError
+        When the area's nearest point is beyond ``sight_limit_m``; the message gives both
+        distances.
+    """
+    lat = min(max(landmark.location.lat, box.south), box.north)
+    lon = min(max(landmark.location.lon, box.west), box.east)
+    gap = float(haversine_m(np.array(lat), np.array(lon), np.array(landmark.location.lat),
+                            np.array(landmark.location.lon)))  # fmt: skip
+    limit = sight_limit_m(landmark)
+    if gap > limit:
+        msg = (
+            f"the landmark {landmark.name!r} is {gap / 1000:,.0f} km from this area, beyond the "
+            f"{limit / 1000:,.0f} km from which its {landmark.height_m:g} m can be seen over the "
+            "curve of the Earth: choose a nearer landmark with --landmark, or leave out 'view'"
+        )
+        raise LandmarkError(msg)
 
 
 def view_corridor(area: Area, landmark: Landmark, *, max_km2: float) -> Area | None:
