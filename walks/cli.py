@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.exceptions import TyperException
@@ -60,6 +60,8 @@ cache_app = typer.Typer(
 app.add_typer(cache_app, name="cache")
 
 log = logging.getLogger("walks")
+
+_N = TypeVar("_N", float, int)
 
 
 class _State:
@@ -171,7 +173,7 @@ def _visible_record(record: logging.LogRecord) -> bool:
 
 def _in_range(
     low: float, high: float, *, example: str, unit: str = ""
-) -> Callable[[float | None], float | None]:
+) -> Callable[[_N | None], _N | None]:
     """
     Make an option callback that accepts finite numbers from ``low`` to ``high`` only.
 
@@ -193,9 +195,9 @@ def _in_range(
         The callback (None passes through).
     """
 
-    def check(value: float | None) -> float | None:
+    def check(value: _N | None) -> _N | None:
         if value is not None and not (math.isfinite(value) and low <= value <= high):
-            msg = f"{value!r} is out of range: give {low:g} to {high:g}{unit}, e.g. {example}"
+            msg = f"{value!r} is out of range: give {low:.10g} to {high:.10g}{unit}, e.g. {example}"
             raise typer.BadParameter(msg)
         return value
 
@@ -701,7 +703,9 @@ def generate(
     seed: Annotated[
         int,
         typer.Option(
-            "--seed", min=0, max=_validate.MAX_SEED, help="Random seed (same seed, same walk)."
+            "--seed",
+            help="Random seed, 0 to 4294967295 (same seed, same walk).",
+            callback=_in_range(0, _validate.MAX_SEED, example="--seed 7"),
         ),
     ] = 0,
     alternatives: Annotated[
@@ -824,11 +828,18 @@ def _render(
     Returns
     -------
     list of tuple
-        ``(path, text)`` per output.
+        ``(path, text)`` per output, the map last.
     """
     html_out, gpx_out, geojson_out, json_path = paths
     best = result.walks[0]
     texts: list[tuple[Path, str]] = []
+    if json_path is not None:
+        texts.append((json_path, _strict_json(summary, indent=1)))
+    if gpx_out is not None:
+        texts.append((gpx_out, gpx_text(best, title=title, departure=departure,
+                                        elevations=result.elevations)))  # fmt: skip
+    if geojson_out is not None:
+        texts.append((geojson_out, _strict_json(walk_geojson(best))))
     if html_out is not None:
         from walks.webmap import map_html  # noqa: PLC0415
 
@@ -837,13 +848,6 @@ def _render(
             departure=departure, climb_m=result.climb_m, offline_assets=assets,
         )  # fmt: skip
         texts.append((html_out, page))
-    if gpx_out is not None:
-        texts.append((gpx_out, gpx_text(best, title=title, departure=departure,
-                                        elevations=result.elevations)))  # fmt: skip
-    if geojson_out is not None:
-        texts.append((geojson_out, _strict_json(walk_geojson(best))))
-    if json_path is not None:
-        texts.append((json_path, _strict_json(summary, indent=1)))
     return texts
 
 

@@ -81,8 +81,8 @@ class ExportError(WalksError, OSError):
     """An output file cannot be written."""
 
 
-class CategoryError(WalksError, ValueError):
-    """A category file is malformed, or a category name is unknown."""
+class CategoryError(UsageError):
+    """A category file is malformed, or a category name is unknown (a bad argument: exit 2)."""
 
 
 class LandmarkError(WalksError, LookupError):

@@ -418,8 +418,15 @@ def leaflet_assets(cache_dir: Path | None = None) -> tuple[str, str]:
                                   ("leaflet-v1.7.1.min.js", "leaflet-v1.7.1.css")):  # fmt: skip
             js, css = folder / js_name, folder / css_name
             if js.is_file() and css.is_file():
-                css_text = inline_images(css.read_text(encoding="utf-8"), folder)
-                return js.read_text(encoding="utf-8"), css_text
+                try:
+                    css_text = inline_images(css.read_text(encoding="utf-8"), folder)
+                    return js.read_text(encoding="utf-8"), css_text
+                except (OSError, UnicodeDecodeError) as err:
+                    msg = (
+                        f"cannot read Leaflet's files in {str(folder)!r} ({err}): run "
+                        "`walks assets fetch` again, or point WALKS_LEAFLET_DIR at a good copy"
+                    )
+                    raise ExportError(msg) from err
     msg = (
         "the offline map needs Leaflet's files: run `walks assets fetch` once with network, "
         "or set WALKS_LEAFLET_DIR to a folder holding leaflet.js and leaflet.css"
