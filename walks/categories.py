@@ -15,6 +15,8 @@ from walks.errors import CategoryError
 MAX_WEIGHT = 100.0
 #: Longest dwell at one stop, in minutes (half a day).
 MAX_DWELL_MINUTES = 720.0
+#: Largest category file read (a device or a huge file is refused, never read into memory).
+MAX_FILE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +210,16 @@ def load_categories(*extra: str | Path) -> dict[str, Category]:
     categories: dict[str, Category] = {}
     for path in (data_file("categories.toml"), *map(Path, extra)):
         try:
+            if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+                msg = (
+                    f"category file {str(path)!r} is not a regular file of at most "
+                    f"{MAX_FILE_BYTES // 1000} kB: give the path of a TOML file"
+                )
+                raise CategoryError(msg)
             text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            msg = f"cannot read category file {str(path)!r} ({err.strerror}): check the path"
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            msg = f"cannot read category file {str(path)!r} ({reason}): check the path"
             raise CategoryError(msg) from err
         try:
             tables = tomllib.loads(text)

@@ -125,6 +125,12 @@ def check_writable(paths: list[Path], *, overwrite: bool) -> None:
         if path.is_dir():
             msg = f"output {str(path)!r} is a folder: give a file name"
             raise ExportError(msg)
+        if path.exists() and not path.is_file():
+            msg = (
+                f"output {str(path)!r} is not a regular file (a device or a pipe): give a file "
+                "name, or --json - for standard output"
+            )
+            raise ExportError(msg)
         if path.exists() and not overwrite:
             msg = f"output {str(path)!r} already exists: pass --overwrite to replace it"
             raise ExportError(msg)
