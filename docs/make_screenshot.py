@@ -1,11 +1,11 @@
-"""Make docs/walk.png: the demo walk's map, rendered in headless Chromium (as the tests do).
+"""Make docs/walk.png and docs/walk-phone.png: the demo walk's map in headless Chromium.
 
-Usage: python docs/make_screenshot.py  (needs chromium and Leaflet's files: run `bash .ci/run`)
+Every network request is refused, as in the tests: the map, its base map and Leaflet all come
+from the page itself. Usage: python docs/make_screenshot.py (needs chromium: run `bash .ci/run`).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 HERE = Path(__file__).resolve().parent
-LEAFLET = Path(os.environ.get("WALKS_TEST_LEAFLET_DIR", HERE.parent / "build/leaflet/package/dist"))
+SIZES = {"walk.png": (1400, 1000), "walk-phone.png": (390, 844)}
 
 
 def main() -> None:
@@ -27,23 +27,21 @@ def main() -> None:
                 executable_path=shutil.which("chromium"),
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
-            page = browser.new_page(viewport={"width": 900, "height": 600})
-
-            def answer(route) -> None:
-                url = route.request.url
-                name = url.rsplit("/", 1)[-1]
-                local = LEAFLET / ("images/" + name if name.endswith(".png") else name)
-                if url.startswith("file:"):
-                    route.continue_()
-                elif "leaflet" in url and local.is_file():
-                    route.fulfill(path=str(local))
-                else:
-                    route.fulfill(status=204, body=b"")
-
-            page.route("**/*", answer)
-            page.goto(page_path.as_uri())
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(HERE / "walk.png"))
+            for name, (width, height) in SIZES.items():
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.route(
+                    "**/*",
+                    lambda route: (
+                        route.continue_()
+                        if route.request.url.startswith("file:")
+                        else route.abort()
+                    ),
+                )
+                page.goto(page_path.as_uri())
+                page.wait_for_selector("html[data-walks-ready]", timeout=10_000)
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(HERE / name))
+                page.close()
             browser.close()
 
 

@@ -217,13 +217,21 @@ def test_offline_map_needs_no_network(runner, paris_osm: Path, tmp_path: Path, l
         manager.stop()
 
 
-def test_offline_map_without_assets(runner, paris_osm: Path, tmp_path: Path, monkeypatch) -> None:
+def test_map_needs_no_download(runner, paris_osm: Path, tmp_path: Path, monkeypatch) -> None:
+    """A fresh install (no WALKS_LEAFLET_DIR, an empty cache) makes a self-contained map."""
     monkeypatch.delenv("WALKS_LEAFLET_DIR", raising=False)
-    result = runner.invoke(app, ["generate", "--osm-file", str(paris_osm), "--offline-map",
-                                 "--html", str(tmp_path / "m.html")])  # fmt: skip
-    assert result.exit_code == 1
-    assert "Error: the offline map needs Leaflet's files: run `walks assets fetch`" in result.stderr
-    assert not (tmp_path / "m.html").exists()
+    target = tmp_path / "m.html"
+    _run(runner, ["-q", "generate", "--osm-file", str(paris_osm), "--html", str(target)])
+    page = target.read_text(encoding="utf-8")
+    assert "cdn.jsdelivr.net" not in page
+    assert "Leaflet 1.9.4" in page
+    linked = tmp_path / "cdn.html"
+    _run(runner, ["-q", "generate", "--osm-file", str(paris_osm), "--cdn-map",
+                  "--html", str(linked)])  # fmt: skip
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js" in linked.read_text(
+        encoding="utf-8"
+    )
+    assert linked.stat().st_size < target.stat().st_size - 100_000
 
 
 def test_assets_fetch_then_offline_map(runner, leaflet_dir: Path, paris_osm: Path, tmp_path: Path,

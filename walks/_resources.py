@@ -21,6 +21,6 @@ def data_file(name: str) -> Path:
     """
     here = Path(__file__).resolve().parent
     for folder in (here / "_data", here.parent / "data"):
-        if (folder / name).is_file():
+        if (folder / name).exists():
             return folder / name
     return here.parent / "data" / name

@@ -645,7 +645,7 @@ def _parse_stops(text: str) -> list[tuple[str, int]]:
 
 
 @app.command()
-def generate(
+def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
@@ -727,7 +727,16 @@ def generate(
         bool, typer.Option("--directions", help="Print turn-by-turn directions.")
     ] = False,
     offline_map: Annotated[
-        bool, typer.Option("--offline-map", help="Inline Leaflet in the map (no CDN needed).")
+        bool,
+        typer.Option(
+            "--offline-map", help="Inline Leaflet in the map (the default; kept for scripts)."
+        ),
+    ] = False,
+    cdn_map: Annotated[
+        bool,
+        typer.Option(
+            "--cdn-map", help="Link Leaflet from its CDN: a smaller map that needs network."
+        ),
     ] = False,
     open_map: Annotated[bool, typer.Option("--open", help="Open the map in a browser.")] = False,
     overwrite: Annotated[
@@ -757,7 +766,10 @@ def generate(
     started = time.perf_counter()
     with _reporting():
         check_writable(files, overwrite=overwrite)
-        assets = leaflet_assets(cache_dir) if offline_map and html_out is not None else None
+        if offline_map and cdn_map:
+            msg = "give --offline-map or --cdn-map, not both"
+            raise typer.BadParameter(msg, param_hint="--offline-map/--cdn-map")
+        assets = leaflet_assets(cache_dir) if html_out is not None and not cdn_map else None
         resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
         result = generate_walks(
             resolved, wanted, start=start, end=end, minutes=minutes, km=km,
@@ -788,7 +800,7 @@ def generate(
     if json_out == "-":
         typer.echo(stdout_json)
     else:
-        for path in written:
+        for path in (p for p in files if p in written):  # in the options' order
             typer.echo(visible(str(path), one_line=True))
     if directions:
         typer.echo(visible(directions_text(best, departure=when)), nl=False)
@@ -841,11 +853,16 @@ def _render(
     if geojson_out is not None:
         texts.append((geojson_out, _strict_json(walk_geojson(best))))
     if html_out is not None:
-        from walks.webmap import map_html  # noqa: PLC0415
+        from walks.basemap import basemap_data  # noqa: PLC0415
+        from walks.webmap import map_html, view_bounds  # noqa: PLC0415
 
+        found = result.area_stops
         page = map_html(
-            result.walks, title=title, categories=result.area_stops.categories,
-            departure=departure, climb_m=result.climb_m, offline_assets=assets,
+            result.walks, title=title, categories=found.categories, departure=departure,
+            climb_m=result.climb_m, offline_assets=assets, cdn=assets is None,
+            elevations=result.elevations,
+            basemap=basemap_data(found.loaded.graph, found.features.buildings,
+                                 view_bounds(result.walks)),
         )  # fmt: skip
         texts.append((html_out, page))
     return texts

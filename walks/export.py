@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import importlib.util
 import os
 import re
 from pathlib import Path
@@ -390,10 +389,11 @@ def simplify_line(points: list[tuple[float, float]], max_points: int) -> list[tu
 
 def leaflet_assets(cache_dir: Path | None = None) -> tuple[str, str]:
     """
-    Find Leaflet's JavaScript and CSS for a self-contained map.
+    Find Leaflet's JavaScript and CSS, to inline in a self-contained map.
 
     Looked for in ``WALKS_LEAFLET_DIR``, then the walks cache (``cache_dir/assets``, filled by
-    ``walks assets fetch``), then the pip package ``datasette-leaflet`` if installed.
+    ``walks assets fetch``), then the copy shipped inside walks (Leaflet 1.9.4, BSD-2-Clause,
+    ``data/leaflet``), so a map never needs a download.
 
     Parameters
     ----------
@@ -403,39 +403,36 @@ def leaflet_assets(cache_dir: Path | None = None) -> tuple[str, str]:
     Returns
     -------
     tuple of str
-        ``(javascript, css)`` texts.
+        ``(javascript, css)`` texts, the CSS with its images as data URIs.
 
     Raises
     ------
     ExportError
-        When no copy is found, saying how to get one.
+        When the copy found cannot be read.
     """
     from walks import settings  # noqa: PLC0415
+    from walks._resources import data_file  # noqa: PLC0415
 
     folders = []
     if os.environ.get("WALKS_LEAFLET_DIR"):
         folders.append(Path(os.environ["WALKS_LEAFLET_DIR"]))
     folders.append((cache_dir or settings.default_cache_dir()) / "assets")
-    spec = importlib.util.find_spec("datasette_leaflet")
-    if spec is not None and spec.submodule_search_locations:
-        folders.extend(Path(p) / "static" for p in spec.submodule_search_locations)
+    folders.append(data_file("leaflet"))
     for folder in folders:
-        for js_name, css_name in (("leaflet.js", "leaflet.css"),
-                                  ("leaflet-v1.7.1.min.js", "leaflet-v1.7.1.css")):  # fmt: skip
-            js, css = folder / js_name, folder / css_name
-            if js.is_file() and css.is_file():
-                try:
-                    css_text = inline_images(css.read_text(encoding="utf-8"), folder)
-                    return js.read_text(encoding="utf-8"), css_text
-                except (OSError, UnicodeDecodeError) as err:
-                    msg = (
-                        f"cannot read Leaflet's files in {str(folder)!r} ({err}): run "
-                        "`walks assets fetch` again, or point WALKS_LEAFLET_DIR at a good copy"
-                    )
-                    raise ExportError(msg) from err
+        js, css = folder / "leaflet.js", folder / "leaflet.css"
+        if js.is_file() and css.is_file():
+            try:
+                css_text = inline_images(css.read_text(encoding="utf-8"), folder)
+                return js.read_text(encoding="utf-8"), css_text
+            except (OSError, UnicodeDecodeError) as err:
+                msg = (
+                    f"cannot read Leaflet's files in {str(folder)!r} ({err}): run "
+                    "`walks assets fetch` again, or point WALKS_LEAFLET_DIR at a good copy"
+                )
+                raise ExportError(msg) from err
     msg = (
-        "the offline map needs Leaflet's files: run `walks assets fetch` once with network, "
-        "or set WALKS_LEAFLET_DIR to a folder holding leaflet.js and leaflet.css"
+        "Leaflet's files are missing from this installation: reinstall walks, or set "
+        "WALKS_LEAFLET_DIR to a folder holding leaflet.js and leaflet.css"
     )
     raise ExportError(msg)
 

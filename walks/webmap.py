@@ -24,14 +24,16 @@ from walks.export import (
     LEAFLET_JS_URL,
     OSM_COPYRIGHT_URL,
     _clock,
+    leaflet_assets,
 )
 from walks.graph import bearing_deg
+from walks.types import BBox, LatLon
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from walks.categories import Category
-    from walks.types import LatLon, Walk
+    from walks.types import Walk
 
 ROUTE_COLORS = ("#d7301f", "#2b8cbe", "#31a354", "#756bb1")
 ARROW_SPACING_M = 180.0
@@ -64,20 +66,51 @@ TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _TILE_ORIGIN = "https://tile.openstreetmap.org"
 _CSS = """
 html, body, #walks-map { height: 100%; width: 100%; margin: 0; padding: 0; }
+#walks-map.walks-drawn { background: #f2efe9; }
 .walks-icon { background: none; border: none; }
-.walks-pin { border-radius: 50%; color: #fff; font: bold 13px/26px sans-serif; text-align: center;
-  width: 26px; height: 26px; border: 2px solid #fff; box-shadow: 0 1px 4px rgba(0,0,0,.5); }
-.walks-end { border-radius: 6px; width: 30px; }
-.walks-arrow { color: #fff; font: 14px/14px sans-serif; text-shadow: 0 0 3px #000; }
-.walks-summary { background: rgba(255,255,255,.94); padding: 8px 12px; border-radius: 6px;
-  font: 13px/1.4 sans-serif; box-shadow: 0 1px 5px rgba(0,0,0,.4); max-width: 290px; }
-.walks-summary h3 { margin: 0 0 4px; font-size: 15px; }
-.walks-summary .walks-warning { color: #8a4b00; }
-.walks-summary .walks-credit { font-size: 11px; color: #555; }
-.walks-locate { font-size: 20px; line-height: 30px; width: 30px; height: 30px; display: block;
+.walks-pin { border-radius: 50%; color: #fff; font: bold 14px/30px sans-serif; text-align: center;
+  width: 30px; height: 30px; border: 2px solid #fff; box-shadow: 0 1px 4px rgba(0,0,0,.5); }
+.walks-end { border-radius: 7px; width: 34px; }
+.walks-arrow { color: #fff; font: 14px/14px sans-serif; text-shadow: 0 0 3px #000;
+  pointer-events: none; }
+.walks-label span, .walks-stop-name span { position: absolute; white-space: nowrap;
+  font: 600 11px/1.2 sans-serif; color: #555; pointer-events: none;
+  text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff; }
+.walks-stop-name span { font-size: 12px; color: #222; }
+.walks-far .walks-stop-name { display: none; }
+.walks-summary { background: rgba(255,255,255,.96); padding: 6px 10px; border-radius: 8px;
+  font: 13px/1.4 sans-serif; box-shadow: 0 1px 5px rgba(0,0,0,.4); width: 290px;
+  max-width: calc(100vw - 90px); max-height: calc(100vh - 120px); overflow-y: auto; }
+.walks-head { display: flex; align-items: center; gap: 6px; }
+.walks-head h3 { margin: 0; font-size: 15px; flex: 1; }
+.walks-toggle { min-width: 36px; min-height: 36px; font-size: 18px; border: none;
+  background: #eee; border-radius: 6px; cursor: pointer; }
+.walks-closed { display: none; }
+.walks-tabs { display: flex; gap: 4px; margin: 6px 0; flex-wrap: wrap; }
+.walks-tab { min-height: 34px; border: 2px solid #999; background: #fff; border-radius: 6px;
+  cursor: pointer; font: 12px sans-serif; }
+.walks-tab-active { background: #333; color: #fff; }
+.walks-itinerary { padding-left: 0; list-style: none; margin: 6px 0; }
+.walks-stop { display: block; width: 100%; min-height: 40px; text-align: left; border: none;
+  border-top: 1px solid #ddd; background: none; padding: 5px 2px; cursor: pointer;
+  font: 13px/1.3 sans-serif; }
+.walks-stop:hover { background: #f4f4f4; }
+.walks-stop-title { display: block; font-weight: bold; }
+.walks-small { display: block; font-size: 11.5px; color: #555; }
+.walks-reason { color: #777; }
+.walks-warning { color: #8a4b00; }
+.walks-credit { font-size: 11px; color: #555; margin-top: 4px; }
+.walks-profile { width: 100%; height: 60px; }
+.walks-profile polyline { fill: none; stroke: #2b8cbe; stroke-width: 2; }
+.walks-locate { font-size: 22px; line-height: 36px; width: 36px; height: 36px; display: block;
   text-align: center; background: #fff; text-decoration: none; color: #333; }
 .walks-popup h4 { margin: 0 0 4px; }
 .walks-popup .cat { color: #555; font-size: 12px; text-transform: uppercase; }
+.leaflet-control-attribution { max-width: calc(100vw - 130px); white-space: normal; }
+@media (max-width: 600px) {
+  .leaflet-control-attribution { font-size: 10px; }
+  .walks-summary { width: auto; }
+}
 """
 
 
@@ -122,68 +155,145 @@ def _hm(seconds: float) -> str:
     return f"{hours}:{minutes:02d}"
 
 
-def map_data(
-    walks: list[Walk],
-    *,
-    title: str,
-    categories: dict[str, Category],
-    departure: dt.datetime | None = None,
-    climb_m: float | None = None,
-    warnings: list[str] | None = None,
-) -> dict[str, Any]:
+#: Stops closer than this share a place on the map and are spread apart, in metres.
+SAME_PLACE_M = 25.0
+#: Radius of the circle stops at one place are spread on, in pixels.
+SPREAD_PX = 20
+#: No direction arrow is drawn closer than this to a stop or an end, in metres.
+ARROW_CLEARANCE_M = 45.0
+#: Most points of an elevation profile.
+PROFILE_POINTS = 300
+
+
+def _metres(a: LatLon, b: LatLon) -> float:
+    """Measure the distance between two points, in metres (equirectangular, short distances)."""
+    dy = (b.lat - a.lat) * 111_195.0
+    dx = (b.lon - a.lon) * 111_195.0 * math.cos(math.radians(a.lat))
+    return math.hypot(dx, dy)
+
+
+def _shifts(points: list[LatLon]) -> list[list[int] | None]:
     """
-    Gather everything the map page shows, as plain data.
+    Spread markers that share a place around a small circle, so none hides another.
 
     Parameters
     ----------
-    walks
-        The walks, best first; the others are drawn as alternatives.
-    title
-        The page title.
+    points
+        The markers' positions.
+
+    Returns
+    -------
+    list
+        ``[dx, dy]`` pixel offsets, or None for a marker alone at its place.
+    """
+    groups: list[list[int]] = []
+    for index, point in enumerate(points):
+        for group in groups:
+            if _metres(points[group[0]], point) < SAME_PLACE_M:
+                group.append(index)
+                break
+        else:
+            groups.append([index])
+    out: list[list[int] | None] = [None] * len(points)
+    for group in groups:
+        if len(group) < 2:  # noqa: PLR2004
+            continue
+        for k, index in enumerate(group):
+            angle = 2 * math.pi * k / len(group) - math.pi / 2
+            out[index] = [round(SPREAD_PX * math.cos(angle)), round(SPREAD_PX * math.sin(angle))]
+    return out
+
+
+def _profile(walk: Walk, elevations: list[float]) -> list[list[float]] | None:
+    """
+    Sample an elevation profile: distance along the walk against ground elevation.
+
+    Parameters
+    ----------
+    walk
+        The walk.
+    elevations
+        Ground elevation per point of its geometry.
+
+    Returns
+    -------
+    list or None
+        ``[distance_m, elevation_m]`` pairs (at most ``PROFILE_POINTS``), or None when the
+        elevations do not match the geometry.
+    """
+    if len(elevations) != len(walk.geometry) or len(elevations) < 2:  # noqa: PLR2004
+        return None
+    along = [0.0]
+    for a, b in itertools.pairwise(walk.geometry):
+        along.append(along[-1] + _metres(a, b))
+    step = max(1, math.ceil(len(along) / PROFILE_POINTS))
+    picks = [*range(0, len(along), step), len(along) - 1]
+    return [[round(along[i], 1), round(float(elevations[i]), 1)] for i in sorted(set(picks))]
+
+
+def _walk_data(
+    walk: Walk,
+    index: int,
+    *,
+    categories: dict[str, Category],
+    departure: dt.datetime | None,
+    climb_m: float | None,
+    elevations: list[float] | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """
+    Gather what the page shows of one walk.
+
+    Parameters
+    ----------
+    walk
+        The walk.
+    index
+        Its rank (0 for the best).
     categories
         Categories, for marker colours and icons.
     departure
-        Local departure time, for arrival clock times; None shows times since the start.
+        Local departure time, or None.
     climb_m
-        Total climb (with a DEM), or None.
+        Total climb, or None.
+    elevations
+        Ground elevation per geometry point, or None.
     warnings
-        Messages to show in the summary panel.
+        Messages for its summary.
 
     Returns
     -------
     dict
-        JSON-serialisable data read by the page's script (``walkmap.js``).
+        JSON-serialisable data.
     """
-    best = walks[0]
-    lats = [p.lat for w in walks for p in w.geometry]
-    lons = [p.lon for w in walks for p in w.geometry]
-    routes = [
-        {
-            "coords": [_ll(p.lat, p.lon) for p in walk.geometry],
-            "color": ROUTE_COLORS[index % len(ROUTE_COLORS)],
-            "arrows": [
-                [*_ll(where.lat, where.lon), round(bearing, 1)]
-                for where, bearing in _arrows(walk.geometry, ARROW_SPACING_M)
-            ],
-        }
-        for index, walk in enumerate(walks)
-    ]
     opening = {"open": "open", "closed": "closed at arrival", "unknown": "hours unknown"}
     stops: list[dict[str, Any]] = []
     sightlines: list[list[list[float]]] = []
     landmarks: dict[tuple[float, float], str] = {}
-    for n, visit in enumerate(best.stops, 1):
+    marks = {
+        (
+            round(v.stop.view.landmark_location.lat, 7),
+            round(v.stop.view.landmark_location.lon, 7),
+        ): (v.stop.view.landmark_location)
+        for v in walk.stops
+        if v.stop.view is not None
+    }
+    shifts = _shifts([*(v.stop.location for v in walk.stops), *marks.values()])
+    for n, (visit, shift) in enumerate(zip(walk.stops, shifts, strict=False), 1):
         stop = visit.stop
         category = categories.get(stop.category)
         hours = f" ({stop.hours})" if stop.hours and stop.opening != "unknown" else ""
+        leg_m = walk.legs[visit.leg].length_m if 0 <= visit.leg < len(walk.legs) else 0.0
         stops.append({
             "n": n, "lat": round(stop.location.lat, 7), "lon": round(stop.location.lon, 7),
+            "shift": shift,
             "category": stop.category,
             "category_label": category.description if category else stop.category,
             "color": _color(category.color if category else None, "#444"),
             "emoji": _EMOJI.get(category.icon, "") if category else "",
             "name": stop.name, "reason": stop.reason,
             "arrival": _clock(visit.arrival_s, departure),
+            "leg_km": f"{leg_m / 1000:.1f}",
             "opening": opening.get(stop.opening, stop.opening) + hours,
             "osm_url": (
                 f"https://www.openstreetmap.org/{stop.osm_id}"
@@ -194,7 +304,119 @@ def map_data(
             mark = stop.view.landmark_location
             sightlines.append([_ll(stop.location.lat, stop.location.lon), _ll(mark.lat, mark.lon)])
             landmarks[(round(mark.lat, 7), round(mark.lon, 7))] = stop.view.landmark
-    start, finish = best.geometry[0], best.geometry[-1]
+    start, finish = walk.geometry[0], walk.geometry[-1]
+    keep_clear = [start, finish, *(v.stop.location for v in walk.stops)]
+    arrows = [
+        [*_ll(where.lat, where.lon), round(bearing, 1)]
+        for where, bearing in _arrows(walk.geometry, ARROW_SPACING_M)
+        if all(_metres(where, p) >= ARROW_CLEARANCE_M for p in keep_clear)
+    ]
+    return {
+        "name": "Walk" if index == 0 else f"Alternative {index + 1}",
+        "color": ROUTE_COLORS[index % len(ROUTE_COLORS)],
+        "coords": [_ll(p.lat, p.lon) for p in walk.geometry],
+        "arrows": arrows,
+        "start": _ll(start.lat, start.lon),
+        "finish": _ll(finish.lat, finish.lon),
+        "loop": _metres(start, finish) < 0.05,  # noqa: PLR2004
+        "stops": stops,
+        "sightlines": sightlines,
+        "landmarks": [
+            {"lat": lat, "lon": lon, "name": name, "shift": shift}
+            for ((lat, lon), name), shift in zip(
+                landmarks.items(), shifts[len(walk.stops) :], strict=True
+            )
+        ],
+        "profile": None if elevations is None else _profile(walk, elevations),
+        "summary": {
+            "length_km": f"{walk.length_m / 1000:.1f}",
+            "walking": _hm(walk.walking_time_s),
+            "total": _hm(walk.total_time_s),
+            "stops": len(walk.stops),
+            "pleasant_pct": f"{100 * walk.pleasant_share:.0f}",
+            "retraced_pct": f"{100 * walk.retraced_share:.0f}",
+            "climb_m": None if climb_m is None else f"{climb_m:.0f}",
+            "departure": None if departure is None else f"{departure:%a %d %b %H:%M}",
+            "warnings": warnings,
+            "attribution": ATTRIBUTION,
+        },
+    }
+
+
+def view_bounds(walks: list[Walk]) -> BBox:
+    """
+    Find the box the map opens on: every walk and every stop, and the landmark when near.
+
+    A landmark whose inclusion would more than double the box's diagonal is left out (its
+    sight lines still point to it).
+
+    Parameters
+    ----------
+    walks
+        The walks.
+
+    Returns
+    -------
+    BBox
+        ``(west, south, east, north)``.
+    """
+    points = [p for w in walks for p in w.geometry]
+    points += [v.stop.location for w in walks for v in w.stops]
+    lats, lons = [p.lat for p in points], [p.lon for p in points]
+    box = BBox(min(lons), min(lats), max(lons), max(lats))
+    diagonal = _metres(LatLon(box.south, box.west), LatLon(box.north, box.east))
+    for visit in walks[0].stops:
+        if visit.stop.view is None:
+            continue
+        mark = visit.stop.view.landmark_location
+        grown = BBox(min(box.west, mark.lon), min(box.south, mark.lat),
+                     max(box.east, mark.lon), max(box.north, mark.lat))  # fmt: skip
+        if _metres(LatLon(grown.south, grown.west), LatLon(grown.north, grown.east)) <= max(
+            2 * diagonal, 500.0
+        ):
+            box = grown
+    return box
+
+
+def map_data(
+    walks: list[Walk],
+    *,
+    title: str,
+    categories: dict[str, Category],
+    departure: dt.datetime | None = None,
+    climb_m: float | None = None,
+    elevations: list[float] | None = None,
+    warnings: list[str] | None = None,
+    basemap: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """
+    Gather everything the map page shows, as plain data.
+
+    Parameters
+    ----------
+    walks
+        The walks, best first; each is a switchable layer with its own summary.
+    title
+        The page title.
+    categories
+        Categories, for marker colours and icons.
+    departure
+        Local departure time, for arrival clock times; None shows times since the start.
+    climb_m
+        Total climb of the best walk (with a DEM), or None.
+    elevations
+        Ground elevation per point of the best walk (with a DEM), for its profile; or None.
+    warnings
+        Messages to show in the best walk's summary.
+    basemap
+        The base map (see ``walks.basemap.basemap_data``), or None for none.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable data read by the page's script (``walkmap.js``).
+    """
+    box = view_bounds(walks)
     return {
         "title": title,
         "tiles": {
@@ -202,28 +424,20 @@ def map_data(
             "attribution": f'Map data &copy; <a href="{OSM_COPYRIGHT_URL}">OpenStreetMap</a> '
             "contributors (ODbL)",
         },
-        "routes": routes,
-        "start": _ll(start.lat, start.lon),
-        "finish": _ll(finish.lat, finish.lon),
-        "loop": abs(start.lat - finish.lat) < 1e-7 and abs(start.lon - finish.lon) < 1e-7,  # noqa: PLR2004
-        "stops": stops,
-        "sightlines": sightlines,
-        "landmarks": [
-            {"lat": lat, "lon": lon, "name": name} for (lat, lon), name in landmarks.items()
+        "basemap": basemap,
+        "walks": [
+            _walk_data(
+                walk,
+                index,
+                categories=categories,
+                departure=departure,
+                climb_m=climb_m if index == 0 else None,
+                elevations=elevations if index == 0 else None,
+                warnings=list(warnings or ()) if index == 0 else [],
+            )
+            for index, walk in enumerate(walks)
         ],
-        "summary": {
-            "length_km": f"{best.length_m / 1000:.1f}",
-            "walking": _hm(best.walking_time_s),
-            "total": _hm(best.total_time_s),
-            "stops": len(best.stops),
-            "pleasant_pct": f"{100 * best.pleasant_share:.0f}",
-            "retraced_pct": f"{100 * best.retraced_share:.0f}",
-            "climb_m": None if climb_m is None else f"{climb_m:.0f}",
-            "departure": None if departure is None else f"{departure:%a %d %b %H:%M}",
-            "warnings": list(warnings or ()),
-            "attribution": ATTRIBUTION,
-        },
-        "bounds": [_ll(min(lats), min(lons)), _ll(max(lats), max(lons))],
+        "bounds": [_ll(box.south, box.west), _ll(box.north, box.east)],
     }
 
 
@@ -242,20 +456,24 @@ def map_html(
     climb_m: float | None = None,
     offline_assets: tuple[str, str] | None = None,
     warnings: list[str] | None = None,
+    elevations: list[float] | None = None,
+    basemap: dict[str, Any] | None = None,
+    cdn: bool = False,
 ) -> str:
     """
-    Draw walks on an interactive Leaflet map, as one HTML page.
+    Draw walks on an interactive Leaflet map, as one self-contained HTML page.
 
     The page is put together from fixed parts: no template engine is involved. Everything
     that comes from OSM, files or the user travels as JSON in a ``<script
     type="application/json">`` element (see ``json_for_script``), which the page's own
     script reads and shows with ``textContent``. A Content-Security-Policy allows only the
     page's own scripts (by hash) and Leaflet, so even markup that slipped in could not run.
+    Leaflet is inlined (the copy shipped with walks) unless ``cdn`` asks for links.
 
     Parameters
     ----------
     walks
-        The walks, best first; the others are shown as alternative routes.
+        The walks, best first; each is a switchable layer with its own summary.
     title
         The page title.
     categories
@@ -265,34 +483,46 @@ def map_html(
     climb_m
         Total climb (with a DEM), or None.
     offline_assets
-        Leaflet's ``(javascript, css)`` to inline; None links them from the CDN.
+        Leaflet's ``(javascript, css)`` to inline; None uses ``export.leaflet_assets()``.
     warnings
         Messages to show in the summary panel.
+    elevations
+        Ground elevation per point of the best walk, for its profile; or None.
+    basemap
+        The base map drawn from OSM data (``walks.basemap.basemap_data``), or None.
+    cdn
+        Link Leaflet from its CDN instead of inlining it (a smaller file that needs network).
 
     Returns
     -------
     str
         The HTML page.
+
+    Raises
+    ------
+    ExportError
+        When Leaflet's files cannot be read.
     """
     data = map_data(walks, title=title, categories=categories, departure=departure,
-                    climb_m=climb_m, warnings=warnings)  # fmt: skip
+                    climb_m=climb_m, elevations=elevations, warnings=warnings,
+                    basemap=basemap)  # fmt: skip
     code = _resources.data_file("walkmap.js").read_text(encoding="utf-8")
     scripts = [code]
-    cdn = ""
-    if offline_assets is None:
+    cdn_origin = ""
+    if cdn:
         leaflet_js = f'<script src="{LEAFLET_JS_URL}"></script>'
         leaflet_css = f'<link rel="stylesheet" href="{LEAFLET_CSS_URL}">'
-        cdn = " https://cdn.jsdelivr.net"
+        cdn_origin = " https://cdn.jsdelivr.net"
     else:
-        js, css = offline_assets
+        js, css = offline_assets if offline_assets is not None else leaflet_assets()
         js = js.replace("</script", "<\\/script")
         scripts.append(js)
         leaflet_js = f"<script>{js}</script>"
         leaflet_css = "<style>" + css.replace("</style", "<\\/style") + "</style>"
     policy = (
         "default-src 'none'; "
-        f"script-src {' '.join(_script_hash(s) for s in scripts)}{cdn}; "
-        f"style-src 'unsafe-inline'{cdn}; img-src data: {_TILE_ORIGIN}{cdn}; "
+        f"script-src {' '.join(_script_hash(s) for s in scripts)}{cdn_origin}; "
+        f"style-src 'unsafe-inline'{cdn_origin}; img-src data: {_TILE_ORIGIN}{cdn_origin}; "
         "base-uri 'none'; form-action 'none'"
     )
     return "\n".join([

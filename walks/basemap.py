@@ -1,0 +1,238 @@
+"""A base map for the page, from the OSM data already loaded: streets by class, buildings, labels.
+
+With no network there are no tiles, so the map page draws its own background from this data:
+every street of the walking graph (styled by its ``highway`` class), the building footprints
+read for the views, and street names placed along their longest pieces. Coordinates are stored
+compactly: integers of 1e-5 degree (about a metre), delta-encoded along each line, so that a
+neighbourhood fits in a few hundred kilobytes of JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from walks.graph import bearing_deg, local_xy
+
+if TYPE_CHECKING:
+    from walks.data import Building
+    from walks.graph import WalkGraph
+    from walks.types import BBox
+
+#: Coordinates are integers of this many degrees.
+SCALE_DEG = 1e-5
+#: Street classes drawn, widest first; a highway value not listed is drawn as ``minor``.
+CLASSES: dict[str, tuple[str, ...]] = {
+    "major": ("trunk", "trunk_link", "primary", "primary_link", "secondary",
+              "secondary_link", "tertiary", "tertiary_link"),
+    "minor": ("residential", "unclassified", "living_street", "road", "service"),
+    "pedestrian": ("pedestrian",),
+    "path": ("footway", "path", "cycleway", "bridleway", "corridor", "track"),
+    "steps": ("steps",),
+}  # fmt: skip
+#: How far beyond the walk the base map reaches, in metres.
+MARGIN_M = 400.0
+#: Building outlines are simplified to this tolerance, in metres.
+BUILDING_TOLERANCE_M = 1.0
+#: At most this many street-name labels.
+MAX_LABELS = 600
+#: Labels of one street are at least this far apart, in metres.
+LABEL_SPACING_M = 180.0
+#: A street piece shorter than this gets no label.
+MIN_LABEL_EDGE_M = 40.0
+
+
+def _encode(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> list[int]:
+    """
+    Encode a line as ``[y0, x0, dy1, dx1, ...]`` in 1e-5 degree steps from ``origin``.
+
+    Parameters
+    ----------
+    lat, lon
+        The line's coordinates in degrees.
+    origin
+        ``(lat, lon)`` subtracted first.
+
+    Returns
+    -------
+    list of int
+        The flat delta-encoded list (consecutive repeated points dropped).
+    """
+    y = np.rint((lat - origin[0]) / SCALE_DEG).astype(np.int64)
+    x = np.rint((lon - origin[1]) / SCALE_DEG).astype(np.int64)
+    keep = np.ones(len(y), dtype=bool)
+    keep[1:] = (np.diff(y) != 0) | (np.diff(x) != 0)
+    y, x = y[keep], x[keep]
+    deltas = np.empty(2 * len(y), dtype=np.int64)
+    deltas[0::2] = np.diff(y, prepend=0)
+    deltas[1::2] = np.diff(x, prepend=0)
+    return [int(v) for v in deltas]
+
+
+def _class_of(highway: str | None) -> int:
+    """
+    Give a highway value's index in ``CLASSES``.
+
+    Parameters
+    ----------
+    highway
+        The ``highway`` tag, or None.
+
+    Returns
+    -------
+    int
+        The class index (``minor`` for unknown values).
+    """
+    for index, values in enumerate(CLASSES.values()):
+        if highway in values:
+            return index
+    return list(CLASSES).index("minor")
+
+
+def basemap_data(graph: WalkGraph, buildings: tuple[Building, ...], box: BBox) -> dict[str, Any]:
+    """
+    Gather the base map of the region around a walk.
+
+    Parameters
+    ----------
+    graph
+        The walking graph (its streets are drawn).
+    buildings
+        Building footprints (outer rings, longitude/latitude).
+    box
+        The walk's box; the base map reaches ``MARGIN_M`` beyond it.
+
+    Returns
+    -------
+    dict
+        ``origin`` (lat, lon), ``scale`` (degrees per unit), ``classes`` (names),
+        ``streets`` (``[class, *encoded]`` per street piece), ``buildings`` (encoded rings),
+        ``labels`` (``[lat, lon, angle, name]``). JSON-serialisable.
+    """
+    lat0 = (box.south + box.north) / 2
+    pad_lat = MARGIN_M / 111_195.0
+    pad_lon = pad_lat / max(math.cos(math.radians(lat0)), 0.01)
+    south, north = box.south - pad_lat, box.north + pad_lat
+    west, east = box.west - pad_lon, box.east + pad_lon
+    origin = (round(south, 5), round(west, 5))
+
+    offsets = graph.geom_offset
+    starts = offsets[:-1]
+    ends = offsets[1:]
+    glat, glon = graph.geom_lat, graph.geom_lon
+    # an edge is drawn when any of its points is inside the padded box
+    inside = (glat >= south) & (glat <= north) & (glon >= west) & (glon <= east)
+    hits = np.add.reduceat(inside.astype(np.int64), starts) > 0
+    classes = np.array([*(_class_of(s) for s in graph.strings), _class_of(None)], dtype=np.int64)
+    edge_class = classes[graph.edge_highway]  # -1 (no highway) picks the last entry
+    # every geometry point at once: 1e-5 degree integers, delta-encoded within each edge
+    y = np.rint((glat - origin[0]) / SCALE_DEG).astype(np.int64)
+    x = np.rint((glon - origin[1]) / SCALE_DEG).astype(np.int64)
+    dy, dx = np.diff(y, prepend=0), np.diff(x, prepend=0)
+    dy[starts], dx[starts] = y[starts], x[starts]
+    flat = np.empty(2 * len(y), dtype=np.int64)
+    flat[0::2], flat[1::2] = dy, dx
+    streets = [
+        [int(edge_class[e]), *flat[2 * starts[e] : 2 * ends[e]].tolist()]
+        for e in np.flatnonzero(hits)
+    ]
+    return {
+        "origin": list(origin),
+        "scale": SCALE_DEG,
+        "classes": list(CLASSES),
+        "streets": streets,
+        "buildings": _buildings(buildings, (west, south, east, north), origin),
+        "labels": _labels(graph, np.flatnonzero(hits)),
+    }
+
+
+def _buildings(
+    buildings: tuple[Building, ...],
+    bounds: tuple[float, float, float, float],
+    origin: tuple[float, float],
+) -> list[list[int]]:
+    """
+    Encode the building footprints inside the bounds, simplified.
+
+    Parameters
+    ----------
+    buildings
+        The footprints.
+    bounds
+        ``(west, south, east, north)``.
+    origin
+        The encoding's origin.
+
+    Returns
+    -------
+    list of list of int
+        One encoded ring per building (at least three points).
+    """
+    import shapely  # noqa: PLC0415
+
+    if not buildings:
+        return []
+    west, south, east, north = bounds
+    out: list[list[int]] = []
+    tolerance = BUILDING_TOLERANCE_M / 111_195.0
+    rings = [np.asarray(b.outline, dtype=float) for b in buildings]
+    firsts = np.array([ring[0] for ring in rings])
+    near = (firsts[:, 0] >= west) & (firsts[:, 0] <= east)
+    near &= (firsts[:, 1] >= south) & (firsts[:, 1] <= north)
+    chosen = [rings[i] for i in np.flatnonzero(near)]
+    if not chosen:
+        return []
+    flat = np.concatenate(chosen)
+    index = np.repeat(np.arange(len(chosen)), [len(r) for r in chosen])
+    polygons = shapely.polygons(shapely.linearrings(flat, indices=index))
+    simple = shapely.simplify(polygons, tolerance, preserve_topology=False)
+    for polygon in simple:
+        if polygon.is_empty or polygon.geom_type != "Polygon":
+            continue
+        coords = np.asarray(polygon.exterior.coords)[:-1]
+        if len(coords) >= 3:  # noqa: PLR2004
+            out.append(_encode(coords[:, 1], coords[:, 0], origin))
+    return out
+
+
+def _labels(graph: WalkGraph, edges: np.ndarray) -> list[list[Any]]:
+    """
+    Place street-name labels on the longest named pieces, spaced along each street.
+
+    Parameters
+    ----------
+    graph
+        The walking graph.
+    edges
+        The edges drawn.
+
+    Returns
+    -------
+    list of list
+        ``[lat, lon, angle in degrees (text reads left to right), name]``.
+    """
+    named = edges[graph.edge_name[edges] >= 0]
+    named = named[graph.edge_length_m[named] >= MIN_LABEL_EDGE_M]
+    order = named[np.argsort(-graph.edge_length_m[named], kind="stable")]
+    placed: dict[int, list[tuple[float, float]]] = {}
+    labels: list[list[Any]] = []
+    lat0 = float(np.mean(graph.node_lat)) if graph.n_nodes else 0.0
+    for edge in order:
+        coords = graph.edge_coords(int(edge))  # (k, 2) lat, lon
+        middle = coords[len(coords) // 2] if len(coords) > 2 else coords.mean(axis=0)  # noqa: PLR2004
+        x, y = local_xy(float(middle[0]), float(middle[1]), lat0=lat0)
+        name = int(graph.edge_name[edge])
+        others = placed.setdefault(name, [])
+        if any(math.hypot(float(x) - ox, float(y) - oy) < LABEL_SPACING_M for ox, oy in others):
+            continue
+        others.append((float(x), float(y)))
+        a, b = coords[0], coords[-1]
+        angle = bearing_deg(float(a[0]), float(a[1]), float(b[0]), float(b[1])) - 90.0
+        angle = (angle + 90.0) % 180.0 - 90.0  # keep the text upright
+        labels.append([round(float(middle[0]), 6), round(float(middle[1]), 6), round(angle),
+                       graph.strings[name]])  # fmt: skip
+        if len(labels) >= MAX_LABELS:
+            break
+    return labels
