@@ -326,7 +326,8 @@ def gpx_text(
     gpx.copyright_license = ODBL_URL
     gpx.link = OSM_COPYRIGHT_URL
     gpx.link_text = "Map data © OpenStreetMap contributors"
-    gpx.time = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # the departure, never the clock: the same walk gives the same file
+    gpx.time = departure.replace(microsecond=0) if departure is not None else None
     track = gpxpy.gpx.GPXTrack(name=gpx.name)
     segment = gpxpy.gpx.GPXTrackSegment()
     for i, point in enumerate(walk.geometry):

@@ -175,7 +175,9 @@ class PlanRequest:
     alternatives
         How many different walks to return (best first).
     time_limit_s
-        Guard on the search time per walk.
+        Safety guard on the search time per walk. The search is bounded by work, so the same
+        request and seed give the same walk on any machine; the guard only fires (and logs)
+        when a machine is far slower than expected, and then the walk may differ.
     """
 
     start: LatLon | int
@@ -192,7 +194,7 @@ class PlanRequest:
     avoid_steps: bool = False
     seed: int = 0
     alternatives: int = 1
-    time_limit_s: float = 1.0
+    time_limit_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

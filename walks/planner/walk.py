@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,13 @@ REUSE_PENALTY = 4.0
 ALTERNATIVE_PENALTY = 6.0
 #: Largest edge overlap between alternatives.
 MAX_OVERLAP = 0.5
+#: Search iterations (perturbation + local search) choosing the stops: the work bound that
+#: decides the result (the request's time limit is only a safety guard).
+STOP_ITERATIONS = 300
+#: Search iterations per filling round (waypoints around the chosen stops).
+FILL_ITERATIONS = 60
+#: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
+FILL_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,11 @@ class _Planner:
         self.dwell = dict(request.dwell_s)
         self.stops = stops
         self.max_factor = float(self.router.factor.max())
+        self.deadline = time.perf_counter() + request.time_limit_s
+
+    def guard_s(self) -> float:
+        """Seconds left of the request's time guard (never below a small floor)."""
+        return max(self.deadline - time.perf_counter(), 0.05)
 
     def dwell_s(self, stop: Stop) -> float:
         return float(self.dwell.get(stop.category, self.request.default_dwell_s))
@@ -440,18 +453,22 @@ class _Planner:
         exclude = {s.node for s in cands} | {self.start, self.end}
         wps = self.waypoints(from_start, to_end, exclude, rng)
         pts = self.points(cands, wps)
-        req = self.request
         # phase 1: the stops
         budget = self.budget_m
         stops_problem = self.problem(pts, budget, fixed=None, rng=rng)
-        first = solve(stops_problem, seed=seed, time_limit_s=req.time_limit_s / 2)
+        first = solve(
+            stops_problem, seed=seed, time_limit_s=self.guard_s(), max_iterations=STOP_ITERATIONS
+        )
         self.check(pts, first, from_start, to_end)
         # phase 2: fill what is left with scenic waypoints; adjust to the measured length
         target = budget
         best: Walk | None = None
-        for _ in range(4):
+        for _ in range(FILL_ROUNDS):
             fill = self.problem(pts, target, fixed=first.route, rng=rng)
-            sol = solve(fill, seed=seed, time_limit_s=req.time_limit_s / 4, initial=first.route)
+            sol = solve(
+                fill, seed=seed, time_limit_s=self.guard_s(), initial=first.route,
+                max_iterations=FILL_ITERATIONS,
+            )  # fmt: skip
             walk = self.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
                 best = walk
@@ -491,7 +508,9 @@ class _Planner:
         leg_edges: list[int] = []
         for a, b in itertools.pairwise(route):
             src, dst = int(pts.nodes[a]), int(pts.nodes[b])
-            nodes, edges = self.router.path(src, dst, multiplier=multiplier)
+            # the leg's cost stays near its planned length: search only that far (it widens)
+            reach_m = 2.0 * self.max_factor * float(pts.length[a, b]) + 200.0
+            nodes, edges = self.router.path(src, dst, multiplier=multiplier, limit=reach_m)
             multiplier[edges] *= reuse_penalty
             leg_nodes += nodes[1:]
             leg_edges += edges
