@@ -199,3 +199,22 @@ def test_one_way_foot_ways_are_walked_their_way() -> None:
     loop = plan_walk(graph, [], PlanRequest(start=start, km=forward_m * 4.4 / 1000))[0]
     assert len(loop.nodes) == n + 1
     assert any(w.code in {"budget_short", "area_too_small"} for w in loop.warnings)
+
+
+def test_start_off_the_ways_is_said(paris_graph) -> None:
+    node, _ = paris_graph.nearest_node(PARIS_START)
+    on_way = LatLon(float(paris_graph.node_lat[node]), float(paris_graph.node_lon[node]))
+    walk = plan_walk(paris_graph, [], PlanRequest(start=on_way, km=1.5))[0]
+    assert walk.start_offset_m == pytest.approx(0.0, abs=0.01)
+    assert not [w for w in walk.warnings if w.code == "start_moved"]
+    aside = LatLon(on_way.lat + 0.0006, on_way.lon)  # about 67 m north: inside a block
+    walk = plan_walk(paris_graph, [], PlanRequest(start=aside, km=1.5))[0]
+    _, dist = paris_graph.nearest_node(aside)
+    assert walk.start_offset_m == pytest.approx(dist)
+    assert walk.end_offset_m == walk.start_offset_m
+    summary = walk_summary(walk)
+    assert summary["start_offset_m"] == round(dist, 1)
+    assert dist > 25
+    moved = [w.message for w in walk.warnings if w.code == "start_moved"]
+    assert moved == [f"the walk starts {dist:,.0f} m from the start asked, at the nearest "
+                     "junction of a walkable way"]  # fmt: skip

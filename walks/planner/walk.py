@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: Farthest a start or end point may be from the walking graph, in metres.
 MAX_SNAP_M = 500.0
+#: Beyond this distance from the asked start or end, the walk says it begins elsewhere.
+MOVED_WARN_M = 25.0
 #: Budget tolerance the filling aims for.
 TOLERANCE = 0.05
 #: How many candidate stops per requested category the search considers.
@@ -58,7 +60,7 @@ class _Points:
     length: NDArray[np.float64]  # (k, k) real metres along pleasant-weighted paths
 
 
-def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> int:
+def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> tuple[int, float]:
     """
     Turn a start or end into a graph node.
 
@@ -73,8 +75,8 @@ def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> int:
 
     Returns
     -------
-    int
-        The node index.
+    tuple
+        ``(node index, metres from the point to it)`` (0 for a node index).
 
     Raises
     ------
@@ -89,11 +91,11 @@ def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> int:
                 f"walkable way: choose a {what} inside the area"
             )
             raise NoWalkError(msg)
-        return node
+        return node, dist
     if not 0 <= int(where) < graph.n_nodes:
         msg = f"the {what} node {where!r} is not in the walking graph (0..{graph.n_nodes - 1})"
         raise NoWalkError(msg)
-    return int(where)
+    return int(where), 0.0
 
 
 def _budget_m(request: PlanRequest) -> tuple[float, float]:
@@ -168,8 +170,12 @@ class _Planner:
         self.request = request
         self.budget_m, self.m_per_dwell_s = _budget_m(request)
         self.speed = request.speed_kph / 3.6
-        self.start = _snap(graph, request.start, "start")
-        self.end = self.start if request.end is None else _snap(graph, request.end, "end")
+        self.start, self.start_offset_m = _snap(graph, request.start, "start")
+        self.end, self.end_offset_m = (
+            (self.start, self.start_offset_m)
+            if request.end is None
+            else _snap(graph, request.end, "end")
+        )
         self.router = Router(
             graph,
             edge_factors(
@@ -185,6 +191,13 @@ class _Planner:
         self.notes: list[WalkWarning] = []
         #: asked stops per category, less the default categories dropped
         self.counts = dict(request.stops)
+        for what, offset in (("start", self.start_offset_m), ("end", self.end_offset_m)):
+            if offset > MOVED_WARN_M and (what == "start" or request.end is not None):
+                self.notes.append(WalkWarning(
+                    f"{what}_moved",
+                    f"the walk {what}s {offset:,.0f} m from the {what} asked, at the nearest "
+                    "junction of a walkable way",
+                ))  # fmt: skip
         #: budget metres the chosen stops need on their own (plain best legs and dwell)
         self.stops_need_m = 0.0
 
@@ -554,7 +567,10 @@ class _Planner:
             if walk is None:
                 log.warning("only %d different walk(s) fit this area", len(walks))
                 break
-            walks.append(replace(walk, warnings=(*self.notes, *self.budget_notes(walk))))
+            walks.append(replace(
+                walk, warnings=(*self.notes, *self.budget_notes(walk)),
+                start_offset_m=self.start_offset_m, end_offset_m=self.end_offset_m,
+            ))  # fmt: skip
         return walks
 
     def budget_notes(self, walk: Walk) -> list[WalkWarning]:
