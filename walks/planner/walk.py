@@ -1,4 +1,10 @@
-"""Plan walks on a graph: choose and order stops, fill the budget with detours, build legs."""
+"""Plan walks on a graph: choose and order stops, fill the budget with detours, say what is off.
+
+The pieces: ``walks.planner.routing`` (shortest paths), ``walks.planner.core`` (the orienteering
+search), ``walks.planner.assembly`` (paths, legs and measures of a route), ``walks.directions``
+(turn-by-turn text). Here: snapping and the budget, candidate stops and waypoints, the two search
+phases (stops, then filling), the budget's honesty (trimming, repeats, warnings) and alternatives.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,16 @@ import itertools
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from walks.directions import directions, final_heading
 from walks.errors import NoWalkError
+from walks.planner.assembly import REUSE_PENALTY, Assembler, Points
 from walks.planner.core import OPProblem, OPSolution, solve
 from walks.planner.routing import Router, edge_factors, pleasant_mask
-from walks.types import LatLon, Leg, PlanRequest, Stop, VisitedStop, Walk, WalkWarning
+from walks.types import LatLon, PlanRequest, Stop, Walk, WalkWarning
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -34,8 +40,6 @@ TOLERANCE = 0.05
 CANDIDATES_PER_CATEGORY = 12
 #: How many scenic waypoints are offered to the filling phase.
 WAYPOINTS = 60
-#: Cost multiplier on edges already walked, so the way back differs.
-REUSE_PENALTY = 4.0
 #: Cost multiplier on edges of earlier alternatives.
 ALTERNATIVE_PENALTY = 6.0
 #: Largest edge overlap between alternatives.
@@ -49,15 +53,6 @@ FILL_ITERATIONS = 60
 TRIM_TRIES = 8
 #: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
 FILL_ROUNDS = 6
-
-
-@dataclass(frozen=True)
-class _Points:
-    """The points the search works on: start, end, candidate stops, waypoints (graph nodes)."""
-
-    nodes: NDArray[np.int64]
-    stops: tuple[Stop | None, ...]  # None for start, end and waypoints
-    length: NDArray[np.float64]  # (k, k) real metres along pleasant-weighted paths
 
 
 def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> tuple[int, float]:
@@ -187,6 +182,7 @@ class _Planner:
         self.stops = stops
         self.max_factor = float(self.router.factor.max())
         self.deadline = time.perf_counter() + request.time_limit_s
+        self.assembler = Assembler(graph, self.router, request, self.dwell_s)
         #: what the walker should know about every walk of this run (stops dropped, ...)
         self.notes: list[WalkWarning] = []
         #: asked stops per category, less the default categories dropped
@@ -387,7 +383,7 @@ class _Planner:
 
     # ---------------------------------------------------------------- search
 
-    def points(self, cands: list[Stop], waypoints: NDArray[np.int64]) -> _Points:
+    def points(self, cands: list[Stop], waypoints: NDArray[np.int64]) -> Points:
         nodes = np.concatenate([[self.start, self.end], [s.node for s in cands], waypoints]).astype(
             np.int64
         )
@@ -406,11 +402,11 @@ class _Planner:
             sub = np.minimum(sub, sub.T)
         sub[~np.isfinite(sub)] = 1e12
         stop_list: list[Stop | None] = [None, None, *cands] + [None] * len(waypoints)
-        return _Points(nodes=nodes, stops=tuple(stop_list), length=sub)
+        return Points(nodes=nodes, stops=tuple(stop_list), length=sub)
 
     def problem(
         self,
-        pts: _Points,
+        pts: Points,
         budget: float,
         *,
         fixed: tuple[int, ...] | None,
@@ -456,7 +452,7 @@ class _Planner:
             group=group, group_min=gmin, group_max=gmax, rank=rank, mandatory=mandatory,
         )  # fmt: skip
 
-    def check(self, pts: _Points, sol: OPSolution, rng: np.random.Generator) -> None:
+    def check(self, pts: Points, sol: OPSolution, rng: np.random.Generator) -> None:
         """
         Deal with stops the stops phase could not fit: drop defaults, or explain asked ones.
 
@@ -509,7 +505,7 @@ class _Planner:
         """Seconds spent at a stop of a category."""
         return float(self.dwell.get(category, self.request.default_dwell_s))
 
-    def least_budget(self, pts: _Points, rng: np.random.Generator) -> str:
+    def least_budget(self, pts: Points, rng: np.random.Generator) -> str:
         """
         Find the least budget (in steps) that holds every asked stop, dwell included.
 
@@ -685,7 +681,7 @@ class _Planner:
                 fill, seed=seed, time_limit_s=self.guard_s(), initial=first.route,
                 max_iterations=FILL_ITERATIONS,
             )  # fmt: skip
-            walk = self.build(pts, sol.route, penalty)
+            walk = self.assembler.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
                 best, best_route = walk, sol.route
             if abs(walk.budget_error) <= TOLERANCE * 0.8:
@@ -704,7 +700,7 @@ class _Planner:
         if best.budget_error > TOLERANCE:
             # even the stops alone run over once the way back avoids the way out: walk the
             # plain best legs instead (they fit, as phase 1 measured them)
-            plain = self.build(pts, first.route, penalty, reuse_penalty=1.0)
+            plain = self.assembler.build(pts, first.route, penalty, reuse_penalty=1.0)
             if abs(plain.budget_error) < abs(best.budget_error):
                 best, best_route = plain, first.route
         if self.request.allow_repeats and best.budget_error < -TOLERANCE:
@@ -712,7 +708,7 @@ class _Planner:
         return best
 
     def trim(
-        self, pts: _Points, route: tuple[int, ...], penalty: NDArray[np.float64], walk: Walk
+        self, pts: Points, route: tuple[int, ...], penalty: NDArray[np.float64], walk: Walk
     ) -> tuple[Walk, tuple[int, ...]]:
         """
         Bring a long walk nearer its budget by leaving out one of its waypoints.
@@ -741,7 +737,7 @@ class _Planner:
         best, best_route = walk, route
         for i in places:
             shorter = route[:i] + route[i + 1 :]
-            trial = self.build(pts, shorter, penalty)
+            trial = self.assembler.build(pts, shorter, penalty)
             if abs(trial.budget_error) < abs(best.budget_error):
                 best, best_route = trial, shorter
             if abs(best.budget_error) <= TOLERANCE * 0.8:
@@ -753,7 +749,7 @@ class _Planner:
         return walk.length_m + sum(self.dwell_s(v.stop) for v in walk.stops) * self.m_per_dwell_s
 
     def repeat(
-        self, pts: _Points, route: tuple[int, ...], penalty: NDArray[np.float64], walk: Walk,
+        self, pts: Points, route: tuple[int, ...], penalty: NDArray[np.float64], walk: Walk,
         seed: int,
     ) -> Walk:  # fmt: skip
         """
@@ -807,7 +803,7 @@ class _Planner:
                 )
                 nodes += part_n[1:]
                 edges += part_e
-            trial = self.build(
+            trial = self.assembler.build(
                 pts, route, penalty, prefix=(prefix_nodes + nodes[1:], prefix_edges + edges)
             )
             if abs(trial.budget_error) >= abs(walk.budget_error):
@@ -816,153 +812,7 @@ class _Planner:
             prefix_nodes, prefix_edges = prefix_nodes + nodes[1:], prefix_edges + edges
         return walk
 
-    def build(
-        self,
-        pts: _Points,
-        route: tuple[int, ...],
-        penalty: NDArray[np.float64],
-        *,
-        reuse_penalty: float = REUSE_PENALTY,
-        prefix: tuple[list[int], list[int]] | None = None,
-    ) -> Walk:
-        """
-        Turn a point route into a walk: paths between the points, legs ending at stops.
-
-        Parameters
-        ----------
-        pts
-            The points.
-        route
-            Point indices from start to end.
-        penalty
-            Per-edge cost multipliers (earlier alternatives).
-        reuse_penalty
-            Multiplier on edges already walked, so the way back differs.
-        prefix
-            Nodes and edges walked from the start before the route (loops that repeat
-            streets), or None.
-
-        Returns
-        -------
-        Walk
-            The walk, its measures and budget error (no warnings yet).
-        """
-        g = self.graph
-        multiplier = penalty.copy()
-        legs: list[Leg] = []
-        visits: list[VisitedStop] = []
-        nodes_all: list[int] = [int(pts.nodes[route[0]])]
-        edges_all: list[int] = []
-        clock = 0.0
-        heading: float | None = None
-        # legs end at stops (and the finish); waypoints lie inside legs
-        leg_nodes: list[int] = [int(pts.nodes[route[0]])]
-        leg_edges: list[int] = []
-        if prefix is not None:
-            leg_nodes, leg_edges = list(prefix[0]), list(prefix[1])
-            multiplier[leg_edges] *= reuse_penalty
-        for a, b in itertools.pairwise(route):
-            src, dst = int(pts.nodes[a]), int(pts.nodes[b])
-            # the leg's cost stays near its planned length: search only that far (it widens)
-            reach_m = 2.0 * self.max_factor * float(pts.length[a, b]) + 200.0
-            nodes, edges = self.router.path(src, dst, multiplier=multiplier, limit=reach_m)
-            multiplier[edges] *= reuse_penalty
-            leg_nodes += nodes[1:]
-            leg_edges += edges
-            stop = pts.stops[b]
-            if stop is not None or b == route[-1]:
-                # a waypoint reached and left the same way is a spur: cut it out
-                leg_nodes, leg_edges = _cancel_backtracks(leg_nodes, leg_edges)
-                leg = self.leg(leg_nodes, leg_edges, heading)
-                heading = final_heading(g, leg_nodes, leg_edges) if leg_edges else heading
-                legs.append(leg)
-                clock += leg.walking_time_s
-                if stop is not None:
-                    visits.append(VisitedStop(stop=stop, arrival_s=clock, leg=len(legs) - 1))
-                    clock += self.dwell_s(stop)
-                nodes_all += leg_nodes[1:]
-                edges_all += leg_edges
-                leg_nodes, leg_edges = [dst], []
-        edge_arr = np.asarray(edges_all, dtype=np.int64)
-        length = float(g.edge_length_m[edge_arr].sum()) if edge_arr.size else 0.0
-        uses = np.bincount(edge_arr, minlength=g.n_edges) if edge_arr.size else np.zeros(g.n_edges)
-        retraced = float(((uses - 1).clip(min=0) * g.edge_length_m).sum())
-        pleasant = (
-            float(g.edge_length_m[edge_arr][pleasant_mask(g)[edge_arr]].sum())
-            if edge_arr.size
-            else 0.0
-        )
-        spurs = sum(1 for i in range(1, len(nodes_all) - 1) if nodes_all[i - 1] == nodes_all[i + 1])
-        walking_s = length / self.speed
-        dwell_total = sum(self.dwell_s(v.stop) for v in visits)
-        total_s = walking_s + dwell_total
-        if self.request.minutes is not None:
-            error = (total_s - self.request.minutes * 60.0) / (self.request.minutes * 60.0)
-        else:
-            assert self.request.km is not None
-            error = (length - self.request.km * 1000.0) / (self.request.km * 1000.0)
-        return Walk(
-            stops=tuple(visits),
-            nodes=tuple(nodes_all),
-            geometry=self.geometry(edges_all, nodes_all),
-            legs=tuple(legs),
-            length_m=length,
-            walking_time_s=walking_s,
-            total_time_s=total_s,
-            pleasant_share=pleasant / length if length > 0 else 0.0,
-            retraced_share=retraced / length if length > 0 else 0.0,
-            dead_end_spurs=spurs,
-            budget_error=error,
-            seed=self.request.seed,
-        )
-
-    def geometry(self, edges: list[int], nodes: list[int]) -> tuple[LatLon, ...]:
-        g = self.graph
-        out = [LatLon(float(g.node_lat[nodes[0]]), float(g.node_lon[nodes[0]]))]
-        for i, edge in enumerate(edges):
-            coords = g.edge_coords(edge)
-            if int(g.edge_u[edge]) != nodes[i]:
-                coords = coords[::-1]
-            out.extend(LatLon(float(a), float(b)) for a, b in coords[1:])
-        return tuple(out)
-
-    def leg(self, nodes: list[int], edges: list[int], heading: float | None) -> Leg:
-        """Make a leg with its directions (the first turn relative to the heading arrived with)."""
-        g = self.graph
-        length = float(g.edge_length_m[edges].sum()) if edges else 0.0
-        return Leg(
-            nodes=tuple(nodes), edges=tuple(edges), length_m=length,
-            walking_time_s=length / self.speed,
-            steps=directions(g, nodes, edges, heading_in=heading),
-        )  # fmt: skip
-
 
 def _edges(walk: Walk) -> NDArray[np.int64]:
     """List the distinct edges a walk uses."""
     return np.unique(np.fromiter((e for leg in walk.legs for e in leg.edges), dtype=np.int64))
-
-
-def _cancel_backtracks(nodes: list[int], edges: list[int]) -> tuple[list[int], list[int]]:
-    """
-    Cut out every stretch walked out and straight back along the same edges (a spur).
-
-    Parameters
-    ----------
-    nodes, edges
-        A path.
-
-    Returns
-    -------
-    tuple of list
-        The path without its spurs (same start and end).
-    """
-    out_nodes: list[int] = [nodes[0]]
-    out_edges: list[int] = []
-    for edge, node in zip(edges, nodes[1:], strict=True):
-        if out_edges and out_edges[-1] == edge and out_nodes[-2] == node:
-            out_edges.pop()
-            out_nodes.pop()
-        else:
-            out_edges.append(edge)
-            out_nodes.append(node)
-    return out_nodes, out_edges
