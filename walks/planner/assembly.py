@@ -67,6 +67,7 @@ class Assembler:
         *,
         reuse_penalty: float = REUSE_PENALTY,
         prefix: tuple[list[int], list[int]] | None = None,
+        cut_spurs: bool = True,
     ) -> Walk:
         """
         Turn a point route into a walk: paths between the points, legs ending at stops.
@@ -84,6 +85,9 @@ class Assembler:
         prefix
             Nodes and edges walked from the start before the route (loops that repeat
             streets), or None.
+        cut_spurs
+            Cut out stretches walked out and straight back (on a tree-like network, such as a
+            valley road, they may be the only walk there is).
 
         Returns
         -------
@@ -115,7 +119,8 @@ class Assembler:
             stop = pts.stops[b]
             if stop is not None or b == route[-1]:
                 # a waypoint reached and left the same way is a spur: cut it out
-                leg_nodes, leg_edges = cancel_backtracks(leg_nodes, leg_edges)
+                if cut_spurs:
+                    leg_nodes, leg_edges = cancel_backtracks(leg_nodes, leg_edges)
                 leg = self.leg(leg_nodes, leg_edges, heading)
                 heading = final_heading(g, leg_nodes, leg_edges) if leg_edges else heading
                 legs.append(leg)

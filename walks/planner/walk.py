@@ -49,6 +49,8 @@ MAX_OVERLAP = 0.5
 STOP_ITERATIONS = 300
 #: Search iterations per filling round (waypoints around the chosen stops).
 FILL_ITERATIONS = 60
+#: A walk this much short once its spurs are cut keeps them (out and back is all there is).
+SPURS_WHEN_SHORT = 0.5
 #: Most waypoints tried for removal when a walk comes out long.
 TRIM_TRIES = 8
 #: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
@@ -695,16 +697,53 @@ class _Planner:
             # rescale by what the last round measured, kept inside the bracket found so far
             target = guess if low < guess < high else (low + min(high, 2 * low + 1)) / 2
         assert best is not None
+        return self.mend(pts, first.route, best_route, best, penalty, seed)
+
+    def mend(
+        self, pts: Points, stops_route: tuple[int, ...], route: tuple[int, ...], best: Walk,
+        penalty: NDArray[np.float64], seed: int,
+    ) -> Walk:  # fmt: skip
+        """
+        Bring a walk that misses its budget nearer to it, where the network allows.
+
+        Parameters
+        ----------
+        pts
+            The points.
+        stops_route
+            The stops phase's route (stops only).
+        route
+            The walk's route.
+        best
+            The walk.
+        penalty
+            Per-edge cost multipliers.
+        seed
+            Random seed.
+
+        Returns
+        -------
+        Walk
+            The walk nearest the budget of those tried.
+        """
         if best.budget_error > TOLERANCE:
-            best, best_route = self.trim(pts, best_route, penalty, best)
+            best, route = self.trim(pts, route, penalty, best)
+        if best.budget_error < -TOLERANCE and (
+            self.request.allow_repeats or best.budget_error < -SPURS_WHEN_SHORT
+        ):
+            # cutting spurs left it far too short: where the network is a tree (a valley
+            # road, a dead-end quarter), walking out and back is the only walk there is
+            spurred = self.assembler.build(pts, route, penalty, cut_spurs=False)
+            if abs(spurred.budget_error) < abs(best.budget_error):
+                best = spurred
         if best.budget_error > TOLERANCE:
             # even the stops alone run over once the way back avoids the way out: walk the
             # plain best legs instead (they fit, as phase 1 measured them)
-            plain = self.assembler.build(pts, first.route, penalty, reuse_penalty=1.0)
+            plain = self.assembler.build(pts, stops_route, penalty, reuse_penalty=1.0)
             if abs(plain.budget_error) < abs(best.budget_error):
-                best, best_route = plain, first.route
+                best, route = plain, stops_route
         if self.request.allow_repeats and best.budget_error < -TOLERANCE:
-            best = self.repeat(pts, best_route, penalty, best, seed)
+            best = self.repeat(pts, route, penalty, best, seed)
         return best
 
     def trim(
