@@ -237,7 +237,7 @@ def test_cli_stops_table_on_demo(runner) -> None:
     [
         (
             ["stops", "-c", "bakery"],
-            1,
+            2,
             "Error: unknown category 'bakery': choose from cafe, studio, view",
         ),
         (

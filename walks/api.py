@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from walks.categories import Category
-    from walks.types import Stop, Walk
+    from walks.types import Stop, Walk, WalkWarning
     from walks.views import Landmark
 
 
@@ -312,6 +312,11 @@ class GeneratedWalks:
     climb_m: float | None
     elevations: list[float] | None
 
+    @property
+    def warnings(self) -> tuple[WalkWarning, ...]:
+        """What the walker should know about the best walk (shortfalls, dropped stops, ...)."""
+        return self.walks[0].warnings if self.walks else ()
+
 
 def resolve_start(
     text: str | None, found: AreaStops, *, nominatim_url: str = settings.NOMINATIM_URL,
@@ -419,6 +424,7 @@ def generate_walks(
     avoid_steps: bool = False,
     seed: int = 0,
     alternatives: int = 1,
+    allow_repeats: bool = False,
     osm_file: str | Path | None = None,
     category_files: tuple[str | Path, ...] = (),
     landmark: str | None = None,
@@ -441,7 +447,8 @@ def generate_walks(
         The area, or None for a whole extract or the demo.
     wanted
         Categories with counts, e.g. ``[("cafe", 1), ("studio", 2)]``; may be empty. None asks
-        for one café, one studio and one view, leaving out those the area lacks.
+        for one café, one studio and one view, leaving out (with a ``stop_dropped`` warning)
+        those the area lacks or the budget cannot hold.
     start, end
         See ``resolve_start``; ``end`` None makes a loop.
     minutes, km
@@ -460,6 +467,8 @@ def generate_walks(
         Random seed.
     alternatives
         How many different walks.
+    allow_repeats
+        Fill the budget by walking streets again where the area is too small to fill it.
     osm_file, category_files, landmark, dem, roofline_m, cache_dir, use_cache, overpass_url,
     nominatim_url, max_area_km2, attempts, progress
         As for ``stops_in_area``.
@@ -516,8 +525,6 @@ def generate_walks(
             if status != "closed":
                 kept.append(stop)
         candidates = kept
-    present = {s.category for s in found.stops}
-    asked = [(c, n) for c, n in asked if not optional or c in present]
     by_name = {s.name.lower(): s.id for s in candidates}
     must = tuple(by_name.get(m.lower(), m) for m in must_visit)
     request = PlanRequest(
@@ -526,7 +533,7 @@ def generate_walks(
         stops=tuple(asked), order=order, must_visit=must,
         dwell_s=tuple((k, c.dwell_s) for k, c in found.categories.items()),
         speed_kph=settings.WALKING_SPEED_KPH, pleasant_weight=quiet, avoid_steps=avoid_steps,
-        seed=seed, alternatives=alternatives,
+        seed=seed, alternatives=alternatives, allow_repeats=allow_repeats, soft_stops=optional,
     )  # fmt: skip
     if progress is not None:
         progress("planning the walk")

@@ -184,7 +184,9 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
     -------
     dict
         ``length_m``, ``walking_time_s``, ``total_time_s``, ``budget_error``, ``retraced_share``,
-        ``pleasant_share``, ``dead_end_spurs``, ``seed``, ``stops`` (each with ``name``,
+        ``pleasant_share``, ``dead_end_spurs``, ``seed``, ``start_offset_m``, ``end_offset_m``,
+        ``warnings`` (a list of ``{"code", "message"}``, empty when none), ``stops`` (each with
+        ``name``,
         ``category``, ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``directions`` (text
         per leg) and ``attribution``.
     """
@@ -203,6 +205,9 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         "pleasant_share": round(walk.pleasant_share, 4),
         "dead_end_spurs": walk.dead_end_spurs,
         "seed": walk.seed,
+        "start_offset_m": round(walk.start_offset_m, 1),
+        "end_offset_m": round(walk.end_offset_m, 1),
+        "warnings": [{"code": w.code, "message": w.message} for w in walk.warnings],
         "departure": departure.isoformat(timespec="minutes") if departure else None,
         "stops": stops,
         "directions": [[step.instruction for step in leg.steps] for leg in walk.legs],
@@ -331,7 +336,8 @@ def gpx_text(
     gpx.copyright_license = ODBL_URL
     gpx.link = OSM_COPYRIGHT_URL
     gpx.link_text = "Map data © OpenStreetMap contributors"
-    gpx.time = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # the departure, never the clock: the same walk gives the same file
+    gpx.time = departure.replace(microsecond=0) if departure is not None else None
     track = gpxpy.gpx.GPXTrack(name=gpx.name)
     segment = gpxpy.gpx.GPXTrackSegment()
     for i, point in enumerate(walk.geometry):

@@ -174,8 +174,16 @@ class PlanRequest:
         Random seed: the same request and seed give the same walk.
     alternatives
         How many different walks to return (best first).
+    allow_repeats
+        Fill the budget by walking streets again when the area has too few to fill it without
+        repeats (the share walked twice is reported in ``Walk.retraced_share``).
+    soft_stops
+        The stops are defaults the walker did not ask for: categories the area lacks or the
+        budget cannot hold are dropped with a ``stop_dropped`` warning instead of an error.
     time_limit_s
-        Guard on the search time per walk.
+        Safety guard on the search time per walk. The search is bounded by work, so the same
+        request and seed give the same walk on any machine; the guard only fires (and logs)
+        when a machine is far slower than expected, and then the walk may differ.
     """
 
     start: LatLon | int
@@ -192,7 +200,26 @@ class PlanRequest:
     avoid_steps: bool = False
     seed: int = 0
     alternatives: int = 1
-    time_limit_s: float = 1.0
+    time_limit_s: float = 30.0
+    allow_repeats: bool = False
+    soft_stops: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WalkWarning:
+    """Something the walker should know about a walk: a shortfall, a dropped stop, a move.
+
+    Attributes
+    ----------
+    code
+        A stable key for scripts: ``area_too_small``, ``budget_short``, ``budget_long``,
+        ``stop_dropped``, ``start_moved``, ``end_moved``, ``retraced``.
+    message
+        One human sentence with the cause and the numbers.
+    """
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +322,11 @@ class Walk:
         minutes budget and on length for a km budget.
     seed
         The seed it was planned with.
+    warnings
+        What the walker should know: shortfalls against the budget with their cause, stops
+        dropped, start or end moved onto the nearest walkable way.
+    start_offset_m, end_offset_m
+        Distance from the asked start and end to where the walk begins and ends.
     """
 
     stops: tuple[VisitedStop, ...]
@@ -309,3 +341,6 @@ class Walk:
     dead_end_spurs: int
     budget_error: float
     seed: int
+    warnings: tuple[WalkWarning, ...] = ()
+    start_offset_m: float = 0.0
+    end_offset_m: float = 0.0

@@ -21,6 +21,7 @@ them first whenever the budget allows, and the caller can tell when it cannot.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,6 +30,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+log = logging.getLogger(__name__)
 
 _EPS = 1e-9
 #: Differences in value or cost smaller than this are ties.
@@ -427,8 +430,16 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
     best_key = cur_key = _key(search, best)
     stale = 0
     iterations = 0
-    for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported below
+    for iterations in range(1, max_iterations + 1):
         if time.perf_counter() - started > time_limit_s:
+            log.warning(
+                "orienteering search stopped by its %.1f s time guard after %d of %d iterations "
+                "(%d points): the result may differ between runs",
+                time_limit_s,
+                iterations - 1,
+                max_iterations,
+                n_free,
+            )
             break
         if np.isin(np.flatnonzero(search.eligible), best).all():
             break  # every point that could be scored is visited: nothing left to gain

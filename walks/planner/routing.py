@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -104,9 +105,20 @@ class Router:
         keys = tails.astype(np.int64) * self.graph.n_nodes + heads
         return np.searchsorted(self.entry_key, keys)
 
+    @property
+    def one_way(self) -> bool:
+        """Whether any edge may be walked in one direction only (costs are then asymmetric)."""
+        return bool(np.any(self.graph.edge_direction != 0))
+
+    @cached_property
+    def packed_reverse(self) -> sp.csr_matrix:
+        """The packed matrix with every arc turned round: trees on it lead *to* the sources."""
+        matrix: sp.csr_matrix = self.packed.T.tocsr()
+        return matrix
+
     def trees(
         self, sources: NDArray[np.int64], *, limit: float = np.inf,
-        targets: NDArray[np.int64] | None = None,
+        targets: NDArray[np.int64] | None = None, reverse: bool = False,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
         """
         Weighted shortest-path trees from sources, with real lengths along the same paths.
@@ -120,6 +132,9 @@ class Router:
         targets
             Keep only these columns (nodes); None keeps all. Sources are searched a few at a
             time, so memory stays small when targets are few.
+        reverse
+            Measure the ways from every node *to* the sources (one-way foot ways count in
+            their walking direction).
 
         Returns
         -------
@@ -131,9 +146,10 @@ class Router:
         packed_limit = (limit * 10.0 + 1.0) * _SCALE if np.isfinite(limit) else np.inf
         sources = np.asarray(sources, dtype=np.int64)
         rows = []
+        matrix = self.packed_reverse if reverse and self.one_way else self.packed
         for lo in range(0, max(len(sources), 1), _CHUNK):
             part = np.atleast_2d(
-                dijkstra(self.packed, indices=sources[lo : lo + _CHUNK], limit=packed_limit)
+                dijkstra(matrix, indices=sources[lo : lo + _CHUNK], limit=packed_limit)
             )
             rows.append(part if targets is None else part[:, targets])
         packed = np.vstack(rows)

@@ -1,20 +1,27 @@
-"""Plan walks on a graph: choose and order stops, fill the budget with detours, build legs."""
+"""Plan walks on a graph: choose and order stops, fill the budget with detours, say what is off.
+
+The pieces: ``walks.planner.routing`` (shortest paths), ``walks.planner.core`` (the orienteering
+search), ``walks.planner.assembly`` (paths, legs and measures of a route), ``walks.directions``
+(turn-by-turn text). Here: snapping and the budget, candidate stops and waypoints, the two search
+phases (stops, then filling), the budget's honesty (trimming, repeats, warnings) and alternatives.
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from walks.errors import NoWalkError
-from walks.graph import bearing_deg
+from walks.planner.assembly import REUSE_PENALTY, Assembler, Points
 from walks.planner.core import OPProblem, OPSolution, solve
 from walks.planner.routing import Router, edge_factors, pleasant_mask
-from walks.types import LatLon, Leg, PlanRequest, Step, Stop, VisitedStop, Walk
+from walks.types import LatLon, PlanRequest, Stop, Walk, WalkWarning
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -25,30 +32,32 @@ log = logging.getLogger(__name__)
 
 #: Farthest a start or end point may be from the walking graph, in metres.
 MAX_SNAP_M = 500.0
+#: Beyond this distance from the asked start or end, the walk says it begins elsewhere.
+MOVED_WARN_M = 25.0
 #: Budget tolerance the filling aims for.
 TOLERANCE = 0.05
 #: How many candidate stops per requested category the search considers.
 CANDIDATES_PER_CATEGORY = 12
 #: How many scenic waypoints are offered to the filling phase.
 WAYPOINTS = 60
-#: Cost multiplier on edges already walked, so the way back differs.
-REUSE_PENALTY = 4.0
 #: Cost multiplier on edges of earlier alternatives.
 ALTERNATIVE_PENALTY = 6.0
 #: Largest edge overlap between alternatives.
 MAX_OVERLAP = 0.5
+#: Search iterations (perturbation + local search) choosing the stops: the work bound that
+#: decides the result (the request's time limit is only a safety guard).
+STOP_ITERATIONS = 300
+#: Search iterations per filling round (waypoints around the chosen stops).
+FILL_ITERATIONS = 60
+#: A walk this much short once its spurs are cut keeps them (out and back is all there is).
+SPURS_WHEN_SHORT = 0.5
+#: Most waypoints tried for removal when a walk comes out long.
+TRIM_TRIES = 8
+#: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
+FILL_ROUNDS = 6
 
 
-@dataclass(frozen=True)
-class _Points:
-    """The points the search works on: start, end, candidate stops, waypoints (graph nodes)."""
-
-    nodes: NDArray[np.int64]
-    stops: tuple[Stop | None, ...]  # None for start, end and waypoints
-    length: NDArray[np.float64]  # (k, k) real metres along pleasant-weighted paths
-
-
-def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> int:
+def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> tuple[int, float]:
     """
     Turn a start or end into a graph node.
 
@@ -63,8 +72,8 @@ def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> int:
 
     Returns
     -------
-    int
-        The node index.
+    tuple
+        ``(node index, metres from the point to it)`` (0 for a node index).
 
     Raises
     ------
@@ -79,11 +88,11 @@ def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> int:
                 f"walkable way: choose a {what} inside the area"
             )
             raise NoWalkError(msg)
-        return node
+        return node, dist
     if not 0 <= int(where) < graph.n_nodes:
         msg = f"the {what} node {where!r} is not in the walking graph (0..{graph.n_nodes - 1})"
         raise NoWalkError(msg)
-    return int(where)
+    return int(where), 0.0
 
 
 def _budget_m(request: PlanRequest) -> tuple[float, float]:
@@ -158,8 +167,12 @@ class _Planner:
         self.request = request
         self.budget_m, self.m_per_dwell_s = _budget_m(request)
         self.speed = request.speed_kph / 3.6
-        self.start = _snap(graph, request.start, "start")
-        self.end = self.start if request.end is None else _snap(graph, request.end, "end")
+        self.start, self.start_offset_m = _snap(graph, request.start, "start")
+        self.end, self.end_offset_m = (
+            (self.start, self.start_offset_m)
+            if request.end is None
+            else _snap(graph, request.end, "end")
+        )
         self.router = Router(
             graph,
             edge_factors(
@@ -170,6 +183,25 @@ class _Planner:
         self.dwell = dict(request.dwell_s)
         self.stops = stops
         self.max_factor = float(self.router.factor.max())
+        self.deadline = time.perf_counter() + request.time_limit_s
+        self.assembler = Assembler(graph, self.router, request, self.dwell_s)
+        #: what the walker should know about every walk of this run (stops dropped, ...)
+        self.notes: list[WalkWarning] = []
+        #: asked stops per category, less the default categories dropped
+        self.counts = dict(request.stops)
+        for what, offset in (("start", self.start_offset_m), ("end", self.end_offset_m)):
+            if offset > MOVED_WARN_M and (what == "start" or request.end is not None):
+                self.notes.append(WalkWarning(
+                    f"{what}_moved",
+                    f"the walk {what}s {offset:,.0f} m from the {what} asked, at the nearest "
+                    "junction of a walkable way",
+                ))  # fmt: skip
+        #: budget metres the chosen stops need on their own (plain best legs and dwell)
+        self.stops_need_m = 0.0
+
+    def guard_s(self) -> float:
+        """Seconds left of the request's time guard (never below a small floor)."""
+        return max(self.deadline - time.perf_counter(), 0.05)
 
     def dwell_s(self, stop: Stop) -> float:
         return float(self.dwell.get(stop.category, self.request.default_dwell_s))
@@ -180,10 +212,10 @@ class _Planner:
         """Real lengths from the start and to the end, for every node (inf beyond the budget)."""
         limit = self.budget_m * self.max_factor
         _, from_start = self.router.trees(np.array([self.start]), limit=limit)
-        if self.end == self.start:
+        if self.end == self.start and not self.router.one_way:
             to_end = from_start
-        else:
-            _, to_end = self.router.trees(np.array([self.end]), limit=limit)  # graph is symmetric
+        else:  # the ways *to* the end: on the reversed arcs where foot ways are one-way
+            _, to_end = self.router.trees(np.array([self.end]), limit=limit, reverse=True)
         return from_start[0], to_end[0]
 
     def candidates(
@@ -197,12 +229,16 @@ class _Planner:
                 msg = f"the stop {stop_id!r} asked for with must_visit is not among the stops found"
                 raise NoWalkError(msg)
         chosen: list[Stop] = [by_id[i] for i in self.request.must_visit]
+        soft = self.request.soft_stops
         for category in sorted(wanted):
             pool = [
                 s
                 for s in self.stops
                 if s.category == category and s.id not in self.request.must_visit
             ]
+            if not pool and soft:
+                self.drop(category, f"no {category} stop in this area")
+                continue
             if not pool:
                 msg = f"no {category!r} stop in this area: choose a wider area or another category"
                 raise NoWalkError(msg)
@@ -211,6 +247,12 @@ class _Planner:
                 if from_start[s.node] + to_end[s.node] + self.dwell_s(s) * self.m_per_dwell_s
                 <= self.budget_m
             ]  # fmt: skip
+            if not fits and soft:
+                nearest = min(pool, key=lambda s: (from_start[s.node] + to_end[s.node], s.id))
+                far = float(from_start[nearest.node])
+                where = f"{far / 1000:.1f} km away" if np.isfinite(far) else "out of reach"
+                self.drop(category, f"the nearest {category} is {where}, too far for this budget")
+                continue
             if not fits:
                 self._too_far(category, pool)
             # the best-scored ones, and the best value for their detour
@@ -247,10 +289,56 @@ class _Planner:
             + self.dwell_s(stop) * self.m_per_dwell_s,
         )
 
+    def drop(self, category: str, why: str) -> None:
+        """
+        Leave out a default category, with a ``stop_dropped`` warning.
+
+        Parameters
+        ----------
+        category
+            The category.
+        why
+            The cause, as a clause ("no studio stop in this area").
+        """
+        self.counts.pop(category, None)
+        self.notes.append(
+            WalkWarning("stop_dropped", f"{why}: the walk goes without a {category} stop")
+        )
+
+    def asked_dwell_s(self) -> float:
+        """Seconds of dwell that every asked stop adds (counts per category and must-visits)."""
+        by_id = {s.id: s for s in self.stops}
+        musts = [by_id[i] for i in self.request.must_visit if i in by_id]
+        total = sum(self.dwell_s(s) for s in musts)
+        for category, count in self.counts.items():
+            already = sum(1 for s in musts if s.category == category)
+            dwell = float(self.dwell.get(category, self.request.default_dwell_s))
+            total += max(count - already, 0) * dwell
+        return total
+
+    def least(self, walk_m: float) -> str:
+        """
+        Word the least budget that holds a walk of some length and every asked stop's dwell.
+
+        Parameters
+        ----------
+        walk_m
+            Walking metres.
+
+        Returns
+        -------
+        str
+            ``"at least 50 minutes"`` or ``"at least 3.2 km"``.
+        """
+        if self.request.minutes is not None:
+            minutes = math.ceil((walk_m / self.speed + self.asked_dwell_s()) / 60.0 - 1e-9)
+            return f"at least {minutes} minutes"
+        return f"at least {math.ceil(walk_m / 100.0 - 1e-9) / 10:.1f} km"
+
     def _too_far(self, category: str, pool: list[Stop]) -> None:
         """Raise the error for a category whose nearest stop does not fit, with the least budget."""
         _, full_start = self.router.trees(np.array([self.start]))
-        _, full_end = self.router.trees(np.array([self.end]))
+        _, full_end = self.router.trees(np.array([self.end]), reverse=True)
         need = [
             (float(full_start[0][s.node] + full_end[0][s.node]), s) for s in pool
             if np.isfinite(full_start[0][s.node])
@@ -258,14 +346,9 @@ class _Planner:
         if not need:
             msg = f"no {category!r} stop can be reached from the start: choose another start"
             raise NoWalkError(msg)
-        walk_m, stop = min(need, key=lambda t: t[0])
+        walk_m, stop = min(need, key=lambda t: (t[0], t[1].id))
         one_way = float(full_start[0][stop.node])
-        if self.request.minutes is not None:
-            minutes = math.ceil((walk_m / self.speed + self.dwell_s(stop)) / 60.0)
-            least = f"at least {minutes} minutes"
-        else:
-            least = f"at least {math.ceil(walk_m / 100.0) / 10:.1f} km"
-        msg = f"the nearest {category} is {one_way / 1000:.1f} km away: {least}"
+        msg = f"the nearest {category} is {one_way / 1000:.1f} km away: {self.least(walk_m)}"
         raise NoWalkError(msg)
 
     def waypoints(
@@ -302,7 +385,7 @@ class _Planner:
 
     # ---------------------------------------------------------------- search
 
-    def points(self, cands: list[Stop], waypoints: NDArray[np.int64]) -> _Points:
+    def points(self, cands: list[Stop], waypoints: NDArray[np.int64]) -> Points:
         nodes = np.concatenate([[self.start, self.end], [s.node for s in cands], waypoints]).astype(
             np.int64
         )
@@ -314,14 +397,18 @@ class _Planner:
         _, main = self.router.trees(nodes[:n_main], limit=half, targets=nodes)
         _, near = self.router.trees(nodes[n_main:], limit=half / 2, targets=nodes)
         sub = np.vstack([main, near])
-        sub = np.minimum(sub, sub.T)  # the graph is symmetric bar one-way footpaths
+        if self.router.one_way:  # the ways into the main points, along one-way foot ways
+            _, into = self.router.trees(nodes[:n_main], limit=half, targets=nodes, reverse=True)
+            sub[:, :n_main] = np.minimum(sub[:, :n_main], into.T)
+        else:  # symmetric: a leg found from either end is known
+            sub = np.minimum(sub, sub.T)
         sub[~np.isfinite(sub)] = 1e12
         stop_list: list[Stop | None] = [None, None, *cands] + [None] * len(waypoints)
-        return _Points(nodes=nodes, stops=tuple(stop_list), length=sub)
+        return Points(nodes=nodes, stops=tuple(stop_list), length=sub)
 
     def problem(
         self,
-        pts: _Points,
+        pts: Points,
         budget: float,
         *,
         fixed: tuple[int, ...] | None,
@@ -329,7 +416,7 @@ class _Planner:
     ) -> OPProblem:
         k = len(pts.nodes)
         categories = sorted({s.category for s in pts.stops if s is not None})
-        counts = dict(self.request.stops)
+        counts = self.counts
         group = np.full(k, -1, dtype=np.int64)
         rank = np.full(k, -1, dtype=np.int64)
         score = np.zeros(k)
@@ -367,37 +454,97 @@ class _Planner:
             group=group, group_min=gmin, group_max=gmax, rank=rank, mandatory=mandatory,
         )  # fmt: skip
 
-    def check(
-        self,
-        pts: _Points,
-        sol: OPSolution,
-        from_start: NDArray[np.float64],
-        to_end: NDArray[np.float64],
-    ) -> None:
-        """Raise a helpful error when the stops phase could not meet a constraint."""
+    def check(self, pts: Points, sol: OPSolution, rng: np.random.Generator) -> None:
+        """
+        Deal with stops the stops phase could not fit: drop defaults, or explain asked ones.
+
+        Parameters
+        ----------
+        pts
+            The points.
+        sol
+            The stops phase's solution.
+        rng
+            For the search of the least budget that fits.
+
+        Raises
+        ------
+        NoWalkError
+            When an asked stop does not fit; the message names the least budget that does.
+        """
+        categories = sorted({s.category for s in pts.stops if s is not None})
+        short = {c: n for c, n in zip(categories, sol.missing_in_group, strict=False) if n > 0}
+        if not sol.missing_mandatory and not short:
+            return
+        if self.request.soft_stops and not sol.missing_mandatory:
+            for cat in sorted(short):
+                asked = self.counts.get(cat, 0)
+                got = asked - short[cat]
+                self.notes.append(WalkWarning(
+                    "stop_dropped",
+                    f"{asked} {cat} stop(s) with their {self.dwell_of(cat) / 60:.0f} min each do "
+                    f"not fit in this budget with the rest: the walk has {got}",
+                ))  # fmt: skip
+            return
+        least = self.least_budget(pts, rng)
         for idx in sol.missing_mandatory:
             stop = pts.stops[idx]
             assert stop is not None
-            need = from_start[stop.node] + to_end[stop.node]
             msg = (
                 f"the stop {stop.name or stop.id!r} cannot be fitted with the other stops in the "
-                f"budget (it alone needs {need / 1000:.1f} km of walking): raise the budget or "
-                "drop a stop"
+                f"budget: {least}, or drop a stop"
             )
             raise NoWalkError(msg)
-        categories = sorted({s.category for s in pts.stops if s is not None})
-        for cat, short in zip(categories, sol.missing_in_group, strict=False):
-            if short > 0:
-                asked = dict(self.request.stops).get(cat, 0)
-                msg = (
-                    f"{asked} {cat} stop(s) with the rest do not fit in the budget: raise the "
-                    f"budget or ask for fewer {cat} stops"
-                )
-                raise NoWalkError(msg)
+        cat = min(short)
+        asked = self.counts.get(cat, 0)
+        msg = (
+            f"{asked} {cat} stop(s) with the rest do not fit in the budget: {least}, or ask for "
+            f"fewer {cat} stops"
+        )
+        raise NoWalkError(msg)
+
+    def dwell_of(self, category: str) -> float:
+        """Seconds spent at a stop of a category."""
+        return float(self.dwell.get(category, self.request.default_dwell_s))
+
+    def least_budget(self, pts: Points, rng: np.random.Generator) -> str:
+        """
+        Find the least budget (in steps) that holds every asked stop, dwell included.
+
+        Parameters
+        ----------
+        pts
+            The points.
+        rng
+            Random generator (the search is deterministic for it).
+
+        Returns
+        -------
+        str
+            ``"it needs at least 75 minutes"``, or advice when even four times the budget fails.
+        """
+        for factor in (1.1, 1.25, 1.5, 2.0, 3.0, 4.0):
+            trial = self.problem(pts, self.budget_m * factor, fixed=None, rng=rng)
+            sol = solve(
+                trial, seed=self.request.seed, time_limit_s=self.guard_s(), max_iterations=100
+            )
+            if sol.missing_mandatory or any(sol.missing_in_group):
+                continue
+            dwell_m = self.asked_dwell_s() * self.m_per_dwell_s
+            return f"it needs {self.least(max(sol.cost - dwell_m, 0.0))}"
+        return "raise the budget a lot"
 
     # ---------------------------------------------------------------- walks
 
     def run(self) -> list[Walk]:
+        """
+        Plan the walks: candidates once, then each alternative avoiding the earlier ones.
+
+        Returns
+        -------
+        list of Walk
+            The walks, best first, each with its warnings.
+        """
         from_start, to_end = self.reach()
         if not np.isfinite(to_end[self.start]) or to_end[self.start] > self.budget_m:
             need = float(self.router.trees(np.array([self.start]))[1][0][self.end])
@@ -418,8 +565,66 @@ class _Planner:
             if walk is None:
                 log.warning("only %d different walk(s) fit this area", len(walks))
                 break
-            walks.append(walk)
+            walks.append(replace(
+                walk, warnings=(*self.notes, *self.budget_notes(walk)),
+                start_offset_m=self.start_offset_m, end_offset_m=self.end_offset_m,
+            ))  # fmt: skip
         return walks
+
+    def budget_notes(self, walk: Walk) -> list[WalkWarning]:
+        """
+        Say why a walk misses its budget by more than the tolerance, and when it repeats streets.
+
+        Parameters
+        ----------
+        walk
+            The walk.
+
+        Returns
+        -------
+        list of WalkWarning
+            ``area_too_small``, ``budget_short`` or ``budget_long``, and ``retraced``.
+        """
+        notes: list[WalkWarning] = []
+        req = self.request
+        if req.minutes is not None:
+            got = f"{walk.total_time_s / 60:.0f} of the {req.minutes:g} minutes asked"
+        else:
+            got = f"{walk.length_m / 1000:.1f} of the {req.km:g} km asked"
+        off = abs(walk.budget_error) * 100
+        ways_km = self.graph.walkable_km
+        if walk.budget_error < -TOLERANCE and req.allow_repeats:
+            notes.append(WalkWarning(
+                "budget_short",
+                f"the walk is {off:.0f} % short ({got}) even walking streets again: the stops "
+                "leave no room for longer loops from the start",
+            ))  # fmt: skip
+        elif walk.budget_error < -TOLERANCE:
+            long_min = walk.walking_time_s / 60
+            code = "area_too_small" if ways_km * 1000 < 3 * self.budget_m else "budget_short"
+            notes.append(WalkWarning(
+                code,
+                f"the walk is {off:.0f} % short ({got}): this area has {ways_km:.1f} km of "
+                f"walkable ways; the longest walk found that does not repeat streets is "
+                f"{walk.length_m / 1000:.1f} km ({long_min:.0f} min of walking): widen the "
+                "area, or let the walk repeat streets with --allow-repeats",
+            ))  # fmt: skip
+        elif walk.budget_error > TOLERANCE:
+            cause = (
+                "the stops and their dwell need that much"
+                if self.stops_need_m > self.budget_m * (1 + TOLERANCE)
+                else "the streets here come in long stretches and no nearer walk was found"
+            )
+            notes.append(WalkWarning(
+                "budget_long", f"the walk is {off:.0f} % longer than asked ({got}): {cause}"
+            ))  # fmt: skip
+        if walk.retraced_share > TOLERANCE and not req.allow_repeats:
+            notes.append(WalkWarning(
+                "retraced",
+                f"{walk.retraced_share * 100:.0f} % of the walk goes along streets walked "
+                "before: the network around the stops leaves no other way",
+            ))  # fmt: skip
+        return notes
 
     def overlap(self, a: Walk, b: Walk) -> float:
         """Share of ``a``'s length (each edge once) on edges that ``b`` uses too."""
@@ -436,218 +641,217 @@ class _Planner:
         penalty: NDArray[np.float64],
         seed: int,
     ) -> Walk:
+        """
+        Plan one walk: choose the stops, then fill the budget with waypoints.
+
+        Parameters
+        ----------
+        cands
+            Candidate stops.
+        from_start, to_end
+            Real lengths from the start and to the end per node.
+        penalty
+            Per-edge cost multipliers (earlier alternatives).
+        seed
+            Random seed of this walk.
+
+        Returns
+        -------
+        Walk
+            The walk nearest the budget (without warnings).
+        """
         rng = np.random.default_rng(seed)
         exclude = {s.node for s in cands} | {self.start, self.end}
         wps = self.waypoints(from_start, to_end, exclude, rng)
         pts = self.points(cands, wps)
-        req = self.request
         # phase 1: the stops
         budget = self.budget_m
         stops_problem = self.problem(pts, budget, fixed=None, rng=rng)
-        first = solve(stops_problem, seed=seed, time_limit_s=req.time_limit_s / 2)
-        self.check(pts, first, from_start, to_end)
+        first = solve(
+            stops_problem, seed=seed, time_limit_s=self.guard_s(), max_iterations=STOP_ITERATIONS
+        )
+        self.check(pts, first, rng)
+        self.stops_need_m = first.cost
         # phase 2: fill what is left with scenic waypoints; adjust to the measured length
         target = budget
+        low, high = first.cost, math.inf  # targets known to give a short / a long walk
         best: Walk | None = None
-        for _ in range(4):
+        best_route = first.route
+        for _ in range(FILL_ROUNDS):
             fill = self.problem(pts, target, fixed=first.route, rng=rng)
-            sol = solve(fill, seed=seed, time_limit_s=req.time_limit_s / 4, initial=first.route)
-            walk = self.build(pts, sol.route, penalty)
+            sol = solve(
+                fill, seed=seed, time_limit_s=self.guard_s(), initial=first.route,
+                max_iterations=FILL_ITERATIONS,
+            )  # fmt: skip
+            walk = self.assembler.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
-                best = walk
+                best, best_route = walk, sol.route
             if abs(walk.budget_error) <= TOLERANCE * 0.8:
                 break
-            asked_m = self.budget_m
-            measured_m = (
-                walk.length_m + sum(self.dwell_s(v.stop) for v in walk.stops) * self.m_per_dwell_s
-            )
-            target = max(first.cost, target * asked_m / max(measured_m, 1.0))
+            measured = self.measured_m(walk)
+            if measured > self.budget_m:
+                high = min(high, target)
+            else:
+                low = max(low, target)
+            guess = target * self.budget_m / max(measured, 1.0)
+            # rescale by what the last round measured, kept inside the bracket found so far
+            target = guess if low < guess < high else (low + min(high, 2 * low + 1)) / 2
         assert best is not None
+        return self.mend(pts, first.route, best_route, best, penalty, seed)
+
+    def mend(
+        self, pts: Points, stops_route: tuple[int, ...], route: tuple[int, ...], best: Walk,
+        penalty: NDArray[np.float64], seed: int,
+    ) -> Walk:  # fmt: skip
+        """
+        Bring a walk that misses its budget nearer to it, where the network allows.
+
+        Parameters
+        ----------
+        pts
+            The points.
+        stops_route
+            The stops phase's route (stops only).
+        route
+            The walk's route.
+        best
+            The walk.
+        penalty
+            Per-edge cost multipliers.
+        seed
+            Random seed.
+
+        Returns
+        -------
+        Walk
+            The walk nearest the budget of those tried.
+        """
+        if best.budget_error > TOLERANCE:
+            best, route = self.trim(pts, route, penalty, best)
+        if best.budget_error < -TOLERANCE and (
+            self.request.allow_repeats or best.budget_error < -SPURS_WHEN_SHORT
+        ):
+            # cutting spurs left it far too short: where the network is a tree (a valley
+            # road, a dead-end quarter), walking out and back is the only walk there is
+            spurred = self.assembler.build(pts, route, penalty, cut_spurs=False)
+            if abs(spurred.budget_error) < abs(best.budget_error):
+                best = spurred
         if best.budget_error > TOLERANCE:
             # even the stops alone run over once the way back avoids the way out: walk the
             # plain best legs instead (they fit, as phase 1 measured them)
-            plain = self.build(pts, first.route, penalty, reuse_penalty=1.0)
+            plain = self.assembler.build(pts, stops_route, penalty, reuse_penalty=1.0)
             if abs(plain.budget_error) < abs(best.budget_error):
-                best = plain
+                best, route = plain, stops_route
+        if self.request.allow_repeats and best.budget_error < -TOLERANCE:
+            best = self.repeat(pts, route, penalty, best, seed)
         return best
 
-    def build(
-        self,
-        pts: _Points,
-        route: tuple[int, ...],
-        penalty: NDArray[np.float64],
-        *,
-        reuse_penalty: float = REUSE_PENALTY,
-    ) -> Walk:
-        g = self.graph
-        multiplier = penalty.copy()
-        legs: list[Leg] = []
-        visits: list[VisitedStop] = []
-        nodes_all: list[int] = [int(pts.nodes[route[0]])]
-        edges_all: list[int] = []
-        clock = 0.0
-        # legs end at stops (and the finish); waypoints lie inside legs
-        leg_nodes: list[int] = [int(pts.nodes[route[0]])]
-        leg_edges: list[int] = []
-        for a, b in itertools.pairwise(route):
-            src, dst = int(pts.nodes[a]), int(pts.nodes[b])
-            nodes, edges = self.router.path(src, dst, multiplier=multiplier)
-            multiplier[edges] *= reuse_penalty
-            leg_nodes += nodes[1:]
-            leg_edges += edges
-            stop = pts.stops[b]
-            if stop is not None or b == route[-1]:
-                leg = self.leg(leg_nodes, leg_edges)
-                legs.append(leg)
-                clock += leg.walking_time_s
-                if stop is not None:
-                    visits.append(VisitedStop(stop=stop, arrival_s=clock, leg=len(legs) - 1))
-                    clock += self.dwell_s(stop)
-                nodes_all += leg_nodes[1:]
-                edges_all += leg_edges
-                leg_nodes, leg_edges = [dst], []
-        edge_arr = np.asarray(edges_all, dtype=np.int64)
-        length = float(g.edge_length_m[edge_arr].sum()) if edge_arr.size else 0.0
-        uses = np.bincount(edge_arr, minlength=g.n_edges) if edge_arr.size else np.zeros(g.n_edges)
-        retraced = float(((uses - 1).clip(min=0) * g.edge_length_m).sum())
-        pleasant = (
-            float(g.edge_length_m[edge_arr][pleasant_mask(g)[edge_arr]].sum())
-            if edge_arr.size
-            else 0.0
-        )
-        spurs = sum(1 for i in range(1, len(nodes_all) - 1) if nodes_all[i - 1] == nodes_all[i + 1])
-        walking_s = length / self.speed
-        dwell_total = sum(self.dwell_s(v.stop) for v in visits)
-        total_s = walking_s + dwell_total
-        if self.request.minutes is not None:
-            error = (total_s - self.request.minutes * 60.0) / (self.request.minutes * 60.0)
-        else:
-            assert self.request.km is not None
-            error = (length - self.request.km * 1000.0) / (self.request.km * 1000.0)
-        return Walk(
-            stops=tuple(visits),
-            nodes=tuple(nodes_all),
-            geometry=self.geometry(edges_all, nodes_all),
-            legs=tuple(legs),
-            length_m=length,
-            walking_time_s=walking_s,
-            total_time_s=total_s,
-            pleasant_share=pleasant / length if length > 0 else 0.0,
-            retraced_share=retraced / length if length > 0 else 0.0,
-            dead_end_spurs=spurs,
-            budget_error=error,
-            seed=self.request.seed,
-        )
+    def trim(
+        self, pts: Points, route: tuple[int, ...], penalty: NDArray[np.float64], walk: Walk
+    ) -> tuple[Walk, tuple[int, ...]]:
+        """
+        Bring a long walk nearer its budget by leaving out one of its waypoints.
 
-    def geometry(self, edges: list[int], nodes: list[int]) -> tuple[LatLon, ...]:
-        g = self.graph
-        out = [LatLon(float(g.node_lat[nodes[0]]), float(g.node_lon[nodes[0]]))]
-        for i, edge in enumerate(edges):
-            coords = g.edge_coords(edge)
-            if int(g.edge_u[edge]) != nodes[i]:
-                coords = coords[::-1]
-            out.extend(LatLon(float(a), float(b)) for a, b in coords[1:])
-        return tuple(out)
+        Parameters
+        ----------
+        pts
+            The points.
+        route
+            The walk's point route.
+        penalty
+            Per-edge cost multipliers.
+        walk
+            The walk, longer than the tolerance allows.
 
-    def leg(self, nodes: list[int], edges: list[int]) -> Leg:
-        g = self.graph
-        length = float(g.edge_length_m[edges].sum()) if edges else 0.0
-        return Leg(
-            nodes=tuple(nodes), edges=tuple(edges), length_m=length,
-            walking_time_s=length / self.speed, steps=directions(g, nodes, edges),
-        )  # fmt: skip
+        Returns
+        -------
+        tuple
+            The best walk found and its route (the given ones when none is nearer).
+        """
+        first_wp = 2 + sum(1 for s in pts.stops[2:] if s is not None)
+        places = [i for i in range(1, len(route) - 1) if route[i] >= first_wp]
+        if len(places) > TRIM_TRIES:  # evenly spread over the walk
+            places = [places[round(j * (len(places) - 1) / (TRIM_TRIES - 1))]
+                      for j in range(TRIM_TRIES)]  # fmt: skip
+        best, best_route = walk, route
+        for i in places:
+            shorter = route[:i] + route[i + 1 :]
+            trial = self.assembler.build(pts, shorter, penalty)
+            if abs(trial.budget_error) < abs(best.budget_error):
+                best, best_route = trial, shorter
+            if abs(best.budget_error) <= TOLERANCE * 0.8:
+                break
+        return best, best_route
+
+    def measured_m(self, walk: Walk) -> float:
+        """Measure a walk against the budget: its length plus its dwell, in budget metres."""
+        return walk.length_m + sum(self.dwell_s(v.stop) for v in walk.stops) * self.m_per_dwell_s
+
+    def repeat(
+        self, pts: Points, route: tuple[int, ...], penalty: NDArray[np.float64], walk: Walk,
+        seed: int,
+    ) -> Walk:  # fmt: skip
+        """
+        Lengthen a short walk with loops from the start over streets walked before.
+
+        Each loop goes through waypoints on pleasant streets, preferring streets the walk has
+        used least; loops are added while they bring the walk nearer its budget.
+
+        Parameters
+        ----------
+        pts
+            The points.
+        route
+            The walk's point route.
+        penalty
+            Per-edge cost multipliers (earlier alternatives).
+        walk
+            The short walk.
+        seed
+            Random seed.
+
+        Returns
+        -------
+        Walk
+            The walk with the loops, or ``walk`` when no loop helps.
+        """
+        prefix_nodes: list[int] = [self.start]
+        prefix_edges: list[int] = []
+        k = len(pts.nodes)
+        first_wp = 2 + sum(1 for s in pts.stops[2:] if s is not None)
+        score = np.zeros(k)
+        score[first_wp:] = 1.0
+        for rnd in range(8):
+            missing = self.budget_m - self.measured_m(walk)
+            if missing <= TOLERANCE * 0.5 * self.budget_m:
+                break
+            loop = solve(
+                OPProblem(cost=pts.length, score=score, budget=missing, start=0, end=0),
+                seed=seed + rnd, time_limit_s=self.guard_s(), max_iterations=FILL_ITERATIONS,
+            )  # fmt: skip
+            if len(loop.route) <= 2:  # noqa: PLR2004 - start and end only: nothing fits
+                break
+            # the streets walked least cost least: each use makes an edge dearer
+            multiplier = penalty.copy()
+            used = np.asarray([e for leg in walk.legs for e in leg.edges], dtype=np.int64)
+            np.multiply.at(multiplier, used, REUSE_PENALTY)
+            nodes, edges = [self.start], []
+            for a, b in itertools.pairwise(loop.route):
+                part_n, part_e = self.router.path(
+                    int(pts.nodes[a]), int(pts.nodes[b]), multiplier=multiplier
+                )
+                nodes += part_n[1:]
+                edges += part_e
+            trial = self.assembler.build(
+                pts, route, penalty, prefix=(prefix_nodes + nodes[1:], prefix_edges + edges)
+            )
+            if abs(trial.budget_error) >= abs(walk.budget_error):
+                break
+            walk = trial
+            prefix_nodes, prefix_edges = prefix_nodes + nodes[1:], prefix_edges + edges
+        return walk
 
 
 def _edges(walk: Walk) -> NDArray[np.int64]:
     """List the distinct edges a walk uses."""
     return np.unique(np.fromiter((e for leg in walk.legs for e in leg.edges), dtype=np.int64))
-
-
-def _turn_words(turn: float) -> str:
-    """Name a change of heading."""
-    size = abs(turn)
-    side = "left" if turn < 0 else "right"
-    if size < 25:  # noqa: PLR2004
-        return "continue"
-    if size < 60:  # noqa: PLR2004
-        return f"bear {side}"
-    if size < 150:  # noqa: PLR2004
-        return f"turn {side}"
-    return "turn back"
-
-
-def directions(graph: WalkGraph, nodes: list[int], edges: list[int]) -> tuple[Step, ...]:
-    """
-    Turn-by-turn steps for a path: one step per run of edges along the same street.
-
-    Parameters
-    ----------
-    graph
-        The graph.
-    nodes
-        Node indices along the path.
-    edges
-        Edge indices along the path.
-
-    Returns
-    -------
-    tuple of Step
-        The steps, the first one starting with "head" and a compass direction.
-    """
-
-    def street_key(edge: int) -> tuple[int, int]:
-        name = int(graph.edge_name[edge])
-        return (name, -1) if name >= 0 else (-1, int(graph.edge_highway[edge]))
-
-    runs: list[list[int]] = []
-    for i, edge in enumerate(edges):
-        if runs and street_key(edges[runs[-1][-1]]) == street_key(edge):
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    steps: list[Step] = []
-    prev_heading: float | None = None
-    for run in runs:
-        first, last = run[0], run[-1]
-        coords_first = _oriented(graph, edges[first], nodes[first])
-        coords_last = _oriented(graph, edges[last], nodes[last])
-        heading_in = bearing_deg(*coords_first[0], *coords_first[1])
-        length = float(graph.edge_length_m[[edges[i] for i in run]].sum())
-        street = graph.string(int(graph.edge_name[edges[first]]))
-        highway = graph.string(int(graph.edge_highway[edges[first]]))
-        where = f"onto {street}" if street else f"along the {(highway or 'way').replace('_', ' ')}"
-        if prev_heading is None:
-            turn = 0.0
-            compass = [
-                "north",
-                "northeast",
-                "east",
-                "southeast",
-                "south",
-                "southwest",
-                "west",
-                "northwest",
-            ]
-            text = f"head {compass[int((heading_in + 22.5) % 360 // 45)]} {where}"
-        else:
-            turn = (heading_in - prev_heading + 540.0) % 360.0 - 180.0
-            text = f"{_turn_words(turn)} {where}"
-        steps.append(
-            Step(
-                street=street,
-                highway=highway,
-                length_m=length,
-                turn_deg=turn,
-                instruction=f"{text}, {length:,.0f} m",
-            )
-        )
-        prev_heading = bearing_deg(*coords_last[-2], *coords_last[-1])
-    return tuple(steps)
-
-
-def _oriented(graph: WalkGraph, edge: int, from_node: int) -> list[tuple[float, float]]:
-    """Return an edge's coordinates in walking direction."""
-    coords = graph.edge_coords(edge)
-    if int(graph.edge_u[edge]) != from_node:
-        coords = coords[::-1]
-    return [(float(a), float(b)) for a, b in coords]
