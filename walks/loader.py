@@ -123,7 +123,8 @@ def load_graph(
         When Overpass cannot be reached or keeps failing, or ``attempts`` / ``backoff_s`` are
         not a positive whole number / a finite number of seconds.
     CacheError
-        When the cache directory is not writable, or ``cache_dir`` is not a path.
+        When the cache directory is not writable, or ``cache_dir`` is not a path. (A graph
+        that cannot be saved once built is returned all the same, with a warning logged.)
     """
     started = time.perf_counter()
     _check_load_arguments(area, cache_dir, max_area_km2, attempts, backoff_s, overpass_url)
@@ -176,7 +177,10 @@ def load_graph(
     graph = graph_from_ways(osm, clip=area, source=source)
     check_walkable(graph)
     if cache_path is not None:
-        save_graph(graph, cache_path)
+        try:
+            save_graph(graph, cache_path)
+        except CacheError as err:  # the graph is good; only the next run will build it again
+            log.warning("the graph was not cached: %s", err)
     return LoadedGraph(
         graph, from_cache=False, cache_path=cache_path, seconds=time.perf_counter() - started
     )
