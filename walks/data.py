@@ -313,7 +313,17 @@ def check_extract(path: str | Path) -> Path:
 
 
 class _NeedsRepairError(Exception):
-    """Raised inside this module when an extract must be read through a repaired, sorted copy."""
+    """Raised inside this module when an extract must be read through a repaired, sorted copy.
+
+    Parameters
+    ----------
+    coordinates
+        True when node coordinates must be repaired too (OSM XML only), not just the order.
+    """
+
+    def __init__(self, *, coordinates: bool = False) -> None:
+        super().__init__()
+        self.coordinates = coordinates
 
 
 def _osmium_failures() -> tuple[type[BaseException], ...]:
@@ -515,19 +525,20 @@ def _positive_id(osm_id: int) -> int:
 
 
 @contextlib.contextmanager
-def _repaired_copy(path: Path) -> Iterator[Path]:
+def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
     """
     Write a repaired, sorted copy of an extract to a temporary folder.
 
-    OSM XML is first rid of unreadable node positions (``_drop_bad_coordinates``). Then every
-    object is read and written again sorted by type and id, as osmium's area builder and the
-    location index expect; nodes without a position are left out, as in a clipped extract, and
-    negative ids are made positive (``_positive_id``).
+    With ``coordinates``, OSM XML is first rid of unreadable node positions
+    (``_drop_bad_coordinates``). Then the objects are written again in the order osmium's
+    location index and area builder expect (``_write_sorted``).
 
     Parameters
     ----------
     path
         The extract.
+    coordinates
+        Repair node coordinates too.
 
     Yields
     ------
@@ -541,7 +552,7 @@ def _repaired_copy(path: Path) -> Iterator[Path]:
     """
     with tempfile.TemporaryDirectory(prefix="walks-extract-") as folder:
         source = path
-        if _is_xml(path):
+        if coordinates and _is_xml(path):
             try:
                 text, dropped = _drop_bad_coordinates(_xml_text(path))
             except (OSError, EOFError, ValueError) as err:
@@ -559,7 +570,11 @@ def _repaired_copy(path: Path) -> Iterator[Path]:
 
 def _write_sorted(source: Path, target: Path, path: Path) -> None:
     """
-    Write the objects of an extract again, sorted by type and id, with positive ids.
+    Write the objects of an extract again: nodes first, then ways and relations sorted by id.
+
+    Nodes keep their order (osmium's location index sorts itself) and are copied by osmium
+    itself, which keeps this fast; nodes without a position are left out, as in a clipped
+    extract. Negative ids are made positive (``_positive_id``).
 
     Parameters
     ----------
@@ -578,33 +593,37 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
     import osmium  # noqa: PLC0415
     from osmium.osm import mutable  # noqa: PLC0415
 
-    groups: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+    ways: list[Any] = []
+    relations: list[Any] = []
     obj: Any
+    writer = osmium.SimpleWriter(str(target))
     try:
         for obj in osmium.FileProcessor(str(source)):
+            if obj.is_node():
+                if not obj.location.valid():
+                    continue
+                if obj.id < 0:
+                    obj = obj.replace(id=_positive_id(obj.id))  # noqa: PLW2901
+                writer.add_node(obj)
+                continue
             common = {
                 "id": _positive_id(obj.id),
                 "version": obj.version,
                 "timestamp": obj.timestamp,
                 "tags": [(t.k, t.v) for t in obj.tags],
             }
-            if obj.is_node():
-                if obj.location.valid():
-                    loc = obj.location
-                    groups[0].append(mutable.Node(location=(loc.lon, loc.lat), **common))
-            elif obj.is_way():
+            if obj.is_way():
                 refs = [_positive_id(n.ref) for n in obj.nodes]
-                groups[1].append(mutable.Way(nodes=refs, **common))
+                ways.append(mutable.Way(nodes=refs, **common))
             elif obj.is_relation():
                 members = [(m.type, _positive_id(m.ref), m.role) for m in obj.members]
-                groups[2].append(mutable.Relation(members=members, **common))
+                relations.append(mutable.Relation(members=members, **common))
+        for item in sorted(ways, key=lambda o: o.id):
+            writer.add_way(item)
+        for item in sorted(relations, key=lambda o: o.id):
+            writer.add_relation(item)
     except _osmium_failures() as err:
         raise _read_error(path, err) from err
-    writer = osmium.SimpleWriter(str(target))
-    try:
-        for group in groups:
-            for item in sorted(group, key=lambda o: o.id):
-                writer.add(item)
     finally:
         writer.close()
 
@@ -640,8 +659,8 @@ def read_extract(path: str | Path) -> OsmWays:
         raise _read_error(path, err) from err
     try:
         ways, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
-    except _NeedsRepairError:
-        with _repaired_copy(path) as copy:
+    except _NeedsRepairError as repair:
+        with _repaired_copy(path, coordinates=repair.coordinates) as copy:
             ways, newest = _read_ways(copy, path, repaired=True, dates=header_date is None)
     return OsmWays(
         ways=tuple(ways),
@@ -719,10 +738,10 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
             ways.append(WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags))
     except _osmium_failures() as err:
         if not repaired and _is_xml(readable) and "coordinate" in str(err):
-            raise _NeedsRepairError from err
+            raise _NeedsRepairError(coordinates=True) from err
         raise _read_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
-        raise _NeedsRepairError
+        raise _NeedsRepairError(coordinates=True)
     return ways, newest
 
 
@@ -888,8 +907,8 @@ def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) ->
         raise DataError(msg)
     try:
         features, buildings = _read_features(path, path, wanted, repaired=False)
-    except _NeedsRepairError:
-        with _repaired_copy(path) as copy:
+    except _NeedsRepairError as repair:
+        with _repaired_copy(path, coordinates=repair.coordinates) as copy:
             features, buildings = _read_features(copy, path, wanted, repaired=True)
     return OsmFeatures(tuple(features), tuple(buildings), f"file:{path.resolve()}")
 
@@ -972,8 +991,8 @@ def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
         text = str(err)
         unreadable = _is_xml(readable) and "coordinate" in text
         if not repaired and (unreadable or "out of order" in text):
-            raise _NeedsRepairError from err
+            raise _NeedsRepairError(coordinates=unreadable) from err
         raise _read_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
-        raise _NeedsRepairError
+        raise _NeedsRepairError(coordinates=True)
     return features, buildings
