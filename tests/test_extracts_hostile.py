@@ -16,12 +16,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from walks.cache import clear_cache, iter_cache, load_cached_graph
-from walks.data import read_extract, read_features
-from walks.errors import AreaError, CacheError, DataError, ServiceError, WalksError
-from walks.graph import graph_from_ways
-from walks.loader import MIN_WALKABLE_M, load_graph
-from walks.types import Area
+from walks.cache import (
+    clear_cache,
+    ensure_writable,
+    graph_cache_path,
+    iter_cache,
+    load_cached_graph,
+    save_graph,
+)
+from walks.data import building_height, extract_kind, is_walkable, read_extract, read_features
+from walks.errors import AreaError, CacheError, DataError, NoWalkError, ServiceError, WalksError
+from walks.graph import graph_from_ways, pleasantness_from_tags
+from walks.loader import MIN_WALKABLE_M, load_features, load_graph
+from walks.types import Area, LatLon
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NEW_YORK = SHARED_DATA / "osm-new-york-fidi" / "map3.osm"
@@ -393,6 +400,21 @@ def test_library_arguments_raise_our_errors(paris_osm: Path, paris_graph, tmp_pa
         (lambda: load_cached_graph(None), CacheError, "path must be a non-empty path"),  # type: ignore[arg-type]
         (lambda: clear_cache(None), CacheError, "cache_dir must be a non-empty path"),  # type: ignore[arg-type]
         (lambda: list(iter_cache(7)), CacheError, "cache_dir must be a non-empty path"),  # type: ignore[arg-type]
+    ]
+    cases += [
+        (lambda: is_walkable(None), DataError, "is_walkable needs a dict of OSM tags, not None"),  # type: ignore[arg-type]
+        (lambda: building_height("yes"), DataError, "building_height needs a dict"),  # type: ignore[arg-type]
+        (lambda: pleasantness_from_tags([]), DataError, "needs a dict of OSM tags, not list"),  # type: ignore[arg-type]
+        (lambda: extract_kind(None), DataError, "must be a file path"),  # type: ignore[arg-type]
+        (lambda: paris_graph.nearest_node(LatLon(math.nan, 2.35)), NoWalkError, "not on the globe"),
+        (lambda: paris_graph.nearest_node(None), NoWalkError, "is not a \\(lat, lon\\) pair"),  # type: ignore[arg-type]
+        (lambda: save_graph("graph", tmp_path / "g.npz"), CacheError, "needs a WalkGraph, not str"),  # type: ignore[arg-type]
+        (lambda: save_graph(paris_graph, None), CacheError, "path must be a non-empty path"),  # type: ignore[arg-type]
+        (lambda: graph_cache_path(None, "ab12"), CacheError, "cache_dir must be"),  # type: ignore[arg-type]
+        (lambda: graph_cache_path(tmp_path, "../../etc"), CacheError, "is not hexadecimal"),
+        (lambda: ensure_writable(None), CacheError, "folder must be a non-empty path"),  # type: ignore[arg-type]
+        (lambda: load_features(None, None), DataError, "categories must be a list of Category"),  # type: ignore[arg-type]
+        (lambda: load_features("paris", []), AreaError, "area must be an Area"),  # type: ignore[arg-type]
     ]
     for call, kind, text in cases:
         with pytest.raises(kind, match=text) as caught:

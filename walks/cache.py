@@ -72,7 +72,7 @@ def graph_cache_key(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def graph_cache_path(cache_dir: Path, key: str) -> Path:
+def graph_cache_path(cache_dir: str | Path, key: str) -> Path:
     """
     Return where the graph with this key is cached.
 
@@ -87,11 +87,21 @@ def graph_cache_path(cache_dir: Path, key: str) -> Path:
     -------
     Path
         ``cache_dir/graphs/graph-<key>.npz``.
+
+    Raises
+    ------
+    CacheError
+        When ``cache_dir`` is not a path or ``key`` is not a hexadecimal key.
     """
-    return cache_dir / "graphs" / f"{_PREFIX}{key}{_SUFFIX}"
+    folder = _path_argument(cache_dir, "cache_dir")
+    given: object = key
+    if not isinstance(given, str) or not given or given.strip("0123456789abcdef"):
+        msg = f"cache key {key!r} is not hexadecimal: make it with graph_cache_key"
+        raise CacheError(msg)
+    return folder / "graphs" / f"{_PREFIX}{key}{_SUFFIX}"
 
 
-def ensure_writable(folder: Path) -> None:
+def ensure_writable(folder: str | Path) -> None:
     """
     Create a cache folder if needed and check that files can be written in it.
 
@@ -103,8 +113,10 @@ def ensure_writable(folder: Path) -> None:
     Raises
     ------
     CacheError
-        When it cannot be created or written, naming the ``WALKS_CACHE_DIR`` fix.
+        When it cannot be created or written, naming the ``WALKS_CACHE_DIR`` fix, or
+        ``folder`` is not a path.
     """
+    folder = _path_argument(folder, "folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=_PROBE_PREFIX):
@@ -117,7 +129,7 @@ def ensure_writable(folder: Path) -> None:
         raise CacheError(msg) from err
 
 
-def save_graph(graph: WalkGraph, path: Path) -> None:
+def save_graph(graph: WalkGraph, path: str | Path) -> None:
     """
     Write a graph to a cache file atomically: a temporary file, then a rename.
 
@@ -131,8 +143,14 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
     Raises
     ------
     CacheError
-        When the file cannot be written; no partial file is left behind.
+        When the file cannot be written (no partial file is left behind), ``graph`` is not a
+        ``WalkGraph`` or ``path`` is not a path.
     """
+    given: object = graph
+    if not isinstance(given, WalkGraph):
+        msg = f"save_graph needs a WalkGraph, not {type(given).__name__}: give a built graph"
+        raise CacheError(msg)
+    path = _path_argument(path, "path")
     ensure_writable(path.parent)
     arrays = {name: getattr(graph, name) for name in WalkGraph.ARRAY_FIELDS}
     header = {

@@ -111,7 +111,13 @@ def is_walkable(tags: dict[str, str]) -> bool:
         True for highways open to pedestrians: not motorways or unbuilt roads, not
         ``foot=no``, not ``access=private`` / ``access=no`` unless ``foot`` allows it,
         cycleways only where ``foot`` allows walking.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
     """
+    _check_tags(tags, "is_walkable")
     highway = tags.get("highway")
     if highway is None or highway in NEVER_WALKABLE:
         return False
@@ -128,7 +134,31 @@ def is_walkable(tags: dict[str, str]) -> bool:
     return not (highway == "cycleway" and not foot_allowed)
 
 
-def extract_kind(path: Path) -> str:
+def _check_tags(tags: object, function: str) -> None:
+    """
+    Refuse tags that are not a dict, naming the function and the fix.
+
+    Parameters
+    ----------
+    tags
+        The argument.
+    function
+        The public function that got it.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
+    """
+    if not isinstance(tags, dict):
+        msg = (
+            f"{function} needs a dict of OSM tags, not {type(tags).__name__}: "
+            "e.g. {'highway': 'path'}"
+        )
+        raise DataError(msg)
+
+
+def extract_kind(path: str | Path) -> str:
     """
     Name the format of an extract from its file name.
 
@@ -145,9 +175,10 @@ def extract_kind(path: Path) -> str:
     Raises
     ------
     DataError
-        When the ending is none of ``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``.
+        When the ending is none of ``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``, or
+        ``path`` is not a path.
     """
-    name = path.name.lower()
+    name = _as_path(path).name.lower()
     if name.endswith((".osm.pbf", ".pbf")):
         return "pbf"
     if name.endswith(".osm.bz2"):
@@ -853,7 +884,13 @@ def building_height(tags: dict[str, str]) -> tuple[float, str]:
     -------
     tuple
         ``(height in metres, source)`` with source ``"height"``, ``"levels"`` or ``"default"``.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
     """
+    _check_tags(tags, "building_height")
     for key in ("height", "building:height"):
         match = re.match(r"\s*(\d+(?:[.,]\d+)?)\s*(m|ft|')?", tags.get(key, ""))
         if match:

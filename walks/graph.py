@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from walks.errors import AreaError, DataError
+from walks.errors import AreaError, DataError, NoWalkError
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -101,7 +101,16 @@ def pleasantness_from_tags(tags: dict[str, str]) -> Pleasantness:
         60 km/h and more; ``PEDESTRIAN`` for pedestrian streets and living streets;
         ``QUIET_LANE`` for footpaths, steps, tracks, alleys and Paris-style passages, villas
         and impasses; ``ORDINARY`` for the rest, sidewalks and crossings included.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
     """
+    given: object = tags
+    if not isinstance(given, dict):
+        msg = f"pleasantness_from_tags needs a dict of OSM tags, not {type(given).__name__}"
+        raise DataError(msg)
     highway = tags.get("highway", "")
     lanes = _number(tags.get("lanes"))
     speed = _number(tags.get("maxspeed"))
@@ -504,8 +513,23 @@ class WalkGraph:
         -------
         tuple
             ``(node index, distance in metres)``.
+
+        Raises
+        ------
+        NoWalkError
+            When the point is not a pair of finite coordinates on the globe.
         """
-        x, y = self._project(np.array([point.lat]), np.array([point.lon]))
+        try:
+            lat, lon = float(point[0]), float(point[1])
+        except (TypeError, ValueError, IndexError) as err:
+            msg = f"point {point!r} is not a (lat, lon) pair: give e.g. LatLon(48.88, 2.35)"
+            raise NoWalkError(msg) from err
+        if not (abs(lat) <= 90.0 and abs(lon) <= 180.0):  # noqa: PLR2004 - False for NaN
+            msg = (
+                f"point {lat!r},{lon!r} is not on the globe: give latitude and longitude in degrees"
+            )
+            raise NoWalkError(msg)
+        x, y = self._project(np.array([lat]), np.array([lon]))
         dist, idx = self._kdtree.query([x[0], y[0]])
         return int(idx), float(dist)
 

@@ -18,6 +18,7 @@ from walks.cache import (
     load_cached_graph,
     save_graph,
 )
+from walks.categories import Category
 from walks.data import (
     DEMO_NAME,
     OsmFeatures,
@@ -33,8 +34,6 @@ from walks.types import Area
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from walks.categories import Category
 
 log = logging.getLogger(__name__)
 
@@ -326,10 +325,26 @@ def load_features(
     Raises
     ------
     DataError
-        When the extract is missing or corrupt.
+        When the extract is missing or corrupt, or ``categories`` is not a list of
+        ``Category``.
+    AreaError
+        When ``area`` is not an ``Area``.
     ServiceError
         When Overpass fails.
     """
+    given: tuple[object, object] = (area, categories)
+    if given[0] is not None and not isinstance(given[0], Area):
+        msg = (
+            f"area must be an Area (from resolve_area), not {type(given[0]).__name__}: "
+            "call walks.resolve_area first"
+        )
+        raise AreaError(msg)
+    if not isinstance(given[1], list | tuple) or not all(isinstance(c, Category) for c in given[1]):
+        msg = (
+            f"categories must be a list of Category, not {given[1]!r}: "
+            "take them from walks.categories.load_categories"
+        )
+        raise DataError(msg)
     say = progress or (lambda _text: None)
 
     def wanted(tags: dict[str, str]) -> bool:
