@@ -440,3 +440,52 @@ def test_clipped_to_an_area_a_tiny_piece_is_refused(
         "(1 street piece(s) between 2 junction(s)): give a larger area or extract, "
         "with at least 100 m of streets or paths"
     )
+
+
+def _pbf(path: Path, *, ways_first: bool, bad_node: bool) -> Path:
+    """
+    Write a small PBF extract with osmium: a street of five nodes.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    ways_first
+        Write the way before its nodes (out of order).
+    bad_node
+        Put the middle node off the globe (lon 200, lat 95).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import osmium
+    from osmium.osm import mutable
+
+    spots = [(24.94, 60.17), (24.94, 60.1705), (24.94, 60.171), (24.94, 60.1715), (24.94, 60.172)]
+    if bad_node:
+        spots[2] = (200.0, 95.0)
+    nodes = [mutable.Node(id=i + 1, location=xy) for i, xy in enumerate(spots)]
+    way = mutable.Way(id=10, nodes=[1, 2, 3, 4, 5], tags={"highway": "footway"})
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for item in [way, *nodes] if ways_first else [*nodes, way]:
+            writer.add(item)
+    finally:
+        writer.close()
+    return path
+
+
+def test_pbf_node_off_the_globe_is_dropped(tmp_path: Path) -> None:
+    (way,) = read_extract(_pbf(tmp_path / "bad.osm.pbf", ways_first=False, bad_node=True)).ways
+    assert math.isnan(way.lats[2])
+    assert math.isnan(way.lons[2])
+    assert way.lats[:2] == (60.17, 60.1705)
+
+
+def test_pbf_with_ways_before_nodes_is_read(tmp_path: Path) -> None:
+    shuffled = read_extract(_pbf(tmp_path / "a.osm.pbf", ways_first=True, bad_node=False))
+    ordered = read_extract(_pbf(tmp_path / "b.osm.pbf", ways_first=False, bad_node=False))
+    assert shuffled.ways == ordered.ways
+    assert not any(math.isnan(lat) for lat in shuffled.ways[0].lats)
