@@ -489,3 +489,19 @@ def test_pbf_with_ways_before_nodes_is_read(tmp_path: Path) -> None:
     ordered = read_extract(_pbf(tmp_path / "b.osm.pbf", ways_first=False, bad_node=False))
     assert shuffled.ways == ordered.ways
     assert not any(math.isnan(lat) for lat in shuffled.ways[0].lats)
+
+
+def test_unsorted_file_with_unreadable_coordinates(tmp_path: Path) -> None:
+    """Both repairs at once: ways before nodes, and a node at latitude "nan"."""
+    nodes = _line(count=8)
+    nodes[3] = (4, "nan", "24.94")
+    text = _osm(nodes, [(10, [1, 2, 3, 4, 5, 6, 7, 8])])
+    head, rest = text.split("<node", 1)
+    node_part, way_part = ("<node" + rest).split("<way", 1)
+    way_xml, tail = ("<way" + way_part).split("</way>", 1)
+    path = tmp_path / "both.osm"
+    path.write_text(head + way_xml + "</way>" + node_part + tail)
+    (way,) = read_extract(path).ways
+    assert [math.isnan(lat) for lat in way.lats] == [i == 3 for i in range(8)]
+    found = read_features(path, lambda tags: "highway" in tags)
+    assert found.buildings == ()

@@ -560,16 +560,16 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
     """
     Write a repaired, sorted copy of an extract to a temporary folder.
 
-    With ``coordinates``, OSM XML is first rid of unreadable node positions
-    (``_drop_bad_coordinates``). Then the objects are written again in the order osmium's
-    location index and area builder expect (``_write_sorted``).
+    OSM XML with unreadable node positions is first rid of them (``_drop_bad_coordinates``).
+    Then the objects are written again in the order osmium's location index and area builder
+    expect (``_write_sorted``).
 
     Parameters
     ----------
     path
         The extract.
     coordinates
-        Repair node coordinates too.
+        Node coordinates are known to need repair (else the XML is searched for odd ones).
 
     Yields
     ------
@@ -583,17 +583,20 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
     """
     with tempfile.TemporaryDirectory(prefix="walks-extract-") as folder:
         source = path
-        if coordinates and _is_xml(path):
+        if _is_xml(path):
             try:
-                text, dropped = _drop_bad_coordinates(_xml_text(path))
+                text = _xml_text(path)
+                # an unsorted file may hold odd coordinates too: look, cheaply, when not told
+                if coordinates or _ODD_COORD.search(text):
+                    text, dropped = _drop_bad_coordinates(text)
+                    if dropped:
+                        log.warning(
+                            "%r: %d node(s) with unreadable coordinates ignored", str(path), dropped
+                        )
+                    source = Path(folder) / "fixed.osm"
+                    source.write_bytes(text)
             except (OSError, EOFError, ValueError) as err:
                 raise _read_error(path, err) from err
-            if dropped:
-                log.warning(
-                    "%r: %d node(s) with unreadable coordinates ignored", str(path), dropped
-                )
-            source = Path(folder) / "fixed.osm"
-            source.write_bytes(text)
         target = Path(folder) / "sorted.osm.pbf"
         _write_sorted(source, target, path)
         yield target
