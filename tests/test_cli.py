@@ -105,7 +105,7 @@ def test_info_online(runner, osm_services: FakeOsmServices, monkeypatch) -> None
         (
             ["info", "--osm-file", "notes.txt"],
             1,
-            "Error: unsupported extract 'notes.txt': give a .osm, .osm.bz2 or .osm.pbf file",
+            "Error: unsupported extract 'notes.txt': give a .osm, .osm.gz, .osm.bz2 or .osm.pbf file",
         ),
         (
             ["info", "48.88,2.35", "--radius", "0"],

@@ -85,7 +85,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_unsupported_suffix(tmp_path: Path) -> None:
     path = tmp_path / "map.geojson"
     path.write_text("{}")
-    with pytest.raises(DataError, match=r"give a \.osm, \.osm\.bz2 or \.osm\.pbf file"):
+    with pytest.raises(DataError, match=r"give a \.osm, \.osm\.gz, \.osm\.bz2 or \.osm\.pbf file"):
         read_extract(path)
 
 
@@ -122,7 +122,7 @@ def test_corrupt_bz2(paris_osm: Path, tmp_path: Path) -> None:
 def test_directory_is_not_an_extract(tmp_path: Path) -> None:
     folder = tmp_path / "dir.osm"
     folder.mkdir()
-    with pytest.raises(DataError, match="does not exist"):
+    with pytest.raises(DataError, match=r"dir\.osm' is a directory: give the extract file inside"):
         read_extract(folder)
 
 

@@ -1,19 +1,28 @@
-"""Read local OpenStreetMap extracts (.osm, .osm.bz2, .osm.pbf): walking ways, features, buildings.
+"""Read local OpenStreetMap extracts (.osm, .osm.gz, .osm.bz2, .osm.pbf): ways, features, buildings.
 
 Local files and Overpass (``overpass.py``) give the same things: an ``OsmWays`` (the candidate
 walking ways with their node coordinates and tags, where the data came from and how old it is) and
 an ``OsmFeatures`` (candidate stops and buildings). ``graph.py`` turns that
 into a walking graph. Extracts are usually clipped (a way lists nodes the file does not hold);
 such nodes get NaN coordinates here and the graph builder splits the way around them.
+
+Hostile or unusual files are read, or refused with one clear ``DataError``: a node whose
+coordinates are not numbers or lie off the globe counts as missing; a file whose objects are not
+sorted by type and id (older API exports) is read through a sorted copy; an empty, truncated,
+misnamed or garbled file names the problem and the fix.
 """
 
 from __future__ import annotations
 
+import bz2
+import contextlib
 import datetime as dt
+import gzip
 import importlib.util
 import logging
 import math
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,13 +30,15 @@ from typing import TYPE_CHECKING, Any
 from walks.errors import DataError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 
 log = logging.getLogger(__name__)
 
 #: File endings we read, in the order they are checked.
-EXTRACT_SUFFIXES = (".osm.pbf", ".pbf", ".osm.bz2", ".osm")
+EXTRACT_SUFFIXES = (".osm.pbf", ".pbf", ".osm.bz2", ".osm.gz", ".osm")
+#: The formats as messages list them.
+FORMATS_TEXT = ".osm, .osm.gz, .osm.bz2 or .osm.pbf"
 
 #: Highway values that are never walkable, whatever their other tags say.
 NEVER_WALKABLE = frozenset(
@@ -100,7 +111,13 @@ def is_walkable(tags: dict[str, str]) -> bool:
         True for highways open to pedestrians: not motorways or unbuilt roads, not
         ``foot=no``, not ``access=private`` / ``access=no`` unless ``foot`` allows it,
         cycleways only where ``foot`` allows walking.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
     """
+    _check_tags(tags, "is_walkable")
     highway = tags.get("highway")
     if highway is None or highway in NEVER_WALKABLE:
         return False
@@ -117,7 +134,31 @@ def is_walkable(tags: dict[str, str]) -> bool:
     return not (highway == "cycleway" and not foot_allowed)
 
 
-def extract_kind(path: Path) -> str:
+def _check_tags(tags: object, function: str) -> None:
+    """
+    Refuse tags that are not a dict, naming the function and the fix.
+
+    Parameters
+    ----------
+    tags
+        The argument.
+    function
+        The public function that got it.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
+    """
+    if not isinstance(tags, dict):
+        msg = (
+            f"{function} needs a dict of OSM tags, not {type(tags).__name__}: "
+            "e.g. {'highway': 'path'}"
+        )
+        raise DataError(msg)
+
+
+def extract_kind(path: str | Path) -> str:
     """
     Name the format of an extract from its file name.
 
@@ -129,21 +170,24 @@ def extract_kind(path: Path) -> str:
     Returns
     -------
     str
-        ``"pbf"``, ``"osm.bz2"`` or ``"osm"``.
+        ``"pbf"``, ``"osm.bz2"``, ``"osm.gz"`` or ``"osm"``.
 
     Raises
     ------
     DataError
-        When the ending is none of ``.osm``, ``.osm.bz2``, ``.osm.pbf``.
+        When the ending is none of ``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``, or
+        ``path`` is not a path.
     """
-    name = path.name.lower()
+    name = _as_path(path).name.lower()
     if name.endswith((".osm.pbf", ".pbf")):
         return "pbf"
     if name.endswith(".osm.bz2"):
         return "osm.bz2"
+    if name.endswith(".osm.gz"):
+        return "osm.gz"
     if name.endswith(".osm"):
         return "osm"
-    msg = f"unsupported extract {str(path)!r}: give a .osm, .osm.bz2 or .osm.pbf file"
+    msg = f"unsupported extract {str(path)!r}: give a {FORMATS_TEXT} file"
     raise DataError(msg)
 
 
@@ -176,9 +220,82 @@ def demo_extract_path() -> Path:
     raise DataError(msg)
 
 
+#: The first bytes of each format, to catch a file whose name says another format.
+_MAGIC = {"osm.bz2": b"BZh", "osm.gz": b"\x1f\x8b"}
+#: The name ending that suits each format found by ``_sniff``.
+_RENAME = {"osm": ".osm", "osm.bz2": ".osm.bz2", "osm.gz": ".osm.gz", "pbf": ".osm.pbf"}
+#: Each format in words.
+_FORMAT_WORDS = {
+    "osm": "OSM XML",
+    "osm.bz2": "bzip2-compressed data",
+    "osm.gz": "gzip-compressed data",
+    "pbf": "PBF data",
+}
+
+
+def _sniff(head: bytes) -> str | None:
+    """
+    Guess an extract's format from its first bytes.
+
+    Parameters
+    ----------
+    head
+        The file's first bytes (64 are enough).
+
+    Returns
+    -------
+    str or None
+        ``"osm"``, ``"osm.bz2"``, ``"osm.gz"`` or ``"pbf"``, or None when it looks like none.
+    """
+    for kind, magic in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    if b"OSMHeader" in head[:24]:
+        return "pbf"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "osm"
+    return None
+
+
+def _as_path(path: object, what: str = "OSM file") -> Path:
+    """
+    Turn a path argument into a ``Path``, refusing other types and unusable names.
+
+    Parameters
+    ----------
+    path
+        A ``str`` or ``os.PathLike``.
+    what
+        What the path names, for the message.
+
+    Returns
+    -------
+    Path
+        The path, with ``~`` expanded.
+
+    Raises
+    ------
+    DataError
+        When ``path`` is not a str or path, is empty, or holds a NUL character.
+    """
+    if not isinstance(path, str | Path) and not hasattr(path, "__fspath__"):
+        msg = f"{what} must be a file path (str or Path), not {type(path).__name__}: give its name"
+        raise DataError(msg)
+    try:
+        result = Path(path).expanduser()
+    except (TypeError, RuntimeError) as err:
+        msg = f"{what} {str(path)!r} is not a usable path ({err}): give another name"
+        raise DataError(msg) from err
+    text = str(result)
+    if text in {"", "."} or "\x00" in text:
+        msg = f"{what} {text!r} is not a usable path: give the extract's file name"
+        raise DataError(msg)
+    return result
+
+
 def check_extract(path: str | Path) -> Path:
     """
-    Check that an extract has a supported name, exists and can be read.
+    Check that an extract has a supported name, is a readable file, and holds what its name says.
 
     Parameters
     ----------
@@ -193,20 +310,356 @@ def check_extract(path: str | Path) -> Path:
     Raises
     ------
     DataError
-        When the ending is not supported, or the file is missing or unreadable.
+        When the path is not a str or Path, the ending is not supported, the file is missing,
+        a directory, empty or unreadable, or its first bytes show another format than its name.
     """
-    path = Path(path).expanduser()
-    extract_kind(path)
-    if not path.is_file():
+    path = _as_path(path)
+    kind = extract_kind(path)
+    if path.is_dir():
+        msg = f"OSM file {str(path)!r} is a directory: give the extract file inside it"
+        raise DataError(msg)
+    if not path.exists():
         msg = f"OSM file {str(path)!r} does not exist: check the path given to --osm-file"
+        raise DataError(msg)
+    if not path.is_file():
+        msg = f"OSM file {str(path)!r} is not a regular file: save the extract to a file first"
         raise DataError(msg)
     try:
         with path.open("rb") as fh:
-            fh.read(1)
+            head = fh.read(64)
     except OSError as err:
-        msg = f"cannot read OSM file {str(path)!r} ({err.strerror}): check its permissions"
+        msg = f"cannot read OSM file {str(path)!r} ({err.strerror or err}): check its permissions"
         raise DataError(msg) from err
+    if not head:
+        msg = f"OSM file {str(path)!r} is empty: download it again"
+        raise DataError(msg)
+    found = _sniff(head)
+    if found is not None and found != kind:
+        msg = (
+            f"OSM file {str(path)!r} holds {_FORMAT_WORDS[found]}, not {_FORMAT_WORDS[kind]}: "
+            f"rename it to end in {_RENAME[found]}"
+        )
+        raise DataError(msg)
     return path
+
+
+class _NeedsRepairError(Exception):
+    """Raised inside this module when an extract must be read through a repaired, sorted copy.
+
+    Parameters
+    ----------
+    coordinates
+        True when node coordinates must be repaired too (OSM XML only), not just the order.
+    """
+
+    def __init__(self, *, coordinates: bool = False) -> None:
+        super().__init__()
+        self.coordinates = coordinates
+
+
+def _osmium_failures() -> tuple[type[BaseException], ...]:
+    """
+    List the exceptions osmium raises for malformed input.
+
+    Returns
+    -------
+    tuple
+        ``RuntimeError`` (I/O, XML and PBF errors), ``ValueError`` (over-long tags) and
+        osmium's ``InvalidLocationError`` (a coordinate that is not a number).
+    """
+    import osmium  # noqa: PLC0415
+
+    return (RuntimeError, ValueError, osmium.InvalidLocationError)
+
+
+def _read_error(path: Path, err: BaseException) -> DataError:
+    """
+    Turn an osmium failure into one clear line.
+
+    Parameters
+    ----------
+    path
+        The extract as the user named it.
+    err
+        What osmium raised.
+
+    Returns
+    -------
+    DataError
+        The error to raise.
+    """
+    text = str(err).replace("\n", " ")
+    if "too long" in text:
+        msg = (
+            f"OSM file {str(path)!r} holds a tag longer than the 1024 bytes the reader accepts "
+            f"({text}; OSM itself allows 255 characters): shorten or remove that tag"
+        )
+    elif "coordinate" in text:
+        msg = f"OSM file {str(path)!r} holds an unreadable coordinate ({text}): fix or remove it"
+    else:
+        msg = f"OSM file {str(path)!r} is corrupt or truncated ({text}): download it again"
+    return DataError(msg)
+
+
+def _is_xml(path: Path) -> bool:
+    """
+    Say whether an extract is OSM XML (plain or compressed).
+
+    Parameters
+    ----------
+    path
+        The extract.
+
+    Returns
+    -------
+    bool
+        True for ``.osm``, ``.osm.gz`` and ``.osm.bz2``.
+    """
+    return extract_kind(path) != "pbf"
+
+
+def _xml_text(path: Path) -> bytes:
+    """
+    Read an OSM XML extract, decompressing it.
+
+    Parameters
+    ----------
+    path
+        A ``.osm``, ``.osm.gz`` or ``.osm.bz2`` file.
+
+    Returns
+    -------
+    bytes
+        The XML.
+
+    Raises
+    ------
+    OSError, EOFError
+        When it cannot be read or decompressed.
+    """
+    kind = extract_kind(path)
+    if kind == "osm.bz2":
+        return bz2.decompress(path.read_bytes())
+    if kind == "osm.gz":
+        return gzip.decompress(path.read_bytes())
+    return path.read_bytes()
+
+
+#: A node's start tag, attributes quoted either way (``>`` may appear inside a quoted value).
+_NODE_TAG = re.compile(rb"<node\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+#: A ``lat`` or ``lon`` attribute (``minlat`` of ``<bounds>`` does not match).
+_COORD_ATTR = re.compile(rb"\s(lat|lon)\s*=\s*(\"[^\"]*\"|'[^']*')")
+#: A coordinate osmium surely reads right: plain decimal notation, at most three integer digits.
+_PLAIN_COORD = re.compile(rb"-?(?:\d{1,3}(?:\.\d*)?|\.\d+)")
+#: Somewhere in the text, a ``lat`` / ``lon`` value that is not plain decimal notation.
+_ODD_COORD = re.compile(rb"\s(?:lat|lon)\s*=\s*[\"'](?!-?(?:\d{1,3}(?:\.\d*)?|\.\d+)[\"'])")
+
+
+def _coordinate_ok(attr: bytes, value: bytes) -> bool:
+    """
+    Say whether a node's coordinate attribute is a plain, finite number on the globe.
+
+    Parameters
+    ----------
+    attr
+        ``b"lat"`` or ``b"lon"``.
+    value
+        The attribute's text, without quotes.
+
+    Returns
+    -------
+    bool
+        True when osmium will read it as written.
+    """
+    if not _PLAIN_COORD.fullmatch(value):
+        return False
+    limit = 90.0 if attr == b"lat" else 180.0
+    return abs(float(value)) <= limit
+
+
+def _drop_bad_coordinates(text: bytes) -> tuple[bytes, int]:
+    """
+    Remove the position of every node whose ``lat`` or ``lon`` is not a plain number on the globe.
+
+    Such a node then reads as missing (no location), so ways are split around it, as around a
+    node clipped from the extract.
+
+    Parameters
+    ----------
+    text
+        OSM XML.
+
+    Returns
+    -------
+    tuple
+        The repaired XML and the number of nodes whose position was removed.
+    """
+    dropped = 0
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        nonlocal dropped
+        tag = match.group(0)
+        attrs = _COORD_ATTR.findall(tag)
+        if all(_coordinate_ok(name, quoted[1:-1]) for name, quoted in attrs):
+            return tag
+        dropped += 1
+        return _COORD_ATTR.sub(b"", tag)
+
+    return _NODE_TAG.sub(fix, text), dropped
+
+
+def _has_odd_coordinates(path: Path) -> bool:
+    """
+    Say whether an OSM XML file writes some coordinate in other than plain decimal notation.
+
+    osmium reads some such values (``1e99``, ``0.000000001e9``) silently as 0, so a node at
+    exactly 0° sends this module to look here.
+
+    Parameters
+    ----------
+    path
+        The extract.
+
+    Returns
+    -------
+    bool
+        True when a ``lat`` or ``lon`` value is not plain decimal; False for PBF files.
+    """
+    if not _is_xml(path):
+        return False
+    try:
+        return _ODD_COORD.search(_xml_text(path)) is not None
+    except (OSError, EOFError):
+        return False  # osmium read it, so its own reading decides
+
+
+#: Negative ids (objects new in a JOSM edit) become this plus their absolute value: osmium's
+#: location index holds positive ids only. OSM ids are far below it.
+NEGATIVE_ID_BASE = 1 << 52
+
+
+def _positive_id(osm_id: int) -> int:
+    """
+    Map a negative OSM id to a positive one that no real object has.
+
+    Parameters
+    ----------
+    osm_id
+        The id.
+
+    Returns
+    -------
+    int
+        The id itself when it is not negative, else ``NEGATIVE_ID_BASE - osm_id``.
+    """
+    return osm_id if osm_id >= 0 else NEGATIVE_ID_BASE - osm_id
+
+
+@contextlib.contextmanager
+def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
+    """
+    Write a repaired, sorted copy of an extract to a temporary folder.
+
+    OSM XML with unreadable node positions is first rid of them (``_drop_bad_coordinates``).
+    Then the objects are written again in the order osmium's location index and area builder
+    expect (``_write_sorted``).
+
+    Parameters
+    ----------
+    path
+        The extract.
+    coordinates
+        Node coordinates are known to need repair (else the XML is searched for odd ones).
+
+    Yields
+    ------
+    Path
+        The sorted copy (``.osm.pbf``), removed on exit.
+
+    Raises
+    ------
+    DataError
+        When the extract cannot be read even so.
+    """
+    with tempfile.TemporaryDirectory(prefix="walks-extract-") as folder:
+        source = path
+        if _is_xml(path):
+            try:
+                text = _xml_text(path)
+                # an unsorted file may hold odd coordinates too: look, cheaply, when not told
+                if coordinates or _ODD_COORD.search(text):
+                    text, dropped = _drop_bad_coordinates(text)
+                    if dropped:
+                        log.warning(
+                            "%r: %d node(s) with unreadable coordinates ignored", str(path), dropped
+                        )
+                    source = Path(folder) / "fixed.osm"
+                    source.write_bytes(text)
+            except (OSError, EOFError, ValueError) as err:
+                raise _read_error(path, err) from err
+        target = Path(folder) / "sorted.osm.pbf"
+        _write_sorted(source, target, path)
+        yield target
+
+
+def _write_sorted(source: Path, target: Path, path: Path) -> None:
+    """
+    Write the objects of an extract again: nodes first, then ways and relations sorted by id.
+
+    Nodes keep their order (osmium's location index sorts itself) and are copied by osmium
+    itself, which keeps this fast; nodes without a position are left out, as in a clipped
+    extract. Negative ids are made positive (``_positive_id``).
+
+    Parameters
+    ----------
+    source
+        The file to read.
+    target
+        The ``.osm.pbf`` file to write.
+    path
+        The extract as the user named it, for messages.
+
+    Raises
+    ------
+    DataError
+        When ``source`` cannot be read.
+    """
+    import osmium  # noqa: PLC0415
+    from osmium.osm import mutable  # noqa: PLC0415
+
+    ways: list[Any] = []
+    relations: list[Any] = []
+    obj: Any
+    writer = osmium.SimpleWriter(str(target))
+    try:
+        for obj in osmium.FileProcessor(str(source)):
+            if obj.is_node():
+                if not obj.location.valid():
+                    continue
+                if obj.id < 0:
+                    obj = obj.replace(id=_positive_id(obj.id))  # noqa: PLW2901
+                writer.add_node(obj)
+                continue
+            common = {
+                "id": _positive_id(obj.id),
+                "version": obj.version,
+                "timestamp": obj.timestamp,
+                "tags": [(t.k, t.v) for t in obj.tags],
+            }
+            if obj.is_way():
+                refs = [_positive_id(n.ref) for n in obj.nodes]
+                ways.append(mutable.Way(nodes=refs, **common))
+            elif obj.is_relation():
+                members = [(m.type, _positive_id(m.ref), m.role) for m in obj.members]
+                relations.append(mutable.Relation(members=members, **common))
+        for item in sorted(ways, key=lambda o: o.id):
+            writer.add_way(item)
+        for item in sorted(relations, key=lambda o: o.id):
+            writer.add_relation(item)
+    except _osmium_failures() as err:
+        raise _read_error(path, err) from err
+    finally:
+        writer.close()
 
 
 def read_extract(path: str | Path) -> OsmWays:
@@ -216,8 +669,9 @@ def read_extract(path: str | Path) -> OsmWays:
     Parameters
     ----------
     path
-        A ``.osm``, ``.osm.bz2`` or ``.osm.pbf`` file. Clipped extracts are fine: nodes
-        missing from the file get NaN coordinates.
+        A ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file. Clipped extracts are fine:
+        nodes missing from the file get NaN coordinates, and so do nodes whose coordinates are
+        not numbers or lie off the globe. Files whose objects are not sorted are read too.
 
     Returns
     -------
@@ -227,23 +681,78 @@ def read_extract(path: str | Path) -> OsmWays:
     Raises
     ------
     DataError
-        When the file is missing, unreadable, of another format, corrupt or truncated.
+        When the file is missing, unreadable, of another format, corrupt or truncated, or
+        holds a tag longer than the reader accepts.
     """
     import osmium  # noqa: PLC0415 - the C++ reader is only needed for local files
 
     path = check_extract(path)
-    ways: list[WayRecord] = []
-    newest: dt.datetime | None = None
     try:
         header_date = _header_date(osmium.io.Reader(str(path), osmium.osm.NOTHING).header())
+    except _osmium_failures() as err:
+        raise _read_error(path, err) from err
+    try:
+        ways, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
+    except _NeedsRepairError as repair:
+        with _repaired_copy(path, coordinates=repair.coordinates) as copy:
+            ways, newest = _read_ways(copy, path, repaired=True, dates=header_date is None)
+    return OsmWays(
+        ways=tuple(ways),
+        source=f"file:{path.resolve()}",
+        data_date=header_date or (newest.astimezone(dt.UTC) if newest else None),
+    )
+
+
+def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
+    readable: Path, path: Path, *, repaired: bool, dates: bool
+) -> tuple[list[WayRecord], dt.datetime | None]:
+    """
+    Read the walkable ways of an extract in one pass.
+
+    Parameters
+    ----------
+    readable
+        The file to read: the extract or its repaired copy.
+    path
+        The extract as the user named it, for messages.
+    repaired
+        True when ``readable`` is already a repaired copy.
+    dates
+        Track the newest element timestamp (when the header has no date).
+
+    Returns
+    -------
+    tuple
+        The ways, and the newest element timestamp (None when there is none or ``dates`` is
+        False).
+
+    Raises
+    ------
+    _NeedsRepairError
+        When the file is unsorted or holds unreadable coordinates and is not a repaired copy.
+    DataError
+        When it cannot be read.
+    """
+    import osmium  # noqa: PLC0415
+
+    ways: list[WayRecord] = []
+    newest: dt.datetime | None = None
+    after_ways = at_zero = False
+    try:
         entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
-        processor = osmium.FileProcessor(str(path), entities)
         obj: Any
-        for obj in processor.with_locations():
-            if header_date is None:
+        for obj in osmium.FileProcessor(str(readable), entities).with_locations():
+            if dates:
                 stamp = obj.timestamp
                 if stamp.year > 1970 and (newest is None or stamp > newest):  # noqa: PLR2004
                     newest = stamp
+            if obj.is_node():
+                if (after_ways or obj.id < 0) and not repaired:
+                    # a node after a way gets its location too late; one with a negative id
+                    # (a JOSM edit) gets none: read a sorted copy with positive ids
+                    raise _NeedsRepairError
+                continue
+            after_ways = True
             if not obj.is_way() or "highway" not in obj.tags:
                 continue
             tags = {tag.k: tag.v for tag in obj.tags}
@@ -259,15 +768,15 @@ def read_extract(path: str | Path) -> OsmWays:
                 else:
                     lats.append(math.nan)
                     lons.append(math.nan)
+            at_zero = at_zero or 0.0 in lats or 0.0 in lons
             ways.append(WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags))
-    except RuntimeError as err:
-        msg = f"OSM file {str(path)!r} is corrupt or truncated ({err}): download it again"
-        raise DataError(msg) from err
-    return OsmWays(
-        ways=tuple(ways),
-        source=f"file:{path.resolve()}",
-        data_date=header_date or (newest.astimezone(dt.UTC) if newest else None),
-    )
+    except _osmium_failures() as err:
+        if not repaired and _is_xml(readable) and "coordinate" in str(err):
+            raise _NeedsRepairError(coordinates=True) from err
+        raise _read_error(path, err) from err
+    if at_zero and not repaired and _has_odd_coordinates(readable):
+        raise _NeedsRepairError(coordinates=True)
+    return ways, newest
 
 
 def _header_date(header: Any) -> dt.datetime | None:  # noqa: ANN401 - osmium's Header has no stubs
@@ -378,7 +887,13 @@ def building_height(tags: dict[str, str]) -> tuple[float, str]:
     -------
     tuple
         ``(height in metres, source)`` with source ``"height"``, ``"levels"`` or ``"default"``.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
     """
+    _check_tags(tags, "building_height")
     for key in ("height", "building:height"):
         match = re.match(r"\s*(\d+(?:[.,]\d+)?)\s*(m|ft|')?", tags.get(key, ""))
         if match:
@@ -396,19 +911,19 @@ def building_height(tags: dict[str, str]) -> tuple[float, str]:
     return DEFAULT_BUILDING_M, "default"
 
 
-def read_features(  # noqa: C901 - one pass over nodes and areas
-    path: str | Path, wanted: Callable[[dict[str, str]], bool]
-) -> OsmFeatures:
+def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) -> OsmFeatures:
     """
     Read tagged objects and buildings from a local extract.
 
     Nodes and areas (closed ways and multipolygon relations) are read; an area's position is
-    its centroid. Objects whose outline is incomplete in a clipped extract are skipped.
+    its centroid. Objects whose outline is incomplete in a clipped extract are skipped, and so
+    are nodes whose coordinates are not numbers or lie off the globe. Files whose objects are
+    not sorted by type and id (older API exports) are read through a sorted copy.
 
     Parameters
     ----------
     path
-        A ``.osm``, ``.osm.bz2`` or ``.osm.pbf`` file.
+        A ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file.
     wanted
         Says which tagged objects to keep as features.
 
@@ -420,24 +935,77 @@ def read_features(  # noqa: C901 - one pass over nodes and areas
     Raises
     ------
     DataError
-        When the file is missing, unreadable or corrupt.
+        When the file is missing, unreadable or corrupt, or ``wanted`` is not callable.
+    """
+    path = check_extract(path)
+    given: object = wanted
+    if not callable(given):
+        msg = (
+            f"wanted must be a function of a tag dict, not {type(given).__name__}: "
+            "give e.g. lambda tags: 'amenity' in tags"
+        )
+        raise DataError(msg)
+    try:
+        features, buildings = _read_features(path, path, wanted, repaired=False)
+    except _NeedsRepairError as repair:
+        with _repaired_copy(path, coordinates=repair.coordinates) as copy:
+            features, buildings = _read_features(copy, path, wanted, repaired=True)
+    return OsmFeatures(tuple(features), tuple(buildings), f"file:{path.resolve()}")
+
+
+def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
+    readable: Path,
+    path: Path,
+    wanted: Callable[[dict[str, str]], bool],
+    *,
+    repaired: bool,
+) -> tuple[list[Feature], list[Building]]:
+    """
+    Read tagged objects and buildings in one pass (two for osmium's area builder).
+
+    Parameters
+    ----------
+    readable
+        The file to read: the extract or its repaired copy.
+    path
+        The extract as the user named it, for messages.
+    wanted
+        Says which tagged objects to keep as features.
+    repaired
+        True when ``readable`` is already a repaired copy.
+
+    Returns
+    -------
+    tuple
+        The features and the buildings.
+
+    Raises
+    ------
+    _NeedsRepairError
+        When the file is unsorted or holds unreadable coordinates and is not a repaired copy.
+    DataError
+        When it cannot be read.
     """
     import osmium  # noqa: PLC0415
     import shapely  # noqa: PLC0415
 
-    path = check_extract(path)
     features: list[Feature] = []
     buildings: list[Building] = []
+    after_nodes = at_zero = False
     obj: Any
     try:
-        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas():
+        for obj in osmium.FileProcessor(str(readable)).with_locations().with_areas():
             if obj.is_node():
+                if (after_nodes or obj.id < 0) and not repaired:
+                    raise _NeedsRepairError  # as in _read_ways
                 if len(obj.tags) and obj.location.valid():
                     tags = {t.k: t.v for t in obj.tags}
                     if wanted(tags):
                         loc = obj.location
+                        at_zero = at_zero or loc.lat == 0.0 or loc.lon == 0.0
                         features.append(Feature("node", obj.id, tags, loc.lat, loc.lon))
                 continue
+            after_nodes = True
             if not obj.is_area():
                 continue
             tags = {t.k: t.v for t in obj.tags}
@@ -449,6 +1017,7 @@ def read_features(  # noqa: C901 - one pass over nodes and areas
             rings = [r for r in rings if len(r) >= 4]  # noqa: PLR2004
             if not rings:
                 continue
+            at_zero = at_zero or any(0.0 in xy for ring in rings for xy in ring)
             if is_building:
                 height, how = building_height(tags)
                 buildings.extend(Building(r, height, how) for r in rings)
@@ -458,7 +1027,12 @@ def read_features(  # noqa: C901 - one pass over nodes and areas
                 features.append(
                     Feature(kind, obj.orig_id(), tags, centroid.y, centroid.x, rings[0])
                 )
-    except RuntimeError as err:
-        msg = f"OSM file {str(path)!r} is corrupt or truncated ({err}): download it again"
-        raise DataError(msg) from err
-    return OsmFeatures(tuple(features), tuple(buildings), f"file:{path.resolve()}")
+    except _osmium_failures() as err:
+        text = str(err)
+        unreadable = _is_xml(readable) and "coordinate" in text
+        if not repaired and (unreadable or "out of order" in text):
+            raise _NeedsRepairError(coordinates=unreadable) from err
+        raise _read_error(path, err) from err
+    if at_zero and not repaired and _has_odd_coordinates(readable):
+        raise _NeedsRepairError(coordinates=True)
+    return features, buildings

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from walks.errors import DataError
+from walks.errors import AreaError, DataError, NoWalkError
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -101,7 +101,16 @@ def pleasantness_from_tags(tags: dict[str, str]) -> Pleasantness:
         60 km/h and more; ``PEDESTRIAN`` for pedestrian streets and living streets;
         ``QUIET_LANE`` for footpaths, steps, tracks, alleys and Paris-style passages, villas
         and impasses; ``ORDINARY`` for the rest, sidewalks and crossings included.
+
+    Raises
+    ------
+    DataError
+        When ``tags`` is not a dict.
     """
+    given: object = tags
+    if not isinstance(given, dict):
+        msg = f"pleasantness_from_tags needs a dict of OSM tags, not {type(given).__name__}"
+        raise DataError(msg)
     highway = tags.get("highway", "")
     lanes = _number(tags.get("lanes"))
     speed = _number(tags.get("maxspeed"))
@@ -504,8 +513,23 @@ class WalkGraph:
         -------
         tuple
             ``(node index, distance in metres)``.
+
+        Raises
+        ------
+        NoWalkError
+            When the point is not a pair of finite coordinates on the globe.
         """
-        x, y = self._project(np.array([point.lat]), np.array([point.lon]))
+        try:
+            lat, lon = float(point[0]), float(point[1])
+        except (TypeError, ValueError, IndexError) as err:
+            msg = f"point {point!r} is not a (lat, lon) pair: give e.g. LatLon(48.88, 2.35)"
+            raise NoWalkError(msg) from err
+        if not (abs(lat) <= 90.0 and abs(lon) <= 180.0):  # noqa: PLR2004 - False for NaN
+            msg = (
+                f"point {lat!r},{lon!r} is not on the globe: give latitude and longitude in degrees"
+            )
+            raise NoWalkError(msg)
+        x, y = self._project(np.array([lat]), np.array([lon]))
         dist, idx = self._kdtree.query([x[0], y[0]])
         return int(idx), float(dist)
 
@@ -640,16 +664,19 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     Raises
     ------
     DataError
-        When no walkable way remains.
+        When no walkable way remains, or ``osm`` / ``source`` have the wrong type.
+    AreaError
+        When ``clip`` is not an ``Area``.
     """
     import time  # noqa: PLC0415
 
     started = time.perf_counter()
+    _check_build_arguments(osm, clip, source)
     way_lats, way_lons = _clipped_coords(osm, clip)
     uses: dict[int, int] = {}
-    for way, lats_of_way in zip(osm.ways, way_lats, strict=True):
-        for ref, lat in zip(way.refs, lats_of_way, strict=True):
-            if lat == lat:  # not NaN  # noqa: PLR0124
+    for way, lats_of_way, lons_of_way in zip(osm.ways, way_lats, way_lons, strict=True):
+        for ref, lat, lon in zip(way.refs, lats_of_way, lons_of_way, strict=True):
+            if -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:  # False for NaN  # noqa: PLR2004
                 uses[ref] = uses.get(ref, 0) + 1
 
     node_of: dict[int, int] = {}
@@ -690,7 +717,8 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         lats: list[float] = []
         lons: list[float] = []
         for ref, lat, lon in zip(way.refs, way_lats[way_idx], way_lons[way_idx], strict=True):
-            if lat != lat:  # NaN: the node is outside the extract  # noqa: PLR0124
+            if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):  # noqa: PLR2004
+                # NaN: the node is outside the extract; or its coordinates are off the globe
                 if len(refs) > 1:
                     emit(way_idx, refs, lats, lons)
                 refs, lats, lons = [], [], []
@@ -793,6 +821,39 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
             build_s=time.perf_counter() - started,
         ),
     )
+
+
+def _check_build_arguments(osm: object, clip: object, source: object) -> None:
+    """
+    Check the arguments of ``graph_from_ways``, naming a bad value and the fix.
+
+    Parameters
+    ----------
+    osm, clip, source
+        As given to ``graph_from_ways``.
+
+    Raises
+    ------
+    DataError
+        When ``osm`` is not an ``OsmWays`` or ``source`` is not text.
+    AreaError
+        When ``clip`` is not an ``Area``.
+    """
+    from walks.data import OsmWays  # noqa: PLC0415 - data.py is light, but keep imports lazy
+    from walks.types import Area  # noqa: PLC0415
+
+    if not isinstance(osm, OsmWays):
+        msg = (
+            f"graph_from_ways needs an OsmWays, not {type(osm).__name__}: "
+            "give the result of read_extract or fetch_overpass"
+        )
+        raise DataError(msg)
+    if clip is not None and not isinstance(clip, Area):
+        msg = f"clip must be an Area (from resolve_area), not {type(clip).__name__}: or give None"
+        raise AreaError(msg)
+    if source is not None and not isinstance(source, str):
+        msg = f"source must be text, not {type(source).__name__}: e.g. 'file:/data/map.osm'"
+        raise DataError(msg)
 
 
 def _clipped_coords(

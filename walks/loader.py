@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from walks.cache import (
     load_cached_graph,
     save_graph,
 )
+from walks.categories import Category
 from walks.data import (
     DEMO_NAME,
     OsmFeatures,
@@ -25,16 +27,18 @@ from walks.data import (
     read_extract,
     read_features,
 )
+from walks.errors import AreaError, CacheError, DataError, ServiceError
 from walks.graph import WalkGraph, graph_from_ways
 from walks.overpass import fetch_overpass, fetch_overpass_features
+from walks.types import Area
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from walks.categories import Category
-    from walks.types import Area
-
 log = logging.getLogger(__name__)
+
+#: The least walkable length, in metres, a graph needs for a walk to be possible at all.
+MIN_WALKABLE_M = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +113,20 @@ def load_graph(
     Raises
     ------
     DataError
-        When the extract is missing, corrupt, or has no walkable way (in the area).
+        When the extract is missing, corrupt, or has no walkable way (in the area), or so little
+        (under ``MIN_WALKABLE_M``, or a single street piece) that no walk is possible.
     AreaError
-        When an area to download is larger than ``max_area_km2``.
+        When an area to download is larger than ``max_area_km2``, ``area`` is not an ``Area``,
+        or ``max_area_km2`` is not a positive number.
     ServiceError
-        When Overpass cannot be reached or keeps failing.
+        When Overpass cannot be reached or keeps failing, or ``attempts`` / ``backoff_s`` are
+        not a positive whole number / a finite number of seconds.
     CacheError
-        When the cache directory is not writable.
+        When the cache directory is not writable, or ``cache_dir`` is not a path. (A graph
+        that cannot be saved once built is returned all the same, with a warning logged.)
     """
     started = time.perf_counter()
+    _check_load_arguments(area, cache_dir, max_area_km2, attempts, backoff_s, overpass_url)
     cache_dir = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
     say = progress or (lambda _text: None)
     area_key = area.key if area is not None else ""
@@ -142,6 +151,7 @@ def load_graph(
         ensure_writable(cache_path.parent)
         cached = load_cached_graph(cache_path)
         if cached is not None:
+            check_walkable(cached)
             log.info("graph read from cache %s", cache_path)
             return LoadedGraph(
                 cached,
@@ -164,11 +174,114 @@ def load_graph(
         source = None
     say(f"building the walking graph ({len(osm.ways):,} ways)")
     graph = graph_from_ways(osm, clip=area, source=source)
+    check_walkable(graph)
     if cache_path is not None:
-        save_graph(graph, cache_path)
+        try:
+            save_graph(graph, cache_path)
+        except CacheError as err:  # the graph is good; only the next run will build it again
+            log.warning("the graph was not cached: %s", err)
     return LoadedGraph(
         graph, from_cache=False, cache_path=cache_path, seconds=time.perf_counter() - started
     )
+
+
+def check_walkable(graph: WalkGraph) -> None:
+    """
+    Refuse a graph too small for any walk: under ``MIN_WALKABLE_M`` or a single street piece.
+
+    A two-node extract, or one whose nodes all sit at one point, builds a graph; this stops it
+    from becoming a 0 m walk.
+
+    Parameters
+    ----------
+    graph
+        The graph.
+
+    Raises
+    ------
+    DataError
+        ``no walk possible here: …``, with the walkable length, the counts and the fix.
+    """
+    total_m = float(graph.edge_length_m.sum())
+    if total_m >= MIN_WALKABLE_M and graph.n_edges >= 2:  # noqa: PLR2004 - one piece is no walk
+        return
+    if graph.meta.area:
+        where = f"the area {graph.meta.area!r}"
+    else:
+        where = f"the extract {graph.meta.source.split(':', 1)[-1]!r}"
+    msg = (
+        f"no walk possible here: {where} holds {total_m:.0f} m of walkable ways "
+        f"({graph.n_edges} street piece(s) between {graph.n_nodes} junction(s)): give a larger "
+        f"area or extract, with at least {MIN_WALKABLE_M:.0f} m of streets or paths"
+    )
+    raise DataError(msg)
+
+
+def _check_load_arguments(
+    area: object,
+    cache_dir: object,
+    max_area_km2: object,
+    attempts: object,
+    backoff_s: object,
+    overpass_url: object,
+) -> None:
+    """
+    Check the arguments of ``load_graph`` before any work, naming a bad value and the fix.
+
+    Parameters
+    ----------
+    area, cache_dir, max_area_km2, attempts, backoff_s, overpass_url
+        As given to ``load_graph``.
+
+    Raises
+    ------
+    AreaError
+        When ``area`` is not an ``Area`` or ``max_area_km2`` is not a positive number.
+    CacheError
+        When ``cache_dir`` is not a path.
+    ServiceError
+        When ``overpass_url`` is not text, ``attempts`` is not a whole number of at least 1, or
+        ``backoff_s`` is not a finite number of seconds, 0 or more.
+    """
+    if area is not None and not isinstance(area, Area):
+        msg = (
+            f"area must be an Area (from resolve_area), not {type(area).__name__}: "
+            "call walks.resolve_area first"
+        )
+        raise AreaError(msg)
+    if cache_dir is not None and not isinstance(cache_dir, str | Path):
+        msg = f"cache_dir must be a folder path, not {type(cache_dir).__name__}: give a Path"
+        raise CacheError(msg)
+    if not _is_number(max_area_km2) or not 0 < float(max_area_km2) < math.inf:  # type: ignore[arg-type]
+        msg = f"max_area_km2 {max_area_km2!r} is not a positive number: give square km, e.g. 20"
+        raise AreaError(msg)
+    url = overpass_url if isinstance(overpass_url, str) else ""
+    if not isinstance(overpass_url, str) or not overpass_url:
+        msg = f"overpass_url {overpass_url!r} is not a URL: give e.g. {settings.OVERPASS_URL!r}"
+        raise ServiceError(msg, url=url)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        msg = f"attempts {attempts!r} is not a whole number of at least 1: give e.g. 3"
+        raise ServiceError(msg, url=url)
+    if not _is_number(backoff_s) or not 0 <= float(backoff_s) < math.inf:  # type: ignore[arg-type]
+        msg = f"backoff_s {backoff_s!r} is not a finite number of seconds: give e.g. 2"
+        raise ServiceError(msg, url=url)
+
+
+def _is_number(value: object) -> bool:
+    """
+    Say whether a value is a real number (not a bool, not text).
+
+    Parameters
+    ----------
+    value
+        Any value.
+
+    Returns
+    -------
+    bool
+        True for ints and floats (NaN included; callers check the range).
+    """
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def load_features(
@@ -212,10 +325,26 @@ def load_features(
     Raises
     ------
     DataError
-        When the extract is missing or corrupt.
+        When the extract is missing or corrupt, or ``categories`` is not a list of
+        ``Category``.
+    AreaError
+        When ``area`` is not an ``Area``.
     ServiceError
         When Overpass fails.
     """
+    given: tuple[object, object] = (area, categories)
+    if given[0] is not None and not isinstance(given[0], Area):
+        msg = (
+            f"area must be an Area (from resolve_area), not {type(given[0]).__name__}: "
+            "call walks.resolve_area first"
+        )
+        raise AreaError(msg)
+    if not isinstance(given[1], list | tuple) or not all(isinstance(c, Category) for c in given[1]):
+        msg = (
+            f"categories must be a list of Category, not {given[1]!r}: "
+            "take them from walks.categories.load_categories"
+        )
+        raise DataError(msg)
     say = progress or (lambda _text: None)
 
     def wanted(tags: dict[str, str]) -> bool:
