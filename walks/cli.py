@@ -267,7 +267,7 @@ AreaArg = Annotated[
 OsmFileOpt = Annotated[
     Path | None,
     typer.Option(
-        "--osm-file", help="Local .osm, .osm.bz2 or .osm.pbf extract (AREA then clips it).",
+        "--osm-file", help="Local .osm, .osm.gz, .osm.bz2 or .osm.pbf extract (AREA clips it).",
         dir_okay=False,
     ),
 ]  # fmt: skip
@@ -700,6 +700,13 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
         ),
     ] = 1.0,
     avoid_steps: Annotated[bool, typer.Option("--avoid-steps", help="Avoid steps.")] = False,
+    allow_repeats: Annotated[
+        bool,
+        typer.Option(
+            "--allow-repeats",
+            help="Fill the time by walking pleasant streets again when the area is too small.",
+        ),
+    ] = False,
     seed: Annotated[
         int,
         typer.Option(
@@ -775,11 +782,14 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             resolved, wanted, start=start, end=end, minutes=minutes, km=km,
             must_visit=tuple(must_visit or ()), order=tuple(_split(order or "")), at=when,
             quiet=prefer_quiet, avoid_steps=avoid_steps, seed=seed, alternatives=alternatives,
-            osm_file=osm_file, category_files=tuple(categories or ()), landmark=landmark,
-            dem=dem, roofline_m=roofline, cache_dir=cache_dir, use_cache=not no_cache,
+            allow_repeats=allow_repeats, osm_file=osm_file,
+            category_files=tuple(categories or ()), landmark=landmark, dem=dem,
+            roofline_m=roofline, cache_dir=cache_dir, use_cache=not no_cache,
             overpass_url=overpass_url, nominatim_url=nominatim_url, max_area_km2=max_area_km2,
             attempts=retries, progress=say,
         )  # fmt: skip
+        for warning in result.warnings:  # honest results: every shortfall said on stderr
+            typer.echo(visible(f"Warning: {warning.message}", one_line=True), err=True)
         say("writing the outputs")
         best = result.walks[0]
         where = area or (osm_file.name if osm_file else "Helsinki centre (demo)")
@@ -860,6 +870,7 @@ def _render(
         page = map_html(
             result.walks, title=title, categories=found.categories, departure=departure,
             climb_m=result.climb_m, offline_assets=assets, cdn=assets is None,
+            warnings=[w.message for w in result.warnings],
             elevations=result.elevations,
             basemap=basemap_data(found.loaded.graph, found.features.buildings,
                                  view_bounds(result.walks)),
