@@ -32,9 +32,11 @@ import datetime as dt
 import email.utils
 import logging
 import math
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -304,6 +306,33 @@ def check_service_url(url: object, *, service: str, option: str) -> str:
         msg = f"{option} {url!r} names no host: {fix}"
         raise UsageError(msg)
     return url
+
+
+def check_cache_dir(cache_dir: object) -> Path:
+    """
+    Check a cache directory argument, and give the default one for None.
+
+    Parameters
+    ----------
+    cache_dir
+        A path (``str`` or ``os.PathLike``), or None for ``settings.default_cache_dir()``.
+
+    Returns
+    -------
+    Path
+        The directory.
+
+    Raises
+    ------
+    UsageError
+        When it is neither a path nor None, or is empty.
+    """
+    if cache_dir is None:
+        return settings.default_cache_dir()
+    if not isinstance(cache_dir, (str, os.PathLike)) or not os.fspath(cache_dir):
+        msg = f"the cache directory {cache_dir!r} is not a path: give a folder, e.g. ~/.cache/walks"
+        raise UsageError(msg)
+    return Path(cache_dir)
 
 
 def check_attempts(attempts: object) -> int:
@@ -702,7 +731,9 @@ def read_body(response: requests.Response, *, service: str, url: str) -> None:
                     )
                     raise ServiceError(msg, url=url, status=response.status_code)
                 parts.append(piece)
-                time_left(service, url)
+                left = remaining_s()
+                if left is not None and left <= 0:
+                    raise out_of_time(service, url, doing="did not finish its reply")
         left = remaining_s()
         if left is not None and left <= 0:  # the watchdog cut a trickle short
             raise out_of_time(service, url, doing="did not finish its reply")
@@ -830,10 +861,8 @@ def translate_request_error(  # noqa: PLR0911 - one answer per kind of failure
         msg = f"cannot reach {host}: no network? (its name cannot be looked up). {_NO_NETWORK_HINT}"
         return ServiceError(msg, url=url)
     if isinstance(err, requests.TooManyRedirects):
-        msg = (
-            f"{service} at {url!r} redirects in a loop (more than {settings.MAX_REDIRECTS} "
-            "redirects): check the URL"
-        )
+        hops = len(err.response.history) if err.response is not None else settings.MAX_REDIRECTS
+        msg = f"{service} at {url!r} redirects in a loop (gave up after {hops}): check the URL"
         return ServiceError(msg, url=url)
     bad_target = (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL,
                   requests.exceptions.MissingSchema)  # fmt: skip

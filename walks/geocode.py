@@ -17,6 +17,7 @@ from walks import _files, settings
 from walks._http import (
     call_with_retries,
     check_attempts,
+    check_cache_dir,
     check_seconds,
     check_service_url,
     http_get,
@@ -170,7 +171,7 @@ def _read_cached(path: Path, query: str, nominatim_url: str) -> Place | None:
         return None
 
 
-def _nominatim_adapter(nominatim_url: str) -> Callable[..., Any]:
+def _nominatim_adapter(nominatim_url: str, query: str) -> Callable[..., Any]:
     """
     Make a geopy adapter factory whose requests go through ``walks._http``.
 
@@ -178,12 +179,15 @@ def _nominatim_adapter(nominatim_url: str) -> Callable[..., Any]:
     try) and reads bodies without a total time limit. This adapter makes exactly one request
     per call, with ``http_get``: time-out capped by the deadline, body read against the
     deadline, 429 / 5xx / 4xx turned into our errors. It also checks the reply's shape (a list
-    of objects, or an ``{"error": ...}`` object) before geopy parses it.
+    of objects, or an ``{"error": ...}`` object) and the first place's numbers before geopy
+    reads them.
 
     Parameters
     ----------
     nominatim_url
         The service base URL, for messages.
+    query
+        The place name asked for, for messages.
 
     Returns
     -------
@@ -217,6 +221,8 @@ def _nominatim_adapter(nominatim_url: str) -> Callable[..., Any]:
                     f"(a {type(data).__name__} where a list of places belongs): check the URL"
                 )
                 raise ServiceError(msg, url=nominatim_url)
+            if data:
+                _place_from_raw(query, data[0], nominatim_url)
             return data
 
     def factory(*, proxies: object, ssl_context: object) -> object:
@@ -265,7 +271,7 @@ def _ask_nominatim(
         scheme=parts.scheme or "https",
         user_agent=user_agent,
         timeout=timeout_s,
-        adapter_factory=_nominatim_adapter(nominatim_url),
+        adapter_factory=_nominatim_adapter(nominatim_url, query),
     )
     _wait_turn(min_delay_s, nominatim_url)
     try:
@@ -350,8 +356,7 @@ def geocode(
     if not (isinstance(agent, str) and agent.strip()):
         msg = f"user_agent {user_agent!r} is empty: Nominatim's usage policy asks for a real one"
         raise UsageError(msg)
-    cache_dir = settings.default_cache_dir() if cache_dir is None else cache_dir
-    cache_file = _cache_file(cache_dir, nominatim_url, query)
+    cache_file = _cache_file(check_cache_dir(cache_dir), nominatim_url, query)
     cached = _read_cached(cache_file, query, nominatim_url)
     if cached is not None:
         return cached

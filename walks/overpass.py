@@ -20,6 +20,7 @@ from walks import _files, settings
 from walks._http import (
     call_with_retries,
     check_attempts,
+    check_cache_dir,
     check_seconds,
     check_service_url,
     http_get,
@@ -157,7 +158,7 @@ def _check_arguments(
     check_attempts(attempts)
     check_seconds(timeout_s, "timeout_s")
     check_seconds(backoff_s, "backoff_s", allow_zero=True)
-    return url, settings.default_cache_dir() if cache_dir is None else cache_dir
+    return url, check_cache_dir(cache_dir)
 
 
 def _ask_overpass(
@@ -303,7 +304,10 @@ def _osmnx_settings(
         raise translate_request_error(err, service="Overpass", url=overpass_url) from err
     except (ox._errors.InsufficientResponseError, ox._errors.ResponseStatusCodeError) as err:  # noqa: SLF001
         snippet = one_line(str(err))[:160]
-        msg = f"Overpass at {overpass_url!r} sent an unreadable reply (not JSON): {snippet!r}"
+        msg = (
+            f"Overpass at {overpass_url!r} sent an unreadable reply (not a JSON object): "
+            f"{snippet!r}"
+        )
         raise ServiceError(msg, url=overpass_url) from err
     finally:
         for name, value in saved.items():
