@@ -522,9 +522,10 @@ def _final_error(err: RetryableServiceError, service: str, url: str, attempts: i
     """
     if isinstance(err, UnreachableError):
         host = urlsplit(url).hostname or url
+        tries = "1 try" if attempts == 1 else f"{attempts} tries"
         msg = (
-            f"cannot reach {host}: no network? ({service} at {url!r}: {err}, "
-            f"{attempts} time(s)). {_NO_NETWORK_HINT}"
+            f"cannot reach {host}: no network? ({service} at {url!r}: {err}, {tries}). "
+            f"{_NO_NETWORK_HINT}"
         )
         return ServiceError(msg, url=url, status=err.status)
     msg = (
