@@ -39,7 +39,8 @@ class Failure:
     loops). ``content_length`` overrides the Content-Length sent (a short body when larger
     than ``body``); ``trickle_s`` sends the body one byte per that many seconds; ``stall_s``
     waits before answering at all; ``bad_header_lines`` are sent as they are among the headers;
-    a ``sticky`` failure is served for every request instead of once.
+    a ``sticky`` failure is served for every request instead of once. With ``trickle_all``
+    the status line and headers are trickled too, not only the body.
     """
 
     status: int
@@ -50,6 +51,7 @@ class Failure:
     stall_s: float = 0.0
     bad_header_lines: tuple[str, ...] = ()
     sticky: bool = False
+    trickle_all: bool = False
 
 
 class ExtractIndex:
@@ -182,6 +184,17 @@ class FakeOsmServices:
 
             def _misbehave(self, failure: Failure) -> None:
                 time.sleep(failure.stall_s)
+                if failure.trickle_all:
+                    head = (
+                        f"HTTP/1.0 {failure.status} Whatever\r\n"
+                        f"Content-Length: {len(failure.body)}\r\n\r\n"
+                    )
+                    for byte in head.encode() + failure.body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(failure.trickle_s)
+                    self.close_connection = True
+                    return
                 self.send_response(failure.status)
                 self.send_header("Content-Type", "text/plain")
                 length = failure.content_length

@@ -115,6 +115,22 @@ def test_overpass_trickle_ends_at_the_deadline(
     assert not _http_files(cache_dir)
 
 
+@pytest.mark.parametrize("service", ["overpass", "nominatim"])
+def test_trickled_status_line_and_headers_end_at_the_deadline(
+    osm_services: FakeOsmServices, cache_dir: Path, service: str
+) -> None:
+    """One byte a second from the very first byte: no hook has run yet, the socket watch cuts it."""
+    osm_services.fail(service, Failure(200, TRICKLED, trickle_s=0.2, trickle_all=True))
+    ask = _fetch if service == "overpass" else _geocode
+    started = time.monotonic()
+    with (
+        deadline(1.5),
+        pytest.raises(ServiceError, match=r"^(Overpass|Nominatim) at .* time limit of 1\.5 s"),
+    ):
+        ask(osm_services, cache_dir)
+    assert time.monotonic() - started < 2.2
+
+
 def test_load_graph_trickle_ends_at_the_library_default_deadline(
     osm_services: FakeOsmServices, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

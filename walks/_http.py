@@ -8,11 +8,14 @@ geopy) goes through this module's pieces:
   command in ``with deadline(timeout):``; library calls made outside one get
   ``settings.RUN_TIMEOUT_S`` each (``run_deadline``).
 * ``request_timeout`` caps each request's connect/read time-out by the time left.
+* Every socket ``urllib3`` opens inside a deadline is registered with it (``watch_sockets``
+  wraps ``urllib3.util.connection.create_connection``) and shut down when the deadline passes:
+  a server that trickles its status line, headers or body one byte a second, or never
+  answers, ends at the deadline whatever read it is blocked in.
 * ``response_hook`` is a ``requests`` response hook. Hooks run before ``requests`` reads the body
-  of a non-streamed reply, so the hook reads it itself, a piece at a time, checking the clock
-  between pieces, while a watchdog timer shuts the socket down at the deadline (a single read
-  can then not outlast it). A server that trickles one byte a second ends at the deadline. The
-  body is then handed back to ``requests`` as the reply's content, so callers (osmnx, geopy's
+  of a non-streamed reply, so the hook reads it itself, one socket read at a time, checking the
+  clock and a size cap between pieces, and naming short bodies and bad compression. The body
+  is then handed back to ``requests`` as the reply's content, so callers (osmnx, geopy's
   adapter) see an ordinary reply. The hook also turns 429 / 5xx / 4xx into our errors, reading
   ``Retry-After`` in seconds or as an HTTP date (RFC 9110).
 * ``call_with_retries`` retries with exponential back-off, never sleeping past the deadline; a
@@ -20,8 +23,8 @@ geopy) goes through this module's pieces:
 * ``translate_request_error`` turns ``requests`` failures into one-line ``ServiceError`` s; a host
   that cannot be resolved or reached says "no network?".
 
-What is left to the operating system: a server that trickles its *status line and headers*
-(before any hook can run) is bounded by the per-read time-out only, not by the deadline.
+What is left to the operating system: resolving a host name (``getaddrinfo`` cannot be
+interrupted) is bounded by the resolver's own time-outs, not by the deadline.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -66,12 +70,99 @@ _NO_NETWORK_HINT = "Use --osm-file FILE or run without AREA for the offline demo
 # ------------------------------------------------------------------------------------ deadline
 
 
+class _SocketWatch:
+    """The sockets opened under one deadline, shut down when it passes.
+
+    A blocked read (a status line, headers or a body trickled a byte at a time, a TLS
+    handshake that never ends) then returns at once, and the request fails with the deadline.
+
+    Parameters
+    ----------
+    end
+        The deadline, on the ``time.monotonic`` clock.
+    """
+
+    def __init__(self, end: float) -> None:
+        self._end = end
+        self._lock = threading.Lock()
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._timer: threading.Timer | None = None
+        self._stopped = False
+
+    def add(self, sock: socket.socket) -> None:
+        """
+        Watch a socket; the timer starts with the first one.
+
+        Parameters
+        ----------
+        sock
+            A socket just connected for a request.
+        """
+        with self._lock:
+            if self._stopped:
+                return
+            self._sockets.add(sock)
+            if self._timer is None:
+                self._timer = threading.Timer(max(self._end - time.monotonic(), 0.0), self._cut)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _cut(self) -> None:
+        """Shut every watched socket down (the deadline has passed)."""
+        with self._lock:
+            if self._stopped:
+                return
+            for sock in list(self._sockets):
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        """Stop watching (the deadline's block ended); no socket is touched after this."""
+        with self._lock:
+            self._stopped = True
+            if self._timer is not None:
+                self._timer.cancel()
+
+
+_WATCH: contextvars.ContextVar[_SocketWatch | None] = contextvars.ContextVar(
+    "walks_socket_watch", default=None
+)
+
+
+def watch_sockets() -> None:
+    """
+    Make every connection ``urllib3`` opens under a deadline known to that deadline's watch.
+
+    ``urllib3`` opens all its connections (``requests``, so osmnx and our geopy adapter too)
+    through ``urllib3.util.connection.create_connection``; it is wrapped once, so that a socket
+    opened while a ``deadline`` is active is shut down when the deadline passes. Outside a
+    deadline the wrapper does nothing. Idempotent; called before the first request.
+    """
+    from urllib3.util import connection  # noqa: PLC0415 - only the online path needs it
+
+    original = connection.create_connection
+    if getattr(original, "_walks_watch", False):
+        return
+
+    def create_connection(*args: Any, **kwargs: Any) -> socket.socket:  # noqa: ANN401
+        sock = original(*args, **kwargs)
+        watch = _WATCH.get()
+        if watch is not None:
+            watch.add(sock)
+        return sock
+
+    create_connection._walks_watch = True  # type: ignore[attr-defined]  # noqa: SLF001
+    connection.create_connection = create_connection
+
+
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
     """
     Bound every request made inside the block, retries and pauses included, by one deadline.
 
-    Deadlines nest: an inner one can only shorten the outer one, never extend it.
+    Deadlines nest: an inner one can only shorten the outer one, never extend it. Sockets
+    opened for requests inside the block are shut down when the deadline passes (see
+    ``watch_sockets``), so no blocked read outlasts it.
 
     Parameters
     ----------
@@ -96,10 +187,17 @@ def deadline(seconds: float) -> Iterator[None]:
         raise UsageError(msg)
     end = time.monotonic() + float(seconds)
     outer = _DEADLINE.get()
-    token = _DEADLINE.set((end, float(seconds)) if outer is None or end < outer[0] else outer)
+    if outer is not None and outer[0] <= end:
+        yield  # the outer deadline comes first; it stays in force
+        return
+    watch = _SocketWatch(end)
+    token = _DEADLINE.set((end, float(seconds)))
+    watch_token = _WATCH.set(watch)
     try:
         yield
     finally:
+        watch.stop()
+        _WATCH.reset(watch_token)
         _DEADLINE.reset(token)
 
 
@@ -592,61 +690,6 @@ def response_hook(service: str, base_url: str) -> Callable[..., None]:
     return hook
 
 
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    """
-    Find the socket a streamed reply is read from, if ``urllib3`` exposes it.
-
-    Parameters
-    ----------
-    response
-        The reply.
-
-    Returns
-    -------
-    socket.socket or None
-        The socket.
-    """
-    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
-    return sock if isinstance(sock, socket.socket) else None
-
-
-class _Watchdog:
-    """Shut a socket down at the deadline, unless stopped first (a context manager).
-
-    Parameters
-    ----------
-    sock
-        The socket, or None (then it does nothing).
-    seconds
-        When to shut it down, from now.
-    """
-
-    def __init__(self, sock: socket.socket | None, seconds: float) -> None:
-        self._sock = sock
-        self._lock = threading.Lock()
-        self._stopped = False
-        self._timer = threading.Timer(seconds if math.isfinite(seconds) else 1e9, self._cut)
-        self._timer.daemon = True
-
-    def _cut(self) -> None:
-        """Shut the socket down, so that a blocked read returns."""
-        with self._lock:
-            if not self._stopped and self._sock is not None:
-                with contextlib.suppress(OSError):
-                    socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
-
-    def __enter__(self) -> None:
-        """Start the timer."""
-        if self._sock is not None:
-            self._timer.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        """Stop the timer; the socket is not touched after this returns."""
-        with self._lock:
-            self._stopped = True
-        self._timer.cancel()
-
-
 def _read_piece(response: requests.Response, *, service: str, url: str, size: int) -> bytes:
     """
     Read the next piece of a reply's body (one read on the socket at most, decompressed).
@@ -697,8 +740,9 @@ def read_body(response: requests.Response, *, service: str, url: str) -> None:
     Read a reply's body in pieces within the deadline, and store it as the reply's content.
 
     Used from a response hook, which ``requests`` calls before it reads a non-streamed body.
-    The clock is checked between pieces, and a watchdog timer shuts the socket down at the
-    deadline, so a read blocked on a silent or trickling server returns then.
+    The clock is checked between pieces (each piece is one read on the socket), and the
+    deadline's socket watch (``_SocketWatch``) shuts the socket down when the deadline passes,
+    so a read blocked on a silent or trickling server returns then.
 
     Parameters
     ----------
@@ -722,19 +766,19 @@ def read_body(response: requests.Response, *, service: str, url: str) -> None:
     parts: list[bytes] = []
     size = 0
     try:
-        with _Watchdog(_socket_of(response), time_left(service, url)):
-            while piece := _read_piece(response, service=service, url=url, size=size):
-                size += len(piece)
-                if size > settings.MAX_REPLY_BYTES:
-                    msg = (
-                        f"{service} at {url!r} sent a reply larger than "
-                        f"{settings.MAX_REPLY_BYTES // 2**20} MiB: choose a smaller area"
-                    )
-                    raise ServiceError(msg, url=url, status=response.status_code)
-                parts.append(piece)
-                left = remaining_s()
-                if left is not None and left <= 0:
-                    raise out_of_time(service, url, doing="did not finish its reply")
+        time_left(service, url)
+        while piece := _read_piece(response, service=service, url=url, size=size):
+            size += len(piece)
+            if size > settings.MAX_REPLY_BYTES:
+                msg = (
+                    f"{service} at {url!r} sent a reply larger than "
+                    f"{settings.MAX_REPLY_BYTES // 2**20} MiB: choose a smaller area"
+                )
+                raise ServiceError(msg, url=url, status=response.status_code)
+            parts.append(piece)
+            left = remaining_s()
+            if left is not None and left <= 0:
+                raise out_of_time(service, url, doing="did not finish its reply")
         left = remaining_s()
         if left is not None and left <= 0:  # the watchdog cut a trickle short
             raise out_of_time(service, url, doing="did not finish its reply")
@@ -919,6 +963,7 @@ def http_get(
     """
     import requests  # noqa: PLC0415
 
+    watch_sockets()
     with run_deadline(), requests.Session() as session:
         session.max_redirects = settings.MAX_REDIRECTS
         session.hooks["response"] = [response_hook(service, base_url)]

@@ -30,6 +30,7 @@ from walks._http import (
     run_deadline,
     sleep_within_deadline,
     translate_request_error,
+    watch_sockets,
 )
 from walks.data import (
     NEVER_WALKABLE,
@@ -293,6 +294,7 @@ def _osmnx_settings(
     ox.settings.doh_url_template = None
     # osmnx's own slot check sleeps 60 s when /status is unreachable; ours fails fast instead.
     ox.settings.overpass_rate_limit = False
+    watch_sockets()
     hooks = {"response": [response_hook("Overpass", overpass_url)]}
     ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": hooks}
     ox_http._retrieve_from_cache = read_cached  # type: ignore[assignment]  # noqa: SLF001
