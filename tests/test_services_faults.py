@@ -483,6 +483,26 @@ def test_nominatim_malformed_replies(
     assert not list((cache_dir / "geocode").glob("*.json"))
 
 
+@pytest.mark.parametrize(
+    "geojson",
+    [
+        {"type": "Polygon", "coordinates": "garbage"},
+        {"type": "Polygon", "coordinates": [[[1, 2], [3]]]},
+        {"type": "Polygon", "coordinates": [[[500, 2], [501, 2], [501, 3], [500, 2]]]},
+        {"type": "MultiPolygon", "coordinates": [[[["a", "b"]]]]},
+        {"type": "Polygon"},
+    ],
+)
+def test_garbage_outline_falls_back_to_the_bounding_box(
+    osm_services: FakeOsmServices, cache_dir: Path, geojson: dict
+) -> None:
+    reply = [{**GOOD_PLACE[0], "geojson": geojson}]
+    osm_services.fail("nominatim", Failure(200, json.dumps(reply).encode()))
+    area = resolve_area(PLACE, nominatim_url=osm_services.url, cache_dir=cache_dir)
+    assert area.kind == "place"
+    assert area.bbox == pytest.approx((2.3432, 48.87717, 2.3541, 48.88119))
+
+
 def test_nominatim_unable_to_geocode_is_not_found(
     osm_services: FakeOsmServices, cache_dir: Path
 ) -> None:
@@ -544,6 +564,7 @@ def test_unreadable_geocoder_cache_files_are_fetched_again(
         (lambda: resolve_area("2.3,-91,2.4,48.9"), AreaError, r"out of range"),
         (lambda: resolve_area("2.4,48.8,2.3,48.9"), AreaError, r"is empty: give west,south"),
         (lambda: resolve_area("48.8,2.3,5"), AreaError, r"neither 'lat,lon' nor"),
+        (lambda: resolve_area("1,2,3,4,5"), AreaError, r"neither 'lat,lon' nor"),
         (lambda: resolve_area("48.8,2.3", radius_m=float("nan")), AreaError, "radius nan m"),
         (lambda: resolve_area("48.8,2.3", radius_m=float("inf")), AreaError, "radius inf m"),
         (lambda: resolve_area("48.8,2.3", radius_m=-5), AreaError, "radius -5 m"),

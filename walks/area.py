@@ -23,8 +23,9 @@ _M_PER_DEG = 111_320.0
 _NUM = r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))\s*"
 _TWO = re.compile(rf"^{_NUM},{_NUM}$", re.IGNORECASE)
 _FOUR = re.compile(rf"^{_NUM},{_NUM},{_NUM},{_NUM}$", re.IGNORECASE)
-#: Text made of numbers and commas only, but not two or four of them: a typo, not a place.
-_NUMBERS = re.compile(rf"^{_NUM}(?:,{_NUM})*,?$", re.IGNORECASE)
+#: Three, five or more comma-separated numbers: a typo, not a place (a lone number may be a
+#: postcode, and "Nan" is a town).
+_NUMBERS = re.compile(rf"^{_NUM}(?:,{_NUM})+$", re.IGNORECASE)
 _MAX_LAT = 90.0
 _MAX_LON = 180.0
 
@@ -159,9 +160,6 @@ def area_from_point(center: LatLon, radius_m: float, *, label: str = "") -> Area
     label = str(label) if label else f"{lat},{lon} within {radius_m:g} m"
     _check_lat_lon(lat, lon, label)
     center = LatLon(lat, lon)
-    if not (math.isfinite(radius_m) and radius_m > 0):
-        msg = f"radius {radius_m!r} m is not positive: give a radius in metres above 0, e.g. 800"
-        raise AreaError(msg)
     angles = np.linspace(0, 2 * np.pi, 64, endpoint=False)
     dlat = radius_m / _M_PER_DEG
     dlon = dlat / max(math.cos(math.radians(center.lat)), 1e-6)
