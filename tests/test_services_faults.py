@@ -610,21 +610,26 @@ class _Records(logging.Handler):
 
 
 def test_foreign_warnings_are_kept_off_the_terminal(
-    osm_services: FakeOsmServices, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    osm_services: FakeOsmServices, cache_dir: Path
 ) -> None:
     """urllib3's multi-line header-parsing warning (with a traceback) goes to our debug log."""
     ours, theirs = _Records(), _Records()
-    ours_logger, theirs_logger = logging.getLogger("walks._http"), logging.getLogger("urllib3")
-    monkeypatch.setattr(ours_logger, "level", logging.DEBUG)
-    monkeypatch.setattr(ours_logger, "handlers", [ours])
-    monkeypatch.setattr(theirs_logger, "level", logging.DEBUG)
-    monkeypatch.setattr(theirs_logger, "handlers", [theirs])
+    loggers = [(logging.getLogger("walks._http"), ours), (logging.getLogger("urllib3"), theirs)]
+    saved = [(logger, logger.level, logger.handlers) for logger, _ in loggers]
+    for logger, handler in loggers:
+        logger.handlers = [handler]
+        logger.setLevel(logging.DEBUG)  # setLevel, not the attribute: it clears level caches
     broken = Failure(503, b"busy", bad_header_lines=("this line is not a header",))
     osm_services.fail("nominatim", broken, broken)
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        with pytest.raises(ServiceError, match="failed 2 time"):
-            _geocode(osm_services, cache_dir, attempts=2)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with pytest.raises(ServiceError, match="failed 2 time"):
+                _geocode(osm_services, cache_dir, attempts=2)
+    finally:
+        for logger, level, handlers in saved:
+            logger.handlers = handlers
+            logger.setLevel(level)
     assert not seen
     assert not [r for r in theirs.records if r.levelno >= logging.WARNING]
     assert [r.levelno for r in ours.records if r.levelno >= logging.WARNING] == [logging.WARNING]
