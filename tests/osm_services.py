@@ -11,6 +11,7 @@ malformed header lines, or stay in place for every request (a redirect loop).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -139,11 +140,17 @@ class ExtractIndex:
         }
 
 
+@functools.cache
+def _index_of(extract: Path) -> ExtractIndex:
+    """Read an extract once per test session (the index is never changed after it is built)."""
+    return ExtractIndex(extract)
+
+
 class FakeOsmServices:
     """Overpass + Nominatim on an OS-chosen port of 127.0.0.1."""
 
     def __init__(self, extract: Path) -> None:
-        self.index = ExtractIndex(extract)
+        self.index = _index_of(extract)
         self.places: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, deque[Failure]] = {"overpass": deque(), "nominatim": deque()}
         self.requests: list[tuple[float, str, str]] = []  # (time, kind, path)
