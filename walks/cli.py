@@ -16,6 +16,7 @@ from typer.core import TyperCommand
 from typer.exceptions import TyperException
 
 from walks import __version__, _files, _validate, settings
+from walks._http import check_service_url, deadline, http_get
 from walks._text import terminal_json, visible
 from walks.api import GeneratedWalks, generate_walks, stops_in_area
 from walks.area import resolve_area
@@ -149,9 +150,15 @@ def _progress() -> Callable[[str], None]:
 
 
 @contextlib.contextmanager
-def _reporting() -> Iterator[None]:
+def _reporting(timeout_s: float | None = None) -> Iterator[None]:
     """
     Turn every error into one ``Error: …`` line on stderr and an exit code, never a traceback.
+
+    Parameters
+    ----------
+    timeout_s
+        One deadline, in seconds, for every request to an online service made in the body
+        (``--timeout``); None sets none.
 
     Yields
     ------
@@ -164,7 +171,8 @@ def _reporting() -> Iterator[None]:
         With code 2 after a ``UsageError`` (a bad argument), 1 after any other error.
     """
     try:
-        yield
+        with deadline(timeout_s) if timeout_s is not None else contextlib.nullcontext():
+            yield
     except UsageError as err:
         _error(str(err))
         raise typer.Exit(2) from err
@@ -245,6 +253,35 @@ def _in_range(
         return value
 
     return check
+
+
+def _service_url(value: str, service: str, option: str) -> str:
+    """
+    Check a service URL when the arguments are read, before any work.
+
+    Parameters
+    ----------
+    value
+        The URL.
+    service
+        The service, for the message.
+    option
+        The option, for the message.
+
+    Returns
+    -------
+    str
+        The URL.
+
+    Raises
+    ------
+    typer.BadParameter
+        For anything but an http(s) URL with a host (exit code 2).
+    """
+    try:
+        return check_service_url(value, service=service, option=option)
+    except UsageError as err:
+        raise typer.BadParameter(str(err)) from err
 
 
 def _version(value: bool) -> None:
@@ -336,13 +373,21 @@ NoCacheOpt = Annotated[
 OverpassOpt = Annotated[
     str,
     typer.Option(
-        "--overpass-url", metavar="URL", envvar="WALKS_OVERPASS_URL", help="Overpass API base URL."
+        "--overpass-url",
+        metavar="URL",
+        envvar="WALKS_OVERPASS_URL",
+        help="Overpass API base URL.",
+        callback=lambda value: _service_url(value, "Overpass", "--overpass-url"),
     ),
 ]
 NominatimOpt = Annotated[
     str,
     typer.Option(
-        "--nominatim-url", metavar="URL", envvar="WALKS_NOMINATIM_URL", help="Nominatim base URL."
+        "--nominatim-url",
+        metavar="URL",
+        envvar="WALKS_NOMINATIM_URL",
+        help="Nominatim base URL.",
+        callback=lambda value: _service_url(value, "Nominatim", "--nominatim-url"),
     ),
 ]
 MaxAreaOpt = Annotated[
@@ -354,6 +399,14 @@ MaxAreaOpt = Annotated[
         callback=_in_range(0.01, 10_000, example="--max-area-km2 30", unit=" km²"),
     ),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout", metavar="SECONDS", envvar="WALKS_TIMEOUT",
+        help="One deadline for all requests to online services in this run (1 to 86400).",
+        callback=_in_range(1, 86_400, example="--timeout 120", unit=" seconds"),
+    ),
+]  # fmt: skip
 RetriesOpt = Annotated[
     int,
     typer.Option(
@@ -471,13 +524,25 @@ def main(
             "--cache-dir wins).",
         ),
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Deadline for online services, for every command (as WALKS_TIMEOUT).",
+            callback=_in_range(1, 86_400, example="--timeout 120", unit=" seconds"),
+        ),
+    ] = None,
 ) -> None:
     """Plan pleasant city walks from OpenStreetMap data (© OpenStreetMap contributors, ODbL)."""
     del version
     _State.verbosity = 0
     _verbosity(verbose, quiet)
-    if cache_dir is not None:  # read by the subcommand's --cache-dir (WALKS_CACHE_DIR) default
+    # read by the subcommands' own options, whose defaults come from these variables
+    if cache_dir is not None:
         os.environ["WALKS_CACHE_DIR"] = str(cache_dir)
+    if timeout is not None:
+        os.environ["WALKS_TIMEOUT"] = repr(timeout)
 
 
 def _verbosity(verbose: int, quiet: int) -> None:
@@ -621,12 +686,13 @@ def info(
     nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
     max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
     retries: RetriesOpt = settings.MAX_ATTEMPTS,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = 0,
 ) -> None:
     """Describe the walking graph of an area: nodes, edges, km of walkable ways, bbox, source."""
     _verbosity(verbose, quiet)
-    with _reporting():
+    with _reporting(timeout):
         _check_json_target(json_out, overwrite=overwrite)
         loaded, _ = _get_graph(
             area, osm_file=osm_file, radius_m=radius, cache_dir=cache_dir, no_cache=no_cache,
@@ -708,6 +774,7 @@ def stops(
     nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
     max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
     retries: RetriesOpt = settings.MAX_ATTEMPTS,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = 0,
 ) -> None:
@@ -722,7 +789,7 @@ def stops(
     if json_out is not None and geojson_out is not None:
         msg = "give --json or --geojson, not both"
         raise typer.BadParameter(msg, param_hint="--json/--geojson")
-    with _reporting():
+    with _reporting(timeout):
         _check_json_target(json_out or geojson_out, overwrite=overwrite)
         resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
         found = stops_in_area(
@@ -923,6 +990,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
     max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
     retries: RetriesOpt = settings.MAX_ATTEMPTS,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = 0,
 ) -> None:
@@ -939,7 +1007,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     html_out = paths[0]
     say = _progress()
     started = time.perf_counter()
-    with _reporting():
+    with _reporting(timeout):
         check_writable(files, overwrite=overwrite)
         if offline_map and cdn_map:
             msg = "give --offline-map or --cdn-map, not both"
@@ -1234,10 +1302,9 @@ def assets_fetch(
             help="Where Leaflet's dist/ lives (default: the jsDelivr CDN).",
         ),
     ] = None,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
 ) -> None:
-    """Download Leaflet's files once, so --offline-map works without network later."""
-    import requests  # noqa: PLC0415
-
+    """Download Leaflet's files into the cache (walks ships them; this refreshes the copy)."""
     from walks.export import LEAFLET_JS_URL  # noqa: PLC0415
 
     folder = (cache_dir or settings.default_cache_dir()) / "assets"
@@ -1251,13 +1318,14 @@ def assets_fetch(
         "images/marker-icon-2x.png",
         "images/marker-shadow.png",
     ]
-    with _reporting():
+    with _reporting(timeout):
+        base = _service_url(base, "Leaflet's CDN", "--from")
         for name in names:
             url = f"{base}/{name}"
             try:
-                reply = requests.get(url, timeout=30, headers={"User-Agent": settings.USER_AGENT})
-                reply.raise_for_status()
-            except requests.RequestException as err:
+                reply = http_get(url, service="Leaflet's CDN", base_url=base, timeout_s=30.0,
+                                 headers={"User-Agent": settings.USER_AGENT})  # fmt: skip
+            except ServiceError as err:
                 msg = f"cannot download {url!r} ({err}): check the network and try again"
                 raise ServiceError(msg, url=url) from err
             target = folder / name

@@ -73,10 +73,6 @@ class UnreachableError(RetryableServiceError):
     """A service's host could not be connected to (connection refused, no route, no network)."""
 
 
-class UsageError(WalksError, ValueError):
-    """An argument is malformed (a bad URL, a count below 1): the caller's mistake."""
-
-
 class CacheError(WalksError, OSError):
     """The cache directory cannot be created or written."""
 
