@@ -38,8 +38,12 @@ MOVED_WARN_M = 25.0
 TOLERANCE = 0.05
 #: How many candidate stops per requested category the search considers.
 CANDIDATES_PER_CATEGORY = 12
-#: How many scenic waypoints are offered to the filling phase.
+#: How many scenic waypoints are offered to the filling phase at first.
 WAYPOINTS = 60
+#: Most waypoints offered when a walk comes out short with nearly all of them walked.
+MAX_WAYPOINTS = 240
+#: Share of the offered waypoints a short walk must use before more are offered.
+WAYPOINTS_FULL = 0.8
 #: Cost multiplier on edges of earlier alternatives.
 ALTERNATIVE_PENALTY = 6.0
 #: Largest edge overlap between alternatives.
@@ -357,31 +361,32 @@ class _Planner:
         to_end: NDArray[np.float64],
         exclude: set[int],
         rng: np.random.Generator,
+        count: int = WAYPOINTS,
     ) -> NDArray[np.int64]:
-        """Pick spread-out waypoints on pleasant streets, within reach, not at dead ends."""
+        """Pick ``count`` spread-out waypoints on pleasant streets, in reach, not at dead ends."""
         g = self.graph
         pleasant = pleasant_mask(g)
         degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
         good = np.zeros(g.n_nodes, dtype=bool)
         good[g.edge_u[pleasant]] = True
         good[g.edge_v[pleasant]] = True
-        if good.sum() < WAYPOINTS:  # few pleasant streets: any through node will do
+        if good.sum() < count:  # few pleasant streets: any through node will do
             good[:] = True
         good &= degree > 1
         good &= from_start + to_end <= self.budget_m
         good[list(exclude)] = False
         pool = np.flatnonzero(good)
-        if pool.size <= WAYPOINTS:
+        if pool.size <= count:
             return pool
         # spatial spread: one random node per cell of a coarse grid, then a random sample
         x, y = g.node_lon[pool], g.node_lat[pool]
-        cells = int(math.sqrt(WAYPOINTS * 4))
+        cells = int(math.sqrt(count * 4))
         cx = np.minimum(((x - x.min()) / max(np.ptp(x), 1e-12) * cells).astype(int), cells - 1)
         cy = np.minimum(((y - y.min()) / max(np.ptp(y), 1e-12) * cells).astype(int), cells - 1)
         order = rng.permutation(pool.size)
         _, first = np.unique((cx * cells + cy)[order], return_index=True)
         spread = pool[order[first]]
-        return np.sort(rng.choice(spread, size=min(WAYPOINTS, spread.size), replace=False))
+        return np.sort(rng.choice(spread, size=min(count, spread.size), replace=False))
 
     # ---------------------------------------------------------------- search
 
@@ -662,27 +667,86 @@ class _Planner:
         """
         rng = np.random.default_rng(seed)
         exclude = {s.node for s in cands} | {self.start, self.end}
-        wps = self.waypoints(from_start, to_end, exclude, rng)
+        count = WAYPOINTS
+        wps = self.waypoints(from_start, to_end, exclude, rng, count)
         pts = self.points(cands, wps)
         # phase 1: the stops
-        budget = self.budget_m
-        stops_problem = self.problem(pts, budget, fixed=None, rng=rng)
+        stops_problem = self.problem(pts, self.budget_m, fixed=None, rng=rng)
         first = solve(
             stops_problem, seed=seed, time_limit_s=self.guard_s(), max_iterations=STOP_ITERATIONS
         )
         self.check(pts, first, rng)
         self.stops_need_m = first.cost
         # phase 2: fill what is left with scenic waypoints; adjust to the measured length
-        target = budget
+        best, best_route = self.fill(pts, first, penalty, seed, rng)
+        best_pts = pts
+        # a short walk that used (nearly) every waypoint wants more of them: where blocks are
+        # small, the offered waypoints are all walked long before the budget is
+        while (
+            best.budget_error < -TOLERANCE
+            and count < MAX_WAYPOINTS
+            and self.waypoints_used(best_pts, best_route) >= WAYPOINTS_FULL * wps.size
+        ):
+            count = min(MAX_WAYPOINTS, 2 * count)
+            offered = wps.size
+            wps = self.waypoints(from_start, to_end, exclude, rng, count)
+            if wps.size <= offered:  # the area has no more to offer
+                break
+            pts = self.points(cands, wps)
+            walk, route = self.fill(pts, first, penalty, seed, rng)
+            if abs(walk.budget_error) < abs(best.budget_error):
+                best, best_route, best_pts = walk, route, pts
+        return self.mend(best_pts, first.route, best_route, best, penalty, seed)
+
+    @staticmethod
+    def waypoints_used(pts: Points, route: tuple[int, ...]) -> int:
+        """Count the waypoints a route goes through."""
+        first_wp = 2 + sum(1 for s in pts.stops[2:] if s is not None)
+        return sum(1 for i in route if i >= first_wp)
+
+    def fill(
+        self, pts: Points, first: OPSolution, penalty: NDArray[np.float64], seed: int,
+        rng: np.random.Generator,
+    ) -> tuple[Walk, tuple[int, ...]]:  # fmt: skip
+        """
+        Fill the budget with waypoints around the chosen stops, in rounds aimed at the budget.
+
+        Each round aims at the budget corrected by the last round's measured length (the walk's
+        paths differ from the search's estimates), kept inside the bracket of targets known to
+        give a short and a long walk.
+
+        Parameters
+        ----------
+        pts
+            The points.
+        first
+            The stops phase's solution.
+        penalty
+            Per-edge cost multipliers (earlier alternatives).
+        seed
+            Random seed.
+        rng
+            Random generator (score jitter).
+
+        Returns
+        -------
+        tuple
+            The walk nearest the budget and its route.
+        """
+        target = self.budget_m
         low, high = first.cost, math.inf  # targets known to give a short / a long walk
         best: Walk | None = None
         best_route = first.route
+        last: tuple[int, ...] = ()
         for _ in range(FILL_ROUNDS):
             fill = self.problem(pts, target, fixed=first.route, rng=rng)
             sol = solve(
                 fill, seed=seed, time_limit_s=self.guard_s(), initial=first.route,
                 max_iterations=FILL_ITERATIONS,
             )  # fmt: skip
+            if sol.route == last:  # the same route again: nothing more to learn
+                break
+            last = sol.route
             walk = self.assembler.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
                 best, best_route = walk, sol.route
@@ -697,7 +761,7 @@ class _Planner:
             # rescale by what the last round measured, kept inside the bracket found so far
             target = guess if low < guess < high else (low + min(high, 2 * low + 1)) / 2
         assert best is not None
-        return self.mend(pts, first.route, best_route, best, penalty, seed)
+        return best, best_route
 
     def mend(
         self, pts: Points, stops_route: tuple[int, ...], route: tuple[int, ...], best: Walk,
