@@ -21,7 +21,8 @@ from walks.errors import NoWalkError
 from walks.planner.assembly import REUSE_PENALTY, Assembler, Points
 from walks.planner.core import OPProblem, OPSolution, solve
 from walks.planner.routing import Router, edge_factors, pleasant_mask
-from walks.types import LatLon, PlanRequest, Stop, Walk, WalkWarning
+from walks.planner.snapping import snap
+from walks.types import PlanRequest, Stop, Walk, WalkWarning
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Farthest a start or end point may be from the walking graph, in metres.
-MAX_SNAP_M = 500.0
 #: Beyond this distance from the asked start or end, the walk says it begins elsewhere.
 MOVED_WARN_M = 25.0
 #: Budget tolerance the filling aims for.
@@ -59,44 +58,6 @@ SPURS_WHEN_SHORT = 0.5
 TRIM_TRIES = 8
 #: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
 FILL_ROUNDS = 6
-
-
-def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> tuple[int, float]:
-    """
-    Turn a start or end into a graph node.
-
-    Parameters
-    ----------
-    graph
-        The graph.
-    where
-        A point or a node index.
-    what
-        ``"start"`` or ``"end"``, for messages.
-
-    Returns
-    -------
-    tuple
-        ``(node index, metres from the point to it)`` (0 for a node index).
-
-    Raises
-    ------
-    NoWalkError
-        When the node does not exist or the point is far from any walkable way.
-    """
-    if isinstance(where, LatLon):
-        node, dist = graph.nearest_node(where)
-        if dist > MAX_SNAP_M:
-            msg = (
-                f"the {what} {where.lat:.6f},{where.lon:.6f} is {dist:,.0f} m from the nearest "
-                f"walkable way: choose a {what} inside the area"
-            )
-            raise NoWalkError(msg)
-        return node, dist
-    if not 0 <= int(where) < graph.n_nodes:
-        msg = f"the {what} node {where!r} is not in the walking graph (0..{graph.n_nodes - 1})"
-        raise NoWalkError(msg)
-    return int(where), 0.0
 
 
 def _budget_m(request: PlanRequest) -> tuple[float, float]:
@@ -171,12 +132,10 @@ class _Planner:
         self.request = request
         self.budget_m, self.m_per_dwell_s = _budget_m(request)
         self.speed = request.speed_kph / 3.6
-        self.start, self.start_offset_m = _snap(graph, request.start, "start")
-        self.end, self.end_offset_m = (
-            (self.start, self.start_offset_m)
-            if request.end is None
-            else _snap(graph, request.end, "end")
-        )
+        first = snap(graph, request.start, "start", leaving=True)
+        last = first if request.end is None else snap(graph, request.end, "end", leaving=False)
+        self.start, self.start_offset_m = first.node, first.offset_m
+        self.end, self.end_offset_m = last.node, last.offset_m
         self.router = Router(
             graph,
             edge_factors(
@@ -188,7 +147,10 @@ class _Planner:
         self.stops = stops
         self.max_factor = float(self.router.factor.max())
         self.deadline = time.perf_counter() + request.time_limit_s
-        self.assembler = Assembler(graph, self.router, request, self.dwell_s)
+        self.assembler = Assembler(
+            graph, self.router, request, self.dwell_s, lead_in=first.lead,
+            lead_in_m=first.lead_m, lead_out=last.lead[::-1], lead_out_m=last.lead_m,
+        )  # fmt: skip
         #: what the walker should know about every walk of this run (stops dropped, ...)
         self.notes: list[WalkWarning] = []
         #: asked stops per category, less the default categories dropped
@@ -198,7 +160,7 @@ class _Planner:
                 self.notes.append(WalkWarning(
                     f"{what}_moved",
                     f"the walk {what}s {offset:,.0f} m from the {what} asked, at the nearest "
-                    "junction of a walkable way",
+                    "point of a walkable way",
                 ))  # fmt: skip
         #: budget metres the chosen stops need on their own (plain best legs and dwell)
         self.stops_need_m = 0.0
