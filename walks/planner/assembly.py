@@ -63,8 +63,11 @@ class Assembler:
     lead_out_m: float = 0.0
     speed: float = field(init=False)
     max_factor: float = field(init=False)
+    degree: NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
+        g = self.graph
+        self.degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
         self.speed = self.request.speed_kph / 3.6
         self.max_factor = float(self.router.factor.max())
 
@@ -135,6 +138,8 @@ class Assembler:
                 legs.append(leg)
                 clock += leg.walking_time_s
                 if stop is not None:
+                    if self.degree[dst] == 1:  # nothing beyond it: the walk comes back
+                        stop = replace(stop, reason=with_dead_end(stop.reason))
                     visits.append(VisitedStop(stop=stop, arrival_s=clock, leg=len(legs) - 1))
                     clock += self.dwell_s(stop)
                 nodes_all += leg_nodes[1:]
@@ -258,7 +263,31 @@ class Assembler:
             nodes=tuple(nodes), edges=tuple(edges), length_m=length,
             walking_time_s=length / self.speed,
             steps=directions(g, nodes, edges, heading_in=heading),
+            u_turns=tuple(i for i in range(1, len(nodes) - 1) if nodes[i - 1] == nodes[i + 1]),
         )  # fmt: skip
+
+
+#: What a stop at the tip of a dead end adds to its reason.
+DEAD_END = "at the end of a dead end: the walk comes back the same way"
+
+
+def with_dead_end(reason: str) -> str:
+    """
+    Say in a stop's reason that it lies at the end of a dead end.
+
+    Parameters
+    ----------
+    reason
+        The stop's reason (may be empty).
+
+    Returns
+    -------
+    str
+        ``"<reason>; at the end of a dead end: ..."``, or the note alone.
+    """
+    if not reason:
+        return DEAD_END[0].upper() + DEAD_END[1:]
+    return f"{reason.rstrip('. ')}; {DEAD_END}"
 
 
 def cancel_backtracks(nodes: list[int], edges: list[int]) -> tuple[list[int], list[int]]:
