@@ -9,6 +9,7 @@ from walks.directions import directions
 from walks.graph import WalkGraph, graph_from_ways
 from walks.planner import plan_walk
 from walks.planner.assembly import Assembler
+from walks.planner.candidates import Candidates
 from walks.planner.routing import Router, edge_factors
 from walks.types import LatLon, PlanRequest, Stop
 
@@ -60,3 +61,24 @@ def test_u_turns_inside_a_leg_are_listed_and_announced() -> None:
     leg = Assembler(graph, router, request, lambda _: 0.0).leg([a, tip, a], [edge, edge], None)
     assert leg.u_turns == (1,)
     assert leg.steps == steps
+
+
+def test_candidates_alone_drop_a_missing_default_category_and_keep_the_reachable() -> None:
+    graph = _square_with_a_dead_end()
+    tip = _node(graph, 5)
+    cafe = Stop(
+        id="cafe:1", osm_id="node/9", name="Tip", category="cafe",
+        location=LatLon(float(graph.node_lat[tip]), float(graph.node_lon[tip])), node=tip,
+        score=1.0,
+    )  # fmt: skip
+    request = PlanRequest(
+        start=_node(graph, 1), km=1.0, stops=(("cafe", 1), ("studio", 1)), soft_stops=True
+    )
+    router = Router(graph, edge_factors(graph, pleasant_weight=1.0, avoid_steps=False))
+    start = _node(graph, 1)
+    pool = Candidates(graph, router, request, (cafe,), (1000.0, 0.0), (start, start))
+    from_start, to_end = pool.reach()
+    assert pool.candidates(from_start, to_end) == [cafe]
+    assert pool.counts == {"cafe": 1}
+    assert [w.code for w in pool.notes] == ["stop_dropped"]
+    assert "no studio stop in this area" in pool.notes[0].message
