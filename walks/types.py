@@ -262,7 +262,9 @@ class Leg:
     walking_time_s
         Time to walk it.
     steps
-        Turn-by-turn directions.
+        Turn-by-turn directions (a U-turn starts a step that reads "turn back").
+    u_turns
+        Positions in ``nodes`` where the walk turns straight back along the way it came.
     """
 
     nodes: tuple[int, ...]
@@ -270,6 +272,7 @@ class Leg:
     length_m: float
     walking_time_s: float
     steps: tuple[Step, ...]
+    u_turns: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
