@@ -32,7 +32,8 @@ def stop_record(stop: Stop) -> dict[str, Any]:
     dict
         ``id``, ``osm_id``, ``name``, ``category``, ``lat``, ``lon``, ``score``, ``reason``,
         ``opening``, ``hours``; for views also ``visible_fraction``, ``distance_m``,
-        ``bearing_deg``, ``unknown_m``, ``lit``, ``golden_hour``, ``landmark`` and
+        ``bearing_deg``, ``unknown_m``, ``known_share`` (share of the sight line with building
+        data), ``assumed_roofline_m``, ``lit``, ``golden_hour``, ``landmark`` and
         ``sight_line`` (``[[lat, lon], [lat, lon]]`` from the stop to the landmark).
     """
     record: dict[str, Any] = {
@@ -55,6 +56,8 @@ def stop_record(stop: Stop) -> dict[str, Any]:
             "distance_m": v.distance_m,
             "bearing_deg": v.bearing_deg,
             "unknown_m": round(v.unknown_m, 1),
+            "known_share": v.known_share,
+            "assumed_roofline_m": v.assumed_roofline_m,
             "lit": v.lit,
             "golden_hour": v.golden_hour,
             "sight_line": [
