@@ -188,10 +188,10 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
     dict
         ``length_m``, ``walking_time_s``, ``total_time_s``, ``budget_error``, ``retraced_share``,
         ``pleasant_share``, ``dead_end_spurs``, ``seed``, ``start_offset_m``, ``end_offset_m``,
-        ``warnings`` (a list of ``{"code", "message"}``, empty when none), ``stops`` (each with
-        ``name``,
-        ``category``, ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``directions`` (text
-        per leg) and ``attribution``.
+        ``climb_m`` and ``descent_m`` (from the terrain; null without), ``warnings`` (a list of
+        ``{"code", "message"}``, empty when none), ``stops`` (each with ``name``, ``category``,
+        ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``directions`` (text per leg) and
+        ``attribution``.
     """
     stops = []
     for visit in walk.stops:
@@ -210,6 +210,8 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         "seed": walk.seed,
         "start_offset_m": round(walk.start_offset_m, 1),
         "end_offset_m": round(walk.end_offset_m, 1),
+        "climb_m": walk.climb_m,
+        "descent_m": walk.descent_m,
         "warnings": [{"code": w.code, "message": w.message} for w in walk.warnings],
         "departure": departure.isoformat(timespec="minutes") if departure else None,
         "stops": stops,

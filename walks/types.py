@@ -334,6 +334,8 @@ class Walk:
         dropped, start or end moved onto the nearest walkable way.
     start_offset_m, end_offset_m
         Distance from the asked start and end to where the walk begins and ends.
+    climb_m, descent_m
+        Total rise and fall along the walk, from the terrain; None without terrain.
     """
 
     stops: tuple[VisitedStop, ...]
@@ -351,3 +353,5 @@ class Walk:
     warnings: tuple[WalkWarning, ...] = ()
     start_offset_m: float = 0.0
     end_offset_m: float = 0.0
+    climb_m: float | None = None
+    descent_m: float | None = None
