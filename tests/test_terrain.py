@@ -318,3 +318,29 @@ def test_views_stand_on_the_fetched_ground(paris_osm: Path) -> None:
     # raised eyes over the same assumed roofs see more of the tower
     assert all(s.view.visible_fraction >= by_node[s.node] for s in higher)
     assert any(s.view.visible_fraction > by_node[s.node] + 0.01 for s in higher)
+
+
+def test_a_walk_planned_online_carries_climb_with_no_flag(
+    runner, osm_services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from walks.cli import app
+
+    with FakeTileServer(_butte) as tiles:
+        monkeypatch.setenv("WALKS_OVERPASS_URL", osm_services.url)
+        monkeypatch.setenv("WALKS_NOMINATIM_URL", osm_services.url)
+        monkeypatch.setenv("WALKS_TERRAIN_URL", tiles.url)  # where the tiles are: no flag
+        out_json, out_gpx = tmp_path / "walk.json", tmp_path / "walk.gpx"
+        result = runner.invoke(app, ["-q", "generate", "Gare du Nord, Paris", "--stops", "cafe",
+                                     "--minutes", "30", "--json", str(out_json),
+                                     "--gpx", str(out_gpx)])  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        assert tiles.tiles_served() > 0
+    summary = json.loads(out_json.read_text())
+    assert summary["climb_m"] > 0
+    assert summary["descent_m"] > 0
+    assert summary["climb_m"] == pytest.approx(summary["descent_m"], abs=0.2)  # a loop
+    assert all(w["code"] != "terrain_missing" for w in summary["warnings"])
+    points = gpxpy.parse(out_gpx.read_text()).tracks[0].segments[0].points
+    assert all(p.elevation is not None and 35.0 <= p.elevation <= 130.0 for p in points)
