@@ -100,6 +100,12 @@ def test_zoom_gives_pixels_of_10_to_30_m_and_few_tiles() -> None:
     far_zoom, far_tiles = choose_tiles(far)
     assert far_zoom < zoom
     assert len(far_tiles) <= MAX_TILES
+    # a corridor across Europe is settled at once, with few tiles
+    start = time.perf_counter()
+    europe_zoom, europe = choose_tiles(terrain_region(BBox(24.93, 60.16, 24.95, 60.18), EIFFEL))
+    assert time.perf_counter() - start < 0.5
+    assert len(europe) <= MAX_TILES
+    assert europe_zoom <= 7
     # every tile touches the region, and the region is covered
     boxes = shapely.union_all([shapely.box(*_bounds(far_zoom, x, y)) for x, y in far_tiles])
     assert boxes.covers(far)

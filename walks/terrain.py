@@ -217,6 +217,9 @@ def choose_tiles(region: Polygon) -> tuple[int, list[tuple[int, int]]]:
         last = 2**zoom - 1
         cols = range(max(0, int(x0)), min(last, int(x1)) + 1)
         rows = range(max(0, int(y0)), min(last, int(y1)) + 1)
+        if len(cols) * len(rows) > 4 * MAX_TILES and zoom > 0:
+            zoom -= 1
+            continue
         tiles = [
             (x, y) for x in cols for y in rows
             if shapely.intersects(region, shapely.box(*_tile_box(x, y, zoom)))
