@@ -214,6 +214,14 @@ def test_a_failing_source_is_tried_a_bounded_number_of_times(cache_dir: Path) ->
     assert "failed 3 time(s)" in got.problem
 
 
+def test_a_slow_source_is_given_up_after_the_budget(cache_dir: Path) -> None:
+    with FakeTileServer(_plane) as server:
+        got = fetch_terrain(_region(), cache_dir=cache_dir, url=server.url, budget_s=0.0)
+        assert server.tiles_served() == 1  # the first tile, then the budget is spent
+    assert got.terrain is None
+    assert "took over 0 s" in got.problem
+
+
 def test_no_network_fails_at_once(cache_dir: Path) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

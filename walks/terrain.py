@@ -21,6 +21,7 @@ import functools
 import logging
 import math
 import os
+import time
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -59,6 +60,8 @@ MAX_TILES = 16
 MAX_ZOOM = 15
 #: Seconds to wait for one tile.
 TILE_TIMEOUT_S = 20.0
+#: Longest time spent fetching the tiles of one region, in seconds (then the ground is flat).
+FETCH_BUDGET_S = 90.0
 #: Largest tile accepted, in bytes (real ones are about 100 KB).
 MAX_TILE_BYTES = 4 << 20
 #: Plausible elevations in metres (the Dead Sea shore to above Everest; deep sea floor).
@@ -516,6 +519,7 @@ def fetch_terrain(
     attempts: int = settings.MAX_ATTEMPTS,
     backoff_s: float = settings.BACKOFF_S,
     timeout_s: float = TILE_TIMEOUT_S,
+    budget_s: float = FETCH_BUDGET_S,
 ) -> TerrainFetch:
     """
     Get ground elevations for a region: from the cache, else from the tile source.
@@ -535,6 +539,8 @@ def fetch_terrain(
         First pause between tries, doubled each time.
     timeout_s
         Seconds to wait for one tile.
+    budget_s
+        Seconds after which no further tile is asked for (a safety guard on slow sources).
 
     Returns
     -------
@@ -546,6 +552,7 @@ def fetch_terrain(
     folder = _cache_folder(cache_dir or settings.default_cache_dir())
     arrays: dict[tuple[int, int], NDArray[np.float32]] = {}
     downloaded, can_write = 0, True
+    deadline = time.monotonic() + budget_s
     for x, y in tiles:
         path = folder / f"{zoom}-{x}-{y}.png"
         cached = _read_cached(path)
@@ -557,6 +564,9 @@ def fetch_terrain(
                      zoom, x, y)  # fmt: skip
             return TerrainFetch(None, None)
         tile_url = f"{url.rstrip('/')}/{zoom}/{x}/{y}.png"
+        if downloaded and time.monotonic() > deadline:
+            return TerrainFetch(None, f"fetching terrain tiles took over {budget_s:g} s; tile "
+                                      f"{zoom}/{x}/{y} was not asked for", downloaded)  # fmt: skip
         try:
             data = call_with_retries(functools.partial(_download, tile_url, timeout_s),
                                      service="the terrain tile source", url=tile_url,
