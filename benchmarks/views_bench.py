@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,15 @@ from walks.categories import load_categories
 from walks.data import read_extract, read_features
 from walks.graph import graph_from_ways
 from walks.terrain import TILE_PX, TileTerrain, choose_tiles, fetch_terrain, terrain_region
-from walks.types import BBox
-from walks.views import assumed_roofline_m, default_landmark, height_grid, line_of_sight
+from walks.types import BBox, LatLon
+from walks.views import (
+    HeightGrid,
+    Landmark,
+    assumed_roofline_m,
+    default_landmark,
+    height_grid,
+    line_of_sight,
+)
 
 PARIS = Path(__file__).resolve().parents[2] / "shared/data/osm-paris-gare-du-nord-2021/map.osm"
 MONTMARTRE = (48.8867, 2.3431)
@@ -64,6 +72,35 @@ def synthetic_terrain(region: object) -> TileTerrain:
     lat = np.degrees(np.arctan(np.sinh(math.pi * (1.0 - 2.0 * py / n))))
     glon, glat = np.meshgrid(lon, lat)
     return TileTerrain(zoom, x0, y0, _butte(glat, glon).astype(np.float32))
+
+
+def _far_landmarks(grid: HeightGrid, lats: np.ndarray, lons: np.ndarray, box: BBox,
+                   roof: float) -> None:  # fmt: skip
+    """
+    Print time and peak memory against the sight line's length: linear, then capped.
+
+    Parameters
+    ----------
+    grid
+        The height grid.
+    lats, lons
+        The points.
+    box
+        The area's box.
+    roof
+        The assumed roofline.
+    """
+    middle = LatLon((box.south + box.north) / 2, (box.west + box.east) / 2)
+    for km in (5, 20, 50, 140):
+        far = Landmark("far", "far", LatLon(middle.lat - km / 111.2, middle.lon), 330.0)
+        tracemalloc.start()
+        start = time.perf_counter()
+        line_of_sight(grid, lats, lons, far, roofline_m=roof)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"a landmark {km:>3} km away: n={lats.size}  {seconds * 1e3:7.1f} ms  "
+              f"peak memory {peak / 1e6:5.0f} MB")  # fmt: skip
 
 
 def main() -> None:
@@ -127,6 +164,7 @@ def main() -> None:
         print(f"corridor grid {wide.heights.shape[1]} x {wide.heights.shape[0]} cells of "
               f"{wide.cell_m:.2f} m ({wide_s * 1e3:.0f} ms), graph nodes, {name:<8} "
               f"{seconds * 1e3:7.1f} ms")  # fmt: skip
+    _far_landmarks(grid, graph.geom_lat, graph.geom_lon, graph.bbox, roof)
     print("target: every graph node with terrain in < 1 s (grid build included)")
 
 
