@@ -4,14 +4,38 @@ Pure numpy, no I/O. Both the walk planner and ``solve_orienteering`` run this sa
 
 Algorithm (iterated local search, deterministic for a seed and an iteration count):
 
-1. *Construction*: randomised greedy insertion. Every unvisited point's cheapest feasible
-   insertion (extra cost, including its dwell) is evaluated for all positions at once in numpy;
-   one of the best ``gain / extra cost`` candidates is inserted, until nothing more fits.
-2. *Local search*: exact (asymmetric) 2-opt over all segment reversals at once, then best-ratio
-   insertion again, so the saved length is spent on more points.
-3. *Perturbation*: remove a random run of consecutive points, or random points, then repeat the
-   local search. A worse result is accepted now and then (a small random walk), and the search
-   returns to the best route after a stretch without progress, with stronger shakes.
+1. *Construction*: greedy insertion by ``gain / extra cost``, once plainly and three times
+   with a restricted candidate list (GRASP: pick at random among the best 30-50 %); the best
+   of the four, after local search, starts the search. Insertion is incremental: each
+   unvisited point keeps its cheapest place; adding ``k`` between ``a`` and ``b`` only
+   re-evaluates the points whose place was ``a-b`` and compares the rest with the two new
+   edges. On long routes a point is tried only at the edges next to its 32 nearest points
+   (candidate lists), falling back to every edge when none of them is visited.
+2. *Local search*: tour improvement of the chosen set by 2-opt (exact for asymmetric costs
+   via running sums) and Or-opt (runs of 1-3 points moved, either way round), both over
+   10-nearest-neighbour candidate lists; each evaluation queues the improving moves, which
+   are re-checked on the current route and applied in one pass. Then *swap*: a visited point
+   replaced by an unvisited one where that gains score (an EA4OP-style add/drop on one
+   place), and insertion again, so saved length is spent on more points.
+3. *Perturbation*: remove a run of consecutive points or scattered points (at most 100);
+   half the time the removed points may not return in the first refill (a short tabu, which
+   lets other points in), and the refill's ratio uses the extra cost to the power 0.5, 1 or
+   2 with noise, so the search explores different mixes of valuable and cheap points. A worse
+   result is accepted now and then, and the search returns to the best route after a
+   stretch without progress, with stronger shakes.
+
+Work and time: the number of iterations (``default_iterations``, scaled to the instance)
+decides the result; the time limit is only a guard, checked inside every phase's loop, so a
+run overshoots it by at most one move evaluation. When the guard ends a run,
+``OPSolution.timed_out`` says so and a warning is logged.
+
+Sources (ideas, not code): Kobeaga, Merino and Lozano, "An efficient evolutionary algorithm
+for the orienteering problem" (EA4OP, Computers & OR 90, 2018) for the add / drop operators
+and tour improvement of the chosen set; Vansteenwegen et al., "Iterated local search for the
+team orienteering problem with time windows" (Computers & OR 36, 2009) for the remove-a-run
+perturbation; Feo and Resende's GRASP (1995) for the randomised constructions; Or (1976) and
+Croes (1958) for the Or-opt and 2-opt moves; Johnson and McGeoch's survey of TSP local search
+(1997) for candidate lists and queued moves.
 
 Constraints: point groups with a minimum and a maximum count (categories of stops), an order of
 groups (ranks must not decrease along the route), and mandatory points. Minimum counts and
@@ -45,9 +69,9 @@ _NEAR_INSERT = 32
 #: Rows per block when a full matrix would be large.
 _CHUNK = 256
 #: Most points one perturbation removes.
-_SHAKE = 40
+_SHAKE = 100
 #: Up to this many points, exchanges try every unvisited point, not only the nearest.
-_FULL = 160
+_FULL = 400
 #: Improving tour moves queued per evaluation.
 _BATCH = 64
 #: Exponents of the extra cost in the insertion ratio, drawn per perturbation.
@@ -780,10 +804,11 @@ def default_iterations(n_free: int) -> int:
     Returns
     -------
     int
-        Iterations; enough for small instances to settle, fewer per point on large ones,
-        whose iterations each cost more.
+        Iterations: ``200 + 20 n`` (at most 2,000) on small instances, where they are cheap;
+        ``100,000 / n`` on large ones, whose iterations each cost about ``n`` times more, so
+        the work stays near constant (about 2-4 s at 1,000 points on a slow shared core).
     """
-    return int(min(2000, 200 + 20 * n_free))
+    return int(min(2000, 200 + 20 * n_free, 100_000 // max(1, n_free)))
 
 
 @functools.lru_cache(maxsize=64)
