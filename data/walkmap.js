@@ -238,7 +238,10 @@
        " with " + s.stops + " stop(s)", content);
     el("div", null, "Pleasant streets: " + s.pleasant_pct + " % \u00B7 retraced: " +
        s.retraced_pct + " %", content);
-    if (s.climb_m !== null) { el("div", null, "Climb: " + s.climb_m + " m", content); }
+    if (s.climb_m !== null) {
+      el("div", null, "Climb " + s.climb_m + " m" +
+         (s.descent_m !== null ? " \u00B7 descent " + s.descent_m + " m" : ""), content);
+    }
     if (s.departure !== null) { el("div", null, "Departure " + s.departure, content); }
     (s.warnings || []).forEach(function (w) { el("div", "walks-warning", "\u26A0 " + w, content); });
     if (walk.profile) { profile(content, walk.profile); }

@@ -445,6 +445,14 @@ LandmarkOpt = Annotated[
         "the Eiffel Tower in Paris).",
     ),
 ]
+NoTerrainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-terrain",
+        help="Keep the ground flat: fetch no elevation tiles (default: Terrain Tiles from AWS "
+        "Open Data, cached; offline the cached ones).",
+    ),
+]
 DemOpt = Annotated[
     Path | None,
     typer.Option(
@@ -751,6 +759,7 @@ def stops(
     ] = "cafe,studio,view",
     landmark: LandmarkOpt = None,
     dem: DemOpt = None,
+    no_terrain: NoTerrainOpt = False,
     at: AtOpt = None,
     roofline: RooflineOpt = None,
     categories: CategoryFilesOpt = None,
@@ -794,7 +803,8 @@ def stops(
         resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
         found = stops_in_area(
             resolved, names, osm_file=osm_file, category_files=tuple(categories or ()),
-            landmark=landmark, dem=dem, at=when, roofline_m=roofline, cache_dir=cache_dir,
+            landmark=landmark, dem=dem, no_terrain=no_terrain, at=when, roofline_m=roofline,
+            cache_dir=cache_dir,
             use_cache=not no_cache, overpass_url=overpass_url, max_area_km2=max_area_km2,
             attempts=retries, progress=_progress(),
         )  # fmt: skip
@@ -951,6 +961,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     ] = 1,
     landmark: LandmarkOpt = None,
     dem: DemOpt = None,
+    no_terrain: NoTerrainOpt = False,
     roofline: RooflineOpt = None,
     categories: CategoryFilesOpt = None,
     html_out: Annotated[
@@ -1020,6 +1031,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             quiet=prefer_quiet, avoid_steps=avoid_steps, seed=seed, alternatives=alternatives,
             allow_repeats=allow_repeats, osm_file=osm_file,
             category_files=tuple(categories or ()), landmark=landmark, dem=dem,
+            no_terrain=no_terrain,
             roofline_m=roofline, cache_dir=cache_dir, use_cache=not no_cache,
             overpass_url=overpass_url, nominatim_url=nominatim_url, max_area_km2=max_area_km2,
             attempts=retries, progress=say,

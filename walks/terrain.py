@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walks import _files, settings
-from walks._http import call_with_retries, parse_retry_after
-from walks.errors import RetryableServiceError, ServiceError
+from walks._http import call_with_retries, http_get
+from walks.errors import RetryableServiceError, ServiceError, UnreachableError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -424,35 +424,6 @@ def _read_cached(path: Path) -> NDArray[np.float32] | None:
         return None
 
 
-def _cannot_connect(err: BaseException) -> bool:
-    """
-    Say whether a request failed before reaching any server (no network, name not found).
-
-    Parameters
-    ----------
-    err
-        The exception.
-
-    Returns
-    -------
-    bool
-        True for name-resolution failures and refused connections.
-    """
-    from urllib3.exceptions import NewConnectionError  # noqa: PLC0415
-
-    seen: set[int] = set()
-    stack: list[object] = [err]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen or not isinstance(item, BaseException):
-            continue
-        seen.add(id(item))
-        if isinstance(item, NewConnectionError):
-            return True
-        stack += [*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)]
-    return False
-
-
 def _download(url: str, timeout_s: float) -> bytes:
     """
     Get one tile's bytes.
@@ -476,33 +447,20 @@ def _download(url: str, timeout_s: float) -> bytes:
     ServiceError
         For other replies (404: no such tile) and when no connection can be made at all.
     """
-    import requests  # noqa: PLC0415
-
-    try:
-        reply = requests.get(url, timeout=timeout_s, stream=True,
-                             headers={"User-Agent": settings.USER_AGENT})  # fmt: skip
-        with reply:
-            parts, size = [], 0
-            for part in reply.iter_content(1 << 16):
-                parts.append(part)
-                size += len(part)
-                if size > MAX_TILE_BYTES:
-                    break
-            body = b"".join(parts)
-    except requests.RequestException as err:
-        if _cannot_connect(err):
-            msg = f"cannot connect ({type(err).__name__})"
-            raise ServiceError(msg, url=url) from err
-        msg = f"no reply ({type(err).__name__})"
-        raise RetryableServiceError(msg, url=url) from err
+    base = "/".join(url.split("/", 3)[:3])
+    try:  # the body is read within the run's deadline (see walks._http)
+        reply = http_get(
+            url, service="Terrain tiles", base_url=base,
+            headers={"User-Agent": settings.USER_AGENT}, timeout_s=timeout_s,
+        )  # fmt: skip
+    except UnreachableError as err:  # no network: terrain is optional, do not wait for it
+        msg = f"cannot connect ({err})"
+        raise ServiceError(msg, url=url) from err
+    body = reply.content
+    if len(body) > MAX_TILE_BYTES:
+        msg = f"a tile of {len(body)} bytes, more than a tile can be"
+        raise RetryableServiceError(msg, url=url, status=reply.status_code)
     status = reply.status_code
-    if status == 429 or status >= 500:  # noqa: PLR2004
-        msg = f"HTTP {status}"
-        pause = parse_retry_after(reply.headers.get("Retry-After"))
-        raise RetryableServiceError(msg, url=url, status=status, retry_after_s=pause)
-    if status != 200:  # noqa: PLR2004
-        msg = f"HTTP {status}"
-        raise ServiceError(msg, url=url, status=status)
     try:
         decode_tile(body)
     except TileError as err:

@@ -27,6 +27,7 @@ from walks.export import (
     leaflet_assets,
 )
 from walks.graph import bearing_deg
+from walks.terrain import TERRAIN_ATTRIBUTION
 from walks.types import BBox, LatLon
 
 if TYPE_CHECKING:
@@ -304,6 +305,8 @@ def _walk_data(
             mark = stop.view.landmark_location
             sightlines.append([_ll(stop.location.lat, stop.location.lon), _ll(mark.lat, mark.lon)])
             landmarks[(round(mark.lat, 7), round(mark.lon, 7))] = stop.view.landmark
+    climb = walk.climb_m if walk.climb_m is not None else climb_m
+    descent = walk.descent_m
     start, finish = walk.geometry[0], walk.geometry[-1]
     keep_clear = [start, finish, *(v.stop.location for v in walk.stops)]
     arrows = [
@@ -335,10 +338,13 @@ def _walk_data(
             "stops": len(walk.stops),
             "pleasant_pct": f"{100 * walk.pleasant_share:.0f}",
             "retraced_pct": f"{100 * walk.retraced_share:.0f}",
-            "climb_m": None if climb_m is None else f"{climb_m:.0f}",
+            "climb_m": None if climb is None else f"{climb:.0f}",
+            "descent_m": None if descent is None else f"{descent:.0f}",
             "departure": None if departure is None else f"{departure:%a %d %b %H:%M}",
             "warnings": warnings,
-            "attribution": ATTRIBUTION,
+            "attribution": ATTRIBUTION
+            if climb is None
+            else f"{ATTRIBUTION} · {TERRAIN_ATTRIBUTION}",
         },
     }
 
