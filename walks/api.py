@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from walks.categories import load_categories, select_categories
 from walks.data import OsmFeatures
 from walks.errors import DataError, LandmarkError, UsageError
 from walks.geocode import geocode
-from walks.graph import haversine_m
+from walks.graph import EARTH_RADIUS_M, WalkGraph, haversine_m, local_xy
 from walks.hours import opening_status
 from walks.loader import LoadedGraph, load_features, load_graph
 from walks.planner import plan_walk
@@ -493,9 +494,7 @@ def resolve_start(
     """
     graph = found.loaded.graph
     if text is None:
-        box = graph.bbox
-        node, _ = graph.nearest_node(LatLon((box.south + box.north) / 2, (box.west + box.east) / 2))
-        return LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
+        return default_start(graph)
     point = _validate.parse_lat_lon(text, name=f"--{what}")
     if point is not None:
         return point
@@ -503,6 +502,51 @@ def resolve_start(
     if local is not None:
         return local
     return geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir).point
+
+
+#: Side of the cells in which ``default_start`` counts junctions, in metres.
+START_CELL_M = 250.0
+
+
+def default_start(graph: WalkGraph) -> LatLon:
+    """
+    Choose where a walk starts when the walker does not say: the heart of the street network.
+
+    Junctions are counted in cells of ``START_CELL_M`` and each cell's count summed with its
+    eight neighbours'; the start is the junction nearest the middle of the densest block of
+    cells (ties go to the block nearest the middle of the area). In a town that is its centre;
+    in a valley extract whose box is mostly mountainside, it is the village, not the empty middle
+    of the box that a mountain road happens to cross.
+
+    Parameters
+    ----------
+    graph
+        The walking graph.
+
+    Returns
+    -------
+    LatLon
+        A junction of the graph.
+    """
+    from scipy.ndimage import uniform_filter  # noqa: PLC0415
+
+    lat0 = float(np.mean(graph.node_lat))
+    x, y = local_xy(graph.node_lat, graph.node_lon, lat0=lat0, lon0=float(np.mean(graph.node_lon)))
+    y = y - lat0 * math.pi / 180.0 * EARTH_RADIUS_M
+    cols = np.floor((x - x.min()) / START_CELL_M).astype(np.int64)
+    rows = np.floor((y - y.min()) / START_CELL_M).astype(np.int64)
+    counts = np.zeros((int(rows.max()) + 1, int(cols.max()) + 1))
+    np.add.at(counts, (rows, cols), 1.0)
+    density = uniform_filter(counts, size=3, mode="constant") * 9
+    middle_r, middle_c = (counts.shape[0] - 1) / 2, (counts.shape[1] - 1) / 2
+    rr, cc = np.indices(counts.shape)
+    # densest first; among equals the nearest to the middle (a tiny, deterministic tie-break)
+    score = density - 1e-6 * np.hypot(rr - middle_r, cc - middle_c)
+    best_r, best_c = np.unravel_index(int(np.argmax(score)), counts.shape)
+    cx = x.min() + (best_c + 0.5) * START_CELL_M
+    cy = y.min() + (best_r + 0.5) * START_CELL_M
+    node = int(np.argmin(np.hypot(x - cx, y - cy)))
+    return LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
 
 
 def find_named_place(name: str, found: AreaStops) -> LatLon | None:
