@@ -16,7 +16,7 @@ from walks.data import OsmFeatures
 from walks.errors import DataError, LandmarkError, UsageError
 from walks.geocode import geocode
 from walks.graph import haversine_m
-from walks.hours import opening_status
+from walks.hours import opening_at
 from walks.loader import LoadedGraph, load_features, load_graph
 from walks.planner import plan_walk
 from walks.stops import StopOptions, find_stops
@@ -659,16 +659,7 @@ def generate_walks(
         if end
         else None
     )
-    speed = settings.WALKING_SPEED_KPH / 3.6
     candidates = list(found.stops)
-    if at is not None:  # leave out places that will be closed when the walker gets there
-        kept = []
-        for stop in candidates:
-            eta = dt.timedelta(seconds=_straight_m(origin, stop.location) / speed)
-            status, _ = opening_status(stop.opening_hours or None, at + eta)
-            if status != "closed":
-                kept.append(stop)
-        candidates = kept
     by_name = {s.name.lower(): s.id for s in candidates}
     must = tuple(by_name.get(m.lower(), m) for m in must_visit)
     request = PlanRequest(
@@ -678,6 +669,7 @@ def generate_walks(
         dwell_s=tuple((k, c.dwell_s) for k, c in found.categories.items()),
         speed_kph=settings.WALKING_SPEED_KPH, pleasant_weight=quiet, avoid_steps=avoid_steps,
         seed=seed, alternatives=alternatives, allow_repeats=allow_repeats, soft_stops=optional,
+        at=None if at is None else at.replace(tzinfo=None),
     )  # fmt: skip
     if progress is not None:
         progress("planning the walk")
@@ -761,22 +753,18 @@ def _with_climb(walk: Walk, ground: Ground) -> Walk:
     return replace(walk, climb_m=climb, descent_m=descent)
 
 
-def _straight_m(a: LatLon, b: LatLon) -> float:
-    """Straight-line distance in metres."""
-    return float(haversine_m(np.array(a.lat), np.array(a.lon), np.array(b.lat), np.array(b.lon)))
-
-
 def _with_arrival_status(walk: Walk, at: dt.datetime | None) -> Walk:
-    """Set each stop's opening status at its arrival time."""
+    """Set each stop's opening at the time its visit starts (after any wait for it to open)."""
     if at is None:
         return walk
     visits = []
     for visit in walk.stops:
         stop = visit.stop
-        if stop.opening_hours:
-            status, note = opening_status(
-                stop.opening_hours, at + dt.timedelta(seconds=visit.arrival_s)
+        if stop.view is None or stop.opening_hours:
+            seen = opening_at(
+                stop.opening_hours or None, at + dt.timedelta(seconds=visit.arrival_s)
             )
-            stop = replace(stop, opening=status, hours=note)
+            closes = f"{seen.closes:%H:%M}" if seen.closes is not None else ""
+            stop = replace(stop, opening=seen.status, hours=seen.note, closes=closes)
         visits.append(replace(visit, stop=stop))
     return replace(walk, stops=tuple(visits))
