@@ -262,3 +262,19 @@ def test_cli_stops_bad_input(runner, args, code, message) -> None:
     assert result.exit_code == code
     line = next(ln for ln in result.stderr.splitlines() if ln.startswith("Error:"))
     assert line.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "reason"),
+    [
+        ("Café", "Café Metro", "Café Metro"),
+        ("Café", "CAFE java", "CAFE java"),
+        ("Café", "Le Balto", "Café Le Balto"),
+        ("Art shop", "Art Shop Salakauppa", "Art Shop Salakauppa"),
+        ("Art shop", "Salakauppa", "Art shop Salakauppa"),
+    ],
+)
+def test_reasons_do_not_repeat_the_kind(kind, name, reason) -> None:
+    from walks.stops import _named
+
+    assert _named(kind, name) == reason

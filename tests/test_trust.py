@@ -269,7 +269,7 @@ def test_landmark_out_of_sight_is_refused_at_once(runner) -> None:
         ({"start": "nan,nan"}, "out of range: latitude is -90..90"),
         ({"start": 42}, "start must be a text"),
         ({"must_visit": "Le Balto"}, "must_visit and order must be tuples"),
-        ({"at": "09:00"}, "the departure must be a datetime"),
+        ({"at": "09:00"}, "at must be a datetime or 'now'"),
         ({"area": "Paris"}, "area must be an Area"),
         ({"attempts": 0}, "attempts 0 is out of range"),
         ({"roofline_m": -1.0}, "roofline_m -1.0 is out of range"),

@@ -17,7 +17,7 @@ from walks.data import OsmFeatures
 from walks.errors import DataError, LandmarkError, UsageError
 from walks.geocode import geocode
 from walks.graph import EARTH_RADIUS_M, WalkGraph, haversine_m, local_xy
-from walks.hours import opening_status
+from walks.hours import opening_at, resolve_departure
 from walks.loader import LoadedGraph, load_features, load_graph
 from walks.planner import plan_walk
 from walks.stops import StopOptions, find_stops
@@ -63,6 +63,9 @@ class AreaStops:
     terrain_warning
         Why the ground is flat although terrain was wanted (tiles could not be fetched), or
         None.
+    departure
+        The departure the stops were judged at (``"now"`` resolved in the area's time zone), or
+        None.
     """
 
     loaded: LoadedGraph
@@ -72,6 +75,7 @@ class AreaStops:
     landmark: Landmark | None
     terrain: Ground | None
     terrain_warning: str | None = None
+    departure: dt.datetime | None = None
 
 
 def stops_in_area(
@@ -82,7 +86,7 @@ def stops_in_area(
     category_files: tuple[str | Path, ...] = (),
     landmark: str | None = None,
     dem: str | Path | None = None,
-    at: dt.datetime | None = None,
+    at: dt.datetime | str | None = None,
     roofline_m: float | None = None,
     skip_missing: bool = False,
     no_terrain: bool = False,
@@ -171,6 +175,7 @@ def stops_in_area(
         progress=progress,
     )  # fmt: skip
     graph = loaded.graph
+    at = _departure(at, graph)
     online = area is not None and osm_file is None
     corridor = None
     if online and early is not None:
@@ -216,7 +221,7 @@ def stops_in_area(
         known_polygon=known_polygon,
         skip_missing=skip_missing,
     )  # fmt: skip
-    return AreaStops(loaded, features, categories, stops, mark, terrain, terrain_warning)
+    return AreaStops(loaded, features, categories, stops, mark, terrain, terrain_warning, at)
 
 
 def _check_terrain(dem: object, *, no_terrain: object, terrain_url: object) -> None:
@@ -330,6 +335,28 @@ def _fetch_ground(
     return None, warning
 
 
+def _departure(at: dt.datetime | str | None, graph: WalkGraph) -> dt.datetime | None:
+    """
+    Resolve ``"now"`` to this minute in the area's time zone; pass a datetime through.
+
+    Parameters
+    ----------
+    at
+        A local datetime, ``"now"`` or None.
+    graph
+        The area's graph (its middle gives the time zone).
+
+    Returns
+    -------
+    datetime or None
+        Naive local time.
+    """
+    if not isinstance(at, str):
+        return at
+    box = graph.bbox
+    return resolve_departure(at, (box.south + box.north) / 2, (box.west + box.east) / 2)
+
+
 def _check_common(
     area: object,
     *,
@@ -361,7 +388,12 @@ def _check_common(
     if roofline_m is not None:
         _validate.check_number("roofline_m", roofline_m, 0.0, 1000.0, example="--roofline 20",
                                unit=" m")  # fmt: skip
-    _validate.check_departure(at)
+    if isinstance(at, str):
+        if at.strip().lower() != "now":
+            msg = f"at must be a datetime or 'now', not {at!r}: e.g. '2026-11-25 09:00' parsed"
+            raise UsageError(msg)
+    else:
+        _validate.check_departure(at)
     _validate.check_number("max_area_km2", max_area_km2, 0.01, 10_000.0,
                            example="--max-area-km2 30", unit=" km²")  # fmt: skip
     _validate.check_int("attempts", attempts, 1, 20, example="--retries 4")
@@ -599,7 +631,7 @@ def generate_walks(
     km: float | None = None,
     must_visit: tuple[str, ...] = (),
     order: tuple[str, ...] = (),
-    at: dt.datetime | None = None,
+    at: dt.datetime | str | None = None,
     quiet: float = 1.0,
     avoid_steps: bool = False,
     seed: int = 0,
@@ -697,22 +729,14 @@ def generate_walks(
         progress=progress,
     )  # fmt: skip
     graph = found.loaded.graph
+    at = found.departure
     origin = resolve_start(start, found, nominatim_url=nominatim_url, cache_dir=cache_dir)
     finish = (
         resolve_start(end, found, nominatim_url=nominatim_url, cache_dir=cache_dir, what="end")
         if end
         else None
     )
-    speed = settings.WALKING_SPEED_KPH / 3.6
     candidates = list(found.stops)
-    if at is not None:  # leave out places that will be closed when the walker gets there
-        kept = []
-        for stop in candidates:
-            eta = dt.timedelta(seconds=_straight_m(origin, stop.location) / speed)
-            status, _ = opening_status(stop.opening_hours or None, at + eta)
-            if status != "closed":
-                kept.append(stop)
-        candidates = kept
     by_name = {s.name.lower(): s.id for s in candidates}
     must = tuple(by_name.get(m.lower(), m) for m in must_visit)
     request = PlanRequest(
@@ -722,6 +746,7 @@ def generate_walks(
         dwell_s=tuple((k, c.dwell_s) for k, c in found.categories.items()),
         speed_kph=settings.WALKING_SPEED_KPH, pleasant_weight=quiet, avoid_steps=avoid_steps,
         seed=seed, alternatives=alternatives, allow_repeats=allow_repeats, soft_stops=optional,
+        at=None if at is None else at.replace(tzinfo=None),
     )  # fmt: skip
     if progress is not None:
         progress("planning the walk")
@@ -805,22 +830,18 @@ def _with_climb(walk: Walk, ground: Ground) -> Walk:
     return replace(walk, climb_m=climb, descent_m=descent)
 
 
-def _straight_m(a: LatLon, b: LatLon) -> float:
-    """Straight-line distance in metres."""
-    return float(haversine_m(np.array(a.lat), np.array(a.lon), np.array(b.lat), np.array(b.lon)))
-
-
 def _with_arrival_status(walk: Walk, at: dt.datetime | None) -> Walk:
-    """Set each stop's opening status at its arrival time."""
+    """Set each stop's opening at the time its visit starts (after any wait for it to open)."""
     if at is None:
         return walk
     visits = []
     for visit in walk.stops:
         stop = visit.stop
-        if stop.opening_hours:
-            status, note = opening_status(
-                stop.opening_hours, at + dt.timedelta(seconds=visit.arrival_s)
+        if stop.view is None or stop.opening_hours:
+            seen = opening_at(
+                stop.opening_hours or None, at + dt.timedelta(seconds=visit.arrival_s)
             )
-            stop = replace(stop, opening=status, hours=note)
+            closes = f"{seen.closes:%H:%M}" if seen.closes is not None else ""
+            stop = replace(stop, opening=seen.status, hours=seen.note, closes=closes)
         visits.append(replace(visit, stop=stop))
     return replace(walk, stops=tuple(visits))

@@ -464,8 +464,8 @@ AtOpt = Annotated[
     typer.Option(
         "--at",
         metavar="TIME",
-        help="Departure, local time of the area: '2026-11-25 09:00' (default: none; arrival "
-        "times are then counted from the start).",
+        help="Departure, local time of the area: '2026-11-25 09:00' or 'now'; stops must be "
+        "open on arrival (default: none; hours are shown but not enforced).",
     ),
 ]
 RooflineOpt = Annotated[
@@ -479,7 +479,7 @@ RooflineOpt = Annotated[
 ]
 
 
-def _parse_at(text: str | None) -> dt.datetime | None:
+def _parse_at(text: str | None) -> dt.datetime | str | None:
     """
     Read ``--at``.
 
@@ -490,16 +490,18 @@ def _parse_at(text: str | None) -> dt.datetime | None:
 
     Returns
     -------
-    datetime or None
-        Naive local time.
+    datetime, str or None
+        Naive local time, or ``"now"`` (resolved by the library in the area's time zone).
 
     Raises
     ------
     typer.BadParameter
-        When it is not a date and time from 1970 to 2100 (exit code 2).
+        When it is not ``now`` nor a date and time from 1970 to 2100 (exit code 2).
     """
     if text is None:
         return None
+    if text.strip().lower() == "now":
+        return "now"  # resolved in the area's time zone once the area is known
     try:
         return _validate.check_departure(parse_local_time(text))
     except ValueError as err:  # UsageError is one too
@@ -1040,13 +1042,16 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             typer.echo(visible(f"Warning: {warning.message}", one_line=True), err=True)
         say("writing the outputs")
         best = result.walks[0]
+        departure = result.departure  # "now" resolved in the area's time zone
         where = area or (osm_file.name if osm_file else "Helsinki centre (demo)")
         title = f"A walk in {where}"
-        summary = walk_summary(best, departure=when)
+        summary = walk_summary(best, departure=departure)
         if len(result.walks) > 1:
-            summary["alternatives"] = [walk_summary(w, departure=when) for w in result.walks[1:]]
+            summary["alternatives"] = [
+                walk_summary(w, departure=departure) for w in result.walks[1:]
+            ]
         texts = _render(
-            result, summary, title=title, departure=when, assets=assets,
+            result, summary, title=title, departure=departure, assets=assets,
             paths=paths,
         )  # fmt: skip
         stdout_text = next((visible(t) for p, t in texts if p == STDOUT), None)
@@ -1062,7 +1067,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
         for path in (p for p in files if p in written):  # in the options' order
             typer.echo(visible(str(path), one_line=True))
     if directions:
-        typer.echo(visible(directions_text(best, departure=when)), nl=False)
+        typer.echo(visible(directions_text(best, departure=departure)), nl=False)
     if open_map and html_out is not None:
         import webbrowser  # noqa: PLC0415
 

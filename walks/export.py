@@ -13,7 +13,7 @@ from walks import _files
 from walks.errors import ExportError
 
 if TYPE_CHECKING:
-    from walks.types import Stop, Walk
+    from walks.types import Stop, VisitedStop, Walk
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 
@@ -172,6 +172,42 @@ def _clock(seconds: float, departure: dt.datetime | None) -> str:
     return f"+{minutes // 60}:{minutes % 60:02d}"
 
 
+def opening_record(visit: VisitedStop, departure: dt.datetime | None) -> dict[str, Any]:
+    """
+    Describe a visit's time and opening for the JSON.
+
+    Parameters
+    ----------
+    visit
+        The visit.
+    departure
+        Local departure time, or None (hours then are shown, not checked).
+
+    Returns
+    -------
+    dict
+        ``arrival`` (local ``HH:MM`` when the visit starts, None without a departure),
+        ``wait_s`` (seconds waited for the stop to open), ``opening`` (``open``,
+        ``closes_soon``, ``closed``, ``unknown``; None without a departure), ``closes``
+        (local ``HH:MM`` or None), ``opening_hours_raw`` (the tag as mapped, or None) and
+        ``note`` (clear text: "open until 18:00", "hours unknown \u2014 check before you go").
+    """
+    stop = visit.stop
+    raw = stop.opening_hours or None
+    if departure is None:
+        note = f"hours: {raw} (not checked: no departure time)" if raw else stop.hours
+        return {"arrival": None, "wait_s": 0.0, "opening": None, "closes": None,
+                "opening_hours_raw": raw, "note": note}  # fmt: skip
+    note = stop.hours
+    if visit.wait_s > 0:
+        note = f"wait {visit.wait_s / 60:.0f} min for it to open; {note}"
+    return {
+        "arrival": _clock(visit.arrival_s, departure), "wait_s": round(visit.wait_s, 1),
+        "opening": stop.opening, "closes": stop.closes or None, "opening_hours_raw": raw,
+        "note": note,
+    }  # fmt: skip
+
+
 def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[str, Any]:
     """
     Describe a walk for scripts (the ``--json`` output).
@@ -196,8 +232,7 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
     stops = []
     for visit in walk.stops:
         record = stop_record(visit.stop) | {"arrival_s": round(visit.arrival_s, 1)}
-        if departure is not None:
-            record["arrival"] = _clock(visit.arrival_s, departure)
+        record |= opening_record(visit, departure)
         stops.append(record)
     return {
         "length_m": round(walk.length_m, 1),
@@ -214,6 +249,7 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         "descent_m": walk.descent_m,
         "warnings": [{"code": w.code, "message": w.message} for w in walk.warnings],
         "departure": departure.isoformat(timespec="minutes") if departure else None,
+        "hours_enforced": departure is not None,
         "stops": stops,
         "directions": [[step.instruction for step in leg.steps] for leg in walk.legs],
         "attribution": ATTRIBUTION,

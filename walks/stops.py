@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -162,6 +164,49 @@ def _kind_word(feature: Feature, category: Category) -> str:
     return category.key
 
 
+def _fold(text: str) -> str:
+    """
+    Fold a text for comparing words: no accents, no case.
+
+    Parameters
+    ----------
+    text
+        Any text.
+
+    Returns
+    -------
+    str
+        The folded text.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _named(kind: str, name: str) -> str:
+    """
+    Put a kind word before a name, unless the name says it already.
+
+    "Café" + "Le Balto" reads "Café Le Balto", but "Café" + "Café Metro" stays "Café Metro"
+    (and "Cafe Java" too: accents and case are ignored).
+
+    Parameters
+    ----------
+    kind
+        The kind word, e.g. "Café" or "Art shop".
+    name
+        The place's name.
+
+    Returns
+    -------
+    str
+        The reason's opening words.
+    """
+    words = set(re.findall(r"\w+", _fold(name)))
+    if words and set(re.findall(r"\w+", _fold(kind))) <= words:
+        return name
+    return f"{kind} {name}"
+
+
 def _tag_stops(
     graph: WalkGraph,
     features: tuple[Feature, ...],
@@ -181,7 +226,7 @@ def _tag_stops(
         score *= 1.0 + sum(category.bonus[k] for k in bonuses)
         name = _display_name(feature, category)
         what = _kind_word(feature, category)
-        reason = f"{what} {name}" if feature.tags.get("name") else what
+        reason = _named(what, name) if feature.tags.get("name") else what
         extras = []
         if "outdoor_seating" in bonuses:
             extras.append("tables outside")

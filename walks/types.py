@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt  # noqa: TC003 - a dataclass field type
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -83,11 +84,13 @@ class Stop:
     reason
         One human sentence: why this stop.
     opening
-        ``"open"``, ``"closed"`` or ``"unknown"`` at the expected arrival.
+        ``"open"``, ``"closes_soon"``, ``"closed"`` or ``"unknown"`` at the expected arrival.
     hours
         Human note on opening hours ("open until 18:00", "hours unknown").
     opening_hours
         The raw OSM ``opening_hours`` value ("" when absent).
+    closes
+        Local closing time after the arrival (``"18:00"``), "" when unknown or not computed.
     view
         For view stops: what is seen of the landmark.
     """
@@ -104,6 +107,7 @@ class Stop:
     hours: str = ""
     opening_hours: str = ""
     view: ViewInfo | None = None
+    closes: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +191,10 @@ class PlanRequest:
     soft_stops
         The stops are defaults the walker did not ask for: categories the area lacks or the
         budget cannot hold are dropped with a ``stop_dropped`` warning instead of an error.
+    at
+        Local departure time (naive wall clock of the area): stops must be open when the walk
+        reaches them and for their whole dwell (their ``opening_hours`` are time windows).
+        None: hours are not enforced.
     time_limit_s
         Safety guard on the search time per walk. The search is bounded by work, so the same
         request and seed give the same walk on any machine; the guard only fires (and logs)
@@ -210,6 +218,7 @@ class PlanRequest:
     time_limit_s: float = 30.0
     allow_repeats: bool = False
     soft_stops: bool = False
+    at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +303,14 @@ class VisitedStop:
         Seconds after departure.
     leg
         Index of the leg that ends at it.
+    wait_s
+        Seconds waited there for it to open (``arrival_s`` is when the visit starts, after it).
     """
 
     stop: Stop
     arrival_s: float
     leg: int
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from walks.export import (
     OSM_COPYRIGHT_URL,
     _clock,
     leaflet_assets,
+    opening_record,
 )
 from walks.graph import bearing_deg
 from walks.terrain import TERRAIN_ATTRIBUTION
@@ -267,7 +268,6 @@ def _walk_data(
     dict
         JSON-serialisable data.
     """
-    opening = {"open": "open", "closed": "closed at arrival", "unknown": "hours unknown"}
     stops: list[dict[str, Any]] = []
     sightlines: list[list[list[float]]] = []
     landmarks: dict[tuple[float, float], str] = {}
@@ -283,7 +283,7 @@ def _walk_data(
     for n, (visit, shift) in enumerate(zip(walk.stops, shifts, strict=False), 1):
         stop = visit.stop
         category = categories.get(stop.category)
-        hours = f" ({stop.hours})" if stop.hours and stop.opening != "unknown" else ""
+        note = opening_record(visit, departure)["note"]
         leg_m = walk.legs[visit.leg].length_m if 0 <= visit.leg < len(walk.legs) else 0.0
         stops.append({
             "n": n, "lat": round(stop.location.lat, 7), "lon": round(stop.location.lon, 7),
@@ -295,7 +295,7 @@ def _walk_data(
             "name": stop.name, "reason": stop.reason,
             "arrival": _clock(visit.arrival_s, departure),
             "leg_km": f"{leg_m / 1000:.1f}",
-            "opening": opening.get(stop.opening, stop.opening) + hours,
+            "opening": note or "hours not mapped",
             "osm_url": (
                 f"https://www.openstreetmap.org/{stop.osm_id}"
                 if _OSM_REF.fullmatch(stop.osm_id) else None

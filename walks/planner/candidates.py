@@ -6,12 +6,14 @@ nodes) and chooses the points they work on; it can be built and tested on its ow
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from walks.errors import NoWalkError
+from walks.hours import LOOKAHEAD, open_intervals
 from walks.planner.assembly import Points
 from walks.planner.routing import Router, pleasant_mask
 from walks.types import PlanRequest, Stop, WalkWarning
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 CANDIDATES_PER_CATEGORY = 12
 #: How many scenic waypoints are offered to the filling phase at first.
 WAYPOINTS = 60
+#: Hours of opening times, from the departure, that become time windows.
+WINDOW_HOURS = 24
+
+Windows = list[tuple[float, float]]
 
 
 class Candidates:
@@ -63,6 +69,94 @@ class Candidates:
         self.notes: list[WalkWarning] = []
         #: asked stops per category, less the default categories dropped
         self.counts = dict(request.stops)
+        #: per stop id, open intervals in seconds from the departure (None: hours unknown);
+        #: empty without a departure time
+        self.windows: dict[str, Windows | None] = {}
+        if request.at is not None:
+            end = request.at + dt.timedelta(hours=WINDOW_HOURS)
+            for stop in stops:
+                spans = open_intervals(stop.opening_hours or None, request.at, end)
+                self.windows[stop.id] = None if spans is None else [
+                    ((a - request.at).total_seconds(), (b - request.at).total_seconds())
+                    for a, b in spans
+                ]  # fmt: skip
+
+    def open_in_time(self, stop: Stop, from_start: NDArray[np.float64]) -> bool:
+        """Tell whether a stop can be open for its dwell once the walker can be there."""
+        spans = self.windows.get(stop.id)
+        if spans is None:
+            return True
+        soonest = float(from_start[stop.node]) / self.speed
+        return any(close - self.dwell_s(stop) >= max(soonest, opens) for opens, close in spans)
+
+    def by_hours(self, pool: list[Stop], from_start: NDArray[np.float64]) -> list[Stop]:
+        """
+        Keep the stops of a category that can be open on arrival (departure time given).
+
+        Unknown is not open: stops whose hours cannot be read stay only when no stop of the
+        category has readable hours.
+
+        Parameters
+        ----------
+        pool
+            The stops of one category.
+        from_start
+            Real lengths from the start per node.
+
+        Returns
+        -------
+        list of Stop
+            The stops kept (empty when every readable one is closed until the walk is over).
+        """
+        if self.request.at is None or not pool:
+            return pool
+        known = [s for s in pool if self.windows.get(s.id) is not None]
+        if not known:
+            return pool
+        return [s for s in known if self.open_in_time(s, from_start)]
+
+    def earliest(self, pool: list[Stop], from_start: NDArray[np.float64]) -> str:
+        """Word ``earliest_departure``: when a stop of the pool can first be reached open."""
+        best = self.earliest_departure(pool, from_start)
+        if best is None:
+            return "none of them opens within a week"
+        return f"the earliest departure that works is {best:%a %Y-%m-%d %H:%M}"
+
+    def earliest_departure(
+        self, pool: list[Stop], from_start: NDArray[np.float64]
+    ) -> dt.datetime | None:
+        """
+        Find the earliest departure at which a stop of a pool is open for its dwell on arrival.
+
+        Parameters
+        ----------
+        pool
+            Stops (those with unreadable hours are skipped).
+        from_start
+            Real lengths from the start per node.
+
+        Returns
+        -------
+        datetime or None
+            The departure (to the minute, rounded up); None when none opens within a week.
+        """
+        at = self.request.at
+        assert at is not None
+        best: dt.datetime | None = None
+        for stop in pool:
+            travel = dt.timedelta(seconds=float(from_start[stop.node]) / self.speed)
+            if not math.isfinite(travel.total_seconds()):
+                continue
+            dwell = dt.timedelta(seconds=self.dwell_s(stop))
+            for opens, closes in open_intervals(stop.opening_hours, at, at + LOOKAHEAD) or []:
+                leave = max(at, opens - travel)
+                if leave + travel + dwell <= closes:
+                    best = leave if best is None else min(best, leave)
+                    break
+        if best is None:
+            return None
+        up = dt.timedelta(seconds=(60 - best.second) % 60, microseconds=-best.microsecond)
+        return best + up if best.second or best.microsecond else best
 
     def dwell_s(self, stop: Stop) -> float:
         """Seconds spent at a stop."""
@@ -102,6 +196,19 @@ class Candidates:
             if not pool:
                 msg = f"no {category!r} stop in this area: choose a wider area or another category"
                 raise NoWalkError(msg)
+            open_pool = self.by_hours(pool, from_start)
+            if not open_pool:
+                assert self.request.at is not None
+                why = (
+                    f"every {category} is closed when the walk could reach it (leaving "
+                    f"{self.request.at:%a %Y-%m-%d %H:%M}): "
+                    f"{self.earliest(pool, from_start)}"
+                )
+                if soft:
+                    self.drop(category, why)
+                    continue
+                raise NoWalkError(why)
+            pool = open_pool
             fits = [
                 s for s in pool
                 if from_start[s.node] + to_end[s.node] + self.dwell_s(s) * self.m_per_dwell_s

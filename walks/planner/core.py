@@ -37,6 +37,21 @@ perturbation; Feo and Resende's GRASP (1995) for the randomised constructions; O
 Croes (1958) for the Or-opt and 2-opt moves; Johnson and McGeoch's survey of TSP local search
 (1997) for candidate lists and queued moves.
 
+Time windows (TOPTW), optional: each point may have opening intervals (``opens``/``closes``,
+in the time unit of ``travel_time``); a visit must start at or after an opening and end, after
+its service time, by the matching close. Arriving early means waiting, which costs
+``wait_cost`` budget units per time unit (the walker's minutes count the wait; kilometres do
+not). The bookkeeping follows Vansteenwegen, Souffriau, Vanden Berghe and Van Oudheusden,
+"Iterated local search for the team orienteering problem with time windows" (Computers & OR
+36, 2009): every visited point keeps its *wait* (time between arrival and start) and its
+*maxShift* (how much later it could start without any later visit missing its window), so an
+insertion is checked in constant time: it delays its successor by a *shift*, feasible when the
+shift is at most the successor's wait plus maxShift; the delay is absorbed by later waits.
+With several intervals a day, maxShift is measured in each visit's current interval (a safe
+under-estimate). Moves that reorder points (2-opt, Or-opt, swaps) are re-checked on the whole
+schedule before they are applied, and perturbations that leave a visit late are repaired by
+dropping it. Without windows none of this runs and the search is unchanged.
+
 Constraints: point groups with a minimum and a maximum count (categories of stops), an order of
 groups (ranks must not decrease along the route), and mandatory points. Minimum counts and
 mandatory points are folded into the objective as a lexicographic bonus, so the search satisfies
@@ -104,6 +119,16 @@ class OPProblem:
         ``(n,)`` order rank (-1 for unordered): ranks must not decrease along the route.
     mandatory
         ``(n,)`` True for points that must be visited.
+    opens, closes
+        ``(n, k)`` opening intervals per point (time units from departure; NaN pads unused
+        ones); a point whose row is all NaN is never open. None: no time windows. A point
+        without a window should get ``(-inf, inf)``.
+    travel_time
+        ``(n, n)`` travel times for the windows; None means ``cost``.
+    service_time
+        ``(n,)`` time spent at each point; None means ``dwell``.
+    wait_cost
+        Budget cost of one time unit of waiting for an opening.
     """
 
     cost: NDArray[np.float64]
@@ -117,6 +142,11 @@ class OPProblem:
     group_max: NDArray[np.int64] | None = None
     rank: NDArray[np.int64] | None = None
     mandatory: NDArray[np.bool_] | None = None
+    opens: NDArray[np.float64] | None = None
+    closes: NDArray[np.float64] | None = None
+    travel_time: NDArray[np.float64] | None = None
+    service_time: NDArray[np.float64] | None = None
+    wait_cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +170,9 @@ class OPSolution:
     timed_out
         True when the time guard, not the work budget, ended the search (the result may then
         differ between runs).
+    starts, waits
+        With time windows: per route position, when its visit starts and how long it waited
+        (time units from departure); empty without windows.
     """
 
     route: tuple[int, ...]
@@ -149,6 +182,8 @@ class OPSolution:
     missing_in_group: tuple[int, ...] = ()
     iterations: int = 0
     timed_out: bool = False
+    starts: tuple[float, ...] = ()
+    waits: tuple[float, ...] = ()
 
 
 @dataclass
@@ -171,6 +206,12 @@ class _Search:
     near: NDArray[np.int64] = field(init=False)
     timed_out: bool = field(init=False, default=False)
     tabu: NDArray[np.bool_] = field(init=False)
+    timed: bool = field(init=False, default=False)
+    ttime: NDArray[np.float64] = field(init=False)
+    svc: NDArray[np.float64] = field(init=False)
+    w_open: NDArray[np.float64] = field(init=False)
+    w_last: NDArray[np.float64] = field(init=False)
+    w_list: list[list[tuple[float, float]]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -194,8 +235,123 @@ class _Search:
         self.eligible &= (p.score > 0) | self.mandatory | (self._group_has_min())
         grouped = self.group >= 0
         self.eligible[grouped] &= self.gmax[self.group[grouped]] > 0
+        self._windows()
         self.near = self._candidate_lists()
         self.tabu = np.zeros(n, dtype=bool)
+
+    def _windows(self) -> None:
+        """Set up the time windows (when given) and leave out points never open in reach."""
+        p = self.problem
+        self.timed = p.opens is not None and p.closes is not None
+        self.ttime = self.cost if p.travel_time is None else np.asarray(p.travel_time, float)
+        self.svc = self.dwell if p.service_time is None else np.asarray(p.service_time, float)
+        if not self.timed:
+            self.w_open = np.full((self.n, 1), -np.inf)
+            self.w_last = np.full((self.n, 1), np.inf)
+            return
+        opens = np.atleast_2d(np.asarray(p.opens, dtype=float))
+        closes = np.atleast_2d(np.asarray(p.closes, dtype=float))
+        last = closes - self.svc[:, None]  # the latest start in each interval
+        bad = np.isnan(opens) | np.isnan(last) | (last < opens)
+        self.w_open = np.where(bad, np.inf, opens)
+        self.w_last = np.where(bad, -np.inf, last)
+        for end in (p.start, p.end):  # the ends are never closed
+            self.w_open[end], self.w_last[end] = -np.inf, np.inf
+        self.w_list = [
+            sorted((float(o), float(la)) for o, la in zip(ro, rl, strict=True) if o <= la)
+            for ro, rl in zip(self.w_open, self.w_last, strict=True)
+        ]
+        # alone: straight there from the start, waiting if early, then to the end
+        arrive = self.ttime[p.start]
+        begin, _ = self._start_at(np.arange(self.n), arrive)
+        alone = self.cost[p.start] + self.dwell + self.cost[:, p.end]
+        alone = alone + p.wait_cost * np.where(np.isfinite(begin), begin - arrive, 0.0)
+        self.eligible &= np.isfinite(begin) & (alone <= p.budget + _EPS)
+
+    def _start_at(
+        self, points: NDArray[np.int64], arrive: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Earliest start of a visit arriving at ``arrive`` (inf: too late) and its window's end.
+
+        ``points`` and ``arrive`` broadcast together; the result has their shape.
+        """
+        op = self.w_open[points]  # (..., k)
+        la = self.w_last[points]
+        a = np.asarray(arrive, dtype=float)[..., None]
+        begin = np.maximum(a, op)
+        ok = begin <= la + _EPS
+        begin = np.where(ok, begin, np.inf)
+        pick = np.argmin(begin, axis=-1)[..., None]
+        first = np.take_along_axis(begin, pick, axis=-1)[..., 0]
+        latest = np.take_along_axis(np.where(ok, la, -np.inf), pick, axis=-1)[..., 0]
+        return first, latest
+
+    def _begin(self, point: int, arrive: float) -> tuple[float, float]:
+        """Earliest start of a visit to one point arriving at ``arrive``, and its latest start."""
+        for opens, last in self.w_list[point]:
+            begin = max(arrive, opens)
+            if begin <= last + _EPS:
+                return begin, last
+        return math.inf, math.inf
+
+    def schedule(
+        self, route: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], bool]:
+        """Work out the timetable: start and wait per position, maxShift, and feasibility.
+
+        maxShift at a position is how much later its visit could start with every later visit
+        still in its window (Vansteenwegen et al. 2009).
+        """
+        m = route.size
+        start = np.zeros(m)
+        wait = np.zeros(m)
+        latest = np.full(m, np.inf)
+        ok = True
+        clock = 0.0
+        pts = route.tolist()
+        legs = self.ttime[route[:-1], route[1:]].tolist()
+        svc = self.svc[route].tolist()
+        for i in range(1, m):
+            arrive = clock + legs[i - 1]
+            begin, late = self._begin(pts[i], arrive)
+            if not math.isfinite(begin):
+                ok = False
+                begin, late = arrive, arrive
+            start[i], wait[i], latest[i] = begin, begin - arrive, late
+            clock = begin + svc[i]
+        shift = np.full(m, np.inf)
+        after = math.inf
+        for i in range(m - 1, 0, -1):
+            after = min(latest[i] - start[i], after)
+            shift[i] = after
+            after += wait[i]
+        return start, wait, shift, ok
+
+    def feasible(self, route: NDArray[np.int64]) -> bool:
+        """Tell whether every visit of a route fits its window (always, without windows)."""
+        return not self.timed or self.schedule(route)[3]
+
+    def repair(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Drop visits before the first late one (the nearest not mandatory) until it fits."""
+        while self.timed and route.size > 2:  # noqa: PLR2004
+            late = self._first_late(route)
+            if late < 0:
+                break
+            free = [j for j in range(late, 0, -1) if not self.mandatory[route[j]]]
+            route = np.delete(route, free[0] if free else late)
+        return route
+
+    def _first_late(self, route: NDArray[np.int64]) -> int:
+        """Position of the first visit that misses its window (-1: none)."""
+        clock = 0.0
+        pts = route.tolist()
+        legs = self.ttime[route[:-1], route[1:]].tolist()
+        for i in range(1, route.size):
+            begin = self._begin(pts[i], clock + legs[i - 1])[0]
+            if not math.isfinite(begin):
+                return i
+            clock = begin + float(self.svc[pts[i]])
+        return -1
 
     def _candidate_lists(self) -> NDArray[np.int64]:
         """List the ``_NEAR_INSERT`` nearest usable points of each point (round-trip cost).
@@ -244,7 +400,11 @@ class _Search:
     # ------------------------------------------------------------------ measures
 
     def route_cost(self, route: NDArray[np.int64]) -> float:
-        return float(self.cost[route[:-1], route[1:]].sum() + self.dwell[route[1:-1]].sum())
+        base = float(self.cost[route[:-1], route[1:]].sum() + self.dwell[route[1:-1]].sum())
+        if not self.timed:
+            return base
+        _, wait, _, ok = self.schedule(route)
+        return base + self.problem.wait_cost * float(wait.sum()) if ok else math.inf
 
     def value(self, route: NDArray[np.int64]) -> float:
         inner = route[1:-1]
@@ -298,6 +458,8 @@ class _Search:
         On long routes only the edges at the candidate's nearest visited points are tried
         (its candidate list); a candidate with none of them visited tries every edge.
         """
+        if self.timed:
+            return self._cheapest_timed(route, cand)
         m = route.size
         width = self.near.shape[1]
         if m - 1 <= 2 * width or cand.size == 0:
@@ -341,6 +503,47 @@ class _Search:
             ) + self.dwell[c][None, :]
             if ranked:
                 extra = np.where(self._rank_fits(upto[:-1], onwards[1:], c), extra, np.inf)
+            pos = np.argmin(extra, axis=0)
+            best[lo : lo + step] = extra[pos, np.arange(c.size)]
+            at[lo : lo + step] = pos
+        return best, at
+
+    def _cheapest_timed(
+        self, route: NDArray[np.int64], cand: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """Each candidate's cheapest insertion that keeps every visit in its window.
+
+        Inserting ``c`` between ``a`` and ``b`` delays ``b`` by a shift; it fits when the
+        shift is at most ``b``'s wait plus maxShift, and later waits absorb it (so the extra
+        cost counts ``c``'s own wait less the waits the shift uses up).
+        """
+        start, wait, shift, _ = self.schedule(route)
+        a, b = route[:-1], route[1:]
+        leave = start[:-1] + self.svc[a]
+        arrive_b = start[1:] - wait[1:]
+        absorb = np.cumsum(wait[::-1])[::-1][1:]  # waits from each edge's head on
+        room = wait[1:] + shift[1:]
+        best = np.full(cand.size, np.inf)
+        at = np.zeros(cand.size, dtype=np.int64)
+        ranked = bool((self.rank[cand] >= 0).any())
+        if ranked:
+            upto, onwards = self._rank_bounds(route)
+        step = max(1, _CHUNK * 16 // max(1, a.size))
+        for lo in range(0, cand.size, step):
+            c = cand[lo : lo + step]
+            arrive = leave[:, None] + self.ttime[np.ix_(a, c)]
+            begin, _ = self._start_at(np.broadcast_to(c, arrive.shape), arrive)
+            delay = begin + self.svc[c][None, :] + self.ttime[np.ix_(c, b)].T - arrive_b[:, None]
+            fits = np.isfinite(begin) & (delay <= room[:, None] + _EPS)
+            wait_c = np.where(np.isfinite(begin), begin - arrive, 0.0)
+            used = np.minimum(np.maximum(delay, 0.0), absorb[:, None])
+            extra = (
+                self.cost[np.ix_(a, c)] + self.cost[np.ix_(c, b)].T - self.cost[a, b][:, None]
+                + self.dwell[c][None, :] + self.problem.wait_cost * (wait_c - used)
+            )  # fmt: skip
+            if ranked:
+                fits &= self._rank_fits(upto[:-1], onwards[1:], c)
+            extra = np.where(fits, extra, np.inf)
             pos = np.argmin(extra, axis=0)
             best[lo : lo + step] = extra[pos, np.arange(c.size)]
             at[lo : lo + step] = pos
@@ -407,6 +610,10 @@ class _Search:
                 gain = self.gains(route)
             if not open_.any():
                 break
+            if self.timed:  # every place's timetable may have moved: evaluate again
+                used = self.route_cost(route)
+                evaluate(np.flatnonzero(open_))
+                continue
             if any_ranked and self.rank[k] >= 0:
                 evaluate(np.flatnonzero(open_))  # the order bounds of every place changed
                 continue
@@ -480,7 +687,7 @@ class _Search:
         bwd = self.cost[route[1:], route[:-1]]
         return fwd, np.concatenate([[0.0], np.cumsum(fwd)]), np.concatenate([[0.0], np.cumsum(bwd)])
 
-    def two_opt(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+    def two_opt(self, route: NDArray[np.int64]) -> NDArray[np.int64]:  # noqa: C901
         """Reverse segments while that shortens the route (exact for asymmetric costs).
 
         One evaluation of the candidate moves queues every improving one, best first; each is
@@ -521,6 +728,8 @@ class _Search:
                     continue
                 new = np.concatenate([route[: a + 1], route[a + 1 : b + 1][::-1], route[b + 1 :]])
                 if ordered and not self.order_ok(new):
+                    continue
+                if self.timed and not self.route_cost(new) < self.route_cost(route) - _TINY:
                     continue
                 route = new
                 applied += 1
@@ -605,6 +814,8 @@ class _Search:
         new = np.concatenate([rest[:at], run, rest[at:]])
         if ordered and not self.order_ok(new):
             return route, False
+        if self.timed and not self.route_cost(new) < self.route_cost(route) - _TINY:
+            return route, False
         return new, True
 
     def shorten(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -664,10 +875,34 @@ class _Search:
             if not good.any():
                 return route
             score = np.where(good, net - 1e-6 * delta_cost, -np.inf)
+            if self.timed:
+                new = self._timed_swap(route, pos, cand, score)
+                if new is None:
+                    return route
+                route = new
+                continue
             pick = int(np.argmax(score))
             route = route.copy()
             route[pos[pick]] = cand[pick]
         return route
+
+    def _timed_swap(
+        self,
+        route: NDArray[np.int64],
+        pos: NDArray[np.int64],
+        cand: NDArray[np.int64],
+        score: NDArray[np.float64],
+    ) -> NDArray[np.int64] | None:
+        """Find the best swap (of a few) whose timetable fits the windows and the budget."""
+        order = np.argsort(-score, kind="stable")[:_BATCH]
+        for pick in order.tolist():
+            if not np.isfinite(score[pick]):
+                break
+            new = route.copy()
+            new[pos[pick]] = cand[pick]
+            if self.route_cost(new) <= self.problem.budget + _EPS:
+                return new
+        return None
 
     def _loss(self, route: NDArray[np.int64], pos: NDArray[np.int64]) -> NDArray[np.float64]:
         """Value lost by removing the point at each position."""
@@ -702,6 +937,7 @@ class _Search:
         return np.delete(route, drop)
 
     def polish(self, route: NDArray[np.int64], noise: float = 0.0) -> NDArray[np.int64]:
+        route = self.repair(route)
         power = 1.0 if noise == 0 else float(self.rng.choice(_POWERS))
         route = self.insert(self.two_opt(route), noise=noise, power=power)
         self.tabu[:] = False
@@ -826,6 +1062,12 @@ def _key(search: _Search, route: NDArray[np.int64]) -> tuple[float, float]:
 def _solution(search: _Search, route: NDArray[np.int64], iterations: int) -> OPSolution:
     """Package a route with its measures."""
     inner = route[1:-1]
+    starts: tuple[float, ...] = ()
+    waits: tuple[float, ...] = ()
+    if search.timed:
+        start, wait, _, _ = search.schedule(route)
+        starts = tuple(float(x) for x in start)
+        waits = tuple(float(x) for x in wait)
     missing = np.flatnonzero(search.mandatory & ~np.isin(np.arange(search.n), inner))
     short: tuple[int, ...] = ()
     if search.gmin.size:
@@ -841,4 +1083,6 @@ def _solution(search: _Search, route: NDArray[np.int64], iterations: int) -> OPS
         missing_in_group=short,
         iterations=iterations,
         timed_out=search.timed_out,
+        starts=starts,
+        waits=waits,
     )

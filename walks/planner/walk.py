@@ -150,6 +150,9 @@ class _Planner(Candidates):
                 ))  # fmt: skip
         #: budget metres the chosen stops need on their own (plain best legs and dwell)
         self.stops_need_m = 0.0
+        #: real lengths from the start per node (set by ``run``)
+        self.from_start: NDArray[np.float64] | None = None
+        self.to_end: NDArray[np.float64] = np.zeros(0)
 
     def guard_s(self) -> float:
         """Seconds left of the request's time guard (never below a small floor)."""
@@ -182,6 +185,7 @@ class _Planner(Candidates):
             score[i] = max(stop.score, 1e-6)
             dwell[i] = self.dwell_s(stop) * self.m_per_dwell_s
             mandatory[i] = stop.id in must
+        timed = self.time_windows(pts) if self.request.at is not None else {}
         gmin = np.array([counts.get(c, 0) for c in categories], dtype=np.int64)
         # a must-visit stop counts towards its category, and may exceed an unasked one
         musts = np.bincount(group[mandatory], minlength=len(categories))
@@ -201,7 +205,96 @@ class _Planner(Candidates):
         return OPProblem(
             cost=pts.length, score=score, budget=budget, start=0, end=1, dwell=dwell,
             group=group, group_min=gmin, group_max=gmax, rank=rank, mandatory=mandatory,
+            wait_cost=self.m_per_dwell_s, **timed,
         )  # fmt: skip
+
+    def time_windows(self, pts: Points) -> dict[str, NDArray[np.float64]]:
+        """
+        Give the stops' opening intervals as the search's time windows, in seconds.
+
+        Parameters
+        ----------
+        pts
+            The points.
+
+        Returns
+        -------
+        dict
+            ``opens``, ``closes``, ``travel_time`` (the legs' real walking seconds) and
+            ``service_time`` (dwell seconds) for ``OPProblem``.
+        """
+        k = len(pts.nodes)
+        spans = [
+            self.windows.get(s.id) if s is not None else None for s in pts.stops
+        ]  # fmt: skip
+        width = max([1] + [len(w) for w in spans if w is not None])
+        opens = np.full((k, width), np.nan)
+        closes = np.full((k, width), np.nan)
+        opens[:, 0], closes[:, 0] = -np.inf, np.inf
+        service = np.zeros(k)
+        for i, stop in enumerate(pts.stops):
+            if stop is None:
+                continue
+            service[i] = self.dwell_s(stop)
+            if spans[i] is not None:
+                opens[i], closes[i] = np.nan, np.nan
+                for j, (a, b) in enumerate(spans[i] or []):
+                    opens[i, j], closes[i, j] = a, b
+        return {
+            "opens": opens, "closes": closes, "travel_time": pts.length / self.speed,
+            "service_time": service,
+        }  # fmt: skip
+
+    def build(
+        self, pts: Points, route: tuple[int, ...], penalty: NDArray[np.float64], *,
+        reuse_penalty: float = REUSE_PENALTY, prefix: tuple[list[int], list[int]] | None = None,
+        cut_spurs: bool = True,
+    ) -> Walk:  # fmt: skip
+        """
+        Assemble a walk and, with a departure time, its timetable (waits for openings).
+
+        Parameters
+        ----------
+        pts, route, penalty, reuse_penalty, prefix, cut_spurs
+            As for ``Assembler.build``.
+
+        Returns
+        -------
+        Walk
+            The walk; with a departure time each visit starts when the stop is open (after
+            ``wait_s``), later visits and the total time move by the waits, and a visit that
+            cannot be made in its opening hours carries a ``closed_on_arrival`` warning.
+        """
+        walk = self.assembler.build(pts, route, penalty, reuse_penalty=reuse_penalty,
+                                    prefix=prefix, cut_spurs=cut_spurs)  # fmt: skip
+        if self.request.at is None:
+            return walk
+        shift = 0.0
+        visits = []
+        late: list[str] = []
+        for visit in walk.stops:
+            arrive = visit.arrival_s + shift
+            dwell = self.dwell_s(visit.stop)
+            spans = self.windows.get(visit.stop.id)
+            begin = arrive
+            if spans is not None:
+                fits = [max(arrive, a) for a, b in spans if max(arrive, a) + dwell <= b + 1e-6]
+                if fits:
+                    begin = min(fits)
+                else:
+                    late.append(visit.stop.name)
+            shift += begin - arrive
+            visits.append(replace(visit, arrival_s=begin, wait_s=begin - arrive))
+        total = walk.total_time_s + shift
+        error = walk.budget_error
+        if self.request.minutes is not None:
+            error = (total - self.request.minutes * 60.0) / (self.request.minutes * 60.0)
+        warnings = walk.warnings + tuple(
+            WalkWarning("closed_on_arrival", f"{name} is closed when the walk gets there")
+            for name in late
+        )  # fmt: skip
+        return replace(walk, stops=tuple(visits), total_time_s=total, budget_error=error,
+                       warnings=warnings)  # fmt: skip
 
     def check(self, pts: Points, sol: OPSolution, rng: np.random.Generator) -> None:
         """
@@ -235,6 +328,7 @@ class _Planner(Candidates):
                     f"not fit in this budget with the rest: the walk has {got}",
                 ))  # fmt: skip
             return
+        self.hours_error(short)
         least = self.least_budget(pts, rng)
         for idx in sol.missing_mandatory:
             stop = pts.stops[idx]
@@ -251,6 +345,41 @@ class _Planner(Candidates):
             f"fewer {cat} stops"
         )
         raise NoWalkError(msg)
+
+    def hours_error(self, short: dict[str, int]) -> None:
+        """
+        Raise the error for asked stops that are closed whenever the walk could reach them.
+
+        Parameters
+        ----------
+        short
+            Per category, how many asked stops the search could not fit.
+
+        Raises
+        ------
+        NoWalkError
+            With a departure time, when no stop of a short category can be reached open
+            at that departure: the message names the earliest departure at which one can.
+        """
+        at = self.request.at
+        if at is None or self.from_start is None:
+            return
+        for cat in sorted(short):
+            pool = [
+                s for s in self.stops
+                if s.category == cat and self.windows.get(s.id)
+                and self.detour_m(s, self.from_start, self.to_end) <= self.budget_m
+            ]  # fmt: skip
+            if not pool:
+                continue
+            when = self.earliest_departure(pool, self.from_start)
+            if when is None or when > at:
+                leaving = f"{at:%a %Y-%m-%d %H:%M}"
+                msg = (
+                    f"no {cat} is open when the walk could reach it (leaving {leaving}): "
+                    f"{self.earliest(pool, self.from_start)}"
+                )
+                raise NoWalkError(msg)
 
     def least_budget(self, pts: Points, rng: np.random.Generator) -> str:
         """
@@ -291,6 +420,7 @@ class _Planner(Candidates):
             The walks, best first, each with its warnings.
         """
         from_start, to_end = self.reach()
+        self.from_start, self.to_end = from_start, to_end
         if not np.isfinite(to_end[self.start]) or to_end[self.start] > self.budget_m:
             need = float(self.router.trees(np.array([self.start]))[1][0][self.end])
             msg = f"the end is {need / 1000:.1f} km from the start: at least {need / 1000:.1f} km"
@@ -311,7 +441,7 @@ class _Planner(Candidates):
                 log.warning("only %d different walk(s) fit this area", len(walks))
                 break
             walks.append(replace(
-                walk, warnings=(*self.notes, *self.budget_notes(walk)),
+                walk, warnings=(*self.notes, *walk.warnings, *self.budget_notes(walk)),
                 start_offset_m=self.start_offset_m, end_offset_m=self.end_offset_m,
             ))  # fmt: skip
         return walks
@@ -487,7 +617,7 @@ class _Planner(Candidates):
             if sol.route == last:  # the same route again: nothing more to learn
                 break
             last = sol.route
-            walk = self.assembler.build(pts, sol.route, penalty)
+            walk = self.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
                 best, best_route = walk, sol.route
             if abs(walk.budget_error) <= TOLERANCE * 0.8:
@@ -537,17 +667,23 @@ class _Planner(Candidates):
         ):
             # cutting spurs left it far too short: where the network is a tree (a valley
             # road, a dead-end quarter), walking out and back is the only walk there is
-            spurred = self.assembler.build(pts, route, penalty, cut_spurs=False)
+            spurred = self.build(pts, route, penalty, cut_spurs=False)
             if abs(spurred.budget_error) < abs(best.budget_error):
                 best = spurred
         if best.budget_error > TOLERANCE:
             # even the stops alone run over once the way back avoids the way out: walk the
             # plain best legs instead (they fit, as phase 1 measured them)
-            plain = self.assembler.build(pts, stops_route, penalty, reuse_penalty=1.0)
+            plain = self.build(pts, stops_route, penalty, reuse_penalty=1.0)
             if abs(plain.budget_error) < abs(best.budget_error):
                 best, route = plain, stops_route
         if self.request.allow_repeats and best.budget_error < -TOLERANCE:
             best = self.repeat(pts, route, penalty, best, seed)
+        if any(w.code == "closed_on_arrival" for w in best.warnings):
+            # the streets walked took longer than the search's legs: the plain best legs
+            # are the ones the timetable was checked on
+            plain = self.build(pts, stops_route, penalty, reuse_penalty=1.0)
+            if not any(w.code == "closed_on_arrival" for w in plain.warnings):
+                best = plain
         return best
 
     def trim(
@@ -580,7 +716,7 @@ class _Planner(Candidates):
         best, best_route = walk, route
         for i in places:
             shorter = route[:i] + route[i + 1 :]
-            trial = self.assembler.build(pts, shorter, penalty)
+            trial = self.build(pts, shorter, penalty)
             if abs(trial.budget_error) < abs(best.budget_error):
                 best, best_route = trial, shorter
             if abs(best.budget_error) <= TOLERANCE * 0.8:
@@ -589,7 +725,8 @@ class _Planner(Candidates):
 
     def measured_m(self, walk: Walk) -> float:
         """Measure a walk against the budget: its length plus its dwell, in budget metres."""
-        return walk.length_m + sum(self.dwell_s(v.stop) for v in walk.stops) * self.m_per_dwell_s
+        stay = sum(self.dwell_s(v.stop) + v.wait_s for v in walk.stops)
+        return walk.length_m + stay * self.m_per_dwell_s
 
     def repeat(
         self, pts: Points, route: tuple[int, ...], penalty: NDArray[np.float64], walk: Walk,
@@ -646,7 +783,7 @@ class _Planner(Candidates):
                 )
                 nodes += part_n[1:]
                 edges += part_e
-            trial = self.assembler.build(
+            trial = self.build(
                 pts, route, penalty, prefix=(prefix_nodes + nodes[1:], prefix_edges + edges)
             )
             if abs(trial.budget_error) >= abs(walk.budget_error):
