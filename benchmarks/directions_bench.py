@@ -76,7 +76,7 @@ def valhalla_per_km(tiles: str, walk: Walk, start: tuple[float, float]) -> tuple
     return km, maneuvers
 
 
-def main() -> None:
+def main() -> None:  # noqa: C901 - one grid, kept together
     """Run the grid and print the table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--valhalla", default=None, help="Valhalla tile folder (demo extract)")
