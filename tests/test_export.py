@@ -97,6 +97,7 @@ def test_gpsbabel_reads_it(demo_walk, tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=60)  # fmt: skip
     again = gpxpy.parse(out.read_text(encoding="utf-8"))
     assert len(again.waypoints) == len(demo_walk.stops)
+    assert len(again.routes[0].points) == sum(len(leg.maneuvers) for leg in demo_walk.legs)
     assert sum(len(s.points) for t in again.tracks for s in t.segments) == len(demo_walk.geometry)
 
 
@@ -164,9 +165,20 @@ def test_geojson_and_summary(demo_walk) -> None:
     for stop in summary["stops"]:
         assert {"name", "category", "lat", "lon", "arrival_s", "reason"} <= stop.keys()
     json.dumps(summary)
+    assert len(summary["maneuvers"]) == len(summary["directions"]) == len(demo_walk.legs)
+    for leg_maneuvers, leg_lines in zip(summary["maneuvers"], summary["directions"], strict=True):
+        assert [m["instruction"] for m in leg_maneuvers] == leg_lines
+        assert leg_maneuvers[-1]["type"] == "arrive"
+        assert {"type", "modifier", "name", "distance_m", "lat", "lon"} <= leg_maneuvers[0].keys()
+    assert "maneuvers" not in geo["features"][0]["properties"]
     text = directions_text(demo_walk)
-    assert "arrive at" in text
-    assert text.splitlines()[0].strip().startswith("head ")
+    lines = text.splitlines()
+    assert lines[0].strip().startswith("Head ")
+    arrivals = [line for line in lines if not line.startswith(" ")]
+    assert len(arrivals) == len(demo_walk.stops) + 1  # each stop, then the finish
+    for line, visit in zip(arrivals, demo_walk.stops, strict=False):
+        assert visit.stop.name in line
+        assert f"({visit.stop.category})" in line
 
 
 def test_atomic_write_and_refusals(tmp_path: Path) -> None:

@@ -77,11 +77,13 @@ def test_json_to_stdout_and_directions(runner, paris_osm: Path) -> None:
     # within 5 % of the 2 km asked, or the JSON says why not (this extract's blocks are long)
     codes = {w["code"] for w in summary["warnings"]}
     assert abs(summary["length_m"] - 2000) <= 100 or codes & {"budget_long", "budget_short"}
-    assert any(re.match(r"turn (left|right) onto .+, \d+ m", d) for leg in summary["directions"]
-               for d in leg)  # fmt: skip
+    assert any(re.match(r"turn (left|right) onto .+, \d+ m", d, re.IGNORECASE)
+               for leg in summary["directions"] for d in leg)  # fmt: skip
     text = _run(runner, ["-q", "generate", "--osm-file", str(paris_osm), "--stops", "cafe",
                          "--km", "2", "--json", "-", "--directions"]).stdout  # fmt: skip
-    assert "arrive at" in text
+    assert re.search(
+        r"is (on your (left|right)|straight ahead|here|just behind you) \(cafe\)", text
+    )
 
 
 def test_same_seed_same_walk(runner, paris_osm: Path) -> None:

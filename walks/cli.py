@@ -980,6 +980,14 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
         ),
     ] = None,
     json_out: JsonOpt = None,
+    gpx_times: Annotated[
+        bool,
+        typer.Option(
+            "--gpx-times",
+            help="Give GPX points their planned times (from --at; without it, from midnight of "
+            "2000-01-01 UTC, so the clock reads the time since the start).",
+        ),
+    ] = False,
     directions: Annotated[
         bool, typer.Option("--directions", help="Print turn-by-turn directions.")
     ] = False,
@@ -1052,7 +1060,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             ]
         texts = _render(
             result, summary, title=title, departure=departure, assets=assets,
-            paths=paths,
+            paths=paths, gpx_times=gpx_times, area=where,
         )  # fmt: skip
         stdout_text = next((visible(t) for p, t in texts if p == STDOUT), None)
         with _files.OutputSet() as staged:
@@ -1082,6 +1090,8 @@ def _render(
     departure: dt.datetime | None,
     assets: tuple[str, str] | None,
     paths: tuple[Path | None, Path | None, Path | None, Path | None],
+    gpx_times: bool = False,
+    area: str | None = None,
 ) -> list[tuple[Path, str]]:
     """
     Make every output of ``walks generate`` in memory, before any is written.
@@ -1100,6 +1110,10 @@ def _render(
         Leaflet's files to inline in the map, or None to link the CDN.
     paths
         The HTML, GPX, GeoJSON and JSON files (None for those not asked for).
+    gpx_times
+        Give the GPX's points their planned times.
+    area
+        The area's name, for the GPX's track names.
 
     Returns
     -------
@@ -1113,8 +1127,9 @@ def _render(
         texts.append((json_path, _strict_json(summary, indent=None if json_path == STDOUT else 1,
                                               terminal=json_path == STDOUT)))  # fmt: skip
     if gpx_out is not None:
-        texts.append((gpx_out, gpx_text(best, title=title, departure=departure,
-                                        elevations=result.elevations)))  # fmt: skip
+        texts.append((gpx_out, gpx_text(result.walks, title=title, departure=departure,
+                                        elevations=result.elevations, times=gpx_times,
+                                        area=area)))  # fmt: skip
     if geojson_out is not None:
         texts.append((geojson_out, _strict_json(walk_geojson(best))))
     if html_out is not None:

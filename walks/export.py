@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from walks import _files
 from walks.errors import ExportError
 
 if TYPE_CHECKING:
-    from walks.types import Stop, VisitedStop, Walk
+    from walks.types import Leg, Maneuver, Stop, VisitedStop, Walk
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 
@@ -226,8 +227,10 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         ``pleasant_share``, ``dead_end_spurs``, ``seed``, ``start_offset_m``, ``end_offset_m``,
         ``climb_m`` and ``descent_m`` (from the terrain; null without), ``warnings`` (a list of
         ``{"code", "message"}``, empty when none), ``stops`` (each with ``name``, ``category``,
-        ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``directions`` (text per leg) and
-        ``attribution``.
+        ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``maneuvers`` (per leg, a list
+        of ``{"type", "modifier", "name", "distance_m", "lat", "lon", "instruction"}``: ``type``
+        one of depart, turn, continue, fork, uturn, arrive), ``directions`` (the maneuvers'
+        instructions per leg) and ``attribution``.
     """
     stops = []
     for visit in walk.stops:
@@ -251,9 +254,42 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         "departure": departure.isoformat(timespec="minutes") if departure else None,
         "hours_enforced": departure is not None,
         "stops": stops,
-        "directions": [[step.instruction for step in leg.steps] for leg in walk.legs],
+        "maneuvers": [[maneuver_record(m) for m in leg.maneuvers] for leg in walk.legs],
+        "directions": [[line for _, line in _leg_lines(leg)] for leg in walk.legs],
         "attribution": ATTRIBUTION,
     }
+
+
+def maneuver_record(maneuver: Maneuver) -> dict[str, Any]:
+    """
+    Describe a maneuver as a JSON-ready dict.
+
+    Parameters
+    ----------
+    maneuver
+        The maneuver.
+
+    Returns
+    -------
+    dict
+        ``type``, ``modifier``, ``name``, ``distance_m``, ``lat``, ``lon``, ``instruction``.
+    """
+    return {
+        "type": maneuver.type,
+        "modifier": maneuver.modifier,
+        "name": maneuver.name,
+        "distance_m": round(maneuver.distance_m, 1),
+        "lat": maneuver.lat,
+        "lon": maneuver.lon,
+        "instruction": maneuver.instruction,
+    }
+
+
+def _leg_lines(leg: Leg) -> list[tuple[str, str]]:
+    """List a leg's direction lines as ``(type, instruction)``: its maneuvers, else its steps."""
+    if leg.maneuvers:
+        return [(m.type, m.instruction) for m in leg.maneuvers]
+    return [("step", step.instruction) for step in leg.steps]
 
 
 def directions_text(walk: Walk, *, departure: dt.datetime | None = None) -> str:
@@ -270,14 +306,20 @@ def directions_text(walk: Walk, *, departure: dt.datetime | None = None) -> str:
     Returns
     -------
     str
-        One line per step; a heading line per stop reached.
+        One line per maneuver, indented; per stop reached a line with the arrival time, the
+        side it is on, its category and why it is on the walk; a last line with the finish.
     """
     lines: list[str] = []
     by_leg = {v.leg: v for v in walk.stops}
     for i, leg in enumerate(walk.legs):
-        lines.extend(f"  {step.instruction}" for step in leg.steps)
         visit = by_leg.get(i)
-        if visit is not None:
+        for kind, text in _leg_lines(leg):
+            if kind != "arrive":
+                lines.append(f"  {text}")
+            elif visit is not None:
+                lines.append(f"{_clock(visit.arrival_s, departure)}  {text} "
+                             f"({visit.stop.category}): {visit.stop.reason}")  # fmt: skip
+        if visit is not None and not leg.maneuvers:
             lines.append(f"{_clock(visit.arrival_s, departure)}  arrive at {visit.stop.name} "
                          f"({visit.stop.category}): {visit.stop.reason}")  # fmt: skip
     lines.append(f"{_clock(walk.total_time_s, departure)}  finish: {walk.length_m / 1000:.1f} km")
@@ -299,7 +341,9 @@ def walk_geojson(walk: Walk) -> dict[str, Any]:
         The collection; the route's properties are the summary figures.
     """
     summary = walk_summary(walk)
-    route_props = {k: v for k, v in summary.items() if k not in {"stops", "directions"}}
+    route_props = {
+        k: v for k, v in summary.items() if k not in {"stops", "directions", "maneuvers"}
+    }
     route = {
         "type": "Feature",
         "geometry": {"type": "LineString",
@@ -334,43 +378,163 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def gpx_text(
-    walk: Walk,
-    *,
-    title: str,
-    departure: dt.datetime | None = None,
-    elevations: list[float] | None = None,
-    route_points: int = MAX_ROUTE_POINTS,
-) -> str:
+#: The clock a GPX's times start from when no departure is given: midnight of a fixed, nominal
+#: day, so a time of day reads as the time since setting off (00:12:30 is 12.5 min in).
+GPX_NOMINAL_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+#: How categories are named in a walk's title.
+_CATEGORY_WORDS = {"cafe": "café"}
+
+
+def walk_title(area: str, walk: Walk) -> str:
     """
-    Write a walk as GPX 1.1: metadata with the OSM credit, the track, waypoints, a short route.
+    Name a walk as a phone app lists it: the area, the stops, the length and the time.
+
+    Parameters
+    ----------
+    area
+        The area's name ("Helsinki centre").
+    walk
+        The walk.
+
+    Returns
+    -------
+    str
+        ``"Helsinki centre: café, studio and view — 3.8 km, 1:30"`` (each category once, in
+        walking order; ``"a walk"`` without stops).
+    """
+    kinds: list[str] = []
+    for visit in walk.stops:
+        word = _CATEGORY_WORDS.get(visit.stop.category, visit.stop.category.replace("_", " "))
+        if word not in kinds:
+            kinds.append(word)
+    what = "a walk" if not kinds else kinds[0]
+    if len(kinds) > 1:
+        what = f"{', '.join(kinds[:-1])} and {kinds[-1]}"
+    minutes = round(walk.total_time_s / 60)
+    return f"{area}: {what} — {walk.length_m / 1000:.1f} km, {minutes // 60}:{minutes % 60:02d}"
+
+
+def _elapsed(walk: Walk) -> tuple[list[float], list[float]]:
+    """
+    Map distance along a walk's geometry to planned seconds since departure.
 
     Parameters
     ----------
     walk
         The walk.
+
+    Returns
+    -------
+    tuple of list
+        ``(metres, seconds)`` breakpoints for interpolation: each leg walked at the walk's speed,
+        ending at its stop's arrival time (the last at the total time), so the dwell at a stop
+        is a jump between one leg's end and the next's start.
+    """
+    metres: list[float] = []
+    seconds: list[float] = []
+    arrivals = {v.leg: v.arrival_s for v in walk.stops}
+    done = 0.0
+    for i, leg in enumerate(walk.legs):
+        end_s = arrivals.get(i, walk.total_time_s if i == len(walk.legs) - 1 else None)
+        start_s = seconds[-1] if seconds else 0.0
+        if end_s is None:
+            end_s = start_s + leg.walking_time_s
+        metres += [done, done + leg.length_m]
+        seconds += [max(start_s, end_s - leg.walking_time_s), end_s]
+        done += leg.length_m
+    return metres, seconds
+
+
+def _along(walk: Walk) -> list[float]:
+    """Metres along a walk's geometry at each of its points, scaled to its length."""
+    import numpy as np  # noqa: PLC0415
+
+    from walks.graph import haversine_m  # noqa: PLC0415
+
+    lat = np.array([p.lat for p in walk.geometry])
+    lon = np.array([p.lon for p in walk.geometry])
+    steps = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]) if lat.size > 1 else np.zeros(0)
+    s = np.concatenate([[0.0], np.cumsum(steps)])
+    if s[-1] > 0:
+        s *= walk.length_m / s[-1]
+    return [float(v) for v in s]
+
+
+def _maneuver_index(walk: Walk) -> list[tuple[Maneuver, int]]:
+    """Each maneuver with the geometry point it stands at (the nearest, in walking order)."""
+    import numpy as np  # noqa: PLC0415
+
+    from walks.graph import haversine_m  # noqa: PLC0415
+
+    lat = np.array([p.lat for p in walk.geometry])
+    lon = np.array([p.lon for p in walk.geometry])
+    out: list[tuple[Maneuver, int]] = []
+    at = 0
+    for leg in walk.legs:
+        for m in leg.maneuvers:
+            if lat.size == 0:
+                out.append((m, 0))
+                continue
+            dist = haversine_m(lat[at:], lon[at:], np.full(lat.size - at, m.lat),
+                               np.full(lat.size - at, m.lon))  # fmt: skip
+            close = np.flatnonzero(dist < 1.0)
+            at += int(close[0]) if close.size else int(np.argmin(dist))
+            out.append((m, at))
+    return out
+
+
+def gpx_text(
+    walks: Walk | Sequence[Walk],
+    *,
+    title: str,
+    departure: dt.datetime | None = None,
+    elevations: list[float] | None = None,
+    route_points: int = MAX_ROUTE_POINTS,
+    times: bool = False,
+    area: str | None = None,
+) -> str:
+    """
+    Write walks as GPX 1.1: metadata with the OSM credit, waypoints, turn prompts, tracks.
+
+    Parameters
+    ----------
+    walks
+        The walk, or the walks (best first): one ``<trk>`` and one ``<rte>`` each.
     title
-        The walk's name.
+        The file's name for the walk, used when ``area`` is not given.
     departure
         Local departure time (aware or naive), or None.
     elevations
-        Ground elevation per geometry point (from a DEM), or None.
+        Ground elevation per geometry point of the first walk (from a DEM), or None.
     route_points
-        Most points in the simplified ``<rte>``; 0 leaves the route out.
+        Most points in each ``<rte>``; 0 leaves the routes out.
+    times
+        Give every track, route and waypoint its planned time: the departure plus the time
+        walked (at the walk's speed) and spent at stops; without a departure the times start
+        at ``GPX_NOMINAL_START`` (midnight, 2000-01-01 UTC), so they read as time since the start.
+    area
+        The area's name: the metadata and tracks are named ``walk_title(area, walk)``.
 
     Returns
     -------
     str
-        The GPX document.
+        The document. The waypoints are the first walk's stops. Each ``<rte>`` holds only the
+        walk's maneuvers, each point named with its instruction ("Turn left onto Rue Lepic,
+        120 m"), so phone apps prompt the turns; it is never a thinned copy of the track.
     """
     import gpxpy.gpx  # noqa: PLC0415 - gpxpy lives here only
 
+    many = [walks] if not isinstance(walks, Sequence) else list(walks)
+    if not many:
+        msg = "no walk to write as GPX: plan a walk first"
+        raise ExportError(msg)
+    best = many[0]
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "walks (https://github.com/walks-planner/walks)"
-    gpx.name = xml_safe(title)
+    gpx.name = xml_safe(walk_title(area, best) if area is not None else title)
     gpx.description = (
-        f"{walk.length_m / 1000:.1f} km, {walk.total_time_s / 60:.0f} min with "
-        f"{len(walk.stops)} stop(s). Map data {ATTRIBUTION}."
+        f"{best.length_m / 1000:.1f} km, {_duration(best.total_time_s)} with "
+        f"{len(best.stops)} stop(s). Map data {ATTRIBUTION}."
     )
     gpx.author_name = "walks"
     gpx.copyright_author = "OpenStreetMap contributors"
@@ -379,27 +543,85 @@ def gpx_text(
     gpx.link_text = "Map data © OpenStreetMap contributors"
     # the departure, never the clock: the same walk gives the same file
     gpx.time = departure.replace(microsecond=0) if departure is not None else None
-    track = gpxpy.gpx.GPXTrack(name=gpx.name)
-    segment = gpxpy.gpx.GPXTrackSegment()
-    for i, point in enumerate(walk.geometry):
-        elevation = None if elevations is None else round(float(elevations[i]), 1)
-        segment.points.append(gpxpy.gpx.GPXTrackPoint(point.lat, point.lon, elevation=elevation))
-    track.segments.append(segment)
-    gpx.tracks.append(track)
-    for n, visit in enumerate(walk.stops, 1):
+    origin = departure.replace(microsecond=0) if departure is not None else GPX_NOMINAL_START
+    for n, visit in enumerate(best.stops, 1):
         stop = visit.stop
         gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
             stop.location.lat, stop.location.lon, name=xml_safe(f"{n}. {stop.name}"),
             description=xml_safe(stop.reason), type=xml_safe(stop.category),
             symbol=_GPX_SYMBOLS.get(stop.category, "Flag"),
             comment=f"arrive {_clock(visit.arrival_s, departure)}",
+            time=origin + dt.timedelta(seconds=round(visit.arrival_s)) if times else None,
         ))  # fmt: skip
-    if route_points > 0:
-        route = gpxpy.gpx.GPXRoute(name=gpx.name)
-        for lat, lon in simplify_line([(p.lat, p.lon) for p in walk.geometry], route_points):
-            route.points.append(gpxpy.gpx.GPXRoutePoint(lat, lon))
-        gpx.routes.append(route)
+    for k, walk in enumerate(many):
+        name = (
+            gpx.name
+            if k == 0
+            else xml_safe(
+                f"Alternative {k + 1}: " + (walk_title(area, walk) if area is not None else title)
+            )
+        )
+        heights = elevations if k == 0 else None
+        gpx.tracks.append(_gpx_track(walk, name, heights, origin if times else None))
+        if route_points > 0:
+            gpx.routes.append(_gpx_route(walk, name, heights, origin if times else None,
+                                         route_points))  # fmt: skip
     return str(gpx.to_xml(version="1.1"))
+
+
+def _duration(seconds: float) -> str:
+    """Write a duration as ``h:mm``."""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _point_times(walk: Walk, origin: dt.datetime | None) -> list[dt.datetime | None]:
+    """Planned time at each geometry point, or None for each when not asked."""
+    if origin is None:
+        return [None] * len(walk.geometry)
+    import numpy as np  # noqa: PLC0415
+
+    metres, seconds = _elapsed(walk)
+    at = np.interp(_along(walk), metres, seconds) if metres else np.zeros(len(walk.geometry))
+    return [origin + dt.timedelta(seconds=round(float(t))) for t in at]
+
+
+def _gpx_track(
+    walk: Walk, name: str, elevations: list[float] | None, origin: dt.datetime | None
+) -> Any:  # noqa: ANN401 - gpxpy is untyped
+    """One walk as a ``<trk>`` of one segment, with elevations and times when given."""
+    import gpxpy.gpx  # noqa: PLC0415
+
+    track = gpxpy.gpx.GPXTrack(name=name)
+    segment = gpxpy.gpx.GPXTrackSegment()
+    for i, (point, when) in enumerate(zip(walk.geometry, _point_times(walk, origin), strict=True)):
+        elevation = None if elevations is None else round(float(elevations[i]), 1)
+        segment.points.append(
+            gpxpy.gpx.GPXTrackPoint(point.lat, point.lon, elevation=elevation, time=when)
+        )
+    track.segments.append(segment)
+    return track
+
+
+def _gpx_route(
+    walk: Walk,
+    name: str,
+    elevations: list[float] | None,
+    origin: dt.datetime | None,
+    most: int,
+) -> Any:  # noqa: ANN401 - gpxpy is untyped
+    """One walk's maneuvers as a ``<rte>``: each point named with its instruction."""
+    import gpxpy.gpx  # noqa: PLC0415
+
+    route = gpxpy.gpx.GPXRoute(name=name)
+    when = _point_times(walk, origin)
+    for maneuver, i in _maneuver_index(walk)[:most]:
+        elevation = None if elevations is None else round(float(elevations[i]), 1)
+        route.points.append(gpxpy.gpx.GPXRoutePoint(
+            maneuver.lat, maneuver.lon, elevation=elevation, name=xml_safe(maneuver.instruction),
+            type=maneuver.type, time=when[i] if when else None,
+        ))  # fmt: skip
+    return route
 
 
 _GPX_SYMBOLS = {"cafe": "Restaurant", "studio": "Museum", "view": "Scenic Area"}

@@ -263,6 +263,40 @@ class Step:
     instruction: str
 
 
+ManeuverType = Literal["depart", "turn", "continue", "fork", "uturn", "arrive"]
+
+
+@dataclass(frozen=True, slots=True)
+class Maneuver:
+    """One turn prompt: what to do at a point, then how far to go (as Valhalla and OSRM give them).
+
+    Attributes
+    ----------
+    type
+        ``depart``, ``turn``, ``continue``, ``fork``, ``uturn`` or ``arrive``.
+    modifier
+        ``straight``, ``slight left``, ``left``, ``sharp left``, ``slight right``, ``right``,
+        ``sharp right`` or ``uturn``; for an arrival the side of the stop (``left``, ``right``,
+        ``straight``).
+    name
+        The street's name, or the way described ("the footpath", "the steps").
+    distance_m
+        How far to walk after it, to the next maneuver (0 for an arrival).
+    lat, lon
+        Where it is.
+    instruction
+        The sentence, e.g. ``"Turn left onto Rue Lepic, 120 m"``.
+    """
+
+    type: ManeuverType
+    modifier: str
+    name: str
+    distance_m: float
+    lat: float
+    lon: float
+    instruction: str
+
+
 @dataclass(frozen=True, slots=True)
 class Leg:
     """The way from one point of the walk (start or stop) to the next.
@@ -281,6 +315,8 @@ class Leg:
         Turn-by-turn directions (a U-turn starts a step that reads "turn back").
     u_turns
         Positions in ``nodes`` where the walk turns straight back along the way it came.
+    maneuvers
+        Turn prompts, the last an arrival (see ``walks.directions.maneuvers``).
     """
 
     nodes: tuple[int, ...]
@@ -289,6 +325,7 @@ class Leg:
     walking_time_s: float
     steps: tuple[Step, ...]
     u_turns: tuple[int, ...] = ()
+    maneuvers: tuple[Maneuver, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

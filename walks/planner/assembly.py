@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from walks.directions import directions, final_heading
+from walks.directions import Landmarks, directions, final_heading, landmarks, lengthen, maneuvers
 from walks.planner.routing import Router, pleasant_mask
 from walks.types import LatLon, Leg, PlanRequest, Stop, VisitedStop, Walk
 
@@ -117,6 +117,7 @@ class Assembler:
         # legs end at stops (and the finish); waypoints lie inside legs
         leg_nodes: list[int] = [int(pts.nodes[route[0]])]
         leg_edges: list[int] = []
+        marks = landmarks(pts.stops)
         if prefix is not None:
             leg_nodes, leg_edges = list(prefix[0]), list(prefix[1])
             multiplier[leg_edges] *= reuse_penalty
@@ -133,7 +134,7 @@ class Assembler:
                 # a waypoint reached and left the same way is a spur: cut it out
                 if cut_spurs:
                     leg_nodes, leg_edges = cancel_backtracks(leg_nodes, leg_edges)
-                leg = self.leg(leg_nodes, leg_edges, heading)
+                leg = self.leg(leg_nodes, leg_edges, heading, stop, marks)
                 heading = final_heading(g, leg_nodes, leg_edges) if leg_edges else heading
                 legs.append(leg)
                 clock += leg.walking_time_s
@@ -224,11 +225,17 @@ class Assembler:
                     steps[j] = replace(
                         steps[j], length_m=longer, instruction=f"{text}, {longer:,.0f} m"
                     )
+                head = j == 0  # the lead-in joins the first maneuver, the lead-out the last
+                turns = lengthen(leg.maneuvers, start_m=extra if head else 0.0,
+                                 start=self.lead_in[0] if head else None,
+                                 end_m=0.0 if head else extra,
+                                 end=None if head else self.lead_out[-1])  # fmt: skip
                 out[i] = replace(
                     leg,
                     length_m=leg.length_m + extra,
                     walking_time_s=(leg.length_m + extra) / self.speed,
                     steps=tuple(steps),
+                    maneuvers=turns,
                 )
         return out
 
@@ -255,7 +262,14 @@ class Assembler:
             out.extend(LatLon(float(a), float(b)) for a, b in coords[1:])
         return tuple(out)
 
-    def leg(self, nodes: list[int], edges: list[int], heading: float | None) -> Leg:
+    def leg(
+        self,
+        nodes: list[int],
+        edges: list[int],
+        heading: float | None,
+        stop: Stop | None = None,
+        marks: Landmarks | None = None,
+    ) -> Leg:
         """Make a leg with its directions (the first turn relative to the heading arrived with)."""
         g = self.graph
         length = float(g.edge_length_m[edges].sum()) if edges else 0.0
@@ -264,6 +278,8 @@ class Assembler:
             walking_time_s=length / self.speed,
             steps=directions(g, nodes, edges, heading_in=heading),
             u_turns=tuple(i for i in range(1, len(nodes) - 1) if nodes[i - 1] == nodes[i + 1]),
+            maneuvers=maneuvers(g, nodes, edges, heading_in=heading, arrival=stop,
+                                marks=marks or landmarks(())),
         )  # fmt: skip
 
 
