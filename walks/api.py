@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -327,11 +328,15 @@ def _fetch_ground(
                         attempts=attempts)  # fmt: skip
     if got.terrain is not None or got.problem is None:
         return got.terrain, None
+    problem = got.problem
+    if "no network?" in problem and source:  # the usual case offline: short, without URLs
+        host = urlsplit(source).netloc or source
+        problem = f"the elevation tiles of {host} cannot be reached (no network?)"
     warning = (
-        f"no terrain: {got.problem}; the ground is taken as flat (give a DEM with --dem, or "
+        f"no terrain: {problem}; the ground is taken as flat (give a DEM with --dem, or "
         "--no-terrain to skip terrain)"
     )
-    log.warning("%s", warning)
+    log.info("%s", warning)  # the caller says it: a walk warning, or `walks stops` itself
     return None, warning
 
 
@@ -751,7 +756,12 @@ def generate_walks(
     if progress is not None:
         progress("planning the walk")
     walks = [_with_arrival_status(w, at) for w in plan_walk(graph, candidates, request)]
-    if progress is not None and found.terrain is None and not no_terrain:
+    if (
+        progress is not None
+        and found.terrain is None
+        and found.terrain_warning is None
+        and (not no_terrain)
+    ):
         progress("getting the terrain")
     walks, elevations = _add_terrain(walks, found, fetch=not no_terrain, url=terrain_url,
                                      cache_dir=cache_dir, attempts=attempts)  # fmt: skip

@@ -810,6 +810,8 @@ def stops(
             use_cache=not no_cache, overpass_url=overpass_url, max_area_km2=max_area_km2,
             attempts=retries, progress=_progress(),
         )  # fmt: skip
+        if found.terrain_warning is not None:
+            typer.echo(visible(f"Warning: {found.terrain_warning}", one_line=True), err=True)
         if json_out is not None:
             _emit_json([stop_record(s) for s in found.stops], json_out)
             return
