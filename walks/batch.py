@@ -14,6 +14,7 @@ one load per worker, not one per row.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -611,8 +612,14 @@ def _area_stops(request: WalkRequest, options: BatchOptions) -> AreaStops:
     """
     asked = request.stops
     names = tuple(n for n, _ in (asked if asked is not None else _default_stops()))
+    version = None
+    if request.osm_file is not None:
+        with contextlib.suppress(OSError):  # a missing file fails in stops_in_area, as it should
+            stat = Path(request.osm_file).stat()
+            version = (stat.st_size, stat.st_mtime_ns)
     key = (
-        request.osm_file, request.area.key if request.area is not None else None, names,
+        request.osm_file,
+        version, request.area.key if request.area is not None else None, names,
         asked is None, options.landmark, options.no_terrain, options.category_files,
         options.cache_dir,
     )  # fmt: skip
