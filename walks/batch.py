@@ -640,6 +640,12 @@ def _area_stops(request: WalkRequest, options: BatchOptions) -> AreaStops:
         return found
 
 
+def forget_areas() -> None:
+    """Empty this process's in-memory area cache (for benchmarks and long-lived workers)."""
+    with _AREAS_LOCK:
+        _AREAS.clear()
+
+
 def _default_stops() -> tuple[tuple[str, int], ...]:
     """Return what ``walks generate`` asks for without ``--stops``."""
     from walks.api import DEFAULT_STOPS  # noqa: PLC0415
