@@ -1474,3 +1474,174 @@ def cache_clear(
     with _reporting():
         removed = clear_cache(folder, http=not graphs_only)
     typer.echo(visible(f"removed {removed} cached file(s) from {folder}", one_line=True))
+
+
+# ----------------------------------------------------------------------------- walks batch
+
+
+@app.command()
+def batch(
+    areas: Annotated[
+        Path,
+        typer.Argument(
+            metavar="AREAS",
+            dir_okay=False,
+            help="CSV or GeoJSON of walk requests, one per row: areas (bbox, lat/lon + radius, "
+            "Polygon) or starts (Point), with optional minutes, km, stops, seed, start, end, "
+            "osm_file columns that override the options.",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="The GeoParquet file to write.")
+    ],
+    osm_file: OsmFileOpt = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--minutes",
+            metavar="MINUTES",
+            help="Default time budget (default 60).",
+            callback=_in_range(
+                _validate.MIN_MINUTES,
+                _validate.MAX_MINUTES,
+                example="--minutes 90",
+                unit=" minutes",
+            ),
+        ),
+    ] = None,
+    km: Annotated[
+        float | None,
+        typer.Option(
+            "--km",
+            metavar="KM",
+            help="Default distance budget instead of time.",
+            callback=_in_range(_validate.MIN_KM, _validate.MAX_KM, example="--km 5", unit=" km"),
+        ),
+    ] = None,
+    stop_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--stops",
+            metavar="SPEC",
+            help="Default categories with counts: 'cafe,studio=2' (default: a café, a studio "
+            "and a view where the area has them).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            metavar="SEED",
+            help="Default seed of the rows.",
+            callback=_in_range(0, _validate.MAX_SEED, example="--seed 7"),
+        ),
+    ] = 0,
+    radius: RadiusOpt = None,
+    maps: Annotated[
+        Path | None,
+        typer.Option(
+            "--maps",
+            metavar="DIR",
+            file_okay=False,
+            help="Also write each walk's map and GPX here, and index.html linking them all.",
+        ),
+    ] = None,
+    cdn_map: Annotated[
+        bool, typer.Option("--cdn-map", help="Link Leaflet from its CDN in the maps.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            max=1024,
+            help="Workers of the local Dask cluster (default: the CPU cores).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Use a running Dask scheduler, e.g. tcp://10.0.0.5:8786.",
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-size",
+            metavar="ROWS",
+            min=1,
+            max=10_000,
+            help="Rows per task and per resumable part (default: automatic).",
+        ),
+    ] = None,
+    landmark: LandmarkOpt = None,
+    no_terrain: NoTerrainOpt = False,
+    categories: CategoryFilesOpt = None,
+    overwrite: OverwriteOpt = False,
+    cache_dir: CacheDirOpt = None,
+    nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
+    retries: RetriesOpt = settings.MAX_ATTEMPTS,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+) -> None:
+    """Plan one walk per row of AREAS on Dask and write them as GeoParquet (resumable)."""
+    from walks.batch import BatchOptions, run_batch  # noqa: PLC0415
+
+    _verbosity(verbose, quiet)
+    if minutes is not None and km is not None:
+        msg = "give --minutes or --km, not both"
+        raise typer.BadParameter(msg, param_hint="--minutes/--km")
+    wanted = None if stop_spec is None else tuple(_parse_stops(stop_spec))
+    options = BatchOptions(
+        osm_file=str(osm_file) if osm_file else None, minutes=minutes, km=km, stops=wanted,
+        seed=seed, radius_m=radius if radius is not None else 1000.0, no_terrain=no_terrain,
+        landmark=landmark, category_files=tuple(str(c) for c in categories or ()),
+        cache_dir=str(cache_dir) if cache_dir else None, nominatim_url=nominatim_url,
+        attempts=retries, cdn_map=cdn_map,
+    )  # fmt: skip
+    say = _progress()
+    bar = None
+    with _reporting(timeout):
+        if _State.verbosity >= 0:
+            from rich.progress import Progress  # noqa: PLC0415
+
+            bar = Progress(console=_console(), transient=False)
+            bar.start()
+        task = bar.add_task("walks", total=None) if bar is not None else None
+
+        def advance(done: int, total: int) -> None:
+            if bar is not None and task is not None:
+                bar.update(task, completed=done, total=total)
+
+        try:
+            say("planning the walks")
+            report = run_batch(
+                areas, out, options, maps_dir=maps, workers=workers, scheduler=scheduler,
+                chunk_size=chunk_size, overwrite=overwrite, progress=advance,
+            )  # fmt: skip
+        finally:
+            if bar is not None:
+                bar.stop()
+        if report.lost:
+            msg = (
+                f"{len(report.lost)} of {report.total} rows were lost with their workers "
+                f"(rows {list(report.lost)[:10]}): run the same command again to finish them; "
+                "nothing was written yet"
+            )
+            raise WalksError(msg)
+    if report.failed:
+        typer.echo(
+            f"Warning: {len(report.failed)} of {report.total} walks failed (rows "
+            f"{list(report.failed)[:10]}{'…' if len(report.failed) > 10 else ''}): "  # noqa: PLR2004
+            "their rows say why (columns status, error)",
+            err=True,
+        )
+    if report.skipped:
+        log.info("resumed: %d rows were done before", len(report.skipped))
+    typer.echo(visible(str(out), one_line=True))
+    if report.maps is not None:
+        typer.echo(visible(str(report.maps), one_line=True))

@@ -1,0 +1,208 @@
+"""`walks batch`: many walks on a small Dask cluster, the same as one walk each, resumable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+import geopandas as gpd
+import shapely
+
+from walks.batch import BatchOptions, read_requests, run_batch
+from walks.cli import app
+from walks.errors import DataError, UsageError
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def _csv(
+    folder: Path,
+    paris: Path,
+    rows: list[str],
+    header: str = "label,osm_file,bbox,minutes,km,stops,seed,start",
+) -> Path:
+    path = folder / "areas.csv"
+    path.write_text(
+        "\n".join([header, *rows]).replace("PARIS", str(paris)) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+MIXED = [
+    'north,PARIS,"2.350,48.879,2.356,48.882",20,,,1,',
+    'whole,PARIS,,30,,cafe,2,"48.8795,2.3520"',
+    'reversed box,PARIS,"2.36,48.88,2.35,48.87",20,,,1,',
+    "demo,,,,2,cafe,5,",
+    "no galleries,PARIS,,30,,gallery=3,3,",
+]
+
+
+@pytest.fixture
+def mixed_batch(tmp_path: Path, paris_osm: Path):
+    areas = _csv(tmp_path, paris_osm, MIXED)
+    out = tmp_path / "walks.parquet"
+    report = run_batch(areas, out, BatchOptions(), workers=2, processes=False, chunk_size=2)
+    return report, gpd.read_parquet(out), out
+
+
+def test_rows_statuses_and_geoparquet(mixed_batch) -> None:
+    report, frame, out = mixed_batch
+    assert report.complete
+    assert report.total == 5
+    assert report.computed == (0, 1, 2, 3, 4)
+    assert report.skipped == ()
+    assert list(frame["row"]) == [0, 1, 2, 3, 4]  # sorted by row whatever finished first
+    assert frame.crs.to_epsg() == 4326
+    assert list(frame["status"]) == ["ok", "ok", "failed", "ok", "failed"]
+    assert report.failed == (2, 4)
+    assert "empty" in frame.loc[2, "error"]  # the reversed bounding box, named
+    assert "gallery" in frame.loc[4, "error"]
+    assert frame.loc[2, "geometry"] is None
+    for i in (0, 1, 3):
+        line = frame.loc[i, "geometry"]
+        assert line.geom_type == "LineString"
+        assert line.length > 0
+        summary = json.loads(frame.loc[i, "summary"])
+        assert frame.loc[i, "length_m"] == summary["length_m"] > 0
+        assert json.loads(frame.loc[i, "stops"]) == summary["stops"]
+        assert json.loads(frame.loc[i, "warnings"]) == summary["warnings"]
+    assert frame.loc[1, "stop_names"]  # a café asked for and found
+    assert frame.loc[3, "km"] == 2.0
+    assert not out.with_name(out.name + ".parts").exists()  # parts combined, then removed
+
+
+def _generate(runner, tmp_path: Path, args: list[str]) -> tuple[dict, list]:
+    json_path, geojson_path = tmp_path / "g.json", tmp_path / "g.geojson"
+    result = runner.invoke(app, ["-q", "generate", *args, "--json", str(json_path),
+                                 "--geojson", str(geojson_path), "--overwrite"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    geo = json.loads(geojson_path.read_text())
+    lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
+    return json.loads(json_path.read_text()), lines[0]["geometry"]["coordinates"]
+
+
+@pytest.mark.parametrize(
+    ("row", "args"),
+    [
+        (0, ["2.350,48.879,2.356,48.882", "--osm-file", "PARIS", "--minutes", "20", "--seed", "1"]),
+        (1, ["--osm-file", "PARIS", "--minutes", "30", "--stops", "cafe", "--seed", "2",
+             "--start", "48.8795,2.3520"]),
+        (3, ["--km", "2", "--stops", "cafe", "--seed", "5"]),
+    ],
+)  # fmt: skip
+def test_a_row_is_what_generate_gives(mixed_batch, runner, tmp_path, paris_osm, row, args) -> None:
+    _, frame, _ = mixed_batch
+    summary, coords = _generate(
+        runner, tmp_path, [str(paris_osm) if a == "PARIS" else a for a in args]
+    )
+    assert json.loads(frame.loc[row, "summary"]) == summary
+    line = frame.loc[row, "geometry"]
+    assert len(line.coords) == len(coords)
+    assert shapely.LineString(coords).equals_exact(line, 1e-6)  # GeoJSON rounds to 1e-6
+
+
+def test_same_rows_whatever_the_workers(tmp_path: Path, paris_osm: Path) -> None:
+    rows = [f"r{i},PARIS,,{25 + 5 * i},,cafe,{i}," for i in range(4)]
+    areas = _csv(tmp_path, paris_osm, rows)
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+    run_batch(areas, one, BatchOptions(), workers=1, processes=False, chunk_size=3)
+    run_batch(areas, two, BatchOptions(), workers=2, processes=False, chunk_size=1)
+    assert gpd.read_parquet(one).equals(gpd.read_parquet(two))
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_a_stopped_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm: Path) -> None:
+    rows = [f"r{i},PARIS,,{25 + 5 * i},,cafe,{i}," for i in range(5)]
+    areas = _csv(tmp_path, paris_osm, rows)
+    out = tmp_path / "walks.parquet"
+    parts = tmp_path / "walks.parquet.parts"
+    first = run_batch(areas, out, BatchOptions(), workers=1, processes=False, chunk_size=1,
+                      stop_after=2)  # fmt: skip
+    assert not first.complete
+    assert not out.exists()
+    written = sorted(parts.glob("part-*.parquet"))
+    assert len(written) == 2
+    assert len(first.computed) == 2
+    stamps = {p.name: p.stat().st_mtime_ns for p in written}
+    seen_before = []
+    second = run_batch(areas, out, BatchOptions(), workers=1, processes=False, chunk_size=1,
+                       progress=lambda done, total: seen_before.append((done, total)))  # fmt: skip
+    assert second.complete
+    assert second.skipped == first.computed  # the finished rows were read back ...
+    assert set(second.computed) == {0, 1, 2, 3, 4} - set(first.computed)  # ... not planned again
+    assert seen_before[0] == (2, 5)
+    assert {p.name: p.stat().st_mtime_ns for p in written if p.exists()} in ({}, stamps)
+    frame = gpd.read_parquet(out)
+    assert list(frame["row"]) == [0, 1, 2, 3, 4]
+    assert set(frame["status"]) == {"ok"}
+    fresh = tmp_path / "fresh.parquet"
+    run_batch(areas, fresh, BatchOptions(), workers=1, processes=False)
+    assert frame.equals(gpd.read_parquet(fresh))  # resumed = done in one go
+
+
+def test_parts_of_another_batch_are_refused(tmp_path: Path, paris_osm: Path) -> None:
+    areas = _csv(tmp_path, paris_osm, ["a,PARIS,,20,,cafe,1,"])
+    out = tmp_path / "walks.parquet"
+    parts = tmp_path / "walks.parquet.parts"
+    parts.mkdir()
+    (parts / "batch.json").write_text('{"fingerprint": "another"}')
+    with pytest.raises(UsageError, match="another batch"):
+        run_batch(areas, out, BatchOptions(), workers=1, processes=False)
+
+
+def test_bad_areas_files(tmp_path: Path, paris_osm: Path) -> None:
+    options = BatchOptions(osm_file=str(paris_osm))
+    unknown = _csv(tmp_path, paris_osm, ["a,1"], header="label,colour")
+    with pytest.raises(DataError, match="unknown columns \\['colour'\\]"):
+        read_requests(unknown, options)
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}')
+    with pytest.raises(DataError, match="no rows"):
+        read_requests(empty, options)
+    rows = read_requests(_csv(tmp_path, paris_osm, ["a,,,abc,,,,", "b,,,,,cafe=99,,",
+                                                    "c,,,20,,,1.5,"]), options)  # fmt: skip
+    assert [r.error is not None for r in rows] == [True, True, True]
+    assert "minutes 'abc'" in str(rows[0].error)
+    assert "studio=2" in str(rows[1].error)
+
+
+def test_cli_geojson_with_maps_and_index(runner, tmp_path: Path, paris_osm: Path) -> None:
+    areas = tmp_path / "areas.geojson"
+    box = [[2.350, 48.879], [2.356, 48.879], [2.356, 48.882], [2.350, 48.882], [2.350, 48.879]]
+    areas.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"label": HOSTILE, "minutes": 20},
+         "geometry": {"type": "Polygon", "coordinates": [box]}},
+        {"type": "Feature", "properties": {"label": "from the station", "radius": 400},
+         "geometry": {"type": "Point", "coordinates": [2.3553, 48.8809]}},
+        {"type": "Feature", "properties": {"label": "a line"},
+         "geometry": {"type": "LineString", "coordinates": box[:2]}},
+    ]}))  # fmt: skip
+    out, maps = tmp_path / "walks.parquet", tmp_path / "maps"
+    args = ["-q", "batch", str(areas), "--out", str(out), "--osm-file", str(paris_osm),
+            "--stops", "cafe", "--minutes", "25", "--workers", "1", "--maps", str(maps)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "1 of 3 walks failed" in result.stderr
+    frame = gpd.read_parquet(out)
+    assert list(frame["status"]) == ["ok", "ok", "failed"]
+    assert "LineString" in frame.loc[2, "error"]
+    assert frame.loc[0, "minutes"] == 20
+    assert frame.loc[1, "minutes"] == 25
+    assert frame.loc[1, "start"] == "48.8809,2.3553"  # a Point is the start
+    index = (maps / "index.html").read_text(encoding="utf-8")
+    assert HOSTILE not in index
+    assert "\\u003cscript\\u003e" in index
+    assert '"href":"walk-000000.html"' in index
+    assert '"href":"walk-000001.html"' in index
+    for name in ("walk-000000.html", "walk-000001.html", "walk-000000.gpx", "walk-000001.gpx"):
+        assert (maps / name).stat().st_size > 1000
+    assert not (maps / "walk-000002.html").exists()
+    again = runner.invoke(app, args)  # the output exists: refused, nothing redone
+    assert again.exit_code == 1
+    assert "Error:" in again.stderr
+    assert "--overwrite" in again.stderr
