@@ -119,3 +119,16 @@ def osm_services(paris_osm: Path) -> FakeOsmServices:
             bbox=(2.3462, 48.8776, 2.3470, 48.8782),
         )
         yield services
+
+
+@pytest.fixture(autouse=True)
+def _restore_walks_logger():
+    """Undo what a CLI run does to the "walks" logger (level, handlers, no propagation)."""
+    import logging
+
+    logger = logging.getLogger("walks")
+    saved = (logger.level, logger.propagate, list(logger.handlers))
+    yield
+    logger.setLevel(saved[0])
+    logger.propagate = saved[1]
+    logger.handlers[:] = saved[2]

@@ -14,7 +14,7 @@ from walks.cli import app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 COMMANDS = [["info"], ["stops"], ["generate"], ["cache", "list"], ["cache", "clear"],
-            ["assets", "fetch"]]  # fmt: skip
+            ["assets", "fetch"], ["batch"]]  # fmt: skip
 
 
 def _options(runner, command: list[str]) -> set[str]:

@@ -7,7 +7,7 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -656,6 +656,7 @@ def generate_walks(
     max_area_km2: float = settings.MAX_AREA_KM2,
     attempts: int = settings.MAX_ATTEMPTS,
     progress: Callable[[str], None] | None = None,
+    found: AreaStops | None = None,
 ) -> GeneratedWalks:
     """
     Plan walks in an area: load it, find the stops, plan, and set opening status on arrival.
@@ -697,6 +698,11 @@ def generate_walks(
         ``Walk.descent_m``) and the elevations of the best one. When it cannot be had every
         walk carries a ``terrain_missing`` warning and the figures are None.
 
+    found
+        The area already loaded by ``stops_in_area`` (with every category asked for), to plan
+        many walks in one area without loading it again; None loads it. Its own departure,
+        terrain and categories are used.
+
     Returns
     -------
     GeneratedWalks
@@ -726,15 +732,19 @@ def generate_walks(
     optional = wanted is None
     asked = list(DEFAULT_STOPS) if wanted is None else wanted
     names = [name for name, _ in asked]
-    found = stops_in_area(
-        area, names, osm_file=osm_file, category_files=category_files, landmark=landmark,
-        dem=dem, at=at, roofline_m=roofline_m, skip_missing=optional, no_terrain=no_terrain,
-        terrain_url=terrain_url, cache_dir=cache_dir, use_cache=use_cache,
-        overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
-        progress=progress,
-    )  # fmt: skip
+    if found is None:
+        found = stops_in_area(
+            area, names, osm_file=osm_file, category_files=category_files, landmark=landmark,
+            dem=dem, at=at, roofline_m=roofline_m, skip_missing=optional, no_terrain=no_terrain,
+            terrain_url=terrain_url, cache_dir=cache_dir, use_cache=use_cache,
+            overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
+            progress=progress,
+        )  # fmt: skip
+    elif not isinstance(found_obj := cast("object", found), AreaStops):
+        msg = f"found must be an AreaStops from stops_in_area, not {found_obj!r}"
+        raise UsageError(msg)
     graph = found.loaded.graph
-    at = found.departure
+    at = found.departure if found.departure is not None else _departure(at, graph)
     origin = resolve_start(start, found, nominatim_url=nominatim_url, cache_dir=cache_dir)
     finish = (
         resolve_start(end, found, nominatim_url=nominatim_url, cache_dir=cache_dir, what="end")

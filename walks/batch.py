@@ -31,12 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from walks import _files, _validate, settings
 from walks._text import visible
-from walks.api import AreaStops, _add_terrain, resolve_start, stops_in_area
+from walks.api import AreaStops, generate_walks, stops_in_area
 from walks.area import area_from_point, resolve_area
 from walks.errors import DataError, ExportError, UsageError, WalksError
 from walks.export import gpx_text, leaflet_assets, walk_summary
-from walks.planner import plan_walk
-from walks.types import Area, PlanRequest
+from walks.types import Area
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -677,30 +676,13 @@ def plan_row(
         When the walk cannot be planned (the row then fails).
     """
     found = _area_stops(request, options)
-    optional = request.stops is None
-    asked = list(_default_stops()) if request.stops is None else list(request.stops)
-    cache_dir = _cache(options)
-    origin = resolve_start(request.start, found, nominatim_url=options.nominatim_url,
-                           cache_dir=cache_dir)  # fmt: skip
-    finish = (
-        resolve_start(
-            request.end, found, nominatim_url=options.nominatim_url, cache_dir=cache_dir, what="end"
-        )
-        if request.end
-        else None
-    )
-    minutes, km = request.minutes, request.km
-    plan = PlanRequest(
-        start=origin, end=finish, km=km,
-        minutes=minutes if minutes is not None or km is not None else DEFAULT_MINUTES,
-        stops=tuple(asked), order=(), must_visit=(),
-        dwell_s=tuple((k, c.dwell_s) for k, c in found.categories.items()),
-        speed_kph=settings.WALKING_SPEED_KPH, pleasant_weight=1.0, avoid_steps=False,
-        seed=request.seed, alternatives=1, allow_repeats=False, soft_stops=optional,
+    result = generate_walks(
+        None, None if request.stops is None else list(request.stops), found=found,
+        start=request.start, end=request.end, minutes=request.minutes, km=request.km,
+        seed=request.seed, no_terrain=options.no_terrain, cache_dir=_cache(options),
+        nominatim_url=options.nominatim_url, attempts=options.attempts,
     )  # fmt: skip
-    walks = plan_walk(found.loaded.graph, list(found.stops), plan)
-    walks, elevations = _add_terrain(walks, found, fetch=not options.no_terrain, url=None,
-                                     cache_dir=cache_dir, attempts=options.attempts)  # fmt: skip
+    walks, elevations = result.walks, result.elevations
     return walks, found, elevations
 
 
