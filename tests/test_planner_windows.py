@@ -53,14 +53,31 @@ def test_windows_move_a_closed_stop_and_json_matches_the_schedule() -> None:
     assert not [w for w in planned["warnings"] if w["code"] == "closed_on_arrival"]
 
 
-def test_everything_closed_names_the_earliest_departure() -> None:
-    at = WEDNESDAY.replace(hour=1)  # every studio is shut at night (cafes: one is 24/7)
+def test_everything_closed_names_the_earliest_departure(tmp_path) -> None:
+    """A category whose every stop has readable hours, all shut at night: one clear error."""
+    mine = tmp_path / "mine.toml"
+    mine.write_text(
+        '[shop10]\ndwell_minutes = 10\nfilters = [{ name = "Hellming & Co" }]\n', encoding="utf-8"
+    )  # fmt: skip  (Mo-Fr 10:00-17:00; Sa 10:00-14:00)
+    at = WEDNESDAY.replace(hour=1)
     with pytest.raises(NoWalkError, match=r"earliest departure that works is") as caught:
-        generate_walks(None, [("studio", 1)], minutes=30, at=at, no_terrain=True)
+        generate_walks(None, [("shop10", 1)], minutes=60, at=at, no_terrain=True,
+                       category_files=(mine,))  # fmt: skip
     when = dt.datetime.strptime(str(caught.value).rsplit("is ", 1)[1][4:], "%Y-%m-%d %H:%M")  # noqa: DTZ007 - local wall clock
     assert when > at
-    got = generate_walks(None, [("studio", 1)], minutes=30, at=when, no_terrain=True)
+    got = generate_walks(None, [("shop10", 1)], minutes=60, at=when, no_terrain=True,
+                         category_files=(mine,))  # fmt: skip
     assert [v.stop.opening for v in got.walks[0].stops] in (["open"], ["closes_soon"])
+
+
+def test_unknown_hours_fill_what_readable_ones_cannot() -> None:
+    """At night no studio with readable hours is open: one of unknown hours is taken, said so."""
+    at = WEDNESDAY.replace(hour=1)
+    got = generate_walks(None, [("studio", 1)], minutes=30, at=at, no_terrain=True)
+    assert [v.stop.opening for v in got.walks[0].stops] == ["unknown"]
+    assert walk_summary(got.walks[0], departure=at)["stops"][0]["note"] == (
+        "hours unknown \u2014 check before you go"
+    )
 
 
 def test_unknown_hours_are_said() -> None:

@@ -292,6 +292,28 @@ def _leg_lines(leg: Leg) -> list[tuple[str, str]]:
     return [("step", step.instruction) for step in leg.steps]
 
 
+def _hours_note(visit: VisitedStop, departure: dt.datetime | None) -> str:
+    """
+    Say a stop's opening on its arrival line: "; open until 18:00", or nothing when unknown.
+
+    Parameters
+    ----------
+    visit
+        The visit.
+    departure
+        Local departure time, or None (then the hours are not checked and not said).
+
+    Returns
+    -------
+    str
+        ``"; <note>"`` or ``""``.
+    """
+    if departure is None:
+        return ""
+    note = opening_record(visit, departure)["note"]
+    return f"; {note}" if note else ""
+
+
 def directions_text(walk: Walk, *, departure: dt.datetime | None = None) -> str:
     """
     Write turn-by-turn directions as text, leg by leg.
@@ -318,10 +340,12 @@ def directions_text(walk: Walk, *, departure: dt.datetime | None = None) -> str:
                 lines.append(f"  {text}")
             elif visit is not None:
                 lines.append(f"{_clock(visit.arrival_s, departure)}  {text} "
-                             f"({visit.stop.category}): {visit.stop.reason}")  # fmt: skip
+                             f"({visit.stop.category}): {visit.stop.reason}"
+                             f"{_hours_note(visit, departure)}")  # fmt: skip
         if visit is not None and not leg.maneuvers:
             lines.append(f"{_clock(visit.arrival_s, departure)}  arrive at {visit.stop.name} "
-                         f"({visit.stop.category}): {visit.stop.reason}")  # fmt: skip
+                         f"({visit.stop.category}): {visit.stop.reason}"
+                         f"{_hours_note(visit, departure)}")  # fmt: skip
     lines.append(f"{_clock(walk.total_time_s, departure)}  finish: {walk.length_m / 1000:.1f} km")
     return "\n".join(lines) + "\n"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +32,11 @@ WAYPOINTS = 60
 WINDOW_HOURS = 24
 
 Windows = list[tuple[float, float]]
+
+
+#: Share of its score a stop of unknown opening hours keeps when it is taken for lack of readable
+#: ones (with a departure time).
+UNKNOWN_HOURS_WEIGHT = 0.5
 
 
 class Candidates:
@@ -81,20 +87,36 @@ class Candidates:
                     for a, b in spans
                 ]  # fmt: skip
 
-    def open_in_time(self, stop: Stop, from_start: NDArray[np.float64]) -> bool:
+    def open_in_time(
+        self, stop: Stop, from_start: NDArray[np.float64], horizon_s: float = math.inf
+    ) -> bool:
         """Tell whether a stop can be open for its dwell once the walker can be there."""
         spans = self.windows.get(stop.id)
         if spans is None:
             return True
         soonest = float(from_start[stop.node]) / self.speed
-        return any(close - self.dwell_s(stop) >= max(soonest, opens) for opens, close in spans)
+        dwell = self.dwell_s(stop)
+        return any(
+            close - dwell >= max(soonest, opens) and max(soonest, opens) + dwell <= horizon_s
+            for opens, close in spans
+        )
+
+    def horizon_s(self) -> float:
+        """Seconds from the departure within which the walk's stops must be visited."""
+        if self.request.minutes is not None:
+            return self.request.minutes * 60.0
+        dwell = sum(
+            self.dwell.get(c, self.request.default_dwell_s) * n for c, n in self.counts.items()
+        )
+        return self.budget_m / self.speed + dwell
 
     def by_hours(self, pool: list[Stop], from_start: NDArray[np.float64]) -> list[Stop]:
         """
         Keep the stops of a category that can be open on arrival (departure time given).
 
-        Unknown is not open: stops whose hours cannot be read stay only when no stop of the
-        category has readable hours.
+        Unknown is not open: stops whose hours cannot be read stay only when the stops with
+        readable hours that can be visited open within the walk's time are fewer than the
+        count asked (then they fill the rest, said to be of unknown hours).
 
         Parameters
         ----------
@@ -110,10 +132,15 @@ class Candidates:
         """
         if self.request.at is None or not pool:
             return pool
+        horizon = self.horizon_s()
         known = [s for s in pool if self.windows.get(s.id) is not None]
-        if not known:
-            return pool
-        return [s for s in known if self.open_in_time(s, from_start)]
+        open_known = [s for s in known if self.open_in_time(s, from_start, horizon)]
+        if len(open_known) >= self.counts.get(pool[0].category, 1):
+            return open_known
+        # the readable ones cannot fill the count: the unknown ones may, said as unknown and
+        # worth half as much, so that a readable one that fits is taken first
+        unknown = [s for s in pool if self.windows.get(s.id) is None]
+        return open_known + [replace(s, score=s.score * UNKNOWN_HOURS_WEIGHT) for s in unknown]
 
     def earliest(self, pool: list[Stop], from_start: NDArray[np.float64]) -> str:
         """Word ``earliest_departure``: when a stop of the pool can first be reached open."""

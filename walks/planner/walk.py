@@ -370,8 +370,9 @@ class _Planner(Candidates):
                 if s.category == cat and self.windows.get(s.id)
                 and self.detour_m(s, self.from_start, self.to_end) <= self.budget_m
             ]  # fmt: skip
-            if not pool:
-                continue
+            horizon = self.horizon_s()
+            if not pool or any(self.open_in_time(s, self.from_start, horizon) for s in pool):
+                continue  # one can be reached open within the walk: the budget is what's short
             when = self.earliest_departure(pool, self.from_start)
             if when is None or when > at:
                 leaving = f"{at:%a %Y-%m-%d %H:%M}"
