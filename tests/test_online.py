@@ -274,3 +274,44 @@ def test_online_views_fetch_the_corridor_to_the_landmark(osm_services: FakeOsmSe
     # over the corridor the ground is known: far less of each sight line is unknown than from
     # the file alone, where everything beyond the extract is
     assert max(s.view.unknown_m for s in found.stops) < 500
+
+
+# ------------------------------------------------------------ one answer from every source
+
+
+def test_file_and_overpass_give_the_same_graph_and_stops(
+    osm_services: FakeOsmServices, paris_osm: Path, tmp_path: Path
+) -> None:
+    """An area read from the extract and fetched from (stand-in) Overpass: same graph, same stops."""
+    from walks.api import stops_in_area
+
+    area = area_from_bbox(*BOX)
+    kinds = ["cafe", "studio"]
+    offline = stops_in_area(
+        area, kinds, osm_file=paris_osm, cache_dir=tmp_path / "a", no_terrain=True
+    )
+    online = stops_in_area(
+        area, kinds, overpass_url=osm_services.url, cache_dir=tmp_path / "b", no_terrain=True
+    )
+    g_on, g_off = online.loaded.graph, offline.loaded.graph
+    assert g_on.n_nodes == g_off.n_nodes > 100
+    assert sorted(g_on.node_osm_id.tolist()) == sorted(g_off.node_osm_id.tolist())
+
+    def edges(g) -> list[tuple[int, int, int, str, str, int, int]]:
+        ends = np.sort(np.stack([g.node_osm_id[g.edge_u], g.node_osm_id[g.edge_v]]), axis=0)
+        return sorted(
+            (int(a), int(b), int(w), g.string(int(h)), g.string(int(n)), int(lit), int(d))
+            for a, b, w, h, n, lit, d in zip(
+                *ends, g.edge_osm_id, g.edge_highway, g.edge_name, g.edge_lit,
+                g.edge_pleasantness, strict=True,
+            )
+        )  # fmt: skip
+
+    assert edges(g_on) == edges(g_off)
+    assert g_on.walkable_km == pytest.approx(g_off.walkable_km, rel=1e-12)
+
+    def stops(found) -> list[tuple[str, str, str, int]]:
+        return sorted((s.osm_id, s.category, s.name, s.node) for s in found.stops)
+
+    assert len(offline.stops) > 5
+    assert stops(online) == stops(offline)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import math
@@ -25,6 +26,7 @@ from walks._http import (
     check_service_url,
     http_get,
     one_line,
+    remaining_s,
     request_timeout,
     response_hook,
     run_deadline,
@@ -113,15 +115,268 @@ def fetch_overpass(
     overpass_url, cache_dir = _check_arguments(
         area, overpass_url, cache_dir, timeout_s, attempts, backoff_s
     )
+    seen = _Seen()
     with run_deadline():
-        replies = call_with_retries(
-            lambda: _ask_overpass(area, overpass_url, cache_dir / "http", timeout_s, None),
+        graph = call_with_retries(
+            lambda: _ask_overpass(area, overpass_url, cache_dir / "http", timeout_s, None, seen),
             service="Overpass",
             url=overpass_url,
             attempts=attempts,
             backoff_s=backoff_s,
         )
-    return ways_from_overpass_json(replies, source=f"overpass:{overpass_url}")
+    note = cache_dir / "http" / "walks-notes" / _request_key(overpass_url, area)
+    seen.keep_or_recall(note)
+    return ways_from_graph(graph, source=f"overpass:{overpass_url}", seen=seen)
+
+
+class _Seen:
+    """What the fresh Overpass replies of one fetch told that osmnx's results do not keep."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.stamps: list[str] = []
+        self.starts: dict[int, int] = {}
+        self.fresh = False
+
+    def add(self, reply: dict[str, Any]) -> None:
+        """
+        Note a checked reply's data date and the first node of each closed way.
+
+        Parameters
+        ----------
+        reply
+            The reply.
+        """
+        self.fresh = True
+        osm3s = reply.get("osm3s")
+        base = osm3s.get("timestamp_osm_base") if isinstance(osm3s, dict) else None
+        if isinstance(base, str):
+            self.stamps.append(base)
+        for el in reply["elements"]:
+            refs = el.get("nodes")
+            if el["type"] == "way" and refs and len(refs) > 1 and refs[0] == refs[-1]:
+                self.starts[el["id"]] = refs[0]
+
+    def keep_or_recall(self, note: Path) -> None:
+        """
+        Write what fresh replies told to a note, or read the note when all came from cache.
+
+        Parameters
+        ----------
+        note
+            The note file of this request.
+        """
+        if self.fresh:
+            text = json.dumps({"date": max(self.stamps, default=None), "starts": self.starts})
+            try:
+                note.parent.mkdir(parents=True, exist_ok=True)
+                _files.write_atomic(note, text)
+            except OSError as err:
+                log.warning("could not write the request note %s: %s", note, err)
+            return
+        try:
+            data = json.loads(note.read_text(encoding="utf-8"))
+            date = data["date"]
+            starts = {int(k): int(v) for k, v in data["starts"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return  # no note: closed ways start at their smallest node id, no data date
+        if isinstance(date, str):
+            self.stamps.append(date)
+        self.starts.update(starts)
+
+
+def _request_key(overpass_url: str, area: Area) -> str:
+    """
+    Name the data-date note of one walking-network request.
+
+    Parameters
+    ----------
+    overpass_url
+        The Overpass API base URL.
+    area
+        The region.
+
+    Returns
+    -------
+    str
+        A file name made of the hash of the URL and the area's outline.
+    """
+    digest = hashlib.sha256(f"{overpass_url}\n{area.polygon.wkt}".encode()).hexdigest()
+    return f"{digest[:40]}.json"
+
+
+def _parse_stamp(stamp: str | None) -> dt.datetime | None:
+    """
+    Read an Overpass ``timestamp_osm_base``.
+
+    Parameters
+    ----------
+    stamp
+        The text, or None.
+
+    Returns
+    -------
+    datetime or None
+        The date, or None when there is none or it is unreadable.
+    """
+    if not stamp:
+        return None
+    try:
+        return dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+
+
+def ways_from_graph(graph: Any, *, source: str, seen: _Seen | None = None) -> OsmWays:  # noqa: ANN401 - a networkx MultiDiGraph from osmnx
+    """
+    Turn osmnx's unsimplified walking graph back into way records.
+
+    Each way's forward edges (``reversed`` false) are chained into its node sequence again
+    (an Eulerian trail per connected piece: a way cut by the area's outline may come in pieces,
+    each a record with the way's id). Tags are the ``WAY_TAG_KEYS`` osmnx kept, except
+    ``oneway``, which osmnx replaces by its own reading.
+
+    Parameters
+    ----------
+    graph
+        ``ox.graph_from_polygon(..., simplify=False)``: nodes with ``x``/``y``, edges with
+        ``osmid``, ``reversed`` and tags.
+    source
+        The ``source`` label to record.
+    seen
+        The data date and closed ways' first nodes, when known; without them a closed way
+        starts at its smallest node id.
+
+    Returns
+    -------
+    OsmWays
+        The candidate ways (walkable by ``is_walkable``), in way-id order.
+    """
+    import networkx as nx  # noqa: PLC0415
+
+    starts = seen.starts if seen is not None else {}
+    xy = {n: (float(d["y"]), float(d["x"])) for n, d in graph.nodes(data=True)}
+    pieces: dict[int, list[tuple[int, int]]] = {}
+    way_tags: dict[int, dict[str, str]] = {}
+    for u, v, d in graph.edges(data=True):
+        if d.get("reversed") is True:
+            continue
+        osm_id = int(d["osmid"])
+        pieces.setdefault(osm_id, []).append((u, v))
+        if osm_id not in way_tags:
+            way_tags[osm_id] = {k: str(d[k]) for k in WAY_TAG_KEYS if k in d}
+    ways: list[WayRecord] = []
+    for osm_id in sorted(pieces):
+        tags = way_tags[osm_id]
+        if not is_walkable(tags):
+            continue
+        trail_graph: nx.MultiDiGraph[int] = nx.MultiDiGraph(pieces[osm_id])
+        for part in sorted(nx.weakly_connected_components(trail_graph), key=min):
+            sub = trail_graph.subgraph(part)
+            if nx.has_eulerian_path(sub):
+                first = starts.get(osm_id)
+                source_node = first if first in part and nx.is_eulerian(sub) else None
+                steps = [(int(a), int(b)) for a, b, *_ in nx.eulerian_path(sub, source_node)]
+                chain = [steps[0][0], *(b for _, b in steps)]
+                cut = chain.index(first, 1) if first in chain[1:-1] else 0
+                # a closed way cut by the outline: its first node stays a way end
+                chains = [chain[: cut + 1], chain[cut:]] if cut else [chain]
+            else:  # not one trail (never from a single way): one record per edge
+                chains = [[int(a), int(b)] for a, b, *_ in sub.edges]
+            ways.extend(
+                WayRecord(
+                    osm_id,
+                    tuple(refs),
+                    tuple(xy[r][0] for r in refs),
+                    tuple(xy[r][1] for r in refs),
+                    tags,
+                )
+                for refs in chains
+            )
+    stamp = max(seen.stamps, default=None) if seen is not None else None
+    return OsmWays(ways=tuple(ways), source=source, data_date=_parse_stamp(stamp))
+
+
+def features_from_gdf(
+    gdf: Any,  # noqa: ANN401 - a GeoDataFrame from osmnx
+    wanted: Callable[[dict[str, str]], bool],
+    *,
+    source: str,
+) -> OsmFeatures:
+    """
+    Turn osmnx's features GeoDataFrame into our features and buildings.
+
+    As when reading a file: tagged nodes are features where ``wanted``; areas (polygons and
+    multipolygons) give a building per outer ring when tagged ``building`` (not ``no``) and a
+    feature at the first ring's centroid where ``wanted``; lines are not areas and are skipped.
+
+    Parameters
+    ----------
+    gdf
+        ``ox.features_from_polygon`` output, indexed by (element, id); None for no features.
+    wanted
+        Says which tagged objects to keep as features.
+    source
+        The ``source`` label to record.
+
+    Returns
+    -------
+    OsmFeatures
+        The features and buildings.
+    """
+    import shapely  # noqa: PLC0415
+
+    if gdf is None or len(gdf) == 0:
+        return OsmFeatures((), (), source)
+    columns = [c for c in gdf.columns if c != "geometry"]
+    values = gdf[columns].to_numpy(dtype=object)
+    features: list[Feature] = []
+    buildings: list[Building] = []
+    for (kind, osm_id), geom, row in zip(gdf.index, gdf.geometry.array, values, strict=True):
+        tags = {
+            str(k): str(v)
+            for k, v in zip(columns, row, strict=True)
+            if isinstance(v, str) or (v is not None and not _is_nan(v))
+        }
+        if geom is None or geom.is_empty:
+            continue
+        if geom.geom_type == "Point":
+            if wanted(tags):
+                features.append(Feature("node", int(osm_id), tags, geom.y, geom.x))
+            continue
+        polygons = list(getattr(geom, "geoms", [geom]))
+        rings = [
+            tuple((float(x), float(y)) for x, y in p.exterior.coords)
+            for p in polygons
+            if p.geom_type == "Polygon"
+        ]
+        rings = [r for r in rings if len(r) >= 4]  # noqa: PLR2004
+        if not rings:
+            continue
+        if "building" in tags and tags["building"] != "no":
+            height, how = building_height(tags)
+            buildings.extend(Building(r, height, how) for r in rings)
+        if wanted(tags):
+            centre = shapely.Polygon(rings[0]).centroid
+            features.append(Feature(str(kind), int(osm_id), tags, centre.y, centre.x, rings[0]))
+    return OsmFeatures(tuple(features), tuple(buildings), source)
+
+
+def _is_nan(value: object) -> bool:
+    """
+    Tell whether a table cell is a missing value (a float NaN).
+
+    Parameters
+    ----------
+    value
+        The cell.
+
+    Returns
+    -------
+    bool
+        True for NaN.
+    """
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _check_arguments(
@@ -162,15 +417,38 @@ def _check_arguments(
     return url, check_cache_dir(cache_dir)
 
 
+#: The way tags kept from osmnx's graph (``ox.settings.useful_tags_way`` within our scope): every
+#: key that ``data.is_walkable`` and the graph builder read, and a few more for directions.
+WAY_TAG_KEYS = (
+    "access", "area", "bridge", "covered", "direction", "foot", "footway", "highway", "incline",
+    "junction", "lanes", "layer", "lit", "maxspeed", "motorroad", "name", "oneway:foot", "ref",
+    "service", "sidewalk", "smoothness", "step_count", "surface", "tunnel", "width",
+)  # fmt: skip
+
+#: The ``ox.settings`` names set within ``_osmnx_scope``, restored afterwards.
+_OSMNX_SETTINGS = (
+    "overpass_url", "cache_folder", "use_cache", "cache_only_mode", "requests_timeout",
+    "requests_kwargs", "http_user_agent", "log_console", "log_file", "overpass_rate_limit",
+    "doh_url_template", "useful_tags_way",
+)  # fmt: skip
+
+#: The list of HTTP cache files whose replies were checked (name, size, mtime_ns per line).
+_LEDGER = "walks-checked.tsv"
+
+
 def _ask_overpass(
     area: Area,
     overpass_url: str,
     http_cache: Path,
     timeout_s: float,
     tags: dict[str, bool | str | list[str]] | None,
-) -> list[dict[str, Any]]:
+    seen: _Seen,
+) -> Any:  # noqa: ANN401 - a networkx graph or a GeoDataFrame
     """
-    Ask Overpass, through osmnx, for the area's walking ways (or tagged features) once.
+    Ask Overpass once, through osmnx's public functions, for the area's ways or features.
+
+    The walking network comes from ``ox.graph_from_polygon`` (unsimplified, every component,
+    our way filter), features from ``ox.features_from_polygon``.
 
     Parameters
     ----------
@@ -184,11 +462,14 @@ def _ask_overpass(
         Seconds to wait for one reply.
     tags
         None for the walking network; an osmnx-style tag query for features.
+    seen
+        Collects the data dates and closed ways' first nodes of the fresh replies.
 
     Returns
     -------
-    list of dict
-        One checked Overpass JSON reply per sub-area osmnx asked for.
+    object
+        osmnx's result: a networkx ``MultiDiGraph``, or a GeoDataFrame, or None when no
+        feature matched.
 
     Raises
     ------
@@ -198,39 +479,43 @@ def _ask_overpass(
         On any other failed or malformed reply.
     """
     streets = tags is None
-    with _osmnx_settings(overpass_url, http_cache, timeout_s, streets=streets) as overpass:
-        if tags is None:
-            found = overpass._download_overpass_network(area.polygon, "walk", OVERPASS_WAY_FILTER)  # noqa: SLF001
-        else:
-            found = overpass._download_overpass_features(area.polygon, tags)  # noqa: SLF001
-        replies = list(found)
-    for reply in replies:  # cached replies were checked when read; this is cheap insurance
-        if not isinstance(reply, dict) or not isinstance(reply.get("elements"), list):
-            msg = f"Overpass at {overpass_url!r} sent a reply with no 'elements' list"
-            raise ServiceError(msg, url=overpass_url)
-    return replies
+    with _osmnx_scope(overpass_url, http_cache, timeout_s, seen, streets=streets) as ox:
+        try:
+            if tags is None:
+                found: Any = ox.graph_from_polygon(
+                    area.polygon,
+                    network_type="walk",
+                    simplify=False,
+                    retain_all=True,
+                    truncate_by_edge=False,
+                    custom_filter=OVERPASS_WAY_FILTER,
+                )
+            else:
+                found = ox.features_from_polygon(area.polygon, tags)
+        except ox._errors.InsufficientResponseError:  # noqa: SLF001 - documented in osmnx's user reference
+            if tags is None:
+                # the replies held ways, but none inside the area (empty replies never get here)
+                msg = f"Overpass at {overpass_url!r} sent no streets inside this area"
+                raise ServiceError(msg, url=overpass_url) from None
+            found = None  # no feature matched
+    return found
 
 
 @contextlib.contextmanager
-def _osmnx_settings(
-    overpass_url: str, http_cache: Path, timeout_s: float, *, streets: bool
+def _osmnx_scope(
+    overpass_url: str, http_cache: Path, timeout_s: float, seen: _Seen, *, streets: bool
 ) -> Iterator[Any]:
     """
-    Point osmnx at our endpoint and cache for one request, and translate its errors.
+    Point osmnx at our endpoint and cache for one call, through ``ox.settings`` only.
 
-    osmnx keeps its settings in module globals; they are restored afterwards. Within the
-    block, three of osmnx's private HTTP helpers (pinned osmnx version) are replaced:
-
-    * ``_retrieve_from_cache`` reads a cache file, and discards it (returning a miss) when it
-      is unreadable, a directory, or fails ``check_overpass_reply``;
-    * ``_save_to_cache`` stores a reply only after ``check_overpass_reply`` passed (so a reply
-      with zero elements or bad elements is never cached), writing it atomically;
-    * ``_config_dns``, which osmnx calls just before each request (it would pin the host's IP
-      and, when the name does not resolve, ask Google's DNS-over-HTTPS service), instead waits
-      for an Overpass slot (once) and caps the request's time-out by the deadline.
-
-    A response hook reads every reply body within the deadline and turns 429 / 5xx / 4xx
-    into our errors before osmnx sees them (osmnx alone would sleep 55 s and retry forever).
+    The caller's ``ox.settings`` values (and ``socket.getaddrinfo``, which osmnx replaces
+    process-wide before each request) are restored afterwards. Before osmnx runs, the HTTP
+    cache folder is checked: files not in the ledger of checked replies (or changed since)
+    are read and discarded when they are not good replies, so osmnx only ever reads checked
+    replies. Every reply osmnx receives first passes our response hook (given through the
+    public ``ox.settings.requests_kwargs``): it reads the body within the deadline, turns
+    429 / 5xx / 4xx into our errors (osmnx alone would sleep 55 s and retry forever) and
+    raises on replies that are not good Overpass JSON, so osmnx never caches those.
 
     Parameters
     ----------
@@ -240,13 +525,15 @@ def _osmnx_settings(
         osmnx's HTTP cache folder.
     timeout_s
         Seconds to wait for one reply (capped by the deadline).
+    seen
+        Collects the data dates and closed ways' first nodes of the fresh replies.
     streets
         Whether the replies are walking-network replies, which must hold elements.
 
     Yields
     ------
     module
-        ``osmnx._overpass``, whose downloaders split large areas and use the HTTP cache.
+        ``osmnx``.
 
     Raises
     ------
@@ -255,67 +542,168 @@ def _osmnx_settings(
     ServiceError
         On any other failed or malformed reply.
     """
+    import socket  # noqa: PLC0415
+
     import osmnx as ox  # noqa: PLC0415 - osmnx is heavy; only the online path needs it
     import requests  # noqa: PLC0415
-    from osmnx import _http as ox_http  # noqa: PLC0415
-    from osmnx import _overpass  # noqa: PLC0415
 
-    names = (
-        "overpass_url", "cache_folder", "use_cache", "requests_timeout", "requests_kwargs",
-        "http_user_agent", "log_console", "overpass_rate_limit", "doh_url_template",
-    )  # fmt: skip
-    saved = {name: getattr(ox.settings, name) for name in names}
-    helpers = ("_retrieve_from_cache", "_save_to_cache", "_config_dns")
-    saved_helpers = {name: getattr(ox_http, name) for name in helpers}
-    slot_checked = False
+    _wait_for_slot(overpass_url, timeout_s)
+    checked = _check_cache_folder(http_cache, overpass_url)
+    base_hook = response_hook("Overpass", overpass_url)
 
-    def before_request(_url: str) -> None:
-        nonlocal slot_checked
-        if not slot_checked:
-            _wait_for_slot(overpass_url, timeout_s)
-            slot_checked = True
-        ox.settings.requests_timeout = request_timeout(timeout_s, "Overpass", overpass_url)
-
-    def read_cached(key: str) -> dict[str, Any] | None:
-        path = ox_http._resolve_cache_filepath(key)  # noqa: SLF001
-        return _read_cached_reply(path, overpass_url, streets=streets)
-
-    def save_checked(key: str, reply: Any, ok: bool) -> None:  # noqa: ANN401 - osmnx's signature
+    def hook(response: requests.Response, *args: object, **kwargs: object) -> None:
+        base_hook(response, *args, **kwargs)
+        if response.is_redirect:
+            return
+        reply = _parse_reply(response.content, overpass_url)
         check_overpass_reply(reply, url=overpass_url, streets=streets)
-        if ok and "remark" not in reply:  # osmnx's rule: replies with remarks are not kept
-            _write_cache_file(ox_http._resolve_cache_filepath(key), reply)  # noqa: SLF001
+        seen.add(reply)
 
+    saved = {name: getattr(ox.settings, name) for name in _OSMNX_SETTINGS}
+    saved_getaddrinfo = socket.getaddrinfo
     ox.settings.overpass_url = overpass_url
     ox.settings.cache_folder = http_cache
     ox.settings.use_cache = True
-    ox.settings.requests_timeout = timeout_s
+    ox.settings.cache_only_mode = False
+    ox.settings.requests_timeout = request_timeout(timeout_s, "Overpass", overpass_url)
     ox.settings.http_user_agent = settings.USER_AGENT
     ox.settings.log_console = False
-    ox.settings.doh_url_template = None
+    ox.settings.log_file = False
+    ox.settings.doh_url_template = None  # never ask Google's DNS-over-HTTPS service
     # osmnx's own slot check sleeps 60 s when /status is unreachable; ours fails fast instead.
     ox.settings.overpass_rate_limit = False
+    ox.settings.useful_tags_way = list(WAY_TAG_KEYS)
+    ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": [hook]}}
     watch_sockets()
-    hooks = {"response": [response_hook("Overpass", overpass_url)]}
-    ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": hooks}
-    ox_http._retrieve_from_cache = read_cached  # type: ignore[assignment]  # noqa: SLF001
-    ox_http._save_to_cache = save_checked  # type: ignore[assignment]  # noqa: SLF001
-    ox_http._config_dns = before_request  # type: ignore[assignment]  # noqa: SLF001
     try:
-        yield _overpass
+        yield ox
     except requests.RequestException as err:
         raise translate_request_error(err, service="Overpass", url=overpass_url) from err
-    except (ox._errors.InsufficientResponseError, ox._errors.ResponseStatusCodeError) as err:  # noqa: SLF001
-        snippet = one_line(str(err))[:160]
+    finally:
+        for name, value in saved.items():
+            setattr(ox.settings, name, value)
+        socket.getaddrinfo = saved_getaddrinfo
+        _update_ledger(http_cache, checked)
+
+
+def _parse_reply(body: bytes, overpass_url: str) -> dict[str, Any]:
+    """
+    Read a reply body as a JSON object.
+
+    Parameters
+    ----------
+    body
+        The body.
+    overpass_url
+        The Overpass API base URL, for messages.
+
+    Returns
+    -------
+    dict
+        The reply.
+
+    Raises
+    ------
+    ServiceError
+        When the body is not a JSON object.
+    """
+    try:
+        reply = json.loads(body)
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
+        snippet = one_line(body[:160].decode("utf-8", "replace"))
         msg = (
             f"Overpass at {overpass_url!r} sent an unreadable reply (not a JSON object): "
             f"{snippet!r}"
         )
-        raise ServiceError(msg, url=overpass_url) from err
-    finally:
-        for name, value in saved.items():
-            setattr(ox.settings, name, value)
-        for name, helper in saved_helpers.items():
-            setattr(ox_http, name, helper)
+        raise ServiceError(msg, url=overpass_url)
+    return reply
+
+
+def _stat_key(path: Path) -> str | None:
+    """
+    Describe a cache file by name, size and modification time, for the ledger.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str or None
+        ``name<TAB>size<TAB>mtime_ns``, or None when it is not a regular file.
+    """
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    if not path.is_file() or path.is_symlink():
+        return None
+    return f"{path.name}\t{st.st_size}\t{st.st_mtime_ns}"
+
+
+def _check_cache_folder(http_cache: Path, overpass_url: str) -> set[str]:
+    """
+    Discard the cache entries that are not checked good replies, before osmnx reads any.
+
+    Files listed in the ledger with the same size and time were checked before (when they
+    were written under our response hook, or read here); the others are read and checked.
+
+    Parameters
+    ----------
+    http_cache
+        osmnx's HTTP cache folder.
+    overpass_url
+        The Overpass API base URL, for messages.
+
+    Returns
+    -------
+    set of str
+        The ledger lines of the good files.
+    """
+    if not http_cache.is_dir():
+        return set()
+    try:
+        known = set((http_cache / _LEDGER).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        known = set()
+    good: set[str] = set()
+    for path in sorted(http_cache.glob("*.json")):
+        key = _stat_key(path)
+        if key is not None and key in known:
+            good.add(key)
+        elif _read_cached_reply(path, overpass_url, streets=True) is not None:
+            key = _stat_key(path)
+            if key is not None:
+                good.add(key)
+    return good
+
+
+def _update_ledger(http_cache: Path, good: set[str]) -> None:
+    """
+    Add the replies written during the call (all passed the response hook) to the ledger.
+
+    Parameters
+    ----------
+    http_cache
+        osmnx's HTTP cache folder.
+    good
+        The ledger lines of the files checked before the call.
+    """
+    if not http_cache.is_dir():
+        return
+    names = {line.split("\t", 1)[0] for line in good}
+    lines = set(good)
+    for path in http_cache.glob("*.json"):
+        key = _stat_key(path)
+        if key is not None and path.name not in names:
+            lines.add(key)
+    try:
+        _files.write_atomic(http_cache / _LEDGER, "".join(f"{line}\n" for line in sorted(lines)))
+    except OSError as err:
+        log.warning("could not update the HTTP cache ledger in %s: %s", http_cache, err)
 
 
 def _read_cached_reply(path: Path, overpass_url: str, *, streets: bool) -> dict[str, Any] | None:
@@ -374,26 +762,6 @@ def _discard(path: Path) -> None:
         log.warning("could not remove the bad cache entry %s: %s", path, err)
 
 
-def _write_cache_file(path: Path, reply: dict[str, Any]) -> None:
-    """
-    Store a checked reply in osmnx's HTTP cache, atomically; failures are logged only.
-
-    Parameters
-    ----------
-    path
-        The cache file.
-    reply
-        The reply.
-    """
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _files.write_atomic(path, json.dumps(reply))
-    except OSError as err:
-        log.warning("could not cache the Overpass reply in %s: %s", path, err)
-
-
 def _wait_for_slot(overpass_url: str, timeout_s: float) -> None:
     """
     Ask Overpass's ``/status`` page whether we may query now, and wait for our slot if not.
@@ -422,9 +790,13 @@ def _wait_for_slot(overpass_url: str, timeout_s: float) -> None:
             timeout_s=min(timeout_s, 15.0),
         )
     except ServiceError as err:
-        if err.status is not None:
-            return  # some servers have no status page; a busy one says so in its replies
-        raise
+        left = remaining_s()
+        if left is not None and left <= 0:
+            raise
+        # no status page, or no answer from it: osmnx may still answer from its cache, and
+        # a request to a server that is down fails with its own clear error
+        log.debug("Overpass: no status (%s)", one_line(str(err))[:200])
+        return
     text = reply.text
     if "slots available now" in text:
         return
@@ -767,11 +1139,11 @@ def fetch_overpass_features(
         area, overpass_url, cache_dir, timeout_s, attempts, backoff_s
     )
     with run_deadline():
-        replies = call_with_retries(
-            lambda: _ask_overpass(area, overpass_url, cache_dir / "http", timeout_s, tags),
+        gdf = call_with_retries(
+            lambda: _ask_overpass(area, overpass_url, cache_dir / "http", timeout_s, tags, _Seen()),
             service="Overpass",
             url=overpass_url,
             attempts=attempts,
             backoff_s=backoff_s,
         )
-    return features_from_overpass_json(replies, wanted, source=f"overpass:{overpass_url}")
+    return features_from_gdf(gdf, wanted, source=f"overpass:{overpass_url}")
