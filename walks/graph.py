@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 EARTH_RADIUS_M = 6_371_008.8
 
 #: Bumped whenever the builder's output changes, so older cached graphs are rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 _BUSY_HIGHWAYS = frozenset(
     {"trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link"}
@@ -152,9 +152,52 @@ def _lit(value: str | None) -> int:
     return -1 if value in {"unknown", ""} else 1
 
 
+#: Ways only walkers use: there a plain ``oneway`` binds walkers too (unless a vehicle may use it).
+_FOOT_ONLY_HIGHWAYS = frozenset({"footway", "steps", "path", "pedestrian", "corridor"})
+#: Vehicle access keys: when one of them lets vehicles on a foot way, its ``oneway`` is theirs.
+_VEHICLE_KEYS = (
+    "vehicle", "motor_vehicle", "motorcar", "motorcycle", "bicycle", "psv", "bus", "taxi",
+    "delivery", "goods", "hgv",
+)  # fmt: skip
+_VEHICLE_ALLOWED = frozenset({"yes", "designated", "permissive", "destination", "delivery"})
+_ONEWAY_FORWARD = frozenset({"yes", "1", "true"})
+_ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
+_ONEWAY_NO = frozenset({"no", "0", "false"})
+#: Direction of escalators and moving walkways by ``conveying``.
+_CONVEYING = {"forward": 1, "yes": 1, "backward": -1}
+
+
+def _oneway_value(value: str) -> int | None:
+    """
+    Read a ``oneway``-style tag value.
+
+    Parameters
+    ----------
+    value
+        The tag value (``""`` when absent).
+
+    Returns
+    -------
+    int or None
+        1 along the way, -1 against it, 0 both ways, None when absent or unknown.
+    """
+    if value in _ONEWAY_FORWARD:
+        return 1
+    if value in _ONEWAY_BACKWARD:
+        return -1
+    return 0 if value in _ONEWAY_NO else None
+
+
 def _foot_direction(tags: dict[str, str]) -> int:
     """
-    Read the pedestrian one-way restriction (``oneway:foot``; plain ``oneway`` is for vehicles).
+    Read the direction a walker may use a way in.
+
+    In order: ``oneway:foot`` decides when present (``no`` makes any way two-way); then
+    ``foot:forward`` / ``foot:backward`` = ``no``; then ``conveying`` on escalators and moving
+    walkways (``forward`` or ``yes`` along the way, ``backward`` against it, ``reversible`` two-way
+    as it changes over the day); last plain ``oneway``, which binds walkers only on ways meant for
+    them (steps always; footways, paths, pedestrian streets and corridors when no vehicle may use
+    them). ``oneway`` on a road is for vehicles: walkers use the pavement both ways.
 
     Parameters
     ----------
@@ -166,10 +209,22 @@ def _foot_direction(tags: dict[str, str]) -> int:
     int
         0 both ways, 1 along the way only, -1 against it only.
     """
-    value = tags.get("oneway:foot", "")
-    if value in {"yes", "1", "true"}:
-        return 1
-    return -1 if value == "-1" else 0
+    foot = _oneway_value(tags.get("oneway:foot", ""))
+    forward_no = tags.get("foot:forward") == "no"
+    backward_no = tags.get("foot:backward") == "no"
+    conveying = tags.get("conveying", "")
+    highway = tags.get("highway", "")
+    if foot is None and forward_no != backward_no:
+        foot = -1 if forward_no else 1
+    if foot is None and conveying:
+        # reversible (it changes over the day) and unknown values: walkable both ways
+        foot = _CONVEYING.get(conveying, 0)
+    if foot is None and highway in _FOOT_ONLY_HIGHWAYS:
+        vehicles = highway != "steps" and any(
+            tags.get(key) in _VEHICLE_ALLOWED for key in _VEHICLE_KEYS
+        )
+        foot = 0 if vehicles else _oneway_value(tags.get("oneway", ""))
+    return foot or 0
 
 
 def haversine_m(
