@@ -8,6 +8,7 @@ largest strongly connected component is kept, so every node can reach every othe
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 EARTH_RADIUS_M = 6_371_008.8
 
 #: Bumped whenever the builder's output changes, so older cached graphs are rebuilt.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 
 _BUSY_HIGHWAYS = frozenset(
     {"trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link"}
@@ -210,20 +211,22 @@ def _foot_direction(tags: dict[str, str]) -> int:
         0 both ways, 1 along the way only, -1 against it only.
     """
     foot = _oneway_value(tags.get("oneway:foot", ""))
+    if foot is not None:
+        return foot
     forward_no = tags.get("foot:forward") == "no"
-    backward_no = tags.get("foot:backward") == "no"
-    conveying = tags.get("conveying", "")
-    highway = tags.get("highway", "")
-    if foot is None and forward_no != backward_no:
-        foot = -1 if forward_no else 1
-    if foot is None and conveying:
+    if forward_no != (tags.get("foot:backward") == "no"):
+        return -1 if forward_no else 1
+    conveying = tags.get("conveying")
+    if conveying is not None:
         # reversible (it changes over the day) and unknown values: walkable both ways
-        foot = _CONVEYING.get(conveying, 0)
-    if foot is None and highway in _FOOT_ONLY_HIGHWAYS:
-        vehicles = highway != "steps" and any(
-            tags.get(key) in _VEHICLE_ALLOWED for key in _VEHICLE_KEYS
-        )
-        foot = 0 if vehicles else _oneway_value(tags.get("oneway", ""))
+        return _CONVEYING.get(conveying, 0)
+    oneway = tags.get("oneway")
+    highway = tags.get("highway", "")
+    if oneway is None or highway not in _FOOT_ONLY_HIGHWAYS:
+        return 0
+    if highway != "steps" and any(tags.get(key) in _VEHICLE_ALLOWED for key in _VEHICLE_KEYS):
+        return 0
+    foot = _oneway_value(oneway)
     return foot or 0
 
 
@@ -353,6 +356,9 @@ class WalkGraph:
         0 walkable both ways, 1 only from u to v, -1 only from v to u.
     edge_pleasantness
         A ``Pleasantness`` value.
+    edge_area
+        0 for a piece of a way; 1 for a straight link across a walkable ``area=yes`` way and 2
+        across a walkable multipolygon relation (``edge_osm_id`` is then that way or relation).
     geom_offset
         Edge ``i``'s geometry is rows ``geom_offset[i]:geom_offset[i+1]`` of ``geom_lat`` /
         ``geom_lon``, from u to v (``m + 1`` entries).
@@ -377,6 +383,7 @@ class WalkGraph:
     edge_lit: NDArray[np.int8]
     edge_direction: NDArray[np.int8]
     edge_pleasantness: NDArray[np.int8]
+    edge_area: NDArray[np.int8]
     geom_offset: NDArray[np.int64]
     geom_lat: NDArray[np.float64]
     geom_lon: NDArray[np.float64]
@@ -387,7 +394,8 @@ class WalkGraph:
     ARRAY_FIELDS: ClassVar[tuple[str, ...]] = (
         "node_osm_id", "node_lat", "node_lon", "edge_u", "edge_v", "edge_length_m",
         "edge_osm_id", "edge_highway", "edge_name", "edge_surface", "edge_lit",
-        "edge_direction", "edge_pleasantness", "geom_offset", "geom_lat", "geom_lon",
+        "edge_direction", "edge_pleasantness", "edge_area", "geom_offset", "geom_lat",
+        "geom_lon",
     )  # fmt: skip
 
     @property
@@ -409,6 +417,13 @@ class WalkGraph:
     def walkable_km(self) -> float:
         """Total length of the walkable ways, each counted once, in kilometres."""
         return float(self.edge_length_m.sum() / 1000.0)
+
+    @property
+    def pedestrian_areas(self) -> int:
+        """Number of walkable areas (squares, pedestrian zones) crossed on straight links."""
+        across = self.edge_area > 0
+        pairs = np.column_stack([self.edge_area[across].astype(np.int64), self.edge_osm_id[across]])
+        return int(np.unique(pairs, axis=0).shape[0])
 
     @property
     def bbox(self) -> BBox:
@@ -733,6 +748,11 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         for ref, lat, lon in zip(way.refs, lats_of_way, lons_of_way, strict=True):
             if -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:  # False for NaN  # noqa: PLR2004
                 uses[ref] = uses.get(ref, 0) + 1
+    from walks.crossing import crossings as find_crossings  # noqa: PLC0415 - it imports us
+
+    crossings = find_crossings(osm, way_lats, way_lons, uses)
+    for ref in crossings.split_refs:  # a link ends there: split the ways passing through
+        uses[ref] = uses.get(ref, 0) + 2
 
     node_of: dict[int, int] = {}
     node_lat: list[float] = []
@@ -768,6 +788,8 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         offsets.append(len(flat_lat))
 
     for way_idx, way in enumerate(osm.ways):
+        if way_idx in crossings.replaced:
+            continue  # an area's outline: its arcs come below
         refs: list[int] = []
         lats: list[float] = []
         lons: list[float] = []
@@ -788,6 +810,11 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
                 refs, lats, lons = [ref], [lat], [lon]
         if len(refs) > 1:
             emit(way_idx, refs, lats, lons)
+    for way_idx, refs, lats, lons in crossings.outlines:
+        emit(way_idx, refs, lats, lons)
+    n_ways = len(osm.ways)
+    for area, ref_a, lat_a, lon_a, ref_b, lat_b, lon_b in crossings.links:
+        emit(n_ways + area, [ref_a, ref_b], [lat_a, lat_b], [lon_a, lon_b])
 
     where = clip.label if clip is not None else osm.source.split(":", 1)[-1]
     nothing = f"no walkable ways in {where!r}: choose a larger area or another extract"
@@ -807,7 +834,9 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     v = np.asarray(pieces_v, dtype=np.int64)
     nlat = np.asarray(node_lat)
     nlon = np.asarray(node_lon)
-    way_dir = np.array([_foot_direction(w.tags) for w in osm.ways], dtype=np.int8)
+    way_dir = np.array(
+        [_foot_direction(w.tags) for w in osm.ways] + [0] * len(crossings.osm_ids), dtype=np.int8
+    )
     piece_way = np.asarray(pieces_way, dtype=np.int64)
     direction = way_dir[piece_way]
     # keep the largest strongly connected component (by node count); every node is on an edge
@@ -835,20 +864,19 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     gather = np.repeat(lo - new_off[:-1], counts) + np.arange(new_off[-1])
 
     strings = _Interner()
-    way_attrs = []
-    for way in osm.ways:
-        tags = way.tags
-        way_attrs.append(
-            (
-                strings(tags.get("highway")),
-                strings(tags.get("name")),
-                strings(tags.get("surface")),
-                _lit(tags.get("lit")),
-                int(pleasantness_from_tags(tags)),
-            )
+    way_attrs = [
+        (
+            strings(tags.get("highway")),
+            strings(tags.get("name")),
+            strings(tags.get("surface")),
+            _lit(tags.get("lit")),
+            int(pleasantness_from_tags(tags)),
         )
+        for tags in itertools.chain((w.tags for w in osm.ways), crossings.tags)
+    ]
     attrs = np.array(way_attrs, dtype=np.int64).reshape(-1, 5)[piece_way[edges]]
-    way_ids = np.array([w.osm_id for w in osm.ways], dtype=np.int64)
+    way_ids = np.array([w.osm_id for w in osm.ways] + crossings.osm_ids, dtype=np.int64)
+    way_area = np.array([0] * n_ways + crossings.kinds, dtype=np.int8)
 
     date = osm.data_date
     return WalkGraph(
@@ -865,6 +893,7 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         edge_lit=attrs[:, 3].astype(np.int8),
         edge_direction=direction[edges],
         edge_pleasantness=attrs[:, 4].astype(np.int8),
+        edge_area=way_area[piece_way[edges]],
         geom_offset=new_off,
         geom_lat=lat_all[gather],
         geom_lon=lon_all[gather],
@@ -936,8 +965,6 @@ def _clipped_coords(
     """
     if clip is None:
         return [w.lats for w in osm.ways], [w.lons for w in osm.ways]
-    import itertools  # noqa: PLC0415
-
     import shapely  # noqa: PLC0415
 
     sizes = [len(w.lats) for w in osm.ways]
