@@ -36,9 +36,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Give every test its own cache directory, so no test reads another's cache."""
+    """Give every test its own cache directory, and no terrain downloads from the internet."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("WALKS_CACHE_DIR", str(cache))
+    monkeypatch.setenv("WALKS_TERRAIN_URL", "")  # no terrain downloads unless a test serves them
     return cache
 
 

@@ -4,10 +4,14 @@ Overpass ``/interpreter`` replies hold the extract's highway ways whose nodes fa
 polygon's bounding box, with all their nodes, as the real service's ``(way(poly);>;);out;`` does.
 Nominatim ``/search`` knows the places given to it. Tests can queue failures (status codes or raw
 bodies) that are served before the normal replies, and read the log of requests received.
+A failure can also misbehave at the transport level, as real servers and proxies do: trickle
+its body a byte at a time, stall before answering, claim a longer body than it sends, carry
+malformed header lines, or stay in place for every request (a redirect loop).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -30,11 +34,25 @@ STATUS_TEXT = (
 
 @dataclass
 class Failure:
-    """A scripted reply served instead of the real one."""
+    """A scripted reply served instead of the real one.
+
+    ``headers`` values may hold ``{path}``, replaced by the request's path (for redirect
+    loops). ``content_length`` overrides the Content-Length sent (a short body when larger
+    than ``body``); ``trickle_s`` sends the body one byte per that many seconds; ``stall_s``
+    waits before answering at all; ``bad_header_lines`` are sent as they are among the headers;
+    a ``sticky`` failure is served for every request instead of once. With ``trickle_all``
+    the status line and headers are trickled too, not only the body.
+    """
 
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    content_length: int | None = None
+    trickle_s: float = 0.0
+    stall_s: float = 0.0
+    bad_header_lines: tuple[str, ...] = ()
+    sticky: bool = False
+    trickle_all: bool = False
 
 
 class ExtractIndex:
@@ -122,15 +140,23 @@ class ExtractIndex:
         }
 
 
+@functools.cache
+def _index_of(extract: Path) -> ExtractIndex:
+    """Read an extract once per test session (the index is never changed after it is built)."""
+    return ExtractIndex(extract)
+
+
 class FakeOsmServices:
     """Overpass + Nominatim on an OS-chosen port of 127.0.0.1."""
 
     def __init__(self, extract: Path) -> None:
-        self.index = ExtractIndex(extract)
+        self.index = _index_of(extract)
         self.places: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, deque[Failure]] = {"overpass": deque(), "nominatim": deque()}
         self.requests: list[tuple[float, str, str]] = []  # (time, kind, path)
         self.queries: list[str] = []  # Overpass QL received
+        self.status_text = STATUS_TEXT  # what /status answers
+        self.status_requests = 0
         services = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -156,14 +182,57 @@ class FakeOsmServices:
                 queue = services.failures[kind]
                 if not queue:
                     return False
-                failure = queue.popleft()
-                self._send(failure.status, failure.body, failure.headers, "text/plain")
+                failure = queue[0] if queue[0].sticky else queue.popleft()
+                try:
+                    self._misbehave(failure)
+                except OSError:  # the client gave up (as it should, at its deadline)
+                    self.close_connection = True
                 return True
+
+            def _misbehave(self, failure: Failure) -> None:
+                time.sleep(failure.stall_s)
+                if failure.trickle_all:
+                    head = (
+                        f"HTTP/1.0 {failure.status} Whatever\r\n"
+                        f"Content-Length: {len(failure.body)}\r\n\r\n"
+                    )
+                    for byte in head.encode() + failure.body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(failure.trickle_s)
+                    self.close_connection = True
+                    return
+                self.send_response(failure.status)
+                self.send_header("Content-Type", "text/plain")
+                length = failure.content_length
+                self.send_header(
+                    "Content-Length", str(len(failure.body) if length is None else length)
+                )
+                for key, value in failure.headers.items():
+                    self.send_header(key, value.replace("{path}", self.path))
+                for line in failure.bad_header_lines:
+                    self._headers_buffer.append(f"{line}\r\n".encode("latin-1"))
+                self.end_headers()
+                if not failure.trickle_s:
+                    self.wfile.write(failure.body)
+                    self.wfile.flush()
+                else:
+                    for i in range(len(failure.body)):
+                        self.wfile.write(failure.body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(failure.trickle_s)
+                self.close_connection = True
 
             def do_GET(self) -> None:
                 parsed = urllib.parse.urlsplit(self.path)
                 if parsed.path.endswith("/status"):
-                    self._send(200, STATUS_TEXT.encode(), content_type="text/plain")
+                    services.status_requests += 1
+                    self._send(200, services.status_text.encode(), content_type="text/plain")
+                    return
+                if parsed.path.endswith("/interpreter"):  # a redirected POST arrives as a GET
+                    services.requests.append((time.monotonic(), "overpass", self.path))
+                    if not self._scripted("overpass"):
+                        self._send(400, b"GET is not served here", content_type="text/plain")
                     return
                 if parsed.path.endswith("/search"):
                     services.requests.append((time.monotonic(), "nominatim", self.path))

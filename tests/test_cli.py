@@ -177,8 +177,8 @@ def test_overpass_unreachable(runner) -> None:
     )
     assert result.exit_code == 1
     assert _error_line(result) == (
-        f"Error: Overpass at '{url}' failed 1 time(s), last with: no reply (ConnectionError). "
-        "Try again later, or point walks at another endpoint."
+        f"Error: cannot reach 127.0.0.1: no network? (Overpass at '{url}': connection refused, "
+        "1 try). Use --osm-file FILE or run without AREA for the offline demo"
     )
 
 

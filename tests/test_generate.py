@@ -266,3 +266,22 @@ def test_assets_fetch_then_offline_map(runner, leaflet_dir: Path, paris_osm: Pat
     _run(runner, ["-q", "generate", "--osm-file", str(paris_osm), "--stops", "cafe",
                   "--offline-map", "--html", str(target)])  # fmt: skip
     assert "cdn.jsdelivr.net" not in target.read_text(encoding="utf-8")
+
+
+def test_a_shortfall_is_said_on_stderr_in_json_and_on_the_map(runner, paris_osm: Path,
+                                                               tmp_path: Path) -> None:  # fmt: skip
+    """180 minutes on a 14 km network cannot be filled without repeats: exit 0, but said."""
+    page = tmp_path / "walk.html"
+    result = runner.invoke(app, ["-q", "generate", "--osm-file", str(paris_osm), "--stops", "",
+                                 "--minutes", "180", "--json", "-", "--html", str(page)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    codes = [w["code"] for w in summary["warnings"]]
+    assert "area_too_small" in codes
+    said = [ln for ln in result.stderr.splitlines() if ln.startswith("Warning:")]
+    assert len(said) == len(summary["warnings"])
+    assert "--allow-repeats" in said[codes.index("area_too_small")]
+    data = re.search(r'id="walks-data">(.*?)</script>', page.read_text(encoding="utf-8"), re.DOTALL)
+    assert data is not None
+    shown = json.loads(data.group(1))["walks"][0]["summary"]["warnings"]
+    assert shown == [w["message"] for w in summary["warnings"]]

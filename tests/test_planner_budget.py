@@ -12,7 +12,7 @@ from walks.categories import load_categories
 from walks.data import OsmWays, WayRecord, read_features
 from walks.errors import NoWalkError
 from walks.export import walk_summary
-from walks.graph import WalkGraph, graph_from_ways
+from walks.graph import WalkGraph, graph_from_ways, haversine_m
 from walks.planner import plan_walk
 from walks.stops import find_stops
 from walks.types import LatLon, PlanRequest, Stop
@@ -207,14 +207,20 @@ def test_start_off_the_ways_is_said(paris_graph) -> None:
     walk = plan_walk(paris_graph, [], PlanRequest(start=on_way, km=1.5))[0]
     assert walk.start_offset_m == pytest.approx(0.0, abs=0.01)
     assert not [w for w in walk.warnings if w.code == "start_moved"]
-    aside = LatLon(on_way.lat + 0.0006, on_way.lon)  # about 67 m north: inside a block
+    top = int(np.argmax(paris_graph.node_lat))  # 55 m north of the northernmost node
+    aside = LatLon(float(paris_graph.node_lat[top]) + 0.0005, float(paris_graph.node_lon[top]))
     walk = plan_walk(paris_graph, [], PlanRequest(start=aside, km=1.5))[0]
-    _, dist = paris_graph.nearest_node(aside)
-    assert walk.start_offset_m == pytest.approx(dist)
+    # the walk begins at the nearest point of a way (the edge split there), not a junction
+    _, node_m = paris_graph.nearest_node(aside)
+    begin = walk.geometry[0]
+    dist = float(haversine_m(aside.lat, aside.lon, begin.lat, begin.lon))
+    assert walk.start_offset_m == pytest.approx(dist, abs=0.5)
+    assert dist < node_m
+    assert walk.geometry[-1] == begin
     assert walk.end_offset_m == walk.start_offset_m
     summary = walk_summary(walk)
-    assert summary["start_offset_m"] == round(dist, 1)
+    assert summary["start_offset_m"] == round(walk.start_offset_m, 1)
     assert dist > 25
     moved = [w.message for w in walk.warnings if w.code == "start_moved"]
-    assert moved == [f"the walk starts {dist:,.0f} m from the start asked, at the nearest "
-                     "junction of a walkable way"]  # fmt: skip
+    assert moved == [f"the walk starts {walk.start_offset_m:,.0f} m from the start asked, at the "
+                     "nearest point of a walkable way"]  # fmt: skip

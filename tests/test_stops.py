@@ -253,7 +253,7 @@ def test_cli_stops_table_on_demo(runner) -> None:
         (
             ["stops", "-c", ","],
             2,
-            "Error: Invalid value for --category: give at least one category",
+            "Error: Invalid value for --stops: give at least one category",
         ),
     ],
 )

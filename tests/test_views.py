@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from walks.data import Building
+from walks.api import stops_in_area
+from walks.data import DEFAULT_BUILDING_M, Building
+from walks.export import stop_record
 from walks.graph import EARTH_RADIUS_M
 from walks.types import BBox, LatLon
 from walks.views import (
     EFFECTIVE_RADIUS_M,
     Landmark,
     LandmarkError,
+    assumed_roofline_m,
     default_landmark,
     facing,
     height_grid,
@@ -146,3 +150,63 @@ def test_sun_behind_the_walker() -> None:
 )
 def test_viewpoint_direction(direction, bearing, expected) -> None:
     assert facing(direction, bearing) is expected
+
+
+# ----------------------------------------------------------------- unknown is not empty
+
+
+def test_assumed_roofline_is_a_high_percentile_of_mapped_heights() -> None:
+    mapped = [_box_building(i * 20, 0, i * 20 + 10, 10, float(h)) for i, h in
+              enumerate(range(10, 30))]  # fmt: skip  # 10..29 m
+    guessed = [Building(b.outline, 99.0, "default") for b in mapped[:5]]
+    # the guessed heights do not count; the 90th percentile of 10..29 is 27.1
+    assert assumed_roofline_m(tuple(mapped + guessed)) == pytest.approx(27.1)
+    assert assumed_roofline_m(tuple(mapped[:9])) == DEFAULT_BUILDING_M  # too few mapped
+    assert assumed_roofline_m(()) == DEFAULT_BUILDING_M
+
+
+def test_known_share_is_the_share_of_the_line_with_building_data() -> None:
+    far = Landmark("f", "Far", LatLon(_north(2410), LON0), 300.0, radius_m=10.0)
+    grid = _scene()  # building data up to 1200 m north: half the 2400 m line
+    sight = line_of_sight(grid, np.array([LAT0]), np.array([LON0]), far, roofline_m=20.0)
+    assert sight.known_share[0] == pytest.approx(0.5, abs=0.01)
+    assert sight.unknown_m[0] == pytest.approx(1200, abs=11)
+    near = line_of_sight(grid, np.array([LAT0]), np.array([LON0]), TOWER)
+    assert near.known_share[0] == 1.0
+    assert near.unknown_m[0] == 0.0
+
+
+def test_unknown_stretch_with_a_mask_counts_as_unknown() -> None:
+    import shapely
+
+    known = BBox(_east(-400), _north(-100), _east(400), _north(1200))
+    # data only for the southern half of the box: a mask, as an online area plus corridor gives
+    mask = shapely.box(_east(-400), _north(-100), _east(400), _north(500))
+    grid = height_grid((), known, cell_m=2.0, known_polygon=mask)
+    sight = line_of_sight(grid, np.array([LAT0]), np.array([LON0]), TOWER, roofline_m=15.0)
+    assert sight.unknown_m[0] == pytest.approx(1000 - 10 - 500, abs=3)
+    assert sight.hidden_below_m[0] == pytest.approx(_expected_hidden(15.0, 500.0, 1000.0), abs=0.2)
+
+
+def test_paris_views_no_longer_claim_all_of_the_tower(paris_osm: Path) -> None:
+    found = stops_in_area(None, ["view"], osm_file=paris_osm)
+    assert found.stops
+    for stop in found.stops:
+        view = stop.view
+        assert view is not None
+        assert view.known_share < 0.5  # 3.6+ km of 4.4-4.9 km have no building data
+        assert view.visible_fraction < 0.9
+        assert "likely shows" in stop.reason
+        assert "shows 100 %" not in stop.reason
+        assert f"{view.assumed_roofline_m:g} m roofs assumed" in stop.reason
+        record = stop_record(stop)
+        assert record["known_share"] == view.known_share
+        assert record["assumed_roofline_m"] == 21.0  # 90th percentile of the mapped heights
+    # the discount: the view weight 1.5 x (0.3 + visible share) x (0.5 + 0.5 known share)
+    open_ground = stops_in_area(None, ["view"], osm_file=paris_osm, roofline_m=0.0)
+    top = open_ground.stops[0]
+    assert top.view is not None
+    assert top.view.visible_fraction == 1.0
+    assert top.reason.startswith("Eiffel Tower likely shows 100 %")
+    assert top.score == pytest.approx(1.5 * (0.3 + 1.0) * (0.5 + 0.5 * top.view.known_share),
+                                      rel=1e-3)  # fmt: skip

@@ -133,3 +133,133 @@ def test_json_for_script_round_trips_and_cannot_close_the_element(value) -> None
 def test_json_for_script_refuses_non_finite_numbers() -> None:
     with pytest.raises(ValueError, match="Out of range float"):
         json_for_script({"x": float("nan")})
+
+
+# ----------------------------------------------------------------- the map on a laptop and a phone
+
+
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory) -> tuple[Path, dict]:
+    """The demo walk with three alternatives, a café, two studios and a view."""
+    from typer.testing import CliRunner
+
+    folder = tmp_path_factory.mktemp("demo-map")
+    page = folder / "walk.html"
+    result = CliRunner().invoke(app, [
+        "-q", "generate", "--minutes", "90", "--stops", "cafe,studio=2,view", "--alternatives",
+        "3", "--html", str(page), "--json", "-", "--cache-dir", str(folder / "cache"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return page, json.loads(result.stdout)
+
+
+def _offline_page(browser, page_path: Path, width: int, height: int):
+    """Open a page with every request but the file itself refused."""
+    page = browser.new_page(viewport={"width": width, "height": height}, has_touch=width < 600)
+    problems: list[str] = []
+    refused: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    def answer(route) -> None:
+        if route.request.url == page_path.resolve().as_uri():
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", answer)
+    page.goto(page_path.resolve().as_uri())
+    page.wait_for_selector("html[data-walks-ready]", timeout=10_000)
+    return page, problems, refused
+
+
+def _inside(box: dict, width: int, height: int) -> bool:
+    return (
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= width
+        and (box["y"] + box["height"] <= height)
+    )
+
+
+@pytest.mark.parametrize("size", [(1400, 1000), (390, 844)], ids=["laptop", "phone"])
+def test_demo_map_works_offline(demo_page, size) -> None:
+    page_path, summary = demo_page
+    width, height = size
+    manager, browser = start_browser()
+    try:
+        page, problems, refused = _offline_page(browser, page_path, width, height)
+        page.wait_for_timeout(300)
+        assert problems == []
+        assert refused == []  # nothing was even asked of the network
+        stats = page.evaluate("window.walksStats")
+        assert stats["streets"] > 1000
+        assert stats["buildings"] > 100
+        assert stats["labels"] > 20
+        # the base map's canvas is drawn on
+        drawn = page.evaluate("""() => {
+            const c = document.querySelector('.leaflet-overlay-pane canvas');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; }
+            return n / (c.width * c.height);
+        }""")
+        assert drawn > 0.05  # the canvas reaches half a screen beyond the view
+        # three walks, each a route layer; every stop of the walk shown in view
+        for index in range(3):
+            assert page.locator(f"path.walks-route-{index}").count() == 1
+        stops = summary["stops"]
+        pins = page.locator(".walks-pin")
+        numbered = [pins.nth(i) for i in range(pins.count())
+                    if pins.nth(i).inner_text().isdigit()]  # fmt: skip
+        assert len(numbered) == len(stops)
+        for pin in numbered:
+            assert _inside(pin.bounding_box(), width, height)
+        # tapping each stop opens its popup (nothing covers a pin)
+        for n, stop in enumerate(stops, 1):
+            page.locator(".walks-pin", has_text=re.compile(rf"^{n}$")).click(timeout=3_000)
+            popup = page.locator(".leaflet-popup-content", has_text=f"{n}. {stop['name']}")
+            popup.wait_for(timeout=3_000)
+            page.locator(".leaflet-popup-close-button").last.click()
+            page.wait_for_timeout(250)  # the popup fades out
+        # the itinerary lists the stops in order; on a phone it starts folded
+        if width < 600:
+            assert not page.locator(".walks-itinerary").is_visible()
+            page.locator(".walks-toggle").click()
+        titles = page.locator(".walks-stop-title").all_inner_texts()
+        assert titles == [f"{n}. {s['name']}" for n, s in enumerate(stops, 1)]
+        page.locator(".walks-stop").nth(len(stops) - 1).click()
+        page.locator(".leaflet-popup-content", has_text=stops[-1]["name"]).wait_for(timeout=3_000)
+        # street names show at street zoom
+        page.evaluate("walksMap.setZoom(17, {animate: false})")
+        page.wait_for_timeout(200)
+        assert page.locator(".walks-label").count() > 5
+        # attribution and scale never overlap
+        scale = page.locator(".leaflet-control-scale").bounding_box()
+        credit = page.locator(".leaflet-control-attribution").bounding_box()
+        assert (
+            scale["x"] + scale["width"] <= credit["x"]
+            or scale["y"] + scale["height"] <= (credit["y"])
+        )
+    finally:
+        browser.close()
+        manager.stop()
+
+
+def test_alternatives_switch_the_summary(demo_page) -> None:
+    page_path, summary = demo_page
+    manager, browser = start_browser()
+    try:
+        page, problems, _ = _offline_page(browser, page_path, 1400, 1000)
+        tabs = page.locator(".walks-tab")
+        assert tabs.count() == 3
+        first = page.locator(".walks-content").inner_text()
+        tabs.nth(2).click()
+        third = page.locator(".walks-content").inner_text()
+        alternative = summary["alternatives"][1]
+        assert f"{alternative['length_m'] / 1000:.1f} km" in third
+        assert third != first
+        assert problems == []
+    finally:
+        browser.close()
+        manager.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,8 @@ from walks.hours import opening_status
 from walks.loader import LoadedGraph, load_features, load_graph
 from walks.planner import plan_walk
 from walks.stops import StopOptions, find_stops
-from walks.types import Area, BBox, LatLon, PlanRequest
+from walks.terrain import default_terrain_url, fetch_terrain, terrain_region
+from walks.types import Area, BBox, LatLon, PlanRequest, WalkWarning
 from walks.views import (
     Terrain,
     check_within_sight,
@@ -32,8 +34,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from walks.categories import Category
-    from walks.types import Stop, Walk, WalkWarning
-    from walks.views import Landmark
+    from walks.types import Stop, Walk
+    from walks.views import Ground, Landmark
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,11 @@ class AreaStops:
     landmark
         The landmark used for view stops, if any.
     terrain
-        The DEM, if one was given.
+        Ground elevations: the DEM given, or tiles fetched (or cached) for the area and the
+        corridor to the landmark; None for flat ground.
+    terrain_warning
+        Why the ground is flat although terrain was wanted (tiles could not be fetched), or
+        None.
     """
 
     loaded: LoadedGraph
@@ -61,7 +69,8 @@ class AreaStops:
     categories: dict[str, Category]
     stops: list[Stop]
     landmark: Landmark | None
-    terrain: Terrain | None
+    terrain: Ground | None
+    terrain_warning: str | None = None
 
 
 def stops_in_area(
@@ -75,6 +84,8 @@ def stops_in_area(
     at: dt.datetime | None = None,
     roofline_m: float | None = None,
     skip_missing: bool = False,
+    no_terrain: bool = False,
+    terrain_url: str | None = None,
     cache_dir: Path | None = None,
     use_cache: bool = True,
     overpass_url: str = settings.OVERPASS_URL,
@@ -99,13 +110,23 @@ def stops_in_area(
         ``"LAT,LON,HEIGHT_M"``, a known landmark's name, or an OSM feature's name; None uses
         the area's default landmark (Eiffel Tower in Paris, Helsinki Cathedral in the demo).
     dem
-        A DEM GeoTIFF for terrain, or None for flat ground.
+        A DEM GeoTIFF for terrain; None fetches elevation tiles for view stops (see
+        ``no_terrain``).
     at
         Local departure time, or None.
     roofline_m
-        Building height assumed beyond the loaded data, or None.
+        Building height assumed where the sight lines have no building data; None takes the
+        90th percentile of the mapped heights of the area (``walks.views.assumed_roofline_m``).
     skip_missing
         Leave out categories with no stop here instead of raising (see ``find_stops``).
+    no_terrain
+        Flat ground: fetch no elevation tiles. Without it and without ``dem``, view stops get
+        the ground of the area and of the corridor to the landmark from Terrarium tiles
+        (``walks.terrain``; cached, so offline runs use what was fetched before); a failure
+        leaves the ground flat, logs a warning and sets ``terrain_warning``.
+    terrain_url
+        The tile source's base URL; None reads ``WALKS_TERRAIN_URL`` (empty: cached tiles
+        only), else the public AWS Terrain Tiles.
     cache_dir, use_cache, overpass_url, max_area_km2, attempts, progress
         As for ``load_graph``.
 
@@ -124,11 +145,14 @@ def stops_in_area(
         When a category has no stop in the area.
     DataError
         For a missing or corrupt extract, or a DEM that does not cover the area.
+    UsageError
+        For an argument of the wrong type or out of range, or ``dem`` with ``no_terrain``.
     ServiceError
-        When an online service fails.
+        When an online service fails (never for terrain: that only warns).
     """
     _check_common(area, osm_file=osm_file, roofline_m=roofline_m, at=at,
                   max_area_km2=max_area_km2, attempts=attempts)  # fmt: skip
+    _check_terrain(dem, no_terrain=no_terrain, terrain_url=terrain_url)
     raw_names: object = category_names  # checked at run time: callers may pass anything
     if isinstance(raw_names, str) or not isinstance(raw_names, list | tuple):
         msg = f"category_names must be a list such as ['cafe', 'view'], not {category_names!r}"
@@ -164,18 +188,16 @@ def stops_in_area(
     )
     if mark is not None and wants_view:
         check_within_sight(mark, graph.bbox)
-    terrain = None
+    terrain: Ground | None = None
+    terrain_warning = None
     if dem is not None:
-        terrain = Terrain(Path(dem))
-        lats = np.array([graph.bbox.south, graph.bbox.north])
-        lons = np.array([graph.bbox.west, graph.bbox.east])
-        if not terrain.covers(lats, lons):
-            box = tuple(round(v, 5) for v in graph.bbox)
-            msg = (
-                f"the DEM {str(dem)!r} does not cover the area {box}: "
-                "give a DEM of this area (any CRS; it is reprojected)"
-            )
-            raise DataError(msg)
+        terrain = _dem_terrain(dem, graph.bbox)
+    elif not no_terrain and mark is not None and wants_view:
+        if progress is not None:
+            progress("getting the terrain")
+        terrain, terrain_warning = _fetch_ground(
+            graph.bbox, mark.location, url=terrain_url, cache_dir=cache_dir, attempts=attempts
+        )
     known = _known_box(graph.bbox, features)
     known_polygon = None
     if online:  # buildings came for the area (and the corridor), not for its whole box
@@ -193,7 +215,118 @@ def stops_in_area(
         known_polygon=known_polygon,
         skip_missing=skip_missing,
     )  # fmt: skip
-    return AreaStops(loaded, features, categories, stops, mark, terrain)
+    return AreaStops(loaded, features, categories, stops, mark, terrain, terrain_warning)
+
+
+def _check_terrain(dem: object, *, no_terrain: object, terrain_url: object) -> None:
+    """
+    Check the terrain arguments of ``stops_in_area`` and ``generate_walks``.
+
+    Parameters
+    ----------
+    dem, no_terrain, terrain_url
+        As for ``stops_in_area``.
+
+    Raises
+    ------
+    UsageError
+        For a value of the wrong type, or a DEM together with ``no_terrain``.
+    """
+    if not isinstance(no_terrain, bool):
+        msg = f"no_terrain must be True or False, not {no_terrain!r}"
+        raise UsageError(msg)
+    if dem is not None and not isinstance(dem, str | Path):
+        msg = f"dem must be the path of a GeoTIFF, not {dem!r}"
+        raise UsageError(msg)
+    if terrain_url is not None and not (
+        isinstance(terrain_url, str) and terrain_url.startswith(("http://", "https://"))
+    ):
+        msg = (
+            f"terrain_url must be an http(s) URL such as "
+            f"'https://s3.amazonaws.com/elevation-tiles-prod/terrarium', not {terrain_url!r}"
+        )
+        raise UsageError(msg)
+    if dem is not None and no_terrain:
+        msg = f"a DEM ({str(dem)!r}) and no terrain were both asked for: give only one of them"
+        raise UsageError(msg)
+
+
+def _dem_terrain(dem: str | Path, box: BBox) -> Terrain:
+    """
+    Open a DEM and check that it covers an area.
+
+    Parameters
+    ----------
+    dem
+        The GeoTIFF.
+    box
+        The area's box.
+
+    Returns
+    -------
+    Terrain
+        The DEM.
+
+    Raises
+    ------
+    DataError
+        When it cannot be read or does not cover the box.
+    """
+    terrain = Terrain(Path(dem))
+    lats = np.array([box.south, box.north])
+    lons = np.array([box.west, box.east])
+    if not terrain.covers(lats, lons):
+        corners = tuple(round(v, 5) for v in box)
+        msg = (
+            f"the DEM {str(dem)!r} does not cover the area {corners}: "
+            "give a DEM of this area (any CRS; it is reprojected)"
+        )
+        raise DataError(msg)
+    return terrain
+
+
+def _fetch_ground(
+    box: BBox,
+    landmark: LatLon | None,
+    *,
+    url: str | None,
+    cache_dir: Path | None,
+    attempts: int,
+) -> tuple[Ground | None, str | None]:
+    """
+    Fetch (or read from the cache) the ground of an area and the corridor to its landmark.
+
+    Parameters
+    ----------
+    box
+        The area's box.
+    landmark
+        The landmark's position, or None for the area alone.
+    url
+        The tile source, or None for ``walks.terrain.default_terrain_url()``.
+    cache_dir
+        The cache directory, or None for the default.
+    attempts
+        Tries per tile.
+
+    Returns
+    -------
+    tuple
+        ``(terrain, warning)``: the terrain, or None with the warning (also logged) when it
+        could not be had; the ground is then flat. With downloads off (an empty
+        ``WALKS_TERRAIN_URL``) and tiles missing from the cache: ``(None, None)``.
+    """
+    source = url if url is not None else default_terrain_url()
+    got = fetch_terrain(terrain_region(box, landmark), cache_dir=cache_dir, url=source,
+                        attempts=attempts)  # fmt: skip
+    if got.terrain is not None or got.problem is None:
+        return got.terrain, None
+    warning = (
+        f"no terrain: {got.problem}; the ground is taken as flat (give a DEM with --dem, or "
+        "--no-terrain to skip terrain)"
+    )
+    log.warning("%s", warning)
+    return None, warning
 
 
 def _check_common(
@@ -300,9 +433,11 @@ class GeneratedWalks:
     departure
         Local departure time, or None.
     climb_m
-        Total climb of the best walk (with a DEM), or None.
+        Total climb of the best walk (with terrain), or None.
     elevations
-        Ground elevation per point of the best walk's geometry (with a DEM), or None.
+        Ground elevation per point of the best walk's geometry (with terrain), or None.
+    descent_m
+        Total descent of the best walk (with terrain), or None.
     """
 
     area_stops: AreaStops
@@ -311,6 +446,7 @@ class GeneratedWalks:
     departure: dt.datetime | None
     climb_m: float | None
     elevations: list[float] | None
+    descent_m: float | None = None
 
     @property
     def warnings(self) -> tuple[WalkWarning, ...]:
@@ -430,6 +566,8 @@ def generate_walks(
     landmark: str | None = None,
     dem: str | Path | None = None,
     roofline_m: float | None = None,
+    no_terrain: bool = False,
+    terrain_url: str | None = None,
     cache_dir: Path | None = None,
     use_cache: bool = True,
     overpass_url: str = settings.OVERPASS_URL,
@@ -472,6 +610,11 @@ def generate_walks(
     osm_file, category_files, landmark, dem, roofline_m, cache_dir, use_cache, overpass_url,
     nominatim_url, max_area_km2, attempts, progress
         As for ``stops_in_area``.
+    no_terrain, terrain_url
+        As for ``stops_in_area``; without ``no_terrain`` the ground is fetched for the area
+        even without view stops, for each walk's climb and descent (``Walk.climb_m``,
+        ``Walk.descent_m``) and the elevations of the best one. When it cannot be had every
+        walk carries a ``terrain_missing`` warning and the figures are None.
 
     Returns
     -------
@@ -487,6 +630,7 @@ def generate_walks(
     """
     wanted = _validate.check_wanted(wanted)
     minutes, km = _validate.check_budget(minutes, km)
+    _check_terrain(dem, no_terrain=no_terrain, terrain_url=terrain_url)
     _validate.check_int("seed", seed, 0, _validate.MAX_SEED, example="--seed 7")
     _validate.check_int("alternatives", alternatives, 1, _validate.MAX_ALTERNATIVES,
                         example="--alternatives 3")  # fmt: skip
@@ -503,8 +647,8 @@ def generate_walks(
     names = [name for name, _ in asked]
     found = stops_in_area(
         area, names, osm_file=osm_file, category_files=category_files, landmark=landmark,
-        dem=dem, at=at, roofline_m=roofline_m, skip_missing=optional,
-        cache_dir=cache_dir, use_cache=use_cache,
+        dem=dem, at=at, roofline_m=roofline_m, skip_missing=optional, no_terrain=no_terrain,
+        terrain_url=terrain_url, cache_dir=cache_dir, use_cache=use_cache,
         overpass_url=overpass_url, max_area_km2=max_area_km2, attempts=attempts,
         progress=progress,
     )  # fmt: skip
@@ -538,14 +682,83 @@ def generate_walks(
     if progress is not None:
         progress("planning the walk")
     walks = [_with_arrival_status(w, at) for w in plan_walk(graph, candidates, request)]
-    climb, elevations = None, None
-    if found.terrain is not None:
-        lats = np.array([p.lat for p in walks[0].geometry])
-        lons = np.array([p.lon for p in walks[0].geometry])
-        ground = found.terrain.sample(lats, lons)
-        elevations = [float(v) for v in ground]
-        climb = float(np.clip(np.diff(ground), 0, None).sum())
-    return GeneratedWalks(found, request, walks, at, climb, elevations)
+    if progress is not None and found.terrain is None and not no_terrain:
+        progress("getting the terrain")
+    walks, elevations = _add_terrain(walks, found, fetch=not no_terrain, url=terrain_url,
+                                     cache_dir=cache_dir, attempts=attempts)  # fmt: skip
+    best = walks[0] if walks else None
+    return GeneratedWalks(found, request, walks, at, best.climb_m if best else None, elevations,
+                          best.descent_m if best else None)  # fmt: skip
+
+
+def _add_terrain(
+    walks: list[Walk],
+    found: AreaStops,
+    *,
+    fetch: bool,
+    url: str | None,
+    cache_dir: Path | None,
+    attempts: int,
+) -> tuple[list[Walk], list[float] | None]:
+    """
+    Give walks their climb and descent, and the best one its elevations.
+
+    Parameters
+    ----------
+    walks
+        The walks, best first.
+    found
+        The area, with the terrain got for its views (if any).
+    fetch
+        Fetch the area's ground when the views did not (False: ``no_terrain``).
+    url, cache_dir, attempts
+        As for ``_fetch_ground``.
+
+    Returns
+    -------
+    tuple
+        The walks (with a ``terrain_missing`` warning each when terrain was wanted but
+        could not be had) and the best walk's elevation per geometry point (or None).
+    """
+    ground, warning = found.terrain, found.terrain_warning
+    if ground is None and warning is None and fetch:
+        box = found.loaded.graph.bbox
+        ground, warning = _fetch_ground(box, None, url=url, cache_dir=cache_dir,
+                                        attempts=attempts)  # fmt: skip
+    if warning is not None:
+        note = WalkWarning("terrain_missing", warning)
+        walks = [replace(w, warnings=(*w.warnings, note)) for w in walks]
+    if ground is None or not walks:
+        return walks, None
+    walks = [_with_climb(w, ground) for w in walks]
+    lats = np.array([p.lat for p in walks[0].geometry])
+    lons = np.array([p.lon for p in walks[0].geometry])
+    return walks, [round(float(v), 1) for v in ground.sample(lats, lons)]
+
+
+def _with_climb(walk: Walk, ground: Ground) -> Walk:
+    """
+    Set a walk's climb and descent from the ground under its line.
+
+    Parameters
+    ----------
+    walk
+        The walk.
+    ground
+        Ground elevations.
+
+    Returns
+    -------
+    Walk
+        The walk with ``climb_m`` and ``descent_m`` (sums of the rises and the falls between
+        its points, rounded to 0.1 m).
+    """
+    lats = np.array([p.lat for p in walk.geometry])
+    lons = np.array([p.lon for p in walk.geometry])
+    steps = np.diff(ground.sample(lats, lons))
+    climb = round(float(steps[steps > 0].sum()), 1)
+    descent = round(float(-steps[steps < 0].sum()), 1)
+    return replace(walk, climb_m=climb, descent_m=descent)
 
 
 def _straight_m(a: LatLon, b: LatLon) -> float:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from walks import settings
+from walks._http import check_attempts
 from walks.errors import AreaError
 from walks.geocode import geocode
 from walks.types import Area, LatLon
@@ -19,11 +20,43 @@ if TYPE_CHECKING:
     from shapely import Polygon
 
 _M_PER_DEG = 111_320.0
-_NUM = r"\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*"
-_TWO = re.compile(rf"^{_NUM},{_NUM}$")
-_FOUR = re.compile(rf"^{_NUM},{_NUM},{_NUM},{_NUM}$")
+_NUM = r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))\s*"
+_TWO = re.compile(rf"^{_NUM},{_NUM}$", re.IGNORECASE)
+_FOUR = re.compile(rf"^{_NUM},{_NUM},{_NUM},{_NUM}$", re.IGNORECASE)
+#: Three, five or more comma-separated numbers: a typo, not a place (a lone number may be a
+#: postcode, and "Nan" is a town).
+_NUMBERS = re.compile(rf"^{_NUM}(?:,{_NUM})+$", re.IGNORECASE)
 _MAX_LAT = 90.0
 _MAX_LON = 180.0
+
+
+def _number(value: object, name: str, label: str) -> float:
+    """
+    Check that an argument is a real number (not a bool, not text).
+
+    Parameters
+    ----------
+    value
+        The argument.
+    name
+        Its name, for the message.
+    label
+        What it belongs to, for the message.
+
+    Returns
+    -------
+    float
+        The number (it may still be NaN or infinite; callers check ranges).
+
+    Raises
+    ------
+    AreaError
+        When it is not a number.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"{name} {value!r} of {label!r} is not a number: give degrees, e.g. 48.86"
+        raise AreaError(msg)
+    return float(value)
 
 
 def _check_lat_lon(lat: float, lon: float, text: str) -> None:
@@ -76,7 +109,11 @@ def area_from_bbox(
     """
     import shapely  # noqa: PLC0415
 
-    label = label or f"{west},{south},{east},{north}"
+    label = str(label) if label else f"{west},{south},{east},{north}"
+    west, south, east, north = (
+        _number(v, n, label)
+        for v, n in ((west, "west"), (south, "south"), (east, "east"), (north, "north"))
+    )
     _check_lat_lon(south, west, label)
     _check_lat_lon(north, east, label)
     if not (west < east and south < north):
@@ -113,16 +150,50 @@ def area_from_point(center: LatLon, radius_m: float, *, label: str = "") -> Area
     """
     import shapely  # noqa: PLC0415
 
-    label = label or f"{center.lat},{center.lon} within {radius_m:g} m"
-    _check_lat_lon(center.lat, center.lon, label)
-    if not (math.isfinite(radius_m) and radius_m > 0):
-        msg = f"radius {radius_m!r} m is not positive: give a radius in metres above 0, e.g. 800"
+    given: object = center
+    if not (isinstance(given, tuple) and len(given) == 2):  # noqa: PLR2004
+        msg = f"the centre {given!r} is not a LatLon: give LatLon(lat, lon) in degrees"
         raise AreaError(msg)
+    lat = _number(given[0], "latitude", str(given))
+    lon = _number(given[1], "longitude", str(given))
+    radius_m = _check_radius(radius_m)
+    label = str(label) if label else f"{lat},{lon} within {radius_m:g} m"
+    _check_lat_lon(lat, lon, label)
+    center = LatLon(lat, lon)
     angles = np.linspace(0, 2 * np.pi, 64, endpoint=False)
     dlat = radius_m / _M_PER_DEG
     dlon = dlat / max(math.cos(math.radians(center.lat)), 1e-6)
     ring = np.column_stack([center.lon + dlon * np.cos(angles), center.lat + dlat * np.sin(angles)])
     return Area(label=label, kind="point", polygon=shapely.Polygon(ring))
+
+
+def _check_radius(radius_m: object) -> float:
+    """
+    Check a radius argument.
+
+    Parameters
+    ----------
+    radius_m
+        The radius in metres.
+
+    Returns
+    -------
+    float
+        The radius.
+
+    Raises
+    ------
+    AreaError
+        When it is not a finite number above 0.
+    """
+    if (
+        isinstance(radius_m, bool)
+        or not isinstance(radius_m, (int, float))
+        or not (math.isfinite(radius_m) and radius_m > 0)
+    ):
+        msg = f"radius {radius_m!r} m is not positive: give a radius in metres above 0, e.g. 800"
+        raise AreaError(msg)
+    return float(radius_m)
 
 
 def area_km2(polygon: Polygon) -> float:
@@ -160,6 +231,14 @@ def check_area_size(area: Area, *, max_km2: float = settings.MAX_AREA_KM2) -> No
     AreaError
         When the area is larger, naming its size, the limit and the fix.
     """
+    given: object = area
+    if not isinstance(given, Area):
+        msg = f"the area {given!r} is not an Area: make one with walks.area.resolve_area"
+        raise AreaError(msg)
+    limit: object = max_km2
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+        msg = f"the area limit {max_km2!r} km² is not a number above 0: give e.g. 30"
+        raise AreaError(msg)
     size = area_km2(area.polygon)
     if size > max_km2:
         msg = (
@@ -167,6 +246,46 @@ def check_area_size(area: Area, *, max_km2: float = settings.MAX_AREA_KM2) -> No
             "choose a smaller area or radius, or raise --max-area-km2"
         )
         raise AreaError(msg)
+
+
+def _outline(geometry: dict[str, Any] | None) -> Polygon | None:
+    """
+    Read a place's outline from the geocoder's GeoJSON, if it is a usable polygon.
+
+    Parameters
+    ----------
+    geometry
+        A GeoJSON geometry, or None.
+
+    Returns
+    -------
+    Polygon or None
+        The outline (a multipolygon's convex hull), or None when it is not a valid, non-empty
+        polygon within longitude -180..180 and latitude -90..90 (the caller then uses the
+        place's bounding box).
+    """
+    import shapely  # noqa: PLC0415
+
+    if not geometry or geometry.get("type") not in {"Polygon", "MultiPolygon"}:
+        return None
+    try:
+        shape = shapely.geometry.shape(geometry)
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        shapely.errors.ShapelyError,
+    ):
+        return None
+    if shape.is_empty or not shape.is_valid:
+        return None
+    west, south, east, north = shape.bounds
+    if not (-_MAX_LON <= west <= east <= _MAX_LON and -_MAX_LAT <= south <= north <= _MAX_LAT):
+        return None
+    polygon = shape.convex_hull if shape.geom_type == "MultiPolygon" else shape
+    return polygon if polygon.geom_type == "Polygon" else None
 
 
 def resolve_area(
@@ -207,18 +326,30 @@ def resolve_area(
     Raises
     ------
     AreaError
-        When numbers are out of range, the box is empty or the radius is not positive.
+        When the text is not text, is empty, holds numbers out of range (NaN and infinity
+        included) or neither two nor four of them, the box is empty, or the radius is not a
+        finite number above 0.
     GeocodeError
         When the place is not found.
     ServiceError
         When Nominatim fails.
+    UsageError
+        When ``attempts`` is not a whole number of at least 1, the URL is not http(s), or the
+        place name is unusable (too long, control characters).
     """
     import shapely  # noqa: PLC0415
 
-    text = text.strip()
-    if radius_m is not None and not (math.isfinite(radius_m) and radius_m > 0):
-        msg = f"radius {radius_m!r} m is not positive: give a radius in metres above 0, e.g. 800"
+    given: object = text
+    if not isinstance(given, str):
+        msg = (
+            f"the area {given!r} is not text: give a place name, 'lat,lon' or "
+            "'west,south,east,north'"
+        )
         raise AreaError(msg)
+    text = given.strip()
+    if radius_m is not None:
+        radius_m = _check_radius(radius_m)
+    check_attempts(attempts)
     if not text:
         msg = "the area is empty: give a place name, 'lat,lon' or 'west,south,east,north'"
         raise AreaError(msg)
@@ -229,16 +360,18 @@ def resolve_area(
         lat, lon = (float(g) for g in match.groups())
         radius = radius_m or settings.DEFAULT_RADIUS_M
         return area_from_point(LatLon(lat, lon), radius, label=f"{text} within {radius:g} m")
+    if _NUMBERS.match(text):
+        msg = (
+            f"the area {text!r} is neither 'lat,lon' nor 'west,south,east,north': "
+            "give two or four numbers"
+        )
+        raise AreaError(msg)
     place = geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir, attempts=attempts)
     if radius_m is not None:
         return area_from_point(place.point, radius_m, label=f"{text} within {radius_m:g} m")
-    geometry = place.geojson or {}
-    if geometry.get("type") in {"Polygon", "MultiPolygon"}:
-        polygon = shapely.geometry.shape(geometry)
-        if polygon.is_valid and not polygon.is_empty:
-            if polygon.geom_type == "MultiPolygon":
-                polygon = polygon.convex_hull
-            return Area(label=text, kind="place", polygon=polygon)
+    polygon = _outline(place.geojson)
+    if polygon is not None:
+        return Area(label=text, kind="place", polygon=polygon)
     box = place.bbox
     if box.west < box.east and box.south < box.north:
         return Area(label=text, kind="place", polygon=shapely.box(*box))

@@ -6,14 +6,17 @@ import contextlib
 import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand
 from typer.exceptions import TyperException
 
 from walks import __version__, _files, _validate, settings
+from walks._http import check_service_url, deadline, http_get
 from walks._text import terminal_json, visible
 from walks.api import GeneratedWalks, generate_walks, stops_in_area
 from walks.area import resolve_area
@@ -35,6 +38,7 @@ from walks.export import (
     stops_geojson,
     walk_geojson,
     walk_summary,
+    write_atomic,
 )
 from walks.hours import parse_local_time
 from walks.loader import LoadedGraph, load_graph
@@ -62,6 +66,46 @@ app.add_typer(cache_app, name="cache")
 log = logging.getLogger("walks")
 
 _N = TypeVar("_N", float, int)
+#: The path that means standard output.
+STDOUT = Path("-")
+
+
+class _OptionalValueCommand(TyperCommand):
+    """A command whose ``--json`` / ``--geojson`` may be given without a value, meaning stdout.
+
+    ``walks info --json`` and ``walks info --json info.json`` both work, as ``--json -`` and
+    ``--json PATH`` do in ``walks generate``: one meaning of ``--json`` in every command. (click
+    can express such options, typer cannot, so a bare one gets its ``-`` here before parsing.)
+    """
+
+    OPTIONAL_VALUE = frozenset({"--json", "--geojson"})
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # noqa: ANN401 - click's Context
+        """
+        Give a bare ``--json`` / ``--geojson`` the value ``-``, then parse as usual.
+
+        Parameters
+        ----------
+        ctx
+            The click context.
+        args
+            The command's arguments.
+
+        Returns
+        -------
+        list of str
+            What click's parser leaves over.
+        """
+        out: list[str] = []
+        for index, arg in enumerate(args):
+            out.append(arg)
+            following = args[index + 1] if index + 1 < len(args) else None
+            if arg in self.OPTIONAL_VALUE and (
+                following is None or (following.startswith("-") and following != "-")
+            ):
+                out.append("-")
+        result: list[str] = super().parse_args(ctx, out)
+        return result
 
 
 class _State:
@@ -106,9 +150,15 @@ def _progress() -> Callable[[str], None]:
 
 
 @contextlib.contextmanager
-def _reporting() -> Iterator[None]:
+def _reporting(timeout_s: float | None = None) -> Iterator[None]:
     """
     Turn every error into one ``Error: …`` line on stderr and an exit code, never a traceback.
+
+    Parameters
+    ----------
+    timeout_s
+        One deadline, in seconds, for every request to an online service made in the body
+        (``--timeout``); None sets none.
 
     Yields
     ------
@@ -121,7 +171,8 @@ def _reporting() -> Iterator[None]:
         With code 2 after a ``UsageError`` (a bad argument), 1 after any other error.
     """
     try:
-        yield
+        with deadline(timeout_s) if timeout_s is not None else contextlib.nullcontext():
+            yield
     except UsageError as err:
         _error(str(err))
         raise typer.Exit(2) from err
@@ -204,6 +255,35 @@ def _in_range(
     return check
 
 
+def _service_url(value: str, service: str, option: str) -> str:
+    """
+    Check a service URL when the arguments are read, before any work.
+
+    Parameters
+    ----------
+    value
+        The URL.
+    service
+        The service, for the message.
+    option
+        The option, for the message.
+
+    Returns
+    -------
+    str
+        The URL.
+
+    Raises
+    ------
+    typer.BadParameter
+        For anything but an http(s) URL with a host (exit code 2).
+    """
+    try:
+        return check_service_url(value, service=service, option=option)
+    except UsageError as err:
+        raise typer.BadParameter(str(err)) from err
+
+
 def _version(value: bool) -> None:
     """
     Print the version and stop.
@@ -258,6 +338,7 @@ MAX_RADIUS_M = 50_000.0
 AreaArg = Annotated[
     str | None,
     typer.Argument(
+        metavar="AREA",
         help="Place name ('Montmartre, Paris'), 'lat,lon' (with --radius) or "
         "'west,south,east,north'. Omit for the offline demo area (Helsinki centre), "
         "or with --osm-file to use the whole extract.",
@@ -267,21 +348,22 @@ AreaArg = Annotated[
 OsmFileOpt = Annotated[
     Path | None,
     typer.Option(
-        "--osm-file", help="Local .osm, .osm.bz2 or .osm.pbf extract (AREA then clips it).",
+        "--osm-file", metavar="FILE",
+        help="Local .osm, .osm.gz, .osm.bz2 or .osm.pbf extract (AREA clips it).",
         dir_okay=False,
     ),
 ]  # fmt: skip
 RadiusOpt = Annotated[
     float | None,
     typer.Option(
-        "--radius", help="Radius in metres around a 'lat,lon' or place AREA.",
+        "--radius", metavar="METRES", help="Radius in metres around a 'lat,lon' or place AREA.",
         callback=_positive_radius,
     ),
 ]  # fmt: skip
 CacheDirOpt = Annotated[
     Path | None,
     typer.Option(
-        "--cache-dir", envvar="WALKS_CACHE_DIR", file_okay=False,
+        "--cache-dir", metavar="DIR", envvar="WALKS_CACHE_DIR", file_okay=False,
         help="Cache directory (default: the per-user cache, e.g. ~/.cache/walks).",
     ),
 ]  # fmt: skip
@@ -290,44 +372,99 @@ NoCacheOpt = Annotated[
 ]
 OverpassOpt = Annotated[
     str,
-    typer.Option("--overpass-url", envvar="WALKS_OVERPASS_URL", help="Overpass API base URL."),
+    typer.Option(
+        "--overpass-url",
+        metavar="URL",
+        envvar="WALKS_OVERPASS_URL",
+        help="Overpass API base URL.",
+        callback=lambda value: _service_url(value, "Overpass", "--overpass-url"),
+    ),
 ]
 NominatimOpt = Annotated[
     str,
-    typer.Option("--nominatim-url", envvar="WALKS_NOMINATIM_URL", help="Nominatim base URL."),
+    typer.Option(
+        "--nominatim-url",
+        metavar="URL",
+        envvar="WALKS_NOMINATIM_URL",
+        help="Nominatim base URL.",
+        callback=lambda value: _service_url(value, "Nominatim", "--nominatim-url"),
+    ),
 ]
 MaxAreaOpt = Annotated[
     float,
     typer.Option(
         "--max-area-km2",
+        metavar="KM2",
         help="Largest area downloaded at once, in km² (0.01 to 10000).",
         callback=_in_range(0.01, 10_000, example="--max-area-km2 30", unit=" km²"),
     ),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout", metavar="SECONDS", envvar="WALKS_TIMEOUT",
+        help="One deadline for all requests to online services in this run (1 to 86400).",
+        callback=_in_range(1, 86_400, example="--timeout 120", unit=" seconds"),
+    ),
+]  # fmt: skip
 RetriesOpt = Annotated[
     int,
-    typer.Option("--retries", min=1, max=20, help="Tries per request to an online service."),
+    typer.Option(
+        "--retries", metavar="N", min=1, max=20, help="Tries per request to an online service."
+    ),
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+VerboseOpt = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="More logging (repeatable).")
+]
+QuietOpt = Annotated[int, typer.Option("--quiet", "-q", count=True, help="No progress lines.")]
+JsonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--json", metavar="[PATH]",
+        help="Write JSON to PATH, or to standard output when no PATH (or '-') is given.",
+    ),
+]  # fmt: skip
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
 CategoryFilesOpt = Annotated[
     list[Path] | None,
-    typer.Option("--categories", dir_okay=False, help="Extra category file (TOML); repeatable."),
+    typer.Option(
+        "--category-file",
+        "--categories",
+        dir_okay=False,
+        metavar="FILE",
+        help="Extra category file (TOML), adding to or replacing the shipped categories; "
+        "repeatable.",
+    ),
 ]
 LandmarkOpt = Annotated[
     str | None,
-    typer.Option("--landmark", help="Landmark for views: a name, or LAT,LON,HEIGHT_M."),
+    typer.Option(
+        "--landmark",
+        metavar="LANDMARK",
+        help="Landmark for views: a name, or LAT,LON,HEIGHT_M (default: the area's own, e.g. "
+        "the Eiffel Tower in Paris).",
+    ),
 ]
 DemOpt = Annotated[
-    Path | None, typer.Option("--dem", dir_okay=False, help="DEM GeoTIFF for terrain (any CRS).")
+    Path | None,
+    typer.Option(
+        "--dem", metavar="FILE", dir_okay=False, help="DEM GeoTIFF for terrain (any CRS)."
+    ),
 ]
 AtOpt = Annotated[
     str | None,
-    typer.Option("--at", help="Departure, local time of the area: '2026-11-25 09:00'."),
+    typer.Option(
+        "--at",
+        metavar="TIME",
+        help="Departure, local time of the area: '2026-11-25 09:00' (default: none; arrival "
+        "times are then counted from the start).",
+    ),
 ]
 RooflineOpt = Annotated[
     float | None,
     typer.Option(
         "--roofline",
+        metavar="METRES",
         help="Building height (m) assumed beyond loaded data (0 to 1000).",
         callback=_in_range(0, 1000, example="--roofline 20", unit=" m"),
     ),
@@ -377,10 +514,51 @@ def main(
     quiet: Annotated[
         int, typer.Option("--quiet", "-q", count=True, help="Less output: no progress.")
     ] = 0,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            file_okay=False,
+            metavar="DIR",
+            help="Cache directory for every command (as WALKS_CACHE_DIR; a command's own "
+            "--cache-dir wins).",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Deadline for online services, for every command (as WALKS_TIMEOUT).",
+            callback=_in_range(1, 86_400, example="--timeout 120", unit=" seconds"),
+        ),
+    ] = None,
 ) -> None:
     """Plan pleasant city walks from OpenStreetMap data (© OpenStreetMap contributors, ODbL)."""
     del version
-    _State.verbosity = verbose - quiet
+    _State.verbosity = 0
+    _verbosity(verbose, quiet)
+    # read by the subcommands' own options, whose defaults come from these variables
+    if cache_dir is not None:
+        os.environ["WALKS_CACHE_DIR"] = str(cache_dir)
+    if timeout is not None:
+        os.environ["WALKS_TIMEOUT"] = repr(timeout)
+
+
+def _verbosity(verbose: int, quiet: int) -> None:
+    """
+    Add a command's ``-v`` / ``-q`` to the root's and set the logging level to match.
+
+    ``walks -q generate`` and ``walks generate -q`` mean the same, as in rio.
+
+    Parameters
+    ----------
+    verbose
+        How many ``-v`` were given here.
+    quiet
+        How many ``-q`` were given here.
+    """
+    _State.verbosity += verbose - quiet
     level = max(logging.DEBUG, logging.WARNING - 10 * _State.verbosity)
     if _State.verbosity < 0:
         level = logging.ERROR
@@ -495,21 +673,27 @@ def _get_graph(
     return loaded, area
 
 
-@app.command()
+@app.command(cls=_OptionalValueCommand)
 def info(
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
-    json_out: JsonFlag = False,
+    json_out: JsonOpt = None,
+    overwrite: OverwriteOpt = False,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     overpass_url: OverpassOpt = settings.OVERPASS_URL,
     nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
     max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
     retries: RetriesOpt = settings.MAX_ATTEMPTS,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
 ) -> None:
     """Describe the walking graph of an area: nodes, edges, km of walkable ways, bbox, source."""
-    with _reporting():
+    _verbosity(verbose, quiet)
+    with _reporting(timeout):
+        _check_json_target(json_out, overwrite=overwrite)
         loaded, _ = _get_graph(
             area, osm_file=osm_file, radius_m=radius, cache_dir=cache_dir, no_cache=no_cache,
             overpass_url=overpass_url, nominatim_url=nominatim_url, max_area_km2=max_area_km2,
@@ -530,8 +714,8 @@ def info(
         "seconds": round(loaded.seconds, 3),
         "attribution": "© OpenStreetMap contributors (ODbL)",
     }
-    if json_out:
-        typer.echo(terminal_json(summary))
+    if json_out is not None:
+        _emit_json(summary, json_out)
         return
     west, south, east, north = summary["bbox"]
     lines = [
@@ -549,38 +733,64 @@ def info(
         typer.echo(f"{key:<10} {visible(str(value), one_line=True)}")
 
 
-@app.command()
+@app.command(cls=_OptionalValueCommand)
 def stops(
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
     category: Annotated[
-        str, typer.Option("--category", "-c", help="Categories, comma-separated.")
+        str,
+        typer.Option(
+            "--stops",
+            "--category",
+            "-c",
+            metavar="CATEGORIES",
+            help="Categories, comma-separated (counts such as studio=2 are accepted and "
+            "ignored here).",
+        ),
     ] = "cafe,studio,view",
     landmark: LandmarkOpt = None,
     dem: DemOpt = None,
     at: AtOpt = None,
     roofline: RooflineOpt = None,
     categories: CategoryFilesOpt = None,
-    json_out: JsonFlag = False,
+    json_out: JsonOpt = None,
     geojson_out: Annotated[
-        bool, typer.Option("--geojson", help="Print a GeoJSON FeatureCollection on stdout.")
-    ] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per category shown.")] = 10,
+        str | None,
+        typer.Option(
+            "--geojson",
+            metavar="[PATH]",
+            help="Write a GeoJSON FeatureCollection to PATH, or to standard output.",
+        ),
+    ] = None,
+    overwrite: OverwriteOpt = False,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=1, max=10_000, metavar="N", help="Rows per category shown."),
+    ] = 10,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     overpass_url: OverpassOpt = settings.OVERPASS_URL,
     nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
     max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
     retries: RetriesOpt = settings.MAX_ATTEMPTS,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
 ) -> None:
     """List the stops of an area, ranked: cafés, alley studios, landmark views, each explained."""
+    _verbosity(verbose, quiet)
     when = _parse_at(at)
-    names = _split(category)
+    names = [name.partition("=")[0].strip() for name in _split(category)]
+    names = [n for n in names if n]
     if not names:
         msg = "give at least one category"
-        raise typer.BadParameter(msg, param_hint="--category")
-    with _reporting():
+        raise typer.BadParameter(msg, param_hint="--stops")
+    if json_out is not None and geojson_out is not None:
+        msg = "give --json or --geojson, not both"
+        raise typer.BadParameter(msg, param_hint="--json/--geojson")
+    with _reporting(timeout):
+        _check_json_target(json_out or geojson_out, overwrite=overwrite)
         resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
         found = stops_in_area(
             resolved, names, osm_file=osm_file, category_files=tuple(categories or ()),
@@ -588,14 +798,12 @@ def stops(
             use_cache=not no_cache, overpass_url=overpass_url, max_area_km2=max_area_km2,
             attempts=retries, progress=_progress(),
         )  # fmt: skip
-        stdout = ""
-        if json_out:
-            stdout = _strict_json([stop_record(s) for s in found.stops], terminal=True)
-        elif geojson_out:
-            stdout = _strict_json(stops_geojson(found.stops), terminal=True)
-    if stdout:
-        typer.echo(stdout)
-        return
+        if json_out is not None:
+            _emit_json([stop_record(s) for s in found.stops], json_out)
+            return
+        if geojson_out is not None:
+            _emit_json(stops_geojson(found.stops), geojson_out)
+            return
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
@@ -644,22 +852,34 @@ def _parse_stops(text: str) -> list[tuple[str, int]]:
     return out
 
 
-@app.command()
+@app.command(cls=_OptionalValueCommand)
 def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
     start: Annotated[
-        str | None, typer.Option("--start", help="'lat,lon', a stop's name, or an address.")
+        str | None,
+        typer.Option(
+            "--start",
+            metavar="PLACE",
+            help="'lat,lon', or a stop, place or street of the area, or an address "
+            "(default: the junction nearest the middle of the area).",
+        ),
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--end", help="Where to finish (default: back to the start).")
+        str | None,
+        typer.Option(
+            "--end",
+            metavar="PLACE",
+            help="Where to finish, as --start (default: back to the start).",
+        ),
     ] = None,
     minutes: Annotated[
         float | None,
         typer.Option(
             "--minutes",
-            help="Time budget, stops included (1 to 1440; default 60).",
+            metavar="MINUTES",
+            help="Time budget, stops' dwell included, walking at 4.5 km/h (1 to 1440; default 60).",
             callback=_in_range(
                 _validate.MIN_MINUTES,
                 _validate.MAX_MINUTES,
@@ -672,6 +892,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
         float | None,
         typer.Option(
             "--km",
+            metavar="KM",
             help="Distance budget instead of time (0.1 to 100).",
             callback=_in_range(_validate.MIN_KM, _validate.MAX_KM, example="--km 5", unit=" km"),
         ),
@@ -680,49 +901,72 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
         str | None,
         typer.Option(
             "--stops",
+            metavar="SPEC",
             help="Categories with counts: 'cafe,studio=2,view' (default: a café, a studio and "
             "a view, where the area has them).",
         ),
     ] = None,
     order: Annotated[
-        str | None, typer.Option("--order", help="Categories that come first, in order: 'cafe'.")
+        str | None,
+        typer.Option(
+            "--order", metavar="CATEGORIES", help="Categories that come first, in order: 'cafe'."
+        ),
     ] = None,
     must_visit: Annotated[
-        list[str] | None, typer.Option("--must-visit", help="A stop (name or id); repeatable.")
+        list[str] | None,
+        typer.Option("--must-visit", metavar="STOP", help="A stop (name or id); repeatable."),
     ] = None,
     at: AtOpt = None,
     prefer_quiet: Annotated[
         float,
         typer.Option(
             "--prefer-quiet",
+            metavar="WEIGHT",
             help="Weight on quiet streets (0 to 5).",
             callback=_in_range(0, 5, example="--prefer-quiet 2"),
         ),
     ] = 1.0,
     avoid_steps: Annotated[bool, typer.Option("--avoid-steps", help="Avoid steps.")] = False,
+    allow_repeats: Annotated[
+        bool,
+        typer.Option(
+            "--allow-repeats",
+            help="Fill the time by walking pleasant streets again when the area is too small.",
+        ),
+    ] = False,
     seed: Annotated[
         int,
         typer.Option(
             "--seed",
+            metavar="SEED",
             help="Random seed, 0 to 4294967295 (same seed, same walk).",
             callback=_in_range(0, _validate.MAX_SEED, example="--seed 7"),
         ),
     ] = 0,
     alternatives: Annotated[
-        int, typer.Option("--alternatives", min=1, max=5, help="How many different walks.")
+        int,
+        typer.Option(
+            "--alternatives", min=1, max=5, metavar="N", help="How many different walks (1 to 5)."
+        ),
     ] = 1,
     landmark: LandmarkOpt = None,
     dem: DemOpt = None,
     roofline: RooflineOpt = None,
     categories: CategoryFilesOpt = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write the map here.")] = None,
-    gpx_out: Annotated[Path | None, typer.Option("--gpx", help="Write GPX 1.1 here.")] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", metavar="PATH", help="Write the map here.")
+    ] = None,
+    gpx_out: Annotated[
+        Path | None,
+        typer.Option("--gpx", metavar="PATH", help="Write GPX 1.1 here ('-': standard output)."),
+    ] = None,
     geojson_out: Annotated[
-        Path | None, typer.Option("--geojson", help="Write GeoJSON here.")
+        Path | None,
+        typer.Option(
+            "--geojson", metavar="PATH", help="Write GeoJSON here ('-': standard output)."
+        ),
     ] = None,
-    json_out: Annotated[
-        str | None, typer.Option("--json", help="Write the summary here ('-' for stdout).")
-    ] = None,
+    json_out: JsonOpt = None,
     directions: Annotated[
         bool, typer.Option("--directions", help="Print turn-by-turn directions.")
     ] = False,
@@ -739,17 +983,19 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
         ),
     ] = False,
     open_map: Annotated[bool, typer.Option("--open", help="Open the map in a browser.")] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace existing output files.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     overpass_url: OverpassOpt = settings.OVERPASS_URL,
     nominatim_url: NominatimOpt = settings.NOMINATIM_URL,
     max_area_km2: MaxAreaOpt = settings.MAX_AREA_KM2,
     retries: RetriesOpt = settings.MAX_ATTEMPTS,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
 ) -> None:
     """Plan a walk and write it as a map, GPX, GeoJSON or JSON (default: walk.html, walk.gpx)."""
+    _verbosity(verbose, quiet)
     if minutes is not None and km is not None:
         msg = "give --minutes or --km, not both"
         raise typer.BadParameter(msg, param_hint="--minutes/--km")
@@ -757,14 +1003,11 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     wanted = None if stop_spec is None else _parse_stops(stop_spec)
     for hint, text in (("--start", start), ("--end", end)):
         _check_place_text(hint, text)
-    if html_out is None and gpx_out is None and geojson_out is None and json_out is None:
-        html_out, gpx_out = Path("walk.html"), Path("walk.gpx")
-    json_path = None if json_out in {None, "-"} else Path(str(json_out))
-    outputs = {"--html": html_out, "--gpx": gpx_out, "--geojson": geojson_out, "--json": json_path}
-    files = _distinct_outputs(outputs)
+    paths, files = _plan_outputs(html_out, gpx_out, geojson_out, json_out)
+    html_out = paths[0]
     say = _progress()
     started = time.perf_counter()
-    with _reporting():
+    with _reporting(timeout):
         check_writable(files, overwrite=overwrite)
         if offline_map and cdn_map:
             msg = "give --offline-map or --cdn-map, not both"
@@ -775,11 +1018,14 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             resolved, wanted, start=start, end=end, minutes=minutes, km=km,
             must_visit=tuple(must_visit or ()), order=tuple(_split(order or "")), at=when,
             quiet=prefer_quiet, avoid_steps=avoid_steps, seed=seed, alternatives=alternatives,
-            osm_file=osm_file, category_files=tuple(categories or ()), landmark=landmark,
-            dem=dem, roofline_m=roofline, cache_dir=cache_dir, use_cache=not no_cache,
+            allow_repeats=allow_repeats, osm_file=osm_file,
+            category_files=tuple(categories or ()), landmark=landmark, dem=dem,
+            roofline_m=roofline, cache_dir=cache_dir, use_cache=not no_cache,
             overpass_url=overpass_url, nominatim_url=nominatim_url, max_area_km2=max_area_km2,
             attempts=retries, progress=say,
         )  # fmt: skip
+        for warning in result.warnings:  # honest results: every shortfall said on stderr
+            typer.echo(visible(f"Warning: {warning.message}", one_line=True), err=True)
         say("writing the outputs")
         best = result.walks[0]
         where = area or (osm_file.name if osm_file else "Helsinki centre (demo)")
@@ -789,16 +1035,17 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             summary["alternatives"] = [walk_summary(w, departure=when) for w in result.walks[1:]]
         texts = _render(
             result, summary, title=title, departure=when, assets=assets,
-            paths=(html_out, gpx_out, geojson_out, json_path),
+            paths=paths,
         )  # fmt: skip
-        stdout_json = _strict_json(summary, terminal=True) if json_out == "-" else ""
+        stdout_text = next((visible(t) for p, t in texts if p == STDOUT), None)
         with _files.OutputSet() as staged:
             for path, text in texts:
-                staged.add(path, text)
+                if path != STDOUT:
+                    staged.add(path, text)
             written = staged.commit()
     log.info("done in %.2f s", time.perf_counter() - started)
-    if json_out == "-":
-        typer.echo(stdout_json)
+    if stdout_text is not None:
+        typer.echo(stdout_text)
     else:
         for path in (p for p in files if p in written):  # in the options' order
             typer.echo(visible(str(path), one_line=True))
@@ -846,7 +1093,8 @@ def _render(
     best = result.walks[0]
     texts: list[tuple[Path, str]] = []
     if json_path is not None:
-        texts.append((json_path, _strict_json(summary, indent=1)))
+        texts.append((json_path, _strict_json(summary, indent=None if json_path == STDOUT else 1,
+                                              terminal=json_path == STDOUT)))  # fmt: skip
     if gpx_out is not None:
         texts.append((gpx_out, gpx_text(best, title=title, departure=departure,
                                         elevations=result.elevations)))  # fmt: skip
@@ -860,12 +1108,47 @@ def _render(
         page = map_html(
             result.walks, title=title, categories=found.categories, departure=departure,
             climb_m=result.climb_m, offline_assets=assets, cdn=assets is None,
+            warnings=[w.message for w in result.warnings],
             elevations=result.elevations,
             basemap=basemap_data(found.loaded.graph, found.features.buildings,
                                  view_bounds(result.walks)),
         )  # fmt: skip
         texts.append((html_out, page))
     return texts
+
+
+def _plan_outputs(
+    html_out: Path | None, gpx_out: Path | None, geojson_out: Path | None, json_out: str | None
+) -> tuple[tuple[Path | None, Path | None, Path | None, Path | None], list[Path]]:
+    """
+    Decide the outputs of ``walks generate`` before any work, refusing clashes.
+
+    Parameters
+    ----------
+    html_out, gpx_out, geojson_out, json_out
+        The options (``-`` for standard output); none given means walk.html and walk.gpx.
+
+    Returns
+    -------
+    tuple
+        The four paths (``STDOUT`` for standard output, None when not asked for) and the
+        files to write.
+
+    Raises
+    ------
+    typer.BadParameter
+        When two outputs share a file or more than one goes to standard output (exit 2).
+    """
+    if html_out is None and gpx_out is None and geojson_out is None and json_out is None:
+        html_out, gpx_out = Path("walk.html"), Path("walk.gpx")
+    json_path = None if json_out is None else Path(json_out)
+    outputs = {"--html": html_out, "--gpx": gpx_out, "--geojson": geojson_out, "--json": json_path}
+    to_stdout = [option for option, path in outputs.items() if path == STDOUT]
+    if len(to_stdout) > 1 or "--html" in to_stdout:
+        msg = f"only one of --gpx, --geojson and --json may go to standard output, not {to_stdout}"
+        raise typer.BadParameter(msg, param_hint="/".join(to_stdout))
+    files = _distinct_outputs({k: v for k, v in outputs.items() if v != STDOUT})
+    return (html_out, gpx_out, geojson_out, json_path), files
 
 
 def _check_place_text(hint: str, text: str | None) -> None:
@@ -926,6 +1209,50 @@ def _distinct_outputs(outputs: dict[str, Path | None]) -> list[Path]:
     return [p for p in outputs.values() if p is not None]
 
 
+def _check_json_target(target: str | None, *, overwrite: bool) -> None:
+    """
+    Check, before any work, that a ``--json`` / ``--geojson`` file may be written.
+
+    Parameters
+    ----------
+    target
+        The path, ``-`` for standard output, or None.
+    overwrite
+        Replace an existing file.
+
+    Raises
+    ------
+    ExportError
+        When the file exists (without ``overwrite``), is a folder, or its folder is missing.
+    """
+    if target not in {None, "-"}:
+        check_writable([Path(str(target))], overwrite=overwrite)
+
+
+def _emit_json(value: object, target: str) -> None:
+    """
+    Write strict JSON to standard output (``-``) or, atomically, to a file.
+
+    Parameters
+    ----------
+    value
+        The data.
+    target
+        ``-`` or a path.
+
+    Raises
+    ------
+    ExportError
+        When the file cannot be written or the data holds a non-finite number.
+    """
+    if target == "-":
+        typer.echo(_strict_json(value, terminal=True))
+        return
+    path = Path(target)
+    write_atomic(path, _strict_json(value, indent=1))
+    typer.echo(visible(str(path), one_line=True))
+
+
 def _strict_json(value: object, *, indent: int | None = None, terminal: bool = False) -> str:
     """
     Write strict JSON (no NaN or infinities), UTF-8 text as it is.
@@ -968,12 +1295,16 @@ def assets_fetch(
     cache_dir: CacheDirOpt = None,
     base_url: Annotated[
         str | None,
-        typer.Option("--from", envvar="WALKS_LEAFLET_URL", help="Where Leaflet's dist/ lives."),
+        typer.Option(
+            "--from",
+            metavar="URL",
+            envvar="WALKS_LEAFLET_URL",
+            help="Where Leaflet's dist/ lives (default: the jsDelivr CDN).",
+        ),
     ] = None,
+    timeout: TimeoutOpt = settings.RUN_TIMEOUT_S,
 ) -> None:
-    """Download Leaflet's files once, so --offline-map works without network later."""
-    import requests  # noqa: PLC0415
-
+    """Download Leaflet's files into the cache (walks ships them; this refreshes the copy)."""
     from walks.export import LEAFLET_JS_URL  # noqa: PLC0415
 
     folder = (cache_dir or settings.default_cache_dir()) / "assets"
@@ -987,13 +1318,14 @@ def assets_fetch(
         "images/marker-icon-2x.png",
         "images/marker-shadow.png",
     ]
-    with _reporting():
+    with _reporting(timeout):
+        base = _service_url(base, "Leaflet's CDN", "--from")
         for name in names:
             url = f"{base}/{name}"
             try:
-                reply = requests.get(url, timeout=30, headers={"User-Agent": settings.USER_AGENT})
-                reply.raise_for_status()
-            except requests.RequestException as err:
+                reply = http_get(url, service="Leaflet's CDN", base_url=base, timeout_s=30.0,
+                                 headers={"User-Agent": settings.USER_AGENT})  # fmt: skip
+            except ServiceError as err:
                 msg = f"cannot download {url!r} ({err}): check the network and try again"
                 raise ServiceError(msg, url=url) from err
             target = folder / name
@@ -1045,18 +1377,16 @@ def _cache_folder(ctx: typer.Context, cache_dir: Path | None) -> Path:
 def cache_main(ctx: typer.Context, cache_dir: CacheDirOpt = None) -> None:
     """List cached graphs (the default), or clear them with `walks cache clear`."""
     if ctx.invoked_subcommand is None:
-        _list_cache(cache_dir or settings.default_cache_dir(), json_out=False)
+        _list_cache(cache_dir or settings.default_cache_dir(), json_out=None)
 
 
-@cache_app.command("list")
-def cache_list(
-    ctx: typer.Context, cache_dir: CacheDirOpt = None, json_out: JsonFlag = False
-) -> None:
+@cache_app.command("list", cls=_OptionalValueCommand)
+def cache_list(ctx: typer.Context, cache_dir: CacheDirOpt = None, json_out: JsonOpt = None) -> None:
     """List cached graphs: source, area, data date, size."""
     _list_cache(_cache_folder(ctx, cache_dir), json_out=json_out)
 
 
-def _list_cache(folder: Path, *, json_out: bool) -> None:
+def _list_cache(folder: Path, *, json_out: str | None) -> None:
     """
     Print the cached graphs of a folder.
 
@@ -1065,11 +1395,11 @@ def _list_cache(folder: Path, *, json_out: bool) -> None:
     folder
         The cache folder.
     json_out
-        Print one JSON list instead of lines.
+        Write one JSON list to this path (``-``: standard output) instead of lines.
     """
     with _reporting():
         entries = list(iter_cache(folder))
-    if json_out:
+    if json_out is not None:
         rows = [
             {
                 "path": str(e.path),
@@ -1080,7 +1410,8 @@ def _list_cache(folder: Path, *, json_out: bool) -> None:
             }
             for e in entries
         ]
-        typer.echo(terminal_json(rows))
+        with _reporting():
+            _emit_json(rows, json_out)
         return
     if not entries:
         typer.echo(visible(f"no cached graphs in {folder}", one_line=True))

@@ -72,7 +72,9 @@ def directions(
 
     runs: list[list[int]] = []
     for i, edge in enumerate(edges):
-        if runs and street_key(edges[runs[-1][-1]]) == street_key(edge):
+        # a U-turn starts a new step, so that it is announced ("turn back")
+        u_turn = i > 0 and nodes[i - 1] == nodes[i + 1]
+        if runs and not u_turn and street_key(edges[runs[-1][-1]]) == street_key(edge):
             runs[-1].append(i)
         else:
             runs.append([i])

@@ -69,6 +69,10 @@ class RetryableServiceError(ServiceError):
         self.retry_after_s = retry_after_s
 
 
+class UnreachableError(RetryableServiceError):
+    """A service's host could not be connected to (connection refused, no route, no network)."""
+
+
 class CacheError(WalksError, OSError):
     """The cache directory cannot be created or written."""
 

@@ -32,7 +32,8 @@ def stop_record(stop: Stop) -> dict[str, Any]:
     dict
         ``id``, ``osm_id``, ``name``, ``category``, ``lat``, ``lon``, ``score``, ``reason``,
         ``opening``, ``hours``; for views also ``visible_fraction``, ``distance_m``,
-        ``bearing_deg``, ``unknown_m``, ``lit``, ``golden_hour``, ``landmark`` and
+        ``bearing_deg``, ``unknown_m``, ``known_share`` (share of the sight line with building
+        data), ``assumed_roofline_m``, ``lit``, ``golden_hour``, ``landmark`` and
         ``sight_line`` (``[[lat, lon], [lat, lon]]`` from the stop to the landmark).
     """
     record: dict[str, Any] = {
@@ -55,6 +56,8 @@ def stop_record(stop: Stop) -> dict[str, Any]:
             "distance_m": v.distance_m,
             "bearing_deg": v.bearing_deg,
             "unknown_m": round(v.unknown_m, 1),
+            "known_share": v.known_share,
+            "assumed_roofline_m": v.assumed_roofline_m,
             "lit": v.lit,
             "golden_hour": v.golden_hour,
             "sight_line": [
@@ -185,10 +188,10 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
     dict
         ``length_m``, ``walking_time_s``, ``total_time_s``, ``budget_error``, ``retraced_share``,
         ``pleasant_share``, ``dead_end_spurs``, ``seed``, ``start_offset_m``, ``end_offset_m``,
-        ``warnings`` (a list of ``{"code", "message"}``, empty when none), ``stops`` (each with
-        ``name``,
-        ``category``, ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``directions`` (text
-        per leg) and ``attribution``.
+        ``climb_m`` and ``descent_m`` (from the terrain; null without), ``warnings`` (a list of
+        ``{"code", "message"}``, empty when none), ``stops`` (each with ``name``, ``category``,
+        ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``directions`` (text per leg) and
+        ``attribution``.
     """
     stops = []
     for visit in walk.stops:
@@ -207,6 +210,8 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         "seed": walk.seed,
         "start_offset_m": round(walk.start_offset_m, 1),
         "end_offset_m": round(walk.end_offset_m, 1),
+        "climb_m": walk.climb_m,
+        "descent_m": walk.descent_m,
         "warnings": [{"code": w.code, "message": w.message} for w in walk.warnings],
         "departure": departure.isoformat(timespec="minutes") if departure else None,
         "stops": stops,

@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import math
 import re
-import time
+import shutil
 from typing import TYPE_CHECKING, Any
 
-from walks import settings
-from walks._http import call_with_retries, parse_retry_after
+from walks import _files, settings
+from walks._http import (
+    call_with_retries,
+    check_attempts,
+    check_cache_dir,
+    check_seconds,
+    check_service_url,
+    http_get,
+    one_line,
+    request_timeout,
+    response_hook,
+    run_deadline,
+    sleep_within_deadline,
+    translate_request_error,
+    watch_sockets,
+)
 from walks.data import (
     NEVER_WALKABLE,
     Building,
@@ -27,15 +42,12 @@ from walks.data import (
     building_height,
     is_walkable,
 )
-from walks.errors import RetryableServiceError, ServiceError
+from walks.errors import AreaError, RetryableServiceError, ServiceError
+from walks.types import Area
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
-
-    import requests
-
-    from walks.types import Area
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +73,24 @@ def fetch_overpass(
     osmnx builds the query, splits large areas and keeps its HTTP cache (under
     ``cache_dir/http``), so a second fetch of the same area is served from disk and
     works offline. Replies of 429, 5xx, time-outs and dropped connections are retried
-    with exponential back-off; other failures are reported at once.
+    with exponential back-off; other failures are reported at once. Everything happens
+    within the current ``walks._http.deadline`` (``settings.RUN_TIMEOUT_S`` when none is
+    active). Only replies that pass ``check_overpass_reply`` are stored in the HTTP cache,
+    and a cache file that is unreadable or fails the same check is discarded and fetched again.
 
     Parameters
     ----------
     area
         The region; ways crossing its outline come whole (the graph builder clips them).
     overpass_url
-        The Overpass API base URL (without ``/interpreter``).
+        The Overpass API base URL (without ``/interpreter``), http or https.
     cache_dir
         The walks cache directory; osmnx's HTTP cache lives in its ``http`` folder.
         None uses ``settings.default_cache_dir()``.
     timeout_s
-        Seconds to wait for one reply.
+        Seconds to wait for one reply (capped by the deadline).
     attempts
-        How many times to try in all.
+        How many times to try in all (at least 1).
     backoff_s
         The first pause between tries, in seconds; it doubles each time.
 
@@ -87,25 +102,75 @@ def fetch_overpass(
     Raises
     ------
     ServiceError
-        When Overpass cannot be reached, keeps failing, or answers something that is not
-        an Overpass reply.
+        When Overpass cannot be reached, keeps failing, runs out of time, or answers
+        something that is not a usable Overpass reply (no streets at all included).
+    UsageError
+        When the URL is not http(s), or ``attempts``, ``timeout_s`` or ``backoff_s`` is out
+        of range.
+    AreaError
+        When ``area`` is not an ``Area``.
     """
-    cache_dir = settings.default_cache_dir() if cache_dir is None else cache_dir
-    replies = call_with_retries(
-        lambda: _overpass_replies(area, overpass_url, cache_dir / "http", timeout_s),
-        service="Overpass",
-        url=overpass_url,
-        attempts=attempts,
-        backoff_s=backoff_s,
+    overpass_url, cache_dir = _check_arguments(
+        area, overpass_url, cache_dir, timeout_s, attempts, backoff_s
     )
+    with run_deadline():
+        replies = call_with_retries(
+            lambda: _ask_overpass(area, overpass_url, cache_dir / "http", timeout_s, None),
+            service="Overpass",
+            url=overpass_url,
+            attempts=attempts,
+            backoff_s=backoff_s,
+        )
     return ways_from_overpass_json(replies, source=f"overpass:{overpass_url}")
 
 
-def _overpass_replies(
-    area: Area, overpass_url: str, http_cache: Path, timeout_s: float
+def _check_arguments(
+    area: object,
+    overpass_url: object,
+    cache_dir: Path | None,
+    timeout_s: object,
+    attempts: object,
+    backoff_s: object,
+) -> tuple[str, Path]:
+    """
+    Check the arguments shared by the fetch functions, before any request.
+
+    Parameters
+    ----------
+    area, overpass_url, cache_dir, timeout_s, attempts, backoff_s
+        As for ``fetch_overpass``.
+
+    Returns
+    -------
+    tuple of (str, Path)
+        The URL and the cache directory (the default one for None).
+
+    Raises
+    ------
+    AreaError
+        When ``area`` is not an ``Area``.
+    UsageError
+        When another argument is out of range.
+    """
+    if not isinstance(area, Area):
+        msg = f"the area {area!r} is not an Area: make one with walks.area.resolve_area"
+        raise AreaError(msg)
+    url = check_service_url(overpass_url, service="Overpass", option="--overpass-url")
+    check_attempts(attempts)
+    check_seconds(timeout_s, "timeout_s")
+    check_seconds(backoff_s, "backoff_s", allow_zero=True)
+    return url, check_cache_dir(cache_dir)
+
+
+def _ask_overpass(
+    area: Area,
+    overpass_url: str,
+    http_cache: Path,
+    timeout_s: float,
+    tags: dict[str, bool | str | list[str]] | None,
 ) -> list[dict[str, Any]]:
     """
-    Ask Overpass, through osmnx, for the area's walking ways and their nodes.
+    Ask Overpass, through osmnx, for the area's walking ways (or tagged features) once.
 
     Parameters
     ----------
@@ -117,41 +182,55 @@ def _overpass_replies(
         osmnx's HTTP cache folder.
     timeout_s
         Seconds to wait for one reply.
+    tags
+        None for the walking network; an osmnx-style tag query for features.
 
     Returns
     -------
     list of dict
-        One Overpass JSON reply per sub-area osmnx asked for.
+        One checked Overpass JSON reply per sub-area osmnx asked for.
 
     Raises
     ------
     RetryableServiceError
-        On 429, 5xx, a time-out or a dropped connection.
+        On 429, 5xx, a time-out, a dropped connection or an error remark.
     ServiceError
         On any other failed or malformed reply.
     """
-    with _osmnx_settings(overpass_url, http_cache, timeout_s) as overpass:
-        _wait_for_slot(overpass_url, timeout_s)
-        replies = list(
-            overpass._download_overpass_network(area.polygon, "walk", OVERPASS_WAY_FILTER)  # noqa: SLF001
-        )
-    for reply in replies:
-        if not isinstance(reply.get("elements"), list):
+    streets = tags is None
+    with _osmnx_settings(overpass_url, http_cache, timeout_s, streets=streets) as overpass:
+        if tags is None:
+            found = overpass._download_overpass_network(area.polygon, "walk", OVERPASS_WAY_FILTER)  # noqa: SLF001
+        else:
+            found = overpass._download_overpass_features(area.polygon, tags)  # noqa: SLF001
+        replies = list(found)
+    for reply in replies:  # cached replies were checked when read; this is cheap insurance
+        if not isinstance(reply, dict) or not isinstance(reply.get("elements"), list):
             msg = f"Overpass at {overpass_url!r} sent a reply with no 'elements' list"
             raise ServiceError(msg, url=overpass_url)
-        remark = str(reply.get("remark", ""))
-        if "error" in remark.lower():  # e.g. "runtime error: Query timed out": worth a retry
-            msg = f"Overpass reported: {remark[:200]}"
-            raise RetryableServiceError(msg, url=overpass_url)
     return replies
 
 
 @contextlib.contextmanager
-def _osmnx_settings(overpass_url: str, http_cache: Path, timeout_s: float) -> Iterator[Any]:
+def _osmnx_settings(
+    overpass_url: str, http_cache: Path, timeout_s: float, *, streets: bool
+) -> Iterator[Any]:
     """
     Point osmnx at our endpoint and cache for one request, and translate its errors.
 
-    osmnx keeps its settings in module globals; they are restored afterwards.
+    osmnx keeps its settings in module globals; they are restored afterwards. Within the
+    block, three of osmnx's private HTTP helpers (pinned osmnx version) are replaced:
+
+    * ``_retrieve_from_cache`` reads a cache file, and discards it (returning a miss) when it
+      is unreadable, a directory, or fails ``check_overpass_reply``;
+    * ``_save_to_cache`` stores a reply only after ``check_overpass_reply`` passed (so a reply
+      with zero elements or bad elements is never cached), writing it atomically;
+    * ``_config_dns``, which osmnx calls just before each request (it would pin the host's IP
+      and, when the name does not resolve, ask Google's DNS-over-HTTPS service), instead waits
+      for an Overpass slot (once) and caps the request's time-out by the deadline.
+
+    A response hook reads every reply body within the deadline and turns 429 / 5xx / 4xx
+    into our errors before osmnx sees them (osmnx alone would sleep 55 s and retry forever).
 
     Parameters
     ----------
@@ -160,7 +239,9 @@ def _osmnx_settings(overpass_url: str, http_cache: Path, timeout_s: float) -> It
     http_cache
         osmnx's HTTP cache folder.
     timeout_s
-        Seconds to wait for one reply.
+        Seconds to wait for one reply (capped by the deadline).
+    streets
+        Whether the replies are walking-network replies, which must hold elements.
 
     Yields
     ------
@@ -176,33 +257,141 @@ def _osmnx_settings(overpass_url: str, http_cache: Path, timeout_s: float) -> It
     """
     import osmnx as ox  # noqa: PLC0415 - osmnx is heavy; only the online path needs it
     import requests  # noqa: PLC0415
+    from osmnx import _http as ox_http  # noqa: PLC0415
     from osmnx import _overpass  # noqa: PLC0415
 
     names = (
         "overpass_url", "cache_folder", "use_cache", "requests_timeout", "requests_kwargs",
-        "http_user_agent", "log_console", "overpass_rate_limit",
+        "http_user_agent", "log_console", "overpass_rate_limit", "doh_url_template",
     )  # fmt: skip
     saved = {name: getattr(ox.settings, name) for name in names}
+    helpers = ("_retrieve_from_cache", "_save_to_cache", "_config_dns")
+    saved_helpers = {name: getattr(ox_http, name) for name in helpers}
+    slot_checked = False
+
+    def before_request(_url: str) -> None:
+        nonlocal slot_checked
+        if not slot_checked:
+            _wait_for_slot(overpass_url, timeout_s)
+            slot_checked = True
+        ox.settings.requests_timeout = request_timeout(timeout_s, "Overpass", overpass_url)
+
+    def read_cached(key: str) -> dict[str, Any] | None:
+        path = ox_http._resolve_cache_filepath(key)  # noqa: SLF001
+        return _read_cached_reply(path, overpass_url, streets=streets)
+
+    def save_checked(key: str, reply: Any, ok: bool) -> None:  # noqa: ANN401 - osmnx's signature
+        check_overpass_reply(reply, url=overpass_url, streets=streets)
+        if ok and "remark" not in reply:  # osmnx's rule: replies with remarks are not kept
+            _write_cache_file(ox_http._resolve_cache_filepath(key), reply)  # noqa: SLF001
+
     ox.settings.overpass_url = overpass_url
     ox.settings.cache_folder = http_cache
     ox.settings.use_cache = True
     ox.settings.requests_timeout = timeout_s
     ox.settings.http_user_agent = settings.USER_AGENT
     ox.settings.log_console = False
+    ox.settings.doh_url_template = None
     # osmnx's own slot check sleeps 60 s when /status is unreachable; ours fails fast instead.
     ox.settings.overpass_rate_limit = False
-    ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": _check_reply}}
+    watch_sockets()
+    hooks = {"response": [response_hook("Overpass", overpass_url)]}
+    ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": hooks}
+    ox_http._retrieve_from_cache = read_cached  # type: ignore[assignment]  # noqa: SLF001
+    ox_http._save_to_cache = save_checked  # type: ignore[assignment]  # noqa: SLF001
+    ox_http._config_dns = before_request  # type: ignore[assignment]  # noqa: SLF001
     try:
         yield _overpass
-    except (requests.Timeout, requests.ConnectionError) as err:
-        msg = f"no reply ({type(err).__name__})"
-        raise RetryableServiceError(msg, url=overpass_url) from err
+    except requests.RequestException as err:
+        raise translate_request_error(err, service="Overpass", url=overpass_url) from err
     except (ox._errors.InsufficientResponseError, ox._errors.ResponseStatusCodeError) as err:  # noqa: SLF001
-        msg = f"Overpass at {overpass_url!r} sent an unreadable reply: {str(err)[:200]}"
+        snippet = one_line(str(err))[:160]
+        msg = (
+            f"Overpass at {overpass_url!r} sent an unreadable reply (not a JSON object): "
+            f"{snippet!r}"
+        )
         raise ServiceError(msg, url=overpass_url) from err
     finally:
         for name, value in saved.items():
             setattr(ox.settings, name, value)
+        for name, helper in saved_helpers.items():
+            setattr(ox_http, name, helper)
+
+
+def _read_cached_reply(path: Path, overpass_url: str, *, streets: bool) -> dict[str, Any] | None:
+    """
+    Read one Overpass reply from osmnx's HTTP cache, discarding a file that is not a good reply.
+
+    Parameters
+    ----------
+    path
+        The cache file.
+    overpass_url
+        The Overpass API base URL, for messages.
+    streets
+        Whether it must be a walking-network reply (with elements).
+
+    Returns
+    -------
+    dict or None
+        The reply, or None (a cache miss) when there is none or it was discarded.
+    """
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        if path.is_dir():
+            msg = "a directory stands where a cache file belongs"
+            raise ValueError(msg)  # noqa: TRY301 - one place discards every kind of bad file
+        reply = json.loads(path.read_text(encoding="utf-8"))
+        check_overpass_reply(reply, url=overpass_url, streets=streets)
+        if "remark" in reply:
+            msg = "a reply with a remark is not kept"
+            raise ValueError(msg)  # noqa: TRY301
+    except (OSError, ValueError, ServiceError) as err:
+        log.warning(
+            "discarding the unusable HTTP cache file %s (%s)", path, one_line(str(err))[:200]
+        )
+        _discard(path)
+        return None
+    return reply  # type: ignore[no-any-return]
+
+
+def _discard(path: Path) -> None:
+    """
+    Remove a bad cache entry, file or directory; failures are logged only.
+
+    Parameters
+    ----------
+    path
+        The entry.
+    """
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as err:
+        log.warning("could not remove the bad cache entry %s: %s", path, err)
+
+
+def _write_cache_file(path: Path, reply: dict[str, Any]) -> None:
+    """
+    Store a checked reply in osmnx's HTTP cache, atomically; failures are logged only.
+
+    Parameters
+    ----------
+    path
+        The cache file.
+    reply
+        The reply.
+    """
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _files.write_atomic(path, json.dumps(reply))
+    except OSError as err:
+        log.warning("could not cache the Overpass reply in %s: %s", path, err)
 
 
 def _wait_for_slot(overpass_url: str, timeout_s: float) -> None:
@@ -214,63 +403,196 @@ def _wait_for_slot(overpass_url: str, timeout_s: float) -> None:
     overpass_url
         The Overpass API base URL.
     timeout_s
-        Seconds to wait for the status reply (at most 15).
+        Seconds to wait for the status reply (at most 15, and never past the deadline).
 
     Raises
     ------
     RetryableServiceError
         When the server does not answer at all.
+    ServiceError
+        When the slot comes after the deadline, or the host cannot be resolved.
     """
-    import requests  # noqa: PLC0415
-
     url = overpass_url.rstrip("/") + "/status"
     try:
-        reply = requests.get(
-            url, timeout=min(timeout_s, 15.0), headers={"User-Agent": settings.USER_AGENT}
+        reply = http_get(
+            url,
+            service="Overpass",
+            base_url=overpass_url,
+            headers={"User-Agent": settings.USER_AGENT},
+            timeout_s=min(timeout_s, 15.0),
         )
-    except (requests.Timeout, requests.ConnectionError) as err:
-        msg = f"no reply ({type(err).__name__})"
-        raise RetryableServiceError(msg, url=overpass_url) from err
-    if not reply.ok or "slots available now" in reply.text:
-        return  # some servers have no status page; a busy one says so in its replies
-    waits = re.findall(r"Slot available after: \S+, in (\d+) seconds", reply.text)
+    except ServiceError as err:
+        if err.status is not None:
+            return  # some servers have no status page; a busy one says so in its replies
+        raise
+    text = reply.text
+    if "slots available now" in text:
+        return
+    waits = re.findall(r"Slot available after: \S+, in (\d+) seconds", text)
     if waits:
-        pause = min(*(int(w) for w in waits), settings.MAX_BACKOFF_S)
+        pause = min(int(w) for w in waits)
         log.info("Overpass: waiting %d s for a free slot", pause)
-        time.sleep(pause)
+        sleep_within_deadline(
+            pause, service="Overpass", url=overpass_url, why="has no free slot for"
+        )
 
 
-def _check_reply(response: requests.Response, *_args: object, **_kwargs: object) -> None:
+def check_overpass_reply(reply: object, *, url: str, streets: bool) -> None:
     """
-    Turn a failed HTTP reply into our exception before osmnx sees it.
-
-    osmnx would sleep and retry 429 / 504 forever; raising here hands retries to
-    ``call_with_retries``, which backs off and gives up after a bounded number of tries.
+    Check that an Overpass reply is well formed, before it is cached or used.
 
     Parameters
     ----------
-    response
-        The reply, as a ``requests`` response hook receives it.
+    reply
+        The parsed JSON reply.
+    url
+        The Overpass API base URL, for messages.
+    streets
+        Whether it answers a walking-network query, which must return elements (an empty
+        reply there means the server is out of order, or the area has no streets at all).
 
     Raises
     ------
     RetryableServiceError
-        On 429 and 5xx replies.
+        When the reply carries an error remark (e.g. "runtime error: Query timed out").
     ServiceError
-        On other 4xx replies.
+        When it is not an object, has no ``elements`` list, an element is malformed (not an
+        object, an unknown type, an id that is not a whole number, a node without finite
+        in-range coordinates, way nodes or relation members of the wrong shape), or a
+        network reply holds no elements.
     """
-    status = response.status_code
-    if status == 429 or status >= 500:  # noqa: PLR2004
-        msg = f"HTTP {status} {response.reason}"
-        raise RetryableServiceError(
-            msg,
-            url=response.url,
-            status=status,
-            retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+
+    def bad(what: str) -> ServiceError:
+        text = (
+            f"Overpass at {url!r} sent a malformed reply: {what}; the server may be out of "
+            "order: try again later or use another --overpass-url"
         )
-    if status >= 400:  # noqa: PLR2004
-        msg = f"{response.url!r} answered HTTP {status} {response.reason}: check the endpoint URL"
-        raise ServiceError(msg, url=response.url, status=status)
+        return ServiceError(text, url=url)
+
+    if not isinstance(reply, dict):
+        what = f"expected a JSON object, got a {type(reply).__name__}"
+        raise bad(what)
+    remark = reply.get("remark")
+    if remark is not None and "error" in str(remark).lower():
+        msg = f"Overpass reported: {one_line(str(remark))[:200]}"
+        raise RetryableServiceError(msg, url=url)
+    elements = reply.get("elements")
+    if not isinstance(elements, list):
+        msg = f"Overpass at {url!r} sent a reply with no 'elements' list"
+        raise ServiceError(msg, url=url)
+    for index, element in enumerate(elements):
+        problem = _element_problem(element)
+        if problem:
+            what = f"element {index} {problem}"
+            raise bad(what)
+    if streets and not elements:
+        msg = (
+            f"Overpass at {url!r} sent no streets at all for this area: if it has streets, "
+            "the server is out of order; try again later, use another --overpass-url, "
+            "or --osm-file FILE"
+        )
+        raise ServiceError(msg, url=url)
+
+
+def _short(value: object) -> str:
+    """
+    Show a value from a reply in a message: its repr (control characters escaped), cut short.
+
+    Parameters
+    ----------
+    value
+        Any value.
+
+    Returns
+    -------
+    str
+        At most 40 characters.
+    """
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."  # noqa: PLR2004
+
+
+def _is_int(value: object) -> bool:
+    """
+    Tell whether a JSON value is a whole number (not a bool).
+
+    Parameters
+    ----------
+    value
+        The value.
+
+    Returns
+    -------
+    bool
+        True for an int.
+    """
+    return type(value) is int
+
+
+def _node_problem(element: dict[str, Any]) -> str | None:
+    """
+    Say what is wrong with an Overpass node's coordinates, if anything.
+
+    Parameters
+    ----------
+    element
+        The node.
+
+    Returns
+    -------
+    str or None
+        The problem, or None when ``lat`` and ``lon`` are finite numbers in range.
+    """
+    for key, limit in (("lat", 90.0), ("lon", 180.0)):
+        value = element.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return f"(a node) has the {key} {_short(value)}, not a number within ±{limit:g}"
+        if not (math.isfinite(value) and abs(value) <= limit):
+            return f"(a node) has the {key} {_short(value)}, not a number within ±{limit:g}"
+    return None
+
+
+def _element_problem(element: object) -> str | None:  # noqa: PLR0911 - one answer per check
+    """
+    Say what is wrong with one Overpass element, if anything.
+
+    Parameters
+    ----------
+    element
+        One item of ``elements``.
+
+    Returns
+    -------
+    str or None
+        The problem, to follow "element N", or None when it is well formed.
+    """
+    if not isinstance(element, dict):
+        return f"is {_short(element)}, not an object"
+    kind = element.get("type")
+    if kind not in {"node", "way", "relation"}:
+        return f"has the type {_short(kind)}"
+    if not _is_int(element.get("id")):
+        return f"has the id {_short(element.get('id'))}, not a whole number"
+    tags = element.get("tags")
+    if tags is not None and not isinstance(tags, dict):
+        return f"has tags {_short(tags)}, not an object"
+    if kind == "node":
+        return _node_problem(element)
+    if kind == "way":
+        refs = element.get("nodes")
+        if refs is not None and not (isinstance(refs, list) and all(map(_is_int, refs))):
+            return f"(a way) has nodes {_short(refs)}, not a list of whole numbers"
+    else:
+        members = element.get("members")
+        if members is not None and not (
+            isinstance(members, list)
+            and all(
+                isinstance(m, dict) and _is_int(m.get("ref")) and isinstance(m.get("type"), str)
+                for m in members
+            )
+        ):
+            return f"(a relation) has members {_short(members)} of the wrong shape"
+    return None
 
 
 def ways_from_overpass_json(replies: list[dict[str, Any]], *, source: str) -> OsmWays:
@@ -293,7 +615,8 @@ def ways_from_overpass_json(replies: list[dict[str, Any]], *, source: str) -> Os
     raw_ways: dict[int, dict[str, Any]] = {}
     stamps: list[str] = []
     for reply in replies:
-        base = reply.get("osm3s", {}).get("timestamp_osm_base")
+        osm3s = reply.get("osm3s")
+        base = osm3s.get("timestamp_osm_base") if isinstance(osm3s, dict) else None
         if isinstance(base, str):
             stamps.append(base)
         for element in reply.get("elements", []):
@@ -434,16 +757,21 @@ def fetch_overpass_features(
     Raises
     ------
     ServiceError
-        When Overpass cannot be reached, keeps failing, or answers nonsense.
+        When Overpass cannot be reached, keeps failing, runs out of time, or answers nonsense.
+    UsageError
+        When the URL is not http(s), or another argument is out of range.
+    AreaError
+        When ``area`` is not an ``Area``.
     """
-    cache_dir = settings.default_cache_dir() if cache_dir is None else cache_dir
-
-    def ask() -> list[dict[str, Any]]:
-        with _osmnx_settings(overpass_url, cache_dir / "http", timeout_s) as overpass:
-            _wait_for_slot(overpass_url, timeout_s)
-            return list(overpass._download_overpass_features(area.polygon, tags))  # noqa: SLF001
-
-    replies = call_with_retries(
-        ask, service="Overpass", url=overpass_url, attempts=attempts, backoff_s=backoff_s
+    overpass_url, cache_dir = _check_arguments(
+        area, overpass_url, cache_dir, timeout_s, attempts, backoff_s
     )
+    with run_deadline():
+        replies = call_with_retries(
+            lambda: _ask_overpass(area, overpass_url, cache_dir / "http", timeout_s, tags),
+            service="Overpass",
+            url=overpass_url,
+            attempts=attempts,
+            backoff_s=backoff_s,
+        )
     return features_from_overpass_json(replies, wanted, source=f"overpass:{overpass_url}")

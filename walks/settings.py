@@ -20,8 +20,22 @@ OVERPASS_URL = "https://overpass-api.de/api"
 #: Nominatim base URL; the CLI reads ``WALKS_NOMINATIM_URL`` too.
 NOMINATIM_URL = "https://nominatim.openstreetmap.org"
 
-#: Seconds to wait for one HTTP reply.
+#: Seconds to wait for one HTTP reply (capped by the run's deadline, see ``RUN_TIMEOUT_S``).
 REQUEST_TIMEOUT_S = 180.0
+
+#: Seconds a whole run may spend on online services: every request, back-off pause and
+#: ``Retry-After`` wait of a command fits in it (the CLI's ``--timeout``; library calls made
+#: outside ``walks._http.deadline`` get this much each).
+RUN_TIMEOUT_S = 300.0
+
+#: Most redirects followed for one request (a redirect loop ends after this many).
+MAX_REDIRECTS = 10
+
+#: Largest reply body read from a service, in bytes (after decompression).
+MAX_REPLY_BYTES = 512 * 1024 * 1024
+
+#: Longest place name sent to the geocoder, in characters.
+MAX_QUERY_CHARS = 300
 
 #: How many times a request is tried in all when a service answers 429, 5xx or times out.
 MAX_ATTEMPTS = 4
@@ -29,7 +43,8 @@ MAX_ATTEMPTS = 4
 #: First back-off pause in seconds; it doubles on every further attempt.
 BACKOFF_S = 2.0
 
-#: Longest single back-off pause in seconds (also caps a ``Retry-After`` header).
+#: Longest single back-off pause in seconds. A ``Retry-After`` header is honoured as given,
+#: unless it reaches beyond the run's deadline: then the run ends at once.
 MAX_BACKOFF_S = 60.0
 
 #: Nominatim's usage policy allows one request per second at most.

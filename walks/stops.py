@@ -14,7 +14,7 @@ from walks.errors import NoStopsError
 from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m, local_xy
 from walks.hours import local_zone, opening_status
 from walks.types import LatLon, Stop, ViewInfo
-from walks.views import facing, height_grid, line_of_sight, sun_light
+from walks.views import assumed_roofline_m, facing, height_grid, line_of_sight, sun_light
 
 if TYPE_CHECKING:
     from shapely import Polygon
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from walks.data import Feature, OsmFeatures
     from walks.graph import WalkGraph
     from walks.types import BBox
-    from walks.views import Landmark, Terrain
+    from walks.views import Ground, Landmark
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,10 @@ MAX_VIEW_STOPS = 12
 MIN_VISIBLE = 0.05
 #: A mapped viewpoint this close to a view stop supports it.
 VIEWPOINT_M = 40.0
+#: Below this share of the sight line with building data, a view is only "likely".
+LIKELY_BELOW = 0.5
+#: A sight line with at least this much ground without building data says so in its reason.
+UNKNOWN_NOTE_M = 100.0
 #: A stop is "away from busy roads" beyond this distance.
 QUIET_DISTANCE_M = 50.0
 _COMPASS8 = ("north", "north-east", "east", "south-east", "south", "south-west", "west",
@@ -56,16 +60,17 @@ class StopOptions:
     landmark
         The landmark for view stops, or None.
     terrain
-        Ground elevations, or None for flat ground.
+        Ground elevations (a DEM or fetched tiles), or None for flat ground.
     roofline_m
-        Building height assumed where no building data is loaded (None: open ground).
+        Building height assumed where no building data is loaded; None takes it from the
+        loaded buildings (``walks.views.assumed_roofline_m``).
     max_views
         How many view stops to keep at most.
     """
 
     at: dt.datetime | None = None
     landmark: Landmark | None = None
-    terrain: Terrain | None = None
+    terrain: Ground | None = None
     roofline_m: float | None = None
     max_views: int = MAX_VIEW_STOPS
 
@@ -270,8 +275,11 @@ def _view_stops(  # noqa: C901 - scoring notes read best together
     landmark = options.landmark
     assert landmark is not None
     grid = height_grid(osm.buildings, known, known_polygon=known_polygon)
+    roofline = (
+        options.roofline_m if options.roofline_m is not None else assumed_roofline_m(osm.buildings)
+    )
     sight = line_of_sight(grid, graph.node_lat, graph.node_lon, landmark,
-                          roofline_m=options.roofline_m, terrain=options.terrain)  # fmt: skip
+                          roofline_m=roofline, terrain=options.terrain)  # fmt: skip
     viewpoints = [f for f in osm.features if f.tags.get("tourism") == "viewpoint"]
     order = np.argsort(-sight.visible_fraction, kind="stable")
     chosen: list[int] = []
@@ -315,15 +323,12 @@ def _view_stops(  # noqa: C901 - scoring notes read best together
                 notes.append("the sun behind you lights it")
             if golden:
                 notes.append("golden hour")
-        if sight.unknown_m[node] > 0 and options.roofline_m is None:
-            score *= 1.0 - 0.5 * min(1.0, float(sight.unknown_m[node]) / max(distance, 1.0))
-            notes.append(
-                f"{sight.unknown_m[node] / 1000:.1f} km of the sight line has no building data"
-            )
-        reason = (f"{landmark.name} shows {100 * fraction:.0f} % of its height, "
-                  f"{distance / 1000:.1f} km to the {_compass(bearing)}")  # fmt: skip
-        if notes:
-            reason += " (" + "; ".join(notes) + ")"
+        share = float(sight.known_share[node])
+        unknown = float(sight.unknown_m[node])
+        # what rests on assumed roofs counts for less: half the score with no data at all
+        score *= 0.5 + 0.5 * share
+        reason = _view_reason(landmark.name, fraction, distance, bearing,
+                              (share, unknown, roofline), notes)  # fmt: skip
         stops.append(Stop(
             id=f"{category.key}:node/{int(graph.node_osm_id[node])}",
             osm_id=f"node/{int(graph.node_osm_id[node])}",
@@ -333,11 +338,56 @@ def _view_stops(  # noqa: C901 - scoring notes read best together
             opening="open", hours="always open",
             view=ViewInfo(landmark=landmark.name, landmark_location=landmark.location,
                           visible_fraction=round(fraction, 4), distance_m=round(distance, 1),
-                          bearing_deg=round(bearing, 1), unknown_m=float(sight.unknown_m[node]),
-                          lit=round(lit, 3), golden_hour=golden),
+                          bearing_deg=round(bearing, 1), unknown_m=unknown,
+                          lit=round(lit, 3), golden_hour=golden, known_share=round(share, 4),
+                          assumed_roofline_m=roofline),
         ))  # fmt: skip
     stops.sort(key=lambda s: -s.score)
     return stops[: options.max_views]
+
+
+def _view_reason(
+    name: str,
+    fraction: float,
+    distance_m: float,
+    bearing_deg: float,
+    knowledge: tuple[float, float, float],
+    notes: list[str],
+) -> str:
+    """
+    Explain a view: how much shows, how far, which way, and what the answer rests on.
+
+    Parameters
+    ----------
+    name
+        The landmark's name.
+    fraction
+        Visible share of its height.
+    distance_m, bearing_deg
+        Where it is.
+    knowledge
+        ``(known_share, unknown_m, roofline_m)``: the share of the sight line with building
+        data, the length without, and the roofline assumed there.
+    notes
+        Other remarks (viewpoint, light).
+
+    Returns
+    -------
+    str
+        ``"<name> shows 80 % of its height, 1.2 km to the south-west (...)"``, with "likely
+        shows" when less than ``LIKELY_BELOW`` of the line has building data.
+    """
+    share, unknown_m, roofline_m = knowledge
+    notes = list(notes)
+    if unknown_m >= UNKNOWN_NOTE_M:
+        notes.insert(0, f"{unknown_m / 1000:.1f} km of the sight line has no building data: "
+                        f"{roofline_m:g} m roofs assumed there")  # fmt: skip
+    shows = "likely shows" if share < LIKELY_BELOW else "shows"
+    reason = (f"{name} {shows} {100 * fraction:.0f} % of its height, "
+              f"{distance_m / 1000:.1f} km to the {_compass(bearing_deg)}")  # fmt: skip
+    if notes:
+        reason += " (" + "; ".join(notes) + ")"
+    return reason
 
 
 def find_stops(

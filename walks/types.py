@@ -128,6 +128,11 @@ class ViewInfo:
         How well the sun lights it from behind the walker (0..1), at the expected time.
     golden_hour
         Whether the sun is low (golden hour) then.
+    known_share
+        Share of the sight line over ground with building data (0..1); the rest rests on
+        ``assumed_roofline_m``.
+    assumed_roofline_m
+        Building height assumed where the sight line has no building data.
     """
 
     landmark: str
@@ -138,6 +143,8 @@ class ViewInfo:
     unknown_m: float = 0.0
     lit: float = 0.0
     golden_hour: bool = False
+    known_share: float = 1.0
+    assumed_roofline_m: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +269,9 @@ class Leg:
     walking_time_s
         Time to walk it.
     steps
-        Turn-by-turn directions.
+        Turn-by-turn directions (a U-turn starts a step that reads "turn back").
+    u_turns
+        Positions in ``nodes`` where the walk turns straight back along the way it came.
     """
 
     nodes: tuple[int, ...]
@@ -270,6 +279,7 @@ class Leg:
     length_m: float
     walking_time_s: float
     steps: tuple[Step, ...]
+    u_turns: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +337,8 @@ class Walk:
         dropped, start or end moved onto the nearest walkable way.
     start_offset_m, end_offset_m
         Distance from the asked start and end to where the walk begins and ends.
+    climb_m, descent_m
+        Total rise and fall along the walk, from the terrain; None without terrain.
     """
 
     stops: tuple[VisitedStop, ...]
@@ -344,3 +356,5 @@ class Walk:
     warnings: tuple[WalkWarning, ...] = ()
     start_offset_m: float = 0.0
     end_offset_m: float = 0.0
+    climb_m: float | None = None
+    descent_m: float | None = None

@@ -15,7 +15,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -39,7 +39,16 @@ log = logging.getLogger(__name__)
 EYE_M = 1.6
 #: Effective Earth radius with standard atmospheric refraction (k = 0.13).
 EFFECTIVE_RADIUS_M = EARTH_RADIUS_M / (1 - 0.13)
-_POINTS_PER_CHUNK = 256
+#: Step along a sight line beyond the building grid, where only assumed roofs and terrain are.
+COARSE_STEP_M = 10.0
+#: Most samples along one sight line; past it the steps grow, so work stays bounded.
+MAX_SAMPLES = 8192
+#: Most samples (points x samples) held in memory at once.
+CHUNK_ELEMENTS = 1 << 19
+#: The percentile of mapped building heights assumed where building data is missing.
+ROOFLINE_PERCENTILE = 90.0
+#: Fewest mapped heights from which the assumed roofline is taken (else the default height).
+MIN_MAPPED_HEIGHTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +357,9 @@ class Sightlines:
         Length of the sight line over ground without building data.
     hidden_below_m
         Height on the landmark below which it is hidden.
+    known_share
+        Share of the sight line (walker to the landmark's footprint) over ground with building
+        data (0..1; 1 for a walker at the landmark).
     """
 
     visible_fraction: NDArray[np.float64]
@@ -355,6 +367,137 @@ class Sightlines:
     bearing_deg: NDArray[np.float64]
     unknown_m: NDArray[np.float64]
     hidden_below_m: NDArray[np.float64]
+    known_share: NDArray[np.float64]
+
+
+class Ground(Protocol):
+    """Ground elevations: a DEM file (``Terrain``) or fetched tiles (``walks.terrain``)."""
+
+    def sample(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> NDArray[np.float64]:
+        """
+        Ground elevation at points.
+
+        Parameters
+        ----------
+        lats, lons
+            Points in degrees.
+
+        Returns
+        -------
+        ndarray
+            Elevations above sea level in metres (0 where unknown).
+        """
+
+
+def assumed_roofline_m(buildings: tuple[Building, ...]) -> float:
+    """
+    Choose the roofline assumed where a sight line crosses ground without building data.
+
+    Unknown is not empty: a city goes on beyond the loaded data. The assumption is the
+    ``ROOFLINE_PERCENTILE``-th percentile of the heights of the loaded buildings whose height
+    is mapped (``height`` or ``building:levels``), so a sight line that clears it most likely
+    clears the real roofs too; with fewer than ``MIN_MAPPED_HEIGHTS`` mapped heights it is
+    ``DEFAULT_BUILDING_M`` (16 m, about five storeys and a roof).
+
+    Parameters
+    ----------
+    buildings
+        The loaded buildings.
+
+    Returns
+    -------
+    float
+        Metres above the ground, rounded to 0.1 m.
+    """
+    from walks.data import DEFAULT_BUILDING_M  # noqa: PLC0415
+
+    mapped = [b.height_m for b in buildings if b.height_source != "default"]
+    if len(mapped) < MIN_MAPPED_HEIGHTS:
+        return DEFAULT_BUILDING_M
+    return round(float(np.percentile(mapped, ROOFLINE_PERCENTILE)), 1)
+
+
+@dataclass(frozen=True)
+class _Samples:
+    """Where a sight line is sampled: distances from the walker and the length each stands for.
+
+    Attributes
+    ----------
+    s
+        ``(1, M)`` distances along the line, increasing.
+    ds
+        ``(1, M)`` length of line each sample stands for (the gap to the previous one).
+    """
+
+    s: NDArray[np.float64]
+    ds: NDArray[np.float64]
+
+
+def _box_exit_m(
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    ux: NDArray[np.float64],
+    uy: NDArray[np.float64],
+    box: tuple[float, float, float, float],
+) -> NDArray[np.float64]:
+    """
+    Distance along rays at which they leave a box (0 for rays that miss it).
+
+    Parameters
+    ----------
+    px, py
+        Ray origins in metres.
+    ux, uy
+        Unit directions.
+    box
+        ``(west, south, east, north)`` in metres.
+
+    Returns
+    -------
+    ndarray
+        Metres.
+    """
+    west, south, east, north = box
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tx = np.where(ux > 0, (east - px) / ux, np.where(ux < 0, (west - px) / ux, np.inf))
+        ty = np.where(uy > 0, (north - py) / uy, np.where(uy < 0, (south - py) / uy, np.inf))
+    out: NDArray[np.float64] = np.maximum(np.minimum(tx, ty), 0.0)
+    return out
+
+
+def _sample_plan(reach_max: float, fine_end: float, cell_m: float) -> _Samples:
+    """
+    Lay out the samples of the sight lines, at most ``MAX_SAMPLES`` in all.
+
+    Every grid cell while the lines cross the building grid, then every ``COARSE_STEP_M``
+    (assumed roofs and terrain only); past ``MAX_SAMPLES`` the steps grow.
+
+    Parameters
+    ----------
+    reach_max
+        The longest sight line.
+    fine_end
+        How far any line runs over the building grid.
+    cell_m
+        The grid's cell size.
+
+    Returns
+    -------
+    _Samples
+        The layout, shared by all lines of a call (each uses its own first part).
+    """
+    fine_end = min(fine_end, reach_max)
+    half = MAX_SAMPLES // 2
+    fine_step = max(cell_m, fine_end / half)
+    coarse_step = max(COARSE_STEP_M, cell_m, (reach_max - fine_end) / half)
+    fine = np.arange(1, math.ceil(fine_end / fine_step) + 1) * fine_step
+    start = float(fine[-1]) if fine.size else 0.0
+    coarse = start + np.arange(1, math.ceil(max(reach_max - start, 0.0) / coarse_step) + 1) * (
+        coarse_step
+    )
+    s = np.concatenate([fine, coarse])
+    ds = np.diff(s, prepend=0.0)
+    return _Samples(s[None, :], ds[None, :])
 
 
 def line_of_sight(
@@ -365,10 +508,15 @@ def line_of_sight(
     *,
     eye_m: float = EYE_M,
     roofline_m: float | None = None,
-    terrain: Terrain | None = None,
+    terrain: Ground | None = None,
 ) -> Sightlines:
     """
     Compute how much of a landmark each point sees over the buildings (and terrain).
+
+    Each line is sampled at every grid cell while it crosses the building grid and every
+    ``COARSE_STEP_M`` beyond, with at most ``MAX_SAMPLES`` samples (the steps grow past that),
+    and points are taken in chunks of at most ``CHUNK_ELEMENTS`` samples: work grows linearly
+    with the sight lines' length, and memory is capped.
 
     Parameters
     ----------
@@ -381,8 +529,9 @@ def line_of_sight(
     eye_m
         Eye height above the ground.
     roofline_m
-        Building height assumed where no building data was loaded; None assumes open ground
-        there (and reports the length in ``unknown_m``).
+        Building height assumed where no building data was loaded (see
+        ``assumed_roofline_m``); None assumes open ground there. Either way the length is
+        reported in ``unknown_m`` and ``known_share``.
     terrain
         Ground elevations; None assumes flat ground.
 
@@ -398,23 +547,26 @@ def line_of_sight(
     dx, dy = float(lx) - px, float(ly) - py
     dist = np.hypot(dx, dy)
     bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
+    reach = np.maximum(dist - landmark.radius_m, 0.0)
     hidden_below = np.zeros(lats.size)
     unknown = np.zeros(lats.size)
-    step = grid.cell_m
+    covered = np.zeros(lats.size)
     west, south, east, north = grid.known
     rows, cols = grid.heights.shape
     ground_here = terrain.sample(lats, lons) if terrain is not None else np.zeros(lats.size)
     mark_lat, mark_lon = np.array([landmark.location.lat]), np.array([landmark.location.lon])
     ground_mark = float(terrain.sample(mark_lat, mark_lon)[0]) if terrain is not None else 0.0
-    for lo in range(0, lats.size, _POINTS_PER_CHUNK):
-        sl = slice(lo, lo + _POINTS_PER_CHUNK)
+    safe = np.maximum(dist, 1e-9)
+    exits = _box_exit_m(px, py, dx / safe, dy / safe, grid.known)
+    reach_max = float(reach.max()) if reach.size else 0.0
+    plan = _sample_plan(reach_max, float(exits.max()) if exits.size else 0.0, grid.cell_m)
+    per_chunk = max(1, CHUNK_ELEMENTS // max(plan.s.size, 1))
+    for lo in range(0, lats.size if plan.s.size else 0, per_chunk):
+        sl = slice(lo, lo + per_chunk)
         d = dist[sl]
-        reach = np.maximum(d - landmark.radius_m, 0.0)
-        n_samples = int(np.ceil(reach.max() / step)) if reach.size else 0
-        if n_samples == 0:
-            continue
-        s = (np.arange(1, n_samples + 1) * step)[None, :]  # (1, M)
-        valid = s < reach[:, None]
+        n = int(np.searchsorted(plan.s[0], float(reach[sl].max()), side="right")) + 1
+        s, ds = plan.s[:, :n], plan.ds[:, :n]
+        valid = s < reach[sl, None]
         t = s / np.maximum(d[:, None], 1e-9)
         x = px[sl, None] + dx[sl, None] * t
         y = py[sl, None] + dy[sl, None] * t
@@ -423,21 +575,22 @@ def line_of_sight(
         row = np.clip(((y - grid.y0) / grid.cell_m).astype(np.int64), 0, rows - 1)
         if grid.known_mask is not None:
             inside &= grid.known_mask[row, col]
-        h = np.where(inside, grid.heights[row, col], 0.0)
-        if roofline_m is not None:
-            h = np.where(inside, h, roofline_m)
-        unknown[sl] = (valid & ~inside).sum(axis=1) * step
+        h = np.where(inside, grid.heights[row, col], 0.0 if roofline_m is None else roofline_m)
+        # each sample stands for the stretch since the previous one, up to the footprint
+        length = np.clip(reach[sl, None] - (s - ds), 0.0, ds)
+        unknown[sl] = (length * ~inside).sum(axis=1)
+        covered[sl] = length.sum(axis=1)
         if terrain is not None:
             glat, glon = grid.unproject(x, y)
-            g = terrain.sample(glat.ravel(), glon.ravel()).reshape(x.shape)
-            h = h + g
+            h = h + terrain.sample(glat.ravel(), glon.ravel()).reshape(x.shape)
         curve = s * (d[:, None] - s) / (2 * EFFECTIVE_RADIUS_M)
         eye = ground_here[sl, None] + eye_m
         need = (h + curve - eye) * d[:, None] / s + eye - ground_mark
         need = np.where(valid, need, -np.inf)
         hidden_below[sl] = np.maximum(need.max(axis=1), 0.0)
     fraction = np.clip((landmark.height_m - hidden_below) / landmark.height_m, 0.0, 1.0)
-    return Sightlines(fraction, dist, bearing, unknown, hidden_below)
+    known_share = np.where(covered > 0, 1.0 - unknown / np.maximum(covered, 1e-9), 1.0)
+    return Sightlines(fraction, dist, bearing, unknown, hidden_below, np.clip(known_share, 0, 1))
 
 
 @dataclass

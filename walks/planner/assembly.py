@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,16 +46,28 @@ class Assembler:
         The request (speed and budget).
     dwell_s
         Seconds spent at a stop.
+    lead_in, lead_in_m, lead_out, lead_out_m
+        The parts of split edges walked from the start point to the first node and from the
+        last node to the end point (empty when those points are nodes).
     """
 
     graph: WalkGraph
     router: Router
     request: PlanRequest
     dwell_s: Callable[[Stop], float]
+    #: the line from where the walk begins (on a way) to its first node, and its length
+    lead_in: tuple[LatLon, ...] = ()
+    lead_in_m: float = 0.0
+    #: the line from the last node to where the walk ends (on a way), and its length
+    lead_out: tuple[LatLon, ...] = ()
+    lead_out_m: float = 0.0
     speed: float = field(init=False)
     max_factor: float = field(init=False)
+    degree: NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
+        g = self.graph
+        self.degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
         self.speed = self.request.speed_kph / 3.6
         self.max_factor = float(self.router.factor.max())
 
@@ -100,7 +112,7 @@ class Assembler:
         visits: list[VisitedStop] = []
         nodes_all: list[int] = [int(pts.nodes[route[0]])]
         edges_all: list[int] = []
-        clock = 0.0
+        clock = self.lead_in_m / self.speed
         heading: float | None = None
         # legs end at stops (and the finish); waypoints lie inside legs
         leg_nodes: list[int] = [int(pts.nodes[route[0]])]
@@ -126,21 +138,18 @@ class Assembler:
                 legs.append(leg)
                 clock += leg.walking_time_s
                 if stop is not None:
+                    if self.degree[dst] == 1:  # nothing beyond it: the walk comes back
+                        stop = replace(stop, reason=with_dead_end(stop.reason))
                     visits.append(VisitedStop(stop=stop, arrival_s=clock, leg=len(legs) - 1))
                     clock += self.dwell_s(stop)
                 nodes_all += leg_nodes[1:]
                 edges_all += leg_edges
                 leg_nodes, leg_edges = [dst], []
+        legs = self.with_leads(legs)
         edge_arr = np.asarray(edges_all, dtype=np.int64)
-        length = float(g.edge_length_m[edge_arr].sum()) if edge_arr.size else 0.0
-        uses = np.bincount(edge_arr, minlength=g.n_edges) if edge_arr.size else np.zeros(g.n_edges)
-        retraced = float(((uses - 1).clip(min=0) * g.edge_length_m).sum())
-        pleasant = (
-            float(g.edge_length_m[edge_arr][pleasant_mask(g)[edge_arr]].sum())
-            if edge_arr.size
-            else 0.0
-        )
-        spurs = sum(1 for i in range(1, len(nodes_all) - 1) if nodes_all[i - 1] == nodes_all[i + 1])
+        leads_m = self.lead_in_m + self.lead_out_m
+        length = (float(g.edge_length_m[edge_arr].sum()) if edge_arr.size else 0.0) + leads_m
+        retraced, pleasant, spurs = self.measures(edge_arr, nodes_all)
         walking_s = length / self.speed
         dwell_total = sum(self.dwell_s(v.stop) for v in visits)
         total_s = walking_s + dwell_total
@@ -152,7 +161,7 @@ class Assembler:
         return Walk(
             stops=tuple(visits),
             nodes=tuple(nodes_all),
-            geometry=self.geometry(edges_all, nodes_all),
+            geometry=self.lead_in[:-1] + self.geometry(edges_all, nodes_all) + self.lead_out[1:],
             legs=tuple(legs),
             length_m=length,
             walking_time_s=walking_s,
@@ -163,6 +172,65 @@ class Assembler:
             budget_error=error,
             seed=self.request.seed,
         )
+
+    def measures(self, edges: NDArray[np.int64], nodes: list[int]) -> tuple[float, float, int]:
+        """
+        Measure a walk's path: length walked again, length on pleasant ways, U-turns.
+
+        Parameters
+        ----------
+        edges, nodes
+            The path between its first and last nodes.
+
+        Returns
+        -------
+        tuple
+            ``(retraced metres, pleasant metres, U-turns)``; the retraced metres count the
+            split edge's part a loop leaves and comes back along.
+        """
+        g = self.graph
+        uses = np.bincount(edges, minlength=g.n_edges) if edges.size else np.zeros(g.n_edges)
+        retraced = float(((uses - 1).clip(min=0) * g.edge_length_m).sum())
+        if self.lead_in and self.lead_out and self.lead_in == self.lead_out[::-1]:
+            retraced += self.lead_in_m  # a loop leaves and comes back along the same part
+        pleasant = float(g.edge_length_m[edges][pleasant_mask(g)[edges]].sum())
+        spurs = sum(1 for i in range(1, len(nodes) - 1) if nodes[i - 1] == nodes[i + 1])
+        return retraced, pleasant, spurs
+
+    def with_leads(self, legs: list[Leg]) -> list[Leg]:
+        """
+        Add the split edges' parts to the first and last legs' length and time.
+
+        Parameters
+        ----------
+        legs
+            The legs between graph nodes.
+
+        Returns
+        -------
+        list of Leg
+            The legs as walked from the start point to the end point.
+        """
+        if not legs:
+            return legs
+        out = list(legs)
+        for i, j, extra in ((0, 0, self.lead_in_m), (len(out) - 1, -1, self.lead_out_m)):
+            if extra > 0:
+                leg = out[i]
+                steps = list(leg.steps)
+                if steps:  # the first (last) step runs on to (from) the point on the way
+                    longer = steps[j].length_m + extra
+                    text = steps[j].instruction.rsplit(", ", 1)[0]
+                    steps[j] = replace(
+                        steps[j], length_m=longer, instruction=f"{text}, {longer:,.0f} m"
+                    )
+                out[i] = replace(
+                    leg,
+                    length_m=leg.length_m + extra,
+                    walking_time_s=(leg.length_m + extra) / self.speed,
+                    steps=tuple(steps),
+                )
+        return out
 
     def geometry(self, edges: list[int], nodes: list[int]) -> tuple[LatLon, ...]:
         """
@@ -195,7 +263,31 @@ class Assembler:
             nodes=tuple(nodes), edges=tuple(edges), length_m=length,
             walking_time_s=length / self.speed,
             steps=directions(g, nodes, edges, heading_in=heading),
+            u_turns=tuple(i for i in range(1, len(nodes) - 1) if nodes[i - 1] == nodes[i + 1]),
         )  # fmt: skip
+
+
+#: What a stop at the tip of a dead end adds to its reason.
+DEAD_END = "at the end of a dead end: the walk comes back the same way"
+
+
+def with_dead_end(reason: str) -> str:
+    """
+    Say in a stop's reason that it lies at the end of a dead end.
+
+    Parameters
+    ----------
+    reason
+        The stop's reason (may be empty).
+
+    Returns
+    -------
+    str
+        ``"<reason>; at the end of a dead end: ..."``, or the note alone.
+    """
+    if not reason:
+        return DEAD_END[0].upper() + DEAD_END[1:]
+    return f"{reason.rstrip('. ')}; {DEAD_END}"
 
 
 def cancel_backtracks(nodes: list[int], edges: list[int]) -> tuple[list[int], list[int]]:

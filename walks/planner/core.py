@@ -4,14 +4,38 @@ Pure numpy, no I/O. Both the walk planner and ``solve_orienteering`` run this sa
 
 Algorithm (iterated local search, deterministic for a seed and an iteration count):
 
-1. *Construction*: randomised greedy insertion. Every unvisited point's cheapest feasible
-   insertion (extra cost, including its dwell) is evaluated for all positions at once in numpy;
-   one of the best ``gain / extra cost`` candidates is inserted, until nothing more fits.
-2. *Local search*: exact (asymmetric) 2-opt over all segment reversals at once, then best-ratio
-   insertion again, so the saved length is spent on more points.
-3. *Perturbation*: remove a random run of consecutive points, or random points, then repeat the
-   local search. A worse result is accepted now and then (a small random walk), and the search
-   returns to the best route after a stretch without progress, with stronger shakes.
+1. *Construction*: greedy insertion by ``gain / extra cost``, once plainly and three times
+   with a restricted candidate list (GRASP: pick at random among the best 30-50 %); the best
+   of the four, after local search, starts the search. Insertion is incremental: each
+   unvisited point keeps its cheapest place; adding ``k`` between ``a`` and ``b`` only
+   re-evaluates the points whose place was ``a-b`` and compares the rest with the two new
+   edges. On long routes a point is tried only at the edges next to its 32 nearest points
+   (candidate lists), falling back to every edge when none of them is visited.
+2. *Local search*: tour improvement of the chosen set by 2-opt (exact for asymmetric costs
+   via running sums) and Or-opt (runs of 1-3 points moved, either way round), both over
+   10-nearest-neighbour candidate lists; each evaluation queues the improving moves, which
+   are re-checked on the current route and applied in one pass. Then *swap*: a visited point
+   replaced by an unvisited one where that gains score (an EA4OP-style add/drop on one
+   place), and insertion again, so saved length is spent on more points.
+3. *Perturbation*: remove a run of consecutive points or scattered points (at most 100);
+   half the time the removed points may not return in the first refill (a short tabu, which
+   lets other points in), and the refill's ratio uses the extra cost to the power 0.5, 1 or
+   2 with noise, so the search explores different mixes of valuable and cheap points. A worse
+   result is accepted now and then, and the search returns to the best route after a
+   stretch without progress, with stronger shakes.
+
+Work and time: the number of iterations (``default_iterations``, scaled to the instance)
+decides the result; the time limit is only a guard, checked inside every phase's loop, so a
+run overshoots it by at most one move evaluation. When the guard ends a run,
+``OPSolution.timed_out`` says so and a warning is logged.
+
+Sources (ideas, not code): Kobeaga, Merino and Lozano, "An efficient evolutionary algorithm
+for the orienteering problem" (EA4OP, Computers & OR 90, 2018) for the add / drop operators
+and tour improvement of the chosen set; Vansteenwegen et al., "Iterated local search for the
+team orienteering problem with time windows" (Computers & OR 36, 2009) for the remove-a-run
+perturbation; Feo and Resende's GRASP (1995) for the randomised constructions; Or (1976) and
+Croes (1958) for the Or-opt and 2-opt moves; Johnson and McGeoch's survey of TSP local search
+(1997) for candidate lists and queued moves.
 
 Constraints: point groups with a minimum and a maximum count (categories of stops), an order of
 groups (ranks must not decrease along the route), and mandatory points. Minimum counts and
@@ -21,7 +45,9 @@ them first whenever the budget allows, and the caller can tell when it cannot.
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -36,6 +62,22 @@ log = logging.getLogger(__name__)
 _EPS = 1e-9
 #: Differences in value or cost smaller than this are ties.
 _TINY = 1e-9
+#: Length of each point's candidate list (nearest points by round-trip cost).
+_NEAR = 10
+#: Longer list, for the places a point may be inserted at.
+_NEAR_INSERT = 32
+#: Rows per block when a full matrix would be large.
+_CHUNK = 256
+#: Most points one perturbation removes.
+_SHAKE = 100
+#: Up to this many points, exchanges try every unvisited point, not only the nearest.
+_FULL = 400
+#: Improving tour moves queued per evaluation.
+_BATCH = 64
+#: Exponents of the extra cost in the insertion ratio, drawn per perturbation.
+_POWERS = (0.5, 1.0, 1.0, 2.0)
+#: Share of perturbations whose removed points may not come back in the first refill.
+_TABU = 0.5
 
 
 @dataclass(frozen=True)
@@ -95,6 +137,9 @@ class OPSolution:
         Per group, how many points short of its minimum the route is.
     iterations
         Search iterations run.
+    timed_out
+        True when the time guard, not the work budget, ended the search (the result may then
+        differ between runs).
     """
 
     route: tuple[int, ...]
@@ -103,6 +148,7 @@ class OPSolution:
     missing_mandatory: tuple[int, ...] = ()
     missing_in_group: tuple[int, ...] = ()
     iterations: int = 0
+    timed_out: bool = False
 
 
 @dataclass
@@ -111,6 +157,7 @@ class _Search:
 
     problem: OPProblem
     rng: np.random.Generator
+    deadline: float = math.inf
     n: int = field(init=False)
     cost: NDArray[np.float64] = field(init=False)
     dwell: NDArray[np.float64] = field(init=False)
@@ -121,6 +168,9 @@ class _Search:
     mandatory: NDArray[np.bool_] = field(init=False)
     bonus: float = field(init=False)
     eligible: NDArray[np.bool_] = field(init=False)
+    near: NDArray[np.int64] = field(init=False)
+    timed_out: bool = field(init=False, default=False)
+    tabu: NDArray[np.bool_] = field(init=False)
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -144,12 +194,52 @@ class _Search:
         self.eligible &= (p.score > 0) | self.mandatory | (self._group_has_min())
         grouped = self.group >= 0
         self.eligible[grouped] &= self.gmax[self.group[grouped]] > 0
+        self.near = self._candidate_lists()
+        self.tabu = np.zeros(n, dtype=bool)
+
+    def _candidate_lists(self) -> NDArray[np.int64]:
+        """List the ``_NEAR_INSERT`` nearest usable points of each point (round-trip cost).
+
+        Rows with fewer usable points are padded with the point itself, which every move
+        treats as no neighbour.
+        """
+        n = self.n
+        usable = self.eligible.copy()
+        usable[[self.problem.start, self.problem.end]] = True
+        k = min(_NEAR_INSERT, int(usable.sum()))
+        if k == 0:
+            return np.zeros((n, 0), dtype=np.int64)
+        near = np.empty((n, k), dtype=np.int64)
+        cols = np.flatnonzero(usable)
+        for lo in range(0, n, _CHUNK):
+            hi = min(n, lo + _CHUNK)
+            sym = self.cost[lo:hi][:, cols] + self.cost[cols][:, lo:hi].T
+            sym[cols[None, :] == np.arange(lo, hi)[:, None]] = np.inf
+            part = np.argpartition(sym, k - 1, axis=1)[:, :k]
+            dist = np.take_along_axis(sym, part, axis=1)
+            order = np.argsort(dist, axis=1, kind="stable")
+            part = np.take_along_axis(part, order, axis=1)
+            dist = np.take_along_axis(dist, order, axis=1)
+            rows = cols[part]
+            near[lo:hi] = np.where(np.isfinite(dist), rows, np.arange(lo, hi)[:, None])
+        return near
 
     def _group_has_min(self) -> NDArray[np.bool_]:
         has: NDArray[np.bool_] = np.zeros(self.n, dtype=bool)
         grouped = self.group >= 0
         has[grouped] = self.gmin[self.group[grouped]] > 0
         return has
+
+    @property
+    def close(self) -> NDArray[np.int64]:
+        """The ``_NEAR`` nearest points of each point (for tour moves and exchanges)."""
+        return self.near[:, :_NEAR]
+
+    def late(self) -> bool:
+        """Tell whether the time guard has passed (remembered, so the caller can warn)."""
+        if time.perf_counter() > self.deadline:
+            self.timed_out = True
+        return self.timed_out
 
     # ------------------------------------------------------------------ measures
 
@@ -190,53 +280,152 @@ class _Search:
         ranks = ranks[ranks >= 0]
         return bool(np.all(ranks[1:] >= ranks[:-1]))
 
-    # ------------------------------------------------------------------ moves
+    def _positions(self, route: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Position of each point as the tail of an edge, and as its head (-1: not there)."""
+        tail = np.full(self.n, -1, dtype=np.int64)
+        tail[route[:-1]] = np.arange(route.size - 1)
+        head = np.full(self.n, -1, dtype=np.int64)
+        head[route[1:]] = np.arange(1, route.size)
+        return tail, head
 
-    def insert(
-        self, route: NDArray[np.int64], rcl: float = 0.0, noise: float = 0.0
+    # ------------------------------------------------------------------ insertion
+
+    def _cheapest(
+        self, route: NDArray[np.int64], cand: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """Each candidate's cheapest insertion: extra cost and the position it follows.
+
+        On long routes only the edges at the candidate's nearest visited points are tried
+        (its candidate list); a candidate with none of them visited tries every edge.
+        """
+        m = route.size
+        width = self.near.shape[1]
+        if m - 1 <= 2 * width or cand.size == 0:
+            return self._cheapest_all(route, cand)
+        tail, head = self._positions(route)
+        nb = self.near[cand]
+        edge = np.concatenate([tail[nb], head[nb] - 1], axis=1)
+        valid = edge >= 0
+        e = np.where(valid, edge, 0)
+        a, b = route[e], route[e + 1]
+        c = cand[:, None]
+        extra = self.cost[a, c] + self.cost[c, b] - self.cost[a, b] + self.dwell[c]
+        if (self.rank[cand] >= 0).any():
+            upto, onwards = self._rank_bounds(route)
+            r = self.rank[c].astype(float)
+            valid &= (r < 0) | ((upto[e] <= r) & (r <= onwards[e + 1]))
+        extra = np.where(valid, extra, np.inf)
+        col = np.argmin(extra, axis=1)
+        rows = np.arange(cand.size)
+        best, at = extra[rows, col], e[rows, col]
+        lost = ~valid.any(axis=1)
+        if lost.any():
+            best[lost], at[lost] = self._cheapest_all(route, cand[lost])
+        return best, at
+
+    def _cheapest_all(
+        self, route: NDArray[np.int64], cand: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """Each candidate's cheapest insertion over every edge of the route."""
+        a, b = route[:-1], route[1:]
+        best = np.full(cand.size, np.inf)
+        at = np.zeros(cand.size, dtype=np.int64)
+        ranked = bool((self.rank[cand] >= 0).any())
+        if ranked:
+            upto, onwards = self._rank_bounds(route)
+        step = max(1, _CHUNK * 64 // max(1, a.size))
+        for lo in range(0, cand.size, step):
+            c = cand[lo : lo + step]
+            extra = (
+                self.cost[np.ix_(a, c)] + self.cost[np.ix_(c, b)].T - self.cost[a, b][:, None]
+            ) + self.dwell[c][None, :]
+            if ranked:
+                extra = np.where(self._rank_fits(upto[:-1], onwards[1:], c), extra, np.inf)
+            pos = np.argmin(extra, axis=0)
+            best[lo : lo + step] = extra[pos, np.arange(c.size)]
+            at[lo : lo + step] = pos
+        return best, at
+
+    def insert(  # noqa: C901, PLR0915 - one incremental loop
+        self,
+        route: NDArray[np.int64],
+        rcl: float = 0.0,
+        noise: float = 0.0,
+        power: float = 1.0,
     ) -> NDArray[np.int64]:
         """Insert points while any fits, best ``gain / extra cost`` first (or one of the best).
 
-        ``rcl`` picks at random among that fraction of the best candidates; ``noise`` scales
-        each ratio by a random factor ``1 ± noise`` (both diversify the search).
+        Every candidate keeps its cheapest insertion (extra cost and the point it would follow).
+        Adding point ``k`` between ``a`` and ``b`` removes only the edge ``a-b`` and adds
+        ``a-k`` and ``k-b``: candidates whose cheapest place was ``a-b`` are evaluated again over
+        the route, all others only against the two new edges. The ratio divides by the extra cost
+        to ``power`` (below 1 favours score, above 1 cheap points). ``rcl`` picks at random
+        among that fraction of the best candidates; ``noise`` scales each ratio by ``1 ± noise``.
         """
         budget = self.problem.budget
-        in_route = np.zeros(self.n, dtype=bool)
-        in_route[route] = True
+        n = self.n
+        open_ = self.eligible & ~self.tabu
+        open_[route] = False
+        if not open_.any():
+            return route
         used = self.route_cost(route)
-        while True:
-            cand = np.flatnonzero(self.eligible & ~in_route)
-            if cand.size == 0:
+        best = np.full(n, np.inf)
+        after = np.full(n, -1, dtype=np.int64)  # the point a candidate would follow
+
+        def evaluate(points: NDArray[np.int64]) -> None:
+            extra, at = self._cheapest(route, points)
+            best[points] = extra
+            after[points] = route[at]
+
+        evaluate(np.flatnonzero(open_))
+        gain = self.gains(route)
+        any_ranked = bool((self.rank[open_] >= 0).any())
+        grouped = self.gmin.size > 0
+        while not self.late():
+            ok = open_ & (gain > 0) & (best <= budget - used + _EPS)
+            idx = np.flatnonzero(ok)
+            if idx.size == 0:
                 break
-            gain = self.gains(route)[cand]
-            keep = gain > 0
-            cand, gain = cand[keep], gain[keep]
-            if cand.size == 0:
-                break
-            a, b = route[:-1], route[1:]
-            extra = (
-                self.cost[a][:, cand] + self.cost[cand][:, b].T - self.cost[a, b][:, None]
-            ) + self.dwell[cand][None, :]
-            if (self.rank[cand] >= 0).any():
-                upto, onwards = self._rank_bounds(route)
-                extra = np.where(self._rank_fits(upto[:-1], onwards[1:], cand), extra, np.inf)
-            pos = np.argmin(extra, axis=0)
-            best = extra[pos, np.arange(cand.size)]
-            fits = used + best <= budget + _EPS
-            if not fits.any():
-                break
-            ratio = np.where(fits, gain / np.maximum(best, _EPS), -np.inf)
+            ratio = gain[idx] / np.maximum(best[idx], _EPS) ** power
             if noise > 0:
-                ratio *= 1.0 + noise * (2.0 * self.rng.random(ratio.size) - 1.0)
-            if rcl > 0 and fits.sum() > 1:
-                order = np.argsort(-ratio)[: max(1, int(np.ceil(rcl * fits.sum())))]
-                pick = int(self.rng.choice(order))
+                ratio = ratio * (1.0 + noise * (2.0 * self.rng.random(ratio.size) - 1.0))
+            if rcl > 0 and idx.size > 1:
+                top = max(1, int(np.ceil(rcl * idx.size)))
+                order = np.argpartition(-ratio, top - 1)[:top] if top < idx.size else None
+                choices = idx if order is None else idx[np.sort(order)]
+                k = int(self.rng.choice(choices))
             else:
-                pick = int(np.argmax(ratio))
-            k, at = int(cand[pick]), int(pos[pick])
-            route = np.concatenate([route[: at + 1], [k], route[at + 1 :]])
-            in_route[k] = True
-            used += float(best[pick])
+                k = int(idx[int(np.argmax(ratio))])
+            a = int(after[k])
+            pos = int(np.flatnonzero(route[:-1] == a)[0])
+            b = int(route[pos + 1])
+            route = np.insert(route, pos + 1, k)
+            used += float(best[k])
+            open_[k] = False
+            best[k] = np.inf
+            if grouped:
+                gain = self.gains(route)
+            if not open_.any():
+                break
+            if any_ranked and self.rank[k] >= 0:
+                evaluate(np.flatnonzero(open_))  # the order bounds of every place changed
+                continue
+            stale = np.flatnonzero(open_ & (after == a))
+            if stale.size:
+                evaluate(stale)
+            rest = open_ & (after != a)
+            via_a = self.cost[a] + self.cost[:, k] - self.cost[a, k] + self.dwell
+            via_b = self.cost[k] + self.cost[:, b] - self.cost[k, b] + self.dwell
+            if any_ranked:
+                upto, onwards = self._rank_bounds(route)
+                r = self.rank.astype(float)
+                fits = (r < 0) | ((upto[pos] <= r) & (r <= onwards[pos + 2]))
+                via_a = np.where(fits, via_a, np.inf)
+                via_b = np.where(fits, via_b, np.inf)
+            take = rest & (via_a <= best)
+            best[take], after[take] = via_a[take], a
+            take = rest & (via_b <= best)
+            best[take], after[take] = via_b[take], k
         return route
 
     def _rank_bounds(
@@ -258,22 +447,53 @@ class _Search:
         )
         return fits
 
+    # ------------------------------------------------------------------ tour improvement
+
+    def _edge_pairs(self, route: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """List pairs ``p < q`` of edges to cut for 2-opt.
+
+        All of them on short routes, else those where a new edge joins a point to one of its
+        candidate neighbours.
+        """
+        m = route.size
+        if (m - 1) * (m - 2) <= 4 * _NEAR * m:
+            return _all_pairs(m)
+        tail, head = self._positions(route)
+        i = np.arange(m - 1)
+        # new edge route[p] - route[q]: route[q] is a neighbour of route[p] (either way round)
+        ja = tail[self.close[route[:-1]]]
+        # new edge route[p+1] - route[q+1]
+        jb = head[self.close[route[1:]]] - 1
+        ii = np.concatenate([np.repeat(i, ja.shape[1]), np.repeat(i, jb.shape[1])])
+        jj = np.concatenate([ja.ravel(), jb.ravel()])
+        ok = jj >= 0
+        ii, jj = ii[ok], jj[ok]
+        p, q = np.minimum(ii, jj), np.maximum(ii, jj)
+        keep = q > p + 1
+        return p[keep], q[keep]
+
+    def _sums(
+        self, route: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Edge costs along the route, and running sums of them forwards and backwards."""
+        fwd = self.cost[route[:-1], route[1:]]
+        bwd = self.cost[route[1:], route[:-1]]
+        return fwd, np.concatenate([[0.0], np.cumsum(fwd)]), np.concatenate([[0.0], np.cumsum(bwd)])
+
     def two_opt(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Reverse segments while that shortens the route (exact for asymmetric costs)."""
+        """Reverse segments while that shortens the route (exact for asymmetric costs).
+
+        One evaluation of the candidate moves queues every improving one, best first; each is
+        checked again on the route as it is by then (its edges still there, still improving)
+        before it is applied, so one pass applies many independent moves.
+        """
         ordered = bool((self.rank[route] >= 0).sum() > 1)
         for _ in range(10 * self.n):
             m = route.size
-            if m < 4:  # noqa: PLR2004
+            if m < 4 or self.late():  # noqa: PLR2004
                 return route
-            fwd = self.cost[route[:-1], route[1:]]
-            bwd = self.cost[route[1:], route[:-1]]
-            cf = np.concatenate([[0.0], np.cumsum(fwd)])
-            cb = np.concatenate([[0.0], np.cumsum(bwd)])
-            i = np.arange(m - 1)[:, None]  # edge (i, i+1) is cut
-            j = np.arange(m - 1)[None, :]  # edge (j, j+1) is cut; the segment i+1..j turns round
-            valid = j > i + 1
-            ii, jj = np.broadcast_arrays(i, j)
-            ii, jj = ii[valid], jj[valid]
+            fwd, cf, cb = self._sums(route)
+            ii, jj = self._edge_pairs(route)  # edges (i, i+1) and (j, j+1) are cut
             inner = (cb[jj] - cb[ii + 1]) - (cf[jj] - cf[ii + 1])
             delta = (
                 self.cost[route[ii], route[jj]] + self.cost[route[ii + 1], route[jj + 1]]
@@ -282,60 +502,171 @@ class _Search:
             improving = np.flatnonzero(delta < -_TINY)
             if improving.size == 0:
                 return route
-            moved = False
-            for idx in improving[np.argsort(delta[improving])][: 1 if not ordered else 20]:
-                a, b = int(ii[idx]), int(jj[idx])
+            queue = improving[np.argsort(delta[improving], kind="stable")][:_BATCH]
+            moves = np.stack([route[ii[queue]], route[ii[queue] + 1], route[jj[queue]]], axis=1)
+            applied = 0
+            for u, v, x in moves.tolist():
+                if applied:
+                    fwd, cf, cb = self._sums(route)
+                tail = self._positions(route)[0]
+                a, b = int(tail[u]), int(tail[x])
+                if a < 0 or b < 0 or b <= a + 1 or route[a + 1] != v:
+                    continue
+                y = route[b + 1]
+                d = (
+                    self.cost[u, x] + self.cost[v, y] - fwd[a] - fwd[b]
+                    + (cb[b] - cb[a + 1]) - (cf[b] - cf[a + 1])
+                )  # fmt: skip
+                if d >= -_TINY:
+                    continue
                 new = np.concatenate([route[: a + 1], route[a + 1 : b + 1][::-1], route[b + 1 :]])
-                if not ordered or self.order_ok(new):
-                    route, moved = new, True
-                    break
-            if not moved:
+                if ordered and not self.order_ok(new):
+                    continue
+                route = new
+                applied += 1
+            if not applied:
                 return route
         return route
 
+    def or_opt(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Move runs of one to three points elsewhere (either way round) while that shortens.
+
+        The new places are next to candidate neighbours of the run's ends; the moves are
+        queued and re-checked like 2-opt moves.
+        """
+        ordered = bool((self.rank[route] >= 0).sum() > 1)
+        for _ in range(10 * self.n):
+            m = route.size
+            if m < 4 or self.late():  # noqa: PLR2004
+                return route
+            fwd, cf, cb = self._sums(route)
+            tail, head = self._positions(route)
+            s = np.concatenate([np.arange(1, m - length) for length in (1, 2, 3)])
+            e = s + np.concatenate(
+                [np.full(max(0, m - 1 - length), length - 1) for length in (1, 2, 3)]
+            )
+            removed = fwd[s - 1] + fwd[e] - self.cost[route[s - 1], route[e + 1]]
+            ends = np.concatenate([self.close[route[s]], self.close[route[e]]], axis=1)
+            t = np.concatenate([tail[ends], head[ends] - 1], axis=1)  # new place: edge t
+            width = t.shape[1]
+            ss, ee = np.repeat(s, width), np.repeat(e, width)
+            rem, t = np.repeat(removed, width), t.ravel()
+            ok = (t >= 0) & ((t < ss - 1) | (t > ee))
+            ss, ee, rem, t = ss[ok], ee[ok], rem[ok], t[ok]
+            before, nxt = route[t], route[t + 1]
+            first, last = route[ss], route[ee]
+            base = -fwd[t] - rem
+            keep = self.cost[before, first] + self.cost[last, nxt] + base
+            flip = (cb[ee] - cb[ss]) - (cf[ee] - cf[ss])
+            turned = self.cost[before, last] + self.cost[first, nxt] + base + flip
+            delta = np.concatenate([keep, turned])
+            good = np.flatnonzero(delta < -_TINY)
+            if good.size == 0:
+                return route
+            good = good[np.argsort(delta[good], kind="stable")][:_BATCH]
+            i = good % keep.size
+            moves = np.stack(
+                [first[i], last[i], ee[i] - ss[i], before[i], nxt[i], good >= keep.size], axis=1
+            )
+            applied = 0
+            for f, la, span, bf, nx, rev in moves.tolist():
+                route, done = self._move_run(route, (f, la, span, bf, nx, bool(rev)), ordered)
+                applied += done
+            if not applied:
+                return route
+        return route
+
+    def _move_run(
+        self,
+        route: NDArray[np.int64],
+        move: tuple[int, int, int, int, int, bool],
+        ordered: bool,
+    ) -> tuple[NDArray[np.int64], bool]:
+        """Apply one queued Or-opt move if it still fits the route and still shortens it."""
+        f, la, span, bf, nx, rev = move
+        tail = self._positions(route)[0]
+        s0, e0, t0 = int(tail[f]), int(tail[la]), int(tail[bf])
+        if min(s0, e0, t0) < 1 and (s0 < 1 or e0 < 1 or t0 < 0):
+            return route, False
+        if e0 - s0 != span or route[t0 + 1] != nx or s0 - 1 <= t0 <= e0:
+            return route, False
+        fwd, cf, cb = self._sums(route)
+        rem = fwd[s0 - 1] + fwd[e0] - self.cost[route[s0 - 1], route[e0 + 1]]
+        if rev:
+            d = self.cost[bf, la] + self.cost[f, nx] + (cb[e0] - cb[s0]) - (cf[e0] - cf[s0])
+        else:
+            d = self.cost[bf, f] + self.cost[la, nx]
+        d += -fwd[t0] - rem
+        if d >= -_TINY:
+            return route, False
+        run = route[s0 : e0 + 1][::-1] if rev else route[s0 : e0 + 1]
+        rest = np.concatenate([route[:s0], route[e0 + 1 :]])
+        at = t0 + 1 if t0 < s0 else t0 + 1 - (e0 - s0 + 1)
+        new = np.concatenate([rest[:at], run, rest[at:]])
+        if ordered and not self.order_ok(new):
+            return route, False
+        return new, True
+
+    def shorten(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+        """2-opt and Or-opt in turn until neither shortens the route."""
+        for _ in range(20):
+            before = self.route_cost(route)
+            route = self.or_opt(self.two_opt(route))
+            if self.route_cost(route) >= before - _TINY or self.late():
+                break
+        return route
+
+    # ------------------------------------------------------------------ exchanges
+
     def replace(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Swap a visited point for an unvisited one in place, while that gains value."""
+        """Swap a visited point for an unvisited neighbour in place, while that gains value."""
         budget = self.problem.budget
         for _ in range(self.n):
-            if route.size < 3:  # noqa: PLR2004
+            if route.size < 3 or self.late():  # noqa: PLR2004
                 return route
             in_route = np.zeros(self.n, dtype=bool)
             in_route[route] = True
-            cand = np.flatnonzero(self.eligible & ~in_route)
-            pos = np.arange(1, route.size - 1)
-            pos = pos[~self.mandatory[route[pos]]]
-            if cand.size == 0 or pos.size == 0:
+            m = route.size
+            if self.n <= _FULL:
+                cand_all = np.flatnonzero(self.eligible & ~in_route)
+                pos = np.repeat(np.arange(1, m - 1), cand_all.size)
+                cand = np.tile(cand_all, m - 2)
+            else:
+                pos = np.repeat(np.arange(1, m - 1), self.close.shape[1])
+                cand = self.close[route[1:-1]].ravel()
+            ok = self.eligible[cand] & ~in_route[cand] & ~self.mandatory[route[pos]]
+            pos, cand = pos[ok], cand[ok]
+            if cand.size == 0:
                 return route
             prev, cur, nxt = route[pos - 1], route[pos], route[pos + 1]
             # value of u replacing v: its gain once v is gone (same group frees a slot)
             base_gain = self.gains(route)
-            gain_u = np.broadcast_to(base_gain[cand][None, :], (pos.size, cand.size)).copy()
-            same = self.group[cur][:, None] == self.group[cand][None, :]
-            same &= self.group[cand][None, :] >= 0
-            gain_u[same] = self.problem.score[cand][None, :].repeat(pos.size, 0)[same] + (
-                self.bonus * np.broadcast_to(self.mandatory[cand], same.shape)[same]
+            gain_u = base_gain[cand]
+            same = (self.group[cur] == self.group[cand]) & (self.group[cand] >= 0)
+            gain_u = np.where(
+                same, self.problem.score[cand] + self.bonus * self.mandatory[cand], gain_u
             )
             loss_v = self._loss(route, pos)
             delta_cost = (
-                self.cost[prev][:, cand] + self.cost[cand][:, nxt].T
-                - (self.cost[prev, cur] + self.cost[cur, nxt])[:, None]
-                + self.dwell[cand][None, :] - self.dwell[cur][:, None]
+                self.cost[prev, cand] + self.cost[cand, nxt]
+                - (self.cost[prev, cur] + self.cost[cur, nxt])
+                + self.dwell[cand] - self.dwell[cur]
             )  # fmt: skip
             if (self.rank[cand] >= 0).any():
                 upto, onwards = self._rank_bounds(route)
-                fits = self._rank_fits(upto[pos - 1], onwards[pos + 1], cand)
+                r = self.rank[cand].astype(float)
+                fits = (r < 0) | ((upto[pos - 1] <= r) & (r <= onwards[pos + 1]))
                 delta_cost = np.where(fits, delta_cost, np.inf)
-            net = gain_u - loss_v[:, None]
-            ok = (self.route_cost(route) + delta_cost <= budget + _EPS) & (
+            net = gain_u - loss_v
+            good = (self.route_cost(route) + delta_cost <= budget + _EPS) & (
                 (net > _TINY) | ((np.abs(net) <= _TINY) & (delta_cost < -_TINY))
             )
-            if not ok.any():
+            if not good.any():
                 return route
-            score = np.where(ok, net - 1e-6 * delta_cost, -np.inf)
-            flat = int(np.argmax(score))
-            a, b = divmod(flat, cand.size)
+            score = np.where(good, net - 1e-6 * delta_cost, -np.inf)
+            pick = int(np.argmax(score))
             route = route.copy()
-            route[pos[a]] = cand[b]
+            route[pos[pick]] = cand[pick]
         return route
 
     def _loss(self, route: NDArray[np.int64], pos: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -354,21 +685,26 @@ class _Search:
         return loss
 
     def perturb(self, route: NDArray[np.int64], strength: float) -> NDArray[np.int64]:
-        """Remove a random run of points, or scattered random points."""
+        """Remove a random run of points, or scattered random points (at most ``_SHAKE``)."""
         inner = np.arange(1, route.size - 1)
         removable = inner[~self.mandatory[route[inner]]]
         if removable.size == 0:
             return route
-        k = max(1, round(strength * removable.size * self.rng.random()))
+        k = max(1, round(strength * min(removable.size, _SHAKE) * self.rng.random()))
         if self.rng.random() < 0.5:  # noqa: PLR2004
             first = int(self.rng.integers(0, removable.size))
             drop = removable[first : first + k]
         else:
             drop = self.rng.choice(removable, size=min(k, removable.size), replace=False)
+        self.tabu[:] = False
+        if self.rng.random() < _TABU:
+            self.tabu[route[drop]] = True  # first refill without them: the search moves on
         return np.delete(route, drop)
 
     def polish(self, route: NDArray[np.int64], noise: float = 0.0) -> NDArray[np.int64]:
-        route = self.insert(self.two_opt(route), noise=noise)
+        power = 1.0 if noise == 0 else float(self.rng.choice(_POWERS))
+        route = self.insert(self.two_opt(route), noise=noise, power=power)
+        self.tabu[:] = False
         route = self.insert(self.two_opt(self.replace(route)))
         return self.insert(self.two_opt(route))
 
@@ -410,18 +746,17 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
         The best route found.
     """
     started = time.perf_counter()
-    search = _Search(problem, np.random.default_rng(seed))
+    search = _Search(problem, np.random.default_rng(seed), deadline=started + time_limit_s)
     n_free = int(search.eligible.sum())
     if max_iterations is None:
-        max_iterations = int(min(2000, 200 + 20 * n_free))
+        max_iterations = default_iterations(n_free)
     if initial is not None:
         base = np.asarray(initial, dtype=np.int64)
     else:
         base = np.array([problem.start, problem.end], dtype=np.int64)
-        # mandatory points first, at their cheapest places, whatever their ratio
     best = search.polish(search.insert(base, rcl=0.0))
     for restart in range(3):  # a few randomised constructions; keep the best
-        if initial is not None:
+        if initial is not None or search.late():
             break
         trial = search.polish(search.insert(base, rcl=0.3 + 0.1 * restart))
         if search.better(_key(search, trial), _key(search, best)):
@@ -429,22 +764,13 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
     current = best
     best_key = cur_key = _key(search, best)
     stale = 0
-    iterations = 0
-    for iterations in range(1, max_iterations + 1):
-        if time.perf_counter() - started > time_limit_s:
-            log.warning(
-                "orienteering search stopped by its %.1f s time guard after %d of %d iterations "
-                "(%d points): the result may differ between runs",
-                time_limit_s,
-                iterations - 1,
-                max_iterations,
-                n_free,
-            )
-            break
-        if np.isin(np.flatnonzero(search.eligible), best).all():
-            break  # every point that could be scored is visited: nothing left to gain
+    done = 0
+    for _ in range(max_iterations):
+        if search.late() or np.isin(np.flatnonzero(search.eligible), best).all():
+            break  # out of time, or every point that could be scored is visited
         strength = 0.15 + 0.35 * min(1.0, stale / 60)
         trial = search.polish(search.perturb(current, strength), noise=0.3)
+        done += 1
         key = _key(search, trial)
         if search.better(key, cur_key) or search.rng.random() < 0.05:  # noqa: PLR2004
             current, cur_key = trial, key
@@ -454,7 +780,42 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
             stale += 1
             if stale % 40 == 0:
                 current, cur_key = best, best_key
-    return _solution(search, best, iterations)
+    if search.timed_out:
+        log.warning(
+            "orienteering search stopped by its %.1f s time guard after %d of %d iterations "
+            "(%d points): the result may differ between runs",
+            time_limit_s,
+            done,
+            max_iterations,
+            n_free,
+        )
+    return _solution(search, best, done)
+
+
+def default_iterations(n_free: int) -> int:
+    """
+    Give the work budget: iterations of perturbation and local search for ``n_free`` points.
+
+    Parameters
+    ----------
+    n_free
+        Points that could be visited.
+
+    Returns
+    -------
+    int
+        Iterations: ``200 + 20 n`` (at most 2,000) on small instances, where they are cheap;
+        ``100,000 / n`` on large ones, whose iterations each cost about ``n`` times more, so
+        the work stays near constant (about 2-4 s at 1,000 points on a slow shared core).
+    """
+    return int(min(2000, 200 + 20 * n_free, 100_000 // max(1, n_free)))
+
+
+@functools.lru_cache(maxsize=64)
+def _all_pairs(m: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Every pair ``p < q - 1`` of edges of a route of ``m`` points."""
+    p, q = np.triu_indices(m - 1, 2)
+    return p.astype(np.int64), q.astype(np.int64)
 
 
 def _key(search: _Search, route: NDArray[np.int64]) -> tuple[float, float]:
@@ -479,4 +840,5 @@ def _solution(search: _Search, route: NDArray[np.int64], iterations: int) -> OPS
         missing_mandatory=tuple(int(x) for x in missing),
         missing_in_group=short,
         iterations=iterations,
+        timed_out=search.timed_out,
     )

@@ -19,9 +19,11 @@ import numpy as np
 
 from walks.errors import NoWalkError
 from walks.planner.assembly import REUSE_PENALTY, Assembler, Points
+from walks.planner.candidates import WAYPOINTS, Candidates
 from walks.planner.core import OPProblem, OPSolution, solve
-from walks.planner.routing import Router, edge_factors, pleasant_mask
-from walks.types import LatLon, PlanRequest, Stop, Walk, WalkWarning
+from walks.planner.routing import Router, edge_factors
+from walks.planner.snapping import snap
+from walks.types import PlanRequest, Stop, Walk, WalkWarning
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -30,16 +32,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Farthest a start or end point may be from the walking graph, in metres.
-MAX_SNAP_M = 500.0
 #: Beyond this distance from the asked start or end, the walk says it begins elsewhere.
 MOVED_WARN_M = 25.0
 #: Budget tolerance the filling aims for.
 TOLERANCE = 0.05
-#: How many candidate stops per requested category the search considers.
-CANDIDATES_PER_CATEGORY = 12
-#: How many scenic waypoints are offered to the filling phase.
-WAYPOINTS = 60
+#: Most waypoints offered when a walk comes out short with nearly all of them walked.
+MAX_WAYPOINTS = 240
+#: Share of the offered waypoints a short walk must use before more are offered.
+WAYPOINTS_FULL = 0.8
 #: Cost multiplier on edges of earlier alternatives.
 ALTERNATIVE_PENALTY = 6.0
 #: Largest edge overlap between alternatives.
@@ -55,44 +55,6 @@ SPURS_WHEN_SHORT = 0.5
 TRIM_TRIES = 8
 #: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
 FILL_ROUNDS = 6
-
-
-def _snap(graph: WalkGraph, where: LatLon | int, what: str) -> tuple[int, float]:
-    """
-    Turn a start or end into a graph node.
-
-    Parameters
-    ----------
-    graph
-        The graph.
-    where
-        A point or a node index.
-    what
-        ``"start"`` or ``"end"``, for messages.
-
-    Returns
-    -------
-    tuple
-        ``(node index, metres from the point to it)`` (0 for a node index).
-
-    Raises
-    ------
-    NoWalkError
-        When the node does not exist or the point is far from any walkable way.
-    """
-    if isinstance(where, LatLon):
-        node, dist = graph.nearest_node(where)
-        if dist > MAX_SNAP_M:
-            msg = (
-                f"the {what} {where.lat:.6f},{where.lon:.6f} is {dist:,.0f} m from the nearest "
-                f"walkable way: choose a {what} inside the area"
-            )
-            raise NoWalkError(msg)
-        return node, dist
-    if not 0 <= int(where) < graph.n_nodes:
-        msg = f"the {what} node {where!r} is not in the walking graph (0..{graph.n_nodes - 1})"
-        raise NoWalkError(msg)
-    return int(where), 0.0
 
 
 def _budget_m(request: PlanRequest) -> tuple[float, float]:
@@ -159,42 +121,32 @@ def plan_walk(
     return planner.run()
 
 
-class _Planner:
-    """One planning run: shared routing arrays, candidate points and the searches."""
+class _Planner(Candidates):
+    """One planning run: the candidates, the two search phases, the budget's honesty."""
 
     def __init__(self, graph: WalkGraph, stops: tuple[Stop, ...], request: PlanRequest) -> None:
-        self.graph = graph
-        self.request = request
-        self.budget_m, self.m_per_dwell_s = _budget_m(request)
-        self.speed = request.speed_kph / 3.6
-        self.start, self.start_offset_m = _snap(graph, request.start, "start")
-        self.end, self.end_offset_m = (
-            (self.start, self.start_offset_m)
-            if request.end is None
-            else _snap(graph, request.end, "end")
-        )
-        self.router = Router(
+        budget = _budget_m(request)
+        first = snap(graph, request.start, "start", leaving=True)
+        last = first if request.end is None else snap(graph, request.end, "end", leaving=False)
+        router = Router(
             graph,
             edge_factors(
                 graph, pleasant_weight=request.pleasant_weight, avoid_steps=request.avoid_steps
             ),
         )
-        self.rng = np.random.default_rng(request.seed)
-        self.dwell = dict(request.dwell_s)
-        self.stops = stops
-        self.max_factor = float(self.router.factor.max())
+        super().__init__(graph, router, request, stops, budget, (first.node, last.node))
+        self.start_offset_m, self.end_offset_m = first.offset_m, last.offset_m
         self.deadline = time.perf_counter() + request.time_limit_s
-        self.assembler = Assembler(graph, self.router, request, self.dwell_s)
-        #: what the walker should know about every walk of this run (stops dropped, ...)
-        self.notes: list[WalkWarning] = []
-        #: asked stops per category, less the default categories dropped
-        self.counts = dict(request.stops)
+        self.assembler = Assembler(
+            graph, self.router, request, self.dwell_s, lead_in=first.lead,
+            lead_in_m=first.lead_m, lead_out=last.lead[::-1], lead_out_m=last.lead_m,
+        )  # fmt: skip
         for what, offset in (("start", self.start_offset_m), ("end", self.end_offset_m)):
             if offset > MOVED_WARN_M and (what == "start" or request.end is not None):
                 self.notes.append(WalkWarning(
                     f"{what}_moved",
                     f"the walk {what}s {offset:,.0f} m from the {what} asked, at the nearest "
-                    "junction of a walkable way",
+                    "point of a walkable way",
                 ))  # fmt: skip
         #: budget metres the chosen stops need on their own (plain best legs and dwell)
         self.stops_need_m = 0.0
@@ -202,209 +154,6 @@ class _Planner:
     def guard_s(self) -> float:
         """Seconds left of the request's time guard (never below a small floor)."""
         return max(self.deadline - time.perf_counter(), 0.05)
-
-    def dwell_s(self, stop: Stop) -> float:
-        return float(self.dwell.get(stop.category, self.request.default_dwell_s))
-
-    # ---------------------------------------------------------------- candidates
-
-    def reach(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Real lengths from the start and to the end, for every node (inf beyond the budget)."""
-        limit = self.budget_m * self.max_factor
-        _, from_start = self.router.trees(np.array([self.start]), limit=limit)
-        if self.end == self.start and not self.router.one_way:
-            to_end = from_start
-        else:  # the ways *to* the end: on the reversed arcs where foot ways are one-way
-            _, to_end = self.router.trees(np.array([self.end]), limit=limit, reverse=True)
-        return from_start[0], to_end[0]
-
-    def candidates(
-        self, from_start: NDArray[np.float64], to_end: NDArray[np.float64]
-    ) -> list[Stop]:
-        """Choose candidate stops: the asked categories, best first, that fit the budget alone."""
-        wanted = {c for c, _ in self.request.stops} | set(self.request.order)
-        by_id = {s.id: s for s in self.stops}
-        for stop_id in self.request.must_visit:
-            if stop_id not in by_id:
-                msg = f"the stop {stop_id!r} asked for with must_visit is not among the stops found"
-                raise NoWalkError(msg)
-        chosen: list[Stop] = [by_id[i] for i in self.request.must_visit]
-        soft = self.request.soft_stops
-        for category in sorted(wanted):
-            pool = [
-                s
-                for s in self.stops
-                if s.category == category and s.id not in self.request.must_visit
-            ]
-            if not pool and soft:
-                self.drop(category, f"no {category} stop in this area")
-                continue
-            if not pool:
-                msg = f"no {category!r} stop in this area: choose a wider area or another category"
-                raise NoWalkError(msg)
-            fits = [
-                s for s in pool
-                if from_start[s.node] + to_end[s.node] + self.dwell_s(s) * self.m_per_dwell_s
-                <= self.budget_m
-            ]  # fmt: skip
-            if not fits and soft:
-                nearest = min(pool, key=lambda s: (from_start[s.node] + to_end[s.node], s.id))
-                far = float(from_start[nearest.node])
-                where = f"{far / 1000:.1f} km away" if np.isfinite(far) else "out of reach"
-                self.drop(category, f"the nearest {category} is {where}, too far for this budget")
-                continue
-            if not fits:
-                self._too_far(category, pool)
-            # the best-scored ones, and the best value for their detour
-            by_score = sorted(fits, key=lambda s: (-s.score, s.id))
-            by_value = sorted(
-                fits, key=lambda s: (-s.score / self.detour_m(s, from_start, to_end), s.id)
-            )
-            half = CANDIDATES_PER_CATEGORY // 2
-            picked = {s.id: s for s in by_score[:half] + by_value[:half]}
-            chosen += sorted(picked.values(), key=lambda s: s.id)
-        return chosen
-
-    def detour_m(
-        self, stop: Stop, from_start: NDArray[np.float64], to_end: NDArray[np.float64]
-    ) -> float:
-        """
-        Cost of a stop on its own: there, back, and the dwell, in walking metres.
-
-        Parameters
-        ----------
-        stop
-            The stop.
-        from_start, to_end
-            Real lengths from the start and to the end per node.
-
-        Returns
-        -------
-        float
-            Metres (at least 1).
-        """
-        return max(
-            1.0,
-            float(from_start[stop.node] + to_end[stop.node])
-            + self.dwell_s(stop) * self.m_per_dwell_s,
-        )
-
-    def drop(self, category: str, why: str) -> None:
-        """
-        Leave out a default category, with a ``stop_dropped`` warning.
-
-        Parameters
-        ----------
-        category
-            The category.
-        why
-            The cause, as a clause ("no studio stop in this area").
-        """
-        self.counts.pop(category, None)
-        self.notes.append(
-            WalkWarning("stop_dropped", f"{why}: the walk goes without a {category} stop")
-        )
-
-    def asked_dwell_s(self) -> float:
-        """Seconds of dwell that every asked stop adds (counts per category and must-visits)."""
-        by_id = {s.id: s for s in self.stops}
-        musts = [by_id[i] for i in self.request.must_visit if i in by_id]
-        total = sum(self.dwell_s(s) for s in musts)
-        for category, count in self.counts.items():
-            already = sum(1 for s in musts if s.category == category)
-            dwell = float(self.dwell.get(category, self.request.default_dwell_s))
-            total += max(count - already, 0) * dwell
-        return total
-
-    def least(self, walk_m: float) -> str:
-        """
-        Word the least budget that holds a walk of some length and every asked stop's dwell.
-
-        Parameters
-        ----------
-        walk_m
-            Walking metres.
-
-        Returns
-        -------
-        str
-            ``"at least 50 minutes"`` or ``"at least 3.2 km"``.
-        """
-        if self.request.minutes is not None:
-            minutes = math.ceil((walk_m / self.speed + self.asked_dwell_s()) / 60.0 - 1e-9)
-            return f"at least {minutes} minutes"
-        return f"at least {math.ceil(walk_m / 100.0 - 1e-9) / 10:.1f} km"
-
-    def _too_far(self, category: str, pool: list[Stop]) -> None:
-        """Raise the error for a category whose nearest stop does not fit, with the least budget."""
-        _, full_start = self.router.trees(np.array([self.start]))
-        _, full_end = self.router.trees(np.array([self.end]), reverse=True)
-        need = [
-            (float(full_start[0][s.node] + full_end[0][s.node]), s) for s in pool
-            if np.isfinite(full_start[0][s.node])
-        ]  # fmt: skip
-        if not need:
-            msg = f"no {category!r} stop can be reached from the start: choose another start"
-            raise NoWalkError(msg)
-        walk_m, stop = min(need, key=lambda t: (t[0], t[1].id))
-        one_way = float(full_start[0][stop.node])
-        msg = f"the nearest {category} is {one_way / 1000:.1f} km away: {self.least(walk_m)}"
-        raise NoWalkError(msg)
-
-    def waypoints(
-        self,
-        from_start: NDArray[np.float64],
-        to_end: NDArray[np.float64],
-        exclude: set[int],
-        rng: np.random.Generator,
-    ) -> NDArray[np.int64]:
-        """Pick spread-out waypoints on pleasant streets, within reach, not at dead ends."""
-        g = self.graph
-        pleasant = pleasant_mask(g)
-        degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
-        good = np.zeros(g.n_nodes, dtype=bool)
-        good[g.edge_u[pleasant]] = True
-        good[g.edge_v[pleasant]] = True
-        if good.sum() < WAYPOINTS:  # few pleasant streets: any through node will do
-            good[:] = True
-        good &= degree > 1
-        good &= from_start + to_end <= self.budget_m
-        good[list(exclude)] = False
-        pool = np.flatnonzero(good)
-        if pool.size <= WAYPOINTS:
-            return pool
-        # spatial spread: one random node per cell of a coarse grid, then a random sample
-        x, y = g.node_lon[pool], g.node_lat[pool]
-        cells = int(math.sqrt(WAYPOINTS * 4))
-        cx = np.minimum(((x - x.min()) / max(np.ptp(x), 1e-12) * cells).astype(int), cells - 1)
-        cy = np.minimum(((y - y.min()) / max(np.ptp(y), 1e-12) * cells).astype(int), cells - 1)
-        order = rng.permutation(pool.size)
-        _, first = np.unique((cx * cells + cy)[order], return_index=True)
-        spread = pool[order[first]]
-        return np.sort(rng.choice(spread, size=min(WAYPOINTS, spread.size), replace=False))
-
-    # ---------------------------------------------------------------- search
-
-    def points(self, cands: list[Stop], waypoints: NDArray[np.int64]) -> Points:
-        nodes = np.concatenate([[self.start, self.end], [s.node for s in cands], waypoints]).astype(
-            np.int64
-        )
-        # Legs longer than half the budget are not worth knowing (such a walk has no room for
-        # more), and waypoints only link to what is near them; the matrix is made symmetric below,
-        # so a leg found from either end is known.
-        n_main = 2 + len(cands)
-        half = self.budget_m / 2 * self.max_factor
-        _, main = self.router.trees(nodes[:n_main], limit=half, targets=nodes)
-        _, near = self.router.trees(nodes[n_main:], limit=half / 2, targets=nodes)
-        sub = np.vstack([main, near])
-        if self.router.one_way:  # the ways into the main points, along one-way foot ways
-            _, into = self.router.trees(nodes[:n_main], limit=half, targets=nodes, reverse=True)
-            sub[:, :n_main] = np.minimum(sub[:, :n_main], into.T)
-        else:  # symmetric: a leg found from either end is known
-            sub = np.minimum(sub, sub.T)
-        sub[~np.isfinite(sub)] = 1e12
-        stop_list: list[Stop | None] = [None, None, *cands] + [None] * len(waypoints)
-        return Points(nodes=nodes, stops=tuple(stop_list), length=sub)
 
     def problem(
         self,
@@ -502,10 +251,6 @@ class _Planner:
             f"fewer {cat} stops"
         )
         raise NoWalkError(msg)
-
-    def dwell_of(self, category: str) -> float:
-        """Seconds spent at a stop of a category."""
-        return float(self.dwell.get(category, self.request.default_dwell_s))
 
     def least_budget(self, pts: Points, rng: np.random.Generator) -> str:
         """
@@ -662,27 +407,86 @@ class _Planner:
         """
         rng = np.random.default_rng(seed)
         exclude = {s.node for s in cands} | {self.start, self.end}
-        wps = self.waypoints(from_start, to_end, exclude, rng)
+        count = WAYPOINTS
+        wps = self.waypoints(from_start, to_end, exclude, rng, count)
         pts = self.points(cands, wps)
         # phase 1: the stops
-        budget = self.budget_m
-        stops_problem = self.problem(pts, budget, fixed=None, rng=rng)
+        stops_problem = self.problem(pts, self.budget_m, fixed=None, rng=rng)
         first = solve(
             stops_problem, seed=seed, time_limit_s=self.guard_s(), max_iterations=STOP_ITERATIONS
         )
         self.check(pts, first, rng)
         self.stops_need_m = first.cost
         # phase 2: fill what is left with scenic waypoints; adjust to the measured length
-        target = budget
+        best, best_route = self.fill(pts, first, penalty, seed, rng)
+        best_pts = pts
+        # a short walk that used (nearly) every waypoint wants more of them: where blocks are
+        # small, the offered waypoints are all walked long before the budget is
+        while (
+            best.budget_error < -TOLERANCE
+            and count < MAX_WAYPOINTS
+            and self.waypoints_used(best_pts, best_route) >= WAYPOINTS_FULL * wps.size
+        ):
+            count = min(MAX_WAYPOINTS, 2 * count)
+            offered = wps.size
+            wps = self.waypoints(from_start, to_end, exclude, rng, count)
+            if wps.size <= offered:  # the area has no more to offer
+                break
+            pts = self.points(cands, wps)
+            walk, route = self.fill(pts, first, penalty, seed, rng)
+            if abs(walk.budget_error) < abs(best.budget_error):
+                best, best_route, best_pts = walk, route, pts
+        return self.mend(best_pts, first.route, best_route, best, penalty, seed)
+
+    @staticmethod
+    def waypoints_used(pts: Points, route: tuple[int, ...]) -> int:
+        """Count the waypoints a route goes through."""
+        first_wp = 2 + sum(1 for s in pts.stops[2:] if s is not None)
+        return sum(1 for i in route if i >= first_wp)
+
+    def fill(
+        self, pts: Points, first: OPSolution, penalty: NDArray[np.float64], seed: int,
+        rng: np.random.Generator,
+    ) -> tuple[Walk, tuple[int, ...]]:  # fmt: skip
+        """
+        Fill the budget with waypoints around the chosen stops, in rounds aimed at the budget.
+
+        Each round aims at the budget corrected by the last round's measured length (the walk's
+        paths differ from the search's estimates), kept inside the bracket of targets known to
+        give a short and a long walk.
+
+        Parameters
+        ----------
+        pts
+            The points.
+        first
+            The stops phase's solution.
+        penalty
+            Per-edge cost multipliers (earlier alternatives).
+        seed
+            Random seed.
+        rng
+            Random generator (score jitter).
+
+        Returns
+        -------
+        tuple
+            The walk nearest the budget and its route.
+        """
+        target = self.budget_m
         low, high = first.cost, math.inf  # targets known to give a short / a long walk
         best: Walk | None = None
         best_route = first.route
+        last: tuple[int, ...] = ()
         for _ in range(FILL_ROUNDS):
             fill = self.problem(pts, target, fixed=first.route, rng=rng)
             sol = solve(
                 fill, seed=seed, time_limit_s=self.guard_s(), initial=first.route,
                 max_iterations=FILL_ITERATIONS,
             )  # fmt: skip
+            if sol.route == last:  # the same route again: nothing more to learn
+                break
+            last = sol.route
             walk = self.assembler.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
                 best, best_route = walk, sol.route
@@ -697,7 +501,7 @@ class _Planner:
             # rescale by what the last round measured, kept inside the bracket found so far
             target = guess if low < guess < high else (low + min(high, 2 * low + 1)) / 2
         assert best is not None
-        return self.mend(pts, first.route, best_route, best, penalty, seed)
+        return best, best_route
 
     def mend(
         self, pts: Points, stops_route: tuple[int, ...], route: tuple[int, ...], best: Walk,

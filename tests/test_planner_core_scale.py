@@ -1,0 +1,119 @@
+"""The orienteering core's moves and bounds: brute-force optima, determinism, the time guard."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+
+from walks.planner import OPProblem, solve
+from walks.planner.core import _Search
+
+
+def _euclid(xy: np.ndarray) -> np.ndarray:
+    return np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+
+
+def _brute_force(cost: np.ndarray, score: np.ndarray, budget: float) -> float:
+    """Best score of a path from point 0 to point 1 over every subset and order."""
+    inner = range(2, cost.shape[0])
+    best = 0.0
+    for size in range(1, len(inner) + 1):
+        for subset in itertools.combinations(inner, size):
+            gain = float(score[list(subset)].sum())
+            if gain <= best:
+                continue
+            for order in itertools.permutations(subset):
+                path = (0, *order, 1)
+                if sum(cost[a, b] for a, b in itertools.pairwise(path)) <= budget + 1e-9:
+                    best = gain
+                    break
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_small_instances_reach_the_optimum(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    xy = rng.random((9, 2)) * 10
+    cost = _euclid(xy)
+    score = np.r_[0.0, 0.0, rng.integers(1, 10, 7).astype(float)]
+    budget = float(cost[0, 1] + rng.uniform(6, 14))
+    sol = solve(OPProblem(cost, score, budget, 0, 1), seed=seed, time_limit_s=30)
+    assert sol.cost <= budget + 1e-9
+    assert sol.route[0] == 0
+    assert sol.route[-1] == 1
+    assert sol.score == pytest.approx(_brute_force(cost, score, budget))
+    assert not sol.timed_out
+
+
+def test_asymmetric_costs_reach_the_optimum() -> None:
+    rng = np.random.default_rng(7)
+    xy = rng.random((8, 2)) * 10
+    cost = _euclid(xy) * (1.0 + 0.5 * rng.random((8, 8)))  # one-way streets, slopes
+    np.fill_diagonal(cost, 0.0)
+    score = np.r_[0.0, 0.0, rng.integers(1, 10, 6).astype(float)]
+    budget = float(cost[0, 1] + 12)
+    sol = solve(OPProblem(cost, score, budget, 0, 1), time_limit_s=30)
+    assert sol.cost <= budget + 1e-9
+    assert sol.score == pytest.approx(_brute_force(cost, score, budget))
+
+
+def _random_problem(n: int, seed: int) -> OPProblem:
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2)) * 1000
+    cost = np.floor(_euclid(xy) + 0.5)
+    score = rng.integers(1, 100, n).astype(float)
+    score[[0, n - 1]] = 0.0
+    cost[n - 1] = cost[0]
+    cost[:, n - 1] = cost[:, 0]
+    return OPProblem(cost, score, 0.5 * 0.7124 * np.sqrt(n * 1000 * 1000), 0, n - 1)
+
+
+def test_same_seed_same_route_on_a_large_instance() -> None:
+    problem = _random_problem(400, 1)
+    a = solve(problem, seed=5, time_limit_s=60, max_iterations=5)
+    b = solve(problem, seed=5, time_limit_s=60, max_iterations=5)
+    assert a.route == b.route
+    assert not a.timed_out
+    assert a.iterations == 5
+
+
+def test_time_guard_holds_on_a_large_instance() -> None:
+    problem = _random_problem(1500, 2)
+    limit = 1.0
+    started = time.perf_counter()
+    sol = solve(problem, time_limit_s=limit)
+    elapsed = time.perf_counter() - started
+    assert sol.timed_out
+    assert elapsed <= limit * 1.10 + 0.1  # the guard is checked inside every phase
+    assert sol.cost <= problem.budget + 1e-9
+    assert len(set(sol.route[1:-1])) == len(sol.route) - 2
+    assert sol.score > 0
+
+
+def test_tour_moves_keep_the_points_and_never_lengthen() -> None:
+    problem = _random_problem(300, 3)
+    search = _Search(problem, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        inner = rng.permutation(np.arange(1, 299))[:120]
+        route = np.r_[0, inner, 299]
+        before = search.route_cost(route)
+        shorter = search.shorten(route)
+        assert sorted(shorter.tolist()) == sorted(route.tolist())
+        assert shorter[0] == 0
+        assert shorter[-1] == 299
+        assert search.route_cost(shorter) < 0.5 * before  # a random order is far from a tour
+
+
+def test_insertion_fills_the_budget() -> None:
+    problem = _random_problem(300, 4)
+    search = _Search(problem, np.random.default_rng(0))
+    route = search.insert(np.array([0, 299]))
+    used = search.route_cost(route)
+    assert used <= problem.budget + 1e-9
+    left = np.setdiff1d(np.flatnonzero(search.eligible), route)
+    extra, _ = search._cheapest_all(route, left)
+    assert (used + extra > problem.budget).all()  # nothing else fits anywhere
