@@ -173,6 +173,12 @@ class _Edges:
         Edge ends, in metres.
     offset, count
         Area ``a``'s edges are ``offset[a] : offset[a] + count[a]``.
+    first_ring, rings
+        Area ``a``'s rings are ``first_ring[a] : first_ring[a] + rings[a]``.
+    ring_start
+        Where each ring's edges start among its area's edges.
+    ring_inner
+        True for holes.
     """
 
     x0: NDArray[np.float64]
@@ -181,6 +187,10 @@ class _Edges:
     y1: NDArray[np.float64]
     offset: NDArray[np.int64]
     count: NDArray[np.int64]
+    first_ring: NDArray[np.int64]
+    rings: NDArray[np.int64]
+    ring_start: NDArray[np.int64]
+    ring_inner: NDArray[np.bool_]
 
     def expand(
         self, area: NDArray[np.int64]
@@ -235,7 +245,17 @@ def _inside(
     # a ray to the east crosses the edge: it straddles y, and y meets it east of x
     east = (x - x0) * dy < (y - y0) * dx
     ray = ((y0 > y) != (y1 > y)) & (east == (dy > 0))
-    result: NDArray[np.bool_] = np.add.reduceat(ray.astype(np.int64), starts) % 2 == 1
+    # in an outer ring (odd crossings) and in no hole
+    per_ring = edges.rings[area]
+    ring_first = np.cumsum(per_ring) - per_ring
+    ring_item = np.repeat(np.arange(area.shape[0]), per_ring)
+    ring = np.repeat(edges.first_ring[area] - ring_first, per_ring) + np.arange(per_ring.sum())
+    odd = np.add.reduceat(ray.astype(np.int64), starts[ring_item] + edges.ring_start[ring]) % 2
+    in_ring = odd == 1
+    inner = edges.ring_inner[ring]
+    in_outer = np.logical_or.reduceat(in_ring & ~inner, ring_first)
+    in_hole = np.logical_or.reduceat(in_ring & inner, ring_first)
+    result: NDArray[np.bool_] = in_outer & ~in_hole
     out = np.flatnonzero(~result)
     if out.size:  # on the outline counts as in
         keep = np.isin(item, out)
@@ -562,7 +582,7 @@ def crossings(
         return result
     lat0 = float(np.mean([a.rings[0][1][0] for a in areas]))
     xy = [[local_xy(lats, lons, lat0=lat0) for _, lats, lons in a.rings] for a in areas]
-    edges = _all_edges(xy)
+    edges = _all_edges(areas, xy)
     _outline_entries(areas, xy, osm, way_lats, uses)
     _inner_ends(areas, xy, edges, osm, (way_lats, way_lons), uses, lat0)
     plans: list[_Plan] = []
@@ -605,12 +625,16 @@ def crossings(
     return result
 
 
-def _all_edges(xy: list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]]) -> _Edges:
+def _all_edges(
+    areas: list[_Area], xy: list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]]
+) -> _Edges:
     """
     Gather the edges of every area's rings.
 
     Parameters
     ----------
+    areas
+        The areas.
     xy
         Per area, per ring, the ring's ``(x, y)`` in metres.
 
@@ -620,16 +644,23 @@ def _all_edges(xy: list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]]) 
         The edges.
     """
     parts_x0, parts_y0, parts_x1, parts_y1, counts = [], [], [], [], []
-    for rings in xy:
+    rings_per_area: list[int] = []
+    ring_start: list[int] = []
+    ring_inner: list[bool] = []
+    for area, rings in zip(areas, xy, strict=True):
         count = 0
-        for x, y in rings:
+        for i, (x, y) in enumerate(rings):
             parts_x0.append(x[:-1])
             parts_y0.append(y[:-1])
             parts_x1.append(x[1:])
             parts_y1.append(y[1:])
+            ring_start.append(count)
+            ring_inner.append(i >= area.outer)
             count += x.shape[0] - 1
         counts.append(count)
+        rings_per_area.append(len(rings))
     count_arr = np.asarray(counts, dtype=np.int64)
+    ring_arr = np.asarray(rings_per_area, dtype=np.int64)
     return _Edges(
         np.concatenate(parts_x0),
         np.concatenate(parts_y0),
@@ -637,6 +668,10 @@ def _all_edges(xy: list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]]) 
         np.concatenate(parts_y1),
         np.cumsum(count_arr) - count_arr,
         count_arr,
+        np.cumsum(ring_arr) - ring_arr,
+        ring_arr,
+        np.asarray(ring_start, dtype=np.int64),
+        np.asarray(ring_inner, dtype=bool),
     )
 
 
