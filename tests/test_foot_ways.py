@@ -135,6 +135,7 @@ def test_walk_goes_round_a_one_way_flight(munich_graph: WalkGraph) -> None:
         minutes=3,
         start=f"{graph.node_lat[top]},{graph.node_lon[top]}",
         end=f"{graph.node_lat[foot]},{graph.node_lon[foot]}",
+        no_terrain=True,
     )
     walked = result.area_stops.loaded.graph
     assert walked.n_edges == graph.n_edges
@@ -145,8 +146,13 @@ def test_walk_goes_round_a_one_way_flight(munich_graph: WalkGraph) -> None:
 
 
 def test_loop_walks_use_one_way_steps_only_forwards() -> None:
-    result = generate_walks(None, [], osm_file=MUNICH_PBF, minutes=45, seed=1)
-    graph = result.area_stops.loaded.graph
-    along, against = _against(graph, result.walks[0])
-    assert against == 0
-    assert along >= 1
+    along_all = 0
+    for seed in range(4):
+        result = generate_walks(
+            None, [], osm_file=MUNICH_PBF, minutes=45, seed=seed, no_terrain=True
+        )
+        graph = result.area_stops.loaded.graph
+        along, against = _against(graph, result.walks[0])
+        assert against == 0
+        along_all += along
+    assert along_all >= 1  # the walks did meet one-way steps

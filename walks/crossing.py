@@ -37,7 +37,7 @@ HUB_SPACING_M = 10.0
 #: Areas met at this many points or fewer link every two that see each other.
 _ALL_PAIRS = 8
 #: At most this many hubs per area (their spacing grows until they are so few).
-_MAX_HUBS = 16
+_MAX_HUBS = 12
 #: How many of its nearest hubs an entry point tries to see.
 _HUB_TRIES = 4
 #: Areas met at more points than this keep their outline only (links grow as their square).
@@ -346,7 +346,7 @@ def _sees_geos(
 
     shells = [shapely.Polygon(np.column_stack(r)) for r in rings[:outer]]
     holes = [shapely.Polygon(np.column_stack(r)) for r in rings[outer:]]
-    polygon = shapely.unary_union(shells)
+    polygon = shells[0] if len(shells) == 1 else shapely.unary_union(shells)
     if holes:
         polygon = shapely.difference(polygon, shapely.unary_union(holes))
     lines = shapely.linestrings(np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], 1))
@@ -393,35 +393,6 @@ def _spanner(
         )
         np.minimum(along, via, out=along)
     return chosen, along
-
-
-def _closure(
-    k: int, pairs: list[tuple[int, int]], dist: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """
-    Compute the distances along some links between every two points (Floyd-Warshall).
-
-    Parameters
-    ----------
-    k
-        Number of points.
-    pairs
-        The links.
-    dist
-        ``(k, k)`` straight distances.
-
-    Returns
-    -------
-    ndarray
-        ``(k, k)`` distances along the links (inf where they do not join).
-    """
-    along = np.full((k, k), np.inf)
-    np.fill_diagonal(along, 0.0)
-    for a, b in pairs:
-        along[a, b] = along[b, a] = dist[a, b]
-    for c in range(k):
-        np.minimum(along, along[:, c, None] + along[None, c, :], out=along)
-    return along
 
 
 #: The pairs ``(a, b)``, ``a < b``, of k points, for the few-point areas.
@@ -516,7 +487,8 @@ def _links_of(
         For each line of the plan, whether it stays inside.
     closure
         Compute the distances along the links (else, with few entry points, the straight
-        distances are returned in their place).
+        distances are returned in their place). With few entry points, only direct links
+        count: an outline arc stays unless a link joins its ends.
 
     Returns
     -------
@@ -530,7 +502,11 @@ def _links_of(
     ia, ib = np.triu_indices(h, 1)
     if k <= _ALL_PAIRS:
         pairs = list(zip(ia[seen].tolist(), ib[seen].tolist(), strict=True))
-        return pairs, _closure(k, pairs, dist) if closure else dist
+        if not closure:
+            return pairs, dist
+        along = np.full((k, k), np.inf)
+        along[ia[seen], ib[seen]] = along[ib[seen], ia[seen]] = dist[ia[seen], ib[seen]]
+        return pairs, along
     grid = np.zeros((h, h), dtype=bool)
     grid[ia, ib] = seen[:n_hub_pairs]
     pairs, along_hubs = _spanner(dist[np.ix_(hub, hub)], grid | grid.T)
@@ -742,18 +718,18 @@ def _inner_ends(
         Latitude of the local projection.
     """
     way_lats, way_lons = coords
-    ends: list[tuple[int, int, float, float]] = []
-    for index, (way, lats, lons) in enumerate(zip(osm.ways, way_lats, way_lons, strict=True)):
-        for at in (0, -1):
-            ref = way.refs[at]
-            if uses.get(ref, 0) == 1 and not math.isnan(lats[at]):  # a dead end, in the clip
-                ends.append((index, ref, lats[at], lons[at]))
-    if not ends:
+    firsts = [way.refs[0] for way in osm.ways]
+    lasts = [way.refs[-1] for way in osm.ways]
+    # dead ends only (a junction inside an area is reached by its ways anyway)
+    picks = [(i, 0, r) for i, r in enumerate(firsts) if uses.get(r) == 1]
+    picks += [(i, -1, r) for i, r in enumerate(lasts) if uses.get(r) == 1]
+    picks = [p for p in picks if not math.isnan(way_lats[p[0]][p[1]])]
+    if not picks:
         return
-    end_way = np.array([e[0] for e in ends], dtype=np.int64)
-    end_ref = np.array([e[1] for e in ends], dtype=np.int64)
-    end_lat = np.array([e[2] for e in ends])
-    end_lon = np.array([e[3] for e in ends])
+    end_way = np.array([p[0] for p in picks], dtype=np.int64)
+    end_ref = np.array([p[2] for p in picks], dtype=np.int64)
+    end_lat = np.array([way_lats[i][at] for i, at, _ in picks])
+    end_lon = np.array([way_lons[i][at] for i, at, _ in picks])
     end_x, end_y = local_xy(end_lat, end_lon, lat0=lat0)
     box = np.array(
         [

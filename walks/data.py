@@ -778,6 +778,7 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     # so they are kept until the end of the file); tagged ones (a building as a hole) are not
     # kept, which would cost a tenth of the reading time
     shapes: dict[int, list[tuple[int, float, float]]] = {}
+    walkable: dict[int, WayRecord] = {}  # the ways by id, made when a relation needs it
     newest: dt.datetime | None = None
     after_ways = at_zero = False
     try:
@@ -796,7 +797,7 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
                 continue
             after_ways = True
             if obj.is_relation():
-                area = _walkable_multipolygon(obj, shapes, ways)
+                area = _walkable_multipolygon(obj, shapes, ways, walkable)
                 if area is not None:
                     areas.append(area)
                 continue
@@ -837,6 +838,7 @@ def _walkable_multipolygon(  # noqa: C901 - one loop over the members
     relation: Any,  # noqa: ANN401 - osmium's Relation has no stubs
     shapes: dict[int, list[tuple[int, float, float]]],
     ways: list[WayRecord],
+    walkable: dict[int, WayRecord],
 ) -> AreaRecord | None:
     """
     Assemble a walkable multipolygon area (a pedestrian square) from its member ways.
@@ -849,6 +851,8 @@ def _walkable_multipolygon(  # noqa: C901 - one loop over the members
         The untagged ways read so far, as ``(node id, lat, lon)`` points, by way id.
     ways
         The walkable ways read so far (a member may be one).
+    walkable
+        Those ways by id: filled on first need (relations come after all ways).
 
     Returns
     -------
@@ -864,7 +868,6 @@ def _walkable_multipolygon(  # noqa: C901 - one loop over the members
     if not is_walkable(tag_dict):
         return None
     parts: dict[str, list[list[tuple[int, float, float]]]] = {"outer": [], "inner": []}
-    walkable: dict[int, WayRecord] | None = None
     members: list[int] = []
     for member in relation.members:
         if member.type != "w" or member.role not in {"outer", "inner", ""}:
@@ -873,8 +876,8 @@ def _walkable_multipolygon(  # noqa: C901 - one loop over the members
         members.append(member.ref)
         points = shapes.get(member.ref)
         if points is None:
-            if walkable is None:
-                walkable = {way.osm_id: way for way in ways}
+            if not walkable:  # index the ways read so far, once
+                walkable.update((way.osm_id, way) for way in ways)
             way = walkable.get(member.ref)
             if way is not None:
                 points = list(zip(way.refs, way.lats, way.lons, strict=True))
