@@ -312,3 +312,20 @@ def test_munich_links_stay_inside_their_areas() -> None:
         key = (int(graph.edge_area[edge]), int(graph.edge_osm_id[edge]))
         outside += not shapes[key].covers(line)
     assert outside == 0
+
+
+def test_crossings_are_reproducible_and_cached_checked(tmp_path: Path) -> None:
+    osm = read_extract(MUNICH_PBF)
+    first, second = graph_from_ways(osm), graph_from_ways(osm)
+    for name in WalkGraph.ARRAY_FIELDS:
+        assert np.array_equal(getattr(first, name), getattr(second, name)), name
+    broken = WalkGraph(
+        **{
+            **{n: getattr(first, n) for n in WalkGraph.ARRAY_FIELDS},
+            "edge_area": np.full(first.n_edges, 5, dtype=np.int8),
+        },
+        strings=first.strings,
+        meta=first.meta,
+    )
+    save_graph(broken, tmp_path / "g.npz")
+    assert load_cached_graph(tmp_path / "g.npz") is None  # an unknown area kind: rebuilt

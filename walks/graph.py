@@ -417,8 +417,12 @@ class WalkGraph:
 
     @property
     def walkable_km(self) -> float:
-        """Total length of the walkable ways, each counted once, in kilometres."""
-        return float(self.edge_length_m.sum() / 1000.0)
+        """Total length of the walkable ways, each counted once, in kilometres.
+
+        Straight links across squares and pedestrian areas are not counted: they are ways
+        through one open space, many of them over the same ground.
+        """
+        return float(self.edge_length_m[self.edge_area == 0].sum() / 1000.0)
 
     @property
     def pedestrian_areas(self) -> int:
