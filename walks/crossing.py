@@ -2,7 +2,7 @@
 
 A walkable area (``highway=pedestrian`` + ``area=yes`` way, or a pedestrian multipolygon) is
 met by other ways at its *entry points*: nodes of its outline that another walkable way uses, and
-ends of ways inside it. Walkers cross such an area straight from one entry point to another, as
+dead ends of ways inside it. Walkers cross such an area straight from one entry point to another, as
 routing engines do on their walking profiles; following its outline, as a line way, sends them
 round the square. So the graph builder links the entry points by straight lines that stay inside
 the area (its holes left out), and keeps an outline arc only where the links give no way about as
@@ -11,7 +11,8 @@ short between its ends (round a corner of an L-shaped area).
 Few links suffice: with few entry points every two that see each other are linked; with many,
 entry points close together are tied to a *hub*, and the hubs are joined by a greedy spanner, so
 that any two entry points are joined at most ``LINK_STRETCH`` times their straight distance (plus
-the ties to their hubs). Every geometric test runs on all areas at once, in numpy.
+the ties to their hubs). The geometric tests run on all areas at once, in numpy (an area with
+many edges goes to GEOS's indexed test instead).
 """
 
 from __future__ import annotations
@@ -396,7 +397,13 @@ def _spanner(
 
 
 #: The pairs ``(a, b)``, ``a < b``, of k points, for the few-point areas.
-_PAIRS = {k: tuple(np.triu_indices(k, 1)) for k in range(_ALL_PAIRS + 1)}
+_PAIR_LISTS = {
+    k: (
+        [a for a in range(k) for _ in range(a + 1, k)],
+        [b for a in range(k) for b in range(a + 1, k)],
+    )
+    for k in range(_ALL_PAIRS + 1)
+}
 
 
 @dataclass
@@ -428,11 +435,10 @@ class _Plan:
 
 def _plan(area: int, ex: NDArray[np.float64], ey: NDArray[np.float64]) -> _Plan:
     """
-    Choose the lines to test between the entry points of one area.
+    Choose the lines to test between the many entry points of one area.
 
-    With few entry points, all of them are hubs. Otherwise an entry point closer than
-    ``HUB_SPACING_M`` to an earlier hub is not one (the spacing grows until there are at most
-    ``_MAX_HUBS``), and tries its ``_HUB_TRIES`` nearest hubs.
+    An entry point closer than ``HUB_SPACING_M`` to an earlier hub is not one (the spacing
+    grows until there are at most ``_MAX_HUBS``), and tries its ``_HUB_TRIES`` nearest hubs.
 
     Parameters
     ----------
@@ -448,15 +454,16 @@ def _plan(area: int, ex: NDArray[np.float64], ey: NDArray[np.float64]) -> _Plan:
     """
     k = ex.shape[0]
     dist = np.hypot(ex[:, None] - ex[None, :], ey[:, None] - ey[None, :])
-    if k <= _ALL_PAIRS:
-        ia, ib = _PAIRS[k]
-        return _Plan(area, dist, np.arange(k), ia, ib, 0)
     spacing = HUB_SPACING_M
     while True:  # hubs at least ``spacing`` apart, wider apart until there are few
         hubs: list[int] = []
+        nearest = np.full(k, np.inf)  # distance to the nearest hub so far
         for i in range(k):
-            if not hubs or float(dist[i, hubs].min()) >= spacing:
+            if nearest[i] >= spacing:
                 hubs.append(i)
+                np.minimum(nearest, dist[i], out=nearest)
+                if len(hubs) > _MAX_HUBS:
+                    break
         if len(hubs) <= _MAX_HUBS:
             break
         spacing *= 1.5
@@ -471,13 +478,13 @@ def _plan(area: int, ex: NDArray[np.float64], ey: NDArray[np.float64]) -> _Plan:
 
 
 def _links_of(
-    plan: _Plan, seen: NDArray[np.bool_], *, closure: bool
+    plan: _Plan, seen: NDArray[np.bool_]
 ) -> tuple[list[tuple[int, int]], NDArray[np.float64]]:
     """
     Choose an area's links from the lines that stay inside it.
 
-    Hubs are joined by a greedy spanner (with few entry points: every two that see each
-    other); every other entry point is tied to the nearest of its tried hubs that it sees.
+    Hubs are joined by a greedy spanner; every other entry point is tied to the nearest of its
+    tried hubs that it sees.
 
     Parameters
     ----------
@@ -485,10 +492,6 @@ def _links_of(
         The area's plan.
     seen
         For each line of the plan, whether it stays inside.
-    closure
-        Compute the distances along the links (else, with few entry points, the straight
-        distances are returned in their place). With few entry points, only direct links
-        count: an outline arc stays unless a link joins its ends.
 
     Returns
     -------
@@ -500,13 +503,6 @@ def _links_of(
     k, h = dist.shape[0], hub.size
     n_hub_pairs = h * (h - 1) // 2
     ia, ib = np.triu_indices(h, 1)
-    if k <= _ALL_PAIRS:
-        pairs = list(zip(ia[seen].tolist(), ib[seen].tolist(), strict=True))
-        if not closure:
-            return pairs, dist
-        along = np.full((k, k), np.inf)
-        along[ia[seen], ib[seen]] = along[ib[seen], ia[seen]] = dist[ia[seen], ib[seen]]
-        return pairs, along
     grid = np.zeros((h, h), dtype=bool)
     grid[ia, ib] = seen[:n_hub_pairs]
     pairs, along_hubs = _spanner(dist[np.ix_(hub, hub)], grid | grid.T)
@@ -561,44 +557,157 @@ def crossings(
     edges = _all_edges(areas, xy)
     _outline_entries(areas, xy, osm, way_lats, uses)
     _inner_ends(areas, xy, edges, osm, (way_lats, way_lons), uses, lat0)
-    plans: list[_Plan] = []
-    points: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
-    for i, area in enumerate(areas):
-        if 2 <= len(area.entries) <= _MAX_ENTRIES:  # noqa: PLR2004 - a link needs two ends
-            ex, ey = _entry_xy(area)
-            plans.append(_plan(i, ex, ey))
-            points.append((ex, ey))
-    # every line of every small area at once, in numpy; large areas with GEOS (indexed)
-    answers: list[NDArray[np.bool_]] = []
-    if plans:
-        ax = np.concatenate([ex[p.a] for p, (ex, _) in zip(plans, points, strict=True)])
-        ay = np.concatenate([ey[p.a] for p, (_, ey) in zip(plans, points, strict=True)])
-        bx = np.concatenate([ex[p.b] for p, (ex, _) in zip(plans, points, strict=True)])
-        by = np.concatenate([ey[p.b] for p, (_, ey) in zip(plans, points, strict=True)])
-        where = np.concatenate([np.full(p.a.size, p.area, dtype=np.int64) for p in plans])
-        seen = np.zeros(where.size, dtype=bool)
-        large = edges.count[where] > _GEOS_EDGES
-        small = np.flatnonzero(~large)
-        seen[small] = _sees(ax[small], ay[small], bx[small], by[small], where[small], edges)
-        for area in np.unique(where[large]).tolist():
-            lines = np.flatnonzero(where == area)
-            seen[lines] = _sees_geos(
-                ax[lines], ay[lines], bx[lines], by[lines], xy[area], areas[area].outer
-            )
-        answers = np.split(seen, np.cumsum([p.a.size for p in plans])[:-1])
-    planned = {
-        p.area: (p, answer) for p, answer in zip(plans, answers if plans else [], strict=True)
-    }
+    # few entry points (most areas): every pair, in plain lists, tested all at once
+    small = [i for i, a in enumerate(areas) if 2 <= len(a.entries) <= _ALL_PAIRS]  # noqa: PLR2004
+    line_a, line_b, line_area, xs, ys = _all_pairs(areas, small)
+    ia, ib = np.asarray(line_a, dtype=np.int64), np.asarray(line_b, dtype=np.int64)
+    where = np.asarray(line_area, dtype=np.int64)
+    seen_small = _sees_all(xs[ia], ys[ia], xs[ib], ys[ib], where, edges, areas, xy).tolist()
+    planned = _hub_plans(areas, edges, xy)
+    links_small: dict[int, list[tuple[int, int]]] = {i: [] for i in small}
+    for i, a, b, ok in zip(line_area, line_a, line_b, seen_small, strict=True):
+        if ok:
+            links_small[i].append((a, b))
+    first = {i: j for j, i in reversed(list(enumerate(line_area)))}  # first line of each area
     for i, area in enumerate(areas):
         k = len(area.entries)
         if k < 2:  # noqa: PLR2004 - its outline leads nowhere
-            _record(result, area, [], np.zeros((k, k)), xy[i])
+            _record(result, area, [], None, xy[i])
+        elif i in links_small:
+            base = line_a[first[i]]  # the first line starts at the area's first entry point
+            local = [(a - base, b - base) for a, b in links_small[i]]
+            _record(result, area, local, None, xy[i])
         elif i in planned:
             plan, answer = planned[i]
-            links, along = _links_of(plan, answer, closure=area.way_index is not None)
-            slack = 0.0 if k <= _ALL_PAIRS else _ARC_SLACK_M
-            _record(result, area, links, along, xy[i], slack)
+            links, along = _links_of(plan, answer)
+            _record(result, area, links, along, xy[i], _ARC_SLACK_M)
     return result
+
+
+def _all_pairs(
+    areas: list[_Area], small: list[int]
+) -> tuple[list[int], list[int], list[int], NDArray[np.float64], NDArray[np.float64]]:
+    """
+    List every pair of entry points of the areas met at few points.
+
+    Parameters
+    ----------
+    areas
+        The areas.
+    small
+        The indices of those met at 2 to ``_ALL_PAIRS`` points.
+
+    Returns
+    -------
+    tuple
+        For each line, its two ends (indices into the points) and its area; then the points'
+        x and y (each area's in node id order, one area after another).
+    """
+    px: list[float] = []
+    py: list[float] = []
+    line_a: list[int] = []
+    line_b: list[int] = []
+    line_area: list[int] = []
+    for i in small:
+        entries = areas[i].entries
+        base = len(px)
+        for ref in sorted(entries):
+            px.append(entries[ref][2])
+            py.append(entries[ref][3])
+        pairs_a, pairs_b = _PAIR_LISTS[len(entries)]
+        line_a += [base + p for p in pairs_a]
+        line_b += [base + p for p in pairs_b]
+        line_area += [i] * len(pairs_a)
+    return line_a, line_b, line_area, np.asarray(px), np.asarray(py)
+
+
+def _hub_plans(
+    areas: list[_Area],
+    edges: _Edges,
+    xy: list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]],
+) -> dict[int, tuple[_Plan, NDArray[np.bool_]]]:
+    """
+    Plan the areas met at many points (hubs), and test all their lines at once.
+
+    Parameters
+    ----------
+    areas
+        The areas.
+    edges
+        All areas' edges.
+    xy
+        Their rings in metres.
+
+    Returns
+    -------
+    dict
+        By area index: its plan, and which of its lines stay inside it.
+    """
+    plans: list[_Plan] = []
+    points: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
+    for i, area in enumerate(areas):
+        if _ALL_PAIRS < len(area.entries) <= _MAX_ENTRIES:
+            ex, ey = _entry_xy(area)
+            plans.append(_plan(i, ex, ey))
+            points.append((ex, ey))
+    if not plans:
+        return {}
+    ax = np.concatenate([ex[p.a] for p, (ex, _) in zip(plans, points, strict=True)])
+    ay = np.concatenate([ey[p.a] for p, (_, ey) in zip(plans, points, strict=True)])
+    bx = np.concatenate([ex[p.b] for p, (ex, _) in zip(plans, points, strict=True)])
+    by = np.concatenate([ey[p.b] for p, (_, ey) in zip(plans, points, strict=True)])
+    on = np.concatenate([np.full(p.a.size, p.area, dtype=np.int64) for p in plans])
+    seen = _sees_all(ax, ay, bx, by, on, edges, areas, xy)
+    answers = np.split(seen, np.cumsum([p.a.size for p in plans])[:-1])
+    return {p.area: (p, ans) for p, ans in zip(plans, answers, strict=True)}
+
+
+def _sees_all(
+    ax: NDArray[np.float64],
+    ay: NDArray[np.float64],
+    bx: NDArray[np.float64],
+    by: NDArray[np.float64],
+    where: NDArray[np.int64],
+    edges: _Edges,
+    areas: list[_Area],
+    xy: list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]],
+) -> NDArray[np.bool_]:
+    """
+    Say which lines stay inside their areas.
+
+    Lines in areas with few edges are tested in numpy all at once; those in an area with many
+    edges, with GEOS's indexed test.
+
+    Parameters
+    ----------
+    ax, ay, bx, by
+        The lines' ends, in metres.
+    where
+        The area of each line.
+    edges
+        All areas' edges.
+    areas
+        The areas.
+    xy
+        Their rings in metres.
+
+    Returns
+    -------
+    ndarray
+        True for each line that stays inside its area.
+    """
+    seen = np.zeros(where.size, dtype=bool)
+    if where.size == 0:
+        return seen
+    large = edges.count[where] > _GEOS_EDGES
+    few = np.flatnonzero(~large)
+    seen[few] = _sees(ax[few], ay[few], bx[few], by[few], where[few], edges)
+    for area in np.unique(where[large]).tolist():
+        lines = np.flatnonzero(where == area)
+        seen[lines] = _sees_geos(
+            ax[lines], ay[lines], bx[lines], by[lines], xy[area], areas[area].outer
+        )
+    return seen
 
 
 def _all_edges(
@@ -779,7 +888,7 @@ def _record(
     result: Crossings,
     area: _Area,
     links: list[tuple[int, int]],
-    along: NDArray[np.float64],
+    along: NDArray[np.float64] | None,
     rings: list[tuple[NDArray[np.float64], NDArray[np.float64]]],
     slack_m: float = 0.0,
 ) -> None:
@@ -795,7 +904,8 @@ def _record(
     links
         Its links, as pairs of entry point positions (in node id order).
     along
-        ``(k, k)`` distances along the links between its entry points.
+        ``(k, k)`` distances along the links between its entry points; None where only
+        direct links count (few entry points: an outline arc goes when a link joins its ends).
     rings
         Its rings in metres.
     slack_m
@@ -824,12 +934,19 @@ def _record(
     cuts = [i for i, ref in enumerate(ring) if ref in position]
     if len(cuts) < 2:  # noqa: PLR2004 - met at one point or none: a loop to nowhere
         return
-    cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
     n = len(ring)
+    linked = {(a, b) for a, b in links} | {(b, a) for a, b in links}
+    if along is not None:
+        cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
     for a, b in itertools.pairwise([*cuts, cuts[0] + n]):
-        arc = cum[b] - cum[a] if b < n else cum[n] - cum[a] + cum[b - n]
-        if along[position[ring[a]], position[ring[b % n]]] <= LINK_STRETCH * arc + slack_m + 1e-6:
-            continue  # the links walk it about as short: cross, do not follow the outline
+        ends = (position[ring[a]], position[ring[b % n]])
+        if along is None:
+            if ends in linked:
+                continue  # crossed straight: do not follow the outline
+        else:
+            arc = cum[b] - cum[a] if b < n else cum[n] - cum[a] + cum[b - n]
+            if along[ends] <= LINK_STRETCH * arc + slack_m + 1e-6:
+                continue  # the links walk it about as short: cross, do not follow the outline
         span = [i % n for i in range(a, b + 1)]
         result.outlines.append(
             (
