@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property
@@ -25,7 +24,7 @@ from walks.errors import AreaError, DataError, NoWalkError
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     import networkx as nx
     from numpy.typing import NDArray
@@ -749,21 +748,11 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     started = time.perf_counter()
     _check_build_arguments(osm, clip, source)
     way_lats, way_lons = _clipped_coords(osm, clip)
-    # ways whose every node is inside the data and on the globe take the fast paths below
-    whole = [
-        _on_globe(lats_of_way, lons_of_way)
-        for lats_of_way, lons_of_way in zip(way_lats, way_lons, strict=True)
-    ]
-    uses: Counter[int] = Counter()
-    for way, lats_of_way, lons_of_way, fast in zip(
-        osm.ways, way_lats, way_lons, whole, strict=True
-    ):
-        if fast:
-            uses.update(way.refs)
-            continue
+    uses: dict[int, int] = {}
+    for way, lats_of_way, lons_of_way in zip(osm.ways, way_lats, way_lons, strict=True):
         for ref, lat, lon in zip(way.refs, lats_of_way, lons_of_way, strict=True):
             if -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:  # False for NaN  # noqa: PLR2004
-                uses[ref] += 1
+                uses[ref] = uses.get(ref, 0) + 1
     from walks.crossing import crossings as find_crossings  # noqa: PLC0415 - it imports us
 
     crossings = find_crossings(osm, way_lats, way_lons, uses)
@@ -808,13 +797,6 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     for way_idx, way in enumerate(osm.ways):
         if way_idx in crossings.replaced:
             continue  # an area's outline: its arcs come below
-        distinct = len(set(way.refs))
-        if whole[way_idx] and (
-            distinct == len(way.refs) or (distinct == len(way.refs) - 1 == len(set(way.refs[1:])))
-        ):
-            # no node repeated (a ring repeats its first node at the end only)
-            _emit_split(way_idx, way.refs, way_lats[way_idx], way_lons[way_idx], uses, emit)
-            continue
         refs: list[int] = []
         lats: list[float] = []
         lons: list[float] = []
@@ -930,54 +912,6 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
             build_s=time.perf_counter() - started,
         ),
     )
-
-
-def _on_globe(lats: Sequence[float], lons: Sequence[float]) -> bool:
-    """
-    Say whether every point of a way is inside the data and on the globe.
-
-    Parameters
-    ----------
-    lats, lons
-        The way's coordinates (NaN for a node outside the data).
-
-    Returns
-    -------
-    bool
-        True when no coordinate is NaN or off the globe.
-    """
-    if not lats or math.isnan(sum(lats) + sum(lons)):
-        return False
-    lat_ok = min(lats) >= -90.0 and max(lats) <= 90.0  # noqa: PLR2004
-    return lat_ok and min(lons) >= -180.0 and max(lons) <= 180.0  # noqa: PLR2004
-
-
-def _emit_split(
-    way_idx: int,
-    refs: Sequence[int],
-    lats: Sequence[float],
-    lons: Sequence[float],
-    uses: Counter[int],
-    emit: Callable[[int, Sequence[int], Sequence[float], Sequence[float]], None],
-) -> None:
-    """
-    Emit the pieces of a whole way, split at its junctions (nodes used more than once).
-
-    Parameters
-    ----------
-    way_idx
-        The way's index.
-    refs, lats, lons
-        Its nodes and coordinates (all on the globe; no node repeated in a row).
-    uses
-        How many times each node is used.
-    emit
-        Called with each piece.
-    """
-    last = len(refs) - 1
-    cuts = [0, *(i for i in range(1, last) if uses[refs[i]] > 1), last]
-    for a, b in itertools.pairwise(cuts):
-        emit(way_idx, refs[a : b + 1], lats[a : b + 1], lons[a : b + 1])
 
 
 def _check_build_arguments(osm: object, clip: object, source: object) -> None:
