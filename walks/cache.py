@@ -248,8 +248,8 @@ _DTYPES = {
     "edge_u": np.int32, "edge_v": np.int32, "edge_length_m": np.float64,
     "edge_osm_id": np.int64, "edge_highway": np.int32, "edge_name": np.int32,
     "edge_surface": np.int32, "edge_lit": np.int8, "edge_direction": np.int8,
-    "edge_pleasantness": np.int8, "geom_offset": np.int64, "geom_lat": np.float64,
-    "geom_lon": np.float64,
+    "edge_pleasantness": np.int8, "edge_area": np.int8, "geom_offset": np.int64,
+    "geom_lat": np.float64, "geom_lon": np.float64,
 }  # fmt: skip
 
 
@@ -398,7 +398,7 @@ def _check_consistent(graph: WalkGraph) -> None:
     edge_arrays = (
         graph.edge_v, graph.edge_length_m, graph.edge_osm_id, graph.edge_highway,
         graph.edge_name, graph.edge_surface, graph.edge_lit, graph.edge_direction,
-        graph.edge_pleasantness,
+        graph.edge_pleasantness, graph.edge_area,
     )  # fmt: skip
     shapes = [
         ("no nodes or edges", n == 0 or m == 0),
@@ -420,6 +420,7 @@ def _check_consistent(graph: WalkGraph) -> None:
         ("a lit value is unknown", not _within(graph.edge_lit, -1, 1)),
         ("a direction is unknown", not _within(graph.edge_direction, -1, 1)),
         ("a pleasantness is unknown", not _within(graph.edge_pleasantness, 0, 3)),
+        ("an area kind is unknown", not _within(graph.edge_area, 0, 2)),
         ("a node is off the globe", not _on_globe(graph.node_lat, graph.node_lon)),
         ("a geometry point is off the globe", not _on_globe(graph.geom_lat, graph.geom_lon)),
         ("a node id repeats", np.unique(graph.node_osm_id).size != n),

@@ -76,6 +76,38 @@ class WayRecord:
     tags: dict[str, str]
 
 
+#: Highway values of areas that walkers cross (``area=yes`` ways, multipolygon relations).
+AREA_HIGHWAYS = frozenset({"pedestrian", "footway", "path", "corridor"})
+
+#: A ring of ``(node id, latitude, longitude)`` points, closed (its first point repeated last).
+Ring = tuple[tuple[int, float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AreaRecord:
+    """A walkable area mapped as a multipolygon relation (a square, a pedestrian zone).
+
+    Attributes
+    ----------
+    osm_id
+        The relation's OSM id.
+    tags
+        The relation's tags (``highway`` in ``AREA_HIGHWAYS``).
+    outer
+        Its outer rings.
+    inner
+        Its holes (planters, fountains, market halls) that could be assembled from the data.
+    members
+        The ids of its member ways.
+    """
+
+    osm_id: int
+    tags: dict[str, str]
+    outer: tuple[Ring, ...]
+    inner: tuple[Ring, ...] = ()
+    members: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class OsmWays:
     """The walking-way candidates of one source.
@@ -89,11 +121,15 @@ class OsmWays:
     data_date
         The OSM data's date (UTC): the replication timestamp, else the newest element
         timestamp; None when the data carries no dates.
+    areas
+        Walkable multipolygon areas (``highway=pedestrian`` squares and the like), to be crossed
+        rather than walked round; areas mapped as ``area=yes`` ways are among ``ways``.
     """
 
     ways: tuple[WayRecord, ...]
     source: str
     data_date: dt.datetime | None
+    areas: tuple[AreaRecord, ...] = ()
 
 
 def is_walkable(tags: dict[str, str]) -> bool:
@@ -692,22 +728,23 @@ def read_extract(path: str | Path) -> OsmWays:
     except _osmium_failures() as err:
         raise _read_error(path, err) from err
     try:
-        ways, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
+        ways, areas, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
     except _NeedsRepairError as repair:
         with _repaired_copy(path, coordinates=repair.coordinates) as copy:
-            ways, newest = _read_ways(copy, path, repaired=True, dates=header_date is None)
+            ways, areas, newest = _read_ways(copy, path, repaired=True, dates=header_date is None)
     return OsmWays(
         ways=tuple(ways),
         source=f"file:{path.resolve()}",
         data_date=header_date or (newest.astimezone(dt.UTC) if newest else None),
+        areas=tuple(areas),
     )
 
 
 def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     readable: Path, path: Path, *, repaired: bool, dates: bool
-) -> tuple[list[WayRecord], dt.datetime | None]:
+) -> tuple[list[WayRecord], list[AreaRecord], dt.datetime | None]:
     """
-    Read the walkable ways of an extract in one pass.
+    Read the walkable ways and walkable multipolygon areas of an extract in one pass.
 
     Parameters
     ----------
@@ -723,8 +760,8 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     Returns
     -------
     tuple
-        The ways, and the newest element timestamp (None when there is none or ``dates`` is
-        False).
+        The ways, the areas, and the newest element timestamp (None when there is none or
+        ``dates`` is False).
 
     Raises
     ------
@@ -736,6 +773,12 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     import osmium  # noqa: PLC0415
 
     ways: list[WayRecord] = []
+    areas: list[AreaRecord] = []
+    # the untagged ways, which multipolygons are mostly made of (relations come after ways,
+    # so they are kept until the end of the file); tagged ones (a building as a hole) are not
+    # kept, which would cost a tenth of the reading time
+    shapes: dict[int, list[tuple[int, float, float]]] = {}
+    walkable: dict[int, WayRecord] = {}  # the ways by id, made when a relation needs it
     newest: dt.datetime | None = None
     after_ways = at_zero = False
     try:
@@ -753,7 +796,19 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
                     raise _NeedsRepairError
                 continue
             after_ways = True
-            if not obj.is_way() or "highway" not in obj.tags:
+            if obj.is_relation():
+                area = _walkable_multipolygon(obj, shapes, ways, walkable)
+                if area is not None:
+                    areas.append(area)
+                continue
+            if "highway" not in obj.tags:
+                if not len(obj.tags):
+                    shapes[obj.id] = [
+                        (n.ref, n.location.lat, n.location.lon)
+                        if n.location.valid()
+                        else (n.ref, math.nan, math.nan)
+                        for n in obj.nodes
+                    ]
                 continue
             tags = {tag.k: tag.v for tag in obj.tags}
             if not is_walkable(tags):
@@ -776,7 +831,127 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
         raise _read_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
-    return ways, newest
+    return ways, areas, newest
+
+
+def _walkable_multipolygon(  # noqa: C901 - one loop over the members
+    relation: Any,  # noqa: ANN401 - osmium's Relation has no stubs
+    shapes: dict[int, list[tuple[int, float, float]]],
+    ways: list[WayRecord],
+    walkable: dict[int, WayRecord],
+) -> AreaRecord | None:
+    """
+    Assemble a walkable multipolygon area (a pedestrian square) from its member ways.
+
+    Parameters
+    ----------
+    relation
+        An ``osmium.osm.Relation``.
+    shapes
+        The untagged ways read so far, as ``(node id, lat, lon)`` points, by way id.
+    ways
+        The walkable ways read so far (a member may be one).
+    walkable
+        Those ways by id: filled on first need (relations come after all ways).
+
+    Returns
+    -------
+    AreaRecord or None
+        The area, or None when the relation is no walkable multipolygon or its outer rings
+        are incomplete in this extract. Holes that are tagged ways (buildings) are left out; a
+        walkable way among the outer members is used as it is.
+    """
+    tags = relation.tags
+    if tags.get("type") != "multipolygon" or tags.get("highway") not in AREA_HIGHWAYS:
+        return None
+    tag_dict = {tag.k: tag.v for tag in tags}
+    if not is_walkable(tag_dict):
+        return None
+    parts: dict[str, list[list[tuple[int, float, float]]]] = {"outer": [], "inner": []}
+    members: list[int] = []
+    for member in relation.members:
+        if member.type != "w" or member.role not in {"outer", "inner", ""}:
+            continue
+        role = member.role or "outer"
+        members.append(member.ref)
+        points = shapes.get(member.ref)
+        if points is None:
+            if not walkable:  # index the ways read so far, once
+                walkable.update((way.osm_id, way) for way in ways)
+            way = walkable.get(member.ref)
+            if way is not None:
+                points = list(zip(way.refs, way.lats, way.lons, strict=True))
+        if points is not None and not any(math.isnan(p[1]) for p in points):
+            parts[role].append(points)
+        elif role == "outer":
+            return None
+    outer = join_rings(parts["outer"])
+    if not outer:
+        return None
+    inner = tuple(join_rings(parts["inner"]))
+    return AreaRecord(relation.id, tag_dict, tuple(outer), inner, tuple(members))
+
+
+def join_rings(parts: list[list[tuple[int, float, float]]]) -> list[Ring]:
+    """
+    Join line pieces end to end into closed rings, as a multipolygon's member ways are joined.
+
+    Parameters
+    ----------
+    parts
+        Pieces of ``(node id, lat, lon)`` points; closed pieces are rings already.
+
+    Returns
+    -------
+    list of Ring
+        The closed rings of at least four points; pieces that close no ring are left out.
+    """
+    rings: list[Ring] = []
+    open_parts = [list(p) for p in parts if len(p) >= 2]  # noqa: PLR2004
+    while open_parts:
+        chain = open_parts.pop()
+        grown = True
+        while chain[0][0] != chain[-1][0] and grown:
+            grown = False
+            for i, part in enumerate(open_parts):
+                grown = _extend(chain, part)
+                if grown:
+                    del open_parts[i]
+                    break
+        if chain[0][0] == chain[-1][0] and len(chain) >= 4:  # noqa: PLR2004 - a triangle
+            rings.append(tuple(chain))
+    return rings
+
+
+def _extend(chain: list[tuple[int, float, float]], part: list[tuple[int, float, float]]) -> bool:
+    """
+    Join a piece to either end of a chain when they share an end node.
+
+    Parameters
+    ----------
+    chain
+        The chain, extended in place.
+    part
+        The piece.
+
+    Returns
+    -------
+    bool
+        True when the piece was joined.
+    """
+    head, tail = chain[0][0], chain[-1][0]
+    first, last = part[0][0], part[-1][0]
+    if first == tail:
+        chain.extend(part[1:])
+    elif last == tail:
+        chain.extend(reversed(part[:-1]))
+    elif last == head:
+        chain[:0] = part[:-1]
+    elif first == head:
+        chain[:0] = reversed(part[1:])
+    else:
+        return False
+    return True
 
 
 def _header_date(header: Any) -> dt.datetime | None:  # noqa: ANN401 - osmium's Header has no stubs

@@ -92,9 +92,10 @@ def directions(
         The steps; without ``heading_in`` the first starts with "head" and a compass direction.
     """
 
-    def street_key(edge: int) -> tuple[int, int]:
+    def street_key(edge: int) -> tuple[int, int, int]:
         name = int(graph.edge_name[edge])
-        return (name, -1) if name >= 0 else (-1, int(graph.edge_highway[edge]))
+        across = int(graph.edge_area[edge] > 0)  # a link across a square or pedestrian area
+        return (name, -1, across) if name >= 0 else (-1, int(graph.edge_highway[edge]), across)
 
     runs: list[list[int]] = []
     for i, edge in enumerate(edges):
@@ -114,7 +115,10 @@ def directions(
         length = float(graph.edge_length_m[[edges[i] for i in run]].sum())
         street = graph.string(int(graph.edge_name[edges[first]]))
         highway = graph.string(int(graph.edge_highway[edges[first]]))
-        where = f"onto {street}" if street else f"along the {(highway or 'way').replace('_', ' ')}"
+        kind = (highway or "way").replace("_", " ")
+        where = f"onto {street}" if street else f"along the {kind}"
+        if graph.edge_area[edges[first]] > 0:
+            where = f"across {street}" if street else f"across the {kind} area"
         if prev_heading is None:
             turn = 0.0
             text = f"head {_COMPASS[int((heading + 22.5) % 360 // 45)]} {where}"

@@ -8,6 +8,7 @@ largest strongly connected component is kept, so every node can reach every othe
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from walks.errors import AreaError, DataError, NoWalkError
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Sequence
 
     import networkx as nx
     from numpy.typing import NDArray
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 EARTH_RADIUS_M = 6_371_008.8
 
 #: Bumped whenever the builder's output changes, so older cached graphs are rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 3
 
 _BUSY_HIGHWAYS = frozenset(
     {"trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link"}
@@ -152,9 +154,52 @@ def _lit(value: str | None) -> int:
     return -1 if value in {"unknown", ""} else 1
 
 
+#: Ways only walkers use: there a plain ``oneway`` binds walkers too (unless a vehicle may use it).
+_FOOT_ONLY_HIGHWAYS = frozenset({"footway", "steps", "path", "pedestrian", "corridor"})
+#: Vehicle access keys: when one of them lets vehicles on a foot way, its ``oneway`` is theirs.
+_VEHICLE_KEYS = (
+    "vehicle", "motor_vehicle", "motorcar", "motorcycle", "bicycle", "psv", "bus", "taxi",
+    "delivery", "goods", "hgv",
+)  # fmt: skip
+_VEHICLE_ALLOWED = frozenset({"yes", "designated", "permissive", "destination", "delivery"})
+_ONEWAY_FORWARD = frozenset({"yes", "1", "true"})
+_ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
+_ONEWAY_NO = frozenset({"no", "0", "false"})
+#: Direction of escalators and moving walkways by ``conveying``.
+_CONVEYING = {"forward": 1, "yes": 1, "backward": -1}
+
+
+def _oneway_value(value: str) -> int | None:
+    """
+    Read a ``oneway``-style tag value.
+
+    Parameters
+    ----------
+    value
+        The tag value (``""`` when absent).
+
+    Returns
+    -------
+    int or None
+        1 along the way, -1 against it, 0 both ways, None when absent or unknown.
+    """
+    if value in _ONEWAY_FORWARD:
+        return 1
+    if value in _ONEWAY_BACKWARD:
+        return -1
+    return 0 if value in _ONEWAY_NO else None
+
+
 def _foot_direction(tags: dict[str, str]) -> int:
     """
-    Read the pedestrian one-way restriction (``oneway:foot``; plain ``oneway`` is for vehicles).
+    Read the direction a walker may use a way in.
+
+    In order: ``oneway:foot`` decides when present (``no`` makes any way two-way); then
+    ``foot:forward`` / ``foot:backward`` = ``no``; then ``conveying`` on escalators and moving
+    walkways (``forward`` or ``yes`` along the way, ``backward`` against it, ``reversible`` two-way
+    as it changes over the day); last plain ``oneway``, which binds walkers only on ways meant for
+    them (steps always; footways, paths, pedestrian streets and corridors when no vehicle may use
+    them). ``oneway`` on a road is for vehicles: walkers use the pavement both ways.
 
     Parameters
     ----------
@@ -166,10 +211,24 @@ def _foot_direction(tags: dict[str, str]) -> int:
     int
         0 both ways, 1 along the way only, -1 against it only.
     """
-    value = tags.get("oneway:foot", "")
-    if value in {"yes", "1", "true"}:
-        return 1
-    return -1 if value == "-1" else 0
+    foot = _oneway_value(tags.get("oneway:foot", ""))
+    if foot is not None:
+        return foot
+    forward_no = tags.get("foot:forward") == "no"
+    if forward_no != (tags.get("foot:backward") == "no"):
+        return -1 if forward_no else 1
+    conveying = tags.get("conveying")
+    if conveying is not None:
+        # reversible (it changes over the day) and unknown values: walkable both ways
+        return _CONVEYING.get(conveying, 0)
+    oneway = tags.get("oneway")
+    highway = tags.get("highway", "")
+    if oneway is None or highway not in _FOOT_ONLY_HIGHWAYS:
+        return 0
+    if highway != "steps" and any(tags.get(key) in _VEHICLE_ALLOWED for key in _VEHICLE_KEYS):
+        return 0
+    foot = _oneway_value(oneway)
+    return foot or 0
 
 
 def haversine_m(
@@ -298,6 +357,9 @@ class WalkGraph:
         0 walkable both ways, 1 only from u to v, -1 only from v to u.
     edge_pleasantness
         A ``Pleasantness`` value.
+    edge_area
+        0 for a piece of a way; 1 for a straight link across a walkable ``area=yes`` way and 2
+        across a walkable multipolygon relation (``edge_osm_id`` is then that way or relation).
     geom_offset
         Edge ``i``'s geometry is rows ``geom_offset[i]:geom_offset[i+1]`` of ``geom_lat`` /
         ``geom_lon``, from u to v (``m + 1`` entries).
@@ -322,6 +384,7 @@ class WalkGraph:
     edge_lit: NDArray[np.int8]
     edge_direction: NDArray[np.int8]
     edge_pleasantness: NDArray[np.int8]
+    edge_area: NDArray[np.int8]
     geom_offset: NDArray[np.int64]
     geom_lat: NDArray[np.float64]
     geom_lon: NDArray[np.float64]
@@ -332,7 +395,8 @@ class WalkGraph:
     ARRAY_FIELDS: ClassVar[tuple[str, ...]] = (
         "node_osm_id", "node_lat", "node_lon", "edge_u", "edge_v", "edge_length_m",
         "edge_osm_id", "edge_highway", "edge_name", "edge_surface", "edge_lit",
-        "edge_direction", "edge_pleasantness", "geom_offset", "geom_lat", "geom_lon",
+        "edge_direction", "edge_pleasantness", "edge_area", "geom_offset", "geom_lat",
+        "geom_lon",
     )  # fmt: skip
 
     @property
@@ -352,8 +416,19 @@ class WalkGraph:
 
     @property
     def walkable_km(self) -> float:
-        """Total length of the walkable ways, each counted once, in kilometres."""
-        return float(self.edge_length_m.sum() / 1000.0)
+        """Total length of the walkable ways, each counted once, in kilometres.
+
+        Straight links across squares and pedestrian areas are not counted: they are ways
+        through one open space, many of them over the same ground.
+        """
+        return float(self.edge_length_m[self.edge_area == 0].sum() / 1000.0)
+
+    @property
+    def pedestrian_areas(self) -> int:
+        """Number of walkable areas (squares, pedestrian zones) crossed on straight links."""
+        across = self.edge_area > 0
+        pairs = np.column_stack([self.edge_area[across].astype(np.int64), self.edge_osm_id[across]])
+        return int(np.unique(pairs, axis=0).shape[0])
 
     @property
     def bbox(self) -> BBox:
@@ -678,6 +753,11 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         for ref, lat, lon in zip(way.refs, lats_of_way, lons_of_way, strict=True):
             if -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:  # False for NaN  # noqa: PLR2004
                 uses[ref] = uses.get(ref, 0) + 1
+    from walks.crossing import crossings as find_crossings  # noqa: PLC0415 - it imports us
+
+    crossings = find_crossings(osm, way_lats, way_lons, uses)
+    for ref in crossings.split_refs:  # a link ends there: split the ways passing through
+        uses[ref] = uses.get(ref, 0) + 2
 
     node_of: dict[int, int] = {}
     node_lat: list[float] = []
@@ -697,7 +777,9 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
             node_lon.append(lon)
         return idx
 
-    def emit(way_idx: int, refs: list[int], lats: list[float], lons: list[float]) -> None:
+    def emit(
+        way_idx: int, refs: Sequence[int], lats: Sequence[float], lons: Sequence[float]
+    ) -> None:
         if refs[0] == refs[-1]:
             if len(refs) < 3:  # noqa: PLR2004 - a lone zero-length loop
                 return
@@ -713,6 +795,8 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         offsets.append(len(flat_lat))
 
     for way_idx, way in enumerate(osm.ways):
+        if way_idx in crossings.replaced:
+            continue  # an area's outline: its arcs come below
         refs: list[int] = []
         lats: list[float] = []
         lons: list[float] = []
@@ -733,6 +817,11 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
                 refs, lats, lons = [ref], [lat], [lon]
         if len(refs) > 1:
             emit(way_idx, refs, lats, lons)
+    for way_idx, refs, lats, lons in crossings.outlines:
+        emit(way_idx, refs, lats, lons)
+    n_ways = len(osm.ways)
+    for area, ref_a, lat_a, lon_a, ref_b, lat_b, lon_b in crossings.links:
+        emit(n_ways + area, [ref_a, ref_b], [lat_a, lat_b], [lon_a, lon_b])
 
     where = clip.label if clip is not None else osm.source.split(":", 1)[-1]
     nothing = f"no walkable ways in {where!r}: choose a larger area or another extract"
@@ -752,7 +841,9 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     v = np.asarray(pieces_v, dtype=np.int64)
     nlat = np.asarray(node_lat)
     nlon = np.asarray(node_lon)
-    way_dir = np.array([_foot_direction(w.tags) for w in osm.ways], dtype=np.int8)
+    way_dir = np.array(
+        [_foot_direction(w.tags) for w in osm.ways] + [0] * len(crossings.osm_ids), dtype=np.int8
+    )
     piece_way = np.asarray(pieces_way, dtype=np.int64)
     direction = way_dir[piece_way]
     # keep the largest strongly connected component (by node count); every node is on an edge
@@ -780,20 +871,19 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
     gather = np.repeat(lo - new_off[:-1], counts) + np.arange(new_off[-1])
 
     strings = _Interner()
-    way_attrs = []
-    for way in osm.ways:
-        tags = way.tags
-        way_attrs.append(
-            (
-                strings(tags.get("highway")),
-                strings(tags.get("name")),
-                strings(tags.get("surface")),
-                _lit(tags.get("lit")),
-                int(pleasantness_from_tags(tags)),
-            )
+    way_attrs = [
+        (
+            strings(tags.get("highway")),
+            strings(tags.get("name")),
+            strings(tags.get("surface")),
+            _lit(tags.get("lit")),
+            int(pleasantness_from_tags(tags)),
         )
+        for tags in itertools.chain((w.tags for w in osm.ways), crossings.tags)
+    ]
     attrs = np.array(way_attrs, dtype=np.int64).reshape(-1, 5)[piece_way[edges]]
-    way_ids = np.array([w.osm_id for w in osm.ways], dtype=np.int64)
+    way_ids = np.array([w.osm_id for w in osm.ways] + crossings.osm_ids, dtype=np.int64)
+    way_area = np.array([0] * n_ways + crossings.kinds, dtype=np.int8)
 
     date = osm.data_date
     return WalkGraph(
@@ -810,6 +900,7 @@ def graph_from_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the ways, k
         edge_lit=attrs[:, 3].astype(np.int8),
         edge_direction=direction[edges],
         edge_pleasantness=attrs[:, 4].astype(np.int8),
+        edge_area=way_area[piece_way[edges]],
         geom_offset=new_off,
         geom_lat=lat_all[gather],
         geom_lon=lon_all[gather],
@@ -881,8 +972,6 @@ def _clipped_coords(
     """
     if clip is None:
         return [w.lats for w in osm.ways], [w.lons for w in osm.ways]
-    import itertools  # noqa: PLC0415
-
     import shapely  # noqa: PLC0415
 
     sizes = [len(w.lats) for w in osm.ways]
