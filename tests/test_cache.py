@@ -330,7 +330,9 @@ def test_clear_copes_with_odd_entries(paris_osm: Path, cache_dir: Path) -> None:
     fresh.write_bytes(b"being written now")
     http = cache_dir / "http"
     (http / "sub").mkdir(parents=True)
-    (http / "reply.json").write_text("{}")
+    (http / "0123456789abcdef0123456789abcdef01234567.json").write_text("{}")  # osmnx's reply
+    mine = http / "notes.txt"
+    mine.write_text("a user's file in the wrong folder")
 
     listed = list(iter_cache(str(cache_dir)))
     assert sorted(e.path.name for e in listed) == sorted(p.name for p in graphs.glob("graph-*.npz"))
@@ -339,7 +341,7 @@ def test_clear_copes_with_odd_entries(paris_osm: Path, cache_dir: Path) -> None:
 
     assert clear_cache(str(cache_dir)) == 5  # entry, directory, locked file, stale tmp, reply
     assert sorted(p.name for p in graphs.iterdir()) == [fresh.name]
-    assert [p.name for p in http.iterdir()] == ["sub"]
+    assert sorted(p.name for p in http.iterdir()) == ["notes.txt", "sub"]  # never a user's file
     assert list(iter_cache(cache_dir)) == []
 
 

@@ -113,6 +113,7 @@ def test_unnamed_ways_are_described_never_by_raw_tags() -> None:
     chain = ["pedestrian", "service", "cycleway", "steps", "corridor", "footway", "living_street"]
     graph = _graph(
         (ring, {"highway": "pedestrian", "area": "yes"}),
+        (((2, LA, LO + 0.001), (99, LA - 0.001, LO + 0.001)), {"highway": "footway"}),
         *(
             (((3 + i, LA + 0.001 * (i + 1), LO + 0.001), (4 + i, LA + 0.001 * (i + 2), LO + 0.001)),
              {"highway": kind})
@@ -125,7 +126,7 @@ def test_unnamed_ways_are_described_never_by_raw_tags() -> None:
         )
         for e in range(graph.n_edges)
     }
-    assert {k[1]: v[1] for k, v in words.items() if k[0] != 1} == {
+    assert {k[1]: v[1] for k, v in words.items() if k[0] not in {1, 2}} == {
         "pedestrian": "the pedestrian street", "service": "the lane",
         "cycleway": "the cycle path", "steps": "the steps", "corridor": "the passage",
         "footway": "the footpath", "living_street": "the shared street",

@@ -79,8 +79,10 @@ def test_json_to_stdout_and_directions(runner, paris_osm: Path) -> None:
     assert abs(summary["length_m"] - 2000) <= 100 or codes & {"budget_long", "budget_short"}
     assert any(re.match(r"turn (left|right) onto .+, \d+ m", d, re.IGNORECASE)
                for leg in summary["directions"] for d in leg)  # fmt: skip
-    text = _run(runner, ["-q", "generate", "--osm-file", str(paris_osm), "--stops", "cafe",
-                         "--km", "2", "--json", "-", "--directions"]).stdout  # fmt: skip
+    both = _run(runner, ["-q", "generate", "--osm-file", str(paris_osm), "--stops", "cafe",
+                         "--km", "2", "--json", "-", "--directions"])  # fmt: skip
+    assert json.loads(both.stdout) == summary  # the document alone on stdout
+    text = both.stderr  # the directions beside it, on stderr
     assert re.search(
         r"is (on your (left|right)|straight ahead|here|just behind you) \(cafe\)", text
     )

@@ -70,8 +70,10 @@ def evil_pbf(paris_osm: Path, tmp_path_factory) -> Path:
         ["info"],
         ["generate", "--stops", "cafe", "--must-visit", EVIL_NAME, "--minutes", "40",
          "--json", "-", "--directions"],
+        ["generate", "--stops", "cafe", "--must-visit", EVIL_NAME, "--minutes", "40",
+         "--geojson", "-"],
     ],
-    ids=["table", "json", "geojson", "info", "generate"],
+    ids=["table", "json", "geojson", "info", "generate", "generate-geojson"],
 )  # fmt: skip
 def test_no_control_character_reaches_the_terminal(runner, evil_pbf: Path, args) -> None:
     result = runner.invoke(app, [args[0], "--osm-file", str(evil_pbf), *args[1:]])
@@ -80,10 +82,16 @@ def test_no_control_character_reaches_the_terminal(runner, evil_pbf: Path, args)
     assert not RAW_CONTROL.search(result.stderr)
     if args[0] in {"stops", "generate"}:
         assert "\\x1b" in result.stdout or "\\u001b" in result.stdout  # shown, not dropped
-    if args[0] == "generate" or "--json" in args:
-        found = json.loads(result.stdout.splitlines()[0])
+    if "--json" in args:  # the whole of stdout is the document (directions go to stderr)
+        found = json.loads(result.stdout)
         names = [s["name"] for s in (found["stops"] if isinstance(found, dict) else found)]
         assert EVIL_NAME in names  # JSON still carries the exact name
+    if "--geojson" in args and args[0] == "generate":
+        names = [f["properties"].get("name") for f in json.loads(result.stdout)["features"]]
+        assert EVIL_NAME in names
+    if "--directions" in args:
+        assert "Le Balto" not in result.stdout  # directions on stderr, one line per step
+        assert any("\\x1b" in line for line in result.stderr.splitlines())
 
 
 def test_error_lines_show_control_characters(runner, tmp_path: Path) -> None:
@@ -110,7 +118,6 @@ def test_error_lines_show_control_characters(runner, tmp_path: Path) -> None:
         (["--seed", str(2**64)], "is out of range: give 0 to 4294967295"),
         (["--start", "nan,nan"], "out of range: latitude is -90..90"),
         (["--start", "91,0"], "out of range: latitude is -90..90"),
-        (["--end", "48.8,abc"], "is not 'lat,lon'"),
         (["--start", "48.8,2.3,7"], "is not 'lat,lon'"),
         (["--at", "0001-01-01 09:00"], "give a date from 1970 to 2100"),
         (["--at", "9999-12-31 23:59"], "give a date from 1970 to 2100"),
@@ -223,6 +230,24 @@ def test_cache_subcommands_honour_cache_dir(runner, paris_osm: Path, tmp_path: P
 
 
 # ----------------------------------------------------------------- local first
+
+
+def test_bare_json_before_an_area_does_not_swallow_it(runner, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["generate", "--json", "2.345,48.877,2.352,48.881",
+                                 "--overpass-url", "http://127.0.0.1:9", "--retries", "1",
+                                 "--no-terrain"])  # fmt: skip
+    assert result.exit_code == 1  # AREA went to Overpass (refused), not to a file named so
+    assert "cannot reach 127.0.0.1" in _one_error_line(result)
+    assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == []
+
+
+def test_an_address_with_a_comma_is_not_taken_for_coordinates(runner, paris_osm: Path) -> None:
+    result = runner.invoke(app, ["generate", "--osm-file", str(paris_osm), "--start",
+                                 "12, rue de Dunkerque", "--nominatim-url",
+                                 "http://127.0.0.1:9", "--retries", "1", "--json", "-"])  # fmt: skip
+    assert result.exit_code == 1  # looked up as an address (no network here), not exit 2
+    assert "cannot reach 127.0.0.1" in _one_error_line(result)
 
 
 def test_start_by_name_needs_no_network(runner, paris_osm: Path, monkeypatch) -> None:

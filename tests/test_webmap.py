@@ -101,10 +101,13 @@ def test_hostile_text_shows_literally_in_chromium(hostile_run, tmp_path: Path, l
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(timeout=5_000)
         assert f"{position}. {payloads['cafe']}" in popup.inner_text()
+        page.locator(".leaflet-popup-close-button").last.click()
+        page.wait_for_timeout(300)  # the popup fades out
         position = [s["category"] for s in summary["stops"]].index("hostile") + 1
         page.locator(".walks-pin", has_text=re.compile(rf"^{position}$")).click()
-        page.wait_for_timeout(300)
-        assert payloads["category"] in page.locator(".leaflet-popup-content").inner_text()
+        shown = page.locator(".leaflet-popup-content", has_text=f"{position}. ")
+        shown.wait_for(timeout=5_000)
+        assert payloads["category"] in shown.inner_text()
         itinerary = page.locator(".walks-stop-title").all_inner_texts()
         assert f"{names.index(payloads['cafe']) + 1}. {payloads['cafe']}" in itinerary
         assert page.locator("b", has_text="bold").count() == 0  # no markup was made

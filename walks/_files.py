@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 TMP_PREFIX = ".walks-tmp-"
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     """
-    Read the process umask without changing it for longer than the call.
+    Read the process umask (once, at import: setting it to read it races with other threads).
 
     Returns
     -------
@@ -36,6 +36,9 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def stage_file(path: Path, write: Callable[[BinaryIO], object]) -> Path:
@@ -66,7 +69,7 @@ def stage_file(path: Path, write: Callable[[BinaryIO], object]) -> Path:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        tmp.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual mode
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

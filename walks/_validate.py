@@ -262,8 +262,9 @@ def parse_lat_lon(text: str, *, name: str = "--start") -> LatLon | None:
     """
     Read ``"lat,lon"``, or say that the text is not meant as coordinates.
 
-    Text whose first comma-separated part is a number is taken as coordinates and must be
-    exactly two finite numbers on Earth; anything else (an address, a stop's name) gives None.
+    Text made only of comma-separated numbers is taken as coordinates and must be exactly two
+    finite numbers on Earth; anything else (an address such as "12, rue de Dunkerque", a
+    postcode, a stop's name) gives None.
 
     Parameters
     ----------
@@ -280,14 +281,13 @@ def parse_lat_lon(text: str, *, name: str = "--start") -> LatLon | None:
     Raises
     ------
     UsageError
-        For malformed coordinates: ``"nan,nan"``, ``"91,0"``, ``"48.8"``, ``"48.8,2.3,7"``,
-        ``"48.8,abc"``.
+        For malformed coordinates: ``"nan,nan"``, ``"91,0"``, ``"48.8,2.3,7"``.
     """
     parts = text.split(",")
-    if not _NUMBER.fullmatch(parts[0]) or (len(parts) == 1 and not parts[0].strip()[0].isdigit()):
-        return None
+    if len(parts) < 2 or not all(_NUMBER.fullmatch(part) for part in parts):  # noqa: PLR2004
+        return None  # a name or an address ("12, rue de Dunkerque", "75010")
     example = f"{name} 48.8809,2.3553 (latitude, longitude in degrees)"
-    if len(parts) != 2 or not _NUMBER.fullmatch(parts[1]):  # noqa: PLR2004
+    if len(parts) != 2:  # noqa: PLR2004
         msg = f"{name} {text!r} is not 'lat,lon': give two numbers, e.g. {example}"
         raise UsageError(msg)
     lat, lon = float(parts[0]), float(parts[1])

@@ -541,8 +541,11 @@ def resolve_start(
     return geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir).point
 
 
-#: Side of the cells in which ``default_start`` counts junctions, in metres.
+#: Side of the cells in which ``default_start`` counts junctions, in metres (larger for areas
+#: wider than ``MAX_START_CELLS`` such cells).
 START_CELL_M = 250.0
+#: Most cells along a side of ``default_start``'s grid.
+MAX_START_CELLS = 512
 
 
 def default_start(graph: WalkGraph) -> LatLon:
@@ -570,8 +573,10 @@ def default_start(graph: WalkGraph) -> LatLon:
     lat0 = float(np.mean(graph.node_lat))
     x, y = local_xy(graph.node_lat, graph.node_lon, lat0=lat0, lon0=float(np.mean(graph.node_lon)))
     y = y - lat0 * math.pi / 180.0 * EARTH_RADIUS_M
-    cols = np.floor((x - x.min()) / START_CELL_M).astype(np.int64)
-    rows = np.floor((y - y.min()) / START_CELL_M).astype(np.int64)
+    # cells grow with the box, so that a stray way far away cannot make the grid huge
+    cell = max(START_CELL_M, float(max(np.ptp(x), np.ptp(y))) / MAX_START_CELLS)
+    cols = np.floor((x - x.min()) / cell).astype(np.int64)
+    rows = np.floor((y - y.min()) / cell).astype(np.int64)
     counts = np.zeros((int(rows.max()) + 1, int(cols.max()) + 1))
     np.add.at(counts, (rows, cols), 1.0)
     density = uniform_filter(counts, size=3, mode="constant") * 9
@@ -580,8 +585,8 @@ def default_start(graph: WalkGraph) -> LatLon:
     # densest first; among equals the nearest to the middle (a tiny, deterministic tie-break)
     score = density - 1e-6 * np.hypot(rr - middle_r, cc - middle_c)
     best_r, best_c = np.unravel_index(int(np.argmax(score)), counts.shape)
-    cx = x.min() + (best_c + 0.5) * START_CELL_M
-    cy = y.min() + (best_r + 0.5) * START_CELL_M
+    cx = x.min() + (best_c + 0.5) * cell
+    cy = y.min() + (best_r + 0.5) * cell
     node = int(np.argmin(np.hypot(x - cx, y - cy)))
     return LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import shutil
 import tempfile
 import time
@@ -656,11 +657,40 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
                     _remove_tree(path)
                     removed += 1
                 continue
-            elif path.is_dir():
-                continue
+            elif path.is_dir() or not _ours(name, path.name):
+                continue  # a file walks did not write: never deleted, whatever folder it is in
             _remove_file(path)
             removed += 1
     return removed
+
+
+#: Names of the files walks writes in each cache folder (graphs, osmnx's replies, geocoder
+#: replies and the notes kept beside them).
+_OWN_NAMES = {
+    "graphs": re.compile(r"graph-[0-9a-f]+\.npz"),
+    "http": re.compile(r"[0-9a-f]{16,64}\.json|walks-checked\.tsv"),
+    "geocode": re.compile(r"[0-9a-f]{16,64}\.json"),
+}
+
+
+def _ours(folder: str, name: str) -> bool:
+    """
+    Say whether a file name in a cache folder is one walks writes.
+
+    Parameters
+    ----------
+    folder
+        ``graphs``, ``http`` or ``geocode``.
+    name
+        The file's name.
+
+    Returns
+    -------
+    bool
+        True for walks' own names; a user's file is never cleared.
+    """
+    pattern = _OWN_NAMES.get(folder)
+    return pattern is not None and pattern.fullmatch(name) is not None
 
 
 def _remove_file(path: Path) -> None:

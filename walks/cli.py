@@ -70,6 +70,33 @@ _N = TypeVar("_N", float, int)
 STDOUT = Path("-")
 
 
+def _looks_like_output(text: str | None) -> bool:
+    """
+    Say whether the word after a bare ``--json`` / ``--geojson`` is its file (else: stdout).
+
+    A file name has an extension or a folder in it (``walk.json``, ``out/walk``), or is ``-``;
+    ``walks generate --json Paris`` therefore plans Paris and prints its JSON.
+
+    Parameters
+    ----------
+    text
+        The next argument, or None at the end.
+
+    Returns
+    -------
+    bool
+        True when it is the option's value.
+    """
+    if text is None:
+        return False
+    if text == "-":
+        return True
+    if text.startswith("-"):
+        return False
+    name = Path(text).name
+    return "/" in text or ("." in name.strip(".") and " " not in name and "," not in name)
+
+
 class _OptionalValueCommand(TyperCommand):
     """A command whose ``--json`` / ``--geojson`` may be given without a value, meaning stdout.
 
@@ -99,10 +126,11 @@ class _OptionalValueCommand(TyperCommand):
         out: list[str] = []
         for index, arg in enumerate(args):
             out.append(arg)
+            if arg == "--":  # what follows is positional, as given
+                out.extend(args[index + 1 :])
+                break
             following = args[index + 1] if index + 1 < len(args) else None
-            if arg in self.OPTIONAL_VALUE and (
-                following is None or (following.startswith("-") and following != "-")
-            ):
+            if arg in self.OPTIONAL_VALUE and not _looks_like_output(following):
                 out.append("-")
         result: list[str] = super().parse_args(ctx, out)
         return result
@@ -217,7 +245,7 @@ def _visible_record(record: logging.LogRecord) -> bool:
     bool
         True: every record is kept.
     """
-    record.msg = visible(record.getMessage())
+    record.msg = visible(record.getMessage(), one_line=True)
     record.args = None
     return True
 
@@ -877,7 +905,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             "--start",
             metavar="PLACE",
             help="'lat,lon', or a stop, place or street of the area, or an address "
-            "(default: the junction nearest the middle of the area).",
+            "(default: a junction in the densest part of the street network).",
         ),
     ] = None,
     end: Annotated[
@@ -1064,7 +1092,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             result, summary, title=title, departure=departure, assets=assets,
             paths=paths, gpx_times=gpx_times, area=where,
         )  # fmt: skip
-        stdout_text = next((visible(t) for p, t in texts if p == STDOUT), None)
+        stdout_text = next((t for p, t in texts if p == STDOUT), None)
         with _files.OutputSet() as staged:
             for path, text in texts:
                 if path != STDOUT:
@@ -1076,8 +1104,10 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     else:
         for path in (p for p in files if p in written):  # in the options' order
             typer.echo(visible(str(path), one_line=True))
-    if directions:
-        typer.echo(visible(directions_text(best, departure=departure)), nl=False)
+    if directions:  # on stderr when standard output carries a document
+        lines = directions_text(best, departure=departure).splitlines()
+        text = "".join(visible(line, one_line=True) + "\n" for line in lines)
+        typer.echo(text, nl=False, err=stdout_text is not None)
     if open_map and html_out is not None:
         import webbrowser  # noqa: PLC0415
 
@@ -1129,11 +1159,13 @@ def _render(
         texts.append((json_path, _strict_json(summary, indent=None if json_path == STDOUT else 1,
                                               terminal=json_path == STDOUT)))  # fmt: skip
     if gpx_out is not None:
-        texts.append((gpx_out, gpx_text(result.walks, title=title, departure=departure,
-                                        elevations=result.elevations, times=gpx_times,
-                                        area=area)))  # fmt: skip
+        gpx = gpx_text(result.walks, title=title, departure=departure,
+                       elevations=result.elevations, times=gpx_times, area=area)  # fmt: skip
+        texts.append((gpx_out, visible(gpx) if gpx_out == STDOUT else gpx))
     if geojson_out is not None:
-        texts.append((geojson_out, _strict_json(walk_geojson(best))))
+        texts.append(
+            (geojson_out, _strict_json(walk_geojson(best), terminal=geojson_out == STDOUT))
+        )
     if html_out is not None:
         from walks.basemap import basemap_data  # noqa: PLC0415
         from walks.webmap import map_html, view_bounds  # noqa: PLC0415

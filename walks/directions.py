@@ -336,6 +336,8 @@ def describe_way(graph: WalkGraph, edge: int) -> tuple[str, str]:
     if street:
         return ("name", street)
     highway = graph.string(int(graph.edge_highway[edge])) or ""
+    if graph.edge_area[edge] > 0:  # a straight link across a square or pedestrian area
+        return ("way", SQUARE)
     if highway == "pedestrian" and _closed_way(graph, int(graph.edge_osm_id[edge])):
         return ("way", SQUARE)
     return ("way", _WAY_WORDS.get(highway, "the road" if highway else "the way"))
