@@ -1431,7 +1431,7 @@ def index_html(records: list[dict[str, Any]], *, cdn: bool, cache_dir: Path | No
             f'<link rel="stylesheet" href="{LEAFLET_CSS_URL}">'
             f'<script src="{LEAFLET_JS_URL}"></script>'
         )
-        origin = " https://cdn.jsdelivr.net"
+        origin = " " + LEAFLET_JS_URL.rsplit("/", 1)[0] + "/"  # Leaflet's folder only
     else:
         js, css = leaflet_assets(cache_dir)
         js = js.replace("</script", "<\\/script")

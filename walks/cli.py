@@ -880,7 +880,7 @@ def _parse_stops(text: str) -> list[tuple[str, int]]:
     typer.BadParameter
         For a count that is not a whole number from 1 to 20 (exit code 2).
     """
-    out = []
+    out: list[tuple[str, int]] = []
     for part in _split(text):
         name, _, count = part.partition("=")
         try:
@@ -889,6 +889,12 @@ def _parse_stops(text: str) -> list[tuple[str, int]]:
             number = -1
         if not 1 <= number <= 20:  # noqa: PLR2004
             msg = f"{part!r}: a count must be a whole number from 1 to 20, e.g. studio=2"
+            raise typer.BadParameter(msg, param_hint="--stops")
+        if not name.strip():
+            msg = f"{part!r}: give a category name before the count, e.g. studio=2"
+            raise typer.BadParameter(msg, param_hint="--stops")
+        if any(name.strip() == seen for seen, _ in out):
+            msg = f"{name.strip()!r} is given twice: give each category once, e.g. cafe=2"
             raise typer.BadParameter(msg, param_hint="--stops")
         out.append((name.strip(), number))
     return out

@@ -518,7 +518,7 @@ def map_html(
     if cdn:
         leaflet_js = f'<script src="{LEAFLET_JS_URL}"></script>'
         leaflet_css = f'<link rel="stylesheet" href="{LEAFLET_CSS_URL}">'
-        cdn_origin = " https://cdn.jsdelivr.net"
+        cdn_origin = " " + LEAFLET_JS_URL.rsplit("/", 1)[0] + "/"  # Leaflet's folder only
     else:
         js, css = offline_assets if offline_assets is not None else leaflet_assets()
         js = js.replace("</script", "<\\/script")

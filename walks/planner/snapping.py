@@ -92,7 +92,8 @@ def _checked(result: Snap, where: LatLon, what: str) -> Snap:
     if result.offset_m > MAX_SNAP_M:
         msg = (
             f"the {what} {where.lat:.6f},{where.lon:.6f} is {result.offset_m:,.0f} m from the "
-            f"nearest walkable way: choose a {what} inside the area"
+            f"nearest walkable way: choose {'an' if what[:1] in 'aeiou' else 'a'} {what} inside "
+            "the area"
         )
         raise NoWalkError(msg)
     return result
