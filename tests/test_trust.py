@@ -358,6 +358,7 @@ def _battery(paris: str, tmp: Path) -> list[list[str]]:
         ["generate", "--stops", "cafe=999"],
         ["generate", "--stops", "cafe=x"],
         ["generate", "--stops", "nosuchcategory"],
+        ["generate", "--stops", "cafe,cafe=2"],
         ["generate", "--stops", "=2"],
         ["generate", "--prefer-quiet", "nan"],
         ["generate", "--prefer-quiet", "99"],
