@@ -206,3 +206,21 @@ def test_cli_geojson_with_maps_and_index(runner, tmp_path: Path, paris_osm: Path
     assert again.exit_code == 1
     assert "Error:" in again.stderr
     assert "--overwrite" in again.stderr
+
+
+def test_options_every_row_would_fail_on_are_refused_at_once(runner, tmp_path: Path) -> None:
+    from walks.cli import app
+
+    areas = tmp_path / "areas.csv"
+    areas.write_text("label,minutes\na,30\n", encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[x]\nweight = nan\nfilters = [{ amenity = 'cafe' }]\n", encoding="utf-8")
+    for extra in (["--category-file", str(bad)], ["--stops", "nosuch"]):
+        result = runner.invoke(app, ["batch", str(areas), "--out", str(tmp_path / "o.parquet"),
+                                     "--maps", str(tmp_path / "maps"), *extra])  # fmt: skip
+        assert result.exit_code == 2, result.stderr
+        assert len([ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]) == 1
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == [
+            "areas.csv",
+            "bad.toml",
+        ]

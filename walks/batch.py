@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from walks import _files, _validate, settings
+from walks._http import deadline
 from walks._text import visible
 from walks.api import AreaStops, generate_walks, stops_in_area
 from walks.area import area_from_point, resolve_area
+from walks.categories import load_categories, select_categories
 from walks.errors import DataError, ExportError, UsageError, WalksError
 from walks.export import gpx_text, leaflet_assets, walk_summary
 from walks.types import Area
@@ -115,6 +117,7 @@ class BatchOptions:
     attempts: int = settings.MAX_ATTEMPTS
     maps: bool = False
     cdn_map: bool = False
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -863,7 +866,10 @@ def run_chunk(
     list of tuple
         Per row: its columns, and its map and GPX texts.
     """
-    return [_row_record(r, options) for r in requests]
+    if options.timeout_s is None:
+        return [_row_record(r, options) for r in requests]
+    with deadline(options.timeout_s):  # --timeout holds on the workers too, per chunk
+        return [_row_record(r, options) for r in requests]
 
 
 # --------------------------------------------------------------------------- parts on disk
@@ -1018,8 +1024,9 @@ def run_batch(
     if chunk_size is not None:
         _validate.check_int("chunk_size", chunk_size, 1, 10_000, example="--chunk-size 10")
     options = replace(options, maps=maps_dir is not None)
-    _check_out(out, maps_dir, overwrite=overwrite)
     requests = read_requests(areas, options)
+    _check_categories(options)  # options every row would fail on: refused at once
+    _check_out(out, maps_dir, overwrite=overwrite)
     parts = out.with_name(out.name + ".parts")
     fingerprint = _fingerprint(areas, options)
     done = _resume(parts, fingerprint, maps_dir)
@@ -1060,6 +1067,26 @@ def run_batch(
     shutil.rmtree(parts, ignore_errors=True)
     return BatchReport(out, len(requests), tuple(sorted(computed)), tuple(sorted(done_rows)),
                        failed, complete=True, maps=index)  # fmt: skip
+
+
+def _check_categories(options: BatchOptions) -> None:
+    """
+    Read the category files and check the command's own categories, before any work.
+
+    A row's own bad category fails that row only, never the batch.
+
+    Parameters
+    ----------
+    options
+        The batch's settings.
+
+    Raises
+    ------
+    walks.errors.CategoryError
+        For a malformed category file or an unknown category (a bad argument: exit 2).
+    """
+    categories = load_categories(*options.category_files)
+    select_categories(categories, sorted({name for name, _ in options.stops or ()}))
 
 
 def _check_out(out: Path, maps_dir: Path | None, *, overwrite: bool) -> None:
@@ -1224,7 +1251,7 @@ def _compute(
         else:
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers, threads_per_worker=1, processes=processes,
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=":0", silence_logs=logging.ERROR,
             )  # fmt: skip
             client = Client(cluster)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as err:

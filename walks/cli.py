@@ -1639,7 +1639,7 @@ def batch(
         seed=seed, radius_m=radius if radius is not None else 1000.0, no_terrain=no_terrain,
         landmark=landmark, category_files=tuple(str(c) for c in categories or ()),
         cache_dir=str(cache_dir) if cache_dir else None, nominatim_url=nominatim_url,
-        attempts=retries, cdn_map=cdn_map,
+        attempts=retries, cdn_map=cdn_map, timeout_s=timeout,
     )  # fmt: skip
     say = _progress()
     bar = None
