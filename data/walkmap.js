@@ -62,6 +62,25 @@
       return out;
     };
     var canvas = L.canvas({padding: 0.5});
+    var covers = {
+      wood: {fillColor: "#add19e", color: "#9cc28c"},
+      park: {fillColor: "#c8facc", color: "#b5e3b8"},
+      water: {fillColor: "#aad3df", color: "#8fbfcd"},
+      pedestrian: {fillColor: "#dddde8", color: "#c4bfd9"}
+    };
+    (bm.cover || []).forEach(function (shape) {
+      var kind = bm.cover_kinds[shape[0]];
+      if (kind === "rail") {
+        L.polyline(decode(shape, 1), {renderer: canvas, color: "#8a8a8a", weight: 2,
+                                      dashArray: "6 4", interactive: false}).addTo(base);
+      } else {
+        var style = covers[kind];
+        L.polygon(decode(shape, 1), {renderer: canvas, stroke: true, weight: 0.5,
+                                     color: style.color, fillColor: style.fillColor,
+                                     fillOpacity: 1, interactive: false}).addTo(base);
+      }
+      stats.cover = (stats.cover || 0) + 1;
+    });
     bm.buildings.forEach(function (ring) {
       L.polygon(decode(ring, 0), {renderer: canvas, stroke: true, weight: 0.5, color: "#b9aea4",
                                   fillColor: "#d9d0c9", fillOpacity: 1, interactive: false})

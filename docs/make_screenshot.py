@@ -21,7 +21,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         page_path = Path(tmp) / "walk.html"
         subprocess.run(["walks", "-q", "generate", "--at", "2026-11-25 09:00", "--minutes", "90",
-                        "--stops", "cafe,studio=2,view", "--html", str(page_path)], check=True)  # fmt: skip
+                        "--stops", "cafe,studio=2,view", "--no-terrain", "--html", str(page_path)], check=True)  # fmt: skip
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=shutil.which("chromium"),

@@ -200,6 +200,7 @@ def test_demo_map_works_offline(demo_page, size) -> None:
         assert stats["streets"] > 1000
         assert stats["buildings"] > 100
         assert stats["labels"] > 20
+        assert stats["cover"] > 50  # parks, woods, water, squares and railways
         # the base map's canvas is drawn on
         drawn = page.evaluate("""() => {
             const c = document.querySelector('.leaflet-overlay-pane canvas');

@@ -17,7 +17,7 @@ import numpy as np
 from walks.graph import bearing_deg, local_xy
 
 if TYPE_CHECKING:
-    from walks.data import Building
+    from walks.data import Building, Landcover
     from walks.graph import WalkGraph
     from walks.types import BBox
 
@@ -91,7 +91,12 @@ def _class_of(highway: str | None) -> int:
     return list(CLASSES).index("minor")
 
 
-def basemap_data(graph: WalkGraph, buildings: tuple[Building, ...], box: BBox) -> dict[str, Any]:
+def basemap_data(
+    graph: WalkGraph,
+    buildings: tuple[Building, ...],
+    box: BBox,
+    landcover: tuple[Landcover, ...] = (),
+) -> dict[str, Any]:
     """
     Gather the base map of the region around a walk.
 
@@ -103,13 +108,16 @@ def basemap_data(graph: WalkGraph, buildings: tuple[Building, ...], box: BBox) -
         Building footprints (outer rings, longitude/latitude).
     box
         The walk's box; the base map reaches ``MARGIN_M`` beyond it.
+    landcover
+        Water, woods, parks, pedestrian areas and railways (``data.read_features``).
 
     Returns
     -------
     dict
         ``origin`` (lat, lon), ``scale`` (degrees per unit), ``classes`` (names),
         ``streets`` (``[class, *encoded]`` per street piece), ``buildings`` (encoded rings),
-        ``labels`` (``[lat, lon, angle, name]``). JSON-serialisable.
+        ``cover`` (``[kind, *encoded]`` per shape, kinds in ``cover_kinds``), ``labels``
+        (``[lat, lon, angle, name]``). JSON-serialisable.
     """
     lat0 = (box.south + box.north) / 2
     pad_lat = MARGIN_M / 111_195.0
@@ -123,8 +131,9 @@ def basemap_data(graph: WalkGraph, buildings: tuple[Building, ...], box: BBox) -
     ends = offsets[1:]
     glat, glon = graph.geom_lat, graph.geom_lon
     # an edge is drawn when any of its points is inside the padded box
+    # (links across squares are not streets: the square is drawn as land cover)
     inside = (glat >= south) & (glat <= north) & (glon >= west) & (glon <= east)
-    hits = np.add.reduceat(inside.astype(np.int64), starts) > 0
+    hits = (np.add.reduceat(inside.astype(np.int64), starts) > 0) & (graph.edge_area == 0)
     classes = np.array([*(_class_of(s) for s in graph.strings), _class_of(None)], dtype=np.int64)
     edge_class = classes[graph.edge_highway]  # -1 (no highway) picks the last entry
     # every geometry point at once: 1e-5 degree integers, delta-encoded within each edge
@@ -144,6 +153,8 @@ def basemap_data(graph: WalkGraph, buildings: tuple[Building, ...], box: BBox) -
         "classes": list(CLASSES),
         "streets": streets,
         "buildings": _buildings(buildings, (west, south, east, north), origin),
+        "cover_kinds": list(COVER_KINDS),
+        "cover": _cover(landcover, (west, south, east, north), origin),
         "labels": _labels(graph, np.flatnonzero(hits)),
     }
 
@@ -194,6 +205,45 @@ def _buildings(
         coords = np.asarray(polygon.exterior.coords)[:-1]
         if len(coords) >= 3:  # noqa: PLR2004
             out.append(_encode(coords[:, 1], coords[:, 0], origin))
+    return out
+
+
+#: Land cover kinds, in drawing order (rails on top).
+COVER_KINDS = ("wood", "park", "water", "pedestrian", "rail")
+
+
+def _cover(
+    landcover: tuple[Landcover, ...],
+    bounds: tuple[float, float, float, float],
+    origin: tuple[float, float],
+) -> list[list[int]]:
+    """
+    Encode the land cover shapes that reach into the bounds, in drawing order.
+
+    Parameters
+    ----------
+    landcover
+        The shapes.
+    bounds
+        ``(west, south, east, north)``.
+    origin
+        The encoding's origin.
+
+    Returns
+    -------
+    list of list of int
+        ``[kind index, *encoded points]`` per shape.
+    """
+    west, south, east, north = bounds
+    out: list[list[int]] = []
+    for shape in sorted(landcover, key=lambda c: COVER_KINDS.index(c.kind)):
+        ring = np.asarray(shape.outline, dtype=float)
+        if not (
+            (ring[:, 0].max() >= west) and (ring[:, 0].min() <= east)
+            and (ring[:, 1].max() >= south) and (ring[:, 1].min() <= north)
+        ):  # fmt: skip
+            continue
+        out.append([COVER_KINDS.index(shape.kind), *_encode(ring[:, 1], ring[:, 0], origin)])
     return out
 
 

@@ -768,7 +768,8 @@ def _map_texts(
         walks, title=title, categories=found.categories, departure=None, climb_m=best.climb_m,
         offline_assets=assets, cdn=assets is None, warnings=[w.message for w in best.warnings],
         elevations=elevations,
-        basemap=basemap_data(found.loaded.graph, found.features.buildings, view_bounds(walks)),
+        basemap=basemap_data(found.loaded.graph, found.features.buildings, view_bounds(walks),
+                             found.features.landcover),
     )  # fmt: skip
     gpx = gpx_text(best, title=title, departure=None, elevations=elevations)
     return {_page_name(request.row): page, _gpx_name(request.row): gpx}

@@ -1183,7 +1183,7 @@ def _render(
             warnings=[w.message for w in result.warnings],
             elevations=result.elevations,
             basemap=basemap_data(found.loaded.graph, found.features.buildings,
-                                 view_bounds(result.walks)),
+                                 view_bounds(result.walks), found.features.landcover),
         )  # fmt: skip
         texts.append((html_out, page))
     return texts

@@ -1047,6 +1047,64 @@ class OsmFeatures:
     features: tuple[Feature, ...]
     buildings: tuple[Building, ...]
     source: str
+    landcover: tuple[Landcover, ...] = ()
+
+
+#: Land cover drawn on the base map: kind -> the tag values that make it (a key of ``None``
+#: value list means any value).
+LANDCOVER: dict[str, tuple[tuple[str, tuple[str, ...] | None], ...]] = {
+    "water": (("natural", ("water", "bay")), ("water", None),
+              ("landuse", ("reservoir", "basin")), ("waterway", ("riverbank", "dock"))),
+    "wood": (("natural", ("wood", "scrub")), ("landuse", ("forest",))),
+    "park": (("leisure", ("park", "garden", "playground", "pitch", "common", "nature_reserve")),
+             ("landuse", ("grass", "recreation_ground", "village_green", "meadow", "cemetery",
+                          "allotments")),
+             ("amenity", ("grave_yard",))),
+    "pedestrian": (("highway", ("pedestrian", "footway")), ("place", ("square",))),
+}  # fmt: skip
+#: Railway values drawn as lines on the base map.
+RAIL_VALUES = frozenset({"rail", "tram", "light_rail", "subway", "narrow_gauge", "funicular"})
+
+
+@dataclass(frozen=True, slots=True)
+class Landcover:
+    """A shape of the base map: water, wood, park, pedestrian area (rings) or railway (a line).
+
+    Attributes
+    ----------
+    kind
+        ``"water"``, ``"wood"``, ``"park"``, ``"pedestrian"`` or ``"rail"``.
+    outline
+        Longitude/latitude points: a closed ring, or a line for ``"rail"``.
+    """
+
+    kind: str
+    outline: tuple[tuple[float, float], ...]
+
+
+def landcover_kind(tags: dict[str, str]) -> str | None:
+    """
+    Say which base-map land cover an area's tags make, if any.
+
+    Parameters
+    ----------
+    tags
+        The area's OSM tags.
+
+    Returns
+    -------
+    str or None
+        A ``LANDCOVER`` kind (pedestrian areas only with ``area=yes`` or as a square), or None.
+    """
+    for kind, rules in LANDCOVER.items():
+        for key, values in rules:
+            value = tags.get(key)
+            if value is None or (values is not None and value not in values):
+                continue
+            if kind == "pedestrian" and key == "highway" and tags.get("area") != "yes":
+                continue
+            return kind
+    return None
 
 
 def building_height(tags: dict[str, str]) -> tuple[float, str]:
@@ -1121,22 +1179,22 @@ def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) ->
         )
         raise DataError(msg)
     try:
-        features, buildings = _read_features(path, path, wanted, repaired=False)
+        features, buildings, cover = _read_features(path, path, wanted, repaired=False)
     except _NeedsRepairError as repair:
         with _repaired_copy(path, coordinates=repair.coordinates) as copy:
-            features, buildings = _read_features(copy, path, wanted, repaired=True)
-    return OsmFeatures(tuple(features), tuple(buildings), f"file:{path.resolve()}")
+            features, buildings, cover = _read_features(copy, path, wanted, repaired=True)
+    return OsmFeatures(tuple(features), tuple(buildings), f"file:{path.resolve()}", tuple(cover))
 
 
-def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
+def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and areas
     readable: Path,
     path: Path,
     wanted: Callable[[dict[str, str]], bool],
     *,
     repaired: bool,
-) -> tuple[list[Feature], list[Building]]:
+) -> tuple[list[Feature], list[Building], list[Landcover]]:
     """
-    Read tagged objects and buildings in one pass (two for osmium's area builder).
+    Read tagged objects, buildings and land cover in one pass (two for osmium's area builder).
 
     Parameters
     ----------
@@ -1152,7 +1210,8 @@ def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
     Returns
     -------
     tuple
-        The features and the buildings.
+        The features, the buildings and the land cover (water, woods, parks, pedestrian
+        areas, railways) for the base map.
 
     Raises
     ------
@@ -1166,6 +1225,7 @@ def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
 
     features: list[Feature] = []
     buildings: list[Building] = []
+    cover: list[Landcover] = []
     after_nodes = at_zero = False
     obj: Any
     try:
@@ -1181,12 +1241,17 @@ def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
                         features.append(Feature("node", obj.id, tags, loc.lat, loc.lon))
                 continue
             after_nodes = True
+            if obj.is_way() and obj.tags.get("railway") in RAIL_VALUES:
+                line = tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid())
+                if len(line) >= 2:  # noqa: PLR2004
+                    cover.append(Landcover("rail", line))
             if not obj.is_area():
                 continue
             tags = {t.k: t.v for t in obj.tags}
             is_building = "building" in tags and tags["building"] != "no"
             keep = wanted(tags)
-            if not (is_building or keep):
+            kind = None if is_building else landcover_kind(tags)
+            if not (is_building or keep or kind):
                 continue
             rings = [tuple((n.lon, n.lat) for n in ring) for ring in obj.outer_rings()]
             rings = [r for r in rings if len(r) >= 4]  # noqa: PLR2004
@@ -1196,6 +1261,8 @@ def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
             if is_building:
                 height, how = building_height(tags)
                 buildings.extend(Building(r, height, how) for r in rings)
+            if kind is not None:
+                cover.extend(Landcover(kind, r) for r in rings)
             if keep:
                 centroid = shapely.Polygon(rings[0]).centroid
                 kind = "way" if obj.from_way() else "relation"
@@ -1210,4 +1277,4 @@ def _read_features(  # noqa: C901, PLR0912 - one pass over nodes and areas
         raise _read_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
-    return features, buildings
+    return features, buildings, cover

@@ -359,7 +359,7 @@ def load_features(
         import shapely  # noqa: PLC0415
 
         inside = [f for f in features.features if shapely.contains_xy(area.polygon, f.lon, f.lat)]
-        return OsmFeatures(tuple(inside), features.buildings, features.source)
+        return OsmFeatures(tuple(inside), features.buildings, features.source, features.landcover)
     assert area is not None
     query: dict[str, bool | str | list[str]] = {"building": True, "tourism": ["viewpoint"]}
     for category in categories:
