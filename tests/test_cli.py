@@ -51,6 +51,7 @@ def test_info_text_on_paris(runner, paris_osm: Path) -> None:
     result = runner.invoke(app, ["info", "--osm-file", str(paris_osm)])
     assert result.exit_code == 0, result.stderr
     assert re.search(r"^nodes\s+\d+", result.stdout, re.MULTILINE)
+    assert re.search(r"^squares\s+5 pedestrian area\(s\) crossed", result.stdout, re.MULTILINE)
     assert "© OpenStreetMap contributors" in result.stdout
     assert "walks: reading map.osm" in result.stderr
 
