@@ -111,12 +111,12 @@ def test_info_online(runner, osm_services: FakeOsmServices, monkeypatch) -> None
         (
             ["info", "48.88,2.35", "--radius", "0"],
             2,
-            "Error: Invalid value for '--radius': radius 0 m is out of range: give metres above 0 and up to 50000, e.g. --radius 800",
+            "Error: Invalid value for '--radius': radius 0 m is out of range: give metres from 1 to 50000, e.g. --radius 800",
         ),
         (
             ["info", "48.88,2.35", "--radius", "-10"],
             2,
-            "Error: Invalid value for '--radius': radius -10 m is out of range: give metres above 0 and up to 50000, e.g. --radius 800",
+            "Error: Invalid value for '--radius': radius -10 m is out of range: give metres from 1 to 50000, e.g. --radius 800",
         ),
         (
             ["info", "2.36,48.88,2.34,48.87"],

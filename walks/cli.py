@@ -350,10 +350,10 @@ def _positive_radius(value: float | None) -> float | None:
     typer.BadParameter
         When it is zero, negative, too large or not finite (exit code 2).
     """
-    if value is not None and not (math.isfinite(value) and 0 < value <= MAX_RADIUS_M):
+    if value is not None and not (math.isfinite(value) and 1 <= value <= MAX_RADIUS_M):
         msg = (
-            f"radius {value:g} m is out of range: give metres above 0 and up to "
-            f"{MAX_RADIUS_M:g}, e.g. --radius 800"
+            f"radius {value:g} m is out of range: give metres from 1 to {MAX_RADIUS_M:g}, "
+            "e.g. --radius 800"
         )
         raise typer.BadParameter(msg)
     return value
@@ -1472,7 +1472,11 @@ def _list_cache(folder: Path, *, json_out: str | None) -> None:
         Write one JSON list to this path (``-``: standard output) instead of lines.
     """
     with _reporting():
-        entries = list(iter_cache(folder))
+        try:
+            entries = list(iter_cache(folder))
+        except OSError as err:
+            msg = f"cannot list the cache {str(folder)!r} ({err.strerror or err}): check the path"
+            raise CacheError(msg) from err
     if json_out is not None:
         rows = [
             {
