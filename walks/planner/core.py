@@ -17,7 +17,8 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    are re-checked on the current route and applied in one pass. Then *swap*: a visited point
    replaced by an unvisited one where that gains score (an EA4OP-style add/drop on one
    place), and insertion again, so saved length is spent on more points.
-3. *Perturbation*: remove a run of consecutive points or scattered points (at most 100);
+3. *Perturbation*: remove a run of consecutive points, scattered points, or the points that
+   add the most cost for their value (their removal saving per score, with noise; at most 100);
    half the time the removed points may not return in the first refill (a short tabu, which
    lets other points in), and the refill's ratio uses the extra cost to the power 0.5, 1 or
    2 with noise, so the search explores different mixes of valuable and cheap points. A worse
@@ -93,6 +94,8 @@ _BATCH = 64
 _POWERS = (0.5, 1.0, 1.0, 2.0)
 #: Share of perturbations whose removed points may not come back in the first refill.
 _TABU = 0.5
+#: Share of perturbations that remove the points with the least value per cost they add.
+_WORST = 0.3
 
 
 @dataclass(frozen=True)
@@ -926,7 +929,17 @@ class _Search:
         if removable.size == 0:
             return route
         k = max(1, round(strength * min(removable.size, _SHAKE) * self.rng.random()))
-        if self.rng.random() < 0.5:  # noqa: PLR2004
+        mode = self.rng.random()
+        if mode < _WORST:  # the points that cost the most for their value, with noise
+            pts = route[removable]
+            saving = (
+                self.cost[route[removable - 1], pts] + self.cost[pts, route[removable + 1]]
+                - self.cost[route[removable - 1], route[removable + 1]] + self.dwell[pts]
+            )  # fmt: skip
+            worth = self._loss(route, removable) / np.maximum(saving, _EPS)
+            worth = worth * (0.5 + self.rng.random(worth.size))
+            drop = removable[np.argsort(worth, kind="stable")[:k]]
+        elif mode < (1.0 + _WORST) / 2:
             first = int(self.rng.integers(0, removable.size))
             drop = removable[first : first + k]
         else:
