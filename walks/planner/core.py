@@ -23,7 +23,11 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    lets other points in), and the refill's ratio uses the extra cost to the power 0.5, 1 or
    2 with noise, so the search explores different mixes of valuable and cheap points. A worse
    result is accepted now and then, and the search returns to the best route after a
-   stretch without progress, with stronger shakes.
+   stretch without progress, with stronger shakes. Without time windows and above 150 free
+   points, a quarter of the perturbations go the other way: an unvisited point and its
+   unvisited neighbours are forced in over the budget, and the points with the least value
+   per saved cost leave until the route fits (a destroy-and-repair step that lets the route
+   move to another region).
 
 Work and time: the number of iterations (``default_iterations``, scaled to the instance)
 decides the result; the time limit is only a guard, checked inside every phase's loop, so a
@@ -96,6 +100,10 @@ _POWERS = (0.5, 1.0, 1.0, 2.0)
 _TABU = 0.5
 #: Share of perturbations that remove the points with the least value per cost they add.
 _WORST = 0.3
+#: Share of perturbations (without time windows) that force points in, then drop the worst.
+_GROW = 0.25
+#: Fewest free points for that step (smaller instances are solved near-optimally without it).
+_GROW_FROM = 150
 
 
 @dataclass(frozen=True)
@@ -949,6 +957,45 @@ class _Search:
             self.tabu[route[drop]] = True  # first refill without them: the search moves on
         return np.delete(route, drop)
 
+    def grow(self, route: NDArray[np.int64], strength: float) -> NDArray[np.int64]:
+        """Force in an unvisited point and its unvisited neighbours, then drop the worst to fit.
+
+        The points go in at their cheapest places whatever the budget; after 2-opt, the points
+        with the least value per cost they add leave until the route fits again. This crosses
+        the budget's barrier towards other regions, which refills alone never do.
+        """
+        open_ = self.eligible & (self.gains(route) > 0)
+        open_[route] = False
+        pool = np.flatnonzero(open_)
+        if pool.size == 0:
+            return route
+        u = int(self.rng.choice(pool))
+        size = 1 + round(strength * 20 * self.rng.random())
+        near = self.near[u]
+        add = [u, *[int(v) for v in near[open_[near] & (near != u)][: size - 1]]]
+        for point in add:
+            extra, at = self._cheapest(route, np.array([point], dtype=np.int64))
+            if np.isfinite(extra[0]):
+                route = np.insert(route, int(at[0]) + 1, point)
+        return self.squeeze(self.two_opt(route))
+
+    def squeeze(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Remove the point with the least value per saved cost until the route fits the budget."""
+        budget = self.problem.budget
+        while route.size > 2 and self.route_cost(route) > budget + _EPS:  # noqa: PLR2004
+            inner = np.arange(1, route.size - 1)
+            removable = inner[~self.mandatory[route[inner]]]
+            if removable.size == 0:
+                break
+            pts = route[removable]
+            saving = (
+                self.cost[route[removable - 1], pts] + self.cost[pts, route[removable + 1]]
+                - self.cost[route[removable - 1], route[removable + 1]] + self.dwell[pts]
+            )  # fmt: skip
+            worth = self._loss(route, removable) / np.maximum(saving, _EPS)
+            route = np.delete(route, removable[int(np.argmin(worth))])
+        return route
+
     def polish(self, route: NDArray[np.int64], noise: float = 0.0) -> NDArray[np.int64]:
         route = self.repair(route)
         power = 1.0 if noise == 0 else float(self.rng.choice(_POWERS))
@@ -1018,7 +1065,11 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
         if search.late() or np.isin(np.flatnonzero(search.eligible), best).all():
             break  # out of time, or every point that could be scored is visited
         strength = 0.15 + 0.35 * min(1.0, stale / 60)
-        trial = search.polish(search.perturb(current, strength), noise=0.3)
+        if not search.timed and n_free > _GROW_FROM and search.rng.random() < _GROW:
+            shaken = search.grow(current, strength)
+        else:
+            shaken = search.perturb(current, strength)
+        trial = search.polish(shaken, noise=0.3)
         done += 1
         key = _key(search, trial)
         if search.better(key, cur_key) or search.rng.random() < 0.05:  # noqa: PLR2004
