@@ -10,7 +10,8 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    unvisited point keeps its cheapest place; adding ``k`` between ``a`` and ``b`` only
    re-evaluates the points whose place was ``a-b`` and compares the rest with the two new
    edges. On long routes a point is tried only at the edges next to its 32 nearest points
-   (candidate lists), falling back to every edge when none of them is visited.
+   (candidate lists), falling back to every edge when none of them is visited (in the
+   constructions; refills after a perturbation leave such far points out).
 2. *Local search*: tour improvement of the chosen set by 2-opt (exact for asymmetric costs
    via running sums) and Or-opt (runs of 1-3 points moved, either way round), both over
    10-nearest-neighbour candidate lists; each evaluation queues the improving moves, which
@@ -462,12 +463,13 @@ class _Search:
     # ------------------------------------------------------------------ insertion
 
     def _cheapest(
-        self, route: NDArray[np.int64], cand: NDArray[np.int64]
+        self, route: NDArray[np.int64], cand: NDArray[np.int64], *, far: bool = True
     ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Each candidate's cheapest insertion: extra cost and the position it follows.
 
         On long routes only the edges at the candidate's nearest visited points are tried
-        (its candidate list); a candidate with none of them visited tries every edge.
+        (its candidate list); a candidate with none of them visited tries every edge, or,
+        when ``far`` is False, is left out (infinite cost).
         """
         if self.timed:
             return self._cheapest_timed(route, cand)
@@ -492,7 +494,7 @@ class _Search:
         rows = np.arange(cand.size)
         best, at = extra[rows, col], e[rows, col]
         lost = ~valid.any(axis=1)
-        if lost.any():
+        if lost.any() and far:
             best[lost], at[lost] = self._cheapest_all(route, cand[lost])
         return best, at
 
@@ -566,6 +568,8 @@ class _Search:
         rcl: float = 0.0,
         noise: float = 0.0,
         power: float = 1.0,
+        *,
+        far: bool = True,
     ) -> NDArray[np.int64]:
         """Insert points while any fits, best ``gain / extra cost`` first (or one of the best).
 
@@ -587,7 +591,7 @@ class _Search:
         after = np.full(n, -1, dtype=np.int64)  # the point a candidate would follow
 
         def evaluate(points: NDArray[np.int64]) -> None:
-            extra, at = self._cheapest(route, points)
+            extra, at = self._cheapest(route, points, far=far)
             best[points] = extra
             after[points] = route[at]
 
@@ -999,10 +1003,11 @@ class _Search:
     def polish(self, route: NDArray[np.int64], noise: float = 0.0) -> NDArray[np.int64]:
         route = self.repair(route)
         power = 1.0 if noise == 0 else float(self.rng.choice(_POWERS))
-        route = self.insert(self.two_opt(route), noise=noise, power=power)
+        far = noise == 0  # refills after a perturbation look only near the route
+        route = self.insert(self.two_opt(route), noise=noise, power=power, far=far)
         self.tabu[:] = False
-        route = self.insert(self.two_opt(self.replace(route)))
-        return self.insert(self.two_opt(route))
+        route = self.insert(self.two_opt(self.replace(route)), far=far)
+        return self.insert(self.two_opt(route), far=far)
 
     def better(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
         return a[0] > b[0] + _TINY or (abs(a[0] - b[0]) <= _TINY and a[1] < b[1] - _TINY)
