@@ -1110,10 +1110,12 @@ def default_iterations(n_free: int) -> int:
     -------
     int
         Iterations: ``200 + 20 n`` (at most 2,000) on small instances, where they are cheap;
-        ``100,000 / n`` on large ones, whose iterations each cost about ``n`` times more, so
-        the work stays near constant (about 2-4 s at 1,000 points on a slow shared core).
+        ``100,000 / n`` up to 400 points, whose iterations each cost about ``n`` times more;
+        above that, where refills stay near the route and an iteration costs about the same
+        whatever ``n``, 250 (at most ``150,000 / n``). The work stays near 1-2 s of one core.
     """
-    return int(min(2000, 200 + 20 * n_free, 100_000 // max(1, n_free)))
+    n = max(1, n_free)
+    return int(min(2000, 200 + 20 * n, max(100_000 // n, min(250, 150_000 // n))))
 
 
 @functools.lru_cache(maxsize=64)
