@@ -25,8 +25,9 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    2 with noise, so the search explores different mixes of valuable and cheap points. A worse
    result is accepted now and then, and the search returns to the best route after a
    stretch without progress, with stronger shakes. Without time windows and above 150 free
-   points, a quarter of the perturbations go the other way: an unvisited point and its
-   unvisited neighbours are forced in over the budget, and the points with the least value
+   points, a quarter of the perturbations go the other way: an unvisited point and up to 100
+   unvisited points around it (breadth first over the candidate lists) are forced in over
+   the budget, and the points with the least value
    per saved cost leave until the route fits (a destroy-and-repair step that lets the route
    move to another region).
 
@@ -962,7 +963,7 @@ class _Search:
         return np.delete(route, drop)
 
     def grow(self, route: NDArray[np.int64], strength: float) -> NDArray[np.int64]:
-        """Force in an unvisited point and its unvisited neighbours, then drop the worst to fit.
+        """Force in an unvisited point and unvisited points around it, then drop the worst to fit.
 
         The points go in at their cheapest places whatever the budget; after 2-opt, the points
         with the least value per cost they add leave until the route fits again. This crosses
@@ -973,10 +974,16 @@ class _Search:
         pool = np.flatnonzero(open_)
         if pool.size == 0:
             return route
-        u = int(self.rng.choice(pool))
-        size = 1 + round(strength * 20 * self.rng.random())
-        near = self.near[u]
-        add = [u, *[int(v) for v in near[open_[near] & (near != u)][: size - 1]]]
+        size = 1 + round(strength * min(_SHAKE, route.size) * self.rng.random())
+        add = [int(self.rng.choice(pool))]
+        open_[add[0]] = False
+        for point in add:  # breadth first over the candidate lists, unvisited points only
+            if len(add) >= size:
+                break
+            near = self.near[point, :_NEAR]
+            fresh = near[open_[near]][: size - len(add)]
+            open_[fresh] = False
+            add.extend(int(v) for v in fresh)
         for point in add:
             extra, at = self._cheapest(route, np.array([point], dtype=np.int64))
             if np.isfinite(extra[0]):
