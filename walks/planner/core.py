@@ -25,11 +25,11 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    2 with noise, so the search explores different mixes of valuable and cheap points. A worse
    result is accepted now and then, and the search returns to the best route after a
    stretch without progress, with stronger shakes. Without time windows and above 150 free
-   points, a quarter of the perturbations go the other way: an unvisited point and up to 100
-   unvisited points around it (breadth first over the candidate lists) are forced in over
-   the budget, and the points with the least value
-   per saved cost leave until the route fits (a destroy-and-repair step that lets the route
-   move to another region).
+   points, a quarter of the perturbations go the other way: an unvisited point (drawn in
+   proportion to the score per cost of its neighbourhood, so dense regions come first) and
+   up to 100 unvisited points around it (breadth first over the candidate lists) are forced
+   in over the budget, and the points with the least value per saved cost leave until the
+   route fits (a destroy-and-repair step that lets the route move to another region).
 
 Work and time: the number of iterations (``default_iterations``, scaled to the instance)
 decides the result; the time limit is only a guard, checked inside every phase's loop, so a
@@ -225,6 +225,7 @@ class _Search:
     w_open: NDArray[np.float64] = field(init=False)
     w_last: NDArray[np.float64] = field(init=False)
     w_list: list[list[tuple[float, float]]] = field(init=False, default_factory=list)
+    density: NDArray[np.float64] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -975,7 +976,13 @@ class _Search:
         if pool.size == 0:
             return route
         size = 1 + round(strength * min(_SHAKE, route.size) * self.rng.random())
-        add = [int(self.rng.choice(pool))]
+        if self.density is None:  # score per cost around each point, worked out once
+            near = self.close
+            around = self.problem.score[near].sum(axis=1) + self.problem.score
+            spread = self.cost[np.arange(self.n)[:, None], near].sum(axis=1)
+            self.density = np.maximum(around, 0.0) / np.maximum(spread, _EPS)
+        weight = self.density[pool] + _EPS
+        add = [int(self.rng.choice(pool, p=weight / weight.sum()))]
         open_[add[0]] = False
         for point in add:  # breadth first over the candidate lists, unvisited points only
             if len(add) >= size:
