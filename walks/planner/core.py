@@ -1019,9 +1019,14 @@ class _Search:
         power = 1.0 if noise == 0 else float(self.rng.choice(_POWERS))
         far = noise == 0  # refills after a perturbation look only near the route
         route = self.insert(self.two_opt(route), noise=noise, power=power, far=far)
+        fresh = bool(self.tabu.any())  # points barred from the first refill may now fit
         self.tabu[:] = False
-        route = self.insert(self.two_opt(self.replace(route)), far=far)
-        return self.insert(self.two_opt(route), far=far)
+        for again in (False, True):  # insertion again only where swaps or 2-opt changed it
+            changed = self.two_opt(route if again else self.replace(route))
+            if not fresh and np.array_equal(changed, route):
+                return route
+            route, fresh = self.insert(changed, far=far), False
+        return route
 
     def better(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
         return a[0] > b[0] + _TINY or (abs(a[0] - b[0]) <= _TINY and a[1] < b[1] - _TINY)
