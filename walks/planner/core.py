@@ -1129,12 +1129,13 @@ def default_iterations(n_free: int) -> int:
     -------
     int
         Iterations: ``200 + 20 n`` (at most 2,000) on small instances, where they are cheap;
-        ``100,000 / n`` up to 400 points, whose iterations each cost about ``n`` times more;
-        above that, where refills stay near the route and an iteration costs about the same
-        whatever ``n``, 250 (at most ``150,000 / n``). The work stays near 1-2 s of one core.
+        then ``100,000 / n``, as an iteration costs about ``n`` times more; from about 330
+        points, where refills stay near the route and an iteration costs about the same
+        whatever ``n``, 300 (at most ``150,000 / n``: 150 at 1,000 points). The work stays
+        near 1-1.5 s of one core.
     """
     n = max(1, n_free)
-    return int(min(2000, 200 + 20 * n, max(100_000 // n, min(250, 150_000 // n))))
+    return int(min(2000, 200 + 20 * n, max(100_000 // n, min(300, 150_000 // n))))
 
 
 @functools.lru_cache(maxsize=64)
