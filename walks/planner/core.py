@@ -27,9 +27,10 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    stretch without progress, with stronger shakes. Without time windows and above 150 free
    points, a quarter of the perturbations go the other way: an unvisited point (drawn in
    proportion to the score per cost of its neighbourhood, so dense regions come first) and
-   up to 100 unvisited points around it (breadth first over the candidate lists) are forced
-   in over the budget, and the points with the least value per saved cost leave until the
-   route fits (a destroy-and-repair step that lets the route move to another region).
+   unvisited points around it (breadth first over the candidate lists; up to half as many
+   as the route holds) are forced in over the budget, and the points with the least value
+   per saved cost leave until the route fits (a destroy-and-repair step that lets the route
+   move to another region).
 
 Work and time: the number of iterations (``default_iterations``, scaled to the instance)
 decides the result; the time limit is only a guard, checked inside every phase's loop, so a
@@ -975,7 +976,7 @@ class _Search:
         pool = np.flatnonzero(open_)
         if pool.size == 0:
             return route
-        size = 1 + round(strength * min(_SHAKE, route.size) * self.rng.random())
+        size = 1 + round(strength * route.size * self.rng.random())
         if self.density is None:  # score per cost around each point, worked out once
             near = self.close
             around = self.problem.score[near].sum(axis=1) + self.problem.score
