@@ -24,7 +24,8 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    lets other points in), and the refill's ratio uses the extra cost to the power 0.5, 1 or
    2 with noise, so the search explores different mixes of valuable and cheap points. A worse
    result is accepted now and then, and the search returns to the best route after a
-   stretch without progress, with stronger shakes. Without time windows and above 150 free
+   stretch without progress, with stronger shakes; after 200 iterations without progress it
+   starts again from a new randomised construction. Without time windows and above 150 free
    points, a quarter of the perturbations go the other way: an unvisited point (drawn in
    proportion to the score per cost of its neighbourhood, so dense regions come first) and
    unvisited points around it (breadth first over the candidate lists; up to half as many
@@ -107,6 +108,8 @@ _WORST = 0.3
 _GROW = 0.25
 #: Fewest free points for that step (smaller instances are solved near-optimally without it).
 _GROW_FROM = 150
+#: Iterations without progress after which the search starts again from a new construction.
+_RESTART = 200
 
 
 @dataclass(frozen=True)
@@ -1103,7 +1106,12 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
             best, best_key, stale = trial, key, 0
         else:
             stale += 1
-            if stale % 40 == 0:
+            if stale % _RESTART == 0 and initial is None:  # long stuck: a fresh construction
+                current = search.polish(search.insert(base, rcl=0.4))
+                cur_key = _key(search, current)
+                if search.better(cur_key, best_key):
+                    best, best_key, stale = current, cur_key, 0
+            elif stale % 40 == 0:
                 current, cur_key = best, best_key
     if search.timed_out:
         log.warning(
