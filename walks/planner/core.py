@@ -995,10 +995,19 @@ class _Search:
             fresh = near[open_[near]][: size - len(add)]
             open_[fresh] = False
             add.extend(int(v) for v in fresh)
+        inner = route[1:-1]
+        room = self.gmax - np.bincount(
+            self.group[inner][self.group[inner] >= 0], minlength=self.gmax.size
+        )  # points each group may still take
         for point in add:
+            g = int(self.group[point])
+            if g >= 0 and room[g] <= 0:
+                continue
             extra, at = self._cheapest(route, np.array([point], dtype=np.int64))
             if np.isfinite(extra[0]):
                 route = np.insert(route, int(at[0]) + 1, point)
+                if g >= 0:
+                    room[g] -= 1
         return self.squeeze(self.two_opt(route))
 
     def squeeze(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
