@@ -117,3 +117,43 @@ def test_insertion_fills_the_budget() -> None:
     left = np.setdiff1d(np.flatnonzero(search.eligible), route)
     extra, _ = search._cheapest_all(route, left)
     assert (used + extra > problem.budget).all()  # nothing else fits anywhere
+
+
+def test_forced_in_regions_fit_the_budget_and_the_group_limits() -> None:
+    base = _random_problem(300, 6)
+    group = np.arange(300) % 3 - 1  # groups 0 and 1, and ungrouped points
+    group[[0, 299]] = -1
+    problem = OPProblem(
+        base.cost,
+        base.score,
+        base.budget,
+        0,
+        299,
+        group=group,
+        group_min=np.array([0, 0]),
+        group_max=np.array([30, 300]),
+    )
+    search = _Search(problem, np.random.default_rng(0))
+    route = search.polish(search.insert(np.array([0, 299])))
+    first = np.flatnonzero(group[route] == 0)
+    route = np.delete(route, first[28:])  # room for two more of group 0
+    assert (group[route] == 0).sum() == 28
+    moved = 0
+    for _ in range(10):
+        grown = search.grow(route, 0.5)
+        assert grown[0] == 0
+        assert grown[-1] == 299
+        assert len(set(grown.tolist())) == grown.size
+        assert search.route_cost(grown) <= problem.budget + 1e-9
+        assert (group[grown] == 0).sum() <= 30
+        moved += len(set(grown.tolist()) - set(route.tolist()))
+    assert moved > 0  # it does bring in points the route did not have
+
+
+def test_same_seed_same_route_with_every_perturbation() -> None:
+    problem = _random_problem(300, 7)  # over 150 free points: forced-in regions are used too
+    a = solve(problem, seed=3, time_limit_s=60, max_iterations=30)
+    b = solve(problem, seed=3, time_limit_s=60, max_iterations=30)
+    assert a.route == b.route
+    assert not a.timed_out
+    assert a.cost <= problem.budget + 1e-9

@@ -10,19 +10,28 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    unvisited point keeps its cheapest place; adding ``k`` between ``a`` and ``b`` only
    re-evaluates the points whose place was ``a-b`` and compares the rest with the two new
    edges. On long routes a point is tried only at the edges next to its 32 nearest points
-   (candidate lists), falling back to every edge when none of them is visited.
+   (candidate lists), falling back to every edge when none of them is visited (in the
+   constructions; refills after a perturbation leave such far points out).
 2. *Local search*: tour improvement of the chosen set by 2-opt (exact for asymmetric costs
    via running sums) and Or-opt (runs of 1-3 points moved, either way round), both over
    10-nearest-neighbour candidate lists; each evaluation queues the improving moves, which
    are re-checked on the current route and applied in one pass. Then *swap*: a visited point
    replaced by an unvisited one where that gains score (an EA4OP-style add/drop on one
    place), and insertion again, so saved length is spent on more points.
-3. *Perturbation*: remove a run of consecutive points or scattered points (at most 100);
+3. *Perturbation*: remove a run of consecutive points, scattered points, or the points that
+   add the most cost for their value (their removal saving per score, with noise; at most 100);
    half the time the removed points may not return in the first refill (a short tabu, which
    lets other points in), and the refill's ratio uses the extra cost to the power 0.5, 1 or
    2 with noise, so the search explores different mixes of valuable and cheap points. A worse
    result is accepted now and then, and the search returns to the best route after a
-   stretch without progress, with stronger shakes.
+   stretch without progress, with stronger shakes; after 200 iterations without progress it
+   starts again from a new randomised construction. Without time windows and above 150 free
+   points, a quarter of the perturbations go the other way: an unvisited point (drawn in
+   proportion to the score per cost of its neighbourhood, so dense regions come first) and
+   unvisited points around it (breadth first over the candidate lists; up to half as many
+   as the route holds) are forced in over the budget, and the points with the least value
+   per saved cost leave until the route fits (a destroy-and-repair step that lets the route
+   move to another region).
 
 Work and time: the number of iterations (``default_iterations``, scaled to the instance)
 decides the result; the time limit is only a guard, checked inside every phase's loop, so a
@@ -93,6 +102,14 @@ _BATCH = 64
 _POWERS = (0.5, 1.0, 1.0, 2.0)
 #: Share of perturbations whose removed points may not come back in the first refill.
 _TABU = 0.5
+#: Share of perturbations that remove the points with the least value per cost they add.
+_WORST = 0.3
+#: Share of perturbations (without time windows) that force points in, then drop the worst.
+_GROW = 0.25
+#: Fewest free points for that step (smaller instances are solved near-optimally without it).
+_GROW_FROM = 150
+#: Iterations without progress after which the search starts again from a new construction.
+_RESTART = 200
 
 
 @dataclass(frozen=True)
@@ -212,6 +229,7 @@ class _Search:
     w_open: NDArray[np.float64] = field(init=False)
     w_last: NDArray[np.float64] = field(init=False)
     w_list: list[list[tuple[float, float]]] = field(init=False, default_factory=list)
+    density: NDArray[np.float64] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -451,12 +469,13 @@ class _Search:
     # ------------------------------------------------------------------ insertion
 
     def _cheapest(
-        self, route: NDArray[np.int64], cand: NDArray[np.int64]
+        self, route: NDArray[np.int64], cand: NDArray[np.int64], *, far: bool = True
     ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Each candidate's cheapest insertion: extra cost and the position it follows.
 
         On long routes only the edges at the candidate's nearest visited points are tried
-        (its candidate list); a candidate with none of them visited tries every edge.
+        (its candidate list); a candidate with none of them visited tries every edge, or,
+        when ``far`` is False, is left out (infinite cost).
         """
         if self.timed:
             return self._cheapest_timed(route, cand)
@@ -481,7 +500,7 @@ class _Search:
         rows = np.arange(cand.size)
         best, at = extra[rows, col], e[rows, col]
         lost = ~valid.any(axis=1)
-        if lost.any():
+        if lost.any() and far:
             best[lost], at[lost] = self._cheapest_all(route, cand[lost])
         return best, at
 
@@ -555,6 +574,8 @@ class _Search:
         rcl: float = 0.0,
         noise: float = 0.0,
         power: float = 1.0,
+        *,
+        far: bool = True,
     ) -> NDArray[np.int64]:
         """Insert points while any fits, best ``gain / extra cost`` first (or one of the best).
 
@@ -576,7 +597,7 @@ class _Search:
         after = np.full(n, -1, dtype=np.int64)  # the point a candidate would follow
 
         def evaluate(points: NDArray[np.int64]) -> None:
-            extra, at = self._cheapest(route, points)
+            extra, at = self._cheapest(route, points, far=far)
             best[points] = extra
             after[points] = route[at]
 
@@ -926,7 +947,17 @@ class _Search:
         if removable.size == 0:
             return route
         k = max(1, round(strength * min(removable.size, _SHAKE) * self.rng.random()))
-        if self.rng.random() < 0.5:  # noqa: PLR2004
+        mode = self.rng.random()
+        if mode < _WORST:  # the points that cost the most for their value, with noise
+            pts = route[removable]
+            saving = (
+                self.cost[route[removable - 1], pts] + self.cost[pts, route[removable + 1]]
+                - self.cost[route[removable - 1], route[removable + 1]] + self.dwell[pts]
+            )  # fmt: skip
+            worth = self._loss(route, removable) / np.maximum(saving, _EPS)
+            worth = worth * (0.5 + self.rng.random(worth.size))
+            drop = removable[np.argsort(worth, kind="stable")[:k]]
+        elif mode < (1.0 + _WORST) / 2:
             first = int(self.rng.integers(0, removable.size))
             drop = removable[first : first + k]
         else:
@@ -936,13 +967,79 @@ class _Search:
             self.tabu[route[drop]] = True  # first refill without them: the search moves on
         return np.delete(route, drop)
 
+    def grow(self, route: NDArray[np.int64], strength: float) -> NDArray[np.int64]:
+        """Force in an unvisited point and unvisited points around it, then drop the worst to fit.
+
+        The points go in at their cheapest places whatever the budget; after 2-opt, the points
+        with the least value per cost they add leave until the route fits again. This crosses
+        the budget's barrier towards other regions, which refills alone never do.
+        """
+        open_ = self.eligible & (self.gains(route) > 0)
+        open_[route] = False
+        pool = np.flatnonzero(open_)
+        if pool.size == 0:
+            return route
+        size = 1 + round(strength * route.size * self.rng.random())
+        if self.density is None:  # score per cost around each point, worked out once
+            near = self.close
+            around = self.problem.score[near].sum(axis=1) + self.problem.score
+            spread = self.cost[np.arange(self.n)[:, None], near].sum(axis=1)
+            self.density = np.maximum(around, 0.0) / np.maximum(spread, _EPS)
+        weight = self.density[pool] + _EPS
+        add = [int(self.rng.choice(pool, p=weight / weight.sum()))]
+        open_[add[0]] = False
+        for point in add:  # breadth first over the candidate lists, unvisited points only
+            if len(add) >= size:
+                break
+            near = self.near[point, :_NEAR]
+            fresh = near[open_[near]][: size - len(add)]
+            open_[fresh] = False
+            add.extend(int(v) for v in fresh)
+        inner = route[1:-1]
+        room = self.gmax - np.bincount(
+            self.group[inner][self.group[inner] >= 0], minlength=self.gmax.size
+        )  # points each group may still take
+        for point in add:
+            g = int(self.group[point])
+            if g >= 0 and room[g] <= 0:
+                continue
+            extra, at = self._cheapest(route, np.array([point], dtype=np.int64))
+            if np.isfinite(extra[0]):
+                route = np.insert(route, int(at[0]) + 1, point)
+                if g >= 0:
+                    room[g] -= 1
+        return self.squeeze(self.two_opt(route))
+
+    def squeeze(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Remove the point with the least value per saved cost until the route fits the budget."""
+        budget = self.problem.budget
+        while route.size > 2 and self.route_cost(route) > budget + _EPS:  # noqa: PLR2004
+            inner = np.arange(1, route.size - 1)
+            removable = inner[~self.mandatory[route[inner]]]
+            if removable.size == 0:
+                break
+            pts = route[removable]
+            saving = (
+                self.cost[route[removable - 1], pts] + self.cost[pts, route[removable + 1]]
+                - self.cost[route[removable - 1], route[removable + 1]] + self.dwell[pts]
+            )  # fmt: skip
+            worth = self._loss(route, removable) / np.maximum(saving, _EPS)
+            route = np.delete(route, removable[int(np.argmin(worth))])
+        return route
+
     def polish(self, route: NDArray[np.int64], noise: float = 0.0) -> NDArray[np.int64]:
         route = self.repair(route)
         power = 1.0 if noise == 0 else float(self.rng.choice(_POWERS))
-        route = self.insert(self.two_opt(route), noise=noise, power=power)
+        far = noise == 0  # refills after a perturbation look only near the route
+        route = self.insert(self.two_opt(route), noise=noise, power=power, far=far)
+        fresh = bool(self.tabu.any())  # points barred from the first refill may now fit
         self.tabu[:] = False
-        route = self.insert(self.two_opt(self.replace(route)))
-        return self.insert(self.two_opt(route))
+        for again in (False, True):  # insertion again only where swaps or 2-opt changed it
+            changed = self.two_opt(route if again else self.replace(route))
+            if not fresh and np.array_equal(changed, route):
+                return route
+            route, fresh = self.insert(changed, far=far), False
+        return route
 
     def better(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
         return a[0] > b[0] + _TINY or (abs(a[0] - b[0]) <= _TINY and a[1] < b[1] - _TINY)
@@ -1005,7 +1102,11 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
         if search.late() or np.isin(np.flatnonzero(search.eligible), best).all():
             break  # out of time, or every point that could be scored is visited
         strength = 0.15 + 0.35 * min(1.0, stale / 60)
-        trial = search.polish(search.perturb(current, strength), noise=0.3)
+        if not search.timed and n_free > _GROW_FROM and search.rng.random() < _GROW:
+            shaken = search.grow(current, strength)
+        else:
+            shaken = search.perturb(current, strength)
+        trial = search.polish(shaken, noise=0.3)
         done += 1
         key = _key(search, trial)
         if search.better(key, cur_key) or search.rng.random() < 0.05:  # noqa: PLR2004
@@ -1014,7 +1115,12 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
             best, best_key, stale = trial, key, 0
         else:
             stale += 1
-            if stale % 40 == 0:
+            if stale % _RESTART == 0 and initial is None:  # long stuck: a fresh construction
+                current = search.polish(search.insert(base, rcl=0.4))
+                cur_key = _key(search, current)
+                if search.better(cur_key, best_key):
+                    best, best_key, stale = current, cur_key, 0
+            elif stale % 40 == 0:
                 current, cur_key = best, best_key
     if search.timed_out:
         log.warning(
@@ -1041,10 +1147,13 @@ def default_iterations(n_free: int) -> int:
     -------
     int
         Iterations: ``200 + 20 n`` (at most 2,000) on small instances, where they are cheap;
-        ``100,000 / n`` on large ones, whose iterations each cost about ``n`` times more, so
-        the work stays near constant (about 2-4 s at 1,000 points on a slow shared core).
+        then ``100,000 / n``, as an iteration costs about ``n`` times more; from about 330
+        points, where refills stay near the route and an iteration costs about the same
+        whatever ``n``, 300 (at most ``150,000 / n``: 150 at 1,000 points). The work stays
+        near 1-1.5 s of one core.
     """
-    return int(min(2000, 200 + 20 * n_free, 100_000 // max(1, n_free)))
+    n = max(1, n_free)
+    return int(min(2000, 200 + 20 * n, max(100_000 // n, min(300, 150_000 // n))))
 
 
 @functools.lru_cache(maxsize=64)
