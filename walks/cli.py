@@ -427,6 +427,42 @@ MaxAreaOpt = Annotated[
         callback=_in_range(0.01, 10_000, example="--max-area-km2 30", unit=" km²"),
     ),
 ]
+MinutesOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--minutes", metavar="MINUTES",
+        help="Time budget, stops' dwell included, walking at 4.5 km/h (1 to 1440; default 60; "
+        "in a batch, for rows that give none).",
+        callback=_in_range(_validate.MIN_MINUTES, _validate.MAX_MINUTES, example="--minutes 90",
+                           unit=" minutes"),
+    ),
+]  # fmt: skip
+KmOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--km", metavar="KM", help="Distance budget instead of time (0.1 to 100).",
+        callback=_in_range(_validate.MIN_KM, _validate.MAX_KM, example="--km 5", unit=" km"),
+    ),
+]  # fmt: skip
+StopsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stops", metavar="SPEC",
+        help="Categories with counts: 'cafe,studio=2,view' (default: a café, a studio and a "
+        "view, where the area has them and the time allows; '' for none).",
+    ),
+]  # fmt: skip
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed", metavar="SEED", help="Random seed, 0 to 4294967295 (same seed, same walk).",
+        callback=_in_range(0, _validate.MAX_SEED, example="--seed 7"),
+    ),
+]  # fmt: skip
+CdnMapOpt = Annotated[
+    bool,
+    typer.Option("--cdn-map", help="Link Leaflet from its CDN: a smaller map that needs network."),
+]
 TimeoutOpt = Annotated[
     float,
     typer.Option(
@@ -924,38 +960,9 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             help="Where to finish, as --start (default: back to the start).",
         ),
     ] = None,
-    minutes: Annotated[
-        float | None,
-        typer.Option(
-            "--minutes",
-            metavar="MINUTES",
-            help="Time budget, stops' dwell included, walking at 4.5 km/h (1 to 1440; default 60).",
-            callback=_in_range(
-                _validate.MIN_MINUTES,
-                _validate.MAX_MINUTES,
-                example="--minutes 90",
-                unit=" minutes",
-            ),
-        ),
-    ] = None,
-    km: Annotated[
-        float | None,
-        typer.Option(
-            "--km",
-            metavar="KM",
-            help="Distance budget instead of time (0.1 to 100).",
-            callback=_in_range(_validate.MIN_KM, _validate.MAX_KM, example="--km 5", unit=" km"),
-        ),
-    ] = None,
-    stop_spec: Annotated[
-        str | None,
-        typer.Option(
-            "--stops",
-            metavar="SPEC",
-            help="Categories with counts: 'cafe,studio=2,view' (default: a café, a studio and "
-            "a view, where the area has them).",
-        ),
-    ] = None,
+    minutes: MinutesOpt = None,
+    km: KmOpt = None,
+    stop_spec: StopsOpt = None,
     order: Annotated[
         str | None,
         typer.Option(
@@ -984,15 +991,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             help="Fill the time by walking pleasant streets again when the area is too small.",
         ),
     ] = False,
-    seed: Annotated[
-        int,
-        typer.Option(
-            "--seed",
-            metavar="SEED",
-            help="Random seed, 0 to 4294967295 (same seed, same walk).",
-            callback=_in_range(0, _validate.MAX_SEED, example="--seed 7"),
-        ),
-    ] = 0,
+    seed: SeedOpt = 0,
     alternatives: Annotated[
         int,
         typer.Option(
@@ -1035,12 +1034,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             "--offline-map", help="Inline Leaflet in the map (the default; kept for scripts)."
         ),
     ] = False,
-    cdn_map: Annotated[
-        bool,
-        typer.Option(
-            "--cdn-map", help="Link Leaflet from its CDN: a smaller map that needs network."
-        ),
-    ] = False,
+    cdn_map: CdnMapOpt = False,
     open_map: Annotated[bool, typer.Option("--open", help="Open the map in a browser.")] = False,
     overwrite: OverwriteOpt = False,
     cache_dir: CacheDirOpt = None,
@@ -1539,47 +1533,10 @@ def batch(
         Path, typer.Option("--out", metavar="FILE", help="The GeoParquet file to write.")
     ],
     osm_file: OsmFileOpt = None,
-    minutes: Annotated[
-        float | None,
-        typer.Option(
-            "--minutes",
-            metavar="MINUTES",
-            help="Default time budget (default 60).",
-            callback=_in_range(
-                _validate.MIN_MINUTES,
-                _validate.MAX_MINUTES,
-                example="--minutes 90",
-                unit=" minutes",
-            ),
-        ),
-    ] = None,
-    km: Annotated[
-        float | None,
-        typer.Option(
-            "--km",
-            metavar="KM",
-            help="Default distance budget instead of time.",
-            callback=_in_range(_validate.MIN_KM, _validate.MAX_KM, example="--km 5", unit=" km"),
-        ),
-    ] = None,
-    stop_spec: Annotated[
-        str | None,
-        typer.Option(
-            "--stops",
-            metavar="SPEC",
-            help="Default categories with counts: 'cafe,studio=2' (default: a café, a studio "
-            "and a view where the area has them).",
-        ),
-    ] = None,
-    seed: Annotated[
-        int,
-        typer.Option(
-            "--seed",
-            metavar="SEED",
-            help="Default seed of the rows.",
-            callback=_in_range(0, _validate.MAX_SEED, example="--seed 7"),
-        ),
-    ] = 0,
+    minutes: MinutesOpt = None,
+    km: KmOpt = None,
+    stop_spec: StopsOpt = None,
+    seed: SeedOpt = 0,
     radius: RadiusOpt = None,
     maps: Annotated[
         Path | None,
@@ -1590,9 +1547,7 @@ def batch(
             help="Also write each walk's map and GPX here, and index.html linking them all.",
         ),
     ] = None,
-    cdn_map: Annotated[
-        bool, typer.Option("--cdn-map", help="Link Leaflet from its CDN in the maps.")
-    ] = False,
+    cdn_map: CdnMapOpt = False,
     workers: Annotated[
         int | None,
         typer.Option(
