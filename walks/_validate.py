@@ -298,3 +298,46 @@ def parse_lat_lon(text: str, *, name: str = "--start") -> LatLon | None:
         )
         raise UsageError(msg)
     return LatLon(lat, lon)
+
+
+def parse_stop_spec(text: str) -> list[tuple[str, int]]:
+    """
+    Read a stops specification such as ``cafe,studio=2,view`` (``--stops``, a batch cell).
+
+    Parameters
+    ----------
+    text
+        The specification; empty parts are skipped, so ``""`` asks for no stops.
+
+    Returns
+    -------
+    list of tuple
+        ``(category, count)`` pairs, in the order given.
+
+    Raises
+    ------
+    UsageError
+        For a count that is not a whole number from 1 to 20, a count without a category, or a
+        category given twice.
+    """
+    out: list[tuple[str, int]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, count = part.partition("=")
+        name = name.strip()
+        try:
+            number = int(count) if count else 1
+        except ValueError:
+            number = -1
+        if not 1 <= number <= MAX_STOPS_PER_CATEGORY:
+            msg = f"{part!r}: a count must be a whole number from 1 to 20, e.g. studio=2"
+            raise UsageError(msg)
+        if not name:
+            msg = f"{part!r}: give a category name before the count, e.g. studio=2"
+            raise UsageError(msg)
+        if any(name == seen for seen, _ in out):
+            msg = f"{name!r} is given twice: give each category once, e.g. cafe=2"
+            raise UsageError(msg)
+        out.append((name, number))
+    return out

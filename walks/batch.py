@@ -506,24 +506,15 @@ def _parse_stops(text: str) -> tuple[tuple[str, int], ...]:
     Raises
     ------
     UsageError
-        For a count that is not a whole number from 1 to 20.
+        For a malformed specification (see ``walks._validate.parse_stop_spec``).
     """
     if text.strip().lower() == "none":
         return ()
-    out = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        name, _, count = part.partition("=")
-        try:
-            number = int(count) if count else 1
-        except ValueError:
-            number = -1
-        if not 1 <= number <= _validate.MAX_STOPS_PER_CATEGORY:
-            msg = f"stops {part!r}: a count must be a whole number from 1 to 20, e.g. studio=2"
-            raise UsageError(msg)
-        out.append((name.strip(), number))
-    return tuple(out)
+    try:
+        return tuple(_validate.parse_stop_spec(text))
+    except UsageError as err:
+        msg = f"stops {err}"
+        raise UsageError(msg) from err
 
 
 def _geometry_area(

@@ -918,24 +918,10 @@ def _parse_stops(text: str) -> list[tuple[str, int]]:
     typer.BadParameter
         For a count that is not a whole number from 1 to 20 (exit code 2).
     """
-    out: list[tuple[str, int]] = []
-    for part in _split(text):
-        name, _, count = part.partition("=")
-        try:
-            number = int(count) if count else 1
-        except ValueError:
-            number = -1
-        if not 1 <= number <= 20:  # noqa: PLR2004
-            msg = f"{part!r}: a count must be a whole number from 1 to 20, e.g. studio=2"
-            raise typer.BadParameter(msg, param_hint="--stops")
-        if not name.strip():
-            msg = f"{part!r}: give a category name before the count, e.g. studio=2"
-            raise typer.BadParameter(msg, param_hint="--stops")
-        if any(name.strip() == seen for seen, _ in out):
-            msg = f"{name.strip()!r} is given twice: give each category once, e.g. cafe=2"
-            raise typer.BadParameter(msg, param_hint="--stops")
-        out.append((name.strip(), number))
-    return out
+    try:
+        return _validate.parse_stop_spec(text)
+    except UsageError as err:
+        raise typer.BadParameter(str(err), param_hint="--stops") from err
 
 
 @app.command(cls=_OptionalValueCommand)

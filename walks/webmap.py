@@ -17,6 +17,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from walks import _resources
 from walks.export import (
     ATTRIBUTION,
@@ -27,7 +29,7 @@ from walks.export import (
     leaflet_assets,
     opening_record,
 )
-from walks.graph import bearing_deg
+from walks.graph import bearing_deg, haversine_m
 from walks.terrain import TERRAIN_ATTRIBUTION
 from walks.types import BBox, LatLon
 
@@ -168,10 +170,8 @@ PROFILE_POINTS = 300
 
 
 def _metres(a: LatLon, b: LatLon) -> float:
-    """Measure the distance between two points, in metres (equirectangular, short distances)."""
-    dy = (b.lat - a.lat) * 111_195.0
-    dx = (b.lon - a.lon) * 111_195.0 * math.cos(math.radians(a.lat))
-    return math.hypot(dx, dy)
+    """Measure the distance between two points, in metres (``graph.haversine_m``)."""
+    return float(haversine_m(np.array(a.lat), np.array(a.lon), np.array(b.lat), np.array(b.lon)))
 
 
 def _shifts(points: list[LatLon]) -> list[list[int] | None]:
