@@ -171,8 +171,9 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         print(f"speed-up, cluster running:       {seq_s / work_s:.2f}x")
         print(f"speed-up by CPU time:            {args.workers * seq_cpu / report.worker_cpu_s:.2f}x"
               f"  (what {args.workers} idle cores would give, tasks fully parallel)")  # fmt: skip
-        print(f"start-up (cluster + worker imports): {report.startup_s:.1f} s; "
-              f"combining the output and closing: {par_s - report.startup_s - work_s:.1f} s")  # fmt: skip
+        print(f"start-up (cluster + worker imports): {report.startup_s:.1f} s; tasks "
+              f"{work_s:.1f} s; output combined while the cluster closes: {report.finish_s:.1f} s; "
+              f"rest (reading, parts): {par_s - report.startup_s - work_s - report.finish_s:.1f} s")  # fmt: skip
         print("peak memory per worker (max RSS): "
               + ", ".join(f"{v:.0f} MB" for v in report.worker_peak_mb)
               + f"; this process {peak_rss_mb():.0f} MB")  # fmt: skip

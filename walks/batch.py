@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable
 
+    from distributed import Client, LocalCluster
+
     from walks.types import Walk
 
 __all__ = [
@@ -86,6 +88,8 @@ log = logging.getLogger(__name__)
 AREA_CACHE_SIZE = 8
 #: Rows per task at most (and per part on disk).
 MAX_CHUNK_ROWS = 25
+#: Tasks per worker aimed at (smaller tasks even out the workers' ends).
+TASKS_PER_WORKER = 16
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,8 @@ class BatchReport:
         Peak memory (maximum resident set) of each worker, in MB, smallest first.
     compute_s
         Wall-clock seconds from the first task sent to the last row written.
+    finish_s
+        Wall-clock seconds to combine the output (and the index page) and close the cluster.
     """
 
     out: Path
@@ -132,6 +138,7 @@ class BatchReport:
     worker_cpu_s: float = 0.0
     worker_peak_mb: tuple[float, ...] = field(default=())
     compute_s: float = 0.0
+    finish_s: float = 0.0
 
 
 # --------------------------------------------------------------------------- one row (worker)
@@ -483,7 +490,7 @@ def run_batch(
     processes
         Local workers as processes (True) or threads of this process.
     chunk_size
-        Rows per task (and per part); None picks about eight tasks per worker, at most 25 rows.
+        Rows per task (and per part); None picks about 16 tasks per worker, at most 25 rows.
     overwrite
         Replace an existing output file.
     progress
@@ -528,7 +535,9 @@ def run_batch(
     run = _Run()
     if pending:
         n_workers = workers or os.cpu_count() or 1
-        size = chunk_size or max(1, min(MAX_CHUNK_ROWS, math.ceil(len(pending) / (8 * n_workers))))
+        size = chunk_size or max(
+            1, min(MAX_CHUNK_ROWS, math.ceil(len(pending) / (TASKS_PER_WORKER * n_workers)))
+        )
         base = len(statuses)
         run = _compute(
             pending, size, options, parts=parts, maps_dir=maps_dir, workers=n_workers,
@@ -545,11 +554,16 @@ def run_batch(
         worker_cpu_s=run.worker_cpu_s, worker_peak_mb=run.worker_peak_mb,
         compute_s=run.compute_s,
     )  # fmt: skip
-    if run.stopped or run.lost:
-        return report
-    _finish(parts, out, len(requests), maps_dir, options)
+    started = time.perf_counter()
+    try:
+        if run.stopped or run.lost:
+            return report
+        _finish(parts, out, len(requests), maps_dir, options)
+    finally:
+        if run.closing is not None:  # the cluster shut down while the output was combined
+            run.closing.join()
     index = maps_dir / "index.html" if maps_dir is not None else None
-    return replace(report, complete=True, maps=index)
+    return replace(report, complete=True, maps=index, finish_s=time.perf_counter() - started)
 
 
 def _finish(
@@ -661,9 +675,12 @@ class _Run:
     worker_cpu_s: float = 0.0
     worker_peak_mb: tuple[float, ...] = ()
     compute_s: float = 0.0
+    closing: threading.Thread | None = None
 
 
-def _connect(scheduler: str | None, workers: int, *, processes: bool) -> tuple[Any, Any]:
+def _connect(
+    scheduler: str | None, workers: int, *, processes: bool
+) -> tuple[Client, LocalCluster | None]:
     """
     Start a local cluster, or reach a running scheduler.
 
@@ -782,15 +799,33 @@ def _compute(
                 progress(len(run.statuses))
             if stop_after is not None and written >= stop_after:
                 for other in futures:
-                    other.cancel()
+                    other.cancel()  # type: ignore[no-untyped-call]
                 run.stopped = True
                 break
         run.compute_s = time.perf_counter() - sent
         after = client.run(worker_usage) if before else {}
         run.worker_cpu_s = sum(after[w][0] - before[w][0] for w in after if w in before)
         run.worker_peak_mb = tuple(sorted(v[1] for v in after.values()))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    except BaseException:
+        _close(client, cluster)
+        raise
+    # the cluster shuts down (a second or two) while the client combines the output
+    run.closing = threading.Thread(target=_close, args=(client, cluster), name="walks-close")
+    run.closing.start()
     return run
+
+
+def _close(client: Client, cluster: LocalCluster | None) -> None:
+    """
+    Close the client and the local cluster (None with a scheduler: it keeps running).
+
+    Parameters
+    ----------
+    client
+        The Dask client.
+    cluster
+        The local cluster, or None.
+    """
+    client.close()  # type: ignore[no-untyped-call]
+    if cluster is not None:
+        cluster.close()
