@@ -142,9 +142,11 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
         batch.forget_areas()  # the sequential run starts without areas in memory, as a worker
+        loads0 = batch.worker_usage()[2]
         started, cpu0 = time.perf_counter(), cpu_s()
         sequential = run_chunk(requests, options)
         seq_s, seq_cpu = time.perf_counter() - started, cpu_s() - cpu0
+        seq_loads = batch.worker_usage()[2] - loads0
         seq_ok = sum(r["status"] == "ok" for r in sequential)
 
         out = folder / "walks.parquet"
@@ -165,6 +167,7 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         print(f"{'walks/s (cluster running)':32s}{n / seq_s:12.2f}{n / work_s:12.2f}")
         print(f"{'CPU s per walk (user+sys)':32s}{seq_cpu / n:12.3f}"
               f"{report.worker_cpu_s / n:12.3f}")  # fmt: skip
+        print(f"{'areas loaded':32s}{seq_loads:12d}{report.area_loads:12d}")
         print(f"{'rows ok':32s}{seq_ok:12d}{n - len(report.failed):12d}")
         print()
         print(f"speed-up, start-up included:     {seq_s / par_s:.2f}x  (target >= 1.8x)")

@@ -135,6 +135,9 @@ class BatchReport:
         Wall-clock seconds from the first task sent to the last row written.
     finish_s
         Wall-clock seconds to combine the output (and the index page) and close the cluster.
+    area_loads
+        Areas the workers loaded in this run (an area is loaded once per worker that plans
+        rows of it, and again when it fell out of the worker's memory).
     """
 
     out: Path
@@ -150,12 +153,14 @@ class BatchReport:
     worker_peak_mb: tuple[float, ...] = field(default=())
     compute_s: float = 0.0
     finish_s: float = 0.0
+    area_loads: int = 0
 
 
 # --------------------------------------------------------------------------- one row (worker)
 
 _AREAS: OrderedDict[tuple[Any, ...], AreaStops] = OrderedDict()
 _AREAS_LOCK = threading.Lock()
+_LOADS = [0]  # areas this process has loaded (a worker reports it)
 
 
 def _names(request: WalkRequest) -> tuple[str, ...]:
@@ -240,6 +245,7 @@ def _area_stops(request: WalkRequest, options: BatchOptions) -> AreaStops:
             attempts=options.attempts,
         )  # fmt: skip
         _AREAS[key] = found
+        _LOADS[0] += 1
         while len(_AREAS) > AREA_CACHE_SIZE:
             _AREAS.popitem(last=False)
         return found
@@ -448,17 +454,17 @@ def ready_worker() -> None:
     import walks.planner  # noqa: F401, PLC0415
 
 
-def worker_usage() -> tuple[float, float]:
+def worker_usage() -> tuple[float, float, int]:
     """
-    Return this process's CPU seconds (user and system) and peak memory in MB.
+    Return this process's CPU seconds (user and system), peak memory and areas loaded.
 
     Returns
     -------
     tuple
-        ``(cpu_s, peak_rss_mb)``.
+        ``(cpu_s, peak_rss_mb, areas_loaded)``.
     """
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, _LOADS[0]
 
 
 # --------------------------------------------------------------------------- the driver
@@ -563,7 +569,7 @@ def run_batch(
         out, len(requests), tuple(sorted(computed)), tuple(sorted(done)), failed,
         complete=False, lost=tuple(sorted(run.lost)), startup_s=run.startup_s,
         worker_cpu_s=run.worker_cpu_s, worker_peak_mb=run.worker_peak_mb,
-        compute_s=run.compute_s,
+        compute_s=run.compute_s, area_loads=run.area_loads,
     )  # fmt: skip
     started = time.perf_counter()
     try:
@@ -687,6 +693,7 @@ class _Run:
     worker_peak_mb: tuple[float, ...] = ()
     compute_s: float = 0.0
     closing: threading.Thread | None = None
+    area_loads: int = 0
 
 
 def _connect(
@@ -815,6 +822,7 @@ def _compute(
         after = client.run(worker_usage) if before else {}
         run.worker_cpu_s = sum(after[w][0] - before[w][0] for w in after if w in before)
         run.worker_peak_mb = tuple(sorted(v[1] for v in after.values()))
+        run.area_loads = sum(after[w][2] - before[w][2] for w in after if w in before)
     except BaseException:
         _close(client, cluster)
         raise
