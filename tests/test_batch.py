@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -289,3 +290,44 @@ def test_parts_combine_sorted_newest_row_wins(tmp_path: Path, monkeypatch) -> No
     assert pq.ParquetFile(staged).metadata.num_row_groups == 3
     with pytest.raises(ExportError, match=r"rows \[5\] of the batch are missing"):
         batch_io.combine_parts(parts, tmp_path / "out.parquet", 6)
+
+
+def test_a_killed_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm: Path) -> None:
+    """SIGKILL a real `walks batch` (client and workers) mid-run; the re-run plans the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rows = [f"r{i},PARIS,,{20 + 3 * i},,cafe,{i},,," for i in range(8)]
+    areas = _csv(tmp_path, paris_osm, rows)
+    out = tmp_path / "walks.parquet"
+    parts = tmp_path / "walks.parquet.parts"
+    command = [sys.executable, "-m", "walks", "-q", "batch", str(areas), "--out", str(out),
+               "--workers", "1", "--chunk-size", "1", "--no-terrain"]  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    batch = subprocess.Popen(command, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(parts.glob("part-*.parquet"))) < 2 and batch.poll() is None:
+            assert time.monotonic() < deadline, "no part written in 120 s"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(batch.pid, signal.SIGKILL)  # the client, its nanny and its worker
+        batch.wait()
+    assert batch.returncode == -signal.SIGKILL  # killed, not finished
+    assert not out.exists()
+    before = {p.name: p.stat().st_mtime_ns for p in parts.glob("part-*.parquet")}
+    assert 2 <= len(before) < 8
+    again = [a for a in command if a != "-q"] + ["-v"]
+    result = subprocess.run(again, env=env, capture_output=True,
+                            text=True, timeout=300, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"resumed: {len(before)} rows were done before" in result.stderr
+    frame = gpd.read_parquet(out)
+    assert list(frame["row"]) == list(range(8))
+    assert set(frame["status"]) == {"ok"}
+    assert not parts.exists()
