@@ -327,6 +327,8 @@ def test_a_killed_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm: 
                             text=True, timeout=300, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"resumed: {len(before)} rows were done before" in result.stderr
+    assert f"planned {8 - len(before)} rows in" in result.stderr  # the cost, for a cost model
+    assert "CPU s per" in result.stderr  # (the log handler wraps long lines)
     frame = gpd.read_parquet(out)
     assert list(frame["row"]) == list(range(8))
     assert set(frame["status"]) == {"ok"}

@@ -564,6 +564,15 @@ def run_batch(
         )  # fmt: skip
         statuses |= run.statuses
         computed += list(run.statuses)
+        if run.statuses:
+            log.info(
+                "planned %d rows in %.1f s after a start-up of %.1f s; %s; %d areas loaded",
+                len(run.statuses), run.compute_s, run.startup_s,
+                f"{run.worker_cpu_s / len(run.statuses):.3f} CPU s per walk, peak memory "
+                + ", ".join(f"{mb:.0f}" for mb in run.worker_peak_mb) + " MB per worker"
+                if run.worker_peak_mb else "workers' CPU and memory not measured (threads)",
+                run.area_loads,
+            )  # fmt: skip
     failed = tuple(sorted(row for row, status in statuses.items() if status != "ok"))
     report = BatchReport(
         out, len(requests), tuple(sorted(computed)), tuple(sorted(done)), failed,
