@@ -333,3 +333,29 @@ def test_a_killed_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm: 
     assert list(frame["row"]) == list(range(8))
     assert set(frame["status"]) == {"ok"}
     assert not parts.exists()
+
+
+def test_a_large_extract_is_imported_once_before_the_workers(
+    tmp_path: Path, paris_osm: Path, cache_dir: Path, monkeypatch
+) -> None:
+    import inspect
+
+    from walks import loader, store
+    from walks.batch import import_stores
+
+    if "use_store" not in inspect.signature(loader.load_graph).parameters:
+        pytest.skip("this loader reads no region store yet (the region-data branch does)")
+    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 0)  # Paris counts as large
+    areas = _csv(tmp_path, paris_osm, ["a,PARIS,,20,,cafe,1,,,", "b,PARIS,,25,,cafe,2,,,"])
+    requests = read_requests(areas, BatchOptions())
+    assert not store.has_current_store(paris_osm, cache_dir)
+    import_stores(requests, BatchOptions())
+    assert store.has_current_store(paris_osm, cache_dir)  # imported by the client, once
+    path = store.store_path(paris_osm, cache_dir)
+    stamp = path.stat().st_mtime_ns
+    import_stores(requests, BatchOptions())
+    assert path.stat().st_mtime_ns == stamp  # a current store is not imported again
+    out = tmp_path / "walks.parquet"
+    report = run_batch(areas, out, BatchOptions(), workers=2, processes=False, chunk_size=1)
+    assert report.failed == ()
+    assert path.stat().st_mtime_ns == stamp  # the workers read it, none imported it again

@@ -556,6 +556,7 @@ def run_batch(
             1, min(MAX_CHUNK_ROWS, math.ceil(len(pending) / (TASKS_PER_WORKER * n_workers)))
         )
         base = len(statuses)
+        import_stores(pending, options)
         run = _compute(
             pending, size, options, parts=parts, maps_dir=maps_dir, workers=n_workers,
             scheduler=scheduler, processes=processes,
@@ -590,6 +591,43 @@ def run_batch(
             run.closing.join()
     index = maps_dir / "index.html" if maps_dir is not None else None
     return replace(report, complete=True, maps=index, finish_s=time.perf_counter() - started)
+
+
+def import_stores(requests: list[WalkRequest], options: BatchOptions) -> None:
+    """
+    Import each large extract of the batch into its region store once, before any task.
+
+    A loader that reads region stores (``walks.store``) imports an extract larger than
+    ``walks.store.IMPLICIT_IMPORT_BYTES`` on its first use: in a batch, every worker's first
+    load would import the same file at the same time. Importing it here once leaves the
+    workers a current store to read. Nothing is done while the loader reads files only.
+
+    Parameters
+    ----------
+    requests
+        The rows to plan.
+    options
+        The batch's settings (the cache holds the stores).
+    """
+    import inspect  # noqa: PLC0415
+
+    from walks import loader, store  # noqa: PLC0415
+
+    if "use_store" not in inspect.signature(loader.load_graph).parameters:
+        return  # this loader reads the files themselves
+    cache = cache_dir_of(options)
+    for name in sorted({r.osm_file for r in requests if r.osm_file is not None}):
+        path = Path(name)
+        try:
+            if path.stat().st_size <= store.IMPLICIT_IMPORT_BYTES or store.has_current_store(
+                path, cache
+            ):
+                continue
+            log.info("importing %s into the region store once, before the workers start",
+                     visible(path.name, one_line=True))  # fmt: skip
+            store.import_extract(path, cache)
+        except (OSError, WalksError) as err:  # the rows of this file fail, or read it, as alone
+            log.warning("%s", visible(f"not imported: {path.name}: {err}", one_line=True))
 
 
 def _finish(
