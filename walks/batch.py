@@ -557,8 +557,9 @@ def run_batch(
         )
         base = len(statuses)
         import_stores(pending, options)
+        shared_maps = maps_dir.absolute() if maps_dir is not None else None  # workers' own cwd
         run = _compute(
-            pending, size, options, parts=parts, maps_dir=maps_dir, workers=n_workers,
+            pending, size, options, parts=parts, maps_dir=shared_maps, workers=n_workers,
             scheduler=scheduler, processes=processes,
             progress=(lambda k: progress(base + k, len(requests))) if progress else None,
             stop_after=stop_after,
