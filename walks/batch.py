@@ -17,6 +17,7 @@ region store when the loader has one.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import logging
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable
 
-    from distributed import Client, LocalCluster
+    from distributed import Client, Future, LocalCluster
 
     from walks.types import Walk
 
@@ -99,6 +100,8 @@ QUIET_WORKERS = {
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "1s",
 }
+#: Chunks per worker with the scheduler at once (enough to keep it busy; the rest wait here).
+IN_FLIGHT = 3
 #: Tasks per worker aimed at (smaller tasks even out the workers' ends).
 TASKS_PER_WORKER = 16
 
@@ -838,34 +841,33 @@ def _compute(
         run.startup_s = time.perf_counter() - started
         before = client.run(worker_usage) if processes or scheduler else {}
         sent = time.perf_counter()
-        shares = plan_chunks(pending, size, max(1, len(addresses)))
-        futures = []
-        for address, chunks in zip(addresses or [None], shares, strict=True):
-            where = {"workers": [address], "allow_other_workers": True} if address else {}
-            futures += [client.submit(run_chunk, chunk, options, maps_dir, pure=False, **where)
-                        for chunk in chunks]  # fmt: skip
-        rows_of = {f.key: [r.row for r in c] for f, c in
-                   zip(futures, itertools.chain(*shares), strict=True)}  # fmt: skip
+        feeder = _Feeder(client, plan_chunks(pending, size, max(1, len(addresses))), addresses,
+                         (options, maps_dir))  # fmt: skip
+        flowing = as_completed(feeder.start())  # type: ignore[no-untyped-call]
         written = 0
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        for future in flowing:
+            worker, rows = feeder.finished(future)
             try:
                 records = future.result()
             except ExportError:
                 raise
             except Exception as err:  # noqa: BLE001 - a lost worker loses its chunk, not the batch
                 log.warning("a task failed (%s): its rows are left for a re-run", err)
-                run.lost += rows_of[future.key]
-                continue
-            write_part(parts, records)
-            run.statuses |= {r["row"]: r["status"] for r in records}
-            written += 1
-            if progress is not None:
-                progress(len(run.statuses))
+                run.lost += rows
+                records = []
+            if records:
+                write_part(parts, records)
+                run.statuses |= {r["row"]: r["status"] for r in records}
+                written += 1
+                if progress is not None:
+                    progress(len(run.statuses))
             if stop_after is not None and written >= stop_after:
-                for other in futures:
-                    other.cancel()  # type: ignore[no-untyped-call]
+                feeder.cancel()
                 run.stopped = True
                 break
+            following = feeder.submit(worker)
+            if following is not None:
+                flowing.add(following)  # type: ignore[no-untyped-call]
         run.compute_s = time.perf_counter() - sent
         after = client.run(worker_usage) if before else {}
         run.worker_cpu_s = sum(after[w][0] - before[w][0] for w in after if w in before)
@@ -878,6 +880,101 @@ def _compute(
     run.closing = threading.Thread(target=_close, args=(client, cluster), name="walks-close")
     run.closing.start()
     return run
+
+
+class _Feeder:
+    """Hand each worker its share of chunks a few at a time; an idle one takes from the longest.
+
+    Only ``IN_FLIGHT`` chunks per worker are with the scheduler at once, so it holds a bounded
+    number of rows whatever the size of the batch.
+
+    Parameters
+    ----------
+    client
+        The Dask client.
+    shares
+        Per worker, its chunks (``plan_chunks``).
+    addresses
+        The workers' addresses, in the order of ``shares`` (empty: any worker).
+    args
+        The options and the maps folder, passed to ``run_chunk`` after the chunk.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        shares: list[list[list[WalkRequest]]],
+        addresses: list[str],
+        args: tuple[BatchOptions, Path | None],
+    ) -> None:
+        self.client = client
+        self.queues = [collections.deque(share) for share in shares]
+        self.addresses = addresses
+        self.args = args
+        self.flying: dict[object, tuple[Future[list[dict[str, Any]]], int, list[int]]] = {}
+
+    def start(self) -> list[Future[list[dict[str, Any]]]]:
+        """
+        Send the first ``IN_FLIGHT`` chunks of each worker.
+
+        Returns
+        -------
+        list of Future
+            The tasks sent.
+        """
+        sent = (self.submit(w) for _ in range(IN_FLIGHT) for w in range(len(self.queues)))
+        return [f for f in sent if f is not None]
+
+    def submit(self, worker: int) -> Future[list[dict[str, Any]]] | None:
+        """
+        Send a worker its next chunk, or the last chunk of the longest share when its own is done.
+
+        Parameters
+        ----------
+        worker
+            The worker's index.
+
+        Returns
+        -------
+        Future or None
+            The task, or None when no chunk is left.
+        """
+        if self.queues[worker]:
+            chunk = self.queues[worker].popleft()
+        else:  # an idle worker helps the busiest, from the far end of its share
+            busiest = max(self.queues, key=len)
+            if not busiest:
+                return None
+            chunk = busiest.pop()
+        where: dict[str, Any] = {}
+        if self.addresses:
+            where = {"workers": [self.addresses[worker]], "allow_other_workers": True}
+        future = self.client.submit(run_chunk, chunk, *self.args, pure=False, **where)
+        self.flying[future.key] = (future, worker, [r.row for r in chunk])
+        return future
+
+    def finished(self, future: Future[list[dict[str, Any]]]) -> tuple[int, list[int]]:
+        """
+        Forget a finished task.
+
+        Parameters
+        ----------
+        future
+            The task.
+
+        Returns
+        -------
+        tuple
+            The worker it was sent to and its rows.
+        """
+        _, worker, rows = self.flying.pop(future.key)
+        return worker, rows
+
+    def cancel(self) -> None:
+        """Cancel the tasks in flight (their rows are planned by a re-run)."""
+        for future, _, _ in self.flying.values():
+            future.cancel()  # type: ignore[no-untyped-call]
+        self.flying.clear()
 
 
 def _close(client: Client, cluster: LocalCluster | None) -> None:
