@@ -359,3 +359,22 @@ def test_a_large_extract_is_imported_once_before_the_workers(
     report = run_batch(areas, out, BatchOptions(), workers=2, processes=False, chunk_size=1)
     assert report.failed == ()
     assert path.stat().st_mtime_ns == stamp  # the workers read it, none imported it again
+
+
+def test_a_running_scheduler_is_used_and_left_running(tmp_path: Path, paris_osm: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    rows = [f"r{i},PARIS,,{20 + 5 * i},,cafe,{i},,," for i in range(3)]
+    areas = _csv(tmp_path, paris_osm, rows)
+    out = tmp_path / "walks.parquet"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        report = run_batch(areas, out, BatchOptions(), scheduler=cluster.scheduler_address,
+                           chunk_size=1)  # fmt: skip
+        with Client(cluster) as client:  # still there for its other users
+            assert len(client.scheduler_info()["workers"]) == 2
+    assert report.complete
+    assert report.failed == ()
+    assert len(report.worker_peak_mb) == 2  # measured on each worker of that cluster
+    assert report.worker_cpu_s > 0
+    assert list(gpd.read_parquet(out)["row"]) == [0, 1, 2]

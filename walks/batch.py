@@ -836,7 +836,7 @@ def _compute(
     client, cluster = _connect(scheduler, workers, processes=processes)
     run = _Run()
     try:
-        client.run(ready_worker)
+        _ready(client)
         addresses = sorted(client.scheduler_info()["workers"])
         run.startup_s = time.perf_counter() - started
         before = client.run(worker_usage) if processes or scheduler else {}
@@ -975,6 +975,30 @@ class _Feeder:
         for future, _, _ in self.flying.values():
             future.cancel()  # type: ignore[no-untyped-call]
         self.flying.clear()
+
+
+def _ready(client: Client) -> None:
+    """
+    Have every worker import what it plans with (start-up, not the first task, pays for it).
+
+    Parameters
+    ----------
+    client
+        The Dask client.
+
+    Raises
+    ------
+    UsageError
+        When a worker cannot run walks (e.g. walks is not installed there).
+    """
+    try:
+        client.run(ready_worker)
+    except Exception as err:  # e.g. a worker without walks: it cannot even load the function
+        msg = (
+            f"the Dask workers cannot run walks ({type(err).__name__}: {err}): install "
+            "walks[batch] in the workers' environment, the same version as here"
+        )
+        raise UsageError(visible(msg, one_line=True)) from err
 
 
 def _close(client: Client, cluster: LocalCluster | None) -> None:
