@@ -15,9 +15,12 @@ It prints, for an idle-machine re-run to compare: walks per second each way, the
 and without the cluster's start-up), CPU seconds per walk each way (user + system: the robust
 figure on a shared machine), the start-up time, and the peak memory of each worker; and checks
 that both runs give the same rows. ``--profile`` adds a cProfile breakdown of one worker
-planning 25 rows of one area (its first load included).
+planning 25 rows of one area (its first load included); ``--overhead`` the CPU per walk of the
+same 40 rows in this process and on a single worker (no two workers sharing the cores: the
+worker's own overhead alone).
 
     PYTHONPATH=. python benchmarks/batch_bench.py [--requests 200] [--workers 2] [--profile]
+        [--overhead]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import dask
 import pyarrow.parquet as pq
 
 from walks import batch
@@ -118,12 +122,41 @@ def profile_worker(requests: list[WalkRequest], options: BatchOptions) -> None:
         print(f"  {name:34s} {seconds:7.2f} s  {seconds / len(chunk):.3f} s/walk")
 
 
+def overhead(requests: list[WalkRequest], options: BatchOptions, n: int = 40) -> None:
+    """Print CPU s per walk of the same rows of one area in this process and on one worker."""
+    from distributed import Client, LocalCluster
+
+    first = batch.area_key(requests[0])
+    rows = [r for r in requests if batch.area_key(r) == first][:n]
+    batch.forget_areas()
+    cpu0 = cpu_s()
+    run_chunk(rows, options)
+    here = (cpu_s() - cpu0) / len(rows)
+    with dask.config.set(batch.QUIET_WORKERS):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                               silence_logs=40)  # fmt: skip
+    with cluster, Client(cluster) as client:
+        client.run(batch.ready_worker)
+        before = client.run(batch.worker_usage)
+        size = max(1, len(rows) // 6)
+        tasks = [client.submit(run_chunk, rows[i : i + size], options, pure=False)
+                 for i in range(0, len(rows), size)]  # fmt: skip
+        client.gather(tasks)
+        after = client.run(batch.worker_usage)
+    worker = sum(after[w][0] - before[w][0] for w in after) / len(rows)
+    print(f"overhead check, {len(rows)} rows of one area, one at a time (no contention between "
+          f"workers): CPU s per walk {here:.3f} in this process, {worker:.3f} on one Dask worker "
+          f"({100 * (worker / here - 1):+.0f} %)")  # fmt: skip
+
+
 def main() -> None:  # noqa: PLR0915 - one linear measurement script
     """Run the benchmark."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="add a worker's profile")
+    parser.add_argument("--overhead", action="store_true",
+                        help="add this process against one worker on the same rows")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="walks-batch-bench-") as tmp:
         folder = Path(tmp)
@@ -186,6 +219,9 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         if args.profile:
             print()
             profile_worker(requests, options)
+        if args.overhead:
+            print()
+            overhead(requests, options)
         if not same:
             sys.exit(1)
 
