@@ -530,7 +530,8 @@ def run_batch(
     ExportError
         When the output exists (without ``overwrite``) or cannot be written.
     UsageError
-        For a bad ``workers`` / ``chunk_size`` or an unreachable scheduler.
+        For a bad ``workers`` / ``chunk_size``, an unreachable scheduler, or workers that
+        cannot run walks.
     """
     if workers is not None:
         _validate.check_int("workers", workers, 1, 1024, example="--workers 4")
