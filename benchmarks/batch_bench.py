@@ -1,22 +1,26 @@
 """`walks batch` benchmark: 200 real walk requests, sequentially and on a local 2-worker Dask cluster.
 
-The requests spread over four real extracts in ../shared/data (Paris, Munich, Tokyo, Sydney; the
-region store of the region-data issue is not there yet, so each extract stands for one area of
-a region): 50 each, with budgets from 20 to 60 minutes, 1 or 2 cafés or the default stops, and
-different seeds. The graph cache is warmed first (one request per extract), so both runs start
-from the same disk state; then, in the same process run:
+The requests spread over four real extracts in ../shared/data (Paris, Munich, Tokyo, Sydney;
+each extract stands for one area of a region): 50 each, with budgets from 20 to 60 minutes, 1
+or 2 cafés or the default stops, and different seeds, in an order that mixes the extracts (as a
+real AREAS file might). The graph cache is warmed first (one request per extract), so both runs
+start from the same disk state; then, in the same process run:
 
 * sequentially: the same per-row code (``walks.batch.run_chunk``) in this process, one row
-  after the other, with the in-memory area cache emptied first;
-* on Dask: ``walks.batch.run_batch`` on a LocalCluster of 2 worker processes (1 thread each),
-  writing the GeoParquet, its parts and (not here) maps.
+  after the other, with the in-memory area cache emptied first (each area loaded once);
+* on Dask: ``walks.batch.run_batch`` on a LocalCluster of 2 single-threaded worker processes,
+  writing the GeoParquet through its parts.
 
-Prints walks per second of each, the speed-up, seconds per walk and the peak memory (max RSS)
-of each worker, and checks that both give the same rows. The machine has 2 cores shared with
-other jobs: the load average is printed before and after, since a loaded machine lowers the
-speed-up.
+It prints, for an idle-machine re-run to compare: walks per second each way, the speed-up (with
+and without the cluster's start-up), CPU seconds per walk each way (user + system: the robust
+figure on a shared machine), the start-up time, and the peak memory of each worker; and checks
+that both runs give the same rows. ``--profile`` adds a cProfile breakdown of one worker
+planning 25 rows of one area (its first load included); ``--overhead`` the CPU per walk of the
+same 40 rows in this process and on a single worker (no two workers sharing the cores: the
+worker's own overhead alone).
 
-    PYTHONPATH=. python benchmarks/batch_bench.py [--requests 200] [--workers 2]
+    PYTHONPATH=. python benchmarks/batch_bench.py [--requests 200] [--workers 2] [--profile]
+        [--overhead]
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import geopandas as gpd
+import dask
+import pyarrow.parquet as pq
 
 from walks import batch
-from walks.batch import BatchOptions, read_requests, run_batch, run_chunk
+from walks.batch import BatchOptions, WalkRequest, read_requests, run_batch, run_chunk
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXTRACTS = [
@@ -46,6 +52,7 @@ STOPS = ["cafe", "cafe=2", ""]
 
 
 def write_requests(folder: Path, n: int) -> Path:
+    """Write the AREAS file: ``n`` rows over the extracts, round robin."""
     lines = ["label,osm_file,minutes,stops,seed"]
     for i in range(n):
         extract = EXTRACTS[i % len(EXTRACTS)]
@@ -58,18 +65,98 @@ def write_requests(folder: Path, n: int) -> Path:
 
 
 def cpu_s() -> float:
+    """Return this process's CPU seconds (user + system)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def profiled_chunk(requests: list[WalkRequest], options: BatchOptions) -> dict[str, float]:
+    """Plan a chunk under cProfile (on a worker) and return CPU seconds per phase (cumulative)."""
+    import cProfile
+    import pstats
+
+    phases = {
+        "area load (stops_in_area)": ("api.py", "stops_in_area"),
+        "  graph (load_graph)": ("loader.py", "load_graph"),
+        "  features (load_features)": ("loader.py", "load_features"),
+        "  stops (find_stops)": ("stops.py", "find_stops"),
+        "planning (plan_walk)": ("walk.py", "plan_walk"),
+        "start (resolve_start)": ("api.py", "resolve_start"),
+        "summary (walk_summary)": ("export.py", "walk_summary"),
+        "row columns (_summary_columns)": ("batch.py", "_summary_columns"),
+    }
+    profile = cProfile.Profile(time.process_time)  # CPU time: others' jobs do not count
+    started, cpu0 = time.perf_counter(), cpu_s()
+    profile.enable()
+    run_chunk(requests, options)
+    profile.disable()
+    out = {"total (wall)": time.perf_counter() - started, "total (CPU)": cpu_s() - cpu0}
+    stats: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    for name, (file, func) in phases.items():
+        out[name] = sum(v[3] for k, v in stats.items() if k[0].endswith(file) and k[2] == func)
+    return out
+
+
+def profile_worker(requests: list[WalkRequest], options: BatchOptions) -> None:
+    """Print where a worker's time goes: 25 rows of one area on a 1-worker cluster."""
+    from distributed import Client, LocalCluster
+
+    first = batch.area_key(requests[0])
+    chunk = [r for r in requests if batch.area_key(r) == first][:25]
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(batch.ready_worker)
+        phases = client.submit(profiled_chunk, chunk, options, pure=False).result()
+    print(f"profile of one worker, {len(chunk)} rows of one area, first load included "
+          "(CPU seconds by cProfile, its overhead in):")  # fmt: skip
+    for name, seconds in phases.items():
+        print(f"  {name:34s} {seconds:7.2f} s  {seconds / len(chunk):.3f} s/walk")
+
+
+def overhead(requests: list[WalkRequest], options: BatchOptions, n: int = 40) -> None:
+    """Print CPU s per walk of the same rows of one area in this process and on one worker."""
+    from distributed import Client, LocalCluster
+
+    first = batch.area_key(requests[0])
+    rows = [r for r in requests if batch.area_key(r) == first][:n]
+    batch.forget_areas()
+    cpu0 = cpu_s()
+    run_chunk(rows, options)
+    here = (cpu_s() - cpu0) / len(rows)
+    with dask.config.set(batch.QUIET_WORKERS):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                               silence_logs=40)  # fmt: skip
+    with cluster, Client(cluster) as client:
+        client.run(batch.ready_worker)
+        before = client.run(batch.worker_usage)
+        size = max(1, len(rows) // 6)
+        tasks = [client.submit(run_chunk, rows[i : i + size], options, pure=False)
+                 for i in range(0, len(rows), size)]  # fmt: skip
+        client.gather(tasks)
+        after = client.run(batch.worker_usage)
+    worker = sum(after[w][0] - before[w][0] for w in after) / len(rows)
+    print(f"overhead check, {len(rows)} rows of one area, one at a time (no contention between "
+          f"workers): CPU s per walk {here:.3f} in this process, {worker:.3f} on one Dask worker "
+          f"({100 * (worker / here - 1):+.0f} %)")  # fmt: skip
+
+
 def main() -> None:  # noqa: PLR0915 - one linear measurement script
+    """Run the benchmark."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="add a worker's profile")
+    parser.add_argument("--overhead", action="store_true",
+                        help="add this process against one worker on the same rows")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="walks-batch-bench-") as tmp:
         folder = Path(tmp)
@@ -78,95 +165,63 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         options = BatchOptions(no_terrain=True, cache_dir=str(cache))
         areas = write_requests(folder, args.requests)
         requests = read_requests(areas, options)
-        print(
-            f"{len(requests)} requests over {len(EXTRACTS)} extracts; load average "
-            f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
-            flush=True,
-        )
+        n = len(requests)
+        load0 = os.getloadavg()[0]
+        print(f"{n} requests over {len(EXTRACTS)} extracts; load average {load0:.2f} on "
+              f"{os.cpu_count()} cores (others' jobs lower the wall-clock figures)")  # fmt: skip
 
         started = time.perf_counter()
-        run_chunk([requests[i] for i in range(len(EXTRACTS))], options)  # warm the graph cache
-        print(
-            f"warm-up (graph cache of {len(EXTRACTS)} extracts): {time.perf_counter() - started:.1f} s"
-        )
+        run_chunk(requests[: len(EXTRACTS)], options)  # warm the graph cache on disk
+        print(f"warm-up (graph cache of {len(EXTRACTS)} extracts): "
+              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
         batch.forget_areas()  # the sequential run starts without areas in memory, as a worker
-        rss_before = peak_rss_mb()
-        started, cpu_before = time.perf_counter(), cpu_s()
+        loads0 = batch.worker_usage()[2]
+        started, cpu0 = time.perf_counter(), cpu_s()
         sequential = run_chunk(requests, options)
-        seq_s = time.perf_counter() - started
-        seq_cpu = cpu_s() - cpu_before
-        ok = sum(r["status"] == "ok" for r, _ in sequential)
-        print(
-            f"sequential: {seq_s:.1f} s, {len(requests) / seq_s:.2f} walks/s, "
-            f"{seq_s / len(requests):.3f} s/walk ({ok} ok), CPU {seq_cpu / len(requests):.3f} s/walk; peak RSS of this process "
-            f"{peak_rss_mb():.0f} MB (was {rss_before:.0f} MB before)",
-            flush=True,
-        )
+        seq_s, seq_cpu = time.perf_counter() - started, cpu_s() - cpu0
+        seq_loads = batch.worker_usage()[2] - loads0
+        seq_ok = sum(r["status"] == "ok" for r in sequential)
 
         out = folder / "walks.parquet"
-        peaks: dict[str, float] = {}
-
-        def progress(done: int, total: int) -> None:
-            if done == total:
-                print(f"  {done}/{total} rows", flush=True)
-
-        from distributed import Client, LocalCluster
-
         started = time.perf_counter()
-        report = run_batch(areas, out, options, workers=args.workers, progress=progress)
+        report = run_batch(areas, out, options, workers=args.workers)
         par_s = time.perf_counter() - started
-        print(
-            f"dask ({args.workers} workers, cluster start included): {par_s:.1f} s, "
-            f"{len(requests) / par_s:.2f} walks/s, {par_s / len(requests):.3f} s/walk"
-        )
-        print(f"speed-up: {seq_s / par_s:.2f}x (target >= 1.8x on 2 idle cores)")
-
-        # the same batch again on a cluster kept here, to read each worker's peak memory
-        # (run_batch closes its own cluster) and to time without the cluster's start-up
-        with (
-            LocalCluster(
-                n_workers=args.workers,
-                threads_per_worker=1,
-                dashboard_address=None,
-                silence_logs=40,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            size = max(1, len(requests) // (8 * args.workers))
-            chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
-            cpu0 = client.run(cpu_s)
-            started = time.perf_counter()
-            futures = [client.submit(run_chunk, c, options, pure=False) for c in chunks]
-            client.gather(futures)
-            warm_s = time.perf_counter() - started
-            peaks = client.run(peak_rss_mb)
-            cpu1 = client.run(cpu_s)
-        worker_cpu = sum(cpu1[w] - cpu0[w] for w in cpu1)
-        print(
-            f"worker CPU: {worker_cpu / len(requests):.3f} s/walk; CPU-bound speed-up on "
-            f"{args.workers} free cores: {args.workers * seq_cpu / worker_cpu:.2f}x "
-            f"(the wall-clock speed-up is lower when other jobs hold the cores)"
-        )
-        print(
-            f"dask, cluster already running: {warm_s:.1f} s, {len(requests) / warm_s:.2f} "
-            f"walks/s, speed-up {seq_s / warm_s:.2f}x"
-        )
-        print(
-            "peak memory per worker (max RSS): "
-            + ", ".join(f"{v:.0f} MB" for v in sorted(peaks.values()))
-        )
-
-        frame = gpd.read_parquet(out)
-        same = [json.loads(s) if isinstance(s, str) else None for s in frame["summary"]] == [
+        rows = pq.read_table(out, columns=["row", "summary"]).to_pylist()
+        same = [json.loads(r["summary"]) if r["summary"] else None for r in rows] == [
             json.loads(r["summary"]) if r.get("summary") else None
-            for r, _ in sorted(sequential, key=lambda x: x[0]["row"])
+            for r in sorted(sequential, key=lambda r: r["row"])
         ]
-        print(
-            f"rows equal between the sequential and the Dask run: {same}; failed rows: "
-            f"{len(report.failed)}"
-        )
-        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        load1 = os.getloadavg()[0]
+        work_s = report.compute_s
+        print()
+        print(f"{'':32s}{'sequential':>12s}{f'{args.workers} workers':>12s}")
+        print(f"{'wall s (start-up included)':32s}{seq_s:12.1f}{par_s:12.1f}")
+        print(f"{'walks/s (start-up included)':32s}{n / seq_s:12.2f}{n / par_s:12.2f}")
+        print(f"{'walks/s (cluster running)':32s}{n / seq_s:12.2f}{n / work_s:12.2f}")
+        print(f"{'CPU s per walk (user+sys)':32s}{seq_cpu / n:12.3f}"
+              f"{report.worker_cpu_s / n:12.3f}")  # fmt: skip
+        print(f"{'areas loaded':32s}{seq_loads:12d}{report.area_loads:12d}")
+        print(f"{'rows ok':32s}{seq_ok:12d}{n - len(report.failed):12d}")
+        print()
+        print(f"speed-up, start-up included:     {seq_s / par_s:.2f}x  (target >= 1.8x)")
+        print(f"speed-up, cluster running:       {seq_s / work_s:.2f}x")
+        print(f"speed-up by CPU time:            {args.workers * seq_cpu / report.worker_cpu_s:.2f}x"
+              f"  (what {args.workers} idle cores would give, tasks fully parallel)")  # fmt: skip
+        print(f"start-up (cluster + worker imports): {report.startup_s:.1f} s; tasks "
+              f"{work_s:.1f} s; output combined while the cluster closes: {report.finish_s:.1f} s; "
+              f"rest (reading, parts): {par_s - report.startup_s - work_s - report.finish_s:.1f} s")  # fmt: skip
+        print("peak memory per worker (max RSS): "
+              + ", ".join(f"{v:.0f} MB" for v in report.worker_peak_mb)
+              + f"; this process {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(f"rows equal between the sequential and the Dask run: {same}")
+        print(f"load average before/after: {load0:.2f} / {load1:.2f}")
+        if args.profile:
+            print()
+            profile_worker(requests, options)
+        if args.overhead:
+            print()
+            overhead(requests, options)
         if not same:
             sys.exit(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def _csv(
     folder: Path,
     paris: Path,
     rows: list[str],
-    header: str = "label,osm_file,bbox,minutes,km,stops,seed,start",
+    header: str = "label,osm_file,bbox,minutes,km,stops,seed,start,at,order",
 ) -> Path:
     path = folder / "areas.csv"
     path.write_text(
@@ -34,11 +35,12 @@ def _csv(
 
 
 MIXED = [
-    'north,PARIS,"2.350,48.879,2.356,48.882",20,,,1,',
-    'whole,PARIS,,30,,cafe,2,"48.8795,2.3520"',
-    'reversed box,PARIS,"2.36,48.88,2.35,48.87",20,,,1,',
-    "demo,,,,2,cafe,5,",
-    "no galleries,PARIS,,30,,gallery=3,3,",
+    'north,PARIS,"2.350,48.879,2.356,48.882",20,,,1,,,',
+    'whole,PARIS,,30,,cafe,2,"48.8795,2.3520",,',
+    'reversed box,PARIS,"2.36,48.88,2.35,48.87",20,,,1,,,',
+    "demo,,,,2,cafe,5,,,",
+    "no galleries,PARIS,,30,,gallery=3,3,,,",
+    'timed,PARIS,,40,,"cafe,studio",4,,2026-11-25 09:00,studio',
 ]
 
 
@@ -53,17 +55,22 @@ def mixed_batch(tmp_path: Path, paris_osm: Path):
 def test_rows_statuses_and_geoparquet(mixed_batch) -> None:
     report, frame, out = mixed_batch
     assert report.complete
-    assert report.total == 5
-    assert report.computed == (0, 1, 2, 3, 4)
+    assert report.total == 6
+    assert report.computed == (0, 1, 2, 3, 4, 5)
     assert report.skipped == ()
-    assert list(frame["row"]) == [0, 1, 2, 3, 4]  # sorted by row whatever finished first
+    assert list(frame["row"]) == [0, 1, 2, 3, 4, 5]  # sorted by row whatever finished first
     assert frame.crs.to_epsg() == 4326
-    assert list(frame["status"]) == ["ok", "ok", "failed", "ok", "failed"]
+    assert list(frame["status"]) == ["ok", "ok", "failed", "ok", "failed", "ok"]
     assert report.failed == (2, 4)
     assert "empty" in frame.loc[2, "error"]  # the reversed bounding box, named
     assert "gallery" in frame.loc[4, "error"]
     assert frame.loc[2, "geometry"] is None
-    for i in (0, 1, 3):
+    assert frame.loc[5, "at"] == "2026-11-25 09:00"
+    assert frame.loc[5, "order"] == "studio"
+    stops = json.loads(frame.loc[5, "stops"])
+    assert stops[0]["category"] == "studio"  # the order asked for
+    assert all(s["arrival"].startswith("09:") for s in stops)  # arrival times from the departure
+    for i in (0, 1, 3, 5):
         line = frame.loc[i, "geometry"]
         assert line.geom_type == "LineString"
         assert line.length > 0
@@ -93,6 +100,8 @@ def _generate(runner, tmp_path: Path, args: list[str]) -> tuple[dict, list]:
         (1, ["--osm-file", "PARIS", "--minutes", "30", "--stops", "cafe", "--seed", "2",
              "--start", "48.8795,2.3520"]),
         (3, ["--km", "2", "--stops", "cafe", "--seed", "5"]),
+        (5, ["--osm-file", "PARIS", "--minutes", "40", "--stops", "cafe,studio", "--seed", "4",
+             "--at", "2026-11-25 09:00", "--order", "studio"]),
     ],
 )  # fmt: skip
 def test_a_row_is_what_generate_gives(mixed_batch, runner, tmp_path, paris_osm, row, args) -> None:
@@ -107,7 +116,7 @@ def test_a_row_is_what_generate_gives(mixed_batch, runner, tmp_path, paris_osm, 
 
 
 def test_same_rows_whatever_the_workers(tmp_path: Path, paris_osm: Path) -> None:
-    rows = [f"r{i},PARIS,,{25 + 5 * i},,cafe,{i}," for i in range(4)]
+    rows = [f"r{i},PARIS,,{25 + 5 * i},,cafe,{i},,," for i in range(4)]
     areas = _csv(tmp_path, paris_osm, rows)
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
     run_batch(areas, one, BatchOptions(), workers=1, processes=False, chunk_size=3)
@@ -117,7 +126,7 @@ def test_same_rows_whatever_the_workers(tmp_path: Path, paris_osm: Path) -> None
 
 
 def test_a_stopped_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm: Path) -> None:
-    rows = [f"r{i},PARIS,,{25 + 5 * i},,cafe,{i}," for i in range(5)]
+    rows = [f"r{i},PARIS,,{25 + 5 * i},,cafe,{i},,," for i in range(5)]
     areas = _csv(tmp_path, paris_osm, rows)
     out = tmp_path / "walks.parquet"
     parts = tmp_path / "walks.parquet.parts"
@@ -146,7 +155,7 @@ def test_a_stopped_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm:
 
 
 def test_parts_of_another_batch_are_refused(tmp_path: Path, paris_osm: Path) -> None:
-    areas = _csv(tmp_path, paris_osm, ["a,PARIS,,20,,cafe,1,"])
+    areas = _csv(tmp_path, paris_osm, ["a,PARIS,,20,,cafe,1,,,"])
     out = tmp_path / "walks.parquet"
     parts = tmp_path / "walks.parquet.parts"
     parts.mkdir()
@@ -164,11 +173,15 @@ def test_bad_areas_files(tmp_path: Path, paris_osm: Path) -> None:
     empty.write_text('{"type": "FeatureCollection", "features": []}')
     with pytest.raises(DataError, match="no rows"):
         read_requests(empty, options)
-    rows = read_requests(_csv(tmp_path, paris_osm, ["a,,,abc,,,,", "b,,,,,cafe=99,,",
-                                                    "c,,,20,,,1.5,"]), options)  # fmt: skip
-    assert [r.error is not None for r in rows] == [True, True, True]
+    rows = read_requests(_csv(tmp_path, paris_osm, ["a,,,abc,,,,,,", "b,,,,,cafe=99,,,,",
+                                                    "c,,,20,,,1.5,,,", "d,,,,,,,,now,",
+                                                    "e,,,,,,,,25/11/2026,"]), options)  # fmt: skip
+    assert [r.error is not None for r in rows] == [True, True, True, True, True]
     assert "minutes 'abc'" in str(rows[0].error)
     assert "studio=2" in str(rows[1].error)
+    assert "at 'now'" in str(rows[3].error)  # would differ between workers and runs
+    assert "'25/11/2026'" in str(rows[4].error)
+    assert "2026-11-25 09:00" in str(rows[4].error)
 
 
 def test_cli_geojson_with_maps_and_index(runner, tmp_path: Path, paris_osm: Path) -> None:
@@ -224,3 +237,144 @@ def test_options_every_row_would_fail_on_are_refused_at_once(runner, tmp_path: P
             "areas.csv",
             "bad.toml",
         ]
+
+
+def test_areas_are_shared_among_workers_not_repeated(tmp_path: Path, paris_osm: Path) -> None:
+    from walks.batch import area_key, plan_chunks
+
+    rows = [f"r{i},PARIS,{box},20,,{stops},{i},,,"
+            for i, (box, stops) in enumerate(
+                [('"2.350,48.879,2.356,48.882"', "cafe"), ("", "cafe"), ("", "cafe=2"), ("", ""),
+                 ('"2.350,48.879,2.356,48.882"', "cafe"), ("", "cafe")] * 3)]  # fmt: skip
+    requests = read_requests(_csv(tmp_path, paris_osm, rows), BatchOptions())
+    shares = plan_chunks(requests, 2, 2)
+    assert len(shares) == 2
+    chunks = [c for share in shares for c in share]
+    assert sorted(r.row for c in chunks for r in c) == list(range(18))  # every row once
+    assert all(len(c) <= 2 and len({area_key(r) for r in c}) == 1 for c in chunks)
+    keys = [{area_key(r) for c in share for r in c} for share in shares]
+    assert len({area_key(r) for r in requests}) == 3  # box + cafe, whole + cafe, whole + default
+    assert sum(len(k) for k in keys) <= 3 + 1  # an area is loaded by one worker (two at a cut)
+    assert abs(sum(map(len, shares[0])) - sum(map(len, shares[1]))) <= 1  # equal shares
+
+
+def test_parts_combine_sorted_newest_row_wins(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    import pyarrow.parquet as pq
+
+    from walks import batch_io
+    from walks.errors import ExportError
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    line = shapely.to_wkb(shapely.LineString([(2.35, 48.88), (2.36, 48.89)]))
+    batch_io.write_part(parts, [{"row": r, "label": f"old {r}", "status": "ok", "geometry": line}
+                                for r in (4, 0, 2)])  # fmt: skip
+    batch_io.write_part(parts, [{"row": r, "label": f"r{r}", "status": "failed"} for r in (3, 1)])
+    batch_io.write_part(parts, [{"row": 2, "label": "again", "status": "ok", "geometry": line}])
+    for i, part in enumerate(
+        sorted(
+            parts.glob("part-*"),
+            key=lambda p: "again" in str(pq.read_table(p, columns=["label"]).to_pylist()),
+        )
+    ):
+        os.utime(part, ns=(10**18 + i, 10**18 + i))  # the part with row 2 planned again: newest
+    monkeypatch.setattr(batch_io, "ROW_GROUP", 2)  # three row groups, one in memory at a time
+    staged = batch_io.combine_parts(parts, tmp_path / "out.parquet", 5)
+    frame = gpd.read_parquet(staged)
+    assert list(frame["row"]) == [0, 1, 2, 3, 4]
+    assert list(frame["label"]) == ["old 0", "r1", "again", "r3", "old 4"]
+    assert frame.crs.to_epsg() == 4326
+    assert frame.loc[2, "geometry"].equals(shapely.from_wkb(line))
+    assert pq.ParquetFile(staged).metadata.num_row_groups == 3
+    with pytest.raises(ExportError, match=r"rows \[5\] of the batch are missing"):
+        batch_io.combine_parts(parts, tmp_path / "out.parquet", 6)
+
+
+def test_a_killed_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm: Path) -> None:
+    """SIGKILL a real `walks batch` (client and workers) mid-run; the re-run plans the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rows = [f"r{i},PARIS,,{20 + 3 * i},,cafe,{i},,," for i in range(8)]
+    areas = _csv(tmp_path, paris_osm, rows)
+    out = tmp_path / "walks.parquet"
+    parts = tmp_path / "walks.parquet.parts"
+    command = [sys.executable, "-m", "walks", "-q", "batch", str(areas), "--out", str(out),
+               "--workers", "1", "--chunk-size", "1", "--no-terrain"]  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    batch = subprocess.Popen(command, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(parts.glob("part-*.parquet"))) < 2 and batch.poll() is None:
+            assert time.monotonic() < deadline, "no part written in 120 s"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(batch.pid, signal.SIGKILL)  # the client, its nanny and its worker
+        batch.wait()
+    assert batch.returncode == -signal.SIGKILL  # killed, not finished
+    assert not out.exists()
+    before = {p.name: p.stat().st_mtime_ns for p in parts.glob("part-*.parquet")}
+    assert 2 <= len(before) < 8
+    again = [a for a in command if a != "-q"] + ["-v"]
+    result = subprocess.run(again, env=env, capture_output=True,
+                            text=True, timeout=300, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"resumed: {len(before)} rows were done before" in result.stderr
+    assert f"planned {8 - len(before)} rows in" in result.stderr  # the cost, for a cost model
+    assert "CPU s per" in result.stderr  # (the log handler wraps long lines)
+    frame = gpd.read_parquet(out)
+    assert list(frame["row"]) == list(range(8))
+    assert set(frame["status"]) == {"ok"}
+    assert not parts.exists()
+
+
+def test_a_large_extract_is_imported_once_before_the_workers(
+    tmp_path: Path, paris_osm: Path, cache_dir: Path, monkeypatch
+) -> None:
+    import inspect
+
+    from walks import loader, store
+    from walks.batch import import_stores
+
+    if "use_store" not in inspect.signature(loader.load_graph).parameters:
+        pytest.skip("this loader reads no region store yet (the region-data branch does)")
+    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 0)  # Paris counts as large
+    areas = _csv(tmp_path, paris_osm, ["a,PARIS,,20,,cafe,1,,,", "b,PARIS,,25,,cafe,2,,,"])
+    requests = read_requests(areas, BatchOptions())
+    assert not store.has_current_store(paris_osm, cache_dir)
+    import_stores(requests, BatchOptions())
+    assert store.has_current_store(paris_osm, cache_dir)  # imported by the client, once
+    path = store.store_path(paris_osm, cache_dir)
+    stamp = path.stat().st_mtime_ns
+    import_stores(requests, BatchOptions())
+    assert path.stat().st_mtime_ns == stamp  # a current store is not imported again
+    out = tmp_path / "walks.parquet"
+    report = run_batch(areas, out, BatchOptions(), workers=2, processes=False, chunk_size=1)
+    assert report.failed == ()
+    assert path.stat().st_mtime_ns == stamp  # the workers read it, none imported it again
+
+
+def test_a_running_scheduler_is_used_and_left_running(tmp_path: Path, paris_osm: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    rows = [f"r{i},PARIS,,{20 + 5 * i},,cafe,{i},,," for i in range(3)]
+    areas = _csv(tmp_path, paris_osm, rows)
+    out = tmp_path / "walks.parquet"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        report = run_batch(areas, out, BatchOptions(), scheduler=cluster.scheduler_address,
+                           chunk_size=1)  # fmt: skip
+        with Client(cluster) as client:  # still there for its other users
+            assert len(client.scheduler_info()["workers"]) == 2
+    assert report.complete
+    assert report.failed == ()
+    assert len(report.worker_peak_mb) == 2  # measured on each worker of that cluster
+    assert report.worker_cpu_s > 0
+    assert list(gpd.read_parquet(out)["row"]) == [0, 1, 2]

@@ -1,156 +1,109 @@
 """Many walks at once: one walk per row of an areas file, planned on a Dask cluster.
 
-``run_batch`` reads the requests (CSV or GeoJSON), sends them in small chunks to Dask workers
-(a ``LocalCluster`` by default, or an existing scheduler), and writes one GeoParquet row per
-walk. Each finished chunk is written at once as a small Parquet part in ``<out>.parts/``, so a
-killed batch resumes where it stopped; the parts are combined into the output, sorted by row,
-when every row is done. A row whose walk fails becomes a row with ``status`` ``"failed"`` and
-the message, never a failed batch.
+``run_batch`` reads the requests (``walks.batch_io``), cuts them into chunks of one area each,
+and gives each worker of the cluster (a ``LocalCluster`` of single-threaded processes by
+default, or an existing scheduler) a contiguous share of the areas, so that a worker loads an
+area once and plans all its rows from memory; an idle worker still steals chunks from a busy
+one. A worker plans its chunk, writes the maps and GPX of its rows itself (``--maps``), and
+sends back only the compact rows; the client writes each finished chunk at once as a Parquet
+part, so a killed batch resumes where it stopped, and combines the parts, sorted by row, at the
+end. A row whose walk fails becomes a row with ``status`` ``"failed"`` and the message, never a
+failed batch.
 
-Each row is planned exactly as ``walks generate`` plans the same request (``walks.api``); a
-worker keeps the areas it loaded (graph, features, stops) in memory, so rows of one area cost
-one load per worker, not one per row.
+Each row is planned exactly as ``walks generate`` plans the same request (``walks.api``), and
+its area is loaded through ``walks.api.stops_in_area`` (``walks.loader``), so it reads a
+region store when the loader has one.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import csv
-import hashlib
-import io
-import json
+import itertools
 import logging
 import math
 import os
+import resource
 import shutil
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from walks import _files, _validate, settings
+from walks import _files, _validate
 from walks._http import deadline
 from walks._text import visible
-from walks.api import AreaStops, generate_walks, stops_in_area
-from walks.area import area_from_point, resolve_area
+from walks.api import AreaStops, GeneratedWalks, generate_walks, stops_in_area
+from walks.batch_io import (
+    DEFAULT_MINUTES,
+    DEFAULT_RADIUS_M,
+    KNOWN_COLUMNS,
+    MAX_ROWS,
+    SUMMARY_COLUMNS,
+    BatchOptions,
+    WalkRequest,
+    cache_dir_of,
+    check_out,
+    combine_parts,
+    fingerprint,
+    json_text,
+    read_requests,
+    read_rows,
+    resume,
+    write_part,
+)
+from walks.batch_maps import gpx_name, index_html, map_texts, page_name
 from walks.categories import load_categories, select_categories
-from walks.errors import DataError, ExportError, UsageError, WalksError
-from walks.export import gpx_text, leaflet_assets, walk_summary
-from walks.types import Area
+from walks.errors import ExportError, UsageError, WalksError
+from walks.export import walk_summary
+from walks.hours import parse_local_time
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    import datetime as dt
+    from collections.abc import Callable
 
-    import pyarrow as pa
+    from distributed import Client, Future, LocalCluster
 
     from walks.types import Walk
 
+__all__ = [
+    "DEFAULT_MINUTES",
+    "DEFAULT_RADIUS_M",
+    "KNOWN_COLUMNS",
+    "MAX_ROWS",
+    "BatchOptions",
+    "BatchReport",
+    "WalkRequest",
+    "forget_areas",
+    "plan_row",
+    "read_requests",
+    "run_batch",
+    "run_chunk",
+]
+
 log = logging.getLogger(__name__)
 
-#: What a row asks for when neither the row nor the command says (as ``walks generate``).
-DEFAULT_MINUTES = 60.0
-#: Radius of the area around a GeoJSON Point start or a lat/lon row without ``radius``.
-DEFAULT_RADIUS_M = 1000.0
 #: Areas (graph, features, stops) a worker keeps in memory.
 AREA_CACHE_SIZE = 8
-#: Rows in one file are capped, so one AREAS file cannot ask for an unbounded batch.
-MAX_ROWS = 1_000_000
-
-#: Columns an AREAS row may have (CSV header or GeoJSON properties); others are refused.
-KNOWN_COLUMNS = frozenset({
-    "id", "label", "name", "area", "bbox", "lat", "lon", "radius", "minutes", "km", "stops",
-    "seed", "start", "end", "osm_file",
-})  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """The command's defaults and the settings every row shares.
-
-    Attributes
-    ----------
-    osm_file
-        The extract (or region file) rows are cut from; a row's ``osm_file`` overrides it.
-    minutes, km
-        The default budget (one of them; neither means 60 minutes).
-    stops
-        Default categories with counts; None asks for a café, a studio and a view where the
-        area has them (as ``walks generate``).
-    seed
-        Default seed.
-    start, end
-        Default start and end (``walks generate``'s ``--start`` / ``--end``).
-    radius_m
-        Radius around point rows without their own.
-    no_terrain
-        Flat ground: fetch no elevation tiles.
-    landmark
-        Landmark for view stops, or None for the area's own.
-    category_files
-        Extra category files.
-    cache_dir
-        The walks cache (graph cache, geocoder replies); None for the default.
-    nominatim_url
-        For place names in ``area`` and addresses in ``start`` / ``end``.
-    attempts
-        Tries per request to an online service.
-    maps
-        Also make each walk's HTML map and GPX.
-    cdn_map
-        Link Leaflet from its CDN in the maps instead of inlining it.
-    """
-
-    osm_file: str | None = None
-    minutes: float | None = None
-    km: float | None = None
-    stops: tuple[tuple[str, int], ...] | None = None
-    seed: int = 0
-    start: str | None = None
-    end: str | None = None
-    radius_m: float = DEFAULT_RADIUS_M
-    no_terrain: bool = False
-    landmark: str | None = None
-    category_files: tuple[str, ...] = ()
-    cache_dir: str | None = None
-    nominatim_url: str = settings.NOMINATIM_URL
-    attempts: int = settings.MAX_ATTEMPTS
-    maps: bool = False
-    cdn_map: bool = False
-    timeout_s: float | None = None
-
-
-@dataclass(frozen=True)
-class WalkRequest:
-    """One row of the batch: a walk to plan, or why the row cannot be planned.
-
-    Attributes
-    ----------
-    row
-        The row's number in the AREAS file (0 for the first request).
-    label
-        The row's ``label``, ``name`` or ``id``, else ``"row N"``.
-    area
-        The area, or None for the whole extract.
-    osm_file
-        The extract.
-    minutes, km, stops, seed, start, end
-        The request, the command's defaults filled in.
-    error
-        Why the row is unusable (then nothing else matters), or None.
-    """
-
-    row: int
-    label: str
-    area: Area | None = None
-    osm_file: str | None = None
-    minutes: float | None = None
-    km: float | None = None
-    stops: tuple[tuple[str, int], ...] | None = None
-    seed: int = 0
-    start: str | None = None
-    end: str | None = None
-    error: str | None = None
+#: Rows per task at most (and per part on disk).
+MAX_CHUNK_ROWS = 25
+#: Dask settings of a local cluster's workers: no statistical profiler (it samples the task's
+#: stack every 10 ms), and the event-loop tick, system and memory monitors every second or so
+#: instead of every 20, 500 and 100 ms. An idle worker then spends about 0.3 % of a core
+#: instead of about 2 % (measured): CPU that no walk needs. The dashboard still shows tasks
+#: and memory.
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+#: Chunks per worker with the scheduler at once (enough to keep it busy; the rest wait here).
+IN_FLIGHT = 3
+#: Tasks per worker aimed at (smaller tasks even out the workers' ends).
+TASKS_PER_WORKER = 16
 
 
 @dataclass(frozen=True)
@@ -173,6 +126,21 @@ class BatchReport:
         Whether every row is done and the output written.
     maps
         The index page of the maps, or None.
+    lost
+        Row numbers whose task was lost with its worker (planned again by a re-run).
+    startup_s
+        Wall-clock seconds to start (or reach) the cluster and ready its workers.
+    worker_cpu_s
+        CPU seconds (user and system) the workers spent while this run's tasks ran.
+    worker_peak_mb
+        Peak memory (maximum resident set) of each worker, in MB, smallest first.
+    compute_s
+        Wall-clock seconds from the first task sent to the last row written.
+    finish_s
+        Wall-clock seconds to combine the output (and the index page) and close the cluster.
+    area_loads
+        Areas the workers loaded in this run (an area is loaded once per worker that plans
+        rows of it, and again when it fell out of the worker's memory).
     """
 
     out: Path
@@ -183,413 +151,68 @@ class BatchReport:
     complete: bool
     maps: Path | None = None
     lost: tuple[int, ...] = field(default=())
-
-
-# --------------------------------------------------------------------------- reading AREAS
-
-
-def read_requests(path: Path, options: BatchOptions) -> list[WalkRequest]:
-    """
-    Read an AREAS file: one walk request per CSV row or GeoJSON feature.
-
-    CSV columns (all optional): ``label`` / ``name`` / ``id``; the area as ``area`` (``walks
-    generate``'s AREA: ``"west,south,east,north"``, ``"lat,lon"`` or a place name), ``bbox``
-    (``"west,south,east,north"``) or ``lat`` + ``lon`` (with ``radius`` in metres); ``minutes``,
-    ``km``, ``stops`` (``"cafe,studio=2"``), ``seed``, ``start``, ``end``, ``osm_file``
-    (relative to the AREAS file's folder). Empty cells take the command's defaults. GeoJSON: a
-    FeatureCollection whose Polygon / MultiPolygon features are areas and whose Point features
-    are starts (the area is the circle of ``radius`` around them), with the same properties.
-
-    Parameters
-    ----------
-    path
-        The AREAS file (``.csv``, ``.geojson`` or ``.json``).
-    options
-        The command's defaults.
-
-    Returns
-    -------
-    list of WalkRequest
-        In file order; a malformed row is a request with ``error`` set.
-
-    Raises
-    ------
-    DataError
-        When the file cannot be read, is not CSV or GeoJSON, has unknown columns, or has no row.
-    """
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        msg = (
-            f"cannot read the areas file {str(path)!r} ({err.strerror or err}): "
-            "give a CSV or GeoJSON file"
-        )
-        raise DataError(msg) from err
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        msg = f"the areas file {str(path)!r} is not UTF-8 text: save it as UTF-8 CSV or GeoJSON"
-        raise DataError(msg) from err
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        records = _csv_records(text, path)
-    elif suffix in {".geojson", ".json"}:
-        records = _geojson_records(text, path)
-    else:
-        msg = f"the areas file {str(path)!r} must end in .csv, .geojson or .json"
-        raise DataError(msg)
-    if not records:
-        msg = f"the areas file {str(path)!r} has no rows: give one walk request per row"
-        raise DataError(msg)
-    if len(records) > MAX_ROWS:
-        msg = (
-            f"the areas file {str(path)!r} has {len(records)} rows: "
-            f"split it into files of at most {MAX_ROWS}"
-        )
-        raise DataError(msg)
-    unknown = sorted({k for props, _ in records for k in props} - KNOWN_COLUMNS)
-    if unknown:
-        msg = (
-            f"the areas file {str(path)!r} has unknown columns {unknown}: use "
-            f"{', '.join(sorted(KNOWN_COLUMNS))}"
-        )
-        raise DataError(msg)
-    return [
-        _request(i, props, shape, path.parent, options) for i, (props, shape) in enumerate(records)
-    ]
-
-
-def _csv_records(text: str, path: Path) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """
-    Read CSV rows as property dicts (blank cells dropped).
-
-    Parameters
-    ----------
-    text
-        The file's text.
-    path
-        The file, for messages.
-
-    Returns
-    -------
-    list of tuple
-        ``(properties, None)`` per row.
-
-    Raises
-    ------
-    DataError
-        For a CSV without a header.
-    """
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        msg = f"the CSV {str(path)!r} has no header row: name the columns, e.g. label,bbox,minutes"
-        raise DataError(msg)
-    rows: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-    for row in reader:
-        props = {
-            (k or "").strip().lower(): v.strip()
-            for k, v in row.items()
-            if isinstance(v, str) and v.strip()
-        }
-        rows.append((props, None))
-    return rows
-
-
-def _geojson_records(text: str, path: Path) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """
-    Read GeoJSON features as property dicts and geometries.
-
-    Parameters
-    ----------
-    text
-        The file's text.
-    path
-        The file, for messages.
-
-    Returns
-    -------
-    list of tuple
-        ``(properties, geometry)`` per feature.
-
-    Raises
-    ------
-    DataError
-        When it is not a GeoJSON FeatureCollection (or a single Feature).
-    """
-    try:
-        data = json.loads(text)
-    except ValueError as err:
-        msg = f"the GeoJSON {str(path)!r} is not valid JSON ({err}): fix or re-export it"
-        raise DataError(msg) from err
-    if isinstance(data, dict) and data.get("type") == "Feature":
-        data = {"type": "FeatureCollection", "features": [data]}
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list):
-        msg = f"the GeoJSON {str(path)!r} is not a FeatureCollection: give one feature per walk"
-        raise DataError(msg)
-    out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-    for feature in features:
-        feature_dict = feature if isinstance(feature, dict) else {}
-        props = feature_dict.get("properties") or {}
-        geometry = feature_dict.get("geometry")
-        clean = {
-            str(k).strip().lower(): v
-            for k, v in (props.items() if isinstance(props, dict) else ())
-            if v is not None and v != ""
-        }
-        out.append((clean, geometry if isinstance(geometry, dict) else None))
-    return out
-
-
-def _request(
-    row: int,
-    props: dict[str, Any],
-    geometry: dict[str, Any] | None,
-    folder: Path,
-    options: BatchOptions,
-) -> WalkRequest:
-    """
-    Turn one row into a request, the command's defaults filled in; a bad row keeps its error.
-
-    Parameters
-    ----------
-    row
-        The row's number.
-    props
-        Its columns (or GeoJSON properties).
-    geometry
-        Its GeoJSON geometry, or None.
-    folder
-        The AREAS file's folder, for relative ``osm_file`` paths.
-    options
-        The command's defaults.
-
-    Returns
-    -------
-    WalkRequest
-        The request.
-    """
-    label = visible(str(props.get("label") or props.get("name") or props.get("id") or f"row {row}"),
-                    one_line=True)[:200]  # fmt: skip
-    try:
-        return _parse_row(row, label, props, geometry, folder, options)
-    except (WalksError, ValueError, TypeError) as err:
-        return WalkRequest(row=row, label=label, error=visible(str(err), one_line=True))
-
-
-def _parse_row(
-    row: int,
-    label: str,
-    props: dict[str, Any],
-    geometry: dict[str, Any] | None,
-    folder: Path,
-    options: BatchOptions,
-) -> WalkRequest:
-    """
-    Read one row's columns (see ``_request``).
-
-    Parameters
-    ----------
-    row, label, props, geometry, folder, options
-        As for ``_request``.
-
-    Returns
-    -------
-    WalkRequest
-        The request.
-
-    Raises
-    ------
-    UsageError
-        For a malformed value (the message names the column).
-    walks.errors.AreaError
-        For a malformed area.
-    """
-    start = _text(props, "start") or options.start
-    radius = _number(props, "radius")
-    radius_m = radius if radius is not None else options.radius_m
-    area: Area | None = None
-    if geometry is not None:
-        area, point_start = _geometry_area(geometry, label, radius_m)
-        start = _text(props, "start") or point_start or options.start
-    elif "bbox" in props or "area" in props:
-        text = str(props.get("bbox") or props.get("area"))
-        area = resolve_area(text, radius_m=radius_m, nominatim_url=options.nominatim_url,
-                            cache_dir=_cache(options), attempts=options.attempts)  # fmt: skip
-    elif "lat" in props or "lon" in props:
-        lat, lon = _number(props, "lat"), _number(props, "lon")
-        if lat is None or lon is None:
-            msg = "a row with lat needs lon too (and the other way round), e.g. lat=48.88,lon=2.35"
-            raise UsageError(msg)
-        area = resolve_area(f"{lat},{lon}", radius_m=radius_m)
-    minutes, km = _number(props, "minutes"), _number(props, "km")
-    if minutes is None and km is None:
-        minutes, km = options.minutes, options.km
-    minutes, km = _validate.check_budget(minutes, km)
-    stops = options.stops
-    if "stops" in props:
-        stops = _parse_stops(str(props["stops"]))
-    seed = _number(props, "seed")
-    seed_value = options.seed if seed is None else seed
-    if not float(seed_value).is_integer():
-        msg = f"seed {seed_value!r} is not a whole number: give 0 to {_validate.MAX_SEED}"
-        raise UsageError(msg)
-    seed_int = _validate.check_int("seed", int(seed_value), 0, _validate.MAX_SEED, example="seed=7")
-    osm_file = _text(props, "osm_file")
-    file_text = str(folder / osm_file) if osm_file else options.osm_file
-    end = _text(props, "end") or options.end
-    for name, value in (("start", start), ("end", end)):
-        if value is not None:
-            _validate.check_text(name, value, example="48.8809,2.3553 or a stop's name")
-            _validate.parse_lat_lon(value, name=name)
-    return WalkRequest(row=row, label=label, area=area, osm_file=file_text, minutes=minutes,
-                       km=km, stops=stops, seed=seed_int, start=start, end=end)  # fmt: skip
-
-
-def _text(props: dict[str, Any], key: str) -> str | None:
-    """Return a column as stripped text, or None when blank."""
-    value = props.get(key)
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _number(props: dict[str, Any], key: str) -> float | None:
-    """
-    Return a column as a finite number, or None when blank.
-
-    Parameters
-    ----------
-    props
-        The row.
-    key
-        The column.
-
-    Returns
-    -------
-    float or None
-        The number.
-
-    Raises
-    ------
-    UsageError
-        When it is not a finite number.
-    """
-    value = props.get(key)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or isinstance(value, bool):
-        msg = f"{key} {value!r} is not a number: give e.g. {key}=45"
-        raise UsageError(msg)
-    return number
-
-
-def _parse_stops(text: str) -> tuple[tuple[str, int], ...]:
-    """
-    Read a ``stops`` cell such as ``cafe,studio=2,view`` (``walks generate --stops``).
-
-    Parameters
-    ----------
-    text
-        The cell.
-
-    Returns
-    -------
-    tuple
-        ``(category, count)`` pairs; empty for ``"none"``.
-
-    Raises
-    ------
-    UsageError
-        For a malformed specification (see ``walks._validate.parse_stop_spec``).
-    """
-    if text.strip().lower() == "none":
-        return ()
-    try:
-        return tuple(_validate.parse_stop_spec(text))
-    except UsageError as err:
-        msg = f"stops {err}"
-        raise UsageError(msg) from err
-
-
-def _geometry_area(
-    geometry: dict[str, Any], label: str, radius_m: float
-) -> tuple[Area, str | None]:
-    """
-    Turn a GeoJSON geometry into an area (and, for a Point, the start).
-
-    Parameters
-    ----------
-    geometry
-        A Polygon, MultiPolygon or Point.
-    label
-        The row's label.
-    radius_m
-        The circle's radius around a Point.
-
-    Returns
-    -------
-    tuple
-        The area and the start (``"lat,lon"`` for a Point, else None).
-
-    Raises
-    ------
-    UsageError
-        For another geometry type, or an invalid or empty polygon.
-    """
-    import shapely  # noqa: PLC0415
-    from shapely.geometry import shape  # noqa: PLC0415
-
-    kind = geometry.get("type")
-    if kind == "Point":
-        coords = geometry.get("coordinates")
-        if not (isinstance(coords, list) and len(coords) >= 2):  # noqa: PLR2004
-            msg = f"the Point of {label!r} has no coordinates: give [lon, lat]"
-            raise UsageError(msg)
-        lon, lat = float(coords[0]), float(coords[1])
-        from walks.types import LatLon  # noqa: PLC0415
-
-        return area_from_point(LatLon(lat, lon), radius_m, label=label), f"{lat},{lon}"
-    if kind not in {"Polygon", "MultiPolygon"}:
-        msg = (
-            f"the geometry of {label!r} is a {kind!r}: "
-            "give a Polygon (an area) or a Point (a start)"
-        )
-        raise UsageError(msg)
-    try:
-        polygon = shape(geometry)
-    except (ValueError, TypeError, AttributeError, IndexError) as err:
-        msg = f"the {kind} of {label!r} is malformed ({err}): give GeoJSON [lon, lat] rings"
-        raise UsageError(msg) from err
-    if polygon.is_empty or not shapely.is_valid(polygon):
-        msg = f"the {kind} of {label!r} is empty or self-intersecting: fix its outline"
-        raise UsageError(msg)
-    west, south, east, north = polygon.bounds
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):  # noqa: PLR2004
-        msg = f"the {kind} of {label!r} is not in degrees of longitude and latitude (WGS84)"
-        raise UsageError(msg)
-    return Area(label=label, kind="place", polygon=polygon), None
-
-
-def _cache(options: BatchOptions) -> Path:
-    """Return the cache directory of the batch."""
-    return Path(options.cache_dir) if options.cache_dir else settings.default_cache_dir()
+    startup_s: float = 0.0
+    worker_cpu_s: float = 0.0
+    worker_peak_mb: tuple[float, ...] = field(default=())
+    compute_s: float = 0.0
+    finish_s: float = 0.0
+    area_loads: int = 0
 
 
 # --------------------------------------------------------------------------- one row (worker)
 
 _AREAS: OrderedDict[tuple[Any, ...], AreaStops] = OrderedDict()
 _AREAS_LOCK = threading.Lock()
+_LOADS = [0]  # areas this process has loaded (a worker reports it)
+
+
+def _names(request: WalkRequest) -> tuple[str, ...]:
+    """Return the categories a row's area is loaded with (``walks generate``'s default too)."""
+    from walks.api import DEFAULT_STOPS  # noqa: PLC0415
+
+    return tuple(n for n, _ in (request.stops if request.stops is not None else DEFAULT_STOPS))
+
+
+def area_key(request: WalkRequest) -> tuple[str, str, tuple[str, ...], bool, str]:
+    """
+    Return what a row's loaded area depends on, besides the batch's shared settings.
+
+    Rows with the same key are planned from the same ``AreaStops``; the batch keeps them
+    together in its chunks and on one worker.
+
+    Parameters
+    ----------
+    request
+        The row.
+
+    Returns
+    -------
+    tuple
+        The extract, the area, the categories loaded, whether they are optional, and the
+        departure.
+    """
+    return (
+        request.osm_file or "",
+        request.area.key if request.area is not None else "",
+        _names(request),
+        request.stops is None,
+        request.at or "",
+    )
+
+
+def _departure(request: WalkRequest) -> dt.datetime | None:
+    """Return a row's departure as ``walks generate --at`` reads it, or None."""
+    if request.at is None:
+        return None
+    return _validate.check_departure(parse_local_time(request.at))
 
 
 def _area_stops(request: WalkRequest, options: BatchOptions) -> AreaStops:
     """
     Load a row's area and its stops, or take them from this worker's memory.
+
+    The memory is keyed by the extract's size and modification time besides ``area_key``, so
+    a changed file is loaded again.
 
     Parameters
     ----------
@@ -603,18 +226,14 @@ def _area_stops(request: WalkRequest, options: BatchOptions) -> AreaStops:
     AreaStops
         Graph, features and stops, as ``walks generate`` loads them.
     """
-    asked = request.stops
-    names = tuple(n for n, _ in (asked if asked is not None else _default_stops()))
     version = None
     if request.osm_file is not None:
         with contextlib.suppress(OSError):  # a missing file fails in stops_in_area, as it should
             stat = Path(request.osm_file).stat()
             version = (stat.st_size, stat.st_mtime_ns)
     key = (
-        request.osm_file,
-        version, request.area.key if request.area is not None else None, names,
-        asked is None, options.landmark, options.no_terrain, options.category_files,
-        options.cache_dir,
+        area_key(request), version, options.landmark, options.no_terrain,
+        options.category_files, options.cache_dir,
     )  # fmt: skip
     with _AREAS_LOCK:
         found = _AREAS.get(key)
@@ -622,12 +241,14 @@ def _area_stops(request: WalkRequest, options: BatchOptions) -> AreaStops:
             _AREAS.move_to_end(key)
             return found
         found = stops_in_area(
-            request.area, list(names), osm_file=request.osm_file,
+            request.area, list(_names(request)), osm_file=request.osm_file,
             category_files=tuple(options.category_files), landmark=options.landmark,
-            skip_missing=asked is None, no_terrain=options.no_terrain, cache_dir=_cache(options),
+            at=_departure(request), skip_missing=request.stops is None,
+            no_terrain=options.no_terrain, cache_dir=cache_dir_of(options),
             attempts=options.attempts,
         )  # fmt: skip
         _AREAS[key] = found
+        _LOADS[0] += 1
         while len(_AREAS) > AREA_CACHE_SIZE:
             _AREAS.popitem(last=False)
         return found
@@ -639,16 +260,7 @@ def forget_areas() -> None:
         _AREAS.clear()
 
 
-def _default_stops() -> tuple[tuple[str, int], ...]:
-    """Return what ``walks generate`` asks for without ``--stops``."""
-    from walks.api import DEFAULT_STOPS  # noqa: PLC0415
-
-    return DEFAULT_STOPS
-
-
-def plan_row(
-    request: WalkRequest, options: BatchOptions
-) -> tuple[list[Walk], AreaStops, list[float] | None]:
+def plan_row(request: WalkRequest, options: BatchOptions) -> GeneratedWalks:
     """
     Plan one row's walk exactly as ``walks.api.generate_walks`` plans the same request.
 
@@ -661,8 +273,8 @@ def plan_row(
 
     Returns
     -------
-    tuple
-        The walks (the best first), the area, and the best walk's elevations (or None).
+    GeneratedWalks
+        The walks (the best first) and what they were planned from.
 
     Raises
     ------
@@ -670,21 +282,20 @@ def plan_row(
         When the walk cannot be planned (the row then fails).
     """
     found = _area_stops(request, options)
-    result = generate_walks(
+    return generate_walks(
         None, None if request.stops is None else list(request.stops), found=found,
         start=request.start, end=request.end, minutes=request.minutes, km=request.km,
-        seed=request.seed, no_terrain=options.no_terrain, cache_dir=_cache(options),
+        order=request.order, at=_departure(request), seed=request.seed,
+        no_terrain=options.no_terrain, cache_dir=cache_dir_of(options),
         nominatim_url=options.nominatim_url, attempts=options.attempts,
     )  # fmt: skip
-    walks, elevations = result.walks, result.elevations
-    return walks, found, elevations
 
 
 def _row_record(
-    request: WalkRequest, options: BatchOptions
-) -> tuple[dict[str, Any], dict[str, str]]:
+    request: WalkRequest, options: BatchOptions, maps_dir: Path | None = None
+) -> dict[str, Any]:
     """
-    Plan one row and describe it as an output row (and its map and GPX texts).
+    Plan one row and describe it as an output row; write its map and GPX with ``maps_dir``.
 
     Parameters
     ----------
@@ -692,88 +303,69 @@ def _row_record(
         The row.
     options
         The batch's settings.
-
-    Returns
-    -------
-    tuple
-        The row's columns, and ``{file name: text}`` for its map and GPX (empty without maps
-        or when it failed).
-    """
-    record = _request_columns(request)
-    if request.error is not None:
-        return record | {"status": "failed", "error": request.error}, {}
-    try:
-        walks, found, elevations = plan_row(request, options)
-        best = walks[0]
-        summary = walk_summary(best, departure=None)
-        record |= _summary_columns(summary, best)
-        texts: dict[str, str] = {}
-        if options.maps:
-            texts = _map_texts(request, walks, found, elevations, options)
-            record["map"] = _page_name(request.row)
-            record["gpx"] = _gpx_name(request.row)
-    except WalksError as err:
-        return record | {"status": "failed", "error": visible(str(err), one_line=True)}, {}
-    except Exception as err:  # a bug of ours fails its row, not the batch
-        log.debug("unexpected error in row %d", request.row, exc_info=True)
-        message = f"unexpected {type(err).__name__}: {err} (a bug in walks: please report it)"
-        return record | {"status": "error", "error": visible(message, one_line=True)}, {}
-    return record | {"status": "ok"}, texts
-
-
-def _map_texts(
-    request: WalkRequest,
-    walks: list[Walk],
-    found: AreaStops,
-    elevations: list[float] | None,
-    options: BatchOptions,
-) -> dict[str, str]:
-    """
-    Make a row's HTML map and GPX as ``walks generate`` does.
-
-    Parameters
-    ----------
-    request
-        The row.
-    walks
-        Its walks.
-    found
-        Its area.
-    elevations
-        The best walk's elevations, or None.
-    options
-        The batch's settings.
+    maps_dir
+        Where this worker writes the row's map and GPX, or None.
 
     Returns
     -------
     dict
-        ``{file name: text}``.
+        The row's columns.
+
+    Raises
+    ------
+    ExportError
+        When the map or GPX cannot be written (the batch stops: the disk needs a look).
     """
-    from walks.basemap import basemap_data  # noqa: PLC0415
-    from walks.webmap import map_html, view_bounds  # noqa: PLC0415
+    record = _request_columns(request)
+    if request.error is not None:
+        return record | {"status": "failed", "error": request.error}
+    try:
+        result = plan_row(request, options)
+        best = result.walks[0]
+        summary = walk_summary(best, departure=result.departure)
+        record |= _summary_columns(summary, best)
+        if maps_dir is not None:
+            texts = map_texts(request.row, request.label, result, cdn=options.cdn_map,
+                              cache_dir=cache_dir_of(options))  # fmt: skip
+            _write_maps(maps_dir, texts)
+            record["map"] = page_name(request.row)
+            record["gpx"] = gpx_name(request.row)
+    except ExportError:
+        raise
+    except WalksError as err:
+        return record | {"status": "failed", "error": visible(str(err), one_line=True)}
+    except Exception as err:  # a bug of ours fails its row, not the batch
+        log.debug("unexpected error in row %d", request.row, exc_info=True)
+        message = f"unexpected {type(err).__name__}: {err} (a bug in walks: please report it)"
+        return record | {"status": "error", "error": visible(message, one_line=True)}
+    return record | {"status": "ok"}
 
-    title = f"A walk in {request.label}"
-    best = walks[0]
-    assets = None if options.cdn_map else leaflet_assets(_cache(options))
-    page = map_html(
-        walks, title=title, categories=found.categories, departure=None, climb_m=best.climb_m,
-        offline_assets=assets, cdn=assets is None, warnings=[w.message for w in best.warnings],
-        elevations=elevations,
-        basemap=basemap_data(found.loaded.graph, found.features.buildings, view_bounds(walks),
-                             found.features.landcover),
-    )  # fmt: skip
-    gpx = gpx_text(best, title=title, departure=None, elevations=elevations)
-    return {_page_name(request.row): page, _gpx_name(request.row): gpx}
 
+def _write_maps(maps_dir: Path, texts: dict[str, str]) -> None:
+    """
+    Write a row's map and GPX (on the worker: the folder must be shared with the client).
 
-def _page_name(row: int) -> str:
-    """Return the file name of a row's map."""
-    return f"walk-{row:06d}.html"
+    Parameters
+    ----------
+    maps_dir
+        The maps folder.
+    texts
+        ``{file name: text}``.
 
-
-def _gpx_name(row: int) -> str:
-    """Return the file name of a row's GPX."""
-    return f"walk-{row:06d}.gpx"
+    Raises
+    ------
+    ExportError
+        When a file cannot be written.
+    """
+    try:
+        for name, text in texts.items():
+            _files.write_atomic(maps_dir / name, text)
+    except OSError as err:
+        msg = (
+            f"cannot write the map {str(maps_dir)!r} ({err.strerror or err}): on a cluster, "
+            "--maps must be a folder every worker can write; re-run to resume"
+        )
+        raise ExportError(msg) from err
 
 
 def _request_columns(request: WalkRequest) -> dict[str, Any]:
@@ -788,17 +380,12 @@ def _request_columns(request: WalkRequest) -> dict[str, Any]:
         "stops_asked": (
             ",".join(f"{n}={c}" for n, c in request.stops) if request.stops is not None else None
         ),
+        "order": ",".join(request.order) if request.order else None,
+        "at": request.at,
         "seed": request.seed,
         "start": request.start,
         "end": request.end,
     }
-
-
-#: Scalar fields of ``walks.export.walk_summary`` kept as columns of their own.
-SUMMARY_COLUMNS = (
-    "length_m", "walking_time_s", "total_time_s", "budget_error", "retraced_share",
-    "pleasant_share", "dead_end_spurs", "start_offset_m", "end_offset_m", "climb_m", "descent_m",
-)  # fmt: skip
 
 
 def _summary_columns(summary: dict[str, Any], walk: Walk) -> dict[str, Any]:
@@ -826,23 +413,18 @@ def _summary_columns(summary: dict[str, Any], walk: Walk) -> dict[str, Any]:
     return columns | {
         "n_stops": len(summary["stops"]),
         "stop_names": " | ".join(str(s.get("name", "")) for s in summary["stops"]),
-        "warnings": _json(summary["warnings"]),
-        "stops": _json(summary["stops"]),
-        "directions": _json(summary["directions"]),
-        "summary": _json(summary),
+        "warnings": json_text(summary["warnings"]),
+        "stops": json_text(summary["stops"]),
+        "directions": json_text(summary["directions"]),
+        "summary": json_text(summary),
         "attribution": summary["attribution"],
         "geometry": shapely.to_wkb(line),
     }
 
 
-def _json(value: object) -> str:
-    """Return strict, compact JSON text."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
 def run_chunk(
-    requests: list[WalkRequest], options: BatchOptions
-) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    requests: list[WalkRequest], options: BatchOptions, maps_dir: Path | None = None
+) -> list[dict[str, Any]]:
     """
     Plan a chunk of rows on a worker (the task sent to Dask).
 
@@ -852,102 +434,40 @@ def run_chunk(
         The rows.
     options
         The batch's settings.
-
-    Returns
-    -------
-    list of tuple
-        Per row: its columns, and its map and GPX texts.
-    """
-    if options.timeout_s is None:
-        return [_row_record(r, options) for r in requests]
-    with deadline(options.timeout_s):  # --timeout holds on the workers too, per chunk
-        return [_row_record(r, options) for r in requests]
-
-
-# --------------------------------------------------------------------------- parts on disk
-
-
-def _schema() -> pa.Schema:
-    """Return the Arrow schema of a part (and of the output, ``geometry`` aside)."""
-    import pyarrow as pa  # noqa: PLC0415
-
-    text, number, whole = pa.string(), pa.float64(), pa.int64()
-    return pa.schema([
-        ("row", whole), ("label", text), ("status", text), ("error", text),
-        ("osm_file", text), ("area", text), ("minutes", number), ("km", number),
-        ("stops_asked", text), ("seed", whole), ("start", text), ("end", text),
-        *[(k, whole if k == "dead_end_spurs" else number) for k in SUMMARY_COLUMNS],
-        ("n_stops", whole), ("stop_names", text), ("warnings", text), ("stops", text),
-        ("directions", text), ("summary", text), ("attribution", text), ("map", text),
-        ("gpx", text), ("geometry", pa.binary()),
-    ])  # fmt: skip
-
-
-def _table(records: list[dict[str, Any]]) -> pa.Table:
-    """Turn row dicts into an Arrow table of the part schema (missing columns null)."""
-    import pyarrow as pa  # noqa: PLC0415
-
-    schema = _schema()
-    columns = {name: [r.get(name) for r in records] for name in schema.names}
-    return pa.Table.from_pydict(columns, schema=schema)
-
-
-def _parquet_bytes(table: pa.Table) -> bytes:
-    """Serialise an Arrow table as Parquet."""
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
-    return bytes(sink.getvalue().to_pybytes())
-
-
-def _read_parts(folder: Path) -> list[dict[str, Any]]:
-    """
-    Read every finished part of an interrupted batch.
-
-    Parameters
-    ----------
-    folder
-        The ``<out>.parts`` folder.
+    maps_dir
+        Where to write the rows' maps and GPX, or None.
 
     Returns
     -------
     list of dict
-        The rows (a damaged part is skipped with a warning: its rows are planned again).
+        Per row, its columns.
     """
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
-    rows: list[dict[str, Any]] = []
-    for part in sorted(folder.glob("part-*.parquet")):
-        try:
-            rows.extend(pq.read_table(part).to_pylist())
-        except (OSError, ValueError) as err:
-            log.warning(
-                "ignoring the damaged part %s (%s): its rows are planned again", part.name, err
-            )
-    return rows
+    if options.timeout_s is None:
+        return [_row_record(r, options, maps_dir) for r in requests]
+    with deadline(options.timeout_s):  # --timeout holds on the workers too, per chunk
+        return [_row_record(r, options, maps_dir) for r in requests]
 
 
-def _fingerprint(areas: Path, options: BatchOptions) -> str:
+def ready_worker() -> None:
+    """Import what a worker plans with, so the first task does not pay for it."""
+    import pyarrow as pa  # noqa: F401, PLC0415
+    import shapely  # noqa: F401, PLC0415
+
+    import walks.api  # noqa: PLC0415
+    import walks.planner  # noqa: F401, PLC0415
+
+
+def worker_usage() -> tuple[float, float, int]:
     """
-    Identify a batch: the AREAS file's bytes, the options and the extracts' versions.
-
-    Parameters
-    ----------
-    areas
-        The AREAS file.
-    options
-        The batch's settings.
+    Return this process's CPU seconds (user and system), peak memory and areas loaded.
 
     Returns
     -------
-    str
-        A hex digest; parts of another batch are never mixed in.
+    tuple
+        ``(cpu_s, peak_rss_mb, areas_loaded)``.
     """
-    digest = hashlib.sha256(areas.read_bytes())
-    digest.update(_json(asdict(options)).encode())
-    return digest.hexdigest()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, _LOADS[0]
 
 
 # --------------------------------------------------------------------------- the driver
@@ -973,14 +493,15 @@ def run_batch(
     Parameters
     ----------
     areas
-        The AREAS file (see ``read_requests``).
+        The AREAS file (see ``walks.batch_io.read_requests``).
     out
         The GeoParquet file to write; its parts are kept in ``<out>.parts/`` until the end.
     options
         The command's defaults and shared settings (``maps`` is set from ``maps_dir``).
     maps_dir
         Write each walk's map (``walk-NNNNNN.html``) and GPX here, and ``index.html``: a map of
-        all walks, each linking to its page. None writes none.
+        all walks, each linking to its page. The workers write them: on a cluster, a folder
+        they share. None writes none.
     workers
         Workers of the local cluster (default: the CPU cores); ignored with ``scheduler``.
     scheduler
@@ -989,7 +510,7 @@ def run_batch(
     processes
         Local workers as processes (True) or threads of this process.
     chunk_size
-        Rows per task (and per part); None picks about eight tasks per worker, at most 25 rows.
+        Rows per task (and per part); None picks about 16 tasks per worker, at most 25 rows.
     overwrite
         Replace an existing output file.
     progress
@@ -1009,7 +530,8 @@ def run_batch(
     ExportError
         When the output exists (without ``overwrite``) or cannot be written.
     UsageError
-        For a bad ``workers`` / ``chunk_size`` or an unreachable scheduler.
+        For a bad ``workers`` / ``chunk_size``, an unreachable scheduler, or workers that
+        cannot run walks.
     """
     if workers is not None:
         _validate.check_int("workers", workers, 1, 1024, example="--workers 4")
@@ -1018,47 +540,140 @@ def run_batch(
     options = replace(options, maps=maps_dir is not None)
     requests = read_requests(areas, options)
     _check_categories(options)  # options every row would fail on: refused at once
-    _check_out(out, maps_dir, overwrite=overwrite)
+    check_out(out, maps_dir, overwrite=overwrite)
     parts = out.with_name(out.name + ".parts")
-    fingerprint = _fingerprint(areas, options)
-    done = _resume(parts, fingerprint, maps_dir)
-    done_rows = {r["row"] for r in done}
-    invalid = [r for r in requests if r.error is not None and r.row not in done_rows]
-    pending = [r for r in requests if r.error is None and r.row not in done_rows]
-    records = list(done) + [_row_record(r, options)[0] for r in invalid]
-    computed: list[int] = [r.row for r in invalid]
-    lost: list[int] = []
+    done = resume(parts, fingerprint(areas, options), maps_dir)
+    invalid = [r for r in requests if r.error is not None and r.row not in done]
+    pending = [r for r in requests if r.error is None and r.row not in done]
+    statuses = dict(done)
+    if invalid:  # rows that need no planning are written at once, as a part of their own
+        records = [_row_record(r, options) for r in invalid]
+        write_part(parts, records)
+        statuses |= {r["row"]: r["status"] for r in records}
+    computed = [r.row for r in invalid]
     if progress is not None:
-        progress(len(records), len(requests))
-    stopped = False
+        progress(len(statuses), len(requests))
+    run = _Run()
     if pending:
         n_workers = workers or os.cpu_count() or 1
-        size = chunk_size or max(1, min(25, math.ceil(len(pending) / (8 * n_workers))))
-        chunks = _chunks(pending, size)
-        new, lost, stopped = _compute(
-            chunks, options, parts=parts, maps_dir=maps_dir, workers=n_workers,
+        size = chunk_size or max(
+            1, min(MAX_CHUNK_ROWS, math.ceil(len(pending) / (TASKS_PER_WORKER * n_workers)))
+        )
+        base = len(statuses)
+        import_stores(pending, options)
+        shared_maps = maps_dir.absolute() if maps_dir is not None else None  # workers' own cwd
+        run = _compute(
+            pending, size, options, parts=parts, maps_dir=shared_maps, workers=n_workers,
             scheduler=scheduler, processes=processes,
-            progress=(lambda k: progress(len(records) + k, len(requests))) if progress else None,
+            progress=(lambda k: progress(base + k, len(requests))) if progress else None,
             stop_after=stop_after,
         )  # fmt: skip
-        records += new
-        computed += [r["row"] for r in new]
-    failed = tuple(sorted(r["row"] for r in records if r["status"] != "ok"))
-    if stopped or lost:
-        return BatchReport(out, len(requests), tuple(sorted(computed)),
-                           tuple(sorted(done_rows)), failed, complete=False,
-                           lost=tuple(sorted(lost)))  # fmt: skip
-    records.sort(key=lambda r: r["row"])
-    index = None
-    if maps_dir is not None:
-        index = maps_dir / "index.html"
-        _files.write_atomic(
-            index, index_html(records, cdn=options.cdn_map, cache_dir=_cache(options))
-        )
-    _write_output(out, records)
+        statuses |= run.statuses
+        computed += list(run.statuses)
+        if run.statuses:
+            log.info(
+                "planned %d rows in %.1f s after a start-up of %.1f s; %s; %d areas loaded",
+                len(run.statuses), run.compute_s, run.startup_s,
+                f"{run.worker_cpu_s / len(run.statuses):.3f} CPU s per walk, peak memory "
+                + ", ".join(f"{mb:.0f}" for mb in run.worker_peak_mb) + " MB per worker"
+                if run.worker_peak_mb else "workers' CPU and memory not measured (threads)",
+                run.area_loads,
+            )  # fmt: skip
+    failed = tuple(sorted(row for row, status in statuses.items() if status != "ok"))
+    report = BatchReport(
+        out, len(requests), tuple(sorted(computed)), tuple(sorted(done)), failed,
+        complete=False, lost=tuple(sorted(run.lost)), startup_s=run.startup_s,
+        worker_cpu_s=run.worker_cpu_s, worker_peak_mb=run.worker_peak_mb,
+        compute_s=run.compute_s, area_loads=run.area_loads,
+    )  # fmt: skip
+    started = time.perf_counter()
+    try:
+        if run.stopped or run.lost:
+            return report
+        _finish(parts, out, len(requests), maps_dir, options)
+    finally:
+        if run.closing is not None:  # the cluster shut down while the output was combined
+            run.closing.join()
+    index = maps_dir / "index.html" if maps_dir is not None else None
+    return replace(report, complete=True, maps=index, finish_s=time.perf_counter() - started)
+
+
+def import_stores(requests: list[WalkRequest], options: BatchOptions) -> None:
+    """
+    Import each large extract of the batch into its region store once, before any task.
+
+    A loader that reads region stores (``walks.store``) imports an extract larger than
+    ``walks.store.IMPLICIT_IMPORT_BYTES`` on its first use: in a batch, every worker's first
+    load would import the same file at the same time. Importing it here once leaves the
+    workers a current store to read. Nothing is done while the loader reads files only.
+
+    Parameters
+    ----------
+    requests
+        The rows to plan.
+    options
+        The batch's settings (the cache holds the stores).
+    """
+    import inspect  # noqa: PLC0415
+
+    from walks import loader, store  # noqa: PLC0415
+
+    if "use_store" not in inspect.signature(loader.load_graph).parameters:
+        return  # this loader reads the files themselves
+    cache = cache_dir_of(options)
+    for name in sorted({r.osm_file for r in requests if r.osm_file is not None}):
+        path = Path(name)
+        try:
+            if path.stat().st_size <= store.IMPLICIT_IMPORT_BYTES or store.has_current_store(
+                path, cache
+            ):
+                continue
+            log.info("importing %s into the region store once, before the workers start",
+                     visible(path.name, one_line=True))  # fmt: skip
+            store.import_extract(path, cache)
+        except (OSError, WalksError) as err:  # the rows of this file fail, or read it, as alone
+            log.warning("%s", visible(f"not imported: {path.name}: {err}", one_line=True))
+
+
+def _finish(
+    parts: Path, out: Path, total: int, maps_dir: Path | None, options: BatchOptions
+) -> None:
+    """
+    Combine the parts into the output (and draw the index page), then remove the parts.
+
+    Parameters
+    ----------
+    parts
+        The parts folder.
+    out
+        The GeoParquet file.
+    total
+        Rows in the AREAS file (each must be in exactly one part).
+    maps_dir
+        The maps folder, or None.
+    options
+        The batch's settings.
+
+    Raises
+    ------
+    ExportError
+        When the output or the index cannot be written, or a row is missing from the parts.
+    """
+    staged = combine_parts(parts, out, total)
+    try:
+        if maps_dir is not None:
+            columns = ["row", "label", "status", "length_m", "map", "geometry"]
+            page = index_html(read_rows(staged, columns), cdn=options.cdn_map,
+                              cache_dir=cache_dir_of(options))  # fmt: skip
+            _files.write_atomic(maps_dir / "index.html", page)
+        staged.replace(out)
+    except OSError as err:
+        msg = f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable place"
+        raise ExportError(msg) from err
+    finally:
+        with contextlib.suppress(OSError):
+            staged.unlink()
     shutil.rmtree(parts, ignore_errors=True)
-    return BatchReport(out, len(requests), tuple(sorted(computed)), tuple(sorted(done_rows)),
-                       failed, complete=True, maps=index)  # fmt: skip
 
 
 def _check_categories(options: BatchOptions) -> None:
@@ -1081,118 +696,103 @@ def _check_categories(options: BatchOptions) -> None:
     select_categories(categories, sorted({name for name, _ in options.stops or ()}))
 
 
-def _check_out(out: Path, maps_dir: Path | None, *, overwrite: bool) -> None:
+def plan_chunks(
+    requests: list[WalkRequest], size: int, n_workers: int
+) -> list[list[list[WalkRequest]]]:
     """
-    Refuse, before any work, an output that exists or cannot be written.
+    Share rows among workers by area, and cut each share into chunks of one area each.
 
-    Parameters
-    ----------
-    out
-        The GeoParquet file.
-    maps_dir
-        The maps folder, or None.
-    overwrite
-        Replace an existing output.
-
-    Raises
-    ------
-    ExportError
-        When ``out`` exists (without ``overwrite``), its folder is missing, or ``maps_dir``
-        is a file.
-    """
-    from walks.export import check_writable  # noqa: PLC0415
-
-    if out.suffix.lower() not in {".parquet", ".geoparquet"}:
-        msg = f"the output {str(out)!r} must end in .parquet (GeoParquet)"
-        raise ExportError(msg)
-    check_writable([out], overwrite=overwrite)
-    if maps_dir is not None:
-        if maps_dir.exists() and not maps_dir.is_dir():
-            msg = f"--maps {str(maps_dir)!r} is a file: give a folder"
-            raise ExportError(msg)
-        try:
-            maps_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            msg = f"cannot make the maps folder {str(maps_dir)!r} ({err.strerror or err})"
-            raise ExportError(msg) from err
-
-
-def _resume(parts: Path, fingerprint: str, maps_dir: Path | None) -> list[dict[str, Any]]:
-    """
-    Take the rows an interrupted run of the same batch finished; start the parts folder.
-
-    Parameters
-    ----------
-    parts
-        The ``<out>.parts`` folder.
-    fingerprint
-        The batch's identity (``_fingerprint``).
-    maps_dir
-        The maps folder, or None: a finished row whose map is missing is planned again.
-
-    Returns
-    -------
-    list of dict
-        The finished rows.
-
-    Raises
-    ------
-    UsageError
-        When the folder holds the parts of another batch.
-    ExportError
-        When the folder cannot be made.
-    """
-    stamp = parts / "batch.json"
-    if stamp.exists():
-        try:
-            old = json.loads(stamp.read_text(encoding="utf-8")).get("fingerprint")
-        except (OSError, ValueError, AttributeError):
-            old = None
-        if old != fingerprint:
-            msg = (
-                f"{str(parts)!r} holds the unfinished parts of another batch (other areas or "
-                "options): remove that folder, or re-run that batch to finish it"
-            )
-            raise UsageError(msg)
-        rows = _read_parts(parts)
-        if maps_dir is not None:
-            rows = [r for r in rows if r.get("map") is None or (maps_dir / r["map"]).exists()]
-        return rows
-    try:
-        parts.mkdir(parents=True, exist_ok=True)
-        _files.write_atomic(stamp, _json({"fingerprint": fingerprint}))
-    except OSError as err:
-        msg = f"cannot make the parts folder {str(parts)!r} ({err.strerror or err})"
-        raise ExportError(msg) from err
-    return []
-
-
-def _chunks(requests: list[WalkRequest], size: int) -> list[list[WalkRequest]]:
-    """
-    Cut rows into tasks, rows of one area together (one load per worker and area).
+    The rows are ordered by area (``area_key``) and cut into ``n_workers`` contiguous shares of
+    equal size, so an area is loaded by one worker (at most two for an area on a boundary)
+    rather than by every worker; each share is cut into chunks of at most ``size`` rows of
+    one area.
 
     Parameters
     ----------
     requests
         The rows to plan.
     size
-        Rows per chunk.
+        Rows per chunk at most.
+    n_workers
+        Workers (shares).
 
     Returns
     -------
-    list of list
-        The chunks, in a fixed order.
+    list of list of list
+        Per worker, its chunks, in a fixed order.
     """
+    ordered = sorted(requests, key=lambda r: (area_key(r), r.row))
+    share = math.ceil(len(ordered) / n_workers)
+    shares = []
+    for w in range(n_workers):
+        chunks: list[list[WalkRequest]] = []
+        for _, group in itertools.groupby(ordered[w * share : (w + 1) * share], key=area_key):
+            rows = list(group)
+            chunks += [rows[i : i + size] for i in range(0, len(rows), size)]
+        shares.append(chunks)
+    return shares
 
-    def where(r: WalkRequest) -> tuple[str, str, int]:
-        return (r.osm_file or "", r.area.key if r.area is not None else "", r.row)
 
-    ordered = sorted(requests, key=where)
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+@dataclass
+class _Run:
+    """What the Dask part of a run did (see ``_compute``)."""
+
+    statuses: dict[int, str] = field(default_factory=dict)
+    lost: list[int] = field(default_factory=list)
+    stopped: bool = False
+    startup_s: float = 0.0
+    worker_cpu_s: float = 0.0
+    worker_peak_mb: tuple[float, ...] = ()
+    compute_s: float = 0.0
+    closing: threading.Thread | None = None
+    area_loads: int = 0
+
+
+def _connect(
+    scheduler: str | None, workers: int, *, processes: bool
+) -> tuple[Client, LocalCluster | None]:
+    """
+    Start a local cluster, or reach a running scheduler.
+
+    Parameters
+    ----------
+    scheduler
+        The scheduler's address, or None for a local cluster.
+    workers
+        Local workers (single-threaded).
+    processes
+        Local workers as processes.
+
+    Returns
+    -------
+    tuple
+        The client and the local cluster (None with ``scheduler``).
+
+    Raises
+    ------
+    UsageError
+        When the scheduler cannot be reached.
+    """
+    import dask  # noqa: PLC0415
+    from distributed import Client, LocalCluster  # noqa: PLC0415
+
+    try:
+        if scheduler is not None:
+            return Client(scheduler, timeout="20s"), None  # type: ignore[no-untyped-call]
+        with dask.config.set(QUIET_WORKERS):
+            cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers, threads_per_worker=1, processes=processes,
+                dashboard_address=":0", silence_logs=logging.ERROR,
+            )  # fmt: skip
+        return Client(cluster), cluster  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as err:
+        msg = f"cannot reach the Dask scheduler {scheduler!r} ({err}): check --scheduler"
+        raise UsageError(msg) from err
 
 
 def _compute(
-    chunks: list[list[WalkRequest]],
+    pending: list[WalkRequest],
+    size: int,
     options: BatchOptions,
     *,
     parts: Path,
@@ -1202,20 +802,22 @@ def _compute(
     processes: bool,
     progress: Callable[[int], None] | None,
     stop_after: int | None,
-) -> tuple[list[dict[str, Any]], list[int], bool]:
+) -> _Run:
     """
-    Run the chunks on Dask, writing each finished one (its part, maps and GPX) at once.
+    Run the rows on Dask, writing each finished chunk's part at once.
 
     Parameters
     ----------
-    chunks
-        The tasks.
+    pending
+        The rows to plan.
+    size
+        Rows per chunk at most.
     options
         The batch's settings.
     parts
         Where the parts go.
     maps_dir
-        Where maps go, or None.
+        Where the workers write maps, or None.
     workers, scheduler, processes
         As for ``run_batch``.
     progress
@@ -1225,249 +827,192 @@ def _compute(
 
     Returns
     -------
-    tuple
-        The new rows, the rows lost with their worker (planned again by a re-run), and whether
-        the run stopped early.
+    _Run
+        The rows' statuses, the rows lost with their worker, whether the run stopped early,
+        and the start-up time, CPU time and peak memory of the workers.
+    """
+    from distributed import as_completed  # noqa: PLC0415
+
+    started = time.perf_counter()
+    client, cluster = _connect(scheduler, workers, processes=processes)
+    run = _Run()
+    try:
+        _ready(client)
+        addresses = sorted(client.scheduler_info()["workers"])
+        run.startup_s = time.perf_counter() - started
+        before = client.run(worker_usage) if processes or scheduler else {}
+        sent = time.perf_counter()
+        feeder = _Feeder(client, plan_chunks(pending, size, max(1, len(addresses))), addresses,
+                         (options, maps_dir))  # fmt: skip
+        flowing = as_completed(feeder.start())  # type: ignore[no-untyped-call]
+        written = 0
+        for future in flowing:
+            worker, rows = feeder.finished(future)
+            try:
+                records = future.result()
+            except ExportError:
+                raise
+            except Exception as err:  # noqa: BLE001 - a lost worker loses its chunk, not the batch
+                log.warning("a task failed (%s): its rows are left for a re-run", err)
+                run.lost += rows
+                records = []
+            if records:
+                write_part(parts, records)
+                run.statuses |= {r["row"]: r["status"] for r in records}
+                written += 1
+                if progress is not None:
+                    progress(len(run.statuses))
+            if stop_after is not None and written >= stop_after:
+                feeder.cancel()
+                run.stopped = True
+                break
+            following = feeder.submit(worker)
+            if following is not None:
+                flowing.add(following)  # type: ignore[no-untyped-call]
+        run.compute_s = time.perf_counter() - sent
+        after = client.run(worker_usage) if before else {}
+        run.worker_cpu_s = sum(after[w][0] - before[w][0] for w in after if w in before)
+        run.worker_peak_mb = tuple(sorted(v[1] for v in after.values()))
+        run.area_loads = sum(after[w][2] - before[w][2] for w in after if w in before)
+    except BaseException:
+        _close(client, cluster)
+        raise
+    # the cluster shuts down (a second or two) while the client combines the output
+    run.closing = threading.Thread(target=_close, args=(client, cluster), name="walks-close")
+    run.closing.start()
+    return run
+
+
+class _Feeder:
+    """Hand each worker its share of chunks a few at a time; an idle one takes from the longest.
+
+    Only ``IN_FLIGHT`` chunks per worker are with the scheduler at once, so it holds a bounded
+    number of rows whatever the size of the batch.
+
+    Parameters
+    ----------
+    client
+        The Dask client.
+    shares
+        Per worker, its chunks (``plan_chunks``).
+    addresses
+        The workers' addresses, in the order of ``shares`` (empty: any worker).
+    args
+        The options and the maps folder, passed to ``run_chunk`` after the chunk.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        shares: list[list[list[WalkRequest]]],
+        addresses: list[str],
+        args: tuple[BatchOptions, Path | None],
+    ) -> None:
+        self.client = client
+        self.queues = [collections.deque(share) for share in shares]
+        self.addresses = addresses
+        self.args = args
+        self.flying: dict[object, tuple[Future[list[dict[str, Any]]], int, list[int]]] = {}
+
+    def start(self) -> list[Future[list[dict[str, Any]]]]:
+        """
+        Send the first ``IN_FLIGHT`` chunks of each worker.
+
+        Returns
+        -------
+        list of Future
+            The tasks sent.
+        """
+        sent = (self.submit(w) for _ in range(IN_FLIGHT) for w in range(len(self.queues)))
+        return [f for f in sent if f is not None]
+
+    def submit(self, worker: int) -> Future[list[dict[str, Any]]] | None:
+        """
+        Send a worker its next chunk, or the last chunk of the longest share when its own is done.
+
+        Parameters
+        ----------
+        worker
+            The worker's index.
+
+        Returns
+        -------
+        Future or None
+            The task, or None when no chunk is left.
+        """
+        if self.queues[worker]:
+            chunk = self.queues[worker].popleft()
+        else:  # an idle worker helps the busiest, from the far end of its share
+            busiest = max(self.queues, key=len)
+            if not busiest:
+                return None
+            chunk = busiest.pop()
+        where: dict[str, Any] = {}
+        if self.addresses:
+            where = {"workers": [self.addresses[worker]], "allow_other_workers": True}
+        future = self.client.submit(run_chunk, chunk, *self.args, pure=False, **where)
+        self.flying[future.key] = (future, worker, [r.row for r in chunk])
+        return future
+
+    def finished(self, future: Future[list[dict[str, Any]]]) -> tuple[int, list[int]]:
+        """
+        Forget a finished task.
+
+        Parameters
+        ----------
+        future
+            The task.
+
+        Returns
+        -------
+        tuple
+            The worker it was sent to and its rows.
+        """
+        _, worker, rows = self.flying.pop(future.key)
+        return worker, rows
+
+    def cancel(self) -> None:
+        """Cancel the tasks in flight (their rows are planned by a re-run)."""
+        for future, _, _ in self.flying.values():
+            future.cancel()  # type: ignore[no-untyped-call]
+        self.flying.clear()
+
+
+def _ready(client: Client) -> None:
+    """
+    Have every worker import what it plans with (start-up, not the first task, pays for it).
+
+    Parameters
+    ----------
+    client
+        The Dask client.
 
     Raises
     ------
     UsageError
-        When the scheduler cannot be reached.
-    """
-    from distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
-
-    cluster = None
-    try:
-        if scheduler is not None:
-            client = Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
-        else:
-            cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=workers, threads_per_worker=1, processes=processes,
-                dashboard_address=":0", silence_logs=logging.ERROR,
-            )  # fmt: skip
-            client = Client(cluster)  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as err:
-        msg = f"cannot reach the Dask scheduler {scheduler!r} ({err}): check --scheduler"
-        raise UsageError(msg) from err
-    new: list[dict[str, Any]] = []
-    lost: list[int] = []
-    written = 0
-    try:
-        futures = [client.submit(run_chunk, chunk, options, pure=False) for chunk in chunks]
-        rows_of = {f.key: [r.row for r in chunk] for f, chunk in zip(futures, chunks, strict=True)}
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            try:
-                results = future.result()
-            except Exception as err:  # noqa: BLE001 - a lost worker loses its chunk, not the batch
-                log.warning("a task failed (%s): its rows are left for a re-run", err)
-                lost += rows_of[future.key]
-                continue
-            _write_chunk(results, parts, maps_dir)
-            new += [record for record, _ in results]
-            written += 1
-            if progress is not None:
-                progress(len(new))
-            if stop_after is not None and written >= stop_after:
-                for other in futures:
-                    other.cancel()  # type: ignore[no-untyped-call]
-                return new, lost, True
-    finally:
-        client.close()  # type: ignore[no-untyped-call]
-        if cluster is not None:
-            cluster.close()
-    return new, lost, False
-
-
-def _write_chunk(
-    results: list[tuple[dict[str, Any], dict[str, str]]], parts: Path, maps_dir: Path | None
-) -> None:
-    """
-    Write a finished chunk: its maps and GPX first, then its part (which marks it done).
-
-    Parameters
-    ----------
-    results
-        The chunk's rows and texts.
-    parts
-        The parts folder.
-    maps_dir
-        The maps folder, or None.
-
-    Raises
-    ------
-    ExportError
-        When a file cannot be written.
+        When a worker cannot run walks (e.g. walks is not installed there).
     """
     try:
-        if maps_dir is not None:
-            for _record, texts in results:
-                for name, text in texts.items():
-                    _files.write_atomic(maps_dir / name, text)
-        records = [record for record, _ in results]
-        first = min(r["row"] for r in records)
-        _files.write_atomic(parts / f"part-{first:09d}.parquet", _parquet_bytes(_table(records)))
-    except OSError as err:
-        msg = f"cannot write the batch's results ({err}): check the disk and re-run to resume"
-        raise ExportError(msg) from err
-
-
-def _write_output(out: Path, records: Iterable[dict[str, Any]]) -> None:
-    """
-    Write the rows as one GeoParquet file, atomically.
-
-    Parameters
-    ----------
-    out
-        The file.
-    records
-        The rows, sorted.
-
-    Raises
-    ------
-    ExportError
-        When it cannot be written.
-    """
-    import geopandas as gpd  # noqa: PLC0415
-    import shapely  # noqa: PLC0415
-
-    table = _table(list(records))
-    frame = table.drop(["geometry"]).to_pandas()
-    geometry = [
-        shapely.from_wkb(g) if g is not None else None for g in table.column("geometry").to_pylist()
-    ]
-    gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
-    try:
-        tmp = _files.stage_file(out, lambda fh: gdf.to_parquet(fh, index=False))
-        tmp.replace(out)
-    except OSError as err:
-        msg = f"cannot write {str(out)!r} ({err.strerror or err}): choose a writable place"
-        raise ExportError(msg) from err
-
-
-# --------------------------------------------------------------------------- the index page
-
-_INDEX_CSS = """
-html, body, #walks-index { height: 100%; margin: 0; }
-.walks-list { position: absolute; top: 10px; right: 10px; z-index: 1000; max-height: 80vh;
-  overflow: auto; background: #fff; padding: 6px 10px; font: 13px sans-serif;
-  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
-.walks-list a { display: block; }
-.walks-list .failed { color: #a00; }
-"""
-
-_INDEX_JS = """
-(function () {
-  var data = JSON.parse(document.getElementById("walks-index-data").textContent);
-  var map = L.map("walks-index");
-  L.tileLayer(data.tiles, {maxZoom: 19, attribution: data.attribution}).addTo(map);
-  var list = document.createElement("div");
-  list.className = "walks-list";
-  var heading = document.createElement("b");
-  heading.textContent = data.title;
-  list.appendChild(heading);
-  var bounds = [];
-  data.walks.forEach(function (w) {
-    var item;
-    if (w.href) {
-      item = document.createElement("a");
-      item.href = w.href;
-    } else {
-      item = document.createElement("span");
-      item.className = "failed";
-    }
-    item.textContent = w.text;
-    list.appendChild(item);
-    if (w.line.length > 1) {
-      var line = L.polyline(w.line, {color: w.color, weight: 4, opacity: 0.8}).addTo(map);
-      var link = document.createElement("a");
-      link.href = w.href;
-      link.textContent = w.text;
-      line.bindPopup(link);
-      w.line.forEach(function (p) { bounds.push(p); });
-    }
-  });
-  if (bounds.length) { map.fitBounds(bounds); } else { map.setView([0, 0], 2); }
-  list.addEventListener("wheel", function (e) { e.stopPropagation(); });
-  document.body.appendChild(list);
-})();
-"""
-
-_PALETTE = ("#d7191c", "#2c7bb6", "#1a9641", "#7b3294", "#e66101", "#008837", "#5e3c99")
-
-
-def index_html(records: list[dict[str, Any]], *, cdn: bool, cache_dir: Path | None = None) -> str:
-    """
-    Draw every walk of a batch on one map, each linking to its own page.
-
-    Built from fixed parts, as ``walks.webmap.map_html``: the walks travel as JSON in a
-    ``<script type="application/json">`` element and are shown with ``textContent``; a
-    Content-Security-Policy allows only the page's own scripts (by hash) and Leaflet.
-
-    Parameters
-    ----------
-    records
-        The batch's rows, sorted.
-    cdn
-        Link Leaflet from its CDN instead of inlining it.
-    cache_dir
-        Where Leaflet's files are cached.
-
-    Returns
-    -------
-    str
-        The HTML page.
-    """
-    import base64  # noqa: PLC0415
-    import html  # noqa: PLC0415
-
-    import shapely  # noqa: PLC0415
-
-    from walks.export import ATTRIBUTION, LEAFLET_CSS_URL, LEAFLET_JS_URL, simplify_line  # noqa: PLC0415
-    from walks.webmap import TILE_URL, json_for_script  # noqa: PLC0415
-
-    walks = []
-    for r in records:
-        line: list[list[float]] = []
-        if r.get("geometry") is not None:
-            coords = [(y, x) for x, y in shapely.from_wkb(r["geometry"]).coords]
-            line = [[round(a, 6), round(b, 6)] for a, b in simplify_line(coords, 300)]
-        ok = r["status"] == "ok"
-        length = f"{r['length_m'] / 1000:.1f} km" if ok and r.get("length_m") is not None else ""
-        text = f"{r['row']}: {r['label']}" + (f" ({length})" if length else f" - {r['status']}")
-        walks.append({
-            "text": visible(text, one_line=True), "line": line, "href": r.get("map"),
-            "color": _PALETTE[r["row"] % len(_PALETTE)],
-        })  # fmt: skip
-    title = f"{len(records)} walks"
-    data = {"title": title, "tiles": TILE_URL, "attribution": ATTRIBUTION, "walks": walks}
-
-    def digest(code: str) -> str:
-        return "'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
-
-    scripts = [_INDEX_JS]
-    if cdn:
-        leaflet = (
-            f'<link rel="stylesheet" href="{LEAFLET_CSS_URL}">'
-            f'<script src="{LEAFLET_JS_URL}"></script>'
+        client.run(ready_worker)
+    except Exception as err:  # e.g. a worker without walks: it cannot even load the function
+        msg = (
+            f"the Dask workers cannot run walks ({type(err).__name__}: {err}): install "
+            "walks[batch] in the workers' environment, the same version as here"
         )
-        origin = " " + LEAFLET_JS_URL.rsplit("/", 1)[0] + "/"  # Leaflet's folder only
-    else:
-        js, css = leaflet_assets(cache_dir)
-        js = js.replace("</script", "<\\/script")
-        scripts.append(js)
-        leaflet = "<style>" + css.replace("</style", "<\\/style") + f"</style><script>{js}</script>"
-        origin = ""
-    policy = (
-        f"default-src 'none'; script-src {' '.join(digest(s) for s in scripts)}{origin}; "
-        f"style-src 'unsafe-inline'{origin}; img-src data: https://tile.openstreetmap.org{origin}; "
-        "base-uri 'none'; form-action 'none'"
-    )
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title>", leaflet, f"<style>{_INDEX_CSS}</style>",
-        "</head>", "<body>", '<div id="walks-index"></div>',
-        f'<script type="application/json" id="walks-index-data">{json_for_script(data)}</script>',
-        f"<script>{_INDEX_JS}</script>", "</body>", "</html>", "",
-    ])  # fmt: skip
+        raise UsageError(visible(msg, one_line=True)) from err
+
+
+def _close(client: Client, cluster: LocalCluster | None) -> None:
+    """
+    Close the client and the local cluster (None with a scheduler: it keeps running).
+
+    Parameters
+    ----------
+    client
+        The Dask client.
+    cluster
+        The local cluster, or None.
+    """
+    client.close()  # type: ignore[no-untyped-call]
+    if cluster is not None:
+        cluster.close()
