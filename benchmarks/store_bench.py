@@ -3,7 +3,8 @@
 A region file of at least 50 MB is built for the benchmark (under ``--build-dir``, never in
 the repository) from the real extracts in ``../shared/data``, placed side by side on a grid:
 each copy's ids are shifted by ``copy * 2**36`` and its coordinates moved into its own grid
-cell, so the copies neither overlap nor share ids. The file is PBF, written with pyosmium.
+cell, so the copies neither overlap nor share ids. The file is PBF, written with pyosmium,
+sorted and dated in its header as Geofabrik's extracts are.
 
 Then, in the same run, it measures:
 
@@ -93,7 +94,10 @@ def _write(target: Path, sources: list, copies: int) -> dict[str, int]:
     tmp = target.with_name("part-" + target.name)
     tmp.unlink(missing_ok=True)
     counts = {"nodes": 0, "ways": 0, "relations": 0, "copies": copies}
-    writer = osmium.SimpleWriter(str(tmp))
+    header = osmium.io.Header()  # as Geofabrik's extracts: sorted, with a replication date
+    header.set("sorting", "Type_then_ID")
+    header.set("osmosis_replication_timestamp", "2026-01-01T00:00:00Z")
+    writer = osmium.SimpleWriter(str(tmp), header=header)
     try:
         for shift, dlon, dlat, s in placed:
             for node_id, lon, lat, tags in sources[s][0]:
@@ -127,7 +131,7 @@ def _write(target: Path, sources: list, copies: int) -> dict[str, int]:
 def _region(build_dir: Path, min_mb: float) -> tuple[Path, dict]:
     """Build (or reuse) the region file and say what it holds and where a Munich copy lies."""
     build_dir.mkdir(parents=True, exist_ok=True)
-    target = build_dir / f"region-{int(min_mb)}mb.osm.pbf"
+    target = build_dir / f"region-{int(min_mb)}mb-v2.osm.pbf"
     sidecar = target.with_suffix(".json")
     if target.is_file() and sidecar.is_file():
         return target, json.loads(sidecar.read_text(encoding="utf-8"))

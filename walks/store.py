@@ -18,15 +18,18 @@ import os
 import re
 import sqlite3
 import tempfile
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from walks._files import TMP_PREFIX
 from walks._http import check_cache_dir
 from walks.data import (
+    AREA_HIGHWAYS,
+    RAIL_VALUES,
     AreaRecord,
     Building,
     Feature,
@@ -35,14 +38,24 @@ from walks.data import (
     OsmWays,
     Ring,
     WayRecord,
+    _has_odd_coordinates,
+    _header_date,
+    _is_xml,
+    _NeedsRepairError,
+    _osmium_failures,
+    _read_error,
+    _walkable_multipolygon,
+    building_height,
     check_extract,
+    is_walkable,
+    landcover_kind,
     read_extract,
     read_features,
 )
 from walks.errors import CacheError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
 
     from walks.types import Area
 
@@ -50,7 +63,7 @@ if TYPE_CHECKING:
 IMPLICIT_IMPORT_BYTES = 20 * 2**20
 
 #: The store format; a store of another version is built again.
-STORE_VERSION = "2"
+STORE_VERSION = "3"
 
 _HEAD_BYTES = 2**20
 
@@ -63,7 +76,7 @@ CREATE TABLE areas (id INTEGER PRIMARY KEY, osm_id INTEGER NOT NULL, tags TEXT N
                     rings TEXT NOT NULL);
 CREATE VIRTUAL TABLE areas_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
 CREATE TABLE features (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, osm_id INTEGER NOT NULL,
-                       tags TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, ring BLOB);
+                       tags TEXT NOT NULL, lat REAL, lon REAL, ring BLOB);
 CREATE VIRTUAL TABLE features_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
 CREATE TABLE buildings (id INTEGER PRIMARY KEY, ring BLOB NOT NULL, height REAL NOT NULL,
                         how TEXT NOT NULL);
@@ -155,31 +168,6 @@ def store_path(osm_file: str | Path, cache_dir: Path | None = None) -> Path:
 _STORE_NAME = re.compile(r"[0-9a-f]{32}\.sqlite")
 
 
-def _box(lats: np.ndarray, lons: np.ndarray) -> tuple[float, float, float, float] | None:
-    """
-    Bounding box of coordinates, ignoring NaN.
-
-    Parameters
-    ----------
-    lats, lons
-        The coordinates.
-
-    Returns
-    -------
-    tuple or None
-        ``(min_lon, max_lon, min_lat, max_lat)``, or None when no coordinate is known.
-    """
-    ok = np.isfinite(lats) & np.isfinite(lons)
-    if not ok.any():
-        return None
-    return (
-        float(lons[ok].min()),
-        float(lons[ok].max()),
-        float(lats[ok].min()),
-        float(lats[ok].max()),
-    )
-
-
 def _ring_blob(ring: tuple[tuple[float, float], ...]) -> bytes:
     """
     Pack a lon/lat ring.
@@ -222,10 +210,13 @@ def import_extract(
     progress: Callable[[str], None] | None = None,
 ) -> StoreInfo:
     """
-    Build the store of an extract in one pass over its ways and one over its tagged objects.
+    Build the store of an extract in one streaming pass (after a quick pass over relations).
 
-    The store is built in a temporary file beside its place and renamed into place when
-    complete, so a store is whole or absent.
+    What is read goes to the store in batches of ``_CHUNK`` rows, so memory stays bounded by
+    osmium's node-location index, whatever the file's size. The rows are those
+    ``read_extract`` and ``read_features(path, bool)`` give, in the same order. The store is
+    built in a temporary file beside its place and renamed into place when complete, so a
+    store is whole or absent.
 
     Parameters
     ----------
@@ -261,26 +252,20 @@ def import_extract(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        say(f"reading {path.name} into the store")
+        try:
+            meta = _stream(tmp, path, path, repaired=False)
+        except _NeedsRepairError:
+            # an unsorted file or one with unreadable coordinates (hand-made exports, small):
+            # read as read_extract and read_features read it, each repairing what it needs
+            meta = _read_whole(tmp, path)
+        meta |= {
+            "version": STORE_VERSION,
+            "osm_file": str(path.resolve()),
+            "fingerprint": stamp,
+            "imported": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
         with contextlib.closing(sqlite3.connect(tmp)) as db:
-            db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-            say(f"reading the ways of {path.name}")
-            osm = read_extract(path)
-            _fill_ways(db, osm)
-            source, data_date = osm.source, osm.data_date
-            del osm
-            say(f"reading the places and buildings of {path.name}")
-            found = read_features(path, bool)
-            _fill_features(db, found)
-            meta = {
-                "version": STORE_VERSION,
-                "osm_file": str(path.resolve()),
-                "fingerprint": stamp,
-                "source": source,
-                "data_date": data_date.isoformat() if data_date else "",
-                "features_source": found.source,
-                "imported": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            }
-            del found
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             db.commit()
         tmp.replace(target)
@@ -302,38 +287,44 @@ _FIX = "check the cache folder (--cache-dir) is writable and has room"
 _CHUNK = 20_000
 
 
-def _insert(db: sqlite3.Connection, table: str, rows: Iterable[tuple[object, ...]]) -> None:
-    """
-    Insert rows and their R-tree boxes in batches: each row is ``(id, box or None, *columns)``.
+class _Table:
+    """Rows of one store table and its R-tree, written in batches of ``_CHUNK``."""
 
-    Parameters
-    ----------
-    db
-        The new store.
-    table
-        The table (its R-tree is ``<table>_rt``).
-    rows
-        The rows.
-    """
-    data: list[tuple[object, ...]] = []
-    boxes: list[tuple[object, ...]] = []
+    def __init__(self, db: sqlite3.Connection, name: str, columns: int) -> None:
+        self.db = db
+        self.count = 0
+        self.rows: list[tuple[object, ...]] = []
+        self.boxes: list[tuple[object, ...]] = []
+        marks = ", ".join("?" * (columns + 1))
+        self.insert = f"INSERT INTO {name} VALUES ({marks})"  # noqa: S608 - fixed names
+        self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
 
-    def flush() -> None:
-        if data:
-            marks = ", ".join("?" * len(data[0]))
-            db.executemany(f"INSERT INTO {table} VALUES ({marks})", data)  # noqa: S608 - fixed names
-            db.executemany(f"INSERT INTO {table}_rt VALUES (?, ?, ?, ?, ?)", boxes)  # noqa: S608
-        data.clear()
-        boxes.clear()
+    def add(self, box: tuple[float, float, float, float] | None, *columns: object) -> None:
+        """
+        Add a row; it is found by area only when it has a box.
 
-    for row in rows:
-        row_id, box, *columns = row
-        data.append((row_id, *columns))
+        Parameters
+        ----------
+        box
+            ``(min_lon, max_lon, min_lat, max_lat)``, or None.
+        *columns
+            The row's columns after its id.
+        """
+        self.rows.append((self.count, *columns))
         if box is not None:
-            boxes.append((row_id, *box))  # type: ignore[misc]
-        if len(data) >= _CHUNK:
-            flush()
-    flush()
+            self.boxes.append((self.count, *box))
+        self.count += 1
+        if len(self.rows) >= _CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the rows held."""
+        if self.rows:
+            self.db.executemany(self.insert, self.rows)
+        if self.boxes:
+            self.db.executemany(self.insert_box, self.boxes)
+        self.rows.clear()
+        self.boxes.clear()
 
 
 def _ring_box(ring: tuple[tuple[float, float], ...]) -> tuple[float, float, float, float] | None:
@@ -350,97 +341,322 @@ def _ring_box(ring: tuple[tuple[float, float], ...]) -> tuple[float, float, floa
     tuple or None
         ``(min_lon, max_lon, min_lat, max_lat)``.
     """
-    xy = np.asarray(ring, dtype=np.float64).reshape(-1, 2)
-    return _box(xy[:, 1], xy[:, 0])
+    lons = [p[0] for p in ring]
+    lats = [p[1] for p in ring]
+    return (min(lons), max(lons), min(lats), max(lats)) if ring else None
 
 
-def _fill_ways(db: sqlite3.Connection, osm: OsmWays) -> None:
+def _points_box(lats: list[float], lons: list[float]) -> tuple[float, float, float, float] | None:
     """
-    Write the ways and walkable areas with their R-trees.
+    Bounding box of a way's known points (NaN for a node missing from the extract).
+
+    Parameters
+    ----------
+    lats, lons
+        The coordinates.
+
+    Returns
+    -------
+    tuple or None
+        ``(min_lon, max_lon, min_lat, max_lat)``, or None when no point is known.
+    """
+    known = [(x, y) for x, y in zip(lons, lats, strict=True) if x == x and y == y]  # noqa: PLR0124 - NaN test
+    if not known:
+        return None
+    xs = [p[0] for p in known]
+    ys = [p[1] for p in known]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def _area_members(readable: Path) -> set[int]:
+    """
+    Read the ids of the member ways of walkable multipolygons (a quick pass over relations).
+
+    Parameters
+    ----------
+    readable
+        The file to read.
+
+    Returns
+    -------
+    set of int
+        The way ids: only their shapes are kept while reading.
+    """
+    import osmium  # noqa: PLC0415
+
+    members: set[int] = set()
+    obj: Any
+    for obj in osmium.FileProcessor(str(readable), osmium.osm.RELATION):
+        tags = obj.tags
+        if tags.get("type") == "multipolygon" and tags.get("highway") in AREA_HIGHWAYS:
+            members.update(m.ref for m in obj.members if m.type == "w")
+    return members
+
+
+def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[str, str]:
+    """
+    Create the store's tables in a new file and fill them in one pass over the extract.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    readable
+        The file to read: the extract or its repaired copy.
+    path
+        The extract as the user named it, for labels and messages.
+    repaired
+        True when ``readable`` is already a repaired copy.
+
+    Returns
+    -------
+    dict
+        The meta rows: source, data date and features' source.
+
+    Raises
+    ------
+    _NeedsRepairError
+        When the file is unsorted or holds unreadable coordinates and is not a repaired copy.
+    DataError
+        When it cannot be read.
+    """
+    import osmium  # noqa: PLC0415
+
+    try:
+        reader = osmium.io.Reader(str(readable), osmium.osm.NOTHING)
+        header = reader.header()
+        header_date = _header_date(header)
+        # a file that says it is sorted (Geofabrik's, osmium's) and dated: its untagged nodes
+        # are left to osmium's C++ side, as nothing else is wanted of them
+        fast = header.get("sorting") == "Type_then_ID" and header_date is not None
+        reader.close()
+        members = _area_members(readable)
+    except _osmium_failures() as err:
+        raise _read_error(path, err) from err
+    tmp.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
+        if fast:
+            untagged = osmium.filter.EmptyTagFilter()
+            untagged.enable_for(osmium.osm.NODE)
+            processor = processor.with_filter(untagged)
+        try:
+            newest = _pass(db, processor, members, repaired=repaired, dates=header_date is None)
+        except _osmium_failures() as err:
+            text = str(err)
+            unreadable = _is_xml(readable) and "coordinate" in text
+            if not repaired and (unreadable or "out of order" in text):
+                raise _NeedsRepairError(coordinates=unreadable) from err
+            raise _read_error(path, err) from err
+        db.commit()
+    if newest is _AT_ZERO:
+        if not repaired and _has_odd_coordinates(readable):
+            raise _NeedsRepairError(coordinates=True)
+        newest = None
+    date = header_date or (newest.astimezone(dt.UTC) if isinstance(newest, dt.datetime) else None)
+    return {
+        "source": f"file:{path.resolve()}",
+        "data_date": date.isoformat() if date else "",
+        "features_source": f"file:{path.resolve()}",
+    }
+
+
+def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
+    """
+    Fill a new store from ``read_extract`` and ``read_features``: whole files in memory.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    path
+        The extract.
+
+    Returns
+    -------
+    dict
+        The meta rows: source, data date and features' source.
+    """
+    tmp.unlink(missing_ok=True)
+    osm = read_extract(path)
+    found = read_features(path, bool)
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        ways, areas = _Table(db, "ways", 5), _Table(db, "areas", 3)
+        for way in osm.ways:
+            ways.add(
+                _points_box(list(way.lats), list(way.lons)), way.osm_id,
+                array("q", way.refs).tobytes(), array("d", way.lats).tobytes(),
+                array("d", way.lons).tobytes(), json.dumps(way.tags),
+            )  # fmt: skip
+        for area in osm.areas:
+            points = [p for ring in area.outer for p in ring]
+            shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
+            areas.add(
+                _points_box([p[1] for p in points], [p[2] for p in points]), area.osm_id,
+                json.dumps(area.tags), json.dumps(shape),
+            )  # fmt: skip
+        features, buildings = _Table(db, "features", 6), _Table(db, "buildings", 3)
+        cover = _Table(db, "landcover", 2)
+        for f in found.features:
+            outline = f.outline
+            box = _ring_box(outline) if outline else (f.lon, f.lon, f.lat, f.lat)
+            blob = _ring_blob(outline) if outline else None
+            features.add(box, f.osm_type, f.osm_id, json.dumps(f.tags), f.lat, f.lon, blob)
+        for b in found.buildings:
+            buildings.add(_ring_box(b.outline), _ring_blob(b.outline), b.height_m, b.height_source)
+        for c in found.landcover:
+            cover.add(_ring_box(c.outline), c.kind, _ring_blob(c.outline))
+        for table in (ways, areas, features, buildings, cover):
+            table.flush()
+        db.commit()
+    date = osm.data_date
+    return {
+        "source": osm.source,
+        "data_date": date.isoformat() if date else "",
+        "features_source": found.source,
+    }
+
+
+#: Returned by ``_pass`` when a coordinate is exactly 0 (a sign of unreadable ones).
+_AT_ZERO = object()
+
+
+def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object, kept together
+    db: sqlite3.Connection,
+    processor: Any,  # noqa: ANN401 - osmium's FileProcessor has no stubs
+    members: set[int],
+    *,
+    repaired: bool,
+    dates: bool,
+) -> object:
+    """
+    Write the ways, areas, tagged objects, buildings and land cover of one pass to the store.
 
     Parameters
     ----------
     db
         The new store.
-    osm
-        The ways and areas, in file order.
-    """
-    _insert(db, "ways", _way_rows(osm.ways))
-    _insert(db, "areas", _area_rows(osm.areas))
+    processor
+        The ``osmium.FileProcessor`` with locations and areas.
+    members
+        Ids of the ways walkable multipolygons are made of.
+    repaired
+        True when reading a repaired copy.
+    dates
+        Track the newest element timestamp.
 
+    Returns
+    -------
+    object
+        The newest element timestamp (or None), or ``_AT_ZERO`` when a coordinate is 0.
 
-def _way_rows(ways: Iterable[WayRecord], start: int = 0) -> Iterator[tuple[object, ...]]:
-    """
-    Turn ways into store rows.
-
-    Parameters
-    ----------
-    ways
-        The ways.
-    start
-        The row id of the first.
-
-    Yields
+    Raises
     ------
-    tuple
-        ``(id, box, osm_id, refs, lats, lons, tags)``.
+    _NeedsRepairError
+        When a node comes after a way or has a negative id, in a file not yet repaired.
     """
-    for i, way in enumerate(ways, start):
-        lats = np.asarray(way.lats, dtype=np.float64)
-        lons = np.asarray(way.lons, dtype=np.float64)
-        refs = np.asarray(way.refs, dtype=np.int64).tobytes()
-        yield (i, _box(lats, lons), way.osm_id, refs, lats.tobytes(), lons.tobytes(),
-               json.dumps(way.tags))  # fmt: skip
+    import shapely  # noqa: F401, PLC0415 - as read_features; loaded here once, not per area
 
-
-def _area_rows(areas: Iterable[AreaRecord]) -> Iterator[tuple[object, ...]]:
-    """
-    Turn walkable areas into store rows (rings as JSON: floats round-trip exactly).
-
-    Parameters
-    ----------
-    areas
-        The areas.
-
-    Yields
-    ------
-    tuple
-        ``(id, box, osm_id, tags, rings)``.
-    """
-    for i, area in enumerate(areas):
-        points = np.asarray([p for ring in area.outer for p in ring], dtype=np.float64)
-        box = _box(points[:, 1], points[:, 2]) if len(points) else None
-        rings = {"outer": area.outer, "inner": area.inner, "members": area.members}
-        yield i, box, area.osm_id, json.dumps(area.tags), json.dumps(rings)
-
-
-def _fill_features(db: sqlite3.Connection, found: OsmFeatures) -> None:
-    """
-    Write the tagged objects, buildings and land cover with their R-trees.
-
-    Parameters
-    ----------
-    db
-        The new store.
-    found
-        The tagged objects, buildings and land cover, in file order.
-    """
-
-    def features() -> Iterator[tuple[object, ...]]:
-        for i, f in enumerate(found.features):
-            ring = _ring_blob(f.outline) if f.outline else None
-            box = _ring_box(f.outline) if f.outline else (f.lon, f.lon, f.lat, f.lat)
-            yield i, box, f.osm_type, f.osm_id, json.dumps(f.tags), f.lat, f.lon, ring
-
-    _insert(db, "features", features())
-    _insert(db, "buildings", (
-        (i, _ring_box(b.outline), _ring_blob(b.outline), b.height_m, b.height_source)
-        for i, b in enumerate(found.buildings)
-    ))  # fmt: skip
-    _insert(db, "landcover", (
-        (i, _ring_box(c.outline), c.kind, _ring_blob(c.outline))
-        for i, c in enumerate(found.landcover)
-    ))  # fmt: skip
+    ways = _Table(db, "ways", 5)
+    areas = _Table(db, "areas", 3)
+    features = _Table(db, "features", 6)
+    buildings = _Table(db, "buildings", 3)
+    cover = _Table(db, "landcover", 2)
+    shapes: dict[int, list[tuple[int, float, float]]] = {}
+    walkable: dict[int, WayRecord] = {}
+    newest: dt.datetime | None = None
+    after_ways = at_zero = False
+    dumps = json.dumps
+    nan = math.nan
+    obj: Any
+    for obj in processor:
+        if obj.is_area():
+            tags = {t.k: t.v for t in obj.tags}
+            is_building = "building" in tags and tags["building"] != "no"
+            kind = None if is_building else landcover_kind(tags)
+            # every tagged area is a candidate feature (read_features(path, bool))
+            if not (is_building or tags or kind):
+                continue
+            rings = [tuple((n.lon, n.lat) for n in ring) for ring in obj.outer_rings()]
+            rings = [r for r in rings if len(r) >= 4]  # noqa: PLR2004
+            if not rings:
+                continue
+            at_zero = at_zero or any(0.0 in xy for ring in rings for xy in ring)
+            boxes = [_ring_box(r) for r in rings]
+            if is_building:
+                height, how = building_height(tags)
+                for ring, box in zip(rings, boxes, strict=True):
+                    buildings.add(box, _ring_blob(ring), height, how)
+            if kind is not None:
+                for ring, box in zip(rings, boxes, strict=True):
+                    cover.add(box, kind, _ring_blob(ring))
+            if tags:
+                osm_type = "way" if obj.from_way() else "relation"
+                features.add(boxes[0], osm_type, obj.orig_id(), dumps(tags), None, None,
+                             _ring_blob(rings[0]))  # fmt: skip
+            continue
+        if dates:
+            stamp = obj.timestamp
+            if stamp.year > 1970 and (newest is None or stamp > newest):  # noqa: PLR2004
+                newest = stamp
+        if obj.is_node():
+            if (after_ways or obj.id < 0) and not repaired:
+                raise _NeedsRepairError
+            if len(obj.tags) and obj.location.valid():
+                loc = obj.location
+                lat, lon = loc.lat, loc.lon
+                at_zero = at_zero or lat == 0.0 or lon == 0.0
+                tags = {t.k: t.v for t in obj.tags}
+                features.add((lon, lon, lat, lat), "node", obj.id, dumps(tags), lat, lon, None)
+            continue
+        after_ways = True
+        if obj.is_relation():
+            area = _walkable_multipolygon(obj, shapes, [], walkable)
+            if area is not None:
+                points = [p for ring in area.outer for p in ring]
+                box = _points_box([p[1] for p in points], [p[2] for p in points])
+                shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
+                areas.add(box, area.osm_id, dumps(area.tags), dumps(shape))
+            continue
+        way_tags = obj.tags
+        if way_tags.get("railway") in RAIL_VALUES:
+            line = tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid())
+            if len(line) >= 2:  # noqa: PLR2004
+                cover.add(_ring_box(line), "rail", _ring_blob(line))
+        if "highway" not in way_tags:
+            if not len(way_tags) and obj.id in members:
+                shapes[obj.id] = [
+                    (n.ref, n.location.lat, n.location.lon)
+                    if n.location.valid()
+                    else (n.ref, nan, nan)
+                    for n in obj.nodes
+                ]
+            continue
+        tags = {t.k: t.v for t in way_tags}
+        if not is_walkable(tags):
+            continue
+        refs, lats, lons = [], [], []
+        for node in obj.nodes:
+            refs.append(node.ref)
+            loc = node.location
+            if loc.valid():
+                lats.append(loc.lat)
+                lons.append(loc.lon)
+            else:
+                lats.append(nan)
+                lons.append(nan)
+        at_zero = at_zero or 0.0 in lats or 0.0 in lons
+        if obj.id in members:
+            walkable[obj.id] = WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags)
+        ways.add(
+            _points_box(lats, lons), obj.id, array("q", refs).tobytes(),
+            array("d", lats).tobytes(), array("d", lons).tobytes(), dumps(tags),
+        )  # fmt: skip
+    for table in (ways, areas, features, buildings, cover):
+        table.flush()
+    return _AT_ZERO if at_zero else newest
 
 
 @contextlib.contextmanager
@@ -710,11 +926,18 @@ def load_features(
         building_rows = _rows(db, "buildings", near)
         cover_rows = _rows(db, "landcover", near)
     features = []
-    for _, kind, osm_id, tags_text, lat, lon, ring in feature_rows:
+    for _, kind, osm_id, tags_text, stored_lat, stored_lon, ring in feature_rows:
         tags = json.loads(tags_text)  # type: ignore[arg-type]
-        if wanted(tags):
-            outline = _ring_of(ring) if ring is not None else None  # type: ignore[arg-type]
-            features.append(Feature(str(kind), int(osm_id), tags, lat, lon, outline))  # type: ignore[call-overload, arg-type]
+        if not wanted(tags):
+            continue
+        outline = _ring_of(ring) if ring is not None else None  # type: ignore[arg-type]
+        lat, lon = stored_lat, stored_lon
+        if outline is not None and lat is None:  # an area: its centroid, as read_features
+            import shapely  # noqa: PLC0415
+
+            centroid = shapely.Polygon(outline).centroid
+            lat, lon = centroid.y, centroid.x
+        features.append(Feature(str(kind), int(osm_id), tags, lat, lon, outline))  # type: ignore[call-overload, arg-type]
     buildings = tuple(
         Building(_ring_of(ring), float(height), str(how))  # type: ignore[arg-type]
         for _, ring, height, how in building_rows
