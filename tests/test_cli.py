@@ -242,7 +242,7 @@ def test_import_then_info_list_generate_and_clear(runner, cache_dir: Path) -> No
     assert before["present"] is False
     done = runner.invoke(app, ["import", str(MUNICH), "--json"])
     assert done.exit_code == 0, done.stderr
-    assert "walks: reading the ways of munchen.osm.pbf" in done.stderr
+    assert "walks: reading munchen.osm.pbf into the store" in done.stderr
     record = json.loads(done.stdout)
     assert record["current"] is True
     assert record["ways"] > 2000
