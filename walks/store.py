@@ -1,10 +1,23 @@
 """A region store: one pass over an extract, then any area of it opened without reading the file.
 
 The store is one SQLite file under ``cache_dir/stores``: the walking-way candidates (node ids
-and coordinates as packed arrays, tags as JSON), every tagged node and area, and the buildings,
-each table with an R-tree over the objects' bounding boxes (SQLite's ``rtree`` module ships with
-Python's ``sqlite3``). A store belongs to one file: it is used only while the file's size,
-modification time and the hash of its first MiB are those recorded at import.
+and coordinates as packed arrays, tags as JSON), the walkable multipolygon areas, every tagged
+node and area, the buildings and the base map's land cover, each table with an R-tree over the
+objects' bounding boxes (SQLite's ``rtree`` module ships with Python's ``sqlite3``). A store
+belongs to one file: it is used only while the file's size, modification time and the hash of
+its first MiB are those recorded at import.
+
+Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
+nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine): opening a
+2 km² area (graph, cafés and the buildings around) takes 0.90 s wall from the store against
+125 s re-reading the file (138x); the import streams in 59 CPU-s (the two readings ``walks``
+made per run before, 76 CPU-s) with a 357 MB peak against 1.8 GB for reading the file whole.
+SQLite needs no new dependency, writes one file atomically renamed into place, and answers a
+box query from its R-tree in milliseconds; the import's time goes to reading the objects in
+Python (pyosmium), not to the engine, so DuckDB or GeoParquet (not installed here, not tried)
+would not change the import much. The import's throughput (0.07 M nodes per CPU-s, 63x
+pyosmium's own C++ reading with locations) is short of 1 M nodes per CPU-s: see the closing
+note of issue 13.
 """
 
 from __future__ import annotations
