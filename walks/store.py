@@ -16,8 +16,9 @@ SQLite needs no new dependency, writes one file atomically renamed into place, a
 box query from its R-tree in milliseconds; the import's time goes to reading the objects in
 Python (pyosmium), not to the engine, so DuckDB or GeoParquet (not installed here, not tried)
 would not change the import much. The import's throughput (0.07 M nodes per CPU-s, 63x
-pyosmium's own C++ reading with locations) is short of 1 M nodes per CPU-s: see the closing
-note of issue 13.
+pyosmium's own C++ reading with locations) is short of 1 M nodes per CPU-s: every tagged
+object still passes through Python (tag dicts, JSON, rings), and each row costs about 10 µs of
+R-tree insertion.
 """
 
 from __future__ import annotations
