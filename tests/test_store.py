@@ -14,7 +14,7 @@ from walks import store
 from walks.area import area_from_bbox, area_from_point
 from walks.categories import load_categories, select_categories
 from walks.data import OsmWays, read_extract, read_features
-from walks.errors import DataError
+from walks.errors import CacheError, DataError
 from walks.graph import WalkGraph, graph_from_ways
 from walks.loader import load_features, load_graph
 from walks.store import (
@@ -271,3 +271,18 @@ def test_streaming_import_equals_the_file(which: str, tmp_path: Path) -> None:
     assert stored.buildings == everything.buildings
     assert stored.landcover == everything.landcover
     assert len(stored.features) > 1000
+
+
+def test_damaged_store_is_rebuilt_or_named(paris_osm: Path, tmp_path: Path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    info = import_extract(paris_osm, cache)
+    info.path.write_bytes(b"not a database" * 1000)
+    assert store_info(paris_osm, cache) is None  # a damaged store counts as none
+    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 1)
+    area = area_from_bbox(*BOX)
+    loaded = load_graph(area, osm_file=paris_osm, cache_dir=cache, use_cache=False)
+    assert loaded.graph.n_nodes > 50
+    assert store_info(paris_osm, cache).current  # type: ignore[union-attr]
+    info.path.unlink()  # gone between the check and the reading: one error naming the fix
+    with pytest.raises(CacheError, match="walks import"):
+        load_ways(paris_osm, area, cache)

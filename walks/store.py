@@ -692,6 +692,41 @@ def _connect(store: Path) -> Iterator[sqlite3.Connection]:
         yield db
 
 
+@contextlib.contextmanager
+def _reading(osm_file: str | Path, cache_dir: Path | None) -> Iterator[sqlite3.Connection]:
+    """
+    Open an extract's store to read an area, turning a failure into one clear error.
+
+    Parameters
+    ----------
+    osm_file
+        The extract.
+    cache_dir
+        The walks cache directory.
+
+    Yields
+    ------
+    sqlite3.Connection
+        The connection, closed afterwards.
+
+    Raises
+    ------
+    CacheError
+        When the store vanished or is damaged (removed by ``walks cache clear`` meanwhile, a
+        full disk), naming it and the fix.
+    """
+    store = store_path(osm_file, cache_dir)
+    try:
+        with _connect(store) as db:
+            yield db
+    except (sqlite3.Error, KeyError) as err:
+        msg = (
+            f"the region store {str(store)!r} of {str(osm_file)!r} cannot be read ({err}): "
+            f"import the file again with: walks import {osm_file}"
+        )
+        raise CacheError(msg) from err
+
+
 def _meta(db: sqlite3.Connection) -> dict[str, str]:
     """
     Read a store's meta table.
@@ -868,7 +903,7 @@ def load_ways(osm_file: str | Path, area: Area | None, cache_dir: Path | None = 
         The ways and areas, with the file's source label and data date.
     """
     box = None if area is None else _grown(area.bbox, 0.0)
-    with _connect(store_path(osm_file, cache_dir)) as db:
+    with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
         rows = _rows(db, "ways", box)
         area_rows = _rows(db, "areas", box)
@@ -934,7 +969,7 @@ def load_features(
             west, south = min(west, c_west), min(south, c_south)
             east, north = max(east, c_east), max(north, c_north)
         near = _grown((west, south, east, north), margin_m)
-    with _connect(store_path(osm_file, cache_dir)) as db:
+    with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
         feature_rows = _rows(db, "features", box)
         building_rows = _rows(db, "buildings", near)
