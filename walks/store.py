@@ -8,17 +8,17 @@ belongs to one file: it is used only while the file's size, modification time an
 its first MiB are those recorded at import.
 
 Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
-nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine): opening a
-2 km² area (graph, cafés and the buildings around) takes 0.90 s wall from the store against
-125 s re-reading the file (138x); the import streams in 59 CPU-s (the two readings ``walks``
-made per run before, 76 CPU-s) with a 357 MB peak against 1.8 GB for reading the file whole.
-SQLite needs no new dependency, writes one file atomically renamed into place, and answers a
-box query from its R-tree in milliseconds; the import's time goes to reading the objects in
-Python (pyosmium), not to the engine, so DuckDB or GeoParquet (not installed here, not tried)
-would not change the import much. The import's throughput (0.07 M nodes per CPU-s, 63x
-pyosmium's own C++ reading with locations) is short of 1 M nodes per CPU-s: every tagged
-object still passes through Python (tag dicts, JSON, rings), and each row costs about 10 µs of
-R-tree insertion.
+nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, two runs):
+opening a 2 km² area (graph, cafés and the buildings around) takes 0.46-0.90 s wall from the
+store against 72-125 s re-reading the file (138-155x); the import streams in 57-59 CPU-s (the
+two readings ``walks`` made per run before: 75-76 CPU-s) with a 359 MB peak against 1.8 GB for
+reading the file whole. SQLite needs no new dependency, writes one file atomically renamed into
+place, and answers a box query from its R-tree in milliseconds; the import's time goes to
+reading the objects in Python (pyosmium), not to the engine, so DuckDB or GeoParquet (not
+installed here, not tried) would not change the import much. The import's throughput
+(0.07-0.08 M nodes per CPU-s, 54-63x pyosmium's own C++ reading with locations) is short of 1 M
+nodes per CPU-s: every tagged object still passes through Python (tag dicts, JSON, rings), and
+each row costs about 10 µs of R-tree insertion.
 """
 
 from __future__ import annotations
