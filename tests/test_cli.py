@@ -230,3 +230,63 @@ def test_file_names_are_not_rich_markup(runner, paris_osm: Path, tmp_path: Path)
     result = runner.invoke(app, ["info", "--osm-file", str(odd)])
     assert result.exit_code == 0, result.output
     assert "walks: reading [bold] [red]map[link=x].osm…" in result.stderr
+
+
+MUNICH = (
+    Path(__file__).resolve().parents[2] / "shared/data/osm-munich-altstadt-2020/munchen.osm.pbf"
+)
+
+
+def test_import_then_info_list_generate_and_clear(runner, cache_dir: Path) -> None:
+    before = json.loads(runner.invoke(app, ["info", str(MUNICH), "--json"]).stdout)["store"]
+    assert before["present"] is False
+    done = runner.invoke(app, ["import", str(MUNICH), "--json"])
+    assert done.exit_code == 0, done.stderr
+    assert "walks: reading munchen.osm.pbf into the store" in done.stderr
+    record = json.loads(done.stdout)
+    assert record["current"] is True
+    assert record["ways"] > 2000
+    assert record["buildings"] > 500
+    assert record["pedestrian_areas"] > 0
+    assert record["seconds"] > 0
+    assert Path(record["path"]).parent == cache_dir / "stores"
+    text = runner.invoke(app, ["import", str(MUNICH)])
+    assert re.search(r"^buildings\s+[\d,]+$", text.stdout, re.MULTILINE)
+    assert re.search(r"^store\s+.*\.sqlite \([\d.]+ MB\)$", text.stdout, re.MULTILINE)
+    shown = runner.invoke(app, ["info", str(MUNICH)])
+    assert re.search(r"^store\s+current, [\d.]+ MB, imported 20", shown.stdout, re.MULTILINE)
+    walk = runner.invoke(app, ["generate", "--osm-file", str(MUNICH), "11.565,48.134,11.578,48.14",
+                               "--stops", "cafe", "--minutes", "30", "--json", "-"])  # fmt: skip
+    assert walk.exit_code == 0, walk.stderr
+    assert "from the store" in walk.stderr
+    assert "reading" not in walk.stderr
+    assert json.loads(walk.stdout)["stops"][0]["category"] == "cafe"
+    rows = json.loads(runner.invoke(app, ["cache", "list", "--json"]).stdout)
+    stores = [r for r in rows if r["kind"] == "store"]
+    assert [(r["source"], r["current"]) for r in stores] == [(f"file:{MUNICH}", True)]
+    assert "region store of" in runner.invoke(app, ["cache"]).stdout
+    cleared = runner.invoke(app, ["cache", "clear"])
+    assert cleared.exit_code == 0
+    assert not list((cache_dir / "stores").iterdir())
+    after = json.loads(runner.invoke(app, ["info", str(MUNICH), "--json"]).stdout)["store"]
+    assert after["present"] is False
+
+
+def test_import_errors_are_one_line(runner, tmp_path: Path, paris_osm: Path) -> None:
+    missing = runner.invoke(app, ["import", str(tmp_path / "none.osm.pbf")])
+    assert missing.exit_code == 1
+    assert "none.osm.pbf" in _error_line(missing)
+    assert "walks import" in _error_line(missing)
+    junk = tmp_path / "junk.osm.pbf"
+    junk.write_bytes(b"this is no OSM data" * 100)
+    bad = runner.invoke(app, ["import", str(junk)])
+    assert bad.exit_code == 1
+    assert "junk.osm.pbf" in _error_line(bad)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache folder should be", encoding="utf-8")
+    unwritable = runner.invoke(app, ["import", str(paris_osm), "--cache-dir", str(blocker / "c")])
+    assert unwritable.exit_code == 1
+    assert "--cache-dir" in _error_line(unwritable)
+    assert not (tmp_path / "stores").exists()
+    no_file = runner.invoke(app, ["import"])
+    assert no_file.exit_code == 2

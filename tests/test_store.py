@@ -2,24 +2,65 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import SHARED
 
-from walks.area import area_from_bbox
-from walks.data import read_extract, read_features
-from walks.graph import graph_from_ways
+from walks import store
+from walks.area import area_from_bbox, area_from_point
+from walks.categories import load_categories, select_categories
+from walks.data import OsmWays, read_extract, read_features
+from walks.errors import CacheError, DataError
+from walks.graph import WalkGraph, graph_from_ways
+from walks.loader import load_features, load_graph
 from walks.store import (
     import_extract,
     list_stores,
-    load_features,
     load_ways,
     remove_stores,
     store_info,
 )
+from walks.types import LatLon
 
 BOX = (2.345, 48.877, 2.352, 48.881)
+MUNICH = SHARED / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
+#: Around Karlsplatz (Stachus) and the pedestrian zone: multipolygon squares are crossed here.
+MUNICH_BOX = (11.562, 48.133, 11.578, 48.142)
+
+
+def same_graph(a: WalkGraph, b: WalkGraph) -> None:
+    """Assert two graphs are equal array by array (the store vs the file: exactly).
+
+    Street names, highway and surface values are compared as text: the string table holds
+    the values of every way read, so its order depends on the ways outside the area too.
+    """
+    text = {"edge_highway", "edge_name", "edge_surface"}
+    for name in WalkGraph.ARRAY_FIELDS:
+        if name in text:
+            assert [a.string(int(i)) for i in getattr(a, name)] == [
+                b.string(int(i)) for i in getattr(b, name)
+            ], name
+        else:
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert (a.meta.source, a.meta.area, a.meta.data_date) == (
+        b.meta.source,
+        b.meta.area,
+        b.meta.data_date,
+    )
+
+
+def same_ways(a: OsmWays, b: OsmWays) -> None:
+    """Assert two readings of ways are equal (NaN, a node missing from the file, equals NaN)."""
+    assert (a.source, a.data_date, a.areas) == (b.source, b.data_date, b.areas)
+    assert len(a.ways) == len(b.ways)
+    for x, y in zip(a.ways, b.ways, strict=True):
+        assert (x.osm_id, x.refs, x.tags) == (y.osm_id, y.refs, y.tags)
+        np.testing.assert_array_equal(np.array(x.lats), np.array(y.lats))
+        np.testing.assert_array_equal(np.array(x.lons), np.array(y.lons))
 
 
 def test_store_gives_the_file_graph_and_features(paris_osm: Path, tmp_path: Path) -> None:
@@ -28,25 +69,60 @@ def test_store_gives_the_file_graph_and_features(paris_osm: Path, tmp_path: Path
     assert info.current
     assert info.ways > 100
     assert info.buildings > 100
+    assert info.imported
     area = area_from_bbox(*BOX)
     from_store = graph_from_ways(load_ways(paris_osm, area, cache), clip=area)
     from_file = graph_from_ways(read_extract(paris_osm), clip=area)
-    assert from_store.node_osm_id.tolist() == from_file.node_osm_id.tolist()
-    assert from_store.walkable_km == pytest.approx(from_file.walkable_km, rel=1e-12)
-    assert from_store.meta.data_date == from_file.meta.data_date
+    same_graph(from_store, from_file)
 
     def cafe(tags: dict[str, str]) -> bool:
         return tags.get("amenity") == "cafe"
 
     west, south, east, north = BOX
-    inside = {
-        f.osm_id
+    inside = [
+        f
         for f in read_features(paris_osm, cafe).features
         if west <= f.lon <= east and south <= f.lat <= north
-    }
-    stored = {f.osm_id for f in load_features(paris_osm, area, cafe, cache).features}
+    ]
+    stored = [
+        f
+        for f in store.load_features(paris_osm, area, cafe, cache).features
+        if west <= f.lon <= east and south <= f.lat <= north
+    ]
     assert inside
-    assert inside <= stored
+    assert stored == inside
+
+
+def test_multipolygon_areas_and_landcover_come_from_the_store(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    info = import_extract(MUNICH, cache)
+    assert info.areas > 0
+    assert info.landcover > 0
+    area = area_from_bbox(*MUNICH_BOX)
+    osm = load_ways(MUNICH, area, cache)
+    assert osm.areas
+    from_store = graph_from_ways(osm, clip=area)
+    from_file = graph_from_ways(read_extract(MUNICH), clip=area)
+    assert from_store.pedestrian_areas > 0
+    same_graph(from_store, from_file)
+    # buildings and land cover near the area: every one of the file's that meets its box
+    found = store.load_features(MUNICH, area, lambda _tags: False, cache)
+    file_buildings = read_features(MUNICH, lambda _tags: False).buildings
+    west, south, east, north = MUNICH_BOX
+
+    def meets(outline: tuple[tuple[float, float], ...]) -> bool:
+        xy = np.asarray(outline)
+        return bool(
+            xy[:, 0].max() >= west
+            and xy[:, 0].min() <= east
+            and xy[:, 1].max() >= south
+            and xy[:, 1].min() <= north
+        )
+
+    wanted = [b for b in file_buildings if meets(b.outline)]
+    assert wanted
+    assert set(wanted) <= set(found.buildings)
+    assert any(c.kind == "pedestrian" for c in found.landcover)
 
 
 def test_changed_file_makes_the_store_stale(paris_osm: Path, tmp_path: Path) -> None:
@@ -61,3 +137,151 @@ def test_changed_file_makes_the_store_stale(paris_osm: Path, tmp_path: Path) -> 
     assert [source for _, source, _ in list_stores(cache)] == [str(copy.resolve())]
     assert remove_stores(cache) == 1
     assert store_info(copy, cache) is None
+
+
+def _scramble_body(path: Path) -> None:
+    """Overwrite a file past the fingerprinted head, keeping its size and times."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[store._HEAD_BYTES :] = b"\x00" * (len(data) - store._HEAD_BYTES)
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_large_file_is_imported_once_then_never_read(
+    paris_osm: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    copy = tmp_path / "region.osm"
+    copy.write_bytes(paris_osm.read_bytes())
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", copy.stat().st_size - 1)
+    cafe = select_categories(load_categories(), ["cafe"])
+    said: list[str] = []
+    north = area_from_point(LatLon(48.8795, 2.3485), 250.0)
+    south = area_from_point(LatLon(48.8775, 2.3520), 250.0)
+    expected = {
+        "north": (load_graph(north, osm_file=paris_osm, use_store=False).graph,
+                  load_features(north, cafe, osm_file=paris_osm, use_store=False)),
+        "south": (load_graph(south, osm_file=paris_osm, use_store=False).graph,
+                  load_features(south, cafe, osm_file=paris_osm, use_store=False)),
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="walks.loader"):
+        first = load_graph(north, osm_file=copy, cache_dir=cache, progress=said.append)
+    assert said[0] == "importing region.osm into the store (once)…"
+    assert "into the store (once)" in caplog.text
+    assert store_info(copy, cache).current  # type: ignore[union-attr]
+    # from now on the file's body is garbage: reading it fails, the store still answers
+    _scramble_body(copy)
+    with pytest.raises(DataError):
+        read_extract(copy)
+    assert store_info(copy, cache).current  # type: ignore[union-attr]
+    said.clear()
+    second = load_graph(south, osm_file=copy, cache_dir=cache, progress=said.append)
+    assert not second.from_cache
+    assert not any("importing" in text or "reading" in text for text in said)
+    for name, graph in (("north", first.graph), ("south", second.graph)):
+        want_graph = expected[name][0]
+        np.testing.assert_array_equal(graph.node_osm_id, want_graph.node_osm_id)
+        np.testing.assert_array_equal(graph.edge_length_m, want_graph.edge_length_m)
+    for name, area in (("north", north), ("south", south)):
+        got = load_features(area, cafe, osm_file=copy, cache_dir=cache)
+        assert got.features == expected[name][1].features
+        assert got.features
+
+
+def test_stale_store_is_rebuilt_or_bypassed(
+    paris_osm: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    copy = tmp_path / "map.osm"
+    copy.write_bytes(paris_osm.read_bytes())
+    cache = tmp_path / "cache"
+    import_extract(copy, cache)
+    stat = copy.stat()
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    area = area_from_bbox(*BOX)
+    said: list[str] = []
+    # a small file: its stale store is bypassed, the file read
+    load_graph(area, osm_file=copy, cache_dir=cache, use_cache=False, progress=said.append)
+    assert "out of date" in caplog.text
+    assert "reading the file instead" in caplog.text
+    assert said[0] == "reading map.osm"
+    assert not store_info(copy, cache).current  # type: ignore[union-attr]
+    # a large one: imported again
+    caplog.clear()
+    said.clear()
+    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 1)
+    load_graph(area, osm_file=copy, cache_dir=cache, use_cache=False, progress=said.append)
+    assert "importing it again" in caplog.text
+    assert said[0] == "importing map.osm into the store (once)…"
+    assert store_info(copy, cache).current  # type: ignore[union-attr]
+
+
+NEW_YORK = SHARED / "data" / "osm-new-york-fidi" / "map3.osm"
+
+
+def _sorted_copy(source: Path, target: Path) -> Path:
+    """Copy a sorted extract, saying so in its header (as Geofabrik's files do)."""
+    import osmium
+
+    header = osmium.io.Header()
+    header.set("sorting", "Type_then_ID")
+    header.set("osmosis_replication_timestamp", "2020-07-20T12:44:03Z")
+    writer = osmium.SimpleWriter(str(target), header=header)
+    try:
+        for obj in osmium.FileProcessor(str(source)):
+            if obj.is_node():
+                writer.add_node(obj)
+            elif obj.is_way():
+                writer.add_way(obj)
+            else:
+                writer.add_relation(obj)
+    finally:
+        writer.close()
+    return target
+
+
+@pytest.mark.parametrize("which", ["sorted-header", "unsorted-xml"])
+def test_streaming_import_equals_the_file(which: str, tmp_path: Path) -> None:
+    """Untagged nodes left to osmium (a file that says it is sorted), or a repaired copy read."""
+    if which == "sorted-header":
+        extract = _sorted_copy(MUNICH, tmp_path / "munich.osm.pbf")
+        box = MUNICH_BOX
+    else:
+        extract = NEW_YORK  # ids unsorted: read through a sorted copy, as read_extract does
+        box = (-74.012, 40.704, -74.004, 40.710)
+    cache = tmp_path / "cache"
+    import_extract(extract, cache)
+    osm = read_extract(extract)
+    same_ways(load_ways(extract, None, cache), osm)
+    area = area_from_bbox(*box)
+    same_graph(
+        graph_from_ways(load_ways(extract, area, cache), clip=area),
+        graph_from_ways(osm, clip=area),
+    )
+    everything = read_features(extract, bool)
+    stored = store.load_features(extract, None, bool, cache)
+    assert stored.features == everything.features
+    assert stored.buildings == everything.buildings
+    assert stored.landcover == everything.landcover
+    assert len(stored.features) > 1000
+
+
+def test_damaged_store_is_rebuilt_or_named(paris_osm: Path, tmp_path: Path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    info = import_extract(paris_osm, cache)
+    info.path.write_bytes(b"not a database" * 1000)
+    assert store_info(paris_osm, cache) is None  # a damaged store counts as none
+    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 1)
+    area = area_from_bbox(*BOX)
+    loaded = load_graph(area, osm_file=paris_osm, cache_dir=cache, use_cache=False)
+    assert loaded.graph.n_nodes > 50
+    assert store_info(paris_osm, cache).current  # type: ignore[union-attr]
+    info.path.unlink()  # gone between the check and the reading: one error naming the fix
+    with pytest.raises(CacheError, match="walks import"):
+        load_ways(paris_osm, area, cache)

@@ -612,7 +612,7 @@ STALE_TMP_S = 300.0
 
 def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
     """
-    Delete cached graphs and, optionally, the cached HTTP replies.
+    Delete cached graphs and, optionally, the region stores and the cached HTTP replies.
 
     Graph entries are removed whatever they are (files, or directories in their place);
     in the reply folders, files are removed. Temporary files left by a run that died (older
@@ -623,7 +623,8 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
     cache_dir
         The walks cache directory.
     http
-        Also delete osmnx's HTTP replies and the geocoder's cache.
+        Also delete the region stores (``walks import``), osmnx's HTTP replies and the
+        geocoder's cache.
 
     Returns
     -------
@@ -636,7 +637,7 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
         When ``cache_dir`` is not a path, or a folder cannot be listed or an entry deleted.
     """
     root = _path_argument(cache_dir, "cache_dir")
-    folders = ["graphs", "http", "geocode"] if http else ["graphs"]
+    folders = ["graphs", "stores", "http", "geocode"] if http else ["graphs"]
     now = time.time()
     removed = 0
     for name in folders:
@@ -668,6 +669,7 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
 #: replies and the notes kept beside them).
 _OWN_NAMES = {
     "graphs": re.compile(r"graph-[0-9a-f]+\.npz"),
+    "stores": re.compile(r"[0-9a-f]{32}\.sqlite"),
     "http": re.compile(r"[0-9a-f]{16,64}\.json|walks-checked\.tsv"),
     "geocode": re.compile(r"[0-9a-f]{16,64}\.json"),
 }
@@ -680,7 +682,7 @@ def _ours(folder: str, name: str) -> bool:
     Parameters
     ----------
     folder
-        ``graphs``, ``http`` or ``geocode``.
+        ``graphs``, ``stores``, ``http`` or ``geocode``.
     name
         The file's name.
 

@@ -24,6 +24,7 @@ from walks.cache import clear_cache, iter_cache
 from walks.errors import (
     AreaError,
     CacheError,
+    DataError,
     ExportError,
     ServiceError,
     UsageError,
@@ -59,7 +60,8 @@ app = typer.Typer(
     add_completion=False,
 )
 cache_app = typer.Typer(
-    help="List or clear cached graphs and service replies.", rich_markup_mode=None
+    help="List or clear cached graphs, region stores and service replies.",
+    rich_markup_mode=None,
 )
 app.add_typer(cache_app, name="cache")
 
@@ -764,8 +766,16 @@ def info(
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = 0,
 ) -> None:
-    """Describe the walking graph of an area: nodes, edges, km of walkable ways, bbox, source."""
+    """Describe the walking graph of an area: nodes, edges, km of walkable ways, bbox, source.
+
+    Given an extract as AREA (walks info region.osm.pbf), describe its region store instead.
+    """
     _verbosity(verbose, quiet)
+    if osm_file is None and area is not None and _is_extract_path(area):
+        with _reporting():
+            _check_json_target(json_out, overwrite=overwrite)
+            _describe_store(Path(area), cache_dir or settings.default_cache_dir(), json_out)
+        return
     with _reporting(timeout):
         _check_json_target(json_out, overwrite=overwrite)
         loaded, _ = _get_graph(
@@ -803,8 +813,10 @@ def info(
         ("squares", f"{graph.pedestrian_areas} pedestrian area(s) crossed on straight links"),
         ("bbox", f"{west}, {south}, {east}, {north} (west, south, east, north)"),
         ("loaded", f"{'from cache' if loaded.from_cache else 'built'} in {loaded.seconds:.2f} s"),
-        ("data", "© OpenStreetMap contributors (ODbL)"),
     ]
+    if osm_file is not None:
+        lines.append(("store", _store_line(osm_file, cache_dir or settings.default_cache_dir())))
+    lines.append(("data", "© OpenStreetMap contributors (ODbL)"))
     for key, value in lines:
         typer.echo(f"{key:<10} {visible(str(value), one_line=True)}")
 
@@ -1392,6 +1404,168 @@ def assets_fetch(
     typer.echo(str(folder))
 
 
+def _is_extract_path(text: str) -> bool:
+    """
+    Say whether an AREA argument names an existing extract file rather than a place.
+
+    Parameters
+    ----------
+    text
+        The AREA argument.
+
+    Returns
+    -------
+    bool
+        True for an existing file ending in an extract suffix (``.osm.pbf``, ``.osm``, …).
+    """
+    from walks.data import EXTRACT_SUFFIXES  # noqa: PLC0415
+
+    return text.lower().endswith(EXTRACT_SUFFIXES) and Path(text).is_file()
+
+
+def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
+    """
+    Describe an extract's region store as a JSON record.
+
+    Parameters
+    ----------
+    osm_file
+        The extract.
+    cache_dir
+        The cache folder.
+
+    Returns
+    -------
+    dict
+        ``present`` False when there is none; else its path, size, counts, import date and
+        whether it is current.
+    """
+    from walks import store  # noqa: PLC0415
+
+    info = store.store_info(osm_file, cache_dir)
+    if info is None:
+        return {"osm_file": str(osm_file.resolve()), "present": False, "current": False}
+    return {
+        "osm_file": info.osm_file,
+        "present": True,
+        "current": info.current,
+        "path": str(info.path),
+        "size_bytes": info.size_bytes,
+        "ways": info.ways,
+        "pedestrian_areas": info.areas,
+        "features": info.features,
+        "buildings": info.buildings,
+        "landcover": info.landcover,
+        "imported": info.imported or None,
+    }
+
+
+def _store_line(osm_file: Path, cache_dir: Path) -> str:
+    """
+    Say in one line whether an extract has a store and whether it is current.
+
+    Parameters
+    ----------
+    osm_file
+        The extract.
+    cache_dir
+        The cache folder.
+
+    Returns
+    -------
+    str
+        The line.
+    """
+    record = _store_record(osm_file, cache_dir)
+    if not record["present"]:
+        return "none (walks import FILE builds one; files over 20 MiB get one on first use)"
+    state = "current" if record["current"] else "out of date (the file changed): rebuilt on use"
+    return f"{state}, {record['size_bytes'] / 1e6:.1f} MB, imported {record['imported']}"
+
+
+def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> None:
+    """
+    Print what ``walks info FILE`` shows: the extract's region store.
+
+    Parameters
+    ----------
+    osm_file
+        The extract.
+    cache_dir
+        The cache folder.
+    json_out
+        Write JSON there (``-``: standard output) instead of lines.
+    """
+    from walks.data import check_extract  # noqa: PLC0415
+
+    path = check_extract(osm_file)
+    record = _store_record(path, cache_dir)
+    if json_out is not None:
+        _emit_json({"store": record}, json_out)
+        return
+    lines = [("file", record["osm_file"]), ("store", _store_line(path, cache_dir))]
+    if record["present"]:
+        lines += [
+            ("path", record["path"]),
+            ("ways", f"{record['ways']:,} walkable ways, {record['pedestrian_areas']:,} areas"),
+            ("places", f"{record['features']:,} tagged places (stop candidates)"),
+            ("buildings", f"{record['buildings']:,}"),
+        ]  # fmt: skip
+    for key, value in lines:
+        typer.echo(f"{key:<10} {visible(str(value), one_line=True)}")
+
+
+@app.command("import", cls=_OptionalValueCommand)
+def import_command(
+    osm_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            dir_okay=False,
+            show_default=False,
+            help="Local .osm, .osm.bz2 or .osm.pbf extract of a city, region or country.",
+        ),
+    ],
+    json_out: JsonOpt = None,
+    overwrite: OverwriteOpt = False,
+    cache_dir: CacheDirOpt = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+) -> None:
+    """Import an extract into the region store once: then any area of it opens in a second."""
+    from walks import store  # noqa: PLC0415
+
+    _verbosity(verbose, quiet)
+    folder = cache_dir or settings.default_cache_dir()
+    with _reporting():
+        _check_json_target(json_out, overwrite=overwrite)
+        if not osm_file.exists():
+            msg = f"OSM file {str(osm_file)!r} does not exist: check the FILE given to walks import"
+            raise DataError(msg)
+        started = time.perf_counter()
+        cpu = time.process_time()
+        info = store.import_extract(osm_file, folder, progress=_progress())
+        seconds = time.perf_counter() - started
+        record = {
+            **_store_record(osm_file, folder),
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(time.process_time() - cpu, 2),
+        }
+        if json_out is not None:
+            _emit_json(record, json_out)
+            return
+    lines = [
+        ("imported", f"{info.osm_file}"),
+        ("ways", f"{info.ways:,} walkable ways, {info.areas:,} pedestrian areas"),
+        ("places", f"{info.features:,} tagged places (stop candidates)"),
+        ("buildings", f"{info.buildings:,}"),
+        ("seconds", f"{seconds:.1f}"),
+        ("store", f"{info.path} ({info.size_bytes / 1e6:.1f} MB)"),
+    ]
+    for key, value in lines:
+        typer.echo(f"{key:<10} {visible(value, one_line=True)}")
+
+
 def _cache_folder(ctx: typer.Context, cache_dir: Path | None) -> Path:
     """
     Choose the cache folder of a ``walks cache`` subcommand.
@@ -1436,8 +1610,34 @@ def cache_main(ctx: typer.Context, cache_dir: CacheDirOpt = None) -> None:
 
 @cache_app.command("list", cls=_OptionalValueCommand)
 def cache_list(ctx: typer.Context, cache_dir: CacheDirOpt = None, json_out: JsonOpt = None) -> None:
-    """List cached graphs: source, area, data date, size."""
+    """List cached graphs (source, area, data date, size) and region stores."""
     _list_cache(_cache_folder(ctx, cache_dir), json_out=json_out)
+
+
+def _stores(folder: Path) -> list[dict[str, Any]]:
+    """
+    Describe the region stores of a cache folder as JSON rows.
+
+    Parameters
+    ----------
+    folder
+        The cache folder.
+
+    Returns
+    -------
+    list of dict
+        One row per store: kind, path, size, source (the extract), current.
+    """
+    from walks import store  # noqa: PLC0415
+
+    rows = []
+    for path, source, size in store.list_stores(folder):
+        info = store.store_info(source, folder) if source != "?" else None
+        current = info is not None and info.path == path and info.current
+        rows.append({"kind": "store", "path": str(path), "size_bytes": size,
+                     "source": f"file:{source}", "area": None, "data_date": None,
+                     "current": current})  # fmt: skip
+    return rows
 
 
 def _list_cache(folder: Path, *, json_out: str | None) -> None:
@@ -1454,12 +1654,14 @@ def _list_cache(folder: Path, *, json_out: str | None) -> None:
     with _reporting():
         try:
             entries = list(iter_cache(folder))
+            stores = _stores(folder)
         except OSError as err:
             msg = f"cannot list the cache {str(folder)!r} ({err.strerror or err}): check the path"
             raise CacheError(msg) from err
     if json_out is not None:
         rows = [
             {
+                "kind": "graph",
                 "path": str(e.path),
                 "size_bytes": e.size_bytes,
                 "source": e.meta.source if e.meta else None,
@@ -1469,10 +1671,18 @@ def _list_cache(folder: Path, *, json_out: str | None) -> None:
             for e in entries
         ]
         with _reporting():
-            _emit_json(rows, json_out)
+            _emit_json(rows + stores, json_out)
         return
+    for row in stores:
+        state = "current" if row["current"] else "out of date or file gone"
+        line = (
+            f"{Path(row['path']).name}  {row['size_bytes'] / 1e6:.1f} MB  region store of "
+            f"{row['source']}  [{state}]"
+        )
+        typer.echo(visible(line, one_line=True))
     if not entries:
-        typer.echo(visible(f"no cached graphs in {folder}", one_line=True))
+        if not stores:
+            typer.echo(visible(f"no cached graphs in {folder}", one_line=True))
         return
     for e in entries:
         if e.meta is None:
@@ -1490,10 +1700,13 @@ def cache_clear(
     ctx: typer.Context,
     cache_dir: CacheDirOpt = None,
     graphs_only: Annotated[
-        bool, typer.Option("--graphs-only", help="Keep downloaded OSM and geocoder replies.")
+        bool,
+        typer.Option(
+            "--graphs-only", help="Keep region stores and downloaded OSM and geocoder replies."
+        ),
     ] = False,
 ) -> None:
-    """Delete cached graphs and, unless --graphs-only, downloaded service replies."""
+    """Delete cached graphs and, unless --graphs-only, region stores and service replies."""
     folder = _cache_folder(ctx, cache_dir)
     with _reporting():
         removed = clear_cache(folder, http=not graphs_only)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from walks import settings
+from walks import settings, store
 from walks.area import check_area_size
 from walks.cache import (
     ensure_writable,
@@ -74,6 +74,7 @@ def load_graph(
     attempts: int = settings.MAX_ATTEMPTS,
     backoff_s: float = settings.BACKOFF_S,
     progress: Callable[[str], None] | None = None,
+    use_store: bool | None = None,
 ) -> LoadedGraph:
     """
     Get the walking graph of an area, an extract, or the offline demo area.
@@ -104,6 +105,11 @@ def load_graph(
         The first pause between Overpass tries, in seconds.
     progress
         Called with a short phase description ("reading …", "building …") as work starts.
+    use_store
+        For an extract: read its ways from the region store (``walks.store``) when the store
+        is current. None (the default) also imports a file larger than
+        ``IMPLICIT_IMPORT_BYTES`` into the store on first use; True imports any file; False
+        reads the file itself.
 
     Returns
     -------
@@ -161,9 +167,13 @@ def load_graph(
             )
 
     if key_parts[0] == "file":
-        say(f"reading {path.name}")
-        osm = read_extract(path)
         source = f"demo:{DEMO_NAME}" if demo else None
+        if _store_ready(path, cache_dir, say, use_store):
+            say(f"opening {area.label if area is not None else path.name} from the store")
+            osm = store.load_ways(path, area, cache_dir)
+        else:
+            say(f"reading {path.name}")
+            osm = read_extract(path)
     else:
         assert area is not None
         say(f"downloading {area.label} from Overpass")
@@ -183,6 +193,60 @@ def load_graph(
     return LoadedGraph(
         graph, from_cache=False, cache_path=cache_path, seconds=time.perf_counter() - started
     )
+
+
+def _store_ready(
+    path: Path, cache_dir: Path, say: Callable[[str], None], use_store: bool | None
+) -> bool:
+    """
+    Say whether an extract is to be read from its region store, importing it when due.
+
+    A current store is used. A file without one (or whose store is stale: the file changed)
+    is imported when ``use_store`` is True, or when it is None and the file is larger than
+    ``store.IMPLICIT_IMPORT_BYTES``; a stale store of a smaller file is bypassed.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    cache_dir
+        The walks cache directory.
+    say
+        Reports progress.
+    use_store
+        True, False or None (automatic), as for ``load_graph``.
+
+    Returns
+    -------
+    bool
+        True when the store is current now.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read to import it.
+    CacheError
+        When the store cannot be written.
+    """
+    if use_store is False:
+        return False
+    info = store.store_info(path, cache_dir)
+    if info is not None and info.current:
+        return True
+    large = path.stat().st_size > store.IMPLICIT_IMPORT_BYTES
+    if info is not None:
+        log.warning(
+            "the store of %s is out of date (the file changed since %s): %s",
+            path.name, info.imported or "the import",
+            "importing it again" if use_store or large else "reading the file instead",
+        )  # fmt: skip
+    if not (use_store or large):
+        return False
+    text = f"importing {path.name} into the store (once)…"
+    say(text)
+    log.info("%s", text)
+    store.import_extract(path, cache_dir, progress=say)
+    return True
 
 
 def check_walkable(graph: WalkGraph) -> None:
@@ -294,6 +358,7 @@ def load_features(
     overpass_url: str = settings.OVERPASS_URL,
     attempts: int = settings.MAX_ATTEMPTS,
     progress: Callable[[str], None] | None = None,
+    use_store: bool | None = None,
 ) -> OsmFeatures:
     """
     Get the candidate-stop objects and the buildings of an area, from the same source as its graph.
@@ -307,7 +372,9 @@ def load_features(
     osm_file
         A local extract, or None.
     corridor
-        Online only: a wider region whose buildings are wanted too (towards a landmark).
+        A wider region whose buildings are wanted too (towards a landmark): downloaded
+        online, taken from the store for an extract (a file read directly gives all its
+        buildings anyway).
     cache_dir
         The walks cache directory.
     overpass_url
@@ -316,6 +383,10 @@ def load_features(
         How many times to try an Overpass request.
     progress
         Called with a short phase description.
+    use_store
+        As for ``load_graph``: from a current region store, the area's features and the
+        buildings and land cover within ``walks.store.MARGIN_M`` of its box are read, not the
+        file.
 
     Returns
     -------
@@ -351,15 +422,10 @@ def load_features(
         return tags.get("tourism") == "viewpoint" or any(c.matches(tags) for c in categories)
 
     if osm_file is not None or area is None:
-        path = check_extract(demo_extract_path() if osm_file is None else osm_file)
-        say(f"reading places and buildings from {path.name}")
-        features = read_features(path, wanted)
-        if area is None:
-            return features
-        import shapely  # noqa: PLC0415
-
-        inside = [f for f in features.features if shapely.contains_xy(area.polygon, f.lon, f.lat)]
-        return OsmFeatures(tuple(inside), features.buildings, features.source, features.landcover)
+        return _extract_features(
+            area, osm_file, wanted, corridor=corridor, cache_dir=cache_dir, say=say,
+            use_store=use_store,
+        )  # fmt: skip
     assert area is not None
     query: dict[str, bool | str | list[str]] = {"building": True, "tourism": ["viewpoint"]}
     for category in categories:
@@ -384,3 +450,54 @@ def load_features(
     )  # fmt: skip
     # the corridor holds the area, so its buildings are all of them
     return OsmFeatures(features.features, around.buildings, features.source)
+
+
+def _extract_features(
+    area: Area | None,
+    osm_file: str | Path | None,
+    wanted: Callable[[dict[str, str]], bool],
+    *,
+    corridor: Area | None,
+    cache_dir: Path | None,
+    say: Callable[[str], None],
+    use_store: bool | None,
+) -> OsmFeatures:
+    """
+    Get the features of an area of an extract (or the whole of it), from its store or itself.
+
+    Parameters
+    ----------
+    area
+        The area, or None for the whole extract.
+    osm_file
+        The extract, or None for the demo extract.
+    wanted
+        Says which tagged objects to keep.
+    corridor
+        A wider region whose buildings are wanted too.
+    cache_dir
+        The walks cache directory.
+    say
+        Reports progress.
+    use_store
+        As for ``load_graph``.
+
+    Returns
+    -------
+    OsmFeatures
+        The features inside the area, with the buildings and land cover.
+    """
+    path = check_extract(demo_extract_path() if osm_file is None else osm_file)
+    folder = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
+    if _store_ready(path, folder, say, use_store):
+        say(f"opening places and buildings from the store of {path.name}")
+        features = store.load_features(path, area, wanted, folder, corridor=corridor)
+    else:
+        say(f"reading places and buildings from {path.name}")
+        features = read_features(path, wanted)
+    if area is None:
+        return features
+    import shapely  # noqa: PLC0415
+
+    inside = [f for f in features.features if shapely.contains_xy(area.polygon, f.lon, f.lat)]
+    return OsmFeatures(tuple(inside), features.buildings, features.source, features.landcover)

@@ -1,10 +1,24 @@
 """A region store: one pass over an extract, then any area of it opened without reading the file.
 
 The store is one SQLite file under ``cache_dir/stores``: the walking-way candidates (node ids
-and coordinates as packed arrays, tags as JSON), every tagged node and area, and the buildings,
-each table with an R-tree over the objects' bounding boxes (SQLite's ``rtree`` module ships with
-Python's ``sqlite3``). A store belongs to one file: it is used only while the file's size,
-modification time and the hash of its first MiB are those recorded at import.
+and coordinates as packed arrays, tags as JSON), the walkable multipolygon areas, every tagged
+node and area, the buildings and the base map's land cover, each table with an R-tree over the
+objects' bounding boxes (SQLite's ``rtree`` module ships with Python's ``sqlite3``). A store
+belongs to one file: it is used only while the file's size, modification time and the hash of
+its first MiB are those recorded at import.
+
+Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
+nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, two runs):
+opening a 2 km² area (graph, cafés and the buildings around) takes 0.46-0.90 s wall from the
+store against 72-125 s re-reading the file (138-155x); the import streams in 57-59 CPU-s (the
+two readings ``walks`` made per run before: 75-76 CPU-s) with a 359 MB peak against 1.8 GB for
+reading the file whole. SQLite needs no new dependency, writes one file atomically renamed into
+place, and answers a box query from its R-tree in milliseconds; the import's time goes to
+reading the objects in Python (pyosmium), not to the engine, so DuckDB or GeoParquet (not
+installed here, not tried) would not change the import much. The import's throughput
+(0.07-0.08 M nodes per CPU-s, 54-63x pyosmium's own C++ reading with locations) is short of 1 M
+nodes per CPU-s: every tagged object still passes through Python (tag dicts, JSON, rings), and
+each row costs about 10 µs of R-tree insertion.
 """
 
 from __future__ import annotations
@@ -13,26 +27,46 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import math
 import os
+import re
 import sqlite3
 import tempfile
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from walks._files import TMP_PREFIX
 from walks._http import check_cache_dir
 from walks.data import (
+    AREA_HIGHWAYS,
+    RAIL_VALUES,
+    AreaRecord,
     Building,
     Feature,
+    Landcover,
     OsmFeatures,
     OsmWays,
+    Ring,
     WayRecord,
+    _has_odd_coordinates,
+    _header_date,
+    _is_xml,
+    _NeedsRepairError,
+    _osmium_failures,
+    _read_error,
+    _walkable_multipolygon,
+    building_height,
     check_extract,
+    is_walkable,
+    landcover_kind,
     read_extract,
     read_features,
 )
+from walks.errors import CacheError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -43,7 +77,7 @@ if TYPE_CHECKING:
 IMPLICIT_IMPORT_BYTES = 20 * 2**20
 
 #: The store format; a store of another version is built again.
-STORE_VERSION = "1"
+STORE_VERSION = "3"
 
 _HEAD_BYTES = 2**20
 
@@ -52,12 +86,17 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE ways (id INTEGER PRIMARY KEY, osm_id INTEGER NOT NULL, refs BLOB NOT NULL,
                    lats BLOB NOT NULL, lons BLOB NOT NULL, tags TEXT NOT NULL);
 CREATE VIRTUAL TABLE ways_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
+CREATE TABLE areas (id INTEGER PRIMARY KEY, osm_id INTEGER NOT NULL, tags TEXT NOT NULL,
+                    rings TEXT NOT NULL);
+CREATE VIRTUAL TABLE areas_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
 CREATE TABLE features (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, osm_id INTEGER NOT NULL,
-                       tags TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, ring BLOB);
+                       tags TEXT NOT NULL, lat REAL, lon REAL, ring BLOB);
 CREATE VIRTUAL TABLE features_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
 CREATE TABLE buildings (id INTEGER PRIMARY KEY, ring BLOB NOT NULL, height REAL NOT NULL,
                         how TEXT NOT NULL);
 CREATE VIRTUAL TABLE buildings_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
+CREATE TABLE landcover (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, ring BLOB NOT NULL);
+CREATE VIRTUAL TABLE landcover_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
 """
 
 
@@ -76,7 +115,13 @@ class StoreInfo:
     size_bytes
         The store's size on disk.
     current
-        Whether the extract is unchanged since the import.
+        Whether the extract is unchanged since the import (and the store of this version).
+    areas, landcover
+        How many walkable multipolygon areas and base-map shapes it holds.
+    imported
+        When it was built (UTC, ISO 8601).
+    version
+        Its format version (``STORE_VERSION`` when usable).
     """
 
     path: Path
@@ -86,6 +131,10 @@ class StoreInfo:
     buildings: int
     size_bytes: int
     current: bool
+    areas: int = 0
+    landcover: int = 0
+    imported: str = ""
+    version: str = ""
 
 
 def fingerprint(osm_file: Path) -> str:
@@ -129,29 +178,8 @@ def store_path(osm_file: str | Path, cache_dir: Path | None = None) -> Path:
     return folder / f"{digest}.sqlite"
 
 
-def _box(lats: np.ndarray, lons: np.ndarray) -> tuple[float, float, float, float] | None:
-    """
-    Bounding box of coordinates, ignoring NaN.
-
-    Parameters
-    ----------
-    lats, lons
-        The coordinates.
-
-    Returns
-    -------
-    tuple or None
-        ``(min_lon, max_lon, min_lat, max_lat)``, or None when no coordinate is known.
-    """
-    ok = np.isfinite(lats) & np.isfinite(lons)
-    if not ok.any():
-        return None
-    return (
-        float(lons[ok].min()),
-        float(lons[ok].max()),
-        float(lats[ok].min()),
-        float(lats[ok].max()),
-    )
+#: The names of the store files walks writes.
+_STORE_NAME = re.compile(r"[0-9a-f]{32}\.sqlite")
 
 
 def _ring_blob(ring: tuple[tuple[float, float], ...]) -> bytes:
@@ -189,12 +217,20 @@ def _ring_of(blob: bytes) -> tuple[tuple[float, float], ...]:
     return tuple((float(x), float(y)) for x, y in xy)
 
 
-def import_extract(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo:
+def import_extract(
+    osm_file: str | Path,
+    cache_dir: Path | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> StoreInfo:
     """
-    Build the store of an extract in one pass over its ways and one over its tagged objects.
+    Build the store of an extract in one streaming pass (after a quick pass over relations).
 
-    The store is built in a temporary file beside its place and renamed into place when
-    complete, so a store is whole or absent.
+    What is read goes to the store in batches of ``_CHUNK`` rows, so memory stays bounded by
+    osmium's node-location index, whatever the file's size. The rows are those
+    ``read_extract`` and ``read_features(path, bool)`` give, in the same order. The store is
+    built in a temporary file beside its place and renamed into place when complete, so a
+    store is whole or absent.
 
     Parameters
     ----------
@@ -202,6 +238,8 @@ def import_extract(osm_file: str | Path, cache_dir: Path | None = None) -> Store
         The extract.
     cache_dir
         The walks cache directory (None for the default one).
+    progress
+        Called with a short phase description as work starts.
 
     Returns
     -------
@@ -212,85 +250,427 @@ def import_extract(osm_file: str | Path, cache_dir: Path | None = None) -> Store
     ------
     DataError
         When the extract cannot be read.
+    CacheError
+        When the store cannot be written.
     """
+    say = progress or (lambda _text: None)
     path = check_extract(osm_file)
     stamp = fingerprint(path)
-    osm = read_extract(path)
-    found = read_features(path, bool)
     target = store_path(path, cache_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".walks-tmp-", suffix=".sqlite", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".sqlite", dir=target.parent)
+    except OSError as err:
+        msg = f"cannot write the store in {str(target.parent)!r} ({err.strerror or err}): {_FIX}"
+        raise CacheError(msg) from err
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        say(f"reading {path.name} into the store")
+        try:
+            meta = _stream(tmp, path, path, repaired=False)
+        except _NeedsRepairError:
+            # an unsorted file or one with unreadable coordinates (hand-made exports, small):
+            # read as read_extract and read_features read it, each repairing what it needs
+            meta = _read_whole(tmp, path)
+        meta |= {
+            "version": STORE_VERSION,
+            "osm_file": str(path.resolve()),
+            "fingerprint": stamp,
+            "imported": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
         with contextlib.closing(sqlite3.connect(tmp)) as db:
-            db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-            _fill(db, osm, found)
-            meta = {
-                "version": STORE_VERSION,
-                "osm_file": str(path.resolve()),
-                "fingerprint": stamp,
-                "source": osm.source,
-                "data_date": osm.data_date.isoformat() if osm.data_date else "",
-                "features_source": found.source,
-            }
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             db.commit()
         tmp.replace(target)
+    except (OSError, sqlite3.Error) as err:
+        msg = f"cannot write the store {str(target)!r} ({err}): {_FIX}"
+        raise CacheError(msg) from err
     finally:
         tmp.unlink(missing_ok=True)
     info = store_info(path, cache_dir)
-    assert info is not None
+    if info is None:  # removed by another process between the rename and now
+        msg = f"the store {str(target)!r} vanished just after it was written: {_FIX}"
+        raise CacheError(msg)
     return info
 
 
-def _fill(db: sqlite3.Connection, osm: OsmWays, found: OsmFeatures) -> None:
+_FIX = "check the cache folder (--cache-dir) is writable and has room"
+
+#: Rows written per ``executemany`` batch.
+_CHUNK = 20_000
+
+
+class _Table:
+    """Rows of one store table and its R-tree, written in batches of ``_CHUNK``."""
+
+    def __init__(self, db: sqlite3.Connection, name: str, columns: int) -> None:
+        self.db = db
+        self.count = 0
+        self.rows: list[tuple[object, ...]] = []
+        self.boxes: list[tuple[object, ...]] = []
+        marks = ", ".join("?" * (columns + 1))
+        self.insert = f"INSERT INTO {name} VALUES ({marks})"  # noqa: S608 - fixed names
+        self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
+
+    def add(self, box: tuple[float, float, float, float] | None, *columns: object) -> None:
+        """
+        Add a row; it is found by area only when it has a box.
+
+        Parameters
+        ----------
+        box
+            ``(min_lon, max_lon, min_lat, max_lat)``, or None.
+        *columns
+            The row's columns after its id.
+        """
+        self.rows.append((self.count, *columns))
+        if box is not None:
+            self.boxes.append((self.count, *box))
+        self.count += 1
+        if len(self.rows) >= _CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the rows held."""
+        if self.rows:
+            self.db.executemany(self.insert, self.rows)
+        if self.boxes:
+            self.db.executemany(self.insert_box, self.boxes)
+        self.rows.clear()
+        self.boxes.clear()
+
+
+def _ring_box(ring: tuple[tuple[float, float], ...]) -> tuple[float, float, float, float] | None:
     """
-    Write the ways, features and buildings with their R-trees.
+    Bounding box of a lon/lat ring.
+
+    Parameters
+    ----------
+    ring
+        The ring.
+
+    Returns
+    -------
+    tuple or None
+        ``(min_lon, max_lon, min_lat, max_lat)``.
+    """
+    lons = [p[0] for p in ring]
+    lats = [p[1] for p in ring]
+    return (min(lons), max(lons), min(lats), max(lats)) if ring else None
+
+
+def _points_box(lats: list[float], lons: list[float]) -> tuple[float, float, float, float] | None:
+    """
+    Bounding box of a way's known points (NaN for a node missing from the extract).
+
+    Parameters
+    ----------
+    lats, lons
+        The coordinates.
+
+    Returns
+    -------
+    tuple or None
+        ``(min_lon, max_lon, min_lat, max_lat)``, or None when no point is known.
+    """
+    known = [(x, y) for x, y in zip(lons, lats, strict=True) if x == x and y == y]  # noqa: PLR0124 - NaN test
+    if not known:
+        return None
+    xs = [p[0] for p in known]
+    ys = [p[1] for p in known]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def _area_members(readable: Path) -> set[int]:
+    """
+    Read the ids of the member ways of walkable multipolygons (a quick pass over relations).
+
+    Parameters
+    ----------
+    readable
+        The file to read.
+
+    Returns
+    -------
+    set of int
+        The way ids: only their shapes are kept while reading.
+    """
+    import osmium  # noqa: PLC0415
+
+    members: set[int] = set()
+    obj: Any
+    for obj in osmium.FileProcessor(str(readable), osmium.osm.RELATION):
+        tags = obj.tags
+        if tags.get("type") == "multipolygon" and tags.get("highway") in AREA_HIGHWAYS:
+            members.update(m.ref for m in obj.members if m.type == "w")
+    return members
+
+
+def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[str, str]:
+    """
+    Create the store's tables in a new file and fill them in one pass over the extract.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    readable
+        The file to read: the extract or its repaired copy.
+    path
+        The extract as the user named it, for labels and messages.
+    repaired
+        True when ``readable`` is already a repaired copy.
+
+    Returns
+    -------
+    dict
+        The meta rows: source, data date and features' source.
+
+    Raises
+    ------
+    _NeedsRepairError
+        When the file is unsorted or holds unreadable coordinates and is not a repaired copy.
+    DataError
+        When it cannot be read.
+    """
+    import osmium  # noqa: PLC0415
+
+    try:
+        reader = osmium.io.Reader(str(readable), osmium.osm.NOTHING)
+        header = reader.header()
+        header_date = _header_date(header)
+        # a file that says it is sorted (Geofabrik's, osmium's) and dated: its untagged nodes
+        # are left to osmium's C++ side, as nothing else is wanted of them
+        fast = header.get("sorting") == "Type_then_ID" and header_date is not None
+        reader.close()
+        members = _area_members(readable)
+    except _osmium_failures() as err:
+        raise _read_error(path, err) from err
+    tmp.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
+        if fast:
+            untagged = osmium.filter.EmptyTagFilter()
+            untagged.enable_for(osmium.osm.NODE)
+            processor = processor.with_filter(untagged)
+        try:
+            newest = _pass(db, processor, members, repaired=repaired, dates=header_date is None)
+        except _osmium_failures() as err:
+            text = str(err)
+            unreadable = _is_xml(readable) and "coordinate" in text
+            if not repaired and (unreadable or "out of order" in text):
+                raise _NeedsRepairError(coordinates=unreadable) from err
+            raise _read_error(path, err) from err
+        db.commit()
+    if newest is _AT_ZERO:
+        if not repaired and _has_odd_coordinates(readable):
+            raise _NeedsRepairError(coordinates=True)
+        newest = None
+    date = header_date or (newest.astimezone(dt.UTC) if isinstance(newest, dt.datetime) else None)
+    return {
+        "source": f"file:{path.resolve()}",
+        "data_date": date.isoformat() if date else "",
+        "features_source": f"file:{path.resolve()}",
+    }
+
+
+def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
+    """
+    Fill a new store from ``read_extract`` and ``read_features``: whole files in memory.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    path
+        The extract.
+
+    Returns
+    -------
+    dict
+        The meta rows: source, data date and features' source.
+    """
+    tmp.unlink(missing_ok=True)
+    osm = read_extract(path)
+    found = read_features(path, bool)
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        ways, areas = _Table(db, "ways", 5), _Table(db, "areas", 3)
+        for way in osm.ways:
+            ways.add(
+                _points_box(list(way.lats), list(way.lons)), way.osm_id,
+                array("q", way.refs).tobytes(), array("d", way.lats).tobytes(),
+                array("d", way.lons).tobytes(), json.dumps(way.tags),
+            )  # fmt: skip
+        for area in osm.areas:
+            points = [p for ring in area.outer for p in ring]
+            shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
+            areas.add(
+                _points_box([p[1] for p in points], [p[2] for p in points]), area.osm_id,
+                json.dumps(area.tags), json.dumps(shape),
+            )  # fmt: skip
+        features, buildings = _Table(db, "features", 6), _Table(db, "buildings", 3)
+        cover = _Table(db, "landcover", 2)
+        for f in found.features:
+            outline = f.outline
+            box = _ring_box(outline) if outline else (f.lon, f.lon, f.lat, f.lat)
+            blob = _ring_blob(outline) if outline else None
+            features.add(box, f.osm_type, f.osm_id, json.dumps(f.tags), f.lat, f.lon, blob)
+        for b in found.buildings:
+            buildings.add(_ring_box(b.outline), _ring_blob(b.outline), b.height_m, b.height_source)
+        for c in found.landcover:
+            cover.add(_ring_box(c.outline), c.kind, _ring_blob(c.outline))
+        for table in (ways, areas, features, buildings, cover):
+            table.flush()
+        db.commit()
+    date = osm.data_date
+    return {
+        "source": osm.source,
+        "data_date": date.isoformat() if date else "",
+        "features_source": found.source,
+    }
+
+
+#: Returned by ``_pass`` when a coordinate is exactly 0 (a sign of unreadable ones).
+_AT_ZERO = object()
+
+
+def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object, kept together
+    db: sqlite3.Connection,
+    processor: Any,  # noqa: ANN401 - osmium's FileProcessor has no stubs
+    members: set[int],
+    *,
+    repaired: bool,
+    dates: bool,
+) -> object:
+    """
+    Write the ways, areas, tagged objects, buildings and land cover of one pass to the store.
 
     Parameters
     ----------
     db
         The new store.
-    osm
-        The ways.
-    found
-        The tagged objects and buildings.
+    processor
+        The ``osmium.FileProcessor`` with locations and areas.
+    members
+        Ids of the ways walkable multipolygons are made of.
+    repaired
+        True when reading a repaired copy.
+    dates
+        Track the newest element timestamp.
+
+    Returns
+    -------
+    object
+        The newest element timestamp (or None), or ``_AT_ZERO`` when a coordinate is 0.
+
+    Raises
+    ------
+    _NeedsRepairError
+        When a node comes after a way or has a negative id, in a file not yet repaired.
     """
-    rows, boxes = [], []
-    for i, way in enumerate(osm.ways):
-        lats = np.asarray(way.lats, dtype=np.float64)
-        lons = np.asarray(way.lons, dtype=np.float64)
-        box = _box(lats, lons)
-        refs = np.asarray(way.refs, dtype=np.int64).tobytes()
-        rows.append((i, way.osm_id, refs, lats.tobytes(), lons.tobytes(), json.dumps(way.tags)))
-        if box is not None:
-            boxes.append((i, *box))
-    db.executemany("INSERT INTO ways VALUES (?, ?, ?, ?, ?, ?)", rows)
-    db.executemany("INSERT INTO ways_rt VALUES (?, ?, ?, ?, ?)", boxes)
-    rows_f: list[tuple[int, str, int, str, float, float, bytes | None]] = []
-    boxes = []
-    for i, f in enumerate(found.features):
-        ring = _ring_blob(f.outline) if f.outline else None
-        rows_f.append((i, f.osm_type, f.osm_id, json.dumps(f.tags), f.lat, f.lon, ring))
-        if f.outline:
-            xy = np.asarray(f.outline, dtype=np.float64)
-            box = _box(xy[:, 1], xy[:, 0])
-        else:
-            box = (f.lon, f.lon, f.lat, f.lat)
-        if box is not None:
-            boxes.append((i, *box))
-    db.executemany("INSERT INTO features VALUES (?, ?, ?, ?, ?, ?, ?)", rows_f)
-    db.executemany("INSERT INTO features_rt VALUES (?, ?, ?, ?, ?)", boxes)
-    rows_b, boxes = [], []
-    for i, b in enumerate(found.buildings):
-        xy = np.asarray(b.outline, dtype=np.float64)
-        rows_b.append((i, xy.tobytes(), b.height_m, b.height_source))
-        box = _box(xy[:, 1], xy[:, 0])
-        if box is not None:
-            boxes.append((i, *box))
-    db.executemany("INSERT INTO buildings VALUES (?, ?, ?, ?)", rows_b)
-    db.executemany("INSERT INTO buildings_rt VALUES (?, ?, ?, ?, ?)", boxes)
+    import shapely  # noqa: F401, PLC0415 - as read_features; loaded here once, not per area
+
+    ways = _Table(db, "ways", 5)
+    areas = _Table(db, "areas", 3)
+    features = _Table(db, "features", 6)
+    buildings = _Table(db, "buildings", 3)
+    cover = _Table(db, "landcover", 2)
+    shapes: dict[int, list[tuple[int, float, float]]] = {}
+    walkable: dict[int, WayRecord] = {}
+    newest: dt.datetime | None = None
+    after_ways = at_zero = False
+    dumps = json.dumps
+    nan = math.nan
+    obj: Any
+    for obj in processor:
+        if obj.is_area():
+            tags = {t.k: t.v for t in obj.tags}
+            is_building = "building" in tags and tags["building"] != "no"
+            kind = None if is_building else landcover_kind(tags)
+            # every tagged area is a candidate feature (read_features(path, bool))
+            if not (is_building or tags or kind):
+                continue
+            rings = [tuple((n.lon, n.lat) for n in ring) for ring in obj.outer_rings()]
+            rings = [r for r in rings if len(r) >= 4]  # noqa: PLR2004
+            if not rings:
+                continue
+            at_zero = at_zero or any(0.0 in xy for ring in rings for xy in ring)
+            boxes = [_ring_box(r) for r in rings]
+            if is_building:
+                height, how = building_height(tags)
+                for ring, box in zip(rings, boxes, strict=True):
+                    buildings.add(box, _ring_blob(ring), height, how)
+            if kind is not None:
+                for ring, box in zip(rings, boxes, strict=True):
+                    cover.add(box, kind, _ring_blob(ring))
+            if tags:
+                osm_type = "way" if obj.from_way() else "relation"
+                features.add(boxes[0], osm_type, obj.orig_id(), dumps(tags), None, None,
+                             _ring_blob(rings[0]))  # fmt: skip
+            continue
+        if dates:
+            stamp = obj.timestamp
+            if stamp.year > 1970 and (newest is None or stamp > newest):  # noqa: PLR2004
+                newest = stamp
+        if obj.is_node():
+            if (after_ways or obj.id < 0) and not repaired:
+                raise _NeedsRepairError
+            if len(obj.tags) and obj.location.valid():
+                loc = obj.location
+                lat, lon = loc.lat, loc.lon
+                at_zero = at_zero or lat == 0.0 or lon == 0.0
+                tags = {t.k: t.v for t in obj.tags}
+                features.add((lon, lon, lat, lat), "node", obj.id, dumps(tags), lat, lon, None)
+            continue
+        after_ways = True
+        if obj.is_relation():
+            area = _walkable_multipolygon(obj, shapes, [], walkable)
+            if area is not None:
+                points = [p for ring in area.outer for p in ring]
+                box = _points_box([p[1] for p in points], [p[2] for p in points])
+                shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
+                areas.add(box, area.osm_id, dumps(area.tags), dumps(shape))
+            continue
+        way_tags = obj.tags
+        if way_tags.get("railway") in RAIL_VALUES:
+            line = tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid())
+            if len(line) >= 2:  # noqa: PLR2004
+                cover.add(_ring_box(line), "rail", _ring_blob(line))
+        if "highway" not in way_tags:
+            if not len(way_tags) and obj.id in members:
+                shapes[obj.id] = [
+                    (n.ref, n.location.lat, n.location.lon)
+                    if n.location.valid()
+                    else (n.ref, nan, nan)
+                    for n in obj.nodes
+                ]
+            continue
+        tags = {t.k: t.v for t in way_tags}
+        if not is_walkable(tags):
+            continue
+        refs, lats, lons = [], [], []
+        for node in obj.nodes:
+            refs.append(node.ref)
+            loc = node.location
+            if loc.valid():
+                lats.append(loc.lat)
+                lons.append(loc.lon)
+            else:
+                lats.append(nan)
+                lons.append(nan)
+        at_zero = at_zero or 0.0 in lats or 0.0 in lons
+        if obj.id in members:
+            walkable[obj.id] = WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags)
+        ways.add(
+            _points_box(lats, lons), obj.id, array("q", refs).tobytes(),
+            array("d", lats).tobytes(), array("d", lons).tobytes(), dumps(tags),
+        )  # fmt: skip
+    for table in (ways, areas, features, buildings, cover):
+        table.flush()
+    return _AT_ZERO if at_zero else newest
 
 
 @contextlib.contextmanager
@@ -310,6 +690,41 @@ def _connect(store: Path) -> Iterator[sqlite3.Connection]:
     """
     with contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as db:
         yield db
+
+
+@contextlib.contextmanager
+def _reading(osm_file: str | Path, cache_dir: Path | None) -> Iterator[sqlite3.Connection]:
+    """
+    Open an extract's store to read an area, turning a failure into one clear error.
+
+    Parameters
+    ----------
+    osm_file
+        The extract.
+    cache_dir
+        The walks cache directory.
+
+    Yields
+    ------
+    sqlite3.Connection
+        The connection, closed afterwards.
+
+    Raises
+    ------
+    CacheError
+        When the store vanished or is damaged (removed by ``walks cache clear`` meanwhile, a
+        full disk), naming it and the fix.
+    """
+    store = store_path(osm_file, cache_dir)
+    try:
+        with _connect(store) as db:
+            yield db
+    except (sqlite3.Error, KeyError) as err:
+        msg = (
+            f"the region store {str(store)!r} of {str(osm_file)!r} cannot be read ({err}): "
+            f"import the file again with: walks import {osm_file}"
+        )
+        raise CacheError(msg) from err
 
 
 def _meta(db: sqlite3.Connection) -> dict[str, str]:
@@ -373,9 +788,10 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
             meta = _meta(db)
             counts = [
                 int(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed names
-                for t in ("ways", "features", "buildings")
+                for t in ("ways", "features", "buildings", "areas", "landcover")
             ]
-    except sqlite3.Error:
+        size = store.stat().st_size
+    except (sqlite3.Error, OSError):
         return None
     try:
         current = meta.get("version") == STORE_VERSION and meta.get("fingerprint") == fingerprint(
@@ -383,122 +799,205 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
         )
     except OSError:
         current = False
-    ways, features, buildings = counts
+    ways, features, buildings, areas, landcover = counts
     return StoreInfo(
-        store, meta.get("osm_file", ""), ways, features, buildings, store.stat().st_size, current
-    )
+        store, meta.get("osm_file", ""), ways, features, buildings, size, current,
+        areas=areas, landcover=landcover, imported=meta.get("imported", ""),
+        version=meta.get("version", ""),
+    )  # fmt: skip
 
 
-def _query(db: sqlite3.Connection, table: str, area: Area) -> str:
+#: Buildings and land cover this far around an area's box come with it from the store: the
+#: sight lines of view stops near its edge cross them (farther, the roofline is assumed).
+MARGIN_M = 500.0
+
+_Box = tuple[float, float, float, float]
+
+
+def _grown(box: tuple[float, float, float, float], metres: float) -> _Box:
     """
-    Write the SQL selecting a table's rows whose box meets the area's bounding box.
+    Grow a ``(west, south, east, north)`` box by some metres on every side.
+
+    Parameters
+    ----------
+    box
+        The box.
+    metres
+        The margin.
+
+    Returns
+    -------
+    tuple
+        ``(west, east, south, north)``: the order the R-tree queries take.
+    """
+    west, south, east, north = box
+    dlat = metres / 111_320.0
+    dlon = dlat / max(math.cos(math.radians(max(abs(south), abs(north)))), 1e-6)
+    return west - dlon, east + dlon, south - dlat, north + dlat
+
+
+def _rows(db: sqlite3.Connection, table: str, box: _Box | None) -> list[tuple[object, ...]]:
+    """
+    Select a table's rows whose box meets a box, in file order (all rows for None).
 
     Parameters
     ----------
     db
-        The store (unused; keeps the call sites uniform).
+        The store.
     table
-        ``ways``, ``features`` or ``buildings``.
-    area
-        The area.
+        ``ways``, ``areas``, ``features``, ``buildings`` or ``landcover``.
+    box
+        ``(west, east, south, north)``, or None for every row.
 
     Returns
     -------
-    str
-        The query, taking ``(west, east, south, north)`` parameters.
+    list of tuple
+        The rows.
     """
-    del db, area
-    return (
+    if box is None:
+        return db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608
+    query = (
         f"SELECT t.* FROM {table}_rt r JOIN {table} t ON t.id = r.id "  # noqa: S608 - fixed names
         "WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ? "
         "ORDER BY t.id"
     )
+    return db.execute(query, box).fetchall()
 
 
-def load_ways(osm_file: str | Path, area: Area, cache_dir: Path | None = None) -> OsmWays:
+def _ring_points(rings: list[list[list[float]]]) -> tuple[Ring, ...]:
     """
-    Load the walking-way candidates meeting an area's bounding box from the store.
+    Turn JSON rings back into ``(node id, lat, lon)`` rings.
 
-    Ways come whole, as from the file; ``graph_from_ways(..., clip=area)`` cuts them.
+    Parameters
+    ----------
+    rings
+        As stored.
+
+    Returns
+    -------
+    tuple of Ring
+        The rings.
+    """
+    return tuple(tuple((int(p[0]), float(p[1]), float(p[2])) for p in ring) for ring in rings)
+
+
+def load_ways(osm_file: str | Path, area: Area | None, cache_dir: Path | None = None) -> OsmWays:
+    """
+    Load the walking-way candidates and walkable areas meeting an area's box from the store.
+
+    Ways come whole, as from the file; ``graph_from_ways(..., clip=area)`` cuts them. The
+    result equals ``read_extract`` less the ways and areas wholly outside the area's box.
 
     Parameters
     ----------
     osm_file
         The extract (its store must be current).
     area
-        The area.
+        The area, or None for the whole extract.
     cache_dir
         The walks cache directory.
 
     Returns
     -------
     OsmWays
-        The ways, with the file's source label and data date.
+        The ways and areas, with the file's source label and data date.
     """
-    west, south, east, north = area.bbox
-    with _connect(store_path(osm_file, cache_dir)) as db:
+    box = None if area is None else _grown(area.bbox, 0.0)
+    with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
-        rows = db.execute(_query(db, "ways", area), (west, east, south, north)).fetchall()
+        rows = _rows(db, "ways", box)
+        area_rows = _rows(db, "areas", box)
     ways = tuple(
         WayRecord(
-            int(osm_id),
-            tuple(np.frombuffer(refs, dtype=np.int64).tolist()),
-            tuple(np.frombuffer(lats, dtype=np.float64).tolist()),
-            tuple(np.frombuffer(lons, dtype=np.float64).tolist()),
-            json.loads(tags),
+            int(osm_id),  # type: ignore[call-overload]
+            tuple(np.frombuffer(refs, dtype=np.int64).tolist()),  # type: ignore[call-overload]
+            tuple(np.frombuffer(lats, dtype=np.float64).tolist()),  # type: ignore[call-overload]
+            tuple(np.frombuffer(lons, dtype=np.float64).tolist()),  # type: ignore[call-overload]
+            json.loads(tags),  # type: ignore[arg-type]
         )
         for _, osm_id, refs, lats, lons, tags in rows
     )
+    areas = []
+    for _, osm_id, tags, rings_text in area_rows:
+        rings = json.loads(rings_text)  # type: ignore[arg-type]
+        areas.append(AreaRecord(
+            int(osm_id), json.loads(tags), _ring_points(rings["outer"]),  # type: ignore[call-overload, arg-type]
+            _ring_points(rings["inner"]), tuple(int(m) for m in rings["members"]),
+        ))  # fmt: skip
     date = dt.datetime.fromisoformat(meta["data_date"]) if meta.get("data_date") else None
-    return OsmWays(ways=ways, source=meta["source"], data_date=date)
+    return OsmWays(ways=ways, source=meta["source"], data_date=date, areas=tuple(areas))
 
 
 def load_features(
     osm_file: str | Path,
-    area: Area,
+    area: Area | None,
     wanted: Callable[[dict[str, str]], bool],
     cache_dir: Path | None = None,
+    *,
+    margin_m: float = MARGIN_M,
+    corridor: Area | None = None,
 ) -> OsmFeatures:
     """
-    Load the wanted tagged objects and the buildings meeting an area's bounding box.
+    Load the wanted tagged objects meeting an area's box, and the buildings and land cover near.
 
     Parameters
     ----------
     osm_file
         The extract (its store must be current).
     area
-        The area.
+        The area, or None for the whole extract.
     wanted
         Says which tagged objects to keep as features.
     cache_dir
         The walks cache directory.
+    margin_m
+        Buildings and land cover this far around the area's box come too.
+    corridor
+        A wider region whose buildings are wanted too (towards a landmark).
 
     Returns
     -------
     OsmFeatures
-        The features and buildings.
+        The features, buildings and land cover, in file order.
     """
-    west, south, east, north = area.bbox
-    box = (west, east, south, north)
-    with _connect(store_path(osm_file, cache_dir)) as db:
+    box = None if area is None else _grown(area.bbox, 0.0)
+    near = None
+    if area is not None:
+        west, south, east, north = area.bbox
+        if corridor is not None:
+            c_west, c_south, c_east, c_north = corridor.bbox
+            west, south = min(west, c_west), min(south, c_south)
+            east, north = max(east, c_east), max(north, c_north)
+        near = _grown((west, south, east, north), margin_m)
+    with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
-        feature_rows = db.execute(_query(db, "features", area), box).fetchall()
-        building_rows = db.execute(_query(db, "buildings", area), box).fetchall()
+        feature_rows = _rows(db, "features", box)
+        building_rows = _rows(db, "buildings", near)
+        cover_rows = _rows(db, "landcover", near)
     features = []
-    for _, kind, osm_id, tags_text, lat, lon, ring in feature_rows:
-        tags = json.loads(tags_text)
-        if wanted(tags):
-            outline = _ring_of(ring) if ring is not None else None
-            features.append(Feature(kind, int(osm_id), tags, lat, lon, outline))
+    for _, kind, osm_id, tags_text, stored_lat, stored_lon, ring in feature_rows:
+        tags = json.loads(tags_text)  # type: ignore[arg-type]
+        if not wanted(tags):
+            continue
+        outline = _ring_of(ring) if ring is not None else None  # type: ignore[arg-type]
+        lat, lon = stored_lat, stored_lon
+        if outline is not None and lat is None:  # an area: its centroid, as read_features
+            import shapely  # noqa: PLC0415
+
+            centroid = shapely.Polygon(outline).centroid
+            lat, lon = centroid.y, centroid.x
+        features.append(Feature(str(kind), int(osm_id), tags, lat, lon, outline))  # type: ignore[call-overload, arg-type]
     buildings = tuple(
-        Building(_ring_of(ring), float(height), str(how)) for _, ring, height, how in building_rows
+        Building(_ring_of(ring), float(height), str(how))  # type: ignore[arg-type]
+        for _, ring, height, how in building_rows
     )
-    return OsmFeatures(tuple(features), buildings, meta.get("features_source", ""))
+    cover = tuple(Landcover(str(kind), _ring_of(ring)) for _, kind, ring in cover_rows)  # type: ignore[arg-type]
+    return OsmFeatures(tuple(features), buildings, meta.get("features_source", ""), cover)
 
 
 def list_stores(cache_dir: Path | None = None) -> list[tuple[Path, str, int]]:
     """
-    List the stores in the cache (for ``walks cache``).
+    List the stores in the cache (for ``walks cache list``).
 
     Parameters
     ----------
@@ -508,23 +1007,29 @@ def list_stores(cache_dir: Path | None = None) -> list[tuple[Path, str, int]]:
     Returns
     -------
     list of (Path, str, int)
-        Each store file, the extract it was built from, and its size in bytes.
+        Each store file, the extract it was built from ("?" when unreadable), and its size.
     """
     folder = check_cache_dir(cache_dir) / "stores"
     found = []
     for store in sorted(folder.glob("*.sqlite")):
+        if not _STORE_NAME.fullmatch(store.name) or not store.is_file():
+            continue
         try:
             with _connect(store) as db:
                 source = _meta(db).get("osm_file", "?")
         except sqlite3.Error:
             source = "?"
-        found.append((store, source, store.stat().st_size))
+        try:
+            size = store.stat().st_size
+        except OSError:
+            continue
+        found.append((store, source, size))
     return found
 
 
 def remove_stores(cache_dir: Path | None = None) -> int:
     """
-    Remove every store (for ``walks cache --clear``).
+    Remove every store (for ``walks cache clear``); files walks did not write stay.
 
     Parameters
     ----------
