@@ -1,10 +1,14 @@
 """`walks batch` benchmark: 200 real walk requests, sequentially and on a local 2-worker Dask cluster.
 
-The requests spread over four real extracts in ../shared/data (Paris, Munich, Tokyo, Sydney;
-each extract stands for one area of a region): 50 each, with budgets from 20 to 60 minutes, 1
-or 2 cafés or the default stops, and different seeds, in an order that mixes the extracts (as a
-real AREAS file might). The graph cache is warmed first (one request per extract), so both runs
-start from the same disk state; then, in the same process run:
+By default every extract of ../shared/data (eight real areas) is placed side by side in one
+region file (as ``benchmarks/store_bench.py`` builds its region: shifted ids and coordinates)
+and imported into the region store once; the 200 rows ask for a 1.2 km box in the middle of each
+extract's copy, round robin, with budgets from 30 to 90 minutes, 1 or 2 cafés or the default
+stops, and different seeds (a row that cannot be planned, e.g. two cafés where one exists,
+is a failed row, as in a real batch). ``--separate-files`` runs the older set instead: four
+extracts (Paris, Munich, Tokyo, Sydney) as separate files, 50 rows each, 20 to 60 minutes. The
+graph cache is warmed first (one request per area), so both runs start from the same disk
+state; then, in the same process run:
 
 * sequentially: the same per-row code (``walks.batch.run_chunk``) in this process, one row
   after the other, with the in-memory area cache emptied first (each area loaded once);
@@ -20,13 +24,14 @@ same 40 rows in this process and on a single worker (no two workers sharing the 
 worker's own overhead alone).
 
     PYTHONPATH=. python benchmarks/batch_bench.py [--requests 200] [--workers 2] [--profile]
-        [--overhead]
+        [--overhead] [--separate-files]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -38,7 +43,7 @@ from typing import Any
 import dask
 import pyarrow.parquet as pq
 
-from walks import batch
+from walks import batch, store
 from walks.batch import BatchOptions, WalkRequest, read_requests, run_batch, run_chunk
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -49,6 +54,42 @@ EXTRACTS = [
     DATA / "osm-sydney-glebe" / "map_glebe.osm",
 ]
 STOPS = ["cafe", "cafe=2", ""]
+
+
+def write_region(folder: Path, n: int) -> tuple[Path, Path]:
+    """
+    Place every extract of ../shared/data side by side in one region file and write ``n`` rows.
+
+    The region is built as ``benchmarks/store_bench.py`` builds its (shifted ids and
+    coordinates, one copy of each extract, sorted like a Geofabrik file). Each row asks for a
+    1.2 km box (30 to 90 minutes) around the middle of one extract's copy (the median of its cafés), round robin,
+    so every area is cut from the same imported store.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import store_bench  # the region builder of the store benchmark
+
+    sources = [store_bench._load(store_bench.DATA / name) for name in store_bench.SOURCES]  # noqa: SLF001
+    region = folder / "region.osm.pbf"
+    store_bench._write(region, sources, copies=1)  # noqa: SLF001
+    boxes = []
+    for cell, (nodes, _ways, _relations, (west, south)) in enumerate(sources):
+        lon0 = store_bench.ORIGIN_LON + (cell % store_bench.COLUMNS) * store_bench.CELL_LON
+        lat0 = store_bench.ORIGIN_LAT + (cell // store_bench.COLUMNS) * store_bench.CELL_LAT
+        cafes = [node for node in nodes if ("amenity", "cafe") in node[3]] or nodes
+        lon = sorted(node[1] for node in cafes)[len(cafes) // 2] + lon0 - west
+        lat = sorted(node[2] for node in cafes)[len(cafes) // 2] + lat0 - south
+        half_lat = 600 / 111_320
+        half_lon = half_lat / math.cos(math.radians(lat))
+        boxes.append(f"{lon - half_lon:.6f} {lat - half_lat:.6f} {lon + half_lon:.6f} "
+                     f"{lat + half_lat:.6f}")  # fmt: skip
+    lines = ["label,osm_file,bbox,minutes,stops,seed"]
+    for i in range(n):
+        box = ",".join(boxes[i % len(boxes)].split())
+        minutes = 30 + (i * 7) % 61  # 2 cafés and their dwell need about 40 minutes
+        lines.append(f'req{i},{region},"{box}",{minutes},{STOPS[i % len(STOPS)]},{i}')
+    path = folder / "requests.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, region
 
 
 def write_requests(folder: Path, n: int) -> Path:
@@ -157,22 +198,36 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
     parser.add_argument("--profile", action="store_true", help="add a worker's profile")
     parser.add_argument("--overhead", action="store_true",
                         help="add this process against one worker on the same rows")  # fmt: skip
+    parser.add_argument("--separate-files", action="store_true",
+                        help="four extracts as separate files instead of one imported region")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="walks-batch-bench-") as tmp:
         folder = Path(tmp)
         cache = folder / "cache"
         os.environ["WALKS_CACHE_DIR"] = str(cache)
         options = BatchOptions(no_terrain=True, cache_dir=str(cache))
-        areas = write_requests(folder, args.requests)
+        if args.separate_files:
+            areas = write_requests(folder, args.requests)
+            n_areas, where = len(EXTRACTS), f"{len(EXTRACTS)} extracts (separate files)"
+        else:
+            started = time.perf_counter()
+            areas, region = write_region(folder, args.requests)
+            built_s = time.perf_counter() - started
+            started = time.perf_counter()
+            info = store.import_extract(region, cache)
+            print(f"region file {region.stat().st_size / 1e6:.1f} MB built in {built_s:.1f} s; "
+                  f"imported once in {time.perf_counter() - started:.1f} s "
+                  f"({info.ways:,} ways, {info.features:,} places)")  # fmt: skip
+            n_areas, where = 8, "8 areas of one imported region (every extract of ../shared/data)"
         requests = read_requests(areas, options)
         n = len(requests)
         load0 = os.getloadavg()[0]
-        print(f"{n} requests over {len(EXTRACTS)} extracts; load average {load0:.2f} on "
+        print(f"{n} requests over {where}; load average {load0:.2f} on "
               f"{os.cpu_count()} cores (others' jobs lower the wall-clock figures)")  # fmt: skip
 
         started = time.perf_counter()
-        run_chunk(requests[: len(EXTRACTS)], options)  # warm the graph cache on disk
-        print(f"warm-up (graph cache of {len(EXTRACTS)} extracts): "
+        run_chunk(requests[:n_areas], options)  # warm the graph cache on disk
+        print(f"warm-up (graph cache of {n_areas} areas): "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
         batch.forget_areas()  # the sequential run starts without areas in memory, as a worker
