@@ -217,7 +217,10 @@ def stops_in_area(
         progress("finding stops")
     stops = find_stops(
         graph, features, chosen,
-        options=StopOptions(at=at, landmark=mark, terrain=terrain, roofline_m=roofline_m),
+        options=StopOptions(
+            at=at, landmark=mark, terrain=terrain, roofline_m=roofline_m,
+            cache_dir=(cache_dir or settings.default_cache_dir()) if use_cache else None,
+        ),
         known=known,
         known_polygon=known_polygon,
         skip_missing=skip_missing,

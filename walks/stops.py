@@ -19,6 +19,8 @@ from walks.types import LatLon, Stop, ViewInfo
 from walks.views import assumed_roofline_m, facing, height_grid, line_of_sight, sun_light
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from shapely import Polygon
 
     from walks.categories import Category
@@ -68,6 +70,9 @@ class StopOptions:
         loaded buildings (``walks.views.assumed_roofline_m``).
     max_views
         How many view stops to keep at most.
+    cache_dir
+        Where the building height grid is cached (``walks.views.height_grid``), or None for
+        no cache.
     """
 
     at: dt.datetime | None = None
@@ -75,6 +80,7 @@ class StopOptions:
     terrain: Ground | None = None
     roofline_m: float | None = None
     max_views: int = MAX_VIEW_STOPS
+    cache_dir: Path | None = None
 
 
 def _compass(bearing: float) -> str:
@@ -319,7 +325,8 @@ def _view_stops(  # noqa: C901 - scoring notes read best together
     """View stops: graph nodes that see most of the landmark, spread apart, with the light."""
     landmark = options.landmark
     assert landmark is not None
-    grid = height_grid(osm.buildings, known, known_polygon=known_polygon)
+    grid = height_grid(osm.buildings, known, known_polygon=known_polygon,
+                       cache_dir=options.cache_dir)  # fmt: skip
     roofline = (
         options.roofline_m if options.roofline_m is not None else assumed_roofline_m(osm.buildings)
     )

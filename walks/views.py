@@ -10,10 +10,14 @@ is the part of the landmark's height above the highest such ``z``.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import itertools
 import logging
 import math
 import re
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -275,12 +279,212 @@ class HeightGrid:
         )
 
 
+def _flat_rings(
+    buildings: tuple[Building, ...],
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """
+    Put the buildings' outlines and heights into flat arrays.
+
+    Parameters
+    ----------
+    buildings
+        Footprints with heights.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(coords, counts, heights)``: ``(n, 2)`` longitude/latitude rows of all outlines one
+        after the other, the number of rows of each outline, and each building's height.
+    """
+    counts = np.fromiter((len(b.outline) for b in buildings), np.int64, len(buildings))
+    total = int(counts.sum())
+    flat = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(b.outline for b in buildings)),
+        np.float64,
+        2 * total,
+    )
+    heights = np.fromiter((b.height_m for b in buildings), np.float64, len(buildings))
+    return flat.reshape(total, 2), counts, heights
+
+
+def _burn_rings(
+    out: NDArray[np.float32],
+    x0: float,
+    y0: float,
+    cell_m: float,
+    xy: tuple[NDArray[np.float64], NDArray[np.float64]],
+    counts: NDArray[np.int64],
+    values: NDArray[np.float32],
+) -> None:
+    """
+    Burn polygons into a grid: each cell whose centre lies inside a ring takes the ring's value.
+
+    A scanline fill of all rings at once: every edge is crossed with the rows of cell centres
+    it spans (half-open in y, so a vertex on a row counts once), the crossings of each ring and
+    row are sorted and paired (even-odd rule), and the cells whose centres lie strictly between
+    a pair take the larger of their value and the ring's. This is the test ``shapely.contains_xy``
+    makes cell by cell (a centre on the outline is outside), in numpy throughout.
+
+    Parameters
+    ----------
+    out
+        ``(rows, cols)`` grid, updated in place; row 0 is the south edge.
+    x0, y0
+        The grid's south-west corner in metres.
+    cell_m
+        Cell size.
+    xy
+        ``(x, y)`` in metres of all ring vertices, ring after ring.
+    counts
+        Vertices per ring (a ring need not repeat its first vertex).
+    values
+        Each ring's value.
+    """
+    rows, cols = out.shape
+    x, y = xy
+    keep = counts > 0
+    if not keep.any():
+        return
+    ring = np.repeat(np.arange(counts.size), counts)
+    starts = np.cumsum(counts) - counts
+    nxt = np.arange(x.size) + 1
+    nxt[starts[keep] + counts[keep] - 1] = starts[keep]  # the closing edge of each ring
+    xa, ya, xb, yb = x, y, x[nxt], y[nxt]
+    with np.errstate(invalid="ignore"):
+        lo = np.floor((np.minimum(ya, yb) - y0) / cell_m - 0.5) - 1
+        hi = np.ceil((np.maximum(ya, yb) - y0) / cell_m - 0.5) + 1
+    bad = np.bincount(ring, weights=~(np.isfinite(x) & np.isfinite(y)), minlength=counts.size)
+    ok = bad[ring] == 0  # a ring with a vertex that is not a number covers nothing
+    r_lo = np.where(ok, np.clip(lo, 0, rows), 0).astype(np.int64)
+    r_hi = np.where(ok, np.clip(hi, -1, rows - 1), -1).astype(np.int64)
+    n = np.maximum(r_hi - r_lo + 1, 0)
+    edge = np.repeat(np.arange(x.size), n)
+    row = np.repeat(r_lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    cy = y0 + (row + 0.5) * cell_m  # the centres exactly as a cell-by-cell test sees them
+    e_ya, e_yb = ya[edge], yb[edge]
+    crosses = (e_ya > cy) != (e_yb > cy)
+    edge, row, cy = edge[crosses], row[crosses], cy[crosses]
+    e_xa, e_ya, e_yb = xa[edge], e_ya[crosses], e_yb[crosses]
+    cx = e_xa + (cy - e_ya) * (xb[edge] - e_xa) / (e_yb - e_ya)
+    which = ring[edge]
+    order = np.lexsort((cx, row, which))
+    cx, row, which = cx[order], row[order], which[order]
+    # a closed ring crosses every row an even number of times: pair them up
+    left, right, row, which = cx[0::2], cx[1::2], row[0::2], which[0::2]
+    with np.errstate(invalid="ignore"):
+        c_lo = np.clip(np.floor((left - x0) / cell_m - 0.5), 0, cols).astype(np.int64)
+        c_hi = np.clip(np.ceil((right - x0) / cell_m - 0.5), -1, cols - 1).astype(np.int64)
+    n = np.maximum(c_hi - c_lo + 1, 0)
+    span = np.repeat(np.arange(n.size), n)
+    col = np.repeat(c_lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    centre = x0 + (col + 0.5) * cell_m
+    inside = (left[span] < centre) & (centre < right[span])
+    span, col = span[inside], col[inside]
+    np.maximum.at(out.reshape(-1), row[span] * cols + col, values[which[span]])
+
+
+#: Bumped when the height grid's layout or rasterisation changes, so old cache entries are
+#: not read.
+GRID_CACHE_VERSION = 1
+
+
+def _grid_cache_path(cache_dir: Path, parts: list[bytes]) -> Path:
+    """
+    Name the cache file of a height grid from everything it is made from.
+
+    Parameters
+    ----------
+    cache_dir
+        The walks cache directory.
+    parts
+        The inputs, as bytes.
+
+    Returns
+    -------
+    Path
+        ``<cache_dir>/heights/grid-<digest>.npz``.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"height-grid/{GRID_CACHE_VERSION}".encode())
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return cache_dir / "heights" / f"grid-{digest.hexdigest()}.npz"
+
+
+def _read_grid_cache(path: Path, shape: tuple[int, int], *, masked: bool) -> tuple[
+    NDArray[np.float32], NDArray[np.bool_] | None
+] | None:  # fmt: skip
+    """
+    Read a cached height grid, or None when there is none or it is damaged.
+
+    Parameters
+    ----------
+    path
+        The cache file.
+    shape
+        The grid's expected ``(rows, cols)``.
+    masked
+        Whether a known-area mask is expected too.
+
+    Returns
+    -------
+    tuple or None
+        ``(heights, mask)``; None when the file is missing, unreadable or not the expected
+        grid (a damaged file is removed, to be written again).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            heights = np.asarray(data["heights"])
+            mask = np.asarray(data["mask"]) if masked else None
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        log.info("height grid cache %s is unreadable (%s): rebuilding it", path, err)
+        path.unlink(missing_ok=True)
+        return None
+    ok = heights.dtype == np.float32 and heights.shape == shape
+    if mask is not None:
+        ok = ok and mask.dtype == np.bool_ and mask.shape == shape
+    if not ok:
+        log.info("height grid cache %s is not the grid expected: rebuilding it", path)
+        path.unlink(missing_ok=True)
+        return None
+    return heights, mask
+
+
+def _write_grid_cache(
+    path: Path, heights: NDArray[np.float32], mask: NDArray[np.bool_] | None
+) -> None:
+    """
+    Cache a height grid (atomically); a cache that cannot be written is only logged.
+
+    Parameters
+    ----------
+    path
+        The cache file.
+    heights, mask
+        The grid.
+    """
+    from walks import _files  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    arrays = {"heights": heights} if mask is None else {"heights": heights, "mask": mask}
+    np.savez(buffer, allow_pickle=False, **arrays)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _files.write_atomic(path, buffer.getvalue())
+    except OSError as err:
+        log.info("cannot cache the height grid in %s (%s)", path.parent, err)
+
+
 def height_grid(
     buildings: tuple[Building, ...],
     known: BBox,
     *,
     cell_m: float = 2.0,
     known_polygon: Polygon | None = None,
+    cache_dir: Path | None = None,
 ) -> HeightGrid:
     """
     Rasterise building footprints into a height grid covering the known area.
@@ -295,14 +499,17 @@ def height_grid(
         Cell size in metres; grown for large boxes so the grid stays under ~4 million cells.
     known_polygon
         Where inside the box building data is complete (degrees), or None for all of it.
+    cache_dir
+        The walks cache directory: the grid is kept in ``heights/`` there, keyed by the
+        buildings, the box, the polygon and the cell size, and read back when they are the
+        same (a damaged entry is rebuilt). None neither reads nor writes a cache.
 
     Returns
     -------
     HeightGrid
-        The grid; where footprints overlap the taller one wins.
+        The grid; where footprints overlap the taller one wins. A cell is covered by a
+        footprint when its centre lies inside the outline.
     """
-    import shapely  # noqa: PLC0415
-
     lat0, lon0 = (known.south + known.north) / 2, (known.west + known.east) / 2
     grid = HeightGrid(lat0, lon0, 0.0, 0.0, cell_m, np.zeros((1, 1), np.float32), (0, 0, 0, 0))
     x_w, y_s = grid.project(np.array(known.south), np.array(known.west))
@@ -310,31 +517,37 @@ def height_grid(
     cell_m = max(cell_m, math.sqrt((float(x_e) - float(x_w)) * (float(y_n) - float(y_s)) / 4e6))
     cols = max(1, math.ceil((float(x_e) - float(x_w)) / cell_m))
     rows = max(1, math.ceil((float(y_n) - float(y_s)) / cell_m))
+    coords, counts, values = _flat_rings(buildings)
+    ring = (
+        np.asarray(known_polygon.exterior.coords, dtype=np.float64)
+        if known_polygon is not None
+        else None
+    )
+    path = None
+    if cache_dir is not None:
+        box = np.array([*known, cell_m, rows, cols], dtype=np.float64)
+        parts = [box.tobytes(), coords.tobytes(), counts.tobytes(), values.tobytes()]
+        parts.append(b"" if ring is None else ring.tobytes())
+        path = _grid_cache_path(cache_dir, parts)
+        cached = _read_grid_cache(path, (rows, cols), masked=ring is not None)
+        if cached is not None:
+            heights, mask = cached
+            return HeightGrid(
+                lat0, lon0, float(x_w), float(y_s), cell_m, heights,
+                (float(x_w), float(y_s), float(x_e), float(y_n)), mask,
+            )  # fmt: skip
     heights = np.zeros((rows, cols), dtype=np.float32)
-    for b in buildings:
-        # burn each footprint into the cells whose centres it covers; the taller one wins
-        ring = np.asarray(b.outline)
-        x, y = grid.project(ring[:, 1], ring[:, 0])
-        c0 = max(0, int((x.min() - x_w) / cell_m))
-        c1 = min(cols, int(np.ceil((x.max() - x_w) / cell_m)) + 1)
-        r0 = max(0, int((y.min() - y_s) / cell_m))
-        r1 = min(rows, int(np.ceil((y.max() - y_s) / cell_m)) + 1)
-        if c0 >= c1 or r0 >= r1:
-            continue
-        cx = x_w + (np.arange(c0, c1) + 0.5) * cell_m
-        cy = y_s + (np.arange(r0, r1) + 0.5) * cell_m
-        gx, gy = np.meshgrid(cx, cy)
-        inside = shapely.contains_xy(shapely.Polygon(np.column_stack([x, y])), gx, gy)
-        block = heights[r0:r1, c0:c1]
-        block[inside] = np.maximum(block[inside], b.height_m)
+    _burn_rings(heights, float(x_w), float(y_s), cell_m,
+                grid.project(coords[:, 1], coords[:, 0]), counts,
+                values.astype(np.float32))  # fmt: skip
     mask = None
-    if known_polygon is not None:
-        cx = x_w + (np.arange(cols) + 0.5) * cell_m
-        cy = y_s + (np.arange(rows) + 0.5) * cell_m
-        gx, gy = np.meshgrid(cx, cy)
-        ring = np.asarray(known_polygon.exterior.coords)
-        px, py = grid.project(ring[:, 1], ring[:, 0])
-        mask = shapely.contains_xy(shapely.Polygon(np.column_stack([px, py])), gx, gy)
+    if ring is not None:
+        covered = np.zeros((rows, cols), dtype=np.float32)
+        _burn_rings(covered, float(x_w), float(y_s), cell_m, grid.project(ring[:, 1], ring[:, 0]),
+                    np.array([len(ring)]), np.ones(1, np.float32))  # fmt: skip
+        mask = covered > 0
+    if path is not None:
+        _write_grid_cache(path, heights, mask)
     return HeightGrid(
         lat0, lon0, float(x_w), float(y_s), cell_m, heights,
         (float(x_w), float(y_s), float(x_e), float(y_n)), mask,
