@@ -608,6 +608,43 @@ class WalkGraph:
         dist, idx = self._kdtree.query([x[0], y[0]])
         return int(idx), float(dist)
 
+    def nearest_nodes(
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """
+        Find the graph nodes nearest to many points at once (as ``nearest_node`` does for one).
+
+        Parameters
+        ----------
+        lats, lons
+            The points in degrees.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(node indices, distances in metres)``.
+
+        Raises
+        ------
+        NoWalkError
+            When a point is not on the globe.
+        """
+        lats = np.asarray(lats, dtype=np.float64).reshape(-1)
+        lons = np.asarray(lons, dtype=np.float64).reshape(-1)
+        if not lats.size:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        ok = (np.abs(lats) <= 90.0) & (np.abs(lons) <= 180.0)  # noqa: PLR2004 - False for NaN
+        if not ok.all():
+            bad = int(np.flatnonzero(~ok)[0])
+            msg = (
+                f"point {float(lats[bad])!r},{float(lons[bad])!r} is not on the globe: give "
+                "latitude and longitude in degrees"
+            )
+            raise NoWalkError(msg)
+        x, y = self._project(lats, lons)
+        dist, idx = self._kdtree.query(np.column_stack([x, y]))
+        return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=np.float64)
+
     def edge_coords(self, edge: int) -> NDArray[np.float64]:
         """
         Return an edge's geometry.
