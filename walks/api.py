@@ -571,8 +571,6 @@ def default_start(graph: WalkGraph) -> LatLon:
     LatLon
         A junction of the graph.
     """
-    from scipy.ndimage import uniform_filter  # noqa: PLC0415
-
     lat0 = float(np.mean(graph.node_lat))
     x, y = local_xy(graph.node_lat, graph.node_lon, lat0=lat0, lon0=float(np.mean(graph.node_lon)))
     y = y - lat0 * math.pi / 180.0 * EARTH_RADIUS_M
@@ -582,7 +580,10 @@ def default_start(graph: WalkGraph) -> LatLon:
     rows = np.floor((y - y.min()) / cell).astype(np.int64)
     counts = np.zeros((int(rows.max()) + 1, int(cols.max()) + 1))
     np.add.at(counts, (rows, cols), 1.0)
-    density = uniform_filter(counts, size=3, mode="constant") * 9
+    # each cell's count plus its eight neighbours' (zero beyond the edge)
+    padded = np.pad(counts, 1)
+    rows_n, cols_n = counts.shape
+    density = sum(padded[dr : dr + rows_n, dc : dc + cols_n] for dr in range(3) for dc in range(3))
     middle_r, middle_c = (counts.shape[0] - 1) / 2, (counts.shape[1] - 1) / 2
     rr, cc = np.indices(counts.shape)
     # densest first; among equals the nearest to the middle (a tiny, deterministic tie-break)

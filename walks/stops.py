@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walks.errors import NoStopsError
-from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m, local_xy
+from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m, local_xy, nearest_xy
 from walks.hours import local_zone, opening_status
 from walks.types import LatLon, Stop, ViewInfo
 from walks.views import assumed_roofline_m, facing, height_grid, line_of_sight, sun_light
@@ -137,21 +137,15 @@ def _edges_near(
 
 
 class _BusyIndex:
-    """Distance from points to the nearest busy road (geometry vertices, KD-tree)."""
+    """Distance from points to the nearest busy road (its geometry vertices)."""
 
     def __init__(self, graph: WalkGraph) -> None:
-        from scipy.spatial import cKDTree  # noqa: PLC0415
-
         busy = np.flatnonzero(graph.edge_pleasantness == int(Pleasantness.BUSY))
         lo, hi = graph.geom_offset[busy], graph.geom_offset[busy + 1]
         sizes = (hi - lo).astype(np.int64)
         idx = np.repeat(lo - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
         self.lat0 = float(np.mean(graph.node_lat))
-        self.tree = (
-            cKDTree(np.column_stack(self._xy(graph.geom_lat[idx], graph.geom_lon[idx])))
-            if idx.size
-            else None
-        )
+        self.vertices = self._xy(graph.geom_lat[idx], graph.geom_lon[idx])
 
     def _xy(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return local_xy(lat, lon, lat0=self.lat0)
@@ -159,11 +153,10 @@ class _BusyIndex:
     def distances_m(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> (
         NDArray[np.float64]
     ):  # fmt: skip
-        if self.tree is None or not len(lats):
+        if not self.vertices[0].size or not len(lats):
             return np.full(len(lats), math.inf)
-        x, y = self._xy(lats, lons)
-        dist, _ = self.tree.query(np.column_stack([x, y]))
-        return np.asarray(dist, dtype=np.float64)
+        _, dist = nearest_xy(self.vertices, self._xy(lats, lons))
+        return dist
 
 
 def _display_name(feature: Feature, category: Category) -> str:
