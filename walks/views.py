@@ -49,6 +49,8 @@ COARSE_STEP_M = 10.0
 MAX_SAMPLES = 8192
 #: Most samples (points x samples) held in memory at once.
 CHUNK_ELEMENTS = 1 << 19
+#: Samples worked on at once within a chunk, so that the arrays stay in a CPU cache.
+BLOCK_ELEMENTS = 1 << 14
 #: The percentile of mapped building heights assumed where building data is missing.
 ROOFLINE_PERCENTILE = 90.0
 #: Fewest mapped heights from which the assumed roofline is taken (else the default height).
@@ -713,6 +715,91 @@ def _sample_plan(reach_max: float, fine_end: float, cell_m: float) -> _Samples:
     return _Samples(s[None, :], ds[None, :])
 
 
+@dataclass(frozen=True)
+class _Rays:
+    """Sight lines of some walkers: origins, directions to the landmark, lengths, eyes.
+
+    Attributes
+    ----------
+    px, py
+        Origins in grid metres.
+    dx, dy
+        From the origin to the landmark's centre, in metres.
+    dist
+        Length of ``(dx, dy)``.
+    reach
+        How far each line runs (to the landmark's footprint).
+    eye
+        Eye elevation (ground plus eye height).
+    """
+
+    px: NDArray[np.float64]
+    py: NDArray[np.float64]
+    dx: NDArray[np.float64]
+    dy: NDArray[np.float64]
+    dist: NDArray[np.float64]
+    reach: NDArray[np.float64]
+    eye: NDArray[np.float64]
+
+
+def _trace(
+    grid: HeightGrid,
+    rays: _Rays,
+    samples: _Samples,
+    *,
+    roofline_m: float | None,
+    terrain: Ground | None,
+    ground_mark: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """
+    Sample some sight lines over the grid (see ``line_of_sight``).
+
+    Parameters
+    ----------
+    grid
+        Building heights.
+    rays
+        The lines.
+    samples
+        Where along them, shared by all.
+    roofline_m, terrain
+        As for ``line_of_sight``.
+    ground_mark
+        The ground elevation at the landmark.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(unknown_m, covered_m, hidden_below_m)`` per line.
+    """
+    west, south, east, north = grid.known
+    rows, cols = grid.heights.shape
+    s, ds = samples.s, samples.ds
+    d = rays.dist
+    valid = s < rays.reach[:, None]
+    t = s / np.maximum(d[:, None], 1e-9)
+    x = rays.px[:, None] + rays.dx[:, None] * t
+    y = rays.py[:, None] + rays.dy[:, None] * t
+    inside = (x >= west) & (x < east) & (y >= south) & (y < north)
+    col = np.clip(((x - grid.x0) / grid.cell_m).astype(np.int64), 0, cols - 1)
+    row = np.clip(((y - grid.y0) / grid.cell_m).astype(np.int64), 0, rows - 1)
+    if grid.known_mask is not None:
+        inside &= grid.known_mask[row, col]
+    h = np.where(inside, grid.heights[row, col], 0.0 if roofline_m is None else roofline_m)
+    # each sample stands for the stretch since the previous one, up to the footprint
+    length = np.clip(rays.reach[:, None] - (s - ds), 0.0, ds)
+    unknown = (length * ~inside).sum(axis=1)
+    covered = length.sum(axis=1)
+    if terrain is not None:
+        glat, glon = grid.unproject(x, y)
+        h = h + terrain.sample(glat.ravel(), glon.ravel()).reshape(x.shape)
+    curve = s * (d[:, None] - s) / (2 * EFFECTIVE_RADIUS_M)
+    eye = rays.eye[:, None]
+    need = (h + curve - eye) * d[:, None] / s + eye - ground_mark
+    need = np.where(valid, need, -np.inf)
+    return unknown, covered, np.maximum(need.max(axis=1), 0.0)
+
+
 def line_of_sight(
     grid: HeightGrid,
     lats: NDArray[np.float64],
@@ -764,8 +851,6 @@ def line_of_sight(
     hidden_below = np.zeros(lats.size)
     unknown = np.zeros(lats.size)
     covered = np.zeros(lats.size)
-    west, south, east, north = grid.known
-    rows, cols = grid.heights.shape
     ground_here = terrain.sample(lats, lons) if terrain is not None else np.zeros(lats.size)
     mark_lat, mark_lon = np.array([landmark.location.lat]), np.array([landmark.location.lon])
     ground_mark = float(terrain.sample(mark_lat, mark_lon)[0]) if terrain is not None else 0.0
@@ -775,32 +860,20 @@ def line_of_sight(
     plan = _sample_plan(reach_max, float(exits.max()) if exits.size else 0.0, grid.cell_m)
     per_chunk = max(1, CHUNK_ELEMENTS // max(plan.s.size, 1))
     for lo in range(0, lats.size if plan.s.size else 0, per_chunk):
-        sl = slice(lo, lo + per_chunk)
-        d = dist[sl]
-        n = int(np.searchsorted(plan.s[0], float(reach[sl].max()), side="right")) + 1
+        chunk = slice(lo, min(lo + per_chunk, lats.size))
+        n = int(np.searchsorted(plan.s[0], float(reach[chunk].max()), side="right")) + 1
         s, ds = plan.s[:, :n], plan.ds[:, :n]
-        valid = s < reach[sl, None]
-        t = s / np.maximum(d[:, None], 1e-9)
-        x = px[sl, None] + dx[sl, None] * t
-        y = py[sl, None] + dy[sl, None] * t
-        inside = (x >= west) & (x < east) & (y >= south) & (y < north)
-        col = np.clip(((x - grid.x0) / grid.cell_m).astype(np.int64), 0, cols - 1)
-        row = np.clip(((y - grid.y0) / grid.cell_m).astype(np.int64), 0, rows - 1)
-        if grid.known_mask is not None:
-            inside &= grid.known_mask[row, col]
-        h = np.where(inside, grid.heights[row, col], 0.0 if roofline_m is None else roofline_m)
-        # each sample stands for the stretch since the previous one, up to the footprint
-        length = np.clip(reach[sl, None] - (s - ds), 0.0, ds)
-        unknown[sl] = (length * ~inside).sum(axis=1)
-        covered[sl] = length.sum(axis=1)
-        if terrain is not None:
-            glat, glon = grid.unproject(x, y)
-            h = h + terrain.sample(glat.ravel(), glon.ravel()).reshape(x.shape)
-        curve = s * (d[:, None] - s) / (2 * EFFECTIVE_RADIUS_M)
-        eye = ground_here[sl, None] + eye_m
-        need = (h + curve - eye) * d[:, None] / s + eye - ground_mark
-        need = np.where(valid, need, -np.inf)
-        hidden_below[sl] = np.maximum(need.max(axis=1), 0.0)
+        # the chunk's rows in blocks that fit a CPU cache (each row's numbers are the same)
+        block = max(1, BLOCK_ELEMENTS // n)
+        for first in range(chunk.start, chunk.stop, block):
+            sl = slice(first, min(first + block, chunk.stop))
+            rays = _Rays(
+                px[sl], py[sl], dx[sl], dy[sl], dist[sl], reach[sl], ground_here[sl] + eye_m
+            )
+            unknown[sl], covered[sl], hidden_below[sl] = _trace(
+                grid, rays, _Samples(s, ds), roofline_m=roofline_m, terrain=terrain,
+                ground_mark=ground_mark,
+            )  # fmt: skip
     fraction = np.clip((landmark.height_m - hidden_below) / landmark.height_m, 0.0, 1.0)
     known_share = np.where(covered > 0, 1.0 - unknown / np.maximum(covered, 1e-9), 1.0)
     return Sightlines(fraction, dist, bearing, unknown, hidden_below, np.clip(known_share, 0, 1))
