@@ -436,23 +436,43 @@ def _read_grid_cache(path: Path, shape: tuple[int, int], *, masked: bool) -> tup
         grid (a damaged file is removed, to be written again).
     """
     try:
-        with np.load(path, allow_pickle=False) as data:
-            heights = np.asarray(data["heights"])
-            mask = np.asarray(data["mask"]) if masked else None
+        raw = path.read_bytes()  # read whole, so that no file is left open on a damaged zip
     except FileNotFoundError:
         return None
+    except OSError as err:  # e.g. a file where the cache folder should be: no cache then
+        log.info("cannot read the height grid cache %s (%s)", path, err)
+        return None
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            heights = np.asarray(data["heights"])
+            mask = np.asarray(data["mask"]) if masked else None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         log.info("height grid cache %s is unreadable (%s): rebuilding it", path, err)
-        path.unlink(missing_ok=True)
+        _discard(path)
         return None
     ok = heights.dtype == np.float32 and heights.shape == shape
     if mask is not None:
         ok = ok and mask.dtype == np.bool_ and mask.shape == shape
     if not ok:
         log.info("height grid cache %s is not the grid expected: rebuilding it", path)
-        path.unlink(missing_ok=True)
+        _discard(path)
         return None
     return heights, mask
+
+
+def _discard(path: Path) -> None:
+    """
+    Remove a damaged cache file, if it can be removed (it is rewritten after the rebuild).
+
+    Parameters
+    ----------
+    path
+        The file.
+    """
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as err:
+        log.info("cannot remove %s (%s)", path, err)
 
 
 def _write_grid_cache(
