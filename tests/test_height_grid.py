@@ -30,8 +30,15 @@ def _cell_by_cell(
     for b in buildings:
         ring = np.asarray(b.outline)
         x, y = grid.project(ring[:, 1], ring[:, 0])
-        inside = shapely.contains_xy(shapely.Polygon(np.column_stack([x, y])), gx, gy)
-        heights[inside] = np.maximum(heights[inside], np.float32(b.height_m))
+        # only the cells around the footprint (a generous window) are tested
+        near_x = (cx >= np.nanmin(x) - grid.cell_m) & (cx <= np.nanmax(x) + grid.cell_m)
+        near_y = (cy >= np.nanmin(y) - grid.cell_m) & (cy <= np.nanmax(y) + grid.cell_m)
+        window = np.ix_(near_y, near_x)
+        footprint = shapely.Polygon(np.column_stack([x, y]))
+        inside = shapely.contains_xy(footprint, gx[window], gy[window])
+        block = heights[window]
+        block[inside] = np.maximum(block[inside], np.float32(b.height_m))
+        heights[window] = block
     mask = None
     if polygon is not None:
         ring = np.asarray(polygon.exterior.coords)
