@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import math
 from dataclasses import dataclass, replace
@@ -448,10 +449,18 @@ def _known_box(graph_box: BBox, features: OsmFeatures) -> BBox:
         The box.
     """
     west, south, east, north = graph_box
-    for b in features.buildings:
-        ring = np.asarray(b.outline)
-        west, east = min(west, float(ring[:, 0].min())), max(east, float(ring[:, 0].max()))
-        south, north = min(south, float(ring[:, 1].min())), max(north, float(ring[:, 1].max()))
+    flat = np.fromiter(
+        itertools.chain.from_iterable(
+            itertools.chain.from_iterable(b.outline for b in features.buildings)
+        ),
+        np.float64,
+    )
+    lon, lat = flat[0::2], flat[1::2]
+    lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
+    if lon.size:
+        west, east = min(west, float(lon.min())), max(east, float(lon.max()))
+    if lat.size:
+        south, north = min(south, float(lat.min())), max(north, float(lat.max()))
     return BBox(west, south, east, north)
 
 

@@ -259,9 +259,9 @@ def haversine_m(
 
 #: Up to this many point-to-candidate distances a nearest-point search compares them all
 #: (numpy, in blocks); beyond, it builds a KD-tree (scipy.spatial, imported only then).
-BRUTE_FORCE_PAIRS = 50_000_000
-#: Distances held in memory at once by the exhaustive search.
-_BLOCK_PAIRS = 1 << 20
+BRUTE_FORCE_PAIRS = 20_000_000
+#: Distances held in memory at once by the exhaustive search (a CPU cache's worth).
+_BLOCK_PAIRS = 1 << 15
 
 
 def nearest_xy(
@@ -297,9 +297,11 @@ def nearest_xy(
     squared = np.zeros(qx.size)
     step = max(1, _BLOCK_PAIRS // max(cx.size, 1))
     for lo in range(0, qx.size, step):
-        dx = cx[None, :] - qx[lo : lo + step, None]
+        d2 = cx[None, :] - qx[lo : lo + step, None]
+        d2 *= d2
         dy = cy[None, :] - qy[lo : lo + step, None]
-        d2 = dx * dx + dy * dy
+        dy *= dy
+        d2 += dy
         best = np.argmin(d2, axis=1)
         index[lo : lo + step] = best
         squared[lo : lo + step] = d2[np.arange(best.size), best]
