@@ -314,19 +314,28 @@ def _labels(graph: WalkGraph, edges: np.ndarray) -> list[list[Any]]:
     placed: dict[int, list[tuple[float, float]]] = {}
     labels: list[list[Any]] = []
     lat0 = float(np.mean(graph.node_lat)) if graph.n_nodes else 0.0
-    for edge in order:
-        coords = graph.edge_coords(int(edge))  # (k, 2) lat, lon
-        middle = coords[len(coords) // 2] if len(coords) > 2 else coords.mean(axis=0)  # noqa: PLR2004
-        x, y = local_xy(float(middle[0]), float(middle[1]), lat0=lat0)
+    # every candidate's middle point at once: the middle vertex, or the mean of two
+    lo, hi = graph.geom_offset[order], graph.geom_offset[order + 1]
+    size = hi - lo
+    glat, glon = graph.geom_lat, graph.geom_lon
+    two = size <= 2  # noqa: PLR2004
+    mid = lo + size // 2
+    end = np.maximum(hi - 1, lo)
+    mid_lat = np.where(two, (glat[lo] + glat[end]) / 2, glat[np.minimum(mid, end)])
+    mid_lon = np.where(two, (glon[lo] + glon[end]) / 2, glon[np.minimum(mid, end)])
+    xs, ys = local_xy(mid_lat, mid_lon, lat0=lat0)
+    for i, edge in enumerate(order.tolist()):
+        x, y = float(xs[i]), float(ys[i])
         name = int(graph.edge_name[edge])
         others = placed.setdefault(name, [])
-        if any(math.hypot(float(x) - ox, float(y) - oy) < LABEL_SPACING_M for ox, oy in others):
+        if any(math.hypot(x - ox, y - oy) < LABEL_SPACING_M for ox, oy in others):
             continue
-        others.append((float(x), float(y)))
-        a, b = coords[0], coords[-1]
-        angle = bearing_deg(float(a[0]), float(a[1]), float(b[0]), float(b[1])) - 90.0
+        others.append((x, y))
+        first, last = int(lo[i]), int(end[i])
+        angle = bearing_deg(float(glat[first]), float(glon[first]), float(glat[last]),
+                            float(glon[last])) - 90.0  # fmt: skip
         angle = (angle + 90.0) % 180.0 - 90.0  # keep the text upright
-        labels.append([round(float(middle[0]), 6), round(float(middle[1]), 6), round(angle),
+        labels.append([round(float(mid_lat[i]), 6), round(float(mid_lon[i]), 6), round(angle),
                        graph.strings[name]])  # fmt: skip
         if len(labels) >= MAX_LABELS:
             break
