@@ -153,6 +153,19 @@ class _BusyIndex:
     def distances_m(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> (
         NDArray[np.float64]
     ):  # fmt: skip
+        """
+        Measure how far points are from the nearest busy road.
+
+        Parameters
+        ----------
+        lats, lons
+            The points.
+
+        Returns
+        -------
+        ndarray
+            Metres (infinite when the area has no busy road).
+        """
         if not self.vertices[0].size or not len(lats):
             return np.full(len(lats), math.inf)
         _, dist = nearest_xy(self.vertices, self._xy(lats, lons))
