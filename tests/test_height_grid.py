@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -116,10 +117,22 @@ def test_grid_is_cached_and_read_back(
     np.testing.assert_array_equal(again.heights, first.heights)
     assert again.known == first.known
     assert again.cell_m == first.cell_m
+    # with a known-area mask too
+    middle = shapely.Point((known.west + known.east) / 2, (known.south + known.north) / 2)
+    polygon = middle.buffer((known.east - known.west) / 3)
+    masked = height_grid(munich_buildings, known, known_polygon=polygon, cache_dir=tmp_path)
+    read = height_grid(munich_buildings, known, known_polygon=polygon, cache_dir=tmp_path)
+    assert masked.known_mask is not None
+    assert read.known_mask is not None
+    np.testing.assert_array_equal(read.known_mask, masked.known_mask)
+    np.testing.assert_array_equal(read.heights, masked.heights)
+    assert 0 < masked.known_mask.sum() < masked.known_mask.size
+    # the entries are small: a palette of heights and deflated indices
+    assert all(f.stat().st_size < 1_000_000 for f in (tmp_path / "heights").iterdir())
     # other buildings, another box or another cell size are other entries
     height_grid(munich_buildings[:100], known, cache_dir=tmp_path)
     height_grid(munich_buildings, known, cell_m=3.0, cache_dir=tmp_path)
-    assert len(list((tmp_path / "heights").glob("grid-*.npz"))) == 3
+    assert len(list((tmp_path / "heights").glob("grid-*.npz"))) == 4
 
 
 @pytest.mark.parametrize(
@@ -137,21 +150,27 @@ def test_damaged_cache_entry_is_rebuilt(
     path.write_bytes(damage)
     rebuilt = height_grid(paris_buildings, known, cache_dir=tmp_path)
     np.testing.assert_array_equal(rebuilt.heights, fresh.heights)
-    with np.load(path) as data:  # written again, whole
-        np.testing.assert_array_equal(data["heights"], fresh.heights)
+    assert path.stat().st_size > len(damage)  # written again, whole
+    stamp = path.stat().st_mtime_ns
+    again = height_grid(paris_buildings, known, cache_dir=tmp_path)
+    assert path.stat().st_mtime_ns == stamp  # and read back
+    np.testing.assert_array_equal(again.heights, fresh.heights)
 
 
-def test_cache_entry_of_the_wrong_shape_is_rebuilt(
+def test_cache_entry_that_is_not_the_grid_is_rebuilt(
     paris_buildings: tuple[Building, ...], tmp_path: Path
 ) -> None:
     known = _box(paris_buildings)
     fresh = height_grid(paris_buildings, known)
     height_grid(paris_buildings, known, cache_dir=tmp_path)
     (path,) = (tmp_path / "heights").glob("grid-*.npz")
-    with path.open("wb") as fh:
-        np.savez(fh, heights=np.ones((3, 3), np.float32))
-    rebuilt = height_grid(paris_buildings, known, cache_dir=tmp_path)
-    np.testing.assert_array_equal(rebuilt.heights, fresh.heights)
+    for index in (np.zeros(9, np.uint16), np.full(fresh.heights.size, 7, np.uint16)):
+        # a grid of another size, and indices beyond the palette
+        with path.open("wb") as fh:
+            np.savez(fh, palette=np.zeros(2, np.float32),
+                     index=np.frombuffer(zlib.compress(index.tobytes()), np.uint8))  # fmt: skip
+        rebuilt = height_grid(paris_buildings, known, cache_dir=tmp_path)
+        np.testing.assert_array_equal(rebuilt.heights, fresh.heights)
 
 
 def test_unwritable_cache_still_gives_the_grid(

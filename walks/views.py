@@ -18,6 +18,7 @@ import math
 import re
 import tomllib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -387,7 +388,7 @@ def _burn_rings(
 
 #: Bumped when the height grid's layout or rasterisation changes, so old cache entries are
 #: not read.
-GRID_CACHE_VERSION = 1
+GRID_CACHE_VERSION = 2
 
 
 def _grid_cache_path(cache_dir: Path, parts: list[bytes]) -> Path:
@@ -442,21 +443,28 @@ def _read_grid_cache(path: Path, shape: tuple[int, int], *, masked: bool) -> tup
     except OSError as err:  # e.g. a file where the cache folder should be: no cache then
         log.info("cannot read the height grid cache %s (%s)", path, err)
         return None
+    cells = shape[0] * shape[1]
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            heights = np.asarray(data["heights"])
-            mask = np.asarray(data["mask"]) if masked else None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            palette = np.asarray(data["palette"])
+            index = np.frombuffer(zlib.decompress(data["index"].tobytes()), np.uint16)
+            bits = (
+                np.frombuffer(zlib.decompress(data["mask"].tobytes()), np.uint8) if masked else None
+            )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         log.info("height grid cache %s is unreadable (%s): rebuilding it", path, err)
         _discard(path)
         return None
-    ok = heights.dtype == np.float32 and heights.shape == shape
-    if mask is not None:
-        ok = ok and mask.dtype == np.bool_ and mask.shape == shape
+    ok = palette.dtype == np.float32 and palette.ndim == 1 and index.size == cells
+    ok = ok and (not index.size or int(index.max()) < palette.size)
+    if bits is not None:
+        ok = ok and bits.size == (cells + 7) // 8
     if not ok:
         log.info("height grid cache %s is not the grid expected: rebuilding it", path)
         _discard(path)
         return None
+    heights = palette[index].reshape(shape)
+    mask = None if bits is None else np.unpackbits(bits, count=cells).astype(bool).reshape(shape)
     return heights, mask
 
 
@@ -490,8 +498,19 @@ def _write_grid_cache(
     """
     from walks import _files  # noqa: PLC0415
 
+    # few distinct heights: a palette and 16-bit indices into it, deflated (fast, and a
+    # town's grid takes some hundred kB instead of megabytes)
+    palette, index = np.unique(heights, return_inverse=True)
+    if palette.size > np.iinfo(np.uint16).max:
+        return  # a grid this varied is rebuilt each time rather than cached
+    arrays: dict[str, NDArray[np.generic]] = {
+        "palette": palette.astype(np.float32),
+        "index": np.frombuffer(zlib.compress(index.astype(np.uint16).tobytes(), 1), np.uint8),
+    }
+    if mask is not None:
+        packed = np.packbits(mask.reshape(-1)).tobytes()
+        arrays["mask"] = np.frombuffer(zlib.compress(packed, 1), np.uint8)
     buffer = io.BytesIO()
-    arrays = {"heights": heights} if mask is None else {"heights": heights, "mask": mask}
     np.savez(buffer, allow_pickle=False, **arrays)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
