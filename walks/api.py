@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import math
 from dataclasses import dataclass, replace
@@ -217,7 +218,10 @@ def stops_in_area(
         progress("finding stops")
     stops = find_stops(
         graph, features, chosen,
-        options=StopOptions(at=at, landmark=mark, terrain=terrain, roofline_m=roofline_m),
+        options=StopOptions(
+            at=at, landmark=mark, terrain=terrain, roofline_m=roofline_m,
+            cache_dir=(cache_dir or settings.default_cache_dir()) if use_cache else None,
+        ),
         known=known,
         known_polygon=known_polygon,
         skip_missing=skip_missing,
@@ -445,10 +449,18 @@ def _known_box(graph_box: BBox, features: OsmFeatures) -> BBox:
         The box.
     """
     west, south, east, north = graph_box
-    for b in features.buildings:
-        ring = np.asarray(b.outline)
-        west, east = min(west, float(ring[:, 0].min())), max(east, float(ring[:, 0].max()))
-        south, north = min(south, float(ring[:, 1].min())), max(north, float(ring[:, 1].max()))
+    flat = np.fromiter(
+        itertools.chain.from_iterable(
+            itertools.chain.from_iterable(b.outline for b in features.buildings)
+        ),
+        np.float64,
+    )
+    lon, lat = flat[0::2], flat[1::2]
+    lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
+    if lon.size:
+        west, east = min(west, float(lon.min())), max(east, float(lon.max()))
+    if lat.size:
+        south, north = min(south, float(lat.min())), max(north, float(lat.max()))
     return BBox(west, south, east, north)
 
 
@@ -568,8 +580,6 @@ def default_start(graph: WalkGraph) -> LatLon:
     LatLon
         A junction of the graph.
     """
-    from scipy.ndimage import uniform_filter  # noqa: PLC0415
-
     lat0 = float(np.mean(graph.node_lat))
     x, y = local_xy(graph.node_lat, graph.node_lon, lat0=lat0, lon0=float(np.mean(graph.node_lon)))
     y = y - lat0 * math.pi / 180.0 * EARTH_RADIUS_M
@@ -579,7 +589,10 @@ def default_start(graph: WalkGraph) -> LatLon:
     rows = np.floor((y - y.min()) / cell).astype(np.int64)
     counts = np.zeros((int(rows.max()) + 1, int(cols.max()) + 1))
     np.add.at(counts, (rows, cols), 1.0)
-    density = uniform_filter(counts, size=3, mode="constant") * 9
+    # each cell's count plus its eight neighbours' (zero beyond the edge)
+    padded = np.pad(counts, 1)
+    rows_n, cols_n = counts.shape
+    density = sum(padded[dr : dr + rows_n, dc : dc + cols_n] for dr in range(3) for dc in range(3))
     middle_r, middle_c = (counts.shape[0] - 1) / 2, (counts.shape[1] - 1) / 2
     rr, cc = np.indices(counts.shape)
     # densest first; among equals the nearest to the middle (a tiny, deterministic tie-break)

@@ -9,6 +9,7 @@ neighbourhood fits in a few hundred kilobytes of JSON.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -44,31 +45,26 @@ LABEL_SPACING_M = 180.0
 MIN_LABEL_EDGE_M = 40.0
 
 
-def _encode(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> list[int]:
+def _flatten(outlines: list[tuple[tuple[float, float], ...]]) -> tuple[np.ndarray, np.ndarray]:
     """
-    Encode a line as ``[y0, x0, dy1, dx1, ...]`` in 1e-5 degree steps from ``origin``.
+    Put longitude/latitude outlines into one array.
 
     Parameters
     ----------
-    lat, lon
-        The line's coordinates in degrees.
-    origin
-        ``(lat, lon)`` subtracted first.
+    outlines
+        The outlines.
 
     Returns
     -------
-    list of int
-        The flat delta-encoded list (consecutive repeated points dropped).
+    tuple of ndarray
+        ``(coords, counts)``: ``(n, 2)`` rows of all outlines one after the other, and the
+        number of rows of each.
     """
-    y = np.rint((lat - origin[0]) / SCALE_DEG).astype(np.int64)
-    x = np.rint((lon - origin[1]) / SCALE_DEG).astype(np.int64)
-    keep = np.ones(len(y), dtype=bool)
-    keep[1:] = (np.diff(y) != 0) | (np.diff(x) != 0)
-    y, x = y[keep], x[keep]
-    deltas = np.empty(2 * len(y), dtype=np.int64)
-    deltas[0::2] = np.diff(y, prepend=0)
-    deltas[1::2] = np.diff(x, prepend=0)
-    return [int(v) for v in deltas]
+    counts = np.fromiter((len(o) for o in outlines), np.int64, len(outlines))
+    total = int(counts.sum())
+    flat = np.fromiter(itertools.chain.from_iterable(itertools.chain.from_iterable(outlines)),
+                       np.float64, 2 * total)  # fmt: skip
+    return flat.reshape(total, 2), counts
 
 
 def _class_of(highway: str | None) -> int:
@@ -143,9 +139,9 @@ def basemap_data(
     dy[starts], dx[starts] = y[starts], x[starts]
     flat = np.empty(2 * len(y), dtype=np.int64)
     flat[0::2], flat[1::2] = dy, dx
+    values, kinds = flat.tolist(), edge_class.tolist()
     streets = [
-        [int(edge_class[e]), *flat[2 * starts[e] : 2 * ends[e]].tolist()]
-        for e in np.flatnonzero(hits)
+        [kinds[e], *values[2 * starts[e] : 2 * ends[e]]] for e in np.flatnonzero(hits).tolist()
     ]
     return {
         "origin": list(origin),
@@ -186,26 +182,70 @@ def _buildings(
     if not buildings:
         return []
     west, south, east, north = bounds
-    out: list[list[int]] = []
     tolerance = BUILDING_TOLERANCE_M / 111_195.0
-    rings = [np.asarray(b.outline, dtype=float) for b in buildings]
-    firsts = np.array([ring[0] for ring in rings])
-    near = (firsts[:, 0] >= west) & (firsts[:, 0] <= east)
+    coords, counts = _flatten([b.outline for b in buildings])
+    starts = np.cumsum(counts) - counts
+    has_points = counts > 0
+    firsts = coords[np.minimum(starts, max(len(coords) - 1, 0))]
+    near = has_points & (firsts[:, 0] >= west) & (firsts[:, 0] <= east)
     near &= (firsts[:, 1] >= south) & (firsts[:, 1] <= north)
-    chosen = [rings[i] for i in np.flatnonzero(near)]
-    if not chosen:
+    chosen = np.flatnonzero(near)
+    if not chosen.size:
         return []
-    flat = np.concatenate(chosen)
-    index = np.repeat(np.arange(len(chosen)), [len(r) for r in chosen])
+    index = np.repeat(np.arange(chosen.size), counts[chosen])
+    flat = coords[np.repeat(starts[chosen] - (np.cumsum(counts[chosen]) - counts[chosen]),
+                            counts[chosen]) + np.arange(int(counts[chosen].sum()))]  # fmt: skip
     polygons = shapely.polygons(shapely.linearrings(flat, indices=index))
     simple = shapely.simplify(polygons, tolerance, preserve_topology=False)
-    for polygon in simple:
-        if polygon.is_empty or polygon.geom_type != "Polygon":
-            continue
-        coords = np.asarray(polygon.exterior.coords)[:-1]
-        if len(coords) >= 3:  # noqa: PLR2004
-            out.append(_encode(coords[:, 1], coords[:, 0], origin))
-    return out
+    simple = simple[(shapely.get_type_id(simple) == 3) & ~shapely.is_empty(simple)]  # noqa: PLR2004 - Polygon
+    points, ring = shapely.get_coordinates(shapely.get_exterior_ring(simple), return_index=True)
+    sizes = np.bincount(ring, minlength=simple.size) - 1  # the closing point is left out
+    last = np.cumsum(sizes + 1) - 1
+    body = np.ones(len(points), dtype=bool)
+    body[last[sizes >= 0]] = False
+    keep_ring = sizes >= 3  # noqa: PLR2004
+    body &= keep_ring[ring]
+    return _encode_many(points[body, 1], points[body, 0], ring[body], origin)
+
+
+def _encode_many(
+    lat: np.ndarray, lon: np.ndarray, line: np.ndarray, origin: tuple[float, float]
+) -> list[list[int]]:
+    """
+    Encode lines as ``[y0, x0, dy1, dx1, ...]`` in 1e-5 degree steps from ``origin``, all at once.
+
+    Consecutive points that round to the same step are dropped.
+
+    Parameters
+    ----------
+    lat, lon
+        The coordinates of all lines, line after line.
+    line
+        Which line each point belongs to (non-decreasing).
+    origin
+        ``(lat, lon)`` subtracted first.
+
+    Returns
+    -------
+    list of list of int
+        One flat delta-encoded list per line that has points, in order.
+    """
+    if not len(lat):
+        return []
+    y = np.rint((lat - origin[0]) / SCALE_DEG).astype(np.int64)
+    x = np.rint((lon - origin[1]) / SCALE_DEG).astype(np.int64)
+    first = np.ones(len(y), dtype=bool)
+    first[1:] = line[1:] != line[:-1]
+    keep = first.copy()
+    keep[1:] |= (np.diff(y) != 0) | (np.diff(x) != 0)
+    y, x, first = y[keep], x[keep], first[keep]
+    dy, dx = np.diff(y, prepend=0), np.diff(x, prepend=0)
+    dy[first], dx[first] = y[first], x[first]
+    flat = np.empty(2 * len(y), dtype=np.int64)
+    flat[0::2], flat[1::2] = dy, dx
+    values = flat.tolist()
+    bounds = [*(2 * np.flatnonzero(first)).tolist(), len(values)]
+    return [values[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 #: Land cover kinds, in drawing order (rails on top).
@@ -235,16 +275,21 @@ def _cover(
         ``[kind index, *encoded points]`` per shape.
     """
     west, south, east, north = bounds
-    out: list[list[int]] = []
-    for shape in sorted(landcover, key=lambda c: COVER_KINDS.index(c.kind)):
-        ring = np.asarray(shape.outline, dtype=float)
-        if not (
-            (ring[:, 0].max() >= west) and (ring[:, 0].min() <= east)
-            and (ring[:, 1].max() >= south) and (ring[:, 1].min() <= north)
-        ):  # fmt: skip
-            continue
-        out.append([COVER_KINDS.index(shape.kind), *_encode(ring[:, 1], ring[:, 0], origin)])
-    return out
+    shapes = sorted(landcover, key=lambda c: COVER_KINDS.index(c.kind))
+    shapes = [c for c in shapes if c.outline]
+    if not shapes:
+        return []
+    coords, counts = _flatten([c.outline for c in shapes])
+    starts = np.cumsum(counts) - counts
+    lon, lat = coords[:, 0], coords[:, 1]
+    high_lon, low_lon = np.maximum.reduceat(lon, starts), np.minimum.reduceat(lon, starts)
+    high_lat, low_lat = np.maximum.reduceat(lat, starts), np.minimum.reduceat(lat, starts)
+    reach = (high_lon >= west) & (low_lon <= east) & (high_lat >= south) & (low_lat <= north)
+    line = np.repeat(np.arange(len(shapes)), counts)
+    take = reach[line]
+    encoded = _encode_many(lat[take], lon[take], line[take], origin)
+    kinds = [COVER_KINDS.index(shapes[i].kind) for i in np.flatnonzero(reach)]
+    return [[kind, *points] for kind, points in zip(kinds, encoded, strict=True)]
 
 
 def _labels(graph: WalkGraph, edges: np.ndarray) -> list[list[Any]]:
@@ -269,19 +314,28 @@ def _labels(graph: WalkGraph, edges: np.ndarray) -> list[list[Any]]:
     placed: dict[int, list[tuple[float, float]]] = {}
     labels: list[list[Any]] = []
     lat0 = float(np.mean(graph.node_lat)) if graph.n_nodes else 0.0
-    for edge in order:
-        coords = graph.edge_coords(int(edge))  # (k, 2) lat, lon
-        middle = coords[len(coords) // 2] if len(coords) > 2 else coords.mean(axis=0)  # noqa: PLR2004
-        x, y = local_xy(float(middle[0]), float(middle[1]), lat0=lat0)
+    # every candidate's middle point at once: the middle vertex, or the mean of two
+    lo, hi = graph.geom_offset[order], graph.geom_offset[order + 1]
+    size = hi - lo
+    glat, glon = graph.geom_lat, graph.geom_lon
+    two = size <= 2  # noqa: PLR2004
+    mid = lo + size // 2
+    end = np.maximum(hi - 1, lo)
+    mid_lat = np.where(two, (glat[lo] + glat[end]) / 2, glat[np.minimum(mid, end)])
+    mid_lon = np.where(two, (glon[lo] + glon[end]) / 2, glon[np.minimum(mid, end)])
+    xs, ys = local_xy(mid_lat, mid_lon, lat0=lat0)
+    for i, edge in enumerate(order.tolist()):
+        x, y = float(xs[i]), float(ys[i])
         name = int(graph.edge_name[edge])
         others = placed.setdefault(name, [])
-        if any(math.hypot(float(x) - ox, float(y) - oy) < LABEL_SPACING_M for ox, oy in others):
+        if any(math.hypot(x - ox, y - oy) < LABEL_SPACING_M for ox, oy in others):
             continue
-        others.append((float(x), float(y)))
-        a, b = coords[0], coords[-1]
-        angle = bearing_deg(float(a[0]), float(a[1]), float(b[0]), float(b[1])) - 90.0
+        others.append((x, y))
+        first, last = int(lo[i]), int(end[i])
+        angle = bearing_deg(float(glat[first]), float(glon[first]), float(glat[last]),
+                            float(glon[last])) - 90.0  # fmt: skip
         angle = (angle + 90.0) % 180.0 - 90.0  # keep the text upright
-        labels.append([round(float(middle[0]), 6), round(float(middle[1]), 6), round(angle),
+        labels.append([round(float(mid_lat[i]), 6), round(float(mid_lon[i]), 6), round(angle),
                        graph.strings[name]])  # fmt: skip
         if len(labels) >= MAX_LABELS:
             break

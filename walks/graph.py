@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
     import networkx as nx
     from numpy.typing import NDArray
-    from scipy.spatial import cKDTree
 
     from walks.data import OsmWays
     from walks.types import Area, BBox, LatLon
@@ -256,6 +255,57 @@ def haversine_m(
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
     result: NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return result
+
+
+#: Up to this many point-to-candidate distances a nearest-point search compares them all
+#: (numpy, in blocks); beyond, it builds a KD-tree (scipy.spatial, imported only then).
+BRUTE_FORCE_PAIRS = 20_000_000
+#: Distances held in memory at once by the exhaustive search (a CPU cache's worth).
+_BLOCK_PAIRS = 1 << 15
+
+
+def nearest_xy(
+    candidates: tuple[NDArray[np.float64], NDArray[np.float64]],
+    queries: tuple[NDArray[np.float64], NDArray[np.float64]],
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """
+    Find the nearest candidate of each query point, in plane metres.
+
+    Small searches compare every pair (no index to build, nothing to import; ties go to the
+    lowest index); large ones use a KD-tree.
+
+    Parameters
+    ----------
+    candidates
+        ``(x, y)`` of the points searched; at least one.
+    queries
+        ``(x, y)`` of the query points.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(index of the nearest candidate, distance)`` per query.
+    """
+    cx, cy = (np.asarray(v, dtype=np.float64).reshape(-1) for v in candidates)
+    qx, qy = (np.asarray(v, dtype=np.float64).reshape(-1) for v in queries)
+    if qx.size * cx.size > BRUTE_FORCE_PAIRS:
+        from scipy.spatial import cKDTree  # noqa: PLC0415
+
+        dist, found = cKDTree(np.column_stack([cx, cy])).query(np.column_stack([qx, qy]))
+        return np.asarray(found, dtype=np.int64), np.asarray(dist, dtype=np.float64)
+    index = np.zeros(qx.size, dtype=np.int64)
+    squared = np.zeros(qx.size)
+    step = max(1, _BLOCK_PAIRS // max(cx.size, 1))
+    for lo in range(0, qx.size, step):
+        d2 = cx[None, :] - qx[lo : lo + step, None]
+        d2 *= d2
+        dy = cy[None, :] - qy[lo : lo + step, None]
+        dy *= dy
+        d2 += dy
+        best = np.argmin(d2, axis=1)
+        index[lo : lo + step] = best
+        squared[lo : lo + step] = d2[np.arange(best.size), best]
+    return index, np.sqrt(squared)
 
 
 def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -551,11 +601,9 @@ class WalkGraph:
         return edges[offsets[node] : offsets[node + 1]]
 
     @cached_property
-    def _kdtree(self) -> cKDTree:
-        """KD-tree over node positions in a local metric projection."""
-        from scipy.spatial import cKDTree  # noqa: PLC0415
-
-        return cKDTree(np.column_stack(self._project(self.node_lat, self.node_lon)))
+    def _node_xy(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Node positions in a local metric projection (see ``_project``)."""
+        return self._project(self.node_lat, self.node_lon)
 
     def _project(
         self, lat: NDArray[np.float64], lon: NDArray[np.float64]
@@ -605,8 +653,43 @@ class WalkGraph:
             )
             raise NoWalkError(msg)
         x, y = self._project(np.array([lat]), np.array([lon]))
-        dist, idx = self._kdtree.query([x[0], y[0]])
-        return int(idx), float(dist)
+        idx, dist = nearest_xy(self._node_xy, (x, y))
+        return int(idx[0]), float(dist[0])
+
+    def nearest_nodes(
+        self, lats: NDArray[np.float64], lons: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """
+        Find the graph nodes nearest to many points at once (as ``nearest_node`` does for one).
+
+        Parameters
+        ----------
+        lats, lons
+            The points in degrees.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(node indices, distances in metres)``.
+
+        Raises
+        ------
+        NoWalkError
+            When a point is not on the globe.
+        """
+        lats = np.asarray(lats, dtype=np.float64).reshape(-1)
+        lons = np.asarray(lons, dtype=np.float64).reshape(-1)
+        if not lats.size:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        ok = (np.abs(lats) <= 90.0) & (np.abs(lons) <= 180.0)  # noqa: PLR2004 - False for NaN
+        if not ok.all():
+            bad = int(np.flatnonzero(~ok)[0])
+            msg = (
+                f"point {float(lats[bad])!r},{float(lons[bad])!r} is not on the globe: give "
+                "latitude and longitude in degrees"
+            )
+            raise NoWalkError(msg)
+        return nearest_xy(self._node_xy, self._project(lats, lons))
 
     def edge_coords(self, edge: int) -> NDArray[np.float64]:
         """

@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walks.errors import NoStopsError
-from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m, local_xy
+from walks.graph import LANE_NAME_RE, Pleasantness, haversine_m, local_xy, nearest_xy
 from walks.hours import local_zone, opening_status
 from walks.types import LatLon, Stop, ViewInfo
 from walks.views import assumed_roofline_m, facing, height_grid, line_of_sight, sun_light
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from numpy.typing import NDArray
     from shapely import Polygon
 
     from walks.categories import Category
@@ -68,6 +72,9 @@ class StopOptions:
         loaded buildings (``walks.views.assumed_roofline_m``).
     max_views
         How many view stops to keep at most.
+    cache_dir
+        Where the building height grid is cached (``walks.views.height_grid``), or None for
+        no cache.
     """
 
     at: dt.datetime | None = None
@@ -75,71 +82,94 @@ class StopOptions:
     terrain: Ground | None = None
     roofline_m: float | None = None
     max_views: int = MAX_VIEW_STOPS
+    cache_dir: Path | None = None
 
 
 def _compass(bearing: float) -> str:
     return _COMPASS8[int(((bearing % 360) + 22.5) // 45) % 8]
 
 
-def _edge_near(graph: WalkGraph, node: int, point: LatLon) -> int:
+def _edges_near(
+    graph: WalkGraph, nodes: NDArray[np.int64], lats: NDArray[np.float64],
+    lons: NDArray[np.float64],
+) -> NDArray[np.int64]:  # fmt: skip
     """
-    Pick the edge a place opens onto: among the edges at its nearest node, the closest one.
+    Pick the edge each place opens onto: among the edges at its nearest node, the closest one.
+
+    The distance to an edge is the least distance to a vertex of its geometry; among equally
+    close edges the first at the node wins. All places at once: one distance per vertex.
 
     Parameters
     ----------
     graph
         The graph.
-    node
-        The place's nearest node.
-    point
-        The place.
+    nodes
+        Each place's nearest node.
+    lats, lons
+        The places.
 
     Returns
     -------
-    int
-        An edge index.
+    ndarray
+        An edge index per place.
     """
-    edges = graph.node_edges(node)
-    best, best_d = int(edges[0]), math.inf
-    for edge in edges:
-        coords = graph.edge_coords(int(edge))
-        d = float(haversine_m(np.full(len(coords), point.lat), np.full(len(coords), point.lon),
-                              coords[:, 0], coords[:, 1]).min())  # fmt: skip
-        if d < best_d:
-            best, best_d = int(edge), d
-    return best
+    if not len(nodes):
+        return np.zeros(0, dtype=np.int64)
+    per_node = [graph.node_edges(int(n)) for n in nodes]
+    counts = np.array([len(e) for e in per_node], dtype=np.int64)
+    edges = np.concatenate(per_node).astype(np.int64)
+    place = np.repeat(np.arange(len(nodes)), counts)
+    lo, hi = graph.geom_offset[edges], graph.geom_offset[edges + 1]
+    sizes = (hi - lo).astype(np.int64)
+    first = np.cumsum(sizes) - sizes
+    vertex = np.repeat(lo - first, sizes) + np.arange(int(sizes.sum()))
+    which = np.repeat(place, sizes)
+    d = haversine_m(lats[which], lons[which], graph.geom_lat[vertex], graph.geom_lon[vertex])
+    nearest = np.minimum.reduceat(d, first) if d.size else np.zeros(0)
+    nearest = np.where(np.isnan(nearest), np.inf, nearest)
+    out: NDArray[np.int64] = edges[np.cumsum(counts) - counts]  # first edge: none nearer
+    start = 0
+    for i, count in enumerate(counts):
+        if count:
+            out[i] = edges[start + int(np.argmin(nearest[start : start + count]))]
+        start += int(count)
+    return out
 
 
 class _BusyIndex:
-    """Distance from a point to the nearest busy road (geometry vertices, KD-tree)."""
+    """Distance from points to the nearest busy road (its geometry vertices)."""
 
     def __init__(self, graph: WalkGraph) -> None:
-        from scipy.spatial import cKDTree  # noqa: PLC0415
-
         busy = np.flatnonzero(graph.edge_pleasantness == int(Pleasantness.BUSY))
-        idx = (
-            np.concatenate(
-                [np.arange(graph.geom_offset[e], graph.geom_offset[e + 1]) for e in busy]
-            )
-            if busy.size
-            else np.zeros(0, dtype=np.int64)
-        )
+        lo, hi = graph.geom_offset[busy], graph.geom_offset[busy + 1]
+        sizes = (hi - lo).astype(np.int64)
+        idx = np.repeat(lo - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
         self.lat0 = float(np.mean(graph.node_lat))
-        self.tree = (
-            cKDTree(np.column_stack(self._xy(graph.geom_lat[idx], graph.geom_lon[idx])))
-            if idx.size
-            else None
-        )
+        self.vertices = self._xy(graph.geom_lat[idx], graph.geom_lon[idx])
 
     def _xy(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return local_xy(lat, lon, lat0=self.lat0)
 
-    def distance_m(self, point: LatLon) -> float:
-        if self.tree is None:
-            return math.inf
-        x, y = self._xy(np.array([point.lat]), np.array([point.lon]))
-        dist, _ = self.tree.query([x[0], y[0]])
-        return float(dist)
+    def distances_m(self, lats: NDArray[np.float64], lons: NDArray[np.float64]) -> (
+        NDArray[np.float64]
+    ):  # fmt: skip
+        """
+        Measure how far points are from the nearest busy road.
+
+        Parameters
+        ----------
+        lats, lons
+            The points.
+
+        Returns
+        -------
+        ndarray
+            Metres (infinite when the area has no busy road).
+        """
+        if not self.vertices[0].size or not len(lats):
+            return np.full(len(lats), math.inf)
+        _, dist = nearest_xy(self.vertices, self._xy(lats, lons))
+        return dist
 
 
 def _display_name(feature: Feature, category: Category) -> str:
@@ -212,15 +242,26 @@ def _tag_stops(
     features: tuple[Feature, ...],
     category: Category,
     options: StopOptions,
-    busy: _BusyIndex,
+    busy: Callable[[], _BusyIndex],
 ) -> list[Stop]:
     """Find the stops of a tag-based category, scored and explained."""
+    first_keys = {f[0][0] for f in category.filters if f}
+    found = _dedupe([
+        f for f in features if not first_keys.isdisjoint(f.tags) and category.matches(f.tags)
+    ])  # fmt: skip
+    lats = np.array([f.lat for f in found], dtype=np.float64)
+    lons = np.array([f.lon for f in found], dtype=np.float64)
+    nodes, offsets = graph.nearest_nodes(lats, lons)
+    near = offsets <= MAX_STOP_OFFSET_M
+    found = [f for f, ok in zip(found, near, strict=True) if ok]
+    lats, lons, nodes = lats[near], lons[near], nodes[near]
+    edges = _edges_near(graph, nodes, lats, lons)
+    busy_m = busy().distances_m(lats, lons) if category.hidden else np.zeros(len(found))
+    quiet_kinds = {int(Pleasantness.QUIET_LANE), int(Pleasantness.PEDESTRIAN)}
     stops = []
-    for feature in _dedupe([f for f in features if category.matches(f.tags)]):
+    for i, feature in enumerate(found):
         point = LatLon(feature.lat, feature.lon)
-        node, offset = graph.nearest_node(point)
-        if offset > MAX_STOP_OFFSET_M:
-            continue
+        node = int(nodes[i])
         score = category.weight
         bonuses = [k for k in category.bonus if feature.tags.get(k, "no") != "no"]
         score *= 1.0 + sum(category.bonus[k] for k in bonuses)
@@ -230,12 +271,9 @@ def _tag_stops(
         extras = []
         if "outdoor_seating" in bonuses:
             extras.append("tables outside")
-        edge = _edge_near(graph, node, point)
+        edge = int(edges[i])
         street = graph.string(int(graph.edge_name[edge]))
-        quiet = int(graph.edge_pleasantness[edge]) in {
-            int(Pleasantness.QUIET_LANE),
-            int(Pleasantness.PEDESTRIAN),
-        }
+        quiet = int(graph.edge_pleasantness[edge]) in quiet_kinds
         if not category.hidden:
             if street:
                 reason += f" on {street}"
@@ -243,13 +281,13 @@ def _tag_stops(
                 extras.append("a quiet street" if street else "off the traffic")
         else:
             named_lane = bool(street and LANE_NAME_RE.match(street))
-            busy_m = busy.distance_m(point)
-            hidden = 0.5 * (quiet or named_lane) + 0.5 * min(1.0, busy_m / (2 * QUIET_DISTANCE_M))
+            away_m = float(busy_m[i])
+            hidden = 0.5 * (quiet or named_lane) + 0.5 * min(1.0, away_m / (2 * QUIET_DISTANCE_M))
             score *= 0.6 + hidden
             where = f" in {street}" if street else ""
             lane = ", a quiet lane" if quiet or named_lane else ""
-            away = (f", {busy_m:,.0f} m from the nearest busy road"
-                    if math.isfinite(busy_m) and busy_m >= QUIET_DISTANCE_M else "")  # fmt: skip
+            away = (f", {away_m:,.0f} m from the nearest busy road"
+                    if math.isfinite(away_m) and away_m >= QUIET_DISTANCE_M else "")  # fmt: skip
             reason = (
                 f"{what}{where}{lane}{away}"
                 if not feature.tags.get("name")
@@ -273,6 +311,9 @@ def _dedupe(features: list[Feature]) -> list[Feature]:
     """
     Merge objects that are one place: a node inside an outline, or the same name nearby.
 
+    Each object is compared with all places kept so far at once (distances and, for an
+    outline, which of them it contains); it merges into the first that matches.
+
     Parameters
     ----------
     features
@@ -283,32 +324,75 @@ def _dedupe(features: list[Feature]) -> list[Feature]:
     list of Feature
         One per place; a node wins over an outline (its position is the door), tags merged.
     """
-    from shapely import Point, Polygon  # noqa: PLC0415
+    import shapely  # noqa: PLC0415
 
     ordered = sorted(features, key=lambda f: (f.osm_type != "node", f.osm_type, f.osm_id))
     kept: list[Feature] = []
+    lats = np.zeros(len(ordered))
+    lons = np.zeros(len(ordered))
+    names: list[str] = []  # folded for comparing
+    named = np.zeros(len(ordered), dtype=bool)
     for f in ordered:
+        n = len(kept)
         twin = None
-        for i, k in enumerate(kept):
-            same_name = (
-                f.tags.get("name", "").strip().lower() == k.tags.get("name", "").strip().lower()
-            )
-            close = float(haversine_m(np.array(f.lat), np.array(f.lon), np.array(k.lat),
-                                      np.array(k.lon))) <= DEDUPE_M  # fmt: skip
-            inside = f.outline is not None and Polygon(f.outline).contains(Point(k.lon, k.lat))
-            unnamed = not f.tags.get("name") or not k.tags.get("name")
-            if (same_name and close) or (inside and (same_name or unnamed)):
-                twin = i
-                break
+        if n:
+            name = f.tags.get("name", "").strip().lower()
+            same_name = np.fromiter((k == name for k in names), bool, n)
+            close = haversine_m(np.array(f.lat), np.array(f.lon), lats[:n], lons[:n]) <= DEDUPE_M
+            match = same_name & close
+            if f.outline is not None:
+                inside = shapely.contains_xy(shapely.Polygon(f.outline), lons[:n], lats[:n])
+                unnamed = ~named[:n] if f.tags.get("name") else np.ones(n, dtype=bool)
+                match |= inside & (same_name | unnamed)
+            hits = np.flatnonzero(match)
+            twin = int(hits[0]) if hits.size else None
         if twin is None:
+            lats[n], lons[n] = f.lat, f.lon
+            names.append(f.tags.get("name", "").strip().lower())
+            named[n] = bool(f.tags.get("name"))
             kept.append(f)
         else:
             k = kept[twin]
-            kept[twin] = replace(k, tags={**f.tags, **k.tags})
+            kept[twin] = merged = replace(k, tags={**f.tags, **k.tags})
+            names[twin] = merged.tags.get("name", "").strip().lower()
+            named[twin] = bool(merged.tags.get("name"))
     return kept
 
 
-def _view_stops(  # noqa: C901 - scoring notes read best together
+def _spread_views(graph: WalkGraph, visible: NDArray[np.float64], most: int) -> list[int]:
+    """
+    Choose view nodes, best first, at least ``VIEW_SPACING_M`` apart.
+
+    Parameters
+    ----------
+    graph
+        The graph.
+    visible
+        Each node's visible share of the landmark.
+    most
+        How many to choose at most.
+
+    Returns
+    -------
+    list of int
+        Node indices, best first; none under ``MIN_VISIBLE``.
+    """
+    chosen: list[int] = []
+    # distance from every node to the nearest node chosen so far, updated with each choice
+    spacing = np.full(graph.n_nodes, math.inf)
+    for node in np.argsort(-visible, kind="stable"):
+        if visible[node] < MIN_VISIBLE or len(chosen) >= most:
+            break
+        if chosen and spacing[node] < VIEW_SPACING_M:
+            continue
+        chosen.append(int(node))
+        np.minimum(spacing, haversine_m(graph.node_lat, graph.node_lon,
+                                        graph.node_lat[node], graph.node_lon[node]),
+                   out=spacing)  # fmt: skip
+    return chosen
+
+
+def _view_stops(
     graph: WalkGraph,
     osm: OsmFeatures,
     category: Category,
@@ -319,24 +403,17 @@ def _view_stops(  # noqa: C901 - scoring notes read best together
     """View stops: graph nodes that see most of the landmark, spread apart, with the light."""
     landmark = options.landmark
     assert landmark is not None
-    grid = height_grid(osm.buildings, known, known_polygon=known_polygon)
+    grid = height_grid(osm.buildings, known, known_polygon=known_polygon,
+                       cache_dir=options.cache_dir)  # fmt: skip
     roofline = (
         options.roofline_m if options.roofline_m is not None else assumed_roofline_m(osm.buildings)
     )
     sight = line_of_sight(grid, graph.node_lat, graph.node_lon, landmark,
                           roofline_m=roofline, terrain=options.terrain)  # fmt: skip
     viewpoints = [f for f in osm.features if f.tags.get("tourism") == "viewpoint"]
-    order = np.argsort(-sight.visible_fraction, kind="stable")
-    chosen: list[int] = []
-    for node in order:
-        if sight.visible_fraction[node] < MIN_VISIBLE or len(chosen) >= 4 * options.max_views:
-            break
-        if chosen and float(haversine_m(
-            np.full(len(chosen), graph.node_lat[node]), np.full(len(chosen), graph.node_lon[node]),
-            graph.node_lat[chosen], graph.node_lon[chosen],
-        ).min()) < VIEW_SPACING_M:  # fmt: skip
-            continue
-        chosen.append(int(node))
+    v_lat = np.array([v.lat for v in viewpoints], dtype=np.float64)
+    v_lon = np.array([v.lon for v in viewpoints], dtype=np.float64)
+    chosen = _spread_views(graph, sight.visible_fraction, 4 * options.max_views)
     when_utc = None
     if options.at is not None:
         zone = local_zone(landmark.location.lat, landmark.location.lon)
@@ -349,11 +426,8 @@ def _view_stops(  # noqa: C901 - scoring notes read best together
         distance = float(sight.distance_m[node])
         score = category.weight * (0.3 + fraction)
         notes = []
-        evidence = [
-            v for v in viewpoints
-            if float(haversine_m(np.array(v.lat), np.array(v.lon), np.array(point.lat),
-                                 np.array(point.lon))) <= VIEWPOINT_M
-        ]  # fmt: skip
+        near = haversine_m(v_lat, v_lon, np.array(point.lat), np.array(point.lon)) <= VIEWPOINT_M
+        evidence = [v for v, ok in zip(viewpoints, near, strict=True) if ok]
         if any(facing(v.tags.get("direction"), bearing) for v in evidence):
             score *= 1.3
             notes.append("a mapped viewpoint faces it")
@@ -478,7 +552,13 @@ def find_stops(
         a wider area), or view stops are asked for without a landmark.
     """
     options = options or StopOptions()
-    busy = _BusyIndex(graph)
+    busy_index: list[_BusyIndex] = []
+
+    def busy() -> _BusyIndex:  # built once, and only for a category that asks for it
+        if not busy_index:
+            busy_index.append(_BusyIndex(graph))
+        return busy_index[0]
+
     out: list[Stop] = []
     for category in categories:
         if category.kind == "view":

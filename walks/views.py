@@ -10,10 +10,15 @@ is the part of the landmark's height above the highest such ``z``.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import itertools
 import logging
 import math
 import re
 import tomllib
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -45,6 +50,8 @@ COARSE_STEP_M = 10.0
 MAX_SAMPLES = 8192
 #: Most samples (points x samples) held in memory at once.
 CHUNK_ELEMENTS = 1 << 19
+#: Samples worked on at once within a chunk, so that the arrays stay in a CPU cache.
+BLOCK_ELEMENTS = 1 << 14
 #: The percentile of mapped building heights assumed where building data is missing.
 ROOFLINE_PERCENTILE = 90.0
 #: Fewest mapped heights from which the assumed roofline is taken (else the default height).
@@ -275,12 +282,250 @@ class HeightGrid:
         )
 
 
+def _flat_rings(
+    buildings: tuple[Building, ...],
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """
+    Put the buildings' outlines and heights into flat arrays.
+
+    Parameters
+    ----------
+    buildings
+        Footprints with heights.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(coords, counts, heights)``: ``(n, 2)`` longitude/latitude rows of all outlines one
+        after the other, the number of rows of each outline, and each building's height.
+    """
+    counts = np.fromiter((len(b.outline) for b in buildings), np.int64, len(buildings))
+    total = int(counts.sum())
+    flat = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(b.outline for b in buildings)),
+        np.float64,
+        2 * total,
+    )
+    heights = np.fromiter((b.height_m for b in buildings), np.float64, len(buildings))
+    return flat.reshape(total, 2), counts, heights
+
+
+def _burn_rings(
+    out: NDArray[np.float32],
+    x0: float,
+    y0: float,
+    cell_m: float,
+    xy: tuple[NDArray[np.float64], NDArray[np.float64]],
+    counts: NDArray[np.int64],
+    values: NDArray[np.float32],
+) -> None:
+    """
+    Burn polygons into a grid: each cell whose centre lies inside a ring takes the ring's value.
+
+    A scanline fill of all rings at once: every edge is crossed with the rows of cell centres
+    it spans (half-open in y, so a vertex on a row counts once), the crossings of each ring and
+    row are sorted and paired (even-odd rule), and the cells whose centres lie strictly between
+    a pair take the larger of their value and the ring's. This is the test ``shapely.contains_xy``
+    makes cell by cell (a centre on the outline is outside), in numpy throughout.
+
+    Parameters
+    ----------
+    out
+        ``(rows, cols)`` grid, updated in place; row 0 is the south edge.
+    x0, y0
+        The grid's south-west corner in metres.
+    cell_m
+        Cell size.
+    xy
+        ``(x, y)`` in metres of all ring vertices, ring after ring.
+    counts
+        Vertices per ring (a ring need not repeat its first vertex).
+    values
+        Each ring's value.
+    """
+    rows, cols = out.shape
+    x, y = xy
+    keep = counts > 0
+    if not keep.any():
+        return
+    ring = np.repeat(np.arange(counts.size), counts)
+    starts = np.cumsum(counts) - counts
+    nxt = np.arange(x.size) + 1
+    nxt[starts[keep] + counts[keep] - 1] = starts[keep]  # the closing edge of each ring
+    xa, ya, xb, yb = x, y, x[nxt], y[nxt]
+    with np.errstate(invalid="ignore"):
+        lo = np.floor((np.minimum(ya, yb) - y0) / cell_m - 0.5) - 1
+        hi = np.ceil((np.maximum(ya, yb) - y0) / cell_m - 0.5) + 1
+    bad = np.bincount(ring, weights=~(np.isfinite(x) & np.isfinite(y)), minlength=counts.size)
+    ok = bad[ring] == 0  # a ring with a vertex that is not a number covers nothing
+    r_lo = np.where(ok, np.clip(lo, 0, rows), 0).astype(np.int64)
+    r_hi = np.where(ok, np.clip(hi, -1, rows - 1), -1).astype(np.int64)
+    n = np.maximum(r_hi - r_lo + 1, 0)
+    edge = np.repeat(np.arange(x.size), n)
+    row = np.repeat(r_lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    cy = y0 + (row + 0.5) * cell_m  # the centres exactly as a cell-by-cell test sees them
+    e_ya, e_yb = ya[edge], yb[edge]
+    crosses = (e_ya > cy) != (e_yb > cy)
+    edge, row, cy = edge[crosses], row[crosses], cy[crosses]
+    e_xa, e_ya, e_yb = xa[edge], e_ya[crosses], e_yb[crosses]
+    cx = e_xa + (cy - e_ya) * (xb[edge] - e_xa) / (e_yb - e_ya)
+    which = ring[edge]
+    order = np.lexsort((cx, row, which))
+    cx, row, which = cx[order], row[order], which[order]
+    # a closed ring crosses every row an even number of times: pair them up
+    left, right, row, which = cx[0::2], cx[1::2], row[0::2], which[0::2]
+    with np.errstate(invalid="ignore"):
+        c_lo = np.clip(np.floor((left - x0) / cell_m - 0.5), 0, cols).astype(np.int64)
+        c_hi = np.clip(np.ceil((right - x0) / cell_m - 0.5), -1, cols - 1).astype(np.int64)
+    n = np.maximum(c_hi - c_lo + 1, 0)
+    span = np.repeat(np.arange(n.size), n)
+    col = np.repeat(c_lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    centre = x0 + (col + 0.5) * cell_m
+    inside = (left[span] < centre) & (centre < right[span])
+    span, col = span[inside], col[inside]
+    np.maximum.at(out.reshape(-1), row[span] * cols + col, values[which[span]])
+
+
+#: Bumped when the height grid's layout or rasterisation changes, so old cache entries are
+#: not read.
+GRID_CACHE_VERSION = 2
+
+
+def _grid_cache_path(cache_dir: Path, parts: list[bytes]) -> Path:
+    """
+    Name the cache file of a height grid from everything it is made from.
+
+    Parameters
+    ----------
+    cache_dir
+        The walks cache directory.
+    parts
+        The inputs, as bytes.
+
+    Returns
+    -------
+    Path
+        ``<cache_dir>/heights/grid-<digest>.npz``.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"height-grid/{GRID_CACHE_VERSION}".encode())
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return cache_dir / "heights" / f"grid-{digest.hexdigest()}.npz"
+
+
+def _read_grid_cache(path: Path, shape: tuple[int, int], *, masked: bool) -> tuple[
+    NDArray[np.float32], NDArray[np.bool_] | None
+] | None:  # fmt: skip
+    """
+    Read a cached height grid, or None when there is none or it is damaged.
+
+    Parameters
+    ----------
+    path
+        The cache file.
+    shape
+        The grid's expected ``(rows, cols)``.
+    masked
+        Whether a known-area mask is expected too.
+
+    Returns
+    -------
+    tuple or None
+        ``(heights, mask)``; None when the file is missing, unreadable or not the expected
+        grid (a damaged file is removed, to be written again).
+    """
+    try:
+        raw = path.read_bytes()  # read whole, so that no file is left open on a damaged zip
+    except FileNotFoundError:
+        return None
+    except OSError as err:  # e.g. a file where the cache folder should be: no cache then
+        log.info("cannot read the height grid cache %s (%s)", path, err)
+        return None
+    cells = shape[0] * shape[1]
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            palette = np.asarray(data["palette"])
+            index = np.frombuffer(zlib.decompress(data["index"].tobytes()), np.uint16)
+            bits = (
+                np.frombuffer(zlib.decompress(data["mask"].tobytes()), np.uint8) if masked else None
+            )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        log.info("height grid cache %s is unreadable (%s): rebuilding it", path, err)
+        _discard(path)
+        return None
+    ok = palette.dtype == np.float32 and palette.ndim == 1 and index.size == cells
+    ok = ok and (not index.size or int(index.max()) < palette.size)
+    if bits is not None:
+        ok = ok and bits.size == (cells + 7) // 8
+    if not ok:
+        log.info("height grid cache %s is not the grid expected: rebuilding it", path)
+        _discard(path)
+        return None
+    heights = palette[index].reshape(shape)
+    mask = None if bits is None else np.unpackbits(bits, count=cells).astype(bool).reshape(shape)
+    return heights, mask
+
+
+def _discard(path: Path) -> None:
+    """
+    Remove a damaged cache file, if it can be removed (it is rewritten after the rebuild).
+
+    Parameters
+    ----------
+    path
+        The file.
+    """
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as err:
+        log.info("cannot remove %s (%s)", path, err)
+
+
+def _write_grid_cache(
+    path: Path, heights: NDArray[np.float32], mask: NDArray[np.bool_] | None
+) -> None:
+    """
+    Cache a height grid (atomically); a cache that cannot be written is only logged.
+
+    Parameters
+    ----------
+    path
+        The cache file.
+    heights, mask
+        The grid.
+    """
+    from walks import _files  # noqa: PLC0415
+
+    # few distinct heights: a palette and 16-bit indices into it, deflated (fast, and a
+    # town's grid takes some hundred kB instead of megabytes)
+    palette, index = np.unique(heights, return_inverse=True)
+    if palette.size > np.iinfo(np.uint16).max:
+        return  # a grid this varied is rebuilt each time rather than cached
+    arrays: dict[str, NDArray[np.generic]] = {
+        "palette": palette.astype(np.float32),
+        "index": np.frombuffer(zlib.compress(index.astype(np.uint16).tobytes(), 1), np.uint8),
+    }
+    if mask is not None:
+        packed = np.packbits(mask.reshape(-1)).tobytes()
+        arrays["mask"] = np.frombuffer(zlib.compress(packed, 1), np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _files.write_atomic(path, buffer.getvalue())
+    except OSError as err:
+        log.info("cannot cache the height grid in %s (%s)", path.parent, err)
+
+
 def height_grid(
     buildings: tuple[Building, ...],
     known: BBox,
     *,
     cell_m: float = 2.0,
     known_polygon: Polygon | None = None,
+    cache_dir: Path | None = None,
 ) -> HeightGrid:
     """
     Rasterise building footprints into a height grid covering the known area.
@@ -295,14 +540,17 @@ def height_grid(
         Cell size in metres; grown for large boxes so the grid stays under ~4 million cells.
     known_polygon
         Where inside the box building data is complete (degrees), or None for all of it.
+    cache_dir
+        The walks cache directory: the grid is kept in ``heights/`` there, keyed by the
+        buildings, the box, the polygon and the cell size, and read back when they are the
+        same (a damaged entry is rebuilt). None neither reads nor writes a cache.
 
     Returns
     -------
     HeightGrid
-        The grid; where footprints overlap the taller one wins.
+        The grid; where footprints overlap the taller one wins. A cell is covered by a
+        footprint when its centre lies inside the outline.
     """
-    import shapely  # noqa: PLC0415
-
     lat0, lon0 = (known.south + known.north) / 2, (known.west + known.east) / 2
     grid = HeightGrid(lat0, lon0, 0.0, 0.0, cell_m, np.zeros((1, 1), np.float32), (0, 0, 0, 0))
     x_w, y_s = grid.project(np.array(known.south), np.array(known.west))
@@ -310,31 +558,37 @@ def height_grid(
     cell_m = max(cell_m, math.sqrt((float(x_e) - float(x_w)) * (float(y_n) - float(y_s)) / 4e6))
     cols = max(1, math.ceil((float(x_e) - float(x_w)) / cell_m))
     rows = max(1, math.ceil((float(y_n) - float(y_s)) / cell_m))
+    coords, counts, values = _flat_rings(buildings)
+    ring = (
+        np.asarray(known_polygon.exterior.coords, dtype=np.float64)
+        if known_polygon is not None
+        else None
+    )
+    path = None
+    if cache_dir is not None:
+        box = np.array([*known, cell_m, rows, cols], dtype=np.float64)
+        parts = [box.tobytes(), coords.tobytes(), counts.tobytes(), values.tobytes()]
+        parts.append(b"" if ring is None else ring.tobytes())
+        path = _grid_cache_path(cache_dir, parts)
+        cached = _read_grid_cache(path, (rows, cols), masked=ring is not None)
+        if cached is not None:
+            heights, mask = cached
+            return HeightGrid(
+                lat0, lon0, float(x_w), float(y_s), cell_m, heights,
+                (float(x_w), float(y_s), float(x_e), float(y_n)), mask,
+            )  # fmt: skip
     heights = np.zeros((rows, cols), dtype=np.float32)
-    for b in buildings:
-        # burn each footprint into the cells whose centres it covers; the taller one wins
-        ring = np.asarray(b.outline)
-        x, y = grid.project(ring[:, 1], ring[:, 0])
-        c0 = max(0, int((x.min() - x_w) / cell_m))
-        c1 = min(cols, int(np.ceil((x.max() - x_w) / cell_m)) + 1)
-        r0 = max(0, int((y.min() - y_s) / cell_m))
-        r1 = min(rows, int(np.ceil((y.max() - y_s) / cell_m)) + 1)
-        if c0 >= c1 or r0 >= r1:
-            continue
-        cx = x_w + (np.arange(c0, c1) + 0.5) * cell_m
-        cy = y_s + (np.arange(r0, r1) + 0.5) * cell_m
-        gx, gy = np.meshgrid(cx, cy)
-        inside = shapely.contains_xy(shapely.Polygon(np.column_stack([x, y])), gx, gy)
-        block = heights[r0:r1, c0:c1]
-        block[inside] = np.maximum(block[inside], b.height_m)
+    _burn_rings(heights, float(x_w), float(y_s), cell_m,
+                grid.project(coords[:, 1], coords[:, 0]), counts,
+                values.astype(np.float32))  # fmt: skip
     mask = None
-    if known_polygon is not None:
-        cx = x_w + (np.arange(cols) + 0.5) * cell_m
-        cy = y_s + (np.arange(rows) + 0.5) * cell_m
-        gx, gy = np.meshgrid(cx, cy)
-        ring = np.asarray(known_polygon.exterior.coords)
-        px, py = grid.project(ring[:, 1], ring[:, 0])
-        mask = shapely.contains_xy(shapely.Polygon(np.column_stack([px, py])), gx, gy)
+    if ring is not None:
+        covered = np.zeros((rows, cols), dtype=np.float32)
+        _burn_rings(covered, float(x_w), float(y_s), cell_m, grid.project(ring[:, 1], ring[:, 0]),
+                    np.array([len(ring)]), np.ones(1, np.float32))  # fmt: skip
+        mask = covered > 0
+    if path is not None:
+        _write_grid_cache(path, heights, mask)
     return HeightGrid(
         lat0, lon0, float(x_w), float(y_s), cell_m, heights,
         (float(x_w), float(y_s), float(x_e), float(y_n)), mask,
@@ -500,6 +754,91 @@ def _sample_plan(reach_max: float, fine_end: float, cell_m: float) -> _Samples:
     return _Samples(s[None, :], ds[None, :])
 
 
+@dataclass(frozen=True)
+class _Rays:
+    """Sight lines of some walkers: origins, directions to the landmark, lengths, eyes.
+
+    Attributes
+    ----------
+    px, py
+        Origins in grid metres.
+    dx, dy
+        From the origin to the landmark's centre, in metres.
+    dist
+        Length of ``(dx, dy)``.
+    reach
+        How far each line runs (to the landmark's footprint).
+    eye
+        Eye elevation (ground plus eye height).
+    """
+
+    px: NDArray[np.float64]
+    py: NDArray[np.float64]
+    dx: NDArray[np.float64]
+    dy: NDArray[np.float64]
+    dist: NDArray[np.float64]
+    reach: NDArray[np.float64]
+    eye: NDArray[np.float64]
+
+
+def _trace(
+    grid: HeightGrid,
+    rays: _Rays,
+    samples: _Samples,
+    *,
+    roofline_m: float | None,
+    terrain: Ground | None,
+    ground_mark: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """
+    Sample some sight lines over the grid (see ``line_of_sight``).
+
+    Parameters
+    ----------
+    grid
+        Building heights.
+    rays
+        The lines.
+    samples
+        Where along them, shared by all.
+    roofline_m, terrain
+        As for ``line_of_sight``.
+    ground_mark
+        The ground elevation at the landmark.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(unknown_m, covered_m, hidden_below_m)`` per line.
+    """
+    west, south, east, north = grid.known
+    rows, cols = grid.heights.shape
+    s, ds = samples.s, samples.ds
+    d = rays.dist
+    valid = s < rays.reach[:, None]
+    t = s / np.maximum(d[:, None], 1e-9)
+    x = rays.px[:, None] + rays.dx[:, None] * t
+    y = rays.py[:, None] + rays.dy[:, None] * t
+    inside = (x >= west) & (x < east) & (y >= south) & (y < north)
+    col = np.clip(((x - grid.x0) / grid.cell_m).astype(np.int64), 0, cols - 1)
+    row = np.clip(((y - grid.y0) / grid.cell_m).astype(np.int64), 0, rows - 1)
+    if grid.known_mask is not None:
+        inside &= grid.known_mask[row, col]
+    h = np.where(inside, grid.heights[row, col], 0.0 if roofline_m is None else roofline_m)
+    # each sample stands for the stretch since the previous one, up to the footprint
+    length = np.clip(rays.reach[:, None] - (s - ds), 0.0, ds)
+    unknown = (length * ~inside).sum(axis=1)
+    covered = length.sum(axis=1)
+    if terrain is not None:
+        glat, glon = grid.unproject(x, y)
+        h = h + terrain.sample(glat.ravel(), glon.ravel()).reshape(x.shape)
+    curve = s * (d[:, None] - s) / (2 * EFFECTIVE_RADIUS_M)
+    eye = rays.eye[:, None]
+    need = (h + curve - eye) * d[:, None] / s + eye - ground_mark
+    need = np.where(valid, need, -np.inf)
+    return unknown, covered, np.maximum(need.max(axis=1), 0.0)
+
+
 def line_of_sight(
     grid: HeightGrid,
     lats: NDArray[np.float64],
@@ -551,8 +890,6 @@ def line_of_sight(
     hidden_below = np.zeros(lats.size)
     unknown = np.zeros(lats.size)
     covered = np.zeros(lats.size)
-    west, south, east, north = grid.known
-    rows, cols = grid.heights.shape
     ground_here = terrain.sample(lats, lons) if terrain is not None else np.zeros(lats.size)
     mark_lat, mark_lon = np.array([landmark.location.lat]), np.array([landmark.location.lon])
     ground_mark = float(terrain.sample(mark_lat, mark_lon)[0]) if terrain is not None else 0.0
@@ -562,32 +899,20 @@ def line_of_sight(
     plan = _sample_plan(reach_max, float(exits.max()) if exits.size else 0.0, grid.cell_m)
     per_chunk = max(1, CHUNK_ELEMENTS // max(plan.s.size, 1))
     for lo in range(0, lats.size if plan.s.size else 0, per_chunk):
-        sl = slice(lo, lo + per_chunk)
-        d = dist[sl]
-        n = int(np.searchsorted(plan.s[0], float(reach[sl].max()), side="right")) + 1
+        chunk = slice(lo, min(lo + per_chunk, lats.size))
+        n = int(np.searchsorted(plan.s[0], float(reach[chunk].max()), side="right")) + 1
         s, ds = plan.s[:, :n], plan.ds[:, :n]
-        valid = s < reach[sl, None]
-        t = s / np.maximum(d[:, None], 1e-9)
-        x = px[sl, None] + dx[sl, None] * t
-        y = py[sl, None] + dy[sl, None] * t
-        inside = (x >= west) & (x < east) & (y >= south) & (y < north)
-        col = np.clip(((x - grid.x0) / grid.cell_m).astype(np.int64), 0, cols - 1)
-        row = np.clip(((y - grid.y0) / grid.cell_m).astype(np.int64), 0, rows - 1)
-        if grid.known_mask is not None:
-            inside &= grid.known_mask[row, col]
-        h = np.where(inside, grid.heights[row, col], 0.0 if roofline_m is None else roofline_m)
-        # each sample stands for the stretch since the previous one, up to the footprint
-        length = np.clip(reach[sl, None] - (s - ds), 0.0, ds)
-        unknown[sl] = (length * ~inside).sum(axis=1)
-        covered[sl] = length.sum(axis=1)
-        if terrain is not None:
-            glat, glon = grid.unproject(x, y)
-            h = h + terrain.sample(glat.ravel(), glon.ravel()).reshape(x.shape)
-        curve = s * (d[:, None] - s) / (2 * EFFECTIVE_RADIUS_M)
-        eye = ground_here[sl, None] + eye_m
-        need = (h + curve - eye) * d[:, None] / s + eye - ground_mark
-        need = np.where(valid, need, -np.inf)
-        hidden_below[sl] = np.maximum(need.max(axis=1), 0.0)
+        # the chunk's rows in blocks that fit a CPU cache (each row's numbers are the same)
+        block = max(1, BLOCK_ELEMENTS // n)
+        for first in range(chunk.start, chunk.stop, block):
+            sl = slice(first, min(first + block, chunk.stop))
+            rays = _Rays(
+                px[sl], py[sl], dx[sl], dy[sl], dist[sl], reach[sl], ground_here[sl] + eye_m
+            )
+            unknown[sl], covered[sl], hidden_below[sl] = _trace(
+                grid, rays, _Samples(s, ds), roofline_m=roofline_m, terrain=terrain,
+                ground_mark=ground_mark,
+            )  # fmt: skip
     fraction = np.clip((landmark.height_m - hidden_below) / landmark.height_m, 0.0, 1.0)
     known_share = np.where(covered > 0, 1.0 - unknown / np.maximum(covered, 1e-9), 1.0)
     return Sightlines(fraction, dist, bearing, unknown, hidden_below, np.clip(known_share, 0, 1))

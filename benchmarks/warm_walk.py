@@ -1,0 +1,107 @@
+"""Process wall time of two everyday commands, cold and warm, against the targets of issue #13.
+
+Usage: python benchmarks/warm_walk.py [--repeats 5] [--no-terrain] [--only munich|demo]
+
+The two commands, each run as its own ``walks`` process with all of its usual outputs:
+
+* ``munich``: a 180-minute walk with ``--stops cafe,studio=2,view`` on the Munich extract in
+  ``../shared/data`` (3,600 junctions, 110 cafés), the Frauenkirche (99 m) as the landmark,
+  writing HTML, GPX, GeoJSON and JSON. Target: at most 1.5 s warm.
+* ``demo``: the README's demo, ``walks generate --overwrite`` (the shipped Helsinki extract,
+  HTML and GPX). Targets: at most 1 s warm, 3 s cold.
+
+"Cold" is a run with an empty cache directory (no graph, height grid or terrain tile cached;
+the operating system's file cache is not dropped), "warm" a run right after one with the same
+cache directory. Each is repeated; the median (and best) wall time and CPU time (user + sys of
+the child process) are printed, the CPU time because the machine may be shared. Terrain tiles
+are asked for as the command would ask for them (without a network that is a refused
+connection, which the run reports); ``--no-terrain`` passes ``--no-terrain`` to both commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUNICH = ROOT.parent / "shared" / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
+FRAUENKIRCHE = "48.13862,11.57355,99"
+
+#: (warm, cold) wall-time targets in seconds; None where the issue sets none.
+TARGETS: dict[str, tuple[float, float | None]] = {"munich": (1.5, None), "demo": (1.0, 3.0)}
+
+
+def _command(name: str, out: Path, *, no_terrain: bool) -> list[str]:
+    walks = [sys.executable, "-m", "walks", "-q", "generate", "--overwrite"]
+    extra = ["--no-terrain"] if no_terrain else []
+    if name == "demo":
+        return [*walks, "--html", str(out / "walk.html"), "--gpx", str(out / "walk.gpx"), *extra]
+    return [
+        *walks, "--osm-file", str(MUNICH), "--minutes", "180", "--stops", "cafe,studio=2,view",
+        "--landmark", FRAUENKIRCHE, "--html", str(out / "m.html"), "--gpx", str(out / "m.gpx"),
+        "--geojson", str(out / "m.geojson"), "--json", str(out / "m.json"), *extra,
+    ]  # fmt: skip
+
+
+def _run(argv: list[str], cache: Path) -> tuple[float, float]:
+    env = {**os.environ, "WALKS_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _measure(name: str, repeats: int, *, no_terrain: bool) -> dict[str, tuple[float, float]]:
+    cold: list[tuple[float, float]] = []
+    warm: list[tuple[float, float]] = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            cache, out = Path(tmp) / "cache", Path(tmp)
+            argv = _command(name, out, no_terrain=no_terrain)
+            cold.append(_run(argv, cache))
+            warm.append(_run(argv, cache))
+    out = {}
+    for kind, runs in (("cold", cold), ("warm", warm)):
+        out[kind] = (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        out[f"{kind} best"] = (min(w for w, _ in runs), min(c for _, c in runs))
+    return out
+
+
+def main() -> None:
+    """Time the commands and print them against the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-terrain", action="store_true")
+    parser.add_argument("--only", choices=sorted(TARGETS))
+    args = parser.parse_args()
+    if not MUNICH.exists():
+        sys.exit(f"the Munich extract is missing: {MUNICH}")
+    print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; {args.repeats} repeats")
+    for name in [args.only] if args.only else list(TARGETS):
+        result = _measure(name, args.repeats, no_terrain=args.no_terrain)
+        warm_target, cold_target = TARGETS[name]
+        for kind, target in (("cold", cold_target), ("warm", warm_target)):
+            wall, cpu = result[kind]
+            best_wall, best_cpu = result[f"{kind} best"]
+            verdict = "" if target is None else (
+                f"  target {target:.1f} s: {'met' if wall <= target else 'MISSED'}"
+                f" ({wall / target:.2f}x)"
+            )  # fmt: skip
+            print(f"{name:7s} {kind}: wall {wall:5.2f} s (median; best {best_wall:5.2f})  "
+                  f"cpu {cpu:5.2f} s (best {best_cpu:5.2f}){verdict}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
