@@ -129,6 +129,18 @@ def test_list_and_clear(paris_osm: Path, cache_dir: Path) -> None:
     assert list(iter_cache(cache_dir)) == []
 
 
+def test_clear_removes_height_grids_and_keeps_other_files(cache_dir: Path) -> None:
+    heights = cache_dir / "heights"
+    heights.mkdir(parents=True)
+    grid = heights / f"grid-{'0' * 32}.npz"
+    grid.write_bytes(b"grid")
+    mine = heights / "notes.txt"
+    mine.write_text("a user's file", encoding="utf-8")
+    assert clear_cache(cache_dir, http=False) == 1
+    assert not grid.exists()
+    assert mine.read_text(encoding="utf-8") == "a user's file"
+
+
 def _rewrite(path: Path, change) -> None:
     """
     Rewrite a cache file with some of its members changed.

@@ -612,7 +612,7 @@ STALE_TMP_S = 300.0
 
 def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
     """
-    Delete cached graphs and, optionally, the region stores and the cached HTTP replies.
+    Delete cached graphs and height grids and, optionally, the region stores and HTTP replies.
 
     Graph entries are removed whatever they are (files, or directories in their place);
     in the reply folders, files are removed. Temporary files left by a run that died (older
@@ -637,7 +637,7 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
         When ``cache_dir`` is not a path, or a folder cannot be listed or an entry deleted.
     """
     root = _path_argument(cache_dir, "cache_dir")
-    folders = ["graphs", "stores", "http", "geocode"] if http else ["graphs"]
+    folders = ["graphs", "heights", "stores", "http", "geocode"] if http else ["graphs", "heights"]
     now = time.time()
     removed = 0
     for name in folders:
@@ -669,6 +669,7 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
 #: replies and the notes kept beside them).
 _OWN_NAMES = {
     "graphs": re.compile(r"graph-[0-9a-f]+\.npz"),
+    "heights": re.compile(r"grid-[0-9a-f]{32}\.npz"),
     "stores": re.compile(r"[0-9a-f]{32}\.sqlite"),
     "http": re.compile(r"[0-9a-f]{16,64}\.json|walks-checked\.tsv"),
     "geocode": re.compile(r"[0-9a-f]{16,64}\.json"),
@@ -682,7 +683,7 @@ def _ours(folder: str, name: str) -> bool:
     Parameters
     ----------
     folder
-        ``graphs``, ``stores``, ``http`` or ``geocode``.
+        ``graphs``, ``heights``, ``stores``, ``http`` or ``geocode``.
     name
         The file's name.
 

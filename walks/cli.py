@@ -60,7 +60,7 @@ app = typer.Typer(
     add_completion=False,
 )
 cache_app = typer.Typer(
-    help="List or clear cached graphs, region stores and service replies.",
+    help="List or clear cached graphs, height grids, region stores and service replies.",
     rich_markup_mode=None,
 )
 app.add_typer(cache_app, name="cache")
