@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walks.directions import Landmarks, directions, final_heading, landmarks, lengthen, maneuvers
+from walks.graph import local_xy
 from walks.planner.routing import Router, pleasant_mask
 from walks.types import LatLon, Leg, PlanRequest, Stop, VisitedStop, Walk
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from walks.graph import WalkGraph
 
 #: Cost multiplier on edges already walked, so the way back differs.
-REUSE_PENALTY = 4.0
+REUSE_PENALTY = 10.0
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,45 @@ class Assembler:
     speed: float = field(init=False)
     max_factor: float = field(init=False)
     degree: NDArray[np.int64] = field(init=False)
+    #: per edge, the edge with the same two ends walked next to it (itself when none); a way
+    #: mapped twice (a street and its sidewalk) is one street to the walker
+    twin: NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
         g = self.graph
         self.degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
         self.speed = self.request.speed_kph / 3.6
         self.max_factor = float(self.router.factor.max())
+        lo, hi = np.minimum(g.edge_u, g.edge_v), np.maximum(g.edge_u, g.edge_v)
+        order = np.lexsort((np.arange(g.n_edges), hi, lo))
+        same = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
+        self.twin = np.arange(g.n_edges, dtype=np.int64)
+        # each edge of a pair (or run) of parallel edges points at its neighbour in the run
+        self.twin[order[1:][same]] = order[:-1][same]
+        self.twin[order[:-1][same]] = order[1:][same]
+
+    def walked(
+        self, multiplier: NDArray[np.float64], edges: list[int], reuse_penalty: float
+    ) -> None:
+        """
+        Make edges just walked, and the parallel edges next to them, dearer to walk again.
+
+        Parameters
+        ----------
+        multiplier
+            Per-edge cost multipliers, changed in place.
+        edges
+            The edges walked.
+        reuse_penalty
+            The factor.
+        """
+        if not edges:
+            return
+        arr = np.asarray(edges, dtype=np.int64)
+        multiplier[arr] *= reuse_penalty
+        twins = self.twin[arr]
+        twins = twins[twins != arr]
+        multiplier[twins] *= reuse_penalty
 
     def build(
         self,
@@ -120,20 +154,20 @@ class Assembler:
         marks = landmarks(pts.stops)
         if prefix is not None:
             leg_nodes, leg_edges = list(prefix[0]), list(prefix[1])
-            multiplier[leg_edges] *= reuse_penalty
+            self.walked(multiplier, leg_edges, reuse_penalty)
         for a, b in itertools.pairwise(route):
             src, dst = int(pts.nodes[a]), int(pts.nodes[b])
             # the leg's cost stays near its planned length: search only that far (it widens)
             reach_m = 2.0 * self.max_factor * float(pts.length[a, b]) + 200.0
             nodes, edges = self.router.path(src, dst, multiplier=multiplier, limit=reach_m)
-            multiplier[edges] *= reuse_penalty
+            self.walked(multiplier, edges, reuse_penalty)
             leg_nodes += nodes[1:]
             leg_edges += edges
             stop = pts.stops[b]
             if stop is not None or b == route[-1]:
                 # a waypoint reached and left the same way is a spur: cut it out
                 if cut_spurs:
-                    leg_nodes, leg_edges = cancel_backtracks(leg_nodes, leg_edges)
+                    leg_nodes, leg_edges = cancel_backtracks(leg_nodes, leg_edges, self.twin)
                 leg = self.leg(leg_nodes, leg_edges, heading, stop, marks)
                 heading = final_heading(g, leg_nodes, leg_edges) if leg_edges else heading
                 legs.append(leg)
@@ -154,15 +188,13 @@ class Assembler:
         walking_s = length / self.speed
         dwell_total = sum(self.dwell_s(v.stop) for v in visits)
         total_s = walking_s + dwell_total
-        if self.request.minutes is not None:
-            error = (total_s - self.request.minutes * 60.0) / (self.request.minutes * 60.0)
-        else:
-            assert self.request.km is not None
-            error = (length - self.request.km * 1000.0) / (self.request.km * 1000.0)
+        error = self.budget_error(length, total_s)
+        geometry = self.lead_in[:-1] + self.geometry(edges_all, nodes_all) + self.lead_out[1:]
+        visits = self.reached(visits, legs, geometry, edge_arr, length)
         return Walk(
             stops=tuple(visits),
             nodes=tuple(nodes_all),
-            geometry=self.lead_in[:-1] + self.geometry(edges_all, nodes_all) + self.lead_out[1:],
+            geometry=geometry,
             legs=tuple(legs),
             length_m=length,
             walking_time_s=walking_s,
@@ -173,6 +205,110 @@ class Assembler:
             budget_error=error,
             seed=self.request.seed,
         )
+
+    def budget_error(self, length: float, total_s: float) -> float:
+        """
+        Measure a walk against the budget asked.
+
+        Parameters
+        ----------
+        length
+            Walking metres.
+        total_s
+            Walking and dwell seconds.
+
+        Returns
+        -------
+        float
+            ``(measured - asked) / asked``, on time for a minutes budget, on length for km.
+        """
+        if self.request.minutes is not None:
+            return (total_s - self.request.minutes * 60.0) / (self.request.minutes * 60.0)
+        assert self.request.km is not None
+        return (length - self.request.km * 1000.0) / (self.request.km * 1000.0)
+
+    def reached(
+        self,
+        visits: list[VisitedStop],
+        legs: list[Leg],
+        geometry: tuple[LatLon, ...],
+        edges: NDArray[np.int64],
+        length: float,
+    ) -> list[VisitedStop]:
+        """
+        Reach each stop at the walk's point nearest to it, and time the visit there.
+
+        A stop is looked for on the line between the previous stop's point (or the start) and
+        the next stop's node (or the end), so that the visits keep the walk's order. The
+        arrival is the walking time to that point along the line plus the dwell of the stops
+        before.
+
+        Parameters
+        ----------
+        visits
+            The visits, timed at their stops' nodes.
+        legs
+            The walk's legs (a visit's leg ends at its stop's node).
+        geometry
+            The walk's line (lead-in, edges, lead-out).
+        edges
+            The walk's edges, in order.
+        length
+            The walk's length (the line's length is scaled to it).
+
+        Returns
+        -------
+        list of VisitedStop
+            The visits with ``reached_at``, ``reach_distance_m`` and their arrival there.
+        """
+        if not visits or len(geometry) < 2:  # noqa: PLR2004 - one point has no segment
+            return visits
+        g = self.graph
+        points = np.asarray(geometry, dtype=np.float64)
+        stop_pts = np.asarray([v.stop.location for v in visits], dtype=np.float64)
+        lat0 = float(points[:, 0].mean())
+        x, y = local_xy(points[:, 0], points[:, 1], lat0=lat0)
+        sx, sy = local_xy(stop_pts[:, 0], stop_pts[:, 1], lat0=lat0)
+        seg = np.hypot(np.diff(x), np.diff(y))
+        along = np.concatenate([[0.0], np.cumsum(seg)])
+        scale = length / along[-1] if along[-1] > 0 else 1.0
+        # the line's index of each node of the walk: every edge adds its points but the first
+        per_edge = (g.geom_offset[edges + 1] - g.geom_offset[edges] - 1).astype(np.int64)
+        head = max(len(self.lead_in) - 1, 0)
+        node_pt = head + np.concatenate([[0], np.cumsum(per_edge)]).astype(np.int64)
+        leg_end = np.cumsum([len(leg.nodes) - 1 for leg in legs])
+        stop_at = [int(leg_end[v.leg]) for v in visits]
+        last_seg = len(geometry) - 2
+        lo = 0
+        out: list[VisitedStop] = []
+        dwell = 0.0
+        for j, visit in enumerate(visits):
+            hi = int(node_pt[stop_at[j + 1]]) if j + 1 < len(visits) else last_seg + 1
+            hi = min(max(hi, lo + 1), last_seg + 1)
+            a = slice(lo, hi)
+            ax, ay, dx, dy = x[:-1][a], y[:-1][a], np.diff(x)[a], np.diff(y)[a]
+            t = np.clip(
+                ((sx[j] - ax) * dx + (sy[j] - ay) * dy) / np.maximum(dx * dx + dy * dy, 1e-12),
+                0.0,
+                1.0,
+            )
+            dist = np.hypot(ax + t * dx - sx[j], ay + t * dy - sy[j])
+            best = int(np.argmin(dist))  # the first of equals: deterministic
+            k, tk = lo + best, float(t[best])
+            p, q = points[k], points[k + 1]
+            at = LatLon(float(p[0] + tk * (q[0] - p[0])), float(p[1] + tk * (q[1] - p[1])))
+            metres = (along[k] + tk * seg[k]) * scale
+            out.append(
+                replace(
+                    visit,
+                    arrival_s=metres / self.speed + dwell,
+                    reached_at=at,
+                    reach_distance_m=float(dist[best]),
+                )
+            )
+            dwell += self.dwell_s(visit.stop)
+            lo = k
+        return out
 
     def measures(self, edges: NDArray[np.int64], nodes: list[int]) -> tuple[float, float, int]:
         """
@@ -306,7 +442,9 @@ def with_dead_end(reason: str) -> str:
     return f"{reason.rstrip('. ')}; {DEAD_END}"
 
 
-def cancel_backtracks(nodes: list[int], edges: list[int]) -> tuple[list[int], list[int]]:
+def cancel_backtracks(
+    nodes: list[int], edges: list[int], twin: NDArray[np.int64] | None = None
+) -> tuple[list[int], list[int]]:
     """
     Cut out every stretch walked out and straight back along the same edges (a spur).
 
@@ -314,6 +452,9 @@ def cancel_backtracks(nodes: list[int], edges: list[int]) -> tuple[list[int], li
     ----------
     nodes, edges
         A path.
+    twin
+        Per edge, a parallel edge with the same ends (itself when none): going out on one and
+        back on the other is a spur too. None: no edge has a twin.
 
     Returns
     -------
@@ -323,7 +464,10 @@ def cancel_backtracks(nodes: list[int], edges: list[int]) -> tuple[list[int], li
     out_nodes: list[int] = [nodes[0]]
     out_edges: list[int] = []
     for edge, node in zip(edges, nodes[1:], strict=True):
-        if out_edges and out_edges[-1] == edge and out_nodes[-2] == node:
+        back = out_edges and (
+            out_edges[-1] == edge or (twin is not None and int(twin[out_edges[-1]]) == edge)
+        )
+        if back and out_nodes[-2] == node:
             out_edges.pop()
             out_nodes.pop()
         else:

@@ -356,7 +356,11 @@ class Candidates:
         """Pick ``count`` spread-out waypoints on pleasant streets, in reach, not at dead ends."""
         g = self.graph
         pleasant = pleasant_mask(g)
-        degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
+        # ways out to distinct neighbours: a way mapped twice still ends in a dead end
+        lo = np.minimum(g.edge_u, g.edge_v).astype(np.int64)
+        pairs = np.unique(lo * g.n_nodes + np.maximum(g.edge_u, g.edge_v))
+        ends = np.concatenate([pairs // g.n_nodes, pairs % g.n_nodes])
+        degree = np.bincount(ends, minlength=g.n_nodes)
         good = np.zeros(g.n_nodes, dtype=bool)
         good[g.edge_u[pleasant]] = True
         good[g.edge_v[pleasant]] = True

@@ -22,7 +22,7 @@ from walks.planner.assembly import REUSE_PENALTY, Assembler, Points
 from walks.planner.candidates import WAYPOINTS, Candidates
 from walks.planner.core import OPProblem, OPSolution, solve
 from walks.planner.routing import Router, edge_factors
-from walks.planner.snapping import snap
+from walks.planner.snapping import nearest_way_m, snap
 from walks.types import PlanRequest, Stop, Walk, WalkWarning
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Beyond this distance from the asked start or end, the walk says it begins elsewhere.
 MOVED_WARN_M = 25.0
+#: A stop is reached within this distance wherever a walkable way passes that close to it.
+REACH_M = 40.0
 #: Budget tolerance the filling aims for.
 TOLERANCE = 0.05
 #: Most waypoints offered when a walk comes out short with nearly all of them walked.
@@ -442,7 +444,10 @@ class _Planner(Candidates):
                 log.warning("only %d different walk(s) fit this area", len(walks))
                 break
             walks.append(replace(
-                walk, warnings=(*self.notes, *walk.warnings, *self.budget_notes(walk)),
+                walk,
+                warnings=(
+                    *self.notes, *walk.warnings, *self.budget_notes(walk), *self.reach_notes(walk)
+                ),
                 start_offset_m=self.start_offset_m, end_offset_m=self.end_offset_m,
             ))  # fmt: skip
         return walks
@@ -499,6 +504,35 @@ class _Planner(Candidates):
                 "retraced",
                 f"{walk.retraced_share * 100:.0f} % of the walk goes along streets walked "
                 "before: the network around the stops leaves no other way",
+            ))  # fmt: skip
+        return notes
+
+    def reach_notes(self, walk: Walk) -> list[WalkWarning]:
+        """
+        Say where a stop is reached farther than ``REACH_M`` although a way passes nearer.
+
+        Parameters
+        ----------
+        walk
+            The walk.
+
+        Returns
+        -------
+        list of WalkWarning
+            One ``stop_far_from_route`` per such stop.
+        """
+        notes: list[WalkWarning] = []
+        for visit in walk.stops:
+            if visit.reach_distance_m <= REACH_M:
+                continue
+            way_m = nearest_way_m(self.graph, visit.stop.location, REACH_M)
+            if way_m is None:
+                continue  # no way passes nearer: the walk gets as near as it can
+            notes.append(WalkWarning(
+                "stop_far_from_route",
+                f"{visit.stop.name or visit.stop.category} is {visit.reach_distance_m:,.0f} m "
+                f"from the walk where it passes nearest, although a walkable way passes "
+                f"{way_m:,.0f} m from it",
             ))  # fmt: skip
         return notes
 
