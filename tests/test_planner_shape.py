@@ -159,3 +159,32 @@ def test_out_and_back_on_a_way_mapped_twice_is_a_spur() -> None:
     assert (nodes, edges) == ([b, c], [bc])
     # without twins only the very same edge walked back counts
     assert cancel_backtracks([b, a, b, c], [ab[0], ab[1], bc])[1] == [ab[0], ab[1], bc]
+
+
+def test_no_spur_to_a_stop_the_walk_passes_near_anyway() -> None:
+    la, lo = 48.80, 2.30
+    # the Ring as two ways (its far corner a node too), the dead end from node 2 to node 5
+    half = WayRecord(1, (1, 2, 3), (la, la, la + 0.002), (lo, lo + 0.003, lo + 0.003),
+                     {"highway": "residential"})  # fmt: skip
+    back = WayRecord(3, (3, 4, 1), (la + 0.002, la + 0.002, la), (lo + 0.003, lo, lo),
+                     {"highway": "residential"})  # fmt: skip
+    spur = WayRecord(
+        2, (2, 5), (la, la - 0.001), (lo + 0.003, lo + 0.003), {"highway": "residential"}
+    )
+    graph = graph_from_ways(OsmWays((half, back, spur), "test:ring", None))
+    tip = _node(graph, 5)
+    # 22 m down the dead end from the Ring, but filed under the dead end's tip 90 m further on
+    where = LatLon(la - 0.0002, lo + 0.003)
+    cafe = Stop(
+        id="cafe:1", osm_id="node/9", name="Corner", category="cafe", location=where, node=tip,
+        score=1.0, reason="a café.",
+    )  # fmt: skip
+    # the Ring is 880 m: around it, past the café
+    walk = plan_walk(graph, [cafe], PlanRequest(start=_node(graph, 1), km=0.92,
+                                                stops=(("cafe", 1),)))[0]  # fmt: skip
+    assert tip not in walk.nodes  # the out and back to the tip is cut
+    assert walk.dead_end_spurs == 0
+    (visit,) = walk.stops
+    assert 20.0 < visit.reach_distance_m < 25.0  # at the Ring's corner, 22 m from the café
+    assert "dead end" not in visit.stop.reason
+    assert walk.legs[visit.leg].nodes[-1] == _node(graph, 2)

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
     from walks.graph import WalkGraph
 
+#: A stop is reached within this distance wherever the walk passes that close to it.
+REACH_M = 40.0
+#: Parallel edges between the same two nodes differing by at most this many metres, or this
+#: share of their length, are one street mapped twice (a road and its sidewalk).
+TWIN_M = 5.0
+TWIN_SHARE = 0.1
 #: Cost multiplier on edges already walked, so the way back differs.
 REUSE_PENALTY = 10.0
 
@@ -76,7 +82,13 @@ class Assembler:
         self.max_factor = float(self.router.factor.max())
         lo, hi = np.minimum(g.edge_u, g.edge_v), np.maximum(g.edge_u, g.edge_v)
         order = np.lexsort((np.arange(g.n_edges), hi, lo))
-        same = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
+        size = g.edge_length_m[order]
+        same = (
+            (lo[order][1:] == lo[order][:-1])
+            & (hi[order][1:] == hi[order][:-1])
+            # as long as each other: two streets round a block between the same corners are not
+            & (np.abs(size[1:] - size[:-1]) <= np.maximum(TWIN_M, TWIN_SHARE * size[:-1]))
+        )
         self.twin = np.arange(g.n_edges, dtype=np.int64)
         # each edge of a pair (or run) of parallel edges points at its neighbour in the run
         self.twin[order[1:][same]] = order[:-1][same]
@@ -142,16 +154,10 @@ class Assembler:
         """
         g = self.graph
         multiplier = penalty.copy()
-        legs: list[Leg] = []
-        visits: list[VisitedStop] = []
-        nodes_all: list[int] = [int(pts.nodes[route[0]])]
-        edges_all: list[int] = []
-        clock = self.lead_in_m / self.speed
-        heading: float | None = None
         # legs end at stops (and the finish); waypoints lie inside legs
+        raw: list[tuple[list[int], list[int], Stop | None]] = []
         leg_nodes: list[int] = [int(pts.nodes[route[0]])]
         leg_edges: list[int] = []
-        marks = landmarks(pts.stops)
         if prefix is not None:
             leg_nodes, leg_edges = list(prefix[0]), list(prefix[1])
             self.walked(multiplier, leg_edges, reuse_penalty)
@@ -163,23 +169,32 @@ class Assembler:
             self.walked(multiplier, edges, reuse_penalty)
             leg_nodes += nodes[1:]
             leg_edges += edges
-            stop = pts.stops[b]
-            if stop is not None or b == route[-1]:
+            if pts.stops[b] is not None or b == route[-1]:
                 # a waypoint reached and left the same way is a spur: cut it out
                 if cut_spurs:
                     leg_nodes, leg_edges = cancel_backtracks(leg_nodes, leg_edges, self.twin)
-                leg = self.leg(leg_nodes, leg_edges, heading, stop, marks)
-                heading = final_heading(g, leg_nodes, leg_edges) if leg_edges else heading
-                legs.append(leg)
-                clock += leg.walking_time_s
-                if stop is not None:
-                    if self.degree[dst] == 1:  # nothing beyond it: the walk comes back
-                        stop = replace(stop, reason=with_dead_end(stop.reason))
-                    visits.append(VisitedStop(stop=stop, arrival_s=clock, leg=len(legs) - 1))
-                    clock += self.dwell_s(stop)
-                nodes_all += leg_nodes[1:]
-                edges_all += leg_edges
+                raw.append((leg_nodes, leg_edges, pts.stops[b]))
                 leg_nodes, leg_edges = [dst], []
+        if cut_spurs:
+            self.short_of_stops(raw)
+        legs: list[Leg] = []
+        visits: list[VisitedStop] = []
+        nodes_all: list[int] = [raw[0][0][0]] if raw else [int(pts.nodes[route[0]])]
+        edges_all: list[int] = []
+        heading: float | None = None
+        marks = landmarks(pts.stops)
+        for i, (leg_nodes, leg_edges, stop) in enumerate(raw):
+            leg = self.leg(leg_nodes, leg_edges, heading, stop, marks)
+            heading = final_heading(g, leg_nodes, leg_edges) if leg_edges else heading
+            legs.append(leg)
+            if stop is not None:
+                after = raw[i + 1][1] if i + 1 < len(raw) else []
+                visits.append(VisitedStop(
+                    stop=self.turning(stop, leg_nodes, leg_edges, after), arrival_s=0.0,
+                    leg=len(legs) - 1,
+                ))  # fmt: skip
+            nodes_all += leg_nodes[1:]
+            edges_all += leg_edges
         legs = self.with_leads(legs)
         edge_arr = np.asarray(edges_all, dtype=np.int64)
         leads_m = self.lead_in_m + self.lead_out_m
@@ -205,6 +220,110 @@ class Assembler:
             budget_error=error,
             seed=self.request.seed,
         )
+
+    def turning(self, stop: Stop, nodes: list[int], edges: list[int], after: list[int]) -> Stop:
+        """
+        Say in a stop's reason when the walk turns back there (a dead end, or no other way on).
+
+        Parameters
+        ----------
+        stop
+            The stop.
+        nodes, edges
+            The leg that ends at it.
+        after
+            The next leg's edges.
+
+        Returns
+        -------
+        Stop
+            The stop, its reason extended when the walk comes back the same way.
+        """
+        if self.degree[nodes[-1]] == 1:  # nothing beyond it: the walk comes back
+            return replace(stop, reason=with_dead_end(stop.reason))
+        if edges and after and self.same_way(edges[-1], after[0]):
+            return replace(stop, reason=with_dead_end(stop.reason, TURN_BACK))
+        return stop
+
+    def same_way(self, a: int, b: int) -> bool:
+        """Tell whether two edges are one way (the same edge, or twins mapped side by side)."""
+        return a == b or int(self.twin[a]) == b
+
+    def short_of_stops(self, raw: list[tuple[list[int], list[int], Stop | None]]) -> None:
+        """
+        Cut a spur out to a stop's node where the walk passes near enough to the stop without it.
+
+        A stop's node is the junction nearest to it; when the walk goes out to that junction and
+        straight back, but passes within ``REACH_M`` of the stop anyway, the out and back is
+        cut as far as the walk still passes that near (or as near as with the spur).
+
+        Parameters
+        ----------
+        raw
+            Per leg ``(nodes, edges, stop)``; changed in place.
+        """
+        for i in range(len(raw) - 1):
+            nodes, edges, stop = raw[i]
+            after_nodes, after_edges, after_stop = raw[i + 1]
+            k = 0  # how many edges out to the stop are walked straight back
+            while (
+                k < min(len(edges), len(after_edges))
+                and self.same_way(edges[-1 - k], after_edges[k])
+            ):  # fmt: skip
+                k += 1
+            k = min(k, len(edges) - 1, len(after_edges) - 1)  # each leg keeps an edge
+            if stop is None or k <= 0:
+                continue
+            # the stop is reached on the leg that ends at it (see ``reached``)
+            near = self.edge_distances(stop.location, edges)
+            with_spur = float(near.min())
+            cut = 0
+            for j in range(1, k + 1):  # cut j edges at the tip, on both sides
+                if float(near[: len(edges) - j].min()) <= max(REACH_M, with_spur + 1.0):
+                    cut = j
+                else:
+                    break
+            if cut == 0:
+                continue
+            raw[i] = (nodes[: len(nodes) - cut], edges[: len(edges) - cut], stop)
+            raw[i + 1] = (after_nodes[cut:], after_edges[cut:], after_stop)
+
+    def edge_distances(self, point: LatLon, edges: list[int]) -> NDArray[np.float64]:
+        """
+        Measure how near each of some edges passes to a point.
+
+        Parameters
+        ----------
+        point
+            The point.
+        edges
+            Edge indices.
+
+        Returns
+        -------
+        ndarray
+            Metres per edge.
+        """
+        g = self.graph
+        arr = np.asarray(edges, dtype=np.int64)
+        lo, hi = g.geom_offset[arr], g.geom_offset[arr + 1]
+        counts = (hi - lo - 1).astype(np.int64)  # segments per edge
+        owner = np.repeat(np.arange(arr.size), counts)
+        first = np.repeat(lo, counts) + (
+            np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        ax, ay = local_xy(g.geom_lat[first], g.geom_lon[first], lat0=point.lat, lon0=point.lon)
+        bx, by = local_xy(
+            g.geom_lat[first + 1], g.geom_lon[first + 1], lat0=point.lat, lon0=point.lon
+        )
+        px, py = local_xy(point.lat, point.lon, lat0=point.lat, lon0=point.lon)
+        ax, ay, bx, by = ax - px, ay - py, bx - px, by - py  # the point at the origin
+        dx, dy = bx - ax, by - ay
+        t = np.clip((-ax * dx - ay * dy) / np.maximum(dx * dx + dy * dy, 1e-12), 0.0, 1.0)
+        dist = np.hypot(ax + t * dx, ay + t * dy)
+        out = np.full(arr.size, np.inf)
+        np.minimum.at(out, owner, dist)
+        return out
 
     def budget_error(self, length: float, total_s: float) -> float:
         """
@@ -238,10 +357,10 @@ class Assembler:
         """
         Reach each stop at the walk's point nearest to it, and time the visit there.
 
-        A stop is looked for on the line between the previous stop's point (or the start) and
-        the next stop's node (or the end), so that the visits keep the walk's order. The
-        arrival is the walking time to that point along the line plus the dwell of the stops
-        before.
+        A stop is looked for on its leg: the line between the previous stop's point (or the
+        start) and the end of the leg that ends at it, so that the visits keep the walk's order
+        and the dwell comes before the next leg. The arrival is the walking time to that point
+        along the line plus the dwell of the stops before.
 
         Parameters
         ----------
@@ -261,8 +380,11 @@ class Assembler:
         list of VisitedStop
             The visits with ``reached_at``, ``reach_distance_m`` and their arrival there.
         """
-        if not visits or len(geometry) < 2:  # noqa: PLR2004 - one point has no segment
+        if not visits:
             return visits
+        if len(geometry) < 2:  # noqa: PLR2004 - one point: every visit is made there
+            dwells = np.cumsum([0.0] + [self.dwell_s(v.stop) for v in visits])
+            return [replace(v, arrival_s=float(d)) for v, d in zip(visits, dwells, strict=False)]
         g = self.graph
         points = np.asarray(geometry, dtype=np.float64)
         stop_pts = np.asarray([v.stop.location for v in visits], dtype=np.float64)
@@ -283,8 +405,7 @@ class Assembler:
         out: list[VisitedStop] = []
         dwell = 0.0
         for j, visit in enumerate(visits):
-            hi = int(node_pt[stop_at[j + 1]]) if j + 1 < len(visits) else last_seg + 1
-            hi = min(max(hi, lo + 1), last_seg + 1)
+            hi = min(max(int(node_pt[stop_at[j]]), lo + 1), last_seg + 1)
             a = slice(lo, hi)
             ax, ay, dx, dy = x[:-1][a], y[:-1][a], np.diff(x)[a], np.diff(y)[a]
             t = np.clip(
@@ -421,16 +542,20 @@ class Assembler:
 
 #: What a stop at the tip of a dead end adds to its reason.
 DEAD_END = "at the end of a dead end: the walk comes back the same way"
+#: What a stop the walk turns back at (no other way on fits the budget) adds to its reason.
+TURN_BACK = "the walk comes back the same way from it: no other way on fits"
 
 
-def with_dead_end(reason: str) -> str:
+def with_dead_end(reason: str, note: str = DEAD_END) -> str:
     """
-    Say in a stop's reason that it lies at the end of a dead end.
+    Say in a stop's reason that it lies at the end of a dead end (or that the walk turns back).
 
     Parameters
     ----------
     reason
         The stop's reason (may be empty).
+    note
+        What to add: ``DEAD_END`` or ``TURN_BACK``.
 
     Returns
     -------
@@ -438,8 +563,8 @@ def with_dead_end(reason: str) -> str:
         ``"<reason>; at the end of a dead end: ..."``, or the note alone.
     """
     if not reason:
-        return DEAD_END[0].upper() + DEAD_END[1:]
-    return f"{reason.rstrip('. ')}; {DEAD_END}"
+        return note[0].upper() + note[1:]
+    return f"{reason.rstrip('. ')}; {note}"
 
 
 def cancel_backtracks(

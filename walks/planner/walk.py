@@ -55,6 +55,8 @@ FILL_ITERATIONS = 60
 SPURS_WHEN_SHORT = 0.5
 #: Most waypoints tried for removal when a walk comes out long.
 TRIM_TRIES = 8
+#: Reuse penalty tried when a walk built with the full one misses its budget.
+MILD_REUSE_PENALTY = 4.0
 #: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
 FILL_ROUNDS = 6
 
@@ -666,6 +668,11 @@ class _Planner(Candidates):
             # rescale by what the last round measured, kept inside the bracket found so far
             target = guess if low < guess < high else (low + min(high, 2 * low + 1)) / 2
         assert best is not None
+        if abs(best.budget_error) > TOLERANCE:
+            # the dear way back made it miss: a milder penalty walks a little more again
+            milder = self.build(pts, best_route, penalty, reuse_penalty=MILD_REUSE_PENALTY)
+            if abs(milder.budget_error) < abs(best.budget_error):
+                best = milder
         return best, best_route
 
     def mend(
