@@ -645,14 +645,21 @@ class _Planner(Candidates):
         best: Walk | None = None
         best_route = first.route
         last: tuple[int, ...] = ()
+        over = 1.0  # the last walk's measured length over the budget
         for _ in range(FILL_ROUNDS):
             fill = self.problem(pts, target, fixed=first.route, rng=rng)
             sol = solve(
                 fill, seed=seed, time_limit_s=self.guard_s(), initial=first.route,
                 max_iterations=FILL_ITERATIONS,
             )  # fmt: skip
-            if sol.route == last:  # the same route again: nothing more to learn
-                break
+            if sol.route == last:  # the same route again
+                if over <= 1.0:  # it was short or right: nothing more to learn
+                    break
+                # it was long, and the search's lengths undercount the walked ones: aim lower
+                target /= over
+                if target <= low:
+                    break
+                continue
             last = sol.route
             walk = self.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
@@ -660,6 +667,7 @@ class _Planner(Candidates):
             if abs(walk.budget_error) <= TOLERANCE * 0.8:
                 break
             measured = self.measured_m(walk)
+            over = measured / self.budget_m
             if measured > self.budget_m:
                 high = min(high, target)
             else:
