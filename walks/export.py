@@ -248,10 +248,11 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         ``pleasant_share``, ``dead_end_spurs``, ``seed``, ``start_offset_m``, ``end_offset_m``,
         ``climb_m`` and ``descent_m`` (from the terrain; null without), ``warnings`` (a list of
         ``{"code", "message"}``, empty when none), ``stops`` (each with ``name``, ``category``,
-        ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``maneuvers`` (per leg, a list
-        of ``{"type", "modifier", "name", "distance_m", "lat", "lon", "instruction"}``: ``type``
-        one of depart, turn, continue, fork, uturn, arrive), ``directions`` (the maneuvers'
-        instructions per leg) and ``attribution``.
+        ``lat``, ``lon``, ``arrival_s``, ``reason``, ``reached_at`` and ``reach_distance_m``
+        (the walk's point nearest the stop, where the visit is made), and more), ``maneuvers``
+        (per leg, a list of ``{"type", "modifier", "name", "distance_m", "lat", "lon",
+        "instruction"}``: ``type`` one of depart, turn, continue, fork, uturn, arrive),
+        ``directions`` (the maneuvers' instructions per leg) and ``attribution``.
     """
     stops = []
     for visit in walk.stops:
