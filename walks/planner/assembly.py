@@ -80,12 +80,12 @@ class Assembler:
         self.degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
         self.speed = self.request.speed_kph / 3.6
         self.max_factor = float(self.router.factor.max())
-        lo, hi = np.minimum(g.edge_u, g.edge_v), np.maximum(g.edge_u, g.edge_v)
-        order = np.lexsort((np.arange(g.n_edges), hi, lo))
-        size = g.edge_length_m[order]
+        lo = np.minimum(g.edge_u, g.edge_v).astype(np.int64)
+        pair = lo * g.n_nodes + np.maximum(g.edge_u, g.edge_v)
+        order = np.argsort(pair, kind="stable")
+        size, key = g.edge_length_m[order], pair[order]
         same = (
-            (lo[order][1:] == lo[order][:-1])
-            & (hi[order][1:] == hi[order][:-1])
+            (key[1:] == key[:-1])
             # as long as each other: two streets round a block between the same corners are not
             & (np.abs(size[1:] - size[:-1]) <= np.maximum(TWIN_M, TWIN_SHARE * size[:-1]))
         )
