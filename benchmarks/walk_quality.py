@@ -15,7 +15,7 @@ exported GeoJSON geometry (not from the planner's own figures):
 Prints one row per extract and an overall row (markdown). ``--quick`` runs a smaller grid.
 
 Usage: python benchmarks/walk_quality.py [--quick] [--extracts demo,paris] [--no-rerun]
-    [--jsonl results.jsonl]
+    [--jsonl results.jsonl] [--misses]
 """
 
 from __future__ import annotations
@@ -280,6 +280,9 @@ def main() -> None:
     parser.add_argument("--extracts", default="", help="comma-separated names (default: all)")
     parser.add_argument("--no-rerun", action="store_true", help="skip the byte-identical re-run")
     parser.add_argument("--jsonl", type=Path, default=None, help="write every row here")
+    parser.add_argument(
+        "--misses", action="store_true", help="list the roomy walks that miss a target"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -311,6 +314,14 @@ def main() -> None:
             print("\nareas with >= 3x the budget's length of ways:")
             print(HEADER)
             print(summarise("**roomy**", big))
+            if args.misses:
+                print("\nroomy walks off the budget by more than 5 % or retracing more than 5 %:")
+                for r in big:
+                    if abs(r.budget_error) > TOLERANCE or r.retraced > TOLERANCE:
+                        print(f"- {r.extract} {r.budget} stops={r.stops} {r.shape} seed={r.seed}: "
+                              f"budget {100 * r.budget_error:+.1f} %, retraced "
+                              f"{100 * r.retraced:.1f} %, spurs {r.spurs}, "
+                              f"warnings {','.join(r.warnings)}")  # fmt: skip
 
 
 @cache

@@ -15,6 +15,7 @@ from walks.data import OsmWays, WayRecord, read_features
 from walks.errors import NoWalkError
 from walks.graph import WalkGraph, graph_from_ways, haversine_m
 from walks.planner import plan_walk
+from walks.planner.assembly import REACH_M
 from walks.stops import find_stops
 from walks.types import LatLon, PlanRequest, Walk
 
@@ -74,7 +75,16 @@ def _check_walk(graph: WalkGraph, walk: Walk, request: PlanRequest) -> None:
     assert 0 <= walk.retraced_share < 1
     assert 0 <= walk.pleasant_share <= 1
     for visited in walk.stops:
-        assert visited.stop.node in walk.legs[visited.leg].nodes[-1:]
+        # a leg ends at its stop's node, or short of it where the walk passes near the stop
+        stop, node = visited.stop, visited.stop.node
+        at_node = node in walk.legs[visited.leg].nodes[-1:]
+        node_m = haversine_m(stop.location.lat, stop.location.lon, graph.node_lat[node],
+                             graph.node_lon[node])  # fmt: skip
+        assert at_node or visited.reach_distance_m <= max(REACH_M, float(node_m) + 1.0)
+        assert visited.reached_at is not None
+        seen = haversine_m(visited.stop.location.lat, visited.stop.location.lon,
+                           visited.reached_at.lat, visited.reached_at.lon)  # fmt: skip
+        assert float(seen) == pytest.approx(visited.reach_distance_m, rel=0.01, abs=0.5)
 
 
 @settings(

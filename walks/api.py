@@ -600,7 +600,10 @@ def default_start(graph: WalkGraph) -> LatLon:
     best_r, best_c = np.unravel_index(int(np.argmax(score)), counts.shape)
     cx = x.min() + (best_c + 0.5) * cell
     cy = y.min() + (best_r + 0.5) * cell
-    node = int(np.argmin(np.hypot(x - cx, y - cy)))
+    # not the tip of a dead end, which a loop would have to walk out and back
+    degree = np.bincount(np.concatenate([graph.edge_u, graph.edge_v]), minlength=graph.n_nodes)
+    far = np.where(degree >= 2 if (degree >= 2).any() else degree >= 0, 0.0, np.inf)  # noqa: PLR2004
+    node = int(np.argmin(np.hypot(x - cx, y - cy) + far))
     return LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
 
 

@@ -69,6 +69,27 @@ def stop_record(stop: Stop) -> dict[str, Any]:
     return record
 
 
+def reach_record(visit: VisitedStop) -> dict[str, Any]:
+    """
+    Say where the walk reaches a stop: its point nearest the stop, and how far that is.
+
+    Parameters
+    ----------
+    visit
+        The visit.
+
+    Returns
+    -------
+    dict
+        ``reached_at`` (``{"lat", "lon"}``, null when unknown) and ``reach_distance_m``.
+    """
+    at = visit.reached_at
+    return {
+        "reached_at": None if at is None else {"lat": round(at.lat, 7), "lon": round(at.lon, 7)},
+        "reach_distance_m": round(visit.reach_distance_m, 1),
+    }
+
+
 def stops_geojson(stops: list[Stop]) -> dict[str, Any]:
     """
     Describe stops as a GeoJSON FeatureCollection of Points.
@@ -227,15 +248,16 @@ def walk_summary(walk: Walk, *, departure: dt.datetime | None = None) -> dict[st
         ``pleasant_share``, ``dead_end_spurs``, ``seed``, ``start_offset_m``, ``end_offset_m``,
         ``climb_m`` and ``descent_m`` (from the terrain; null without), ``warnings`` (a list of
         ``{"code", "message"}``, empty when none), ``stops`` (each with ``name``, ``category``,
-        ``lat``, ``lon``, ``arrival_s``, ``reason`` and more), ``maneuvers`` (per leg, a list
-        of ``{"type", "modifier", "name", "distance_m", "lat", "lon", "instruction"}``: ``type``
-        one of depart, turn, continue, fork, uturn, arrive), ``directions`` (the maneuvers'
-        instructions per leg) and ``attribution``.
+        ``lat``, ``lon``, ``arrival_s``, ``reason``, ``reached_at`` and ``reach_distance_m``
+        (the walk's point nearest the stop, where the visit is made), and more), ``maneuvers``
+        (per leg, a list of ``{"type", "modifier", "name", "distance_m", "lat", "lon",
+        "instruction"}``: ``type`` one of depart, turn, continue, fork, uturn, arrive),
+        ``directions`` (the maneuvers' instructions per leg) and ``attribution``.
     """
     stops = []
     for visit in walk.stops:
         record = stop_record(visit.stop) | {"arrival_s": round(visit.arrival_s, 1)}
-        record |= opening_record(visit, departure)
+        record |= reach_record(visit) | opening_record(visit, departure)
         stops.append(record)
     return {
         "length_m": round(walk.length_m, 1),
@@ -377,6 +399,7 @@ def walk_geojson(walk: Walk) -> dict[str, Any]:
     points = stops_geojson([v.stop for v in walk.stops])["features"]
     for feature, visit in zip(points, walk.stops, strict=True):
         feature["properties"] |= {"kind": "stop", "arrival_s": round(visit.arrival_s, 1)}
+        feature["properties"] |= reach_record(visit)
     return {"type": "FeatureCollection", "features": [route, *points], "attribution": ATTRIBUTION}
 
 

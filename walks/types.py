@@ -342,12 +342,18 @@ class VisitedStop:
         Index of the leg that ends at it.
     wait_s
         Seconds waited there for it to open (``arrival_s`` is when the visit starts, after it).
+    reached_at
+        The walk's point nearest the stop, where the visit is made (None: the stop's node).
+    reach_distance_m
+        Distance from the stop to that point.
     """
 
     stop: Stop
     arrival_s: float
     leg: int
     wait_s: float = 0.0
+    reached_at: LatLon | None = None
+    reach_distance_m: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

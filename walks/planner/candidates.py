@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -86,6 +87,15 @@ class Candidates:
                     ((a - request.at).total_seconds(), (b - request.at).total_seconds())
                     for a, b in spans
                 ]  # fmt: skip
+
+    @cached_property
+    def neighbours(self) -> NDArray[np.int64]:
+        """Count each node's distinct neighbours (a way mapped twice still ends in a dead end)."""
+        g = self.graph
+        lo = np.minimum(g.edge_u, g.edge_v).astype(np.int64)
+        pairs = np.unique(lo * g.n_nodes + np.maximum(g.edge_u, g.edge_v))
+        ends = np.concatenate([pairs // g.n_nodes, pairs % g.n_nodes])
+        return np.bincount(ends, minlength=g.n_nodes)
 
     def open_in_time(
         self, stop: Stop, from_start: NDArray[np.float64], horizon_s: float = math.inf
@@ -356,7 +366,7 @@ class Candidates:
         """Pick ``count`` spread-out waypoints on pleasant streets, in reach, not at dead ends."""
         g = self.graph
         pleasant = pleasant_mask(g)
-        degree = np.bincount(np.concatenate([g.edge_u, g.edge_v]), minlength=g.n_nodes)
+        degree = self.neighbours
         good = np.zeros(g.n_nodes, dtype=bool)
         good[g.edge_u[pleasant]] = True
         good[g.edge_v[pleasant]] = True

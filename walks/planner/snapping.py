@@ -201,3 +201,27 @@ def _split(
         rest = rest[1:]
     lead = (on, *rest) if rest else ()
     return Snap(node, dist, lead, lead_m if rest else 0.0)
+
+
+def nearest_way_m(graph: WalkGraph, point: LatLon, radius_m: float) -> float | None:
+    """
+    Measure how far the nearest walkable way passes from a point, if within a radius.
+
+    Parameters
+    ----------
+    graph
+        The graph.
+    point
+        The point.
+    radius_m
+        How far to look.
+
+    Returns
+    -------
+    float or None
+        Metres to the nearest way, or None when none passes within ``radius_m``.
+    """
+    found = _nearest_segment(graph, point, radius_m)
+    if found is None or found[2] > radius_m:
+        return None
+    return found[2]

@@ -22,7 +22,7 @@ from walks.planner.assembly import REUSE_PENALTY, Assembler, Points
 from walks.planner.candidates import WAYPOINTS, Candidates
 from walks.planner.core import OPProblem, OPSolution, solve
 from walks.planner.routing import Router, edge_factors
-from walks.planner.snapping import snap
+from walks.planner.snapping import nearest_way_m, snap
 from walks.types import PlanRequest, Stop, Walk, WalkWarning
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Beyond this distance from the asked start or end, the walk says it begins elsewhere.
 MOVED_WARN_M = 25.0
+#: A stop is reached within this distance wherever a walkable way passes that close to it.
+REACH_M = 40.0
 #: Budget tolerance the filling aims for.
 TOLERANCE = 0.05
 #: Most waypoints offered when a walk comes out short with nearly all of them walked.
@@ -53,6 +55,8 @@ FILL_ITERATIONS = 60
 SPURS_WHEN_SHORT = 0.5
 #: Most waypoints tried for removal when a walk comes out long.
 TRIM_TRIES = 8
+#: Reuse penalty tried when a walk built with the full one misses its budget.
+MILD_REUSE_PENALTY = 4.0
 #: Rounds of filling, each aiming at the budget corrected by the last round's measured length.
 FILL_ROUNDS = 6
 
@@ -442,7 +446,10 @@ class _Planner(Candidates):
                 log.warning("only %d different walk(s) fit this area", len(walks))
                 break
             walks.append(replace(
-                walk, warnings=(*self.notes, *walk.warnings, *self.budget_notes(walk)),
+                walk,
+                warnings=(
+                    *self.notes, *walk.warnings, *self.budget_notes(walk), *self.reach_notes(walk)
+                ),
                 start_offset_m=self.start_offset_m, end_offset_m=self.end_offset_m,
             ))  # fmt: skip
         return walks
@@ -499,6 +506,35 @@ class _Planner(Candidates):
                 "retraced",
                 f"{walk.retraced_share * 100:.0f} % of the walk goes along streets walked "
                 "before: the network around the stops leaves no other way",
+            ))  # fmt: skip
+        return notes
+
+    def reach_notes(self, walk: Walk) -> list[WalkWarning]:
+        """
+        Say where a stop is reached farther than ``REACH_M`` although a way passes nearer.
+
+        Parameters
+        ----------
+        walk
+            The walk.
+
+        Returns
+        -------
+        list of WalkWarning
+            One ``stop_far_from_route`` per such stop.
+        """
+        notes: list[WalkWarning] = []
+        for visit in walk.stops:
+            if visit.reach_distance_m <= REACH_M:
+                continue
+            way_m = nearest_way_m(self.graph, visit.stop.location, REACH_M)
+            if way_m is None:
+                continue  # no way passes nearer: the walk gets as near as it can
+            notes.append(WalkWarning(
+                "stop_far_from_route",
+                f"{visit.stop.name or visit.stop.category} is {visit.reach_distance_m:,.0f} m "
+                f"from the walk where it passes nearest, although a walkable way passes "
+                f"{way_m:,.0f} m from it",
             ))  # fmt: skip
         return notes
 
@@ -609,14 +645,21 @@ class _Planner(Candidates):
         best: Walk | None = None
         best_route = first.route
         last: tuple[int, ...] = ()
+        over = 1.0  # the last walk's measured length over the budget
         for _ in range(FILL_ROUNDS):
             fill = self.problem(pts, target, fixed=first.route, rng=rng)
             sol = solve(
                 fill, seed=seed, time_limit_s=self.guard_s(), initial=first.route,
                 max_iterations=FILL_ITERATIONS,
             )  # fmt: skip
-            if sol.route == last:  # the same route again: nothing more to learn
-                break
+            if sol.route == last:  # the same route again
+                if over <= 1.0:  # it was short or right: nothing more to learn
+                    break
+                # it was long, and the search's lengths undercount the walked ones: aim lower
+                target /= over
+                if target <= low:
+                    break
+                continue
             last = sol.route
             walk = self.build(pts, sol.route, penalty)
             if best is None or abs(walk.budget_error) < abs(best.budget_error):
@@ -624,6 +667,7 @@ class _Planner(Candidates):
             if abs(walk.budget_error) <= TOLERANCE * 0.8:
                 break
             measured = self.measured_m(walk)
+            over = measured / self.budget_m
             if measured > self.budget_m:
                 high = min(high, target)
             else:
@@ -632,6 +676,11 @@ class _Planner(Candidates):
             # rescale by what the last round measured, kept inside the bracket found so far
             target = guess if low < guess < high else (low + min(high, 2 * low + 1)) / 2
         assert best is not None
+        if abs(best.budget_error) > TOLERANCE:
+            # the dear way back made it miss: a milder penalty walks a little more again
+            milder = self.build(pts, best_route, penalty, reuse_penalty=MILD_REUSE_PENALTY)
+            if abs(milder.budget_error) < abs(best.budget_error):
+                best = milder
         return best, best_route
 
     def mend(
