@@ -133,6 +133,8 @@ _OROPT_FROM = 150
 _ITERATION_S = 3e-4
 _POINT_S = 1.6e-5
 _PAIR_S = 5e-8
+#: The pair term grows no further (routes hold about half the points; measured to 400).
+_PAIRS_UPTO = 250
 #: Share of the time limit the work budget is sized to fill on one unloaded core.
 _WORK_SHARE = 0.35
 
@@ -1177,11 +1179,11 @@ def default_iterations(n_free: int, time_limit_s: float = 1.0) -> int:
     """
     Give the work budget: iterations of perturbation and local search for ``n_free`` points.
 
-    The budget follows a fixed cost model, not the clock: an iteration costs about
-    ``0.3 ms``, plus ``16 us`` per point, plus ``0.05 us`` per pair of points up to 400 points
-    (where exchanges try every point) on one core, and the budget is the number of iterations
-    that fill ``_WORK_SHARE`` (35 %) of the time limit, so a run normally ends well inside its limit
-    even on a loaded machine, and its result does not depend on the load.
+    The budget follows a fixed cost model, not the clock: an iteration costs about 0.3 ms,
+    plus 16 us per point, plus 0.05 us per pair of points up to 250 points (while exchanges
+    try every point, up to 400 points) on one core; the budget is the number of iterations
+    that fill ``_WORK_SHARE`` (35 %) of the time limit, so a run normally ends well inside its
+    limit even on a loaded machine, and its result does not depend on the load.
 
     Parameters
     ----------
@@ -1197,7 +1199,8 @@ def default_iterations(n_free: int, time_limit_s: float = 1.0) -> int:
         at 5 s.
     """
     n = max(1, n_free)
-    per_iteration = _ITERATION_S + _POINT_S * n + _PAIR_S * (n if n <= _FULL else 0) ** 2
+    pairs = min(n, _PAIRS_UPTO) ** 2 if n <= _FULL else 0
+    per_iteration = _ITERATION_S + _POINT_S * n + _PAIR_S * pairs
     return int(max(20, min(2000, _WORK_SHARE * max(time_limit_s, 0.0) / per_iteration)))
 
 
