@@ -258,11 +258,13 @@ class _Search:
     w_list: list[list[tuple[float, float]]] = field(init=False, default_factory=list)
     density: NDArray[np.float64] | None = field(init=False, default=None)
     big: bool = field(init=False, default=False)
+    sym: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         p = self.problem
         self.n = n = p.cost.shape[0]
         self.cost = np.asarray(p.cost, dtype=float)
+        self.sym = bool(np.array_equal(self.cost, self.cost.T))
         self.dwell = np.zeros(n) if p.dwell is None else np.asarray(p.dwell, dtype=float)
         self.group = np.full(n, -1) if p.group is None else np.asarray(p.group, dtype=np.int64)
         n_groups = int(self.group.max(initial=-1)) + 1
@@ -652,7 +654,7 @@ class _Search:
             a = int(after[k])
             pos = int(np.flatnonzero(route[:-1] == a)[0])
             b = int(route[pos + 1])
-            route = np.insert(route, pos + 1, k)
+            route = np.concatenate((route[: pos + 1], [k], route[pos + 1 :]))
             used += float(best[k])
             open_[k] = False
             best[k] = np.inf
@@ -751,29 +753,29 @@ class _Search:
                 return route
             fwd, cf, cb = self._sums(route)
             ii, jj = self._edge_pairs(route)  # edges (i, i+1) and (j, j+1) are cut
-            inner = (cb[jj] - cb[ii + 1]) - (cf[jj] - cf[ii + 1])
             delta = (
                 self.cost[route[ii], route[jj]] + self.cost[route[ii + 1], route[jj + 1]]
-                - fwd[ii] - fwd[jj] + inner
+                - fwd[ii] - fwd[jj]
             )  # fmt: skip
+            if not self.sym:  # the reversed stretch's cost changes too
+                delta += (cb[jj] - cb[ii + 1]) - (cf[jj] - cf[ii + 1])
             improving = np.flatnonzero(delta < -_TINY)
             if improving.size == 0:
                 return route
             queue = improving[np.argsort(delta[improving], kind="stable")][:_BATCH]
             moves = np.stack([route[ii[queue]], route[ii[queue] + 1], route[jj[queue]]], axis=1)
             applied = 0
+            tail = self._positions(route)[0]  # kept up to date as moves are applied
             for u, v, x in moves.tolist():
-                if applied:
-                    fwd, cf, cb = self._sums(route)
-                tail = self._positions(route)[0]
                 a, b = int(tail[u]), int(tail[x])
                 if a < 0 or b < 0 or b <= a + 1 or route[a + 1] != v:
                     continue
                 y = route[b + 1]
-                d = (
-                    self.cost[u, x] + self.cost[v, y] - fwd[a] - fwd[b]
-                    + (cb[b] - cb[a + 1]) - (cf[b] - cf[a + 1])
-                )  # fmt: skip
+                d = self.cost[u, x] + self.cost[v, y] - self.cost[u, v] - self.cost[x, y]
+                if not self.sym:
+                    if applied:
+                        fwd, cf, cb = self._sums(route)
+                    d += (cb[b] - cb[a + 1]) - (cf[b] - cf[a + 1])
                 if d >= -_TINY:
                     continue
                 new = np.concatenate([route[: a + 1], route[a + 1 : b + 1][::-1], route[b + 1 :]])
@@ -782,6 +784,7 @@ class _Search:
                 if self.timed and not self.route_cost(new) < self.route_cost(route) - _TINY:
                     continue
                 route = new
+                tail[route[a + 1 : b + 1]] = np.arange(a + 1, b + 1)
                 applied += 1
             if not applied:
                 return route
@@ -807,18 +810,17 @@ class _Search:
             removed = fwd[s - 1] + fwd[e] - self.cost[route[s - 1], route[e + 1]]
             near = self.near[:, :_NEAR_OR]
             ends = np.concatenate([near[route[s]], near[route[e]]], axis=1)
-            t = np.concatenate([tail[ends], head[ends] - 1], axis=1)  # new place: edge t
-            width = t.shape[1]
-            ss, ee = np.repeat(s, width), np.repeat(e, width)
-            rem, t = np.repeat(removed, width), t.ravel()
-            ok = (t >= 0) & ((t < ss - 1) | (t > ee))
-            ss, ee, rem, t = ss[ok], ee[ok], rem[ok], t[ok]
+            places = np.concatenate([tail[ends], head[ends] - 1], axis=1)  # new place: edge t
+            ok = (places >= 0) & ((places < (s - 1)[:, None]) | (places > e[:, None]))
+            run = np.nonzero(ok)[0]
+            ss, ee, rem, t = s[run], e[run], removed[run], places[ok]
             before, nxt = route[t], route[t + 1]
             first, last = route[ss], route[ee]
             base = -fwd[t] - rem
             keep = self.cost[before, first] + self.cost[last, nxt] + base
-            flip = (cb[ee] - cb[ss]) - (cf[ee] - cf[ss])
-            turned = self.cost[before, last] + self.cost[first, nxt] + base + flip
+            turned = self.cost[before, last] + self.cost[first, nxt] + base
+            if not self.sym:  # the run's own cost changes when it is turned round
+                turned += (cb[ee] - cb[ss]) - (cf[ee] - cf[ss])
             delta = np.concatenate([keep, turned])
             good = np.flatnonzero(delta < -_TINY)
             if good.size == 0:
@@ -830,7 +832,9 @@ class _Search:
             )
             applied = 0
             for f, la, span, bf, nx, rev in moves.tolist():
-                route, done = self._move_run(route, (f, la, span, bf, nx, bool(rev)), ordered)
+                route, done = self._move_run(
+                    route, tail, (f, la, span, bf, nx, bool(rev)), ordered=ordered
+                )
                 applied += done
             if not applied:
                 return route
@@ -839,24 +843,33 @@ class _Search:
     def _move_run(
         self,
         route: NDArray[np.int64],
+        tail: NDArray[np.int64],
         move: tuple[int, int, int, int, int, bool],
+        *,
         ordered: bool,
     ) -> tuple[NDArray[np.int64], bool]:
-        """Apply one queued Or-opt move if it still fits the route and still shortens it."""
+        """Apply one queued Or-opt move if it still fits the route and still shortens it.
+
+        ``tail`` (each point's position as the tail of an edge) is updated in place when the
+        move is applied.
+        """
         f, la, span, bf, nx, rev = move
-        tail = self._positions(route)[0]
         s0, e0, t0 = int(tail[f]), int(tail[la]), int(tail[bf])
         if min(s0, e0, t0) < 1 and (s0 < 1 or e0 < 1 or t0 < 0):
             return route, False
         if e0 - s0 != span or route[t0 + 1] != nx or s0 - 1 <= t0 <= e0:
             return route, False
-        fwd, cf, cb = self._sums(route)
-        rem = fwd[s0 - 1] + fwd[e0] - self.cost[route[s0 - 1], route[e0 + 1]]
+        cost = self.cost
+        prev, after = route[s0 - 1], route[e0 + 1]
+        rem = cost[prev, f] + cost[la, after] - cost[prev, after]
         if rev:
-            d = self.cost[bf, la] + self.cost[f, nx] + (cb[e0] - cb[s0]) - (cf[e0] - cf[s0])
+            d = cost[bf, la] + cost[f, nx]
+            if not self.sym:
+                _, cf, cb = self._sums(route)
+                d += (cb[e0] - cb[s0]) - (cf[e0] - cf[s0])
         else:
-            d = self.cost[bf, f] + self.cost[la, nx]
-        d += -fwd[t0] - rem
+            d = cost[bf, f] + cost[la, nx]
+        d += -cost[bf, nx] - rem
         if d >= -_TINY:
             return route, False
         run = route[s0 : e0 + 1][::-1] if rev else route[s0 : e0 + 1]
@@ -867,6 +880,8 @@ class _Search:
             return route, False
         if self.timed and not self.route_cost(new) < self.route_cost(route) - _TINY:
             return route, False
+        lo, hi = min(s0, t0 + 1), max(e0, t0)  # the positions that moved
+        tail[new[lo : hi + 1]] = np.arange(lo, hi + 1)
         return new, True
 
     def shorten(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -1035,7 +1050,8 @@ class _Search:
                 continue
             extra, at = self._cheapest(route, np.array([point], dtype=np.int64))
             if np.isfinite(extra[0]):
-                route = np.insert(route, int(at[0]) + 1, point)
+                cut = int(at[0]) + 1
+                route = np.concatenate((route[:cut], [point], route[cut:]))
                 if g >= 0:
                     room[g] -= 1
         return self.squeeze(self.two_opt(route))
