@@ -519,9 +519,16 @@ class _Search:
         edge = np.concatenate([tail[nb], head[nb] - 1], axis=1)
         valid = edge >= 0
         e = np.where(valid, edge, 0)
-        a, b = route[e], route[e + 1]
         c = cand[:, None]
-        extra = self.cost[a, c] + self.cost[c, b] - self.cost[a, b] + self.dwell[c]
+        if self.sym:  # the cost to the neighbour serves both of its edges
+            here = self.cost[c, nb]
+            after = here + self.cost[c, route[e[:, :width] + 1]]
+            before = self.cost[route[e[:, width:]], c] + here
+            fwd = self.cost[route[:-1], route[1:]]
+            extra = np.concatenate([after, before], axis=1) - fwd[e] + self.dwell[c]
+        else:
+            a, b = route[e], route[e + 1]
+            extra = self.cost[a, c] + self.cost[c, b] - self.cost[a, b] + self.dwell[c]
         if (self.rank[cand] >= 0).any():
             upto, onwards = self._rank_bounds(route)
             r = self.rank[c].astype(float)
@@ -540,6 +547,7 @@ class _Search:
     ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Each candidate's cheapest insertion over every edge of the route."""
         a, b = route[:-1], route[1:]
+        fwd = self.cost[a, b]
         best = np.full(cand.size, np.inf)
         at = np.zeros(cand.size, dtype=np.int64)
         ranked = bool((self.rank[cand] >= 0).any())
@@ -548,9 +556,13 @@ class _Search:
         step = max(1, _CHUNK * 64 // max(1, a.size))
         for lo in range(0, cand.size, step):
             c = cand[lo : lo + step]
-            extra = (
-                self.cost[np.ix_(a, c)] + self.cost[np.ix_(c, b)].T - self.cost[a, b][:, None]
-            ) + self.dwell[c][None, :]
+            if self.sym:  # one gather of the route's rows serves both ends of every edge
+                rows = self.cost[np.ix_(route, c)]
+                extra = (rows[:-1] + rows[1:] - fwd[:, None]) + self.dwell[c][None, :]
+            else:
+                extra = (
+                    self.cost[np.ix_(a, c)] + self.cost[np.ix_(c, b)].T - fwd[:, None]
+                ) + self.dwell[c][None, :]
             if ranked:
                 extra = np.where(self._rank_fits(upto[:-1], onwards[1:], c), extra, np.inf)
             pos = np.argmin(extra, axis=0)
@@ -797,6 +809,10 @@ class _Search:
         queued and re-checked like 2-opt moves.
         """
         ordered = bool((self.rank[route] >= 0).sum() > 1)
+        # after the first pass only runs near a changed edge are evaluated again (the others'
+        # moves are as they were: not improving), unless moves were left over from the queue
+        exact = not ordered and not self.timed
+        dirty: NDArray[np.bool_] | None = None
         for _ in range(10 * self.n):
             m = route.size
             if m < 4 or self.late():  # noqa: PLR2004
@@ -807,9 +823,13 @@ class _Search:
             e = s + np.concatenate(
                 [np.full(max(0, m - 1 - length), length - 1) for length in (1, 2, 3)]
             )
-            removed = fwd[s - 1] + fwd[e] - self.cost[route[s - 1], route[e + 1]]
             near = self.near[:, :_NEAR_OR]
             ends = np.concatenate([near[route[s]], near[route[e]]], axis=1)
+            if dirty is not None:
+                seen = np.concatenate([[0], np.cumsum(dirty[route])])
+                rows = (seen[e + 2] > seen[s - 1]) | dirty[ends].any(axis=1)
+                s, e, ends = s[rows], e[rows], ends[rows]
+            removed = fwd[s - 1] + fwd[e] - self.cost[route[s - 1], route[e + 1]]
             places = np.concatenate([tail[ends], head[ends] - 1], axis=1)  # new place: edge t
             ok = (places >= 0) & ((places < (s - 1)[:, None]) | (places > e[:, None]))
             run = np.nonzero(ok)[0]
@@ -825,6 +845,7 @@ class _Search:
             good = np.flatnonzero(delta < -_TINY)
             if good.size == 0:
                 return route
+            dirty = np.zeros(self.n, dtype=bool) if exact and good.size <= _BATCH else None
             good = good[np.argsort(delta[good], kind="stable")][:_BATCH]
             i = good % keep.size
             moves = np.stack(
@@ -833,7 +854,7 @@ class _Search:
             applied = 0
             for f, la, span, bf, nx, rev in moves.tolist():
                 route, done = self._move_run(
-                    route, tail, (f, la, span, bf, nx, bool(rev)), ordered=ordered
+                    route, tail, (f, la, span, bf, nx, bool(rev)), ordered=ordered, dirty=dirty
                 )
                 applied += done
             if not applied:
@@ -847,11 +868,12 @@ class _Search:
         move: tuple[int, int, int, int, int, bool],
         *,
         ordered: bool,
+        dirty: NDArray[np.bool_] | None = None,
     ) -> tuple[NDArray[np.int64], bool]:
         """Apply one queued Or-opt move if it still fits the route and still shortens it.
 
         ``tail`` (each point's position as the tail of an edge) is updated in place when the
-        move is applied.
+        move is applied, and the ends of every changed edge are marked in ``dirty``.
         """
         f, la, span, bf, nx, rev = move
         s0, e0, t0 = int(tail[f]), int(tail[la]), int(tail[bf])
@@ -882,6 +904,9 @@ class _Search:
             return route, False
         lo, hi = min(s0, t0 + 1), max(e0, t0)  # the positions that moved
         tail[new[lo : hi + 1]] = np.arange(lo, hi + 1)
+        if dirty is not None:
+            dirty[[prev, after, bf, nx]] = True
+            dirty[run] = True
         return new, True
 
     def shorten(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -895,12 +920,19 @@ class _Search:
 
     # ------------------------------------------------------------------ exchanges
 
-    def replace(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+    def replace(self, route: NDArray[np.int64]) -> NDArray[np.int64]:  # noqa: C901
         """Swap a visited point for an unvisited neighbour in place, while that gains value."""
         budget = self.problem.budget
+        whole = self.n <= _FULL and not self.timed and not bool((self.rank >= 0).any())
         for _ in range(self.n):
             if route.size < 3 or self.late():  # noqa: PLR2004
                 return route
+            if whole:  # every pair at once, as a places x points matrix
+                swapped = self._replace_all(route)
+                if swapped is None:
+                    return route
+                route = swapped
+                continue
             in_route = np.zeros(self.n, dtype=bool)
             in_route[route] = True
             m = route.size
@@ -950,6 +982,54 @@ class _Search:
             pick = int(np.argmax(score))
             route = route.copy()
             route[pos[pick]] = cand[pick]
+        return route
+
+    def _replace_all(self, route: NDArray[np.int64]) -> NDArray[np.int64] | None:
+        """Make the best swap of any visited point for any unvisited one (None: no gain).
+
+        The same choice as ``replace`` makes over the flat list of pairs (first best in
+        place-major order), worked out on a ``(places, points)`` matrix: with symmetric costs
+        one gather of the route's rows serves both new edges.
+        """
+        in_route = np.zeros(self.n, dtype=bool)
+        in_route[route] = True
+        cand = np.flatnonzero(self.eligible & ~in_route)
+        if cand.size == 0:
+            return None
+        cur = route[1:-1]
+        if self.sym:
+            rows = self.cost[np.ix_(route, cand)]
+            left, right = rows[:-2], rows[2:]
+        else:
+            left = self.cost[np.ix_(route[:-2], cand)]
+            right = self.cost[np.ix_(cand, route[2:])].T
+        out = self.cost[route[:-2], cur] + self.cost[cur, route[2:]]
+        delta_cost = (
+            left + right - out[:, None] + self.dwell[cand][None, :] - self.dwell[cur][:, None]
+        )
+        gain_u = self.gains(route)[cand][None, :]
+        if self.gmin.size:  # the same group: the leaving point frees a place
+            same = (self.group[cur][:, None] == self.group[cand][None, :]) & (
+                self.group[cand] >= 0
+            )[None, :]
+            gain_u = np.where(
+                same,
+                (self.problem.score[cand] + self.bonus * self.mandatory[cand])[None, :],
+                gain_u,
+            )
+        loss_v = self._loss(route, np.arange(1, route.size - 1))
+        net = gain_u - loss_v[:, None]
+        good = (
+            (self.route_cost(route) + delta_cost <= self.problem.budget + _EPS)
+            & ((net > _TINY) | ((np.abs(net) <= _TINY) & (delta_cost < -_TINY)))
+            & ~self.mandatory[cur][:, None]
+        )
+        if not good.any():
+            return None
+        score = np.where(good, net - 1e-6 * delta_cost, -np.inf)
+        place, pick = divmod(int(np.argmax(score)), cand.size)
+        route = route.copy()
+        route[place + 1] = cand[pick]
         return route
 
     def _timed_swap(
