@@ -751,7 +751,7 @@ class _Search:
         bwd = self.cost[route[1:], route[:-1]]
         return fwd, np.concatenate([[0.0], np.cumsum(fwd)]), np.concatenate([[0.0], np.cumsum(bwd)])
 
-    def two_opt(self, route: NDArray[np.int64]) -> NDArray[np.int64]:  # noqa: C901
+    def two_opt(self, route: NDArray[np.int64]) -> NDArray[np.int64]:  # noqa: C901, PLR0912
         """Reverse segments while that shortens the route (exact for asymmetric costs).
 
         One evaluation of the candidate moves queues every improving one, best first; each is
@@ -759,12 +759,20 @@ class _Search:
         before it is applied, so one pass applies many independent moves.
         """
         ordered = bool((self.rank[route] >= 0).sum() > 1)
+        # after the first pass only pairs with an end on a changed stretch are evaluated again
+        # (with symmetric costs the others are as they were: not improving)
+        exact = self.sym and not ordered and not self.timed
+        dirty: NDArray[np.bool_] | None = None
         for _ in range(10 * self.n):
             m = route.size
             if m < 4 or self.late():  # noqa: PLR2004
                 return route
             fwd, cf, cb = self._sums(route)
             ii, jj = self._edge_pairs(route)  # edges (i, i+1) and (j, j+1) are cut
+            if dirty is not None:  # only pairs with a changed edge can have turned improving
+                rd = dirty[route]
+                touched = rd[ii] | rd[ii + 1] | rd[jj] | rd[jj + 1]
+                ii, jj = ii[touched], jj[touched]
             delta = (
                 self.cost[route[ii], route[jj]] + self.cost[route[ii + 1], route[jj + 1]]
                 - fwd[ii] - fwd[jj]
@@ -774,6 +782,7 @@ class _Search:
             improving = np.flatnonzero(delta < -_TINY)
             if improving.size == 0:
                 return route
+            dirty = np.zeros(self.n, dtype=bool) if exact and improving.size <= _BATCH else None
             queue = improving[np.argsort(delta[improving], kind="stable")][:_BATCH]
             moves = np.stack([route[ii[queue]], route[ii[queue] + 1], route[jj[queue]]], axis=1)
             applied = 0
@@ -797,6 +806,8 @@ class _Search:
                     continue
                 route = new
                 tail[route[a + 1 : b + 1]] = np.arange(a + 1, b + 1)
+                if dirty is not None:
+                    dirty[route[a : b + 2]] = True
                 applied += 1
             if not applied:
                 return route
@@ -1139,6 +1150,8 @@ class _Search:
     def squeeze(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
         """Remove the point with the least value per saved cost until the route fits the budget."""
         budget = self.problem.budget
+        if not self.timed and not self.gmin.size:
+            route = self._squeeze_linked(route)
         while route.size > 2 and self.route_cost(route) > budget + _EPS:  # noqa: PLR2004
             inner = np.arange(1, route.size - 1)
             removable = inner[~self.mandatory[route[inner]]]
@@ -1152,6 +1165,51 @@ class _Search:
             worth = self._loss(route, removable) / np.maximum(saving, _EPS)
             route = np.delete(route, removable[int(np.argmin(worth))])
         return route
+
+    def _squeeze_linked(self, route: NDArray[np.int64]) -> NDArray[np.int64]:
+        """``squeeze`` without groups or windows: the same removals, each in constant work.
+
+        The route is a linked list over its positions; a removal changes the saved cost of
+        its two neighbours only, and the route's cost goes down by the removed saving (worked
+        out again in full whenever it comes near the budget, so rounding cannot decide).
+        """
+        budget = self.problem.budget + _EPS
+        total = self.route_cost(route)
+        if route.size <= 2 or total <= budget:  # noqa: PLR2004
+            return route
+        m = route.size
+        cost, dwell = self.cost, self.dwell
+        prv, nxt = np.arange(-1, m - 1), np.arange(1, m + 1)
+        saving = np.zeros(m)
+        inner = np.arange(1, m - 1)
+        pts = route[inner]
+        saving[inner] = (
+            cost[route[inner - 1], pts] + cost[pts, route[inner + 1]]
+            - cost[route[inner - 1], route[inner + 1]] + dwell[pts]
+        )  # fmt: skip
+        loss = np.zeros(m)
+        loss[inner] = self._loss(route, inner)
+        worth = np.full(m, np.inf)
+        free = inner[~self.mandatory[pts]]
+        worth[free] = loss[free] / np.maximum(saving[free], _EPS)
+        alive = np.ones(m, dtype=bool)
+        near_edge = 1e-6 * max(1.0, abs(budget))
+        while total > budget:
+            j = int(np.argmin(worth))
+            if not math.isfinite(worth[j]):
+                break
+            total -= saving[j]
+            alive[j], worth[j] = False, np.inf
+            p, q = int(prv[j]), int(nxt[j])
+            nxt[p], prv[q] = q, p
+            for k in (p, q):
+                if 0 < k < m - 1 and math.isfinite(worth[k]):
+                    a, v, b = route[prv[k]], route[k], route[nxt[k]]
+                    saving[k] = cost[a, v] + cost[v, b] - cost[a, b] + dwell[v]
+                    worth[k] = loss[k] / max(saving[k], _EPS)
+            if abs(total - budget) <= near_edge:
+                total = self.route_cost(route[alive])
+        return route[alive]
 
     def polish(self, route: NDArray[np.int64], noise: float = 0.0) -> NDArray[np.int64]:
         route = self.repair(route)
