@@ -38,10 +38,11 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
    move to another region).
 
 Work and time: the number of iterations decides the result. By default
-(``default_iterations``) it comes from a fixed cost model of one iteration (a constant plus a
-cost per point) and the caller's time limit: as many iterations as would fill 35 % of the
-limit on one unloaded core, so the search normally ends well inside the limit even when the
-machine is shared, and the result depends only on the inputs, never on the load. The time
+(``default_iterations``) it comes from a fixed cost model (the constructions once, then per
+iteration a constant plus a cost per point) and the caller's time limit: as many iterations
+as fill half the limit on one core of a shared machine (less on an idle one), so the search
+normally ends inside the limit even when the machine is loaded, and the result depends only
+on the inputs, never on the load. The time
 limit itself is only a guard, checked inside every phase's loop, so a run overshoots it by at
 most one move evaluation. When the guard ends a run, ``OPSolution.timed_out`` says so and a
 warning is logged.
@@ -129,14 +130,17 @@ _NEAR_OR = 5
 #: Fewest free points for Or-opt in every polish (smaller instances do well with 2-opt alone).
 _OROPT_FROM = 150
 #: Cost model of the work budget: seconds per iteration, plus seconds per point and iteration,
-#: plus seconds per pair of points and iteration up to ``_FULL`` points (exchanges try all).
+#: plus seconds per pair of points and iteration up to ``_FULL`` points (exchanges try all);
+#: the four first constructions cost seconds per pair of points once. Measured on one core
+#: of a shared machine (OPLib, 100 to 1,000 points), so an idle core runs faster.
 _ITERATION_S = 3e-4
-_POINT_S = 1.6e-5
-_PAIR_S = 5e-8
+_POINT_S = 7.5e-6
+_PAIR_S = 3e-8
+_SETUP_S = 5e-7
 #: The pair term grows no further (routes hold about half the points; measured to 400).
 _PAIRS_UPTO = 250
-#: Share of the time limit the work budget is sized to fill on one unloaded core.
-_WORK_SHARE = 0.35
+#: Share of the time limit the work budget (constructions and iterations) is sized to fill.
+_WORK_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -1333,11 +1337,13 @@ def default_iterations(n_free: int, time_limit_s: float = 1.0) -> int:
     """
     Give the work budget: iterations of perturbation and local search for ``n_free`` points.
 
-    The budget follows a fixed cost model, not the clock: an iteration costs about 0.3 ms,
-    plus 16 us per point, plus 0.05 us per pair of points up to 250 points (while exchanges
-    try every point, up to 400 points) on one core; the budget is the number of iterations
-    that fill ``_WORK_SHARE`` (35 %) of the time limit, so a run normally ends well inside its
-    limit even on a loaded machine, and its result does not depend on the load.
+    The budget follows a fixed cost model, not the clock: the first constructions cost about
+    0.5 us per pair of points, and an iteration about 0.3 ms, plus 7.5 us per point, plus
+    0.03 us per pair of points up to 250 points (while exchanges try every point, up to 400
+    points), as measured on one core of a shared machine; the budget is the number of
+    iterations that, after the constructions, fill ``_WORK_SHARE`` (half) of the time limit,
+    so a run ends inside its limit with room for a loaded machine, and its result does not
+    depend on the load.
 
     Parameters
     ----------
@@ -1349,13 +1355,14 @@ def default_iterations(n_free: int, time_limit_s: float = 1.0) -> int:
     Returns
     -------
     int
-        Iterations, between 20 and 2,000: 226 for 64 points at 1 s, 92 for 1,000 points
+        Iterations, between 20 and 2,000: 551 for 64 points at 1 s, 256 for 1,000 points
         at 5 s.
     """
     n = max(1, n_free)
     pairs = min(n, _PAIRS_UPTO) ** 2 if n <= _FULL else 0
     per_iteration = _ITERATION_S + _POINT_S * n + _PAIR_S * pairs
-    return int(max(20, min(2000, _WORK_SHARE * max(time_limit_s, 0.0) / per_iteration)))
+    work_s = _WORK_SHARE * max(time_limit_s, 0.0) - _SETUP_S * n * n
+    return int(max(20, min(2000, work_s / per_iteration)))
 
 
 @functools.lru_cache(maxsize=64)
