@@ -215,3 +215,64 @@ def test_points_on_a_circle_are_all_visited() -> None:
     assert sol.score == n - 1
     assert sol.cost <= problem.budget + 1e-9
     assert not sol.timed_out
+
+
+def test_symmetric_shortcuts_give_the_general_moves() -> None:
+    # on a symmetric matrix the shortcuts (one gather per neighbour, no reversed-stretch
+    # sums) must choose exactly what the general, asymmetric formulas choose
+    problem = _random_problem(300, 11)
+    fast = _Search(problem, np.random.default_rng(0))
+    general = _Search(problem, np.random.default_rng(0))
+    assert fast.sym
+    general.sym = False
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        route = np.r_[0, rng.permutation(np.arange(1, 299))[:120], 299]
+        opt2 = fast.two_opt(route)
+        assert np.array_equal(opt2, general.two_opt(route))
+        assert not np.array_equal(opt2, route)
+        assert np.array_equal(fast.or_opt(opt2), general.or_opt(opt2))
+        part = opt2[: opt2.size // 2 + 1].copy()
+        part[-1] = 299
+        assert np.array_equal(fast.insert(part), general.insert(part))
+        assert np.array_equal(fast.insert(part, far=False), general.insert(part, far=False))
+
+
+def test_swaps_over_the_matrix_match_the_pair_list() -> None:
+    # a rank on the depot alone constrains nothing but takes the flat pair-list path
+    problem = _random_problem(300, 12)
+    ranked = OPProblem(
+        problem.cost,
+        problem.score,
+        problem.budget,
+        problem.start,
+        problem.end,
+        rank=np.r_[0, np.full(298, -1), -1],
+    )
+    whole = _Search(problem, np.random.default_rng(0))
+    pairs = _Search(ranked, np.random.default_rng(0))
+    changed = 0
+    for seed in range(3):  # randomised constructions leave swaps that gain
+        builder = _Search(problem, np.random.default_rng(seed))
+        route = builder.two_opt(builder.insert(np.array([0, 299]), rcl=0.8))
+        swapped = whole.replace(route)
+        assert np.array_equal(swapped, pairs.replace(route))
+        changed += not np.array_equal(swapped, route)
+    assert changed
+
+
+def test_squeeze_drops_the_least_worth_per_saving_one_at_a_time() -> None:
+    problem = _random_problem(300, 13)
+    search = _Search(problem, np.random.default_rng(0))
+    route = search.two_opt(np.r_[0, np.arange(1, 299), 299])  # far over the budget
+    expected = route.copy()
+    while search.route_cost(expected) > problem.budget + 1e-9:
+        pts = expected[1:-1]
+        prev, nxt = expected[:-2], expected[2:]
+        saving = search.cost[prev, pts] + search.cost[pts, nxt] - search.cost[prev, nxt]
+        worth = problem.score[pts] / np.maximum(saving, 1e-9)
+        expected = np.delete(expected, 1 + int(np.argmin(worth)))
+    squeezed = search.squeeze(route)
+    assert np.array_equal(squeezed, expected)
+    assert search.route_cost(squeezed) <= problem.budget + 1e-9
+    assert squeezed.size < route.size - 100

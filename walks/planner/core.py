@@ -15,7 +15,12 @@ Algorithm (iterated local search, deterministic for a seed and an iteration coun
 2. *Local search*: tour improvement of the chosen set by 2-opt (exact for asymmetric costs
    via running sums) and Or-opt (runs of 1-3 points moved, either way round), both over
    10- and 5-nearest-neighbour candidate lists; each evaluation queues the improving moves,
-   which are re-checked on the current route and applied in one pass. Then *swap*: a visited
+   which are re-checked on the current route and applied in one pass (positions kept up to
+   date move by move). After the first evaluation, only moves that touch a changed edge are
+   evaluated again (don't-look bits, Bentley 1992, made exact: the others were not improving
+   and still are not, unless the queue was cut short, when all are evaluated again). With
+   symmetric costs a reversed stretch costs the same both ways, and one gather of the cost
+   to a neighbour serves both of its edges. Then *swap*: a visited
    point replaced by an unvisited one where that gains score (an EA4OP-style add/drop on one
    place), and insertion again, so saved length is spent on more points. From 150 free
    points on, the last improvement of every refilled route runs 2-opt and Or-opt in turn to a
@@ -59,7 +64,8 @@ and tour improvement of the chosen set; Vansteenwegen et al., "Iterated local se
 team orienteering problem with time windows" (Computers & OR 36, 2009) for the remove-a-run
 perturbation; Feo and Resende's GRASP (1995) for the randomised constructions; Or (1976) and
 Croes (1958) for the Or-opt and 2-opt moves; Johnson and McGeoch's survey of TSP local search
-(1997) for candidate lists and queued moves.
+(1997) for candidate lists and queued moves; Bentley, "Fast algorithms for geometric
+traveling salesman problems" (ORSA J. Computing 4, 1992) for don't-look bits.
 
 Time windows (TOPTW), optional: each point may have opening intervals (``opens``/``closes``,
 in the time unit of ``travel_time``); a visit must start at or after an opening and end, after
