@@ -59,6 +59,9 @@ Tried and left out (measured on the ten weakest OPLib instances, two seeds): pat
 and Van Oudheusden, 2010) from the current route towards one of six elite routes, forcing in
 a share of the guide's points and dropping the worst to fit, did not beat the perturbations
 above for the same work; nor did Or-opt before every refill or inside the forced-in step.
+Nor did carrying the cheapest insertions from one refill to the next (re-evaluating only the
+points whose place or candidate neighbours touch an edge that changed in between): finding
+those edges cost as much as the evaluations it saved (measured on dsj1000).
 
 Sources (ideas, not code): Kobeaga, Merino and Lozano, "An efficient evolutionary algorithm
 for the orienteering problem" (EA4OP, Computers & OR 90, 2018) for the add / drop operators
