@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from walks.planner import OPProblem, solve
-from walks.planner.core import _Search
+from walks.planner.core import _Search, default_iterations
 
 
 def _euclid(xy: np.ndarray) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_time_guard_holds_on_a_large_instance() -> None:
     problem = _random_problem(1500, 2)
     limit = 1.0
     started = time.perf_counter()
-    sol = solve(problem, time_limit_s=limit)
+    sol = solve(problem, time_limit_s=limit, max_iterations=100_000)  # far more work than 1 s
     elapsed = time.perf_counter() - started
     assert sol.timed_out
     assert elapsed <= limit * 1.10 + 0.1  # the guard is checked inside every phase
@@ -157,3 +157,122 @@ def test_same_seed_same_route_with_every_perturbation() -> None:
     assert a.route == b.route
     assert not a.timed_out
     assert a.cost <= problem.budget + 1e-9
+
+
+def test_work_budget_comes_from_size_and_time_limit() -> None:
+    budgets = [default_iterations(n, 5.0) for n in (10, 100, 300, 1000, 50_000)]
+    assert budgets == sorted(budgets, reverse=True)  # larger instances: fewer, dearer iterations
+    assert budgets[0] == 2000
+    assert budgets[-1] == 20
+    assert (
+        default_iterations(300, 1.0) < default_iterations(300, 2.0) < default_iterations(300, 5.0)
+    )
+    assert default_iterations(300, 2.0) == default_iterations(300, 2.0)
+
+
+def test_work_limit_decides_the_result_not_the_guard() -> None:
+    problem = _random_problem(300, 8)
+    a = solve(problem, seed=2, time_limit_s=60, work_limit_s=0.05)
+    b = solve(problem, seed=2, time_limit_s=30, work_limit_s=0.05)
+    assert a == b
+    assert not a.timed_out
+    assert a.iterations == default_iterations(298, 0.05) == 20
+
+
+def test_or_opt_shortens_two_opt_optima() -> None:
+    problem = _random_problem(300, 9)
+    search = _Search(problem, np.random.default_rng(0))
+    rng = np.random.default_rng(2)
+    gains = []
+    for _ in range(4):
+        route = np.r_[0, rng.permutation(np.arange(1, 299))[:150], 299]
+        route = search.two_opt(route)
+        assert np.array_equal(search.two_opt(route), route)  # a 2-opt local optimum
+        moved = search.or_opt(route)
+        assert sorted(moved.tolist()) == sorted(route.tolist())
+        assert moved[0] == 0
+        assert moved[-1] == 299
+        gains.append(search.route_cost(route) - search.route_cost(moved))
+        both = search.shorten(route)
+        assert np.array_equal(search.or_opt(search.two_opt(both)), both)  # optimal for both
+    assert min(gains) >= 0
+    assert max(gains) > 0  # runs moved elsewhere shorten what 2-opt cannot
+
+
+def test_points_on_a_circle_are_all_visited() -> None:
+    # 200 points on a circle, one score each, budget = the polygon's perimeter: the optimum
+    # visits every point in circle order (any other closed tour through all is longer)
+    n = 200
+    angle = 2 * np.pi * np.arange(n) / n
+    xy = np.c_[np.cos(angle), np.sin(angle)] * 1000
+    xy = np.r_[xy, xy[:1]]  # the end: a copy of the start
+    cost = _euclid(xy)
+    order = [*range(n), 0]
+    perimeter = float(sum(cost[a, b] for a, b in itertools.pairwise(order)))
+    score = np.r_[0.0, np.ones(n - 1), 0.0]
+    problem = OPProblem(cost, score, perimeter + 1e-6, 0, n)
+    sol = solve(problem, seed=1, time_limit_s=60, max_iterations=20)
+    assert sol.score == n - 1
+    assert sol.cost <= problem.budget + 1e-9
+    assert not sol.timed_out
+
+
+def test_symmetric_shortcuts_give_the_general_moves() -> None:
+    # on a symmetric matrix the shortcuts (one gather per neighbour, no reversed-stretch
+    # sums) must choose exactly what the general, asymmetric formulas choose
+    problem = _random_problem(300, 11)
+    fast = _Search(problem, np.random.default_rng(0))
+    general = _Search(problem, np.random.default_rng(0))
+    assert fast.sym
+    general.sym = False
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        route = np.r_[0, rng.permutation(np.arange(1, 299))[:120], 299]
+        opt2 = fast.two_opt(route)
+        assert np.array_equal(opt2, general.two_opt(route))
+        assert not np.array_equal(opt2, route)
+        assert np.array_equal(fast.or_opt(opt2), general.or_opt(opt2))
+        part = opt2[: opt2.size // 2 + 1].copy()
+        part[-1] = 299
+        assert np.array_equal(fast.insert(part), general.insert(part))
+        assert np.array_equal(fast.insert(part, far=False), general.insert(part, far=False))
+
+
+def test_swaps_over_the_matrix_match_the_pair_list() -> None:
+    # a rank on the depot alone constrains nothing but takes the flat pair-list path
+    problem = _random_problem(300, 12)
+    ranked = OPProblem(
+        problem.cost,
+        problem.score,
+        problem.budget,
+        problem.start,
+        problem.end,
+        rank=np.r_[0, np.full(298, -1), -1],
+    )
+    whole = _Search(problem, np.random.default_rng(0))
+    pairs = _Search(ranked, np.random.default_rng(0))
+    changed = 0
+    for seed in range(3):  # randomised constructions leave swaps that gain
+        builder = _Search(problem, np.random.default_rng(seed))
+        route = builder.two_opt(builder.insert(np.array([0, 299]), rcl=0.8))
+        swapped = whole.replace(route)
+        assert np.array_equal(swapped, pairs.replace(route))
+        changed += not np.array_equal(swapped, route)
+    assert changed
+
+
+def test_squeeze_drops_the_least_worth_per_saving_one_at_a_time() -> None:
+    problem = _random_problem(300, 13)
+    search = _Search(problem, np.random.default_rng(0))
+    route = search.two_opt(np.r_[0, np.arange(1, 299), 299])  # far over the budget
+    expected = route.copy()
+    while search.route_cost(expected) > problem.budget + 1e-9:
+        pts = expected[1:-1]
+        prev, nxt = expected[:-2], expected[2:]
+        saving = search.cost[prev, pts] + search.cost[pts, nxt] - search.cost[prev, nxt]
+        worth = problem.score[pts] / np.maximum(saving, 1e-9)
+        expected = np.delete(expected, 1 + int(np.argmin(worth)))
+    squeezed = search.squeeze(route)
+    assert np.array_equal(squeezed, expected)
+    assert search.route_cost(squeezed) <= problem.budget + 1e-9
+    assert squeezed.size < route.size - 100
