@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -70,7 +71,7 @@ from walks.data import (
 from walks.errors import CacheError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from walks.types import Area
 
@@ -1123,6 +1124,69 @@ def _grown(box: tuple[float, float, float, float], metres: float) -> _Box:
     return west - dlon, east + dlon, south - dlat, north + dlat
 
 
+def margin_box(area: Area, corridor: Area | None = None, margin_m: float = MARGIN_M) -> _Box:
+    """
+    Say where an area's buildings and land cover come from: its box and a margin around.
+
+    Both sources use it: the store selects the rows whose box meets it, and a file read
+    directly is cut to the same shapes (``meeting``), so both give the same buildings.
+
+    Parameters
+    ----------
+    area
+        The area.
+    corridor
+        A wider region whose buildings are wanted too (towards a landmark), or None.
+    margin_m
+        The margin around the box of both.
+
+    Returns
+    -------
+    tuple
+        ``(west, east, south, north)``.
+    """
+    west, south, east, north = area.bbox
+    if corridor is not None:
+        c_west, c_south, c_east, c_north = corridor.bbox
+        west, south = min(west, c_west), min(south, c_south)
+        east, north = max(east, c_east), max(north, c_north)
+    return _grown((west, south, east, north), margin_m)
+
+
+def meeting(outlines: Sequence[tuple[tuple[float, float], ...]], box: _Box) -> list[bool]:
+    """
+    Say which outlines' bounding boxes meet a box, as the store's queries decide.
+
+    Parameters
+    ----------
+    outlines
+        Longitude/latitude outlines (each non-empty).
+    box
+        ``(west, east, south, north)``, e.g. from ``margin_box``.
+
+    Returns
+    -------
+    list of bool
+        One per outline.
+    """
+    if not outlines:
+        return []
+    sizes = [len(o) for o in outlines]
+    flat = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(outlines)),
+        dtype=np.float64, count=2 * sum(sizes),
+    ).reshape(-1, 2)  # fmt: skip
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    west, east, south, north = box
+    meets = (
+        (np.maximum.reduceat(flat[:, 0], starts) >= west)
+        & (np.minimum.reduceat(flat[:, 0], starts) <= east)
+        & (np.maximum.reduceat(flat[:, 1], starts) >= south)
+        & (np.minimum.reduceat(flat[:, 1], starts) <= north)
+    )
+    return [bool(m) for m in meets]
+
+
 #: The columns read back of each table (after its id and place, before its box).
 _COLUMNS = {
     "ways": "osm_id, refs, lats, lons, tags",
@@ -1264,14 +1328,7 @@ def load_features(
         The features, buildings and land cover, in file order.
     """
     box = None if area is None else _grown(area.bbox, 0.0)
-    near = None
-    if area is not None:
-        west, south, east, north = area.bbox
-        if corridor is not None:
-            c_west, c_south, c_east, c_north = corridor.bbox
-            west, south = min(west, c_west), min(south, c_south)
-            east, north = max(east, c_east), max(north, c_north)
-        near = _grown((west, south, east, north), margin_m)
+    near = None if area is None else margin_box(area, corridor, margin_m)
     with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
         feature_rows = _rows(db, "features", box)
