@@ -45,6 +45,7 @@ from walks._files import TMP_PREFIX
 from walks._http import check_cache_dir
 from walks.data import (
     AREA_HIGHWAYS,
+    DEFAULT_BUILDING_M,
     RAIL_VALUES,
     AreaRecord,
     Building,
@@ -391,7 +392,8 @@ class _Table:
     and every ``_GROUP`` consecutive rows share one R-tree entry (their boxes' union): the
     R-tree holds a thirty-second of the rows (an R-tree insertion costs ~18 µs, a plain row
     ~1 µs). Each row keeps its exact box, which a query checks too, and its place in file order
-    (``seq``), by which rows are read back.
+    (``seq``), by which rows are read back; ``first`` starts both elsewhere (a multiple of
+    ``_GROUP``), for rows to come after every other row of the table.
     """
 
     def __init__(self, db: sqlite3.Connection, name: str, columns: int, first: int = 0) -> None:
@@ -877,7 +879,12 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
                 continue
             at_zero = at_zero or any(zero in r for r in rings)
             if is_building:
-                height, how = building_height(tags)
+                # building_height's answer without its regular expressions when it has none
+                height, how = (
+                    building_height(tags)
+                    if "height" in tags or "building:height" in tags or "building:levels" in tags
+                    else (DEFAULT_BUILDING_M, "default")
+                )
                 for ring in rings:
                     buildings.add(ring, ring, height, how)
             if kind is not None:
