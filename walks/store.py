@@ -1,24 +1,28 @@
 """A region store: one pass over an extract, then any area of it opened without reading the file.
 
 The store is one SQLite file under ``cache_dir/stores``: the walking-way candidates (node ids
-and coordinates as packed arrays, tags as JSON), the walkable multipolygon areas, every tagged
-node and area, the buildings and the base map's land cover, each table with an R-tree over the
-objects' bounding boxes (SQLite's ``rtree`` module ships with Python's ``sqlite3``). A store
-belongs to one file: it is used only while the file's size, modification time and the hash of
-its first MiB are those recorded at import.
+and coordinates as packed arrays, tags as text), the walkable multipolygon areas, every tagged
+node and area, the buildings and the base map's land cover. Each table's rows are written in
+chunks sorted along a Z-order curve of their box centres and keep their exact box; an R-tree
+(SQLite's ``rtree`` module ships with Python's ``sqlite3``) holds one entry per 32 consecutive
+rows. A store belongs to one file: it is used only while the file's size, modification time
+and the hash of its first MiB are those recorded at import.
 
 Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
 nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, two runs):
-opening a 2 km² area (graph, cafés and the buildings around) takes 0.46-0.90 s wall from the
-store against 72-125 s re-reading the file (138-155x); the import streams in 57-59 CPU-s (the
-two readings ``walks`` made per run before: 75-76 CPU-s) with a 359 MB peak against 1.8 GB for
-reading the file whole. SQLite needs no new dependency, writes one file atomically renamed into
-place, and answers a box query from its R-tree in milliseconds; the import's time goes to
-reading the objects in Python (pyosmium), not to the engine, so DuckDB or GeoParquet (not
-installed here, not tried) would not change the import much. The import's throughput
-(0.07-0.08 M nodes per CPU-s, 54-63x pyosmium's own C++ reading with locations) is short of 1 M
-nodes per CPU-s: every tagged object still passes through Python (tag dicts, JSON, rings), and
-each row costs about 10 µs of R-tree insertion.
+opening a 2 km² area (graph, cafés and the buildings around) takes 0.38-0.43 s from the store
+against 51-57 s re-reading the file (133-134x); the import streams in 27.3-27.6 CPU-s (ways and
+features read from the file as ``walks`` did before: 60-81 CPU-s) with a 423-427 MB peak against
+1.8 GB for reading the file whole. SQLite needs no new dependency, writes one file atomically
+renamed into place, and answers a box query in milliseconds. An R-tree insertion costs ~18 µs a
+row whatever the order of the rows (measured: 1 M boxes, random or Z-ordered, 19 s vs 18 s),
+hence one entry per group of rows (0.04 M entries instead of 1.3 M). Osmium's C++ side drops
+untagged nodes and areas and non-highway relations, and makes the rings and lines (WKB); tags
+are read from pyosmium's C++ objects and written as separator text, not JSON. The import's
+throughput (0.16 M nodes per CPU-s, 30-34x pyosmium's own C++ reading with locations) is still
+short of 1 M nodes per CPU-s: the 1.4 M objects that reach Python (633 k tagged nodes, 282 k
+areas, 493 k ways) each cost ~10 µs there (pyosmium's object wrappers, a namedtuple per tag, the
+row), and SQLite writes 312 MB of rows in ~4 s.
 """
 
 from __future__ import annotations
