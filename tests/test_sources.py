@@ -16,6 +16,7 @@ from test_store import MUNICH, same_graph
 
 from walks.api import AreaStops, stops_in_area
 from walks.area import area_from_bbox
+from walks.data import read_features
 from walks.store import import_extract
 
 #: A Paris area whose one pedestrian area is an ``area=yes`` way Overpass gives too.
@@ -98,3 +99,34 @@ def test_store_equals_file_with_multipolygon_squares(tmp_path: Path) -> None:
         sorted(f.osm_id for f in from_store.features.features),
         sorted(f.osm_id for f in from_file.features.features),
     )
+
+
+#: A small box in Munich's old town, south-west of the Frauenkirche (given as a landmark).
+MUNICH_SMALL = (11.5705, 48.1362, 11.5735, 48.1378)
+FRAUENKIRCHE = "48.13864,11.57341,99"
+
+
+def test_store_equals_file_for_view_stops_on_a_small_box(tmp_path: Path) -> None:
+    """Both sources give the buildings within the margin: the same sight lines and scores."""
+    area = area_from_bbox(*MUNICH_SMALL)
+    import_extract(MUNICH, tmp_path / "store")
+    from_file, from_store = (
+        stops_in_area(
+            area,
+            ["view"],
+            osm_file=MUNICH,
+            cache_dir=tmp_path / source,
+            no_terrain=True,
+            landmark=FRAUENKIRCHE,
+        )
+        for source in ("file", "store")
+    )
+    assert not from_store.loaded.from_cache
+    assert from_store.features.buildings == from_file.features.buildings
+    assert from_store.features.landcover == from_file.features.landcover
+    everything = read_features(MUNICH, lambda _tags: False).buildings
+    assert 0 < len(from_file.features.buildings) < len(everything)  # cut to the margin
+    views = [s for s in from_file.stops if s.category == "view"]
+    assert len(views) >= 2
+    assert [(s.node, s.score) for s in from_store.stops] == [(s.node, s.score) for s in views]
+    assert from_store.stops == from_file.stops

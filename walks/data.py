@@ -1226,6 +1226,7 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     features: list[Feature] = []
     buildings: list[Building] = []
     cover: list[Landcover] = []
+    rails: list[Landcover] = []  # after the areas' shapes (drawn over them), in file order
     after_nodes = at_zero = False
     obj: Any
     try:
@@ -1244,7 +1245,7 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
             if obj.is_way() and obj.tags.get("railway") in RAIL_VALUES:
                 line = tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid())
                 if len(line) >= 2:  # noqa: PLR2004
-                    cover.append(Landcover("rail", line))
+                    rails.append(Landcover("rail", line))
             if not obj.is_area():
                 continue
             tags = {t.k: t.v for t in obj.tags}
@@ -1277,4 +1278,4 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
         raise _read_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
-    return features, buildings, cover
+    return features, buildings, cover + rails

@@ -373,8 +373,8 @@ def load_features(
         A local extract, or None.
     corridor
         A wider region whose buildings are wanted too (towards a landmark): downloaded
-        online, taken from the store for an extract (a file read directly gives all its
-        buildings anyway).
+        online; for an extract, those within ``walks.store.MARGIN_M`` of the box of both
+        (from its store or, the same ones, from the file).
     cache_dir
         The walks cache directory.
     overpass_url
@@ -386,7 +386,8 @@ def load_features(
     use_store
         As for ``load_graph``: from a current region store, the area's features and the
         buildings and land cover within ``walks.store.MARGIN_M`` of its box are read, not the
-        file.
+        file. Both sources give the same buildings and land cover: a file read directly is
+        cut to the same margin.
 
     Returns
     -------
@@ -495,6 +496,24 @@ def _extract_features(
     else:
         say(f"reading places and buildings from {path.name}")
         features = read_features(path, wanted)
+        if area is not None:  # the buildings and land cover the store gives: near the area
+            near = store.margin_box(area, corridor)
+            buildings = [b.outline for b in features.buildings]
+            cover = [c.outline for c in features.landcover]
+            features = OsmFeatures(
+                features.features,
+                tuple(
+                    b
+                    for b, m in zip(features.buildings, store.meeting(buildings, near), strict=True)
+                    if m
+                ),
+                features.source,
+                tuple(
+                    c
+                    for c, m in zip(features.landcover, store.meeting(cover, near), strict=True)
+                    if m
+                ),
+            )
     if area is None:
         return features
     import shapely  # noqa: PLC0415

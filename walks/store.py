@@ -1,24 +1,28 @@
 """A region store: one pass over an extract, then any area of it opened without reading the file.
 
 The store is one SQLite file under ``cache_dir/stores``: the walking-way candidates (node ids
-and coordinates as packed arrays, tags as JSON), the walkable multipolygon areas, every tagged
-node and area, the buildings and the base map's land cover, each table with an R-tree over the
-objects' bounding boxes (SQLite's ``rtree`` module ships with Python's ``sqlite3``). A store
-belongs to one file: it is used only while the file's size, modification time and the hash of
-its first MiB are those recorded at import.
+and coordinates as packed arrays, tags as text), the walkable multipolygon areas, every tagged
+node and area, the buildings and the base map's land cover. Each table's rows are written in
+chunks sorted along a Z-order curve of their box centres and keep their exact box; an R-tree
+(SQLite's ``rtree`` module ships with Python's ``sqlite3``) holds one entry per 32 consecutive
+rows. A store belongs to one file: it is used only while the file's size, modification time
+and the hash of its first MiB are those recorded at import.
 
 Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
 nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, two runs):
-opening a 2 km² area (graph, cafés and the buildings around) takes 0.46-0.90 s wall from the
-store against 72-125 s re-reading the file (138-155x); the import streams in 57-59 CPU-s (the
-two readings ``walks`` made per run before: 75-76 CPU-s) with a 359 MB peak against 1.8 GB for
-reading the file whole. SQLite needs no new dependency, writes one file atomically renamed into
-place, and answers a box query from its R-tree in milliseconds; the import's time goes to
-reading the objects in Python (pyosmium), not to the engine, so DuckDB or GeoParquet (not
-installed here, not tried) would not change the import much. The import's throughput
-(0.07-0.08 M nodes per CPU-s, 54-63x pyosmium's own C++ reading with locations) is short of 1 M
-nodes per CPU-s: every tagged object still passes through Python (tag dicts, JSON, rings), and
-each row costs about 10 µs of R-tree insertion.
+opening a 2 km² area (graph, cafés and the buildings around) takes 0.38-0.43 s from the store
+against 51-57 s re-reading the file (133-134x); the import streams in 27.3-27.6 CPU-s (ways and
+features read from the file as ``walks`` did before: 60-81 CPU-s) with a 423-427 MB peak against
+1.8 GB for reading the file whole. SQLite needs no new dependency, writes one file atomically
+renamed into place, and answers a box query in milliseconds. An R-tree insertion costs ~18 µs a
+row whatever the order of the rows (measured: 1 M boxes, random or Z-ordered, 19 s vs 18 s),
+hence one entry per group of rows (0.04 M entries instead of 1.3 M). Osmium's C++ side drops
+untagged nodes and areas and non-highway relations, and makes the rings and lines (WKB); tags
+are read from pyosmium's C++ objects and written as separator text, not JSON. The import's
+throughput (0.16 M nodes per CPU-s, 30-34x pyosmium's own C++ reading with locations) is still
+short of 1 M nodes per CPU-s: the 1.4 M objects that reach Python (633 k tagged nodes, 282 k
+areas, 493 k ways) each cost ~10 µs there (pyosmium's object wrappers, a namedtuple per tag, the
+row), and SQLite writes 312 MB of rows in ~4 s.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import os
 import re
 import sqlite3
+import struct
 import tempfile
 from array import array
 from dataclasses import dataclass
@@ -43,6 +49,7 @@ from walks._files import TMP_PREFIX
 from walks._http import check_cache_dir
 from walks.data import (
     AREA_HIGHWAYS,
+    DEFAULT_BUILDING_M,
     RAIL_VALUES,
     AreaRecord,
     Building,
@@ -69,7 +76,7 @@ from walks.data import (
 from walks.errors import CacheError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from walks.types import Area
 
@@ -77,27 +84,31 @@ if TYPE_CHECKING:
 IMPLICIT_IMPORT_BYTES = 20 * 2**20
 
 #: The store format; a store of another version is built again.
-STORE_VERSION = "3"
+STORE_VERSION = "4"
 
 _HEAD_BYTES = 2**20
 
-_SCHEMA = """
+#: The box columns every table ends with (exact doubles; NULL for a row found by no area).
+_BOX = "min_lon REAL, max_lon REAL, min_lat REAL, max_lat REAL"
+
+_SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE ways (id INTEGER PRIMARY KEY, osm_id INTEGER NOT NULL, refs BLOB NOT NULL,
-                   lats BLOB NOT NULL, lons BLOB NOT NULL, tags TEXT NOT NULL);
-CREATE VIRTUAL TABLE ways_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
-CREATE TABLE areas (id INTEGER PRIMARY KEY, osm_id INTEGER NOT NULL, tags TEXT NOT NULL,
-                    rings TEXT NOT NULL);
-CREATE VIRTUAL TABLE areas_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
-CREATE TABLE features (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, osm_id INTEGER NOT NULL,
-                       tags TEXT NOT NULL, lat REAL, lon REAL, ring BLOB);
-CREATE VIRTUAL TABLE features_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
-CREATE TABLE buildings (id INTEGER PRIMARY KEY, ring BLOB NOT NULL, height REAL NOT NULL,
-                        how TEXT NOT NULL);
-CREATE VIRTUAL TABLE buildings_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
-CREATE TABLE landcover (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, ring BLOB NOT NULL);
-CREATE VIRTUAL TABLE landcover_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);
-"""
+CREATE TABLE ways (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, osm_id INTEGER NOT NULL,
+                   refs BLOB NOT NULL, lats BLOB NOT NULL, lons BLOB NOT NULL, tags TEXT NOT NULL,
+                   {_BOX});
+CREATE TABLE areas (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, osm_id INTEGER NOT NULL,
+                    tags TEXT NOT NULL, rings TEXT NOT NULL, {_BOX});
+CREATE TABLE features (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+                       osm_id INTEGER NOT NULL, tags TEXT NOT NULL, lat REAL, lon REAL, ring BLOB,
+                       {_BOX});
+CREATE TABLE buildings (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ring BLOB NOT NULL,
+                        height REAL NOT NULL, how TEXT NOT NULL, {_BOX});
+CREATE TABLE landcover (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+                        ring BLOB NOT NULL, {_BOX});
+""" + "".join(
+    f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
+    for name in ("ways", "areas", "features", "buildings", "landcover")
+)
 
 
 @dataclass(frozen=True)
@@ -297,48 +308,175 @@ def import_extract(
 
 _FIX = "check the cache folder (--cache-dir) is writable and has room"
 
-#: Rows written per ``executemany`` batch.
-_CHUNK = 20_000
+#: Rows held per table before they are written (sorted along a Z-order curve first).
+_CHUNK = 50_000
+
+#: Rows per R-tree entry: consecutive rows of a chunk sorted along the curve share one box.
+_GROUP = 32
+
+_BoxTuple = tuple[float, float, float, float]
+
+#: The first id and place of the railways in the landcover table (after every other row).
+_RAILS = 2**40
+
+
+def _spread(v: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """
+    Spread the low 32 bits of each value to the even bits of a 64-bit value.
+
+    Parameters
+    ----------
+    v
+        The values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The spread values.
+    """
+    for shift, mask in ((16, 0x0000FFFF0000FFFF), (8, 0x00FF00FF00FF00FF),
+                        (4, 0x0F0F0F0F0F0F0F0F), (2, 0x3333333333333333),
+                        (1, 0x5555555555555555)):  # fmt: skip
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def _z_order(boxes: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """
+    Order boxes along a Z-order curve of their centres (boxless rows, NaN, last).
+
+    Parameters
+    ----------
+    boxes
+        ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The order (stable).
+    """
+    lon = (boxes[:, 0] + boxes[:, 1]) / 2
+    lat = (boxes[:, 2] + boxes[:, 3]) / 2
+    missing = np.isnan(lon) | np.isnan(lat)
+    cells = float(2**24 - 1)
+    x = np.clip(np.nan_to_num((lon + 180.0) / 360.0 * cells), 0, cells).astype(np.uint64)
+    y = np.clip(np.nan_to_num((lat + 90.0) / 180.0 * cells), 0, cells).astype(np.uint64)
+    key = _spread(x) | (_spread(y) << np.uint64(1))
+    key[missing] = np.uint64(2**63)
+    return np.argsort(key, kind="stable")
+
+
+def _blob_boxes(blobs: list[bytes]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """
+    Bounding boxes of packed lon/lat point blobs, all at once.
+
+    Parameters
+    ----------
+    blobs
+        Each a non-empty run of float64 lon, lat pairs.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat``.
+    """
+    xy = np.frombuffer(b"".join(blobs), dtype=np.float64).reshape(-1, 2)
+    sizes = np.fromiter((len(b) // 16 for b in blobs), dtype=np.intp, count=len(blobs))
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return np.column_stack((
+        np.minimum.reduceat(xy[:, 0], starts), np.maximum.reduceat(xy[:, 0], starts),
+        np.minimum.reduceat(xy[:, 1], starts), np.maximum.reduceat(xy[:, 1], starts),
+    ))  # fmt: skip
 
 
 class _Table:
-    """Rows of one store table and its R-tree, written in batches of ``_CHUNK``."""
+    """Rows of one store table and its R-tree, written in sorted chunks of ``_CHUNK`` rows.
 
-    def __init__(self, db: sqlite3.Connection, name: str, columns: int) -> None:
+    Each chunk is sorted along a Z-order curve of the rows' box centres before it is written,
+    and every ``_GROUP`` consecutive rows share one R-tree entry (their boxes' union): the
+    R-tree holds a thirty-second of the rows (an R-tree insertion costs ~18 µs, a plain row
+    ~1 µs). Each row keeps its exact box, which a query checks too, and its place in file order
+    (``seq``), by which rows are read back; ``first`` starts both elsewhere (a multiple of
+    ``_GROUP``), for rows to come after every other row of the table.
+    """
+
+    def __init__(self, db: sqlite3.Connection, name: str, columns: int, first: int = 0) -> None:
         self.db = db
-        self.count = 0
+        self.count = first
+        self.next_id = first
         self.rows: list[tuple[object, ...]] = []
-        self.boxes: list[tuple[object, ...]] = []
-        marks = ", ".join("?" * (columns + 1))
+        self.boxes: list[_BoxTuple | None] = []
+        self.blobs: list[bytes] = []  # point blobs whose boxes are computed at the flush
+        self.blob_rows: list[int] = []
+        marks = ", ".join("?" * (columns + 6))
         self.insert = f"INSERT INTO {name} VALUES ({marks})"  # noqa: S608 - fixed names
         self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
 
-    def add(self, box: tuple[float, float, float, float] | None, *columns: object) -> None:
+    def add(self, box: _BoxTuple | bytes | None, *columns: object) -> None:
         """
         Add a row; it is found by area only when it has a box.
 
         Parameters
         ----------
         box
-            ``(min_lon, max_lon, min_lat, max_lat)``, or None.
+            ``(min_lon, max_lon, min_lat, max_lat)``, or the row's points as float64 lon, lat
+            pairs (non-empty), or None.
         *columns
-            The row's columns after its id.
+            The row's columns after its id and place.
         """
+        if isinstance(box, bytes):
+            self.blob_rows.append(len(self.rows))
+            self.blobs.append(box)
+            self.boxes.append(None)
+        else:
+            self.boxes.append(box)
         self.rows.append((self.count, *columns))
-        if box is not None:
-            self.boxes.append((self.count, *box))
         self.count += 1
         if len(self.rows) >= _CHUNK:
             self.flush()
 
     def flush(self) -> None:
-        """Write the rows held."""
-        if self.rows:
-            self.db.executemany(self.insert, self.rows)
-        if self.boxes:
-            self.db.executemany(self.insert_box, self.boxes)
+        """Write the rows held, sorted along the curve, and their groups' R-tree entries."""
+        if not self.rows:
+            return
+        nan = math.nan
+        boxes = np.array(
+            [b if b is not None else (nan, nan, nan, nan) for b in self.boxes], dtype=np.float64
+        ).reshape(-1, 4)
+        if self.blobs:
+            boxes[self.blob_rows] = _blob_boxes(self.blobs)
+        order = _z_order(boxes)
+        boxes = boxes[order]
+        plain = boxes.tolist()
+        first = self.next_id
+        rows = self.rows
+        # a NaN (no box) is bound as NULL, which no box query matches
+        self.db.executemany(
+            self.insert,
+            [
+                (k, *rows[i], *box)
+                for k, i, box in zip(
+                    range(first, first + len(rows)), order.tolist(), plain, strict=True
+                )
+            ],
+        )
+        starts = np.arange(0, len(rows), _GROUP)
+        union = np.column_stack((
+            np.fmin.reduceat(boxes[:, 0], starts), np.fmax.reduceat(boxes[:, 1], starts),
+            np.fmin.reduceat(boxes[:, 2], starts), np.fmax.reduceat(boxes[:, 3], starts),
+        ))  # fmt: skip
+        known = ~np.isnan(union[:, 0])
+        groups = zip(
+            (first // _GROUP + np.flatnonzero(known)).tolist(),
+            *union[known].T.tolist(),
+            strict=True,
+        )
+        self.db.executemany(self.insert_box, groups)
+        self.next_id = first + -(-len(rows) // _GROUP) * _GROUP
         self.rows.clear()
         self.boxes.clear()
+        self.blobs.clear()
+        self.blob_rows.clear()
 
 
 def _ring_box(ring: tuple[tuple[float, float], ...]) -> tuple[float, float, float, float] | None:
@@ -452,9 +590,13 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
         if fast:
+            # osmium's C++ side drops what is not wanted before Python sees it: untagged nodes
+            # and areas, relations without a highway tag
             untagged = osmium.filter.EmptyTagFilter()
-            untagged.enable_for(osmium.osm.NODE)
-            processor = processor.with_filter(untagged)
+            untagged.enable_for(osmium.osm.NODE | osmium.osm.AREA)
+            squares = osmium.filter.KeyFilter("highway")
+            squares.enable_for(osmium.osm.RELATION)
+            processor = processor.with_filter(untagged).with_filter(squares)
         try:
             newest = _pass(db, processor, members, repaired=repaired, dates=header_date is None)
         except _osmium_failures() as err:
@@ -502,7 +644,7 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
             ways.add(
                 _points_box(list(way.lats), list(way.lons)), way.osm_id,
                 array("q", way.refs).tobytes(), array("d", way.lats).tobytes(),
-                array("d", way.lons).tobytes(), json.dumps(way.tags),
+                array("d", way.lons).tobytes(), _tags_text(way.tags.items(), len(way.tags)),
             )  # fmt: skip
         for area in osm.areas:
             points = [p for ring in area.outer for p in ring]
@@ -517,7 +659,10 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
             outline = f.outline
             box = _ring_box(outline) if outline else (f.lon, f.lon, f.lat, f.lat)
             blob = _ring_blob(outline) if outline else None
-            features.add(box, f.osm_type, f.osm_id, json.dumps(f.tags), f.lat, f.lon, blob)
+            features.add(
+                box, f.osm_type, f.osm_id, _tags_text(f.tags.items(), len(f.tags)), f.lat, f.lon,
+                blob,
+            )  # fmt: skip
         for b in found.buildings:
             buildings.add(_ring_box(b.outline), _ring_blob(b.outline), b.height_m, b.height_source)
         for c in found.landcover:
@@ -535,6 +680,133 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
 
 #: Returned by ``_pass`` when a coordinate is exactly 0 (a sign of unreadable ones).
 _AT_ZERO = object()
+
+
+#: Separators of the tag text: between a key and its value, and between tags (OSM's XML
+#: cannot hold these control characters; text holding them is written as JSON instead).
+_PAIR, _NEXT = "\x1e", "\x1f"
+
+
+def _tag_list(obj: Any) -> list[tuple[str, str]]:  # noqa: ANN401 - osmium's objects
+    """
+    Read an OSM object's tags as ``(key, value)`` pairs, fast.
+
+    pyosmium's ``TagList`` goes through a Python iterator per tag, and ``dict(obj.tags)`` costs
+    about five times the tags' reading in C++: the object's C++ side is read directly when
+    pyosmium has one (its ``_pyosmium_data``, pyosmium 4), else the tag list.
+
+    Parameters
+    ----------
+    obj
+        A pyosmium node, way, relation or area.
+
+    Returns
+    -------
+    list of tuple
+        The tags in their order.
+    """
+    data = getattr(obj, "_pyosmium_data", None)
+    if data is None or not hasattr(data, "tags_next"):  # pragma: no cover - other pyosmium
+        return [(t.k, t.v) for t in obj.tags]
+    position, following = data.tags_begin(), data.tags_next
+    return [following(position) for _ in range(data.tags_size())]
+
+
+def _tags_text(pairs: Iterable[tuple[str, str]], count: int) -> str:
+    """
+    Write tags as text, quickly: ``key<RS>value<US>key<RS>value``, else as a JSON object.
+
+    Parameters
+    ----------
+    pairs
+        The ``(key, value)`` pairs (osmium's tag list or a dict's items).
+    count
+        How many there are.
+
+    Returns
+    -------
+    str
+        The text; JSON (starting with ``{``) when a key or value holds a separator, when the
+        text would start with ``{`` or when there are no tags.
+    """
+    items = list(pairs)
+    text = _NEXT.join(map(_PAIR.join, items))
+    if count and text.count(_PAIR) == count and text.count(_NEXT) == count - 1 and text[0] != "{":
+        return text
+    return json.dumps(dict(items))
+
+
+def _tags_of(text: str) -> dict[str, str]:
+    """
+    Read tags written by ``_tags_text``.
+
+    Parameters
+    ----------
+    text
+        The text.
+
+    Returns
+    -------
+    dict
+        The tags.
+    """
+    if text.startswith("{"):
+        tags: dict[str, str] = json.loads(text)
+        return tags
+    return dict(pair.split(_PAIR) for pair in text.split(_NEXT))
+
+
+def _outer_rings(wkb: bytes) -> list[bytes]:
+    """
+    Cut the outer rings out of a little-endian WKB multipolygon.
+
+    Parameters
+    ----------
+    wkb
+        The multipolygon, as osmium's ``WKBFactory`` makes it.
+
+    Returns
+    -------
+    list of bytes
+        Each polygon's outer ring as float64 lon, lat pairs.
+    """
+    if wkb[0] != 1:  # pragma: no cover - osmium writes the machine's order; ours is little
+        msg = "big-endian WKB"
+        raise RuntimeError(msg)
+    (polygons,) = struct.unpack_from("<I", wkb, 5)
+    at = 9
+    rings = []
+    for _ in range(polygons):
+        (count,) = struct.unpack_from("<I", wkb, at + 5)
+        at += 9
+        for k in range(count):
+            (points,) = struct.unpack_from("<I", wkb, at)
+            at += 4
+            if k == 0:
+                rings.append(wkb[at : at + 16 * points])
+            at += 16 * points
+    return rings
+
+
+def _way_points(way: Any) -> list[tuple[int, float, float]]:  # noqa: ANN401 - osmium's Way
+    """
+    Read a way's nodes one by one: ``(node id, lat, lon)``, NaN where a location is missing.
+
+    Parameters
+    ----------
+    way
+        An ``osmium.osm.Way``.
+
+    Returns
+    -------
+    list of tuple
+        The points.
+    """
+    nan = math.nan
+    return [
+        (n.ref, n.location.lat, n.location.lon) if n.location.valid() else (n.ref, nan, nan)
+        for n in way.nodes
+    ]
 
 
 def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object, kept together
@@ -571,6 +843,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     _NeedsRepairError
         When a node comes after a way or has a negative id, in a file not yet repaired.
     """
+    import osmium  # noqa: PLC0415
     import shapely  # noqa: F401, PLC0415 - as read_features; loaded here once, not per area
 
     ways = _Table(db, "ways", 5)
@@ -578,38 +851,53 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     features = _Table(db, "features", 6)
     buildings = _Table(db, "buildings", 3)
     cover = _Table(db, "landcover", 2)
+    # railways come after the areas' shapes, as read_features gives them: in their own places
+    # of the same table (osmium yields areas between ways at times that depend on filtering)
+    rails = _Table(db, "landcover", 2, first=_RAILS)
     shapes: dict[int, list[tuple[int, float, float]]] = {}
     walkable: dict[int, WayRecord] = {}
     newest: dt.datetime | None = None
     after_ways = at_zero = False
     dumps = json.dumps
-    nan = math.nan
+    tags_text, tag_list = _tags_text, _tag_list
+    # geometries are made by osmium in C++ (WKB), not point by point in Python
+    wkb = osmium.geom.WKBFactory()
+    every_node = osmium.geom.use_nodes.ALL
+    no_geometry = (RuntimeError, osmium.InvalidLocationError)
+    zero = bytes(8)  # a coordinate of exactly 0.0 (osmium's are multiples of 1e-7)
     obj: Any
     for obj in processor:
         if obj.is_area():
-            tags = {t.k: t.v for t in obj.tags}
+            tags = dict(tag_list(obj))
             is_building = "building" in tags and tags["building"] != "no"
             kind = None if is_building else landcover_kind(tags)
             # every tagged area is a candidate feature (read_features(path, bool))
             if not (is_building or tags or kind):
                 continue
-            rings = [tuple((n.lon, n.lat) for n in ring) for ring in obj.outer_rings()]
-            rings = [r for r in rings if len(r) >= 4]  # noqa: PLR2004
+            try:
+                rings = _outer_rings(bytes.fromhex(wkb.create_multipolygon(obj)))
+            except no_geometry:
+                rings = [_ring_blob(tuple((n.lon, n.lat) for n in r)) for r in obj.outer_rings()]
+            rings = [r for r in rings if len(r) >= 64]  # noqa: PLR2004 - four points
             if not rings:
                 continue
-            at_zero = at_zero or any(0.0 in xy for ring in rings for xy in ring)
-            boxes = [_ring_box(r) for r in rings]
+            at_zero = at_zero or any(zero in r for r in rings)
             if is_building:
-                height, how = building_height(tags)
-                for ring, box in zip(rings, boxes, strict=True):
-                    buildings.add(box, _ring_blob(ring), height, how)
+                # building_height's answer without its regular expressions when it has none
+                height, how = (
+                    building_height(tags)
+                    if "height" in tags or "building:height" in tags or "building:levels" in tags
+                    else (DEFAULT_BUILDING_M, "default")
+                )
+                for ring in rings:
+                    buildings.add(ring, ring, height, how)
             if kind is not None:
-                for ring, box in zip(rings, boxes, strict=True):
-                    cover.add(box, kind, _ring_blob(ring))
+                for ring in rings:
+                    cover.add(ring, kind, ring)
             if tags:
                 osm_type = "way" if obj.from_way() else "relation"
-                features.add(boxes[0], osm_type, obj.orig_id(), dumps(tags), None, None,
-                             _ring_blob(rings[0]))  # fmt: skip
+                text = tags_text(tags.items(), len(tags))
+                features.add(rings[0], osm_type, obj.orig_id(), text, None, None, rings[0])
             continue
         if dates:
             stamp = obj.timestamp
@@ -622,53 +910,64 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
                 loc = obj.location
                 lat, lon = loc.lat, loc.lon
                 at_zero = at_zero or lat == 0.0 or lon == 0.0
-                tags = {t.k: t.v for t in obj.tags}
-                features.add((lon, lon, lat, lat), "node", obj.id, dumps(tags), lat, lon, None)
+                pairs = tag_list(obj)
+                text = tags_text(pairs, len(pairs))
+                features.add((lon, lon, lat, lat), "node", obj.id, text, lat, lon, None)
             continue
         after_ways = True
         if obj.is_relation():
             area = _walkable_multipolygon(obj, shapes, [], walkable)
             if area is not None:
                 points = [p for ring in area.outer for p in ring]
-                box = _points_box([p[1] for p in points], [p[2] for p in points])
                 shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
-                areas.add(box, area.osm_id, dumps(area.tags), dumps(shape))
+                areas.add(
+                    _points_box([p[1] for p in points], [p[2] for p in points]),
+                    area.osm_id,
+                    dumps(area.tags),
+                    dumps(shape),
+                )
             continue
         way_tags = obj.tags
         if way_tags.get("railway") in RAIL_VALUES:
-            line = tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid())
-            if len(line) >= 2:  # noqa: PLR2004
-                cover.add(_ring_box(line), "rail", _ring_blob(line))
+            try:
+                line = bytes.fromhex(wkb.create_linestring(obj, every_node))[9:]
+            except no_geometry:
+                line = _ring_blob(tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid()))
+            if len(line) >= 32:  # noqa: PLR2004 - two points
+                rails.add(line, "rail", line)
         if "highway" not in way_tags:
             if not len(way_tags) and obj.id in members:
-                shapes[obj.id] = [
-                    (n.ref, n.location.lat, n.location.lon)
-                    if n.location.valid()
-                    else (n.ref, nan, nan)
-                    for n in obj.nodes
-                ]
+                shapes[obj.id] = _way_points(obj)
             continue
-        tags = {t.k: t.v for t in way_tags}
+        tags = dict(tag_list(obj))
         if not is_walkable(tags):
             continue
-        refs, lats, lons = [], [], []
-        for node in obj.nodes:
-            refs.append(node.ref)
-            loc = node.location
-            if loc.valid():
-                lats.append(loc.lat)
-                lons.append(loc.lon)
-            else:
-                lats.append(nan)
-                lons.append(nan)
-        at_zero = at_zero or 0.0 in lats or 0.0 in lons
+        refs = [n.ref for n in obj.nodes]
+        try:
+            line = bytes.fromhex(wkb.create_linestring(obj, every_node))[9:]
+        except no_geometry:
+            line = b""
+        box: _BoxTuple | bytes | None
+        if len(line) == 16 * len(refs):
+            xy = np.frombuffer(line, dtype=np.float64).reshape(-1, 2)
+            lat_blob, lon_blob = xy[:, 1].tobytes(), xy[:, 0].tobytes()
+            at_zero = at_zero or zero in line
+            box = line
+        else:  # a node missing from the extract (NaN), or a way of one node
+            points = _way_points(obj)
+            lats = [p[1] for p in points]
+            lons = [p[2] for p in points]
+            lat_blob, lon_blob = array("d", lats).tobytes(), array("d", lons).tobytes()
+            at_zero = at_zero or 0.0 in lats or 0.0 in lons
+            box = _points_box(lats, lons)
         if obj.id in members:
-            walkable[obj.id] = WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags)
-        ways.add(
-            _points_box(lats, lons), obj.id, array("q", refs).tobytes(),
-            array("d", lats).tobytes(), array("d", lons).tobytes(), dumps(tags),
-        )  # fmt: skip
-    for table in (ways, areas, features, buildings, cover):
+            walkable[obj.id] = WayRecord(
+                obj.id, tuple(refs), tuple(np.frombuffer(lat_blob).tolist()),
+                tuple(np.frombuffer(lon_blob).tolist()), tags,
+            )  # fmt: skip
+        ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
+                 tags_text(tags.items(), len(tags)))  # fmt: skip
+    for table in (ways, areas, features, buildings, cover, rails):
         table.flush()
     return _AT_ZERO if at_zero else newest
 
@@ -836,9 +1135,85 @@ def _grown(box: tuple[float, float, float, float], metres: float) -> _Box:
     return west - dlon, east + dlon, south - dlat, north + dlat
 
 
-def _rows(db: sqlite3.Connection, table: str, box: _Box | None) -> list[tuple[object, ...]]:
+def margin_box(area: Area, corridor: Area | None = None, margin_m: float = MARGIN_M) -> _Box:
+    """
+    Say where an area's buildings and land cover come from: its box and a margin around.
+
+    Both sources use it: the store selects the rows whose box meets it, and a file read
+    directly is cut to the same shapes (``meeting``), so both give the same buildings.
+
+    Parameters
+    ----------
+    area
+        The area.
+    corridor
+        A wider region whose buildings are wanted too (towards a landmark), or None.
+    margin_m
+        The margin around the box of both.
+
+    Returns
+    -------
+    tuple
+        ``(west, east, south, north)``.
+    """
+    west, south, east, north = area.bbox
+    if corridor is not None:
+        c_west, c_south, c_east, c_north = corridor.bbox
+        west, south = min(west, c_west), min(south, c_south)
+        east, north = max(east, c_east), max(north, c_north)
+    return _grown((west, south, east, north), margin_m)
+
+
+def meeting(outlines: Sequence[tuple[tuple[float, float], ...]], box: _Box) -> list[bool]:
+    """
+    Say which outlines' bounding boxes meet a box, as the store's queries decide.
+
+    Parameters
+    ----------
+    outlines
+        Longitude/latitude outlines (each non-empty).
+    box
+        ``(west, east, south, north)``, e.g. from ``margin_box``.
+
+    Returns
+    -------
+    list of bool
+        One per outline.
+    """
+    if not outlines:
+        return []
+    sizes = [len(o) for o in outlines]
+    flat = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(outlines)),
+        dtype=np.float64, count=2 * sum(sizes),
+    ).reshape(-1, 2)  # fmt: skip
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    west, east, south, north = box
+    meets = (
+        (np.maximum.reduceat(flat[:, 0], starts) >= west)
+        & (np.minimum.reduceat(flat[:, 0], starts) <= east)
+        & (np.maximum.reduceat(flat[:, 1], starts) >= south)
+        & (np.minimum.reduceat(flat[:, 1], starts) <= north)
+    )
+    return [bool(m) for m in meets]
+
+
+#: The columns read back of each table (after its id and place, before its box).
+_COLUMNS = {
+    "ways": "osm_id, refs, lats, lons, tags",
+    "areas": "osm_id, tags, rings",
+    "features": "kind, osm_id, tags, lat, lon, ring",
+    "buildings": "ring, height, how",
+    "landcover": "kind, ring",
+}
+
+
+def _rows(db: sqlite3.Connection, table: str, box: _Box | None) -> list[tuple[Any, ...]]:
     """
     Select a table's rows whose box meets a box, in file order (all rows for None).
+
+    The R-tree finds the groups of rows whose union box meets the box; each row's own box
+    (exact doubles) is checked too.
 
     Parameters
     ----------
@@ -852,14 +1227,17 @@ def _rows(db: sqlite3.Connection, table: str, box: _Box | None) -> list[tuple[ob
     Returns
     -------
     list of tuple
-        The rows.
+        The rows' ``_COLUMNS``.
     """
+    columns = ", ".join(f"t.{c}" for c in _COLUMNS[table].split(", "))
     if box is None:
-        return db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608
+        return db.execute(f"SELECT {columns} FROM {table} t ORDER BY t.seq").fetchall()  # noqa: S608
     query = (
-        f"SELECT t.* FROM {table}_rt r JOIN {table} t ON t.id = r.id "  # noqa: S608 - fixed names
-        "WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ? "
-        "ORDER BY t.id"
+        f"SELECT {columns} FROM {table}_rt r JOIN {table} t "  # noqa: S608 - fixed names
+        f"ON t.id >= r.id * {_GROUP} AND t.id < (r.id + 1) * {_GROUP} "
+        "WHERE r.max_lon >= ?1 AND r.min_lon <= ?2 AND r.max_lat >= ?3 AND r.min_lat <= ?4 "
+        "AND t.max_lon >= ?1 AND t.min_lon <= ?2 AND t.max_lat >= ?3 AND t.min_lat <= ?4 "
+        "ORDER BY t.seq"
     )
     return db.execute(query, box).fetchall()
 
@@ -909,19 +1287,19 @@ def load_ways(osm_file: str | Path, area: Area | None, cache_dir: Path | None = 
         area_rows = _rows(db, "areas", box)
     ways = tuple(
         WayRecord(
-            int(osm_id),  # type: ignore[call-overload]
-            tuple(np.frombuffer(refs, dtype=np.int64).tolist()),  # type: ignore[call-overload]
-            tuple(np.frombuffer(lats, dtype=np.float64).tolist()),  # type: ignore[call-overload]
-            tuple(np.frombuffer(lons, dtype=np.float64).tolist()),  # type: ignore[call-overload]
-            json.loads(tags),  # type: ignore[arg-type]
+            int(osm_id),
+            tuple(np.frombuffer(refs, dtype=np.int64).tolist()),
+            tuple(np.frombuffer(lats, dtype=np.float64).tolist()),
+            tuple(np.frombuffer(lons, dtype=np.float64).tolist()),
+            _tags_of(tags),
         )
-        for _, osm_id, refs, lats, lons, tags in rows
+        for osm_id, refs, lats, lons, tags in rows
     )
     areas = []
-    for _, osm_id, tags, rings_text in area_rows:
-        rings = json.loads(rings_text)  # type: ignore[arg-type]
+    for osm_id, tags, rings_text in area_rows:
+        rings = json.loads(rings_text)
         areas.append(AreaRecord(
-            int(osm_id), json.loads(tags), _ring_points(rings["outer"]),  # type: ignore[call-overload, arg-type]
+            int(osm_id), json.loads(tags), _ring_points(rings["outer"]),
             _ring_points(rings["inner"]), tuple(int(m) for m in rings["members"]),
         ))  # fmt: skip
     date = dt.datetime.fromisoformat(meta["data_date"]) if meta.get("data_date") else None
@@ -961,37 +1339,29 @@ def load_features(
         The features, buildings and land cover, in file order.
     """
     box = None if area is None else _grown(area.bbox, 0.0)
-    near = None
-    if area is not None:
-        west, south, east, north = area.bbox
-        if corridor is not None:
-            c_west, c_south, c_east, c_north = corridor.bbox
-            west, south = min(west, c_west), min(south, c_south)
-            east, north = max(east, c_east), max(north, c_north)
-        near = _grown((west, south, east, north), margin_m)
+    near = None if area is None else margin_box(area, corridor, margin_m)
     with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
         feature_rows = _rows(db, "features", box)
         building_rows = _rows(db, "buildings", near)
         cover_rows = _rows(db, "landcover", near)
     features = []
-    for _, kind, osm_id, tags_text, stored_lat, stored_lon, ring in feature_rows:
-        tags = json.loads(tags_text)  # type: ignore[arg-type]
+    for kind, osm_id, tags_text, stored_lat, stored_lon, ring in feature_rows:
+        tags = _tags_of(tags_text)
         if not wanted(tags):
             continue
-        outline = _ring_of(ring) if ring is not None else None  # type: ignore[arg-type]
+        outline = _ring_of(ring) if ring is not None else None
         lat, lon = stored_lat, stored_lon
         if outline is not None and lat is None:  # an area: its centroid, as read_features
             import shapely  # noqa: PLC0415
 
             centroid = shapely.Polygon(outline).centroid
             lat, lon = centroid.y, centroid.x
-        features.append(Feature(str(kind), int(osm_id), tags, lat, lon, outline))  # type: ignore[call-overload, arg-type]
+        features.append(Feature(str(kind), int(osm_id), tags, lat, lon, outline))
     buildings = tuple(
-        Building(_ring_of(ring), float(height), str(how))  # type: ignore[arg-type]
-        for _, ring, height, how in building_rows
+        Building(_ring_of(ring), float(height), str(how)) for ring, height, how in building_rows
     )
-    cover = tuple(Landcover(str(kind), _ring_of(ring)) for _, kind, ring in cover_rows)  # type: ignore[arg-type]
+    cover = tuple(Landcover(str(kind), _ring_of(ring)) for kind, ring in cover_rows)
     return OsmFeatures(tuple(features), buildings, meta.get("features_source", ""), cover)
 
 
