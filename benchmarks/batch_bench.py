@@ -11,7 +11,8 @@ graph cache is warmed first (one request per area), so both runs start from the 
 state; then, in the same process run:
 
 * sequentially: the same per-row code (``walks.batch.run_chunk``) in this process, one row
-  after the other, with the in-memory area cache emptied first (each area loaded once);
+  after the other in the batch's order (by area), with the in-memory area cache emptied first
+  (each area loaded once);
 * on Dask: ``walks.batch.run_batch`` on a LocalCluster of 2 single-threaded worker processes,
   writing the GeoParquet through its parts.
 
@@ -233,7 +234,8 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         batch.forget_areas()  # the sequential run starts without areas in memory, as a worker
         loads0 = batch.worker_usage()[2]
         started, cpu0 = time.perf_counter(), cpu_s()
-        sequential = run_chunk(requests, options)
+        # in the batch's own order (by area), so one process loads each area once too
+        sequential = run_chunk(sorted(requests, key=lambda r: (batch.area_key(r), r.row)), options)
         seq_s, seq_cpu = time.perf_counter() - started, cpu_s() - cpu0
         seq_loads = batch.worker_usage()[2] - loads0
         seq_ok = sum(r["status"] == "ok" for r in sequential)
