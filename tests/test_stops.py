@@ -278,3 +278,24 @@ def test_reasons_do_not_repeat_the_kind(kind, name, reason) -> None:
     from walks.stops import _named
 
     assert _named(kind, name) == reason
+
+
+def test_feature_filter_quick_refusal_keeps_every_match(paris_osm: Path) -> None:
+    from dataclasses import replace
+
+    from walks.data import read_features
+    from walks.loader import _wanted
+
+    every = read_features(paris_osm, lambda _tags: True).features
+    categories = list(load_categories().values())
+    wanted = _wanted(categories)
+    kept = [f for f in every if wanted(f.tags)]
+    full = [
+        f for f in every
+        if f.tags.get("tourism") == "viewpoint" or any(c.matches(f.tags) for c in categories)
+    ]  # fmt: skip
+    assert kept == full
+    assert 0 < len(kept) < len(every)
+    # an empty filter matches anything: the quick refusal must not apply then
+    anything = replace(categories[0], key="anything", filters=((),))
+    assert all(_wanted([*categories, anything])(f.tags) for f in every)

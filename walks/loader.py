@@ -419,8 +419,7 @@ def load_features(
         raise DataError(msg)
     say = progress or (lambda _text: None)
 
-    def wanted(tags: dict[str, str]) -> bool:
-        return tags.get("tourism") == "viewpoint" or any(c.matches(tags) for c in categories)
+    wanted = _wanted(categories)
 
     if osm_file is not None or area is None:
         return _extract_features(
@@ -520,3 +519,34 @@ def _extract_features(
 
     inside = [f for f in features.features if shapely.contains_xy(area.polygon, f.lon, f.lat)]
     return OsmFeatures(tuple(inside), features.buildings, features.source, features.landcover)
+
+
+def _wanted(categories: list[Category]) -> Callable[[dict[str, str]], bool]:
+    """
+    Make the test that keeps an OSM object as a candidate stop: viewpoints and category matches.
+
+    An object can match a filter only if it has the filter's first key, so objects with none of
+    those keys are refused without running the filters (an empty filter matches anything and
+    turns this quick refusal off).
+
+    Parameters
+    ----------
+    categories
+        The categories wanted.
+
+    Returns
+    -------
+    callable
+        Takes an object's tags, says whether to keep it.
+    """
+    first_keys = {f[0][0] for c in categories for f in c.filters if f}
+    quick = not any(not f for c in categories for f in c.filters)
+
+    def wanted(tags: dict[str, str]) -> bool:
+        if tags.get("tourism") == "viewpoint":
+            return True
+        if quick and first_keys.isdisjoint(tags):
+            return False
+        return any(c.matches(tags) for c in categories)
+
+    return wanted
