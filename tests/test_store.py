@@ -285,3 +285,14 @@ def test_damaged_store_is_rebuilt_or_named(paris_osm: Path, tmp_path: Path, monk
     info.path.unlink()  # gone between the check and the reading: one error naming the fix
     with pytest.raises(CacheError, match="walks import"):
         load_ways(paris_osm, area, cache)
+
+
+def test_corrupt_extract_is_a_data_error_and_leaves_no_store(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.osm.pbf"
+    bad.write_bytes(b"garbage, not a PBF file")
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match="corrupt") as caught:
+        import_extract(bad, cache)
+    assert not isinstance(caught.value, CacheError)  # the file is at fault, not the cache folder
+    assert "cache folder" not in str(caught.value)
+    assert list((cache / "stores").glob("*")) == []

@@ -73,7 +73,7 @@ from walks.data import (
     read_extract,
     read_features,
 )
-from walks.errors import CacheError
+from walks.errors import CacheError, DataError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -294,6 +294,8 @@ def import_extract(
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             db.commit()
         tmp.replace(target)
+    except DataError:
+        raise  # the extract is at fault (an OSError too), not the cache folder
     except (OSError, sqlite3.Error) as err:
         msg = f"cannot write the store {str(target)!r} ({err}): {_FIX}"
         raise CacheError(msg) from err
