@@ -69,9 +69,9 @@ def write_region(folder: Path, n: int) -> tuple[Path, Path]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import store_bench  # the region builder of the store benchmark
 
-    sources = [store_bench._load(store_bench.DATA / name) for name in store_bench.SOURCES]  # noqa: SLF001
+    sources = [store_bench.load_source(store_bench.DATA / name) for name in store_bench.SOURCES]
     region = folder / "region.osm.pbf"
-    store_bench._write(region, sources, copies=1)  # noqa: SLF001
+    store_bench.write_copies(region, sources, copies=1)
     boxes = []
     for cell, (nodes, _ways, _relations, (west, south)) in enumerate(sources):
         lon0 = store_bench.ORIGIN_LON + (cell % store_bench.COLUMNS) * store_bench.CELL_LON

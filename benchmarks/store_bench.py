@@ -54,7 +54,7 @@ CELL_LON, CELL_LAT, COLUMNS = 0.5, 0.3, 24
 ORIGIN_LON, ORIGIN_LAT = -10.0, 30.0
 
 
-def _load(path: Path) -> tuple[list, list, list, tuple[float, float]]:
+def load_source(path: Path) -> tuple[list, list, list, tuple[float, float]]:
     """Read one extract into plain lists: nodes, ways, relations, and its south-west corner."""
     nodes, ways, relations = [], [], []
     west = south = math.inf
@@ -75,14 +75,14 @@ def _load(path: Path) -> tuple[list, list, list, tuple[float, float]]:
 
 def build_region(target: Path, min_bytes: int) -> dict[str, int]:
     """Write copies of every source side by side until the file holds ``min_bytes``."""
-    sources = [_load(DATA / name) for name in SOURCES]
-    one_set = _write(target, sources, copies=1)
+    sources = [load_source(DATA / name) for name in SOURCES]
+    one_set = write_copies(target, sources, copies=1)
     sets = max(1, math.ceil(min_bytes / target.stat().st_size * 1.02))
     del one_set
-    return _write(target, sources, copies=sets)
+    return write_copies(target, sources, copies=sets)
 
 
-def _write(target: Path, sources: list, copies: int) -> dict[str, int]:
+def write_copies(target: Path, sources: list, copies: int) -> dict[str, int]:
     """Write ``copies`` sets of the sources: all nodes, then all ways, then all relations."""
     placed = []
     for k in range(copies):
@@ -138,7 +138,7 @@ def _region(build_dir: Path, min_mb: float) -> tuple[Path, dict]:
     print(f"building {target} (>= {min_mb:g} MB) from {len(SOURCES)} extracts ...", flush=True)
     started = time.perf_counter()
     counts = build_region(target, int(min_mb * 1e6))
-    munich = list(_load(DATA / SOURCES[0])[0])
+    munich = list(load_source(DATA / SOURCES[0])[0])
     west = min(n[1] for n in munich)
     south = min(n[2] for n in munich)
     middle = (counts["copies"] // 2) * len(SOURCES)  # the Munich copy of the middle set

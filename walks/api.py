@@ -602,8 +602,10 @@ def default_start(graph: WalkGraph) -> LatLon:
     cy = y.min() + (best_r + 0.5) * cell
     # not the tip of a dead end, which a loop would have to walk out and back
     degree = np.bincount(np.concatenate([graph.edge_u, graph.edge_v]), minlength=graph.n_nodes)
-    far = np.where(degree >= 2 if (degree >= 2).any() else degree >= 0, 0.0, np.inf)  # noqa: PLR2004
-    node = int(np.argmin(np.hypot(x - cx, y - cy) + far))
+    usable = degree > 1
+    if not usable.any():  # a network of dead ends only: any junction will do
+        usable[:] = True
+    node = int(np.argmin(np.where(usable, np.hypot(x - cx, y - cy), np.inf)))
     return LatLon(float(graph.node_lat[node]), float(graph.node_lon[node]))
 
 

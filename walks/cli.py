@@ -621,6 +621,25 @@ def main(
         os.environ["WALKS_TIMEOUT"] = repr(timeout)
 
 
+def _one_budget(minutes: float | None, km: float | None) -> None:
+    """
+    Refuse a time budget and a distance budget given together.
+
+    Parameters
+    ----------
+    minutes, km
+        The ``--minutes`` and ``--km`` values (None when not given).
+
+    Raises
+    ------
+    typer.BadParameter
+        When both are given (exit 2).
+    """
+    if minutes is not None and km is not None:
+        msg = "give --minutes or --km, not both"
+        raise typer.BadParameter(msg, param_hint="--minutes/--km")
+
+
 def _verbosity(verbose: int, quiet: int) -> None:
     """
     Add a command's ``-v`` / ``-q`` to the root's and set the logging level to match.
@@ -1047,9 +1066,7 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
 ) -> None:
     """Plan a walk and write it as a map, GPX, GeoJSON or JSON (default: walk.html, walk.gpx)."""
     _verbosity(verbose, quiet)
-    if minutes is not None and km is not None:
-        msg = "give --minutes or --km, not both"
-        raise typer.BadParameter(msg, param_hint="--minutes/--km")
+    _one_budget(minutes, km)
     when = _parse_at(at)
     wanted = None if stop_spec is None else _parse_stops(stop_spec)
     for hint, text in (("--start", start), ("--end", end)):
@@ -1790,9 +1807,7 @@ def batch(
     from walks.batch import BatchOptions, run_batch  # noqa: PLC0415
 
     _verbosity(verbose, quiet)
-    if minutes is not None and km is not None:
-        msg = "give --minutes or --km, not both"
-        raise typer.BadParameter(msg, param_hint="--minutes/--km")
+    _one_budget(minutes, km)
     wanted = None if stop_spec is None else tuple(_parse_stops(stop_spec))
     options = BatchOptions(
         osm_file=str(osm_file) if osm_file else None, minutes=minutes, km=km, stops=wanted,
