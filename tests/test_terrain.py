@@ -7,6 +7,7 @@ talks to the internet.
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 import time
@@ -26,6 +27,7 @@ from walks.terrain import (
     MAX_TILES,
     MIN_PIXEL_M,
     TERRARIUM_URL,
+    UNREACHABLE_S,
     TileError,
     choose_tiles,
     decode_tile,
@@ -232,6 +234,54 @@ def test_no_network_fails_at_once(cache_dir: Path) -> None:
     assert time.perf_counter() - start < 2.0  # no back-off: there is no network to wait for
     assert got.terrain is None
     assert "cannot connect" in got.problem
+
+
+def test_an_unreachable_source_is_not_asked_again_for_a_while(cache_dir: Path) -> None:
+    with socket.socket() as sock:  # bound, not yet listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/t"
+        first = fetch_terrain(_region(), cache_dir=cache_dir, url=url, backoff_s=0.0)
+        assert first.terrain is None
+        assert "cannot connect" in first.problem
+        sock.listen()  # the port now takes connections; the source is noted as unreachable
+        sock.setblocking(False)
+        again = fetch_terrain(_region(), cache_dir=cache_dir, url=url, backoff_s=0.0)
+        assert again == first  # the same flat ground and the same words for it
+        with pytest.raises(BlockingIOError):
+            sock.accept()  # nobody connected
+        note = cache_dir / "terrain" / "unreachable.json"
+        record = json.loads(note.read_text())
+        assert record["url"] == url
+        record["at"] -= UNREACHABLE_S  # the note expires: the source is asked again
+        note.write_text(json.dumps(record))
+        sock.settimeout(5.0)
+        later = fetch_terrain(_region(), cache_dir=cache_dir, url=url, backoff_s=0.0,
+                              timeout_s=0.5, attempts=1)  # fmt: skip
+        conn, _ = sock.accept()
+        conn.close()
+    assert later.terrain is None
+    assert later.problem != first.problem  # a connection was made this time (no reply)
+
+
+def test_a_tile_that_comes_through_clears_the_note(cache_dir: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}/t"
+        assert fetch_terrain(_region(), cache_dir=cache_dir, url=refused).terrain is None
+    note = cache_dir / "terrain" / "unreachable.json"
+    assert note.exists()
+    with FakeTileServer(_plane) as server:
+        got = fetch_terrain(_region(), cache_dir=cache_dir, url=server.url)
+    assert got.terrain is not None
+    assert not note.exists()
+
+
+def test_other_failures_are_not_remembered(cache_dir: Path) -> None:
+    with FakeTileServer(_plane) as server:
+        server.fail(TileFailure(404, b"Not Found"))
+        assert fetch_terrain(_region(), cache_dir=cache_dir, url=server.url).terrain is None
+        assert not (cache_dir / "terrain" / "unreachable.json").exists()
+        assert fetch_terrain(_region(), cache_dir=cache_dir, url=server.url).terrain is not None
 
 
 def test_downloads_off_and_nothing_cached_is_quietly_flat(cache_dir: Path) -> None:

@@ -18,9 +18,11 @@ tile that cannot be had leaves the ground flat with a warning, never a failed wa
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import os
+import socket
 import time
 import warnings
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from walks._http import call_with_retries, http_get
 from walks.errors import RetryableServiceError, ServiceError, UnreachableError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from numpy.typing import NDArray
@@ -66,6 +69,8 @@ FETCH_BUDGET_S = 90.0
 MAX_TILE_BYTES = 4 << 20
 #: Plausible elevations in metres (the Dead Sea shore to above Everest; deep sea floor).
 LOWEST_M, HIGHEST_M = -11_500.0, 9_000.0
+#: Seconds for which a source that could not be connected to is not asked again.
+UNREACHABLE_S = 120.0
 _EQUATOR_M = 40_075_016.686
 _MAX_LAT = 85.05112878
 
@@ -392,6 +397,120 @@ def _cache_folder(cache_dir: Path) -> Path:
     return cache_dir / "terrain" / "terrarium"
 
 
+def _unreachable_note(cache_dir: Path) -> Path:
+    """
+    Give the file that remembers a source that could not be connected to.
+
+    Parameters
+    ----------
+    cache_dir
+        The walks cache directory.
+
+    Returns
+    -------
+    Path
+        ``<cache_dir>/terrain/unreachable.json``.
+    """
+    return cache_dir / "terrain" / "unreachable.json"
+
+
+def _no_connection(err: BaseException) -> bool:
+    """
+    Say whether an error means the source could not be connected to at all.
+
+    Parameters
+    ----------
+    err
+        The error a tile download ended with.
+
+    Returns
+    -------
+    bool
+        True when its causes hold a refused or timed-out connection (``UnreachableError``)
+        or a host name that cannot be looked up (no network).
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, (UnreachableError, socket.gaierror)):
+            return True
+        seen.add(id(current))
+        todo += [current.__cause__, current.__context__]
+    return False
+
+
+def _remembered_failure(note: Path, url: str) -> str | None:
+    """
+    Read why a source could not be connected to, if that was found out lately.
+
+    Parameters
+    ----------
+    note
+        The note file (see ``_unreachable_note``).
+    url
+        The source's base URL.
+
+    Returns
+    -------
+    str or None
+        The error of the last try, when it was for this source less than ``UNREACHABLE_S``
+        seconds ago; None otherwise (also for a missing or damaged note).
+    """
+    try:
+        record = json.loads(note.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    at, error = record.get("at"), record.get("error")
+    if record.get("url") != url or not isinstance(at, float) or not isinstance(error, str):
+        return None
+    if not 0.0 <= time.time() - at < UNREACHABLE_S:
+        return None
+    log.info("terrain tiles: %s could not be connected to %.0f s ago; not asked again before "
+             "%.0f s have passed", url, time.time() - at, UNREACHABLE_S)  # fmt: skip
+    return error
+
+
+def _remember_failure(note: Path, url: str, error: str) -> None:
+    """
+    Note that a source could not be connected to, so that the next runs do not wait for it.
+
+    Parameters
+    ----------
+    note
+        The note file (see ``_unreachable_note``).
+    url
+        The source's base URL.
+    error
+        The error, as it goes into the warning.
+    """
+    record = {"url": url, "at": time.time(), "error": error}
+    try:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        _files.write_atomic(note, json.dumps(record))
+    except OSError as err:
+        log.debug("cannot note the unreachable terrain source in %s (%s)", note, err)
+
+
+def _forget_failure(note: Path) -> None:
+    """
+    Remove the note of an unreachable source, once a tile came through.
+
+    Parameters
+    ----------
+    note
+        The note file (see ``_unreachable_note``).
+    """
+    try:
+        note.unlink(missing_ok=True)
+    except OSError as err:
+        log.debug("cannot remove %s (%s)", note, err)
+
+
 def _read_cached(path: Path) -> NDArray[np.float32] | None:
     """
     Read a cached tile, discarding it when damaged.
@@ -469,6 +588,45 @@ def _download(url: str, timeout_s: float) -> bytes:
     return bytes(body)
 
 
+def _get_tile(
+    fetch: Callable[[], bytes], note: Path, url: str, *, first: bool
+) -> tuple[bytes | None, str | None]:
+    """
+    Download one tile, unless the source was found unreachable lately.
+
+    Parameters
+    ----------
+    fetch
+        Downloads the tile (with retries), raising ``ServiceError`` when it cannot.
+    note
+        The note of an unreachable source (see ``_unreachable_note``).
+    url
+        The source's base URL.
+    first
+        Whether this is the first tile of the run asked from the source (later ones follow
+        a tile that came through, so the note is not read).
+
+    Returns
+    -------
+    tuple
+        ``(data, None)``, or ``(None, error)`` with the error of this try or of the try the
+        note remembers. A failure to connect at all is noted; a tile that came first through
+        removes the note.
+    """
+    error = _remembered_failure(note, url) if first else None
+    if error is not None:
+        return None, error
+    try:
+        data = fetch()
+    except ServiceError as err:
+        if _no_connection(err):
+            _remember_failure(note, url, str(err))
+        return None, str(err)
+    if first:
+        _forget_failure(note)
+    return data, None
+
+
 def fetch_terrain(
     region: Polygon,
     *,
@@ -504,10 +662,14 @@ def fetch_terrain(
     -------
     TerrainFetch
         The terrain, or None with the reason when any tile is missing. After the first tile
-        that cannot be had no further one is asked for.
+        that cannot be had no further one is asked for. When the source could not be
+        connected to (no network, a refused connection) less than ``UNREACHABLE_S`` seconds
+        ago, a missing tile is not asked for: the reason is that failure, said again.
     """
     zoom, tiles = choose_tiles(region)
-    folder = _cache_folder(cache_dir or settings.default_cache_dir())
+    cache_dir = cache_dir or settings.default_cache_dir()
+    folder = _cache_folder(cache_dir)
+    note = _unreachable_note(cache_dir)
     arrays: dict[tuple[int, int], NDArray[np.float32]] = {}
     downloaded, can_write = 0, True
     deadline = time.monotonic() + budget_s
@@ -525,13 +687,13 @@ def fetch_terrain(
         if downloaded and time.monotonic() > deadline:
             return TerrainFetch(None, f"fetching terrain tiles took over {budget_s:g} s; tile "
                                       f"{zoom}/{x}/{y} was not asked for", downloaded)  # fmt: skip
-        try:
-            data = call_with_retries(functools.partial(_download, tile_url, timeout_s),
-                                     service="the terrain tile source", url=tile_url,
-                                     attempts=attempts, backoff_s=backoff_s)  # fmt: skip
-        except ServiceError as err:
+        download = functools.partial(_download, tile_url, timeout_s)
+        fetch = functools.partial(call_with_retries, download, service="the terrain tile source",
+                                  url=tile_url, attempts=attempts, backoff_s=backoff_s)  # fmt: skip
+        data, error = _get_tile(fetch, note, url, first=not downloaded)
+        if data is None:
             return TerrainFetch(None, f"terrain tile {zoom}/{x}/{y} could not be fetched "
-                                      f"from {tile_url!r} ({err})", downloaded)  # fmt: skip
+                                      f"from {tile_url!r} ({error})", downloaded)  # fmt: skip
         downloaded += 1
         arrays[x, y] = decode_tile(data)
         if can_write:
