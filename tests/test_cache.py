@@ -18,6 +18,7 @@ from walks.cache import clear_cache, iter_cache, load_cached_graph, save_graph
 from walks.errors import CacheError
 from walks.graph import WalkGraph
 from walks.loader import load_graph
+from walks.store import list_stores
 
 
 def _same(a: WalkGraph, b: WalkGraph) -> None:
@@ -125,8 +126,11 @@ def test_list_and_clear(paris_osm: Path, cache_dir: Path) -> None:
     load_graph(cache_dir=cache_dir)
     entries = list(iter_cache(cache_dir))
     assert sorted(e.meta.source.split(":")[0] for e in entries if e.meta) == ["demo", "file"]
-    assert clear_cache(cache_dir) == 2
+    # both extracts were imported on first use: two graphs and two stores go
+    assert len(list_stores(cache_dir)) == 2
+    assert clear_cache(cache_dir) == 4
     assert list(iter_cache(cache_dir)) == []
+    assert list_stores(cache_dir) == []
 
 
 def test_clear_removes_height_grids_and_keeps_other_files(cache_dir: Path) -> None:
@@ -351,7 +355,8 @@ def test_clear_copes_with_odd_entries(paris_osm: Path, cache_dir: Path) -> None:
     assert sum(e.meta is not None for e in listed) == 1
     assert not any(e.path.name.startswith(TMP_PREFIX) for e in listed)
 
-    assert clear_cache(str(cache_dir)) == 5  # entry, directory, locked file, stale tmp, reply
+    # entry, directory, locked file, stale tmp, reply, and the extract's store
+    assert clear_cache(str(cache_dir)) == 6
     assert sorted(p.name for p in graphs.iterdir()) == [fresh.name]
     assert sorted(p.name for p in http.iterdir()) == ["notes.txt", "sub"]  # never a user's file
     assert list(iter_cache(cache_dir)) == []
@@ -361,9 +366,10 @@ def test_clear_only_the_given_folder(paris_osm: Path, tmp_path: Path, cache_dir:
     other = tmp_path / "other-cache"
     load_graph(osm_file=paris_osm, cache_dir=cache_dir)
     load_graph(osm_file=paris_osm, cache_dir=other)
-    assert clear_cache(other) == 1
+    assert clear_cache(other) == 2  # its graph and its store
     assert list(iter_cache(other)) == []
     assert len(list(iter_cache(cache_dir))) == 1
+    assert len(list_stores(cache_dir)) == 1
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root lists folders whatever their permissions")

@@ -198,11 +198,14 @@ def test_cache_list_and_clear(runner, paris_osm: Path, cache_dir: Path) -> None:
     runner.invoke(app, ["-q", "info", "--osm-file", str(paris_osm)])
     listing = runner.invoke(app, ["cache", "list", "--json"])
     rows = json.loads(listing.stdout)
-    assert [r["source"] for r in rows] == [f"file:{paris_osm.resolve()}"]
+    # the graph, and the store the extract was imported into on first use
+    source = f"file:{paris_osm.resolve()}"
+    assert sorted((r["kind"], r["source"]) for r in rows) == [("graph", source), ("store", source)]
+    assert next(r for r in rows if r["kind"] == "store")["current"] is True
     assert "map.osm" in runner.invoke(app, ["cache"]).stdout
     cleared = runner.invoke(app, ["cache", "clear"])
     assert cleared.exit_code == 0
-    assert cleared.stdout.startswith("removed 1 cached file(s)")
+    assert cleared.stdout.startswith("removed 2 cached file(s)")
     assert json.loads(runner.invoke(app, ["cache", "list", "--json"]).stdout) == []
 
 
@@ -229,7 +232,7 @@ def test_file_names_are_not_rich_markup(runner, paris_osm: Path, tmp_path: Path)
     odd.write_bytes(paris_osm.read_bytes())
     result = runner.invoke(app, ["info", "--osm-file", str(odd)])
     assert result.exit_code == 0, result.output
-    assert "walks: reading [bold] [red]map[link=x].osm…" in result.stderr
+    assert "walks: importing [bold] [red]map[link=x].osm into the store (once)…\n" in result.stderr
 
 
 MUNICH = (

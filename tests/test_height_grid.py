@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import zlib
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from walks.views import HeightGrid, height_grid
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MUNICH = SHARED / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
+#: View stops towards the Frauenkirche (98.6 m), without terrain (no network in tests).
+VIEW = {"landmark": "48.13864,11.57341,99", "no_terrain": True}
 
 
 def _cell_by_cell(
@@ -181,3 +184,48 @@ def test_unwritable_cache_still_gives_the_grid(
     known = _box(paris_buildings)
     grid = height_grid(paris_buildings, known, cache_dir=blocker)
     np.testing.assert_array_equal(grid.heights, height_grid(paris_buildings, known).heights)
+
+
+def test_grid_is_kept_in_the_store_of_its_buildings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Buildings from a region store: their grid goes into it (and with it), not heights/."""
+    from walks import store
+    from walks.api import stops_in_area
+
+    if not MUNICH.is_file():
+        pytest.skip(f"{MUNICH} is missing")
+    cache = tmp_path / "cache"
+    first = stops_in_area(None, ["view"], osm_file=MUNICH, cache_dir=cache, **VIEW)
+    info = store.store_info(MUNICH, cache)
+    assert info is not None
+    assert info.current
+    assert info.grids == 1
+    assert not list(cache.glob("heights/*"))
+    assert first.features.store == info.path
+    # the next run reads it back: same stops, nothing new kept
+    again = stops_in_area(None, ["view"], osm_file=MUNICH, cache_dir=cache, **VIEW)
+    assert [s.node for s in again.stops] == [s.node for s in first.stops]
+    assert store.store_info(MUNICH, cache).grids == 1  # type: ignore[union-attr]
+    # a damaged entry is rebuilt; beyond the size bound the oldest grids go first
+    with sqlite3.connect(info.path) as db:
+        db.execute("UPDATE grids SET data = ?", (b"not a grid",))
+    db.close()
+    rebuilt = stops_in_area(None, ["view"], osm_file=MUNICH, cache_dir=cache, **VIEW)
+    assert [s.node for s in rebuilt.stops] == [s.node for s in first.stops]
+    with sqlite3.connect(info.path) as db:
+        (kept,) = db.execute("SELECT data FROM grids").fetchone()
+    db.close()
+    assert bytes(kept) != b"not a grid"
+    monkeypatch.setattr(store, "GRIDS_MAX_BYTES", 2 * len(kept))
+    for name in ("a", "b", "c"):
+        store.keep_grid(info.path, name, bytes(kept))
+    with sqlite3.connect(info.path) as db:
+        keys = [k for (k,) in db.execute("SELECT key FROM grids ORDER BY rowid")]
+    db.close()
+    assert keys == ["b", "c"]
+    assert store.read_grid(info.path, "c") == bytes(kept)
+    assert store.read_grid(info.path, "a") is None
+    # a store that is gone is not created again by keeping a grid
+    store.keep_grid(tmp_path / "none.sqlite", "d", b"x")
+    assert not (tmp_path / "none.sqlite").exists()

@@ -148,16 +148,14 @@ def _scramble_body(path: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-def test_large_file_is_imported_once_then_never_read(
+def test_file_is_imported_once_then_never_read(
     paris_osm: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     copy = tmp_path / "region.osm"
     copy.write_bytes(paris_osm.read_bytes())
     cache = tmp_path / "cache"
-    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", copy.stat().st_size - 1)
     cafe = select_categories(load_categories(), ["cafe"])
     said: list[str] = []
     north = area_from_point(LatLon(48.8795, 2.3485), 250.0)
@@ -170,7 +168,7 @@ def test_large_file_is_imported_once_then_never_read(
     }  # fmt: skip
     with caplog.at_level(logging.INFO, logger="walks.loader"):
         first = load_graph(north, osm_file=copy, cache_dir=cache, progress=said.append)
-    assert said[0] == "importing region.osm into the store (once)…"
+    assert said[0] == "importing region.osm into the store (once)"
     assert "into the store (once)" in caplog.text
     assert store_info(copy, cache).current  # type: ignore[union-attr]
     # from now on the file's body is garbage: reading it fails, the store still answers
@@ -193,10 +191,7 @@ def test_large_file_is_imported_once_then_never_read(
 
 
 def test_stale_store_is_rebuilt_or_bypassed(
-    paris_osm: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    paris_osm: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     copy = tmp_path / "map.osm"
     copy.write_bytes(paris_osm.read_bytes())
@@ -206,19 +201,17 @@ def test_stale_store_is_rebuilt_or_bypassed(
     os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     area = area_from_bbox(*BOX)
     said: list[str] = []
-    # a small file: its stale store is bypassed, the file read
-    load_graph(area, osm_file=copy, cache_dir=cache, use_cache=False, progress=said.append)
-    assert "out of date" in caplog.text
-    assert "reading the file instead" in caplog.text
+    # asked not to use the store: the file is read, the stale store left as it is
+    load_graph(area, osm_file=copy, cache_dir=cache, use_cache=False, progress=said.append,
+               use_store=False)  # fmt: skip
     assert said[0] == "reading map.osm"
     assert not store_info(copy, cache).current  # type: ignore[union-attr]
-    # a large one: imported again
-    caplog.clear()
+    # otherwise the changed file is imported again, and says so
     said.clear()
-    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 1)
-    load_graph(area, osm_file=copy, cache_dir=cache, use_cache=False, progress=said.append)
+    load_graph(area, osm_file=copy, cache_dir=cache, progress=said.append)
+    assert "out of date" in caplog.text
     assert "importing it again" in caplog.text
-    assert said[0] == "importing map.osm into the store (once)…"
+    assert said[0] == "importing map.osm into the store (once)"
     assert store_info(copy, cache).current  # type: ignore[union-attr]
 
 
@@ -272,14 +265,13 @@ def test_streaming_import_equals_the_file(which: str, tmp_path: Path) -> None:
     assert len(stored.features) > 1000
 
 
-def test_damaged_store_is_rebuilt_or_named(paris_osm: Path, tmp_path: Path, monkeypatch) -> None:
+def test_damaged_store_is_rebuilt_or_named(paris_osm: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     info = import_extract(paris_osm, cache)
     info.path.write_bytes(b"not a database" * 1000)
     assert store_info(paris_osm, cache) is None  # a damaged store counts as none
-    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 1)
     area = area_from_bbox(*BOX)
-    loaded = load_graph(area, osm_file=paris_osm, cache_dir=cache, use_cache=False)
+    loaded = load_graph(area, osm_file=paris_osm, cache_dir=cache)
     assert loaded.graph.n_nodes > 50
     assert store_info(paris_osm, cache).current  # type: ignore[union-attr]
     info.path.unlink()  # gone between the check and the reading: one error naming the fix

@@ -219,7 +219,8 @@ def test_cache_subcommands_honour_cache_dir(runner, paris_osm: Path, tmp_path: P
                                      str(folder)])  # fmt: skip
         assert result.exit_code == 0
     listed = runner.invoke(app, ["cache", "--cache-dir", str(other), "list", "--json"])
-    assert [Path(r["path"]).parent.parent for r in json.loads(listed.stdout)] == [other]
+    # its graph and its store, both in that folder
+    assert [Path(r["path"]).parent.parent for r in json.loads(listed.stdout)] == [other, other]
     cleared = runner.invoke(app, ["cache", "--cache-dir", str(other), "clear"])
     assert cleared.exit_code == 0
     assert str(other) in cleared.stdout

@@ -187,6 +187,7 @@ def stops_in_area(
         load_features(
             area, chosen, osm_file=osm_file, corridor=corridor, cache_dir=cache_dir,
             overpass_url=overpass_url, attempts=attempts, progress=progress,
+            use_store=None if use_cache else False,
         )
         if chosen
         else OsmFeatures((), (), graph.meta.source)

@@ -1473,6 +1473,7 @@ def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
         "features": info.features,
         "buildings": info.buildings,
         "landcover": info.landcover,
+        "height_grids": info.grids,
         "imported": info.imported or None,
     }
 

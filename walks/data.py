@@ -23,7 +23,7 @@ import logging
 import math
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1042,12 +1042,17 @@ class OsmFeatures:
         Building footprints with heights.
     source
         Where they came from.
+    landcover
+        Land cover shapes for the base map.
+    store
+        The region store they were read from (height grids are kept there), or None.
     """
 
     features: tuple[Feature, ...]
     buildings: tuple[Building, ...]
     source: str
     landcover: tuple[Landcover, ...] = ()
+    store: Path | None = field(default=None, compare=False)
 
 
 #: Land cover drawn on the base map: kind -> the tag values that make it (a key of ``None``

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,9 +107,9 @@ def load_graph(
         Called with a short phase description ("reading …", "building …") as work starts.
     use_store
         For an extract: read its ways from the region store (``walks.store``) when the store
-        is current. None (the default) also imports a file larger than
-        ``IMPLICIT_IMPORT_BYTES`` into the store on first use; True imports any file; False
-        reads the file itself.
+        is current. None (the default) and True import the file into the store on first use
+        (and again when it changed); False reads the file itself, as None does when
+        ``use_cache`` is False (a run that writes no cache).
 
     Returns
     -------
@@ -168,7 +168,8 @@ def load_graph(
 
     if key_parts[0] == "file":
         source = f"demo:{DEMO_NAME}" if demo else None
-        if _store_ready(path, cache_dir, say, use_store):
+        quiet = use_store is None and not use_cache
+        if _store_ready(path, cache_dir, say, False if quiet else use_store):
             say(f"opening {area.label if area is not None else path.name} from the store")
             osm = store.load_ways(path, area, cache_dir)
         else:
@@ -201,9 +202,9 @@ def _store_ready(
     """
     Say whether an extract is to be read from its region store, importing it when due.
 
-    A current store is used. A file without one (or whose store is stale: the file changed)
-    is imported when ``use_store`` is True, or when it is None and the file is larger than
-    ``store.IMPLICIT_IMPORT_BYTES``; a stale store of a smaller file is bypassed.
+    A current store is used. A file without one, or whose store is stale (the file changed),
+    is imported unless ``use_store`` is False: one pass costs less than reading the file for
+    one area (``benchmarks/store_bench.py``), and every later run opens its area at once.
 
     Parameters
     ----------
@@ -233,16 +234,12 @@ def _store_ready(
     info = store.store_info(path, cache_dir)
     if info is not None and info.current:
         return True
-    large = path.stat().st_size > store.IMPLICIT_IMPORT_BYTES
     if info is not None:
         log.warning(
-            "the store of %s is out of date (the file changed since %s): %s",
+            "the store of %s is out of date (the file changed since %s): importing it again",
             path.name, info.imported or "the import",
-            "importing it again" if use_store or large else "reading the file instead",
         )  # fmt: skip
-    if not (use_store or large):
-        return False
-    text = f"importing {path.name} into the store (once)…"
+    text = f"importing {path.name} into the store (once)"
     say(text)
     log.info("%s", text)
     store.import_extract(path, cache_dir, progress=say)
@@ -518,7 +515,7 @@ def _extract_features(
     import shapely  # noqa: PLC0415
 
     inside = [f for f in features.features if shapely.contains_xy(area.polygon, f.lon, f.lat)]
-    return OsmFeatures(tuple(inside), features.buildings, features.source, features.landcover)
+    return replace(features, features=tuple(inside))
 
 
 def _wanted(categories: list[Category]) -> Callable[[dict[str, str]], bool]:

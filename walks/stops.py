@@ -404,7 +404,7 @@ def _view_stops(
     landmark = options.landmark
     assert landmark is not None
     grid = height_grid(osm.buildings, known, known_polygon=known_polygon,
-                       cache_dir=options.cache_dir)  # fmt: skip
+                       cache_dir=options.cache_dir, store=osm.store)  # fmt: skip
     roofline = (
         options.roofline_m if options.roofline_m is not None else assumed_roofline_m(osm.buildings)
     )

@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import re
@@ -80,8 +81,11 @@ if TYPE_CHECKING:
 
     from walks.types import Area
 
-#: Files larger than this get a store on first use.
-IMPLICIT_IMPORT_BYTES = 20 * 2**20
+log = logging.getLogger(__name__)
+
+#: Files larger than this get a store on first use: every file does (an import costs less than
+#: reading the file for one area), so the client of a batch imports any file before its tasks.
+IMPLICIT_IMPORT_BYTES = 0
 
 #: The store format; a store of another version is built again.
 STORE_VERSION = "4"
@@ -90,6 +94,9 @@ _HEAD_BYTES = 2**20
 
 #: The box columns every table ends with (exact doubles; NULL for a row found by no area).
 _BOX = "min_lon REAL, max_lon REAL, min_lat REAL, max_lat REAL"
+
+#: Height grids kept beside the buildings (added to stores of version 4 when first needed).
+_GRIDS = "CREATE TABLE IF NOT EXISTS grids (key TEXT PRIMARY KEY, data BLOB NOT NULL)"
 
 _SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -105,6 +112,7 @@ CREATE TABLE buildings (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ring BLOB 
                         height REAL NOT NULL, how TEXT NOT NULL, {_BOX});
 CREATE TABLE landcover (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL,
                         ring BLOB NOT NULL, {_BOX});
+{_GRIDS};
 """ + "".join(
     f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
     for name in ("ways", "areas", "features", "buildings", "landcover")
@@ -133,6 +141,8 @@ class StoreInfo:
         When it was built (UTC, ISO 8601).
     version
         Its format version (``STORE_VERSION`` when usable).
+    grids
+        How many building height grids it keeps (``walks.views.height_grid``).
     """
 
     path: Path
@@ -146,6 +156,7 @@ class StoreInfo:
     landcover: int = 0
     imported: str = ""
     version: str = ""
+    grids: int = 0
 
 
 def fingerprint(osm_file: Path) -> str:
@@ -1091,6 +1102,7 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
                 int(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed names
                 for t in ("ways", "features", "buildings", "areas", "landcover")
             ]
+            grids = _count_grids(db)
         size = store.stat().st_size
     except (sqlite3.Error, OSError):
         return None
@@ -1104,7 +1116,7 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
     return StoreInfo(
         store, meta.get("osm_file", ""), ways, features, buildings, size, current,
         areas=areas, landcover=landcover, imported=meta.get("imported", ""),
-        version=meta.get("version", ""),
+        version=meta.get("version", ""), grids=grids,
     )  # fmt: skip
 
 
@@ -1364,7 +1376,97 @@ def load_features(
         Building(_ring_of(ring), float(height), str(how)) for ring, height, how in building_rows
     )
     cover = tuple(Landcover(str(kind), _ring_of(ring)) for kind, ring in cover_rows)
-    return OsmFeatures(tuple(features), buildings, meta.get("features_source", ""), cover)
+    return OsmFeatures(
+        tuple(features), buildings, meta.get("features_source", ""), cover,
+        store=store_path(osm_file, cache_dir),
+    )  # fmt: skip
+
+
+#: The most bytes of height grids a store keeps; the oldest go first beyond it.
+GRIDS_MAX_BYTES = 64 * 2**20
+
+
+def _count_grids(db: sqlite3.Connection) -> int:
+    """
+    Count the height grids a store keeps (a store imported before grids were kept has none).
+
+    Parameters
+    ----------
+    db
+        The store.
+
+    Returns
+    -------
+    int
+        How many.
+    """
+    try:
+        return int(db.execute("SELECT count(*) FROM grids").fetchone()[0])
+    except sqlite3.OperationalError:  # no such table
+        return 0
+
+
+def read_grid(store: Path, key: str) -> bytes | None:
+    """
+    Read a height grid kept in a store.
+
+    Parameters
+    ----------
+    store
+        The store file.
+    key
+        The grid's key: a digest of everything it is made from.
+
+    Returns
+    -------
+    bytes or None
+        The grid as ``keep_grid`` was given it; None when the store has none of that key or
+        cannot be read.
+    """
+    try:
+        with _connect(store) as db:
+            row = db.execute("SELECT data FROM grids WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error as err:  # no such table, a store being replaced, a damaged file
+        log.debug("no height grid read from %s (%s)", store, err)
+        return None
+    return None if row is None else bytes(row[0])
+
+
+def keep_grid(store: Path, key: str, data: bytes) -> None:
+    """
+    Keep a height grid in a store, beside the buildings it was made from.
+
+    The grid goes with its store: a store rebuilt because the file changed starts without
+    grids, and ``walks cache clear`` removes them with it. Beyond ``GRIDS_MAX_BYTES`` the
+    oldest grids are dropped. A store that cannot be written (read-only, busy beyond the
+    timeout) is only logged: the grid is made again next time.
+
+    Parameters
+    ----------
+    store
+        The store file (it must exist: a missing store is not created).
+    key
+        The grid's key: a digest of everything it is made from.
+    data
+        The grid, encoded.
+    """
+    if not store.is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(store, timeout=5.0)) as db, db:
+            db.execute(_GRIDS)
+            newest = db.execute(
+                "INSERT OR REPLACE INTO grids (key, data) VALUES (?, ?)", (key, data)
+            ).lastrowid
+            sizes = db.execute("SELECT rowid, length(data) FROM grids ORDER BY rowid").fetchall()
+            total = sum(int(size) for _, size in sizes)
+            for rowid, size in sizes:  # the oldest first, never the one just kept
+                if total <= GRIDS_MAX_BYTES or rowid == newest:
+                    break
+                db.execute("DELETE FROM grids WHERE rowid = ?", (rowid,))
+                total -= int(size)
+    except sqlite3.Error as err:
+        log.info("the height grid was not kept in %s (%s)", store, err)
 
 
 def list_stores(cache_dir: Path | None = None) -> list[tuple[Path, str, int]]:

@@ -391,40 +391,38 @@ def _burn_rings(
 GRID_CACHE_VERSION = 2
 
 
-def _grid_cache_path(cache_dir: Path, parts: list[bytes]) -> Path:
+def _grid_key(parts: list[bytes]) -> str:
     """
-    Name the cache file of a height grid from everything it is made from.
+    Name a height grid from everything it is made from.
 
     Parameters
     ----------
-    cache_dir
-        The walks cache directory.
     parts
         The inputs, as bytes.
 
     Returns
     -------
-    Path
-        ``<cache_dir>/heights/grid-<digest>.npz``.
+    str
+        A hex digest, the same for the same inputs.
     """
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"height-grid/{GRID_CACHE_VERSION}".encode())
     for part in parts:
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
-    return cache_dir / "heights" / f"grid-{digest.hexdigest()}.npz"
+    return digest.hexdigest()
 
 
-def _read_grid_cache(path: Path, shape: tuple[int, int], *, masked: bool) -> tuple[
+def _decode_grid(raw: bytes, shape: tuple[int, int], *, masked: bool) -> tuple[
     NDArray[np.float32], NDArray[np.bool_] | None
 ] | None:  # fmt: skip
     """
-    Read a cached height grid, or None when there is none or it is damaged.
+    Decode a kept height grid, or None when it is damaged or not the grid expected.
 
     Parameters
     ----------
-    path
-        The cache file.
+    raw
+        The grid as ``_encode_grid`` made it.
     shape
         The grid's expected ``(rows, cols)``.
     masked
@@ -433,16 +431,8 @@ def _read_grid_cache(path: Path, shape: tuple[int, int], *, masked: bool) -> tup
     Returns
     -------
     tuple or None
-        ``(heights, mask)``; None when the file is missing, unreadable or not the expected
-        grid (a damaged file is removed, to be written again).
+        ``(heights, mask)``.
     """
-    try:
-        raw = path.read_bytes()  # read whole, so that no file is left open on a damaged zip
-    except FileNotFoundError:
-        return None
-    except OSError as err:  # e.g. a file where the cache folder should be: no cache then
-        log.info("cannot read the height grid cache %s (%s)", path, err)
-        return None
     cells = shape[0] * shape[1]
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
@@ -452,57 +442,38 @@ def _read_grid_cache(path: Path, shape: tuple[int, int], *, masked: bool) -> tup
                 np.frombuffer(zlib.decompress(data["mask"].tobytes()), np.uint8) if masked else None
             )
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        log.info("height grid cache %s is unreadable (%s): rebuilding it", path, err)
-        _discard(path)
+        log.info("a kept height grid is unreadable (%s): rebuilding it", err)
         return None
     ok = palette.dtype == np.float32 and palette.ndim == 1 and index.size == cells
     ok = ok and (not index.size or int(index.max()) < palette.size)
     if bits is not None:
         ok = ok and bits.size == (cells + 7) // 8
     if not ok:
-        log.info("height grid cache %s is not the grid expected: rebuilding it", path)
-        _discard(path)
+        log.info("a kept height grid is not the grid expected: rebuilding it")
         return None
     heights = palette[index].reshape(shape)
     mask = None if bits is None else np.unpackbits(bits, count=cells).astype(bool).reshape(shape)
     return heights, mask
 
 
-def _discard(path: Path) -> None:
+def _encode_grid(heights: NDArray[np.float32], mask: NDArray[np.bool_] | None) -> bytes | None:
     """
-    Remove a damaged cache file, if it can be removed (it is rewritten after the rebuild).
+    Encode a height grid compactly, or None for a grid too varied to be worth keeping.
 
     Parameters
     ----------
-    path
-        The file.
-    """
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as err:
-        log.info("cannot remove %s (%s)", path, err)
-
-
-def _write_grid_cache(
-    path: Path, heights: NDArray[np.float32], mask: NDArray[np.bool_] | None
-) -> None:
-    """
-    Cache a height grid (atomically); a cache that cannot be written is only logged.
-
-    Parameters
-    ----------
-    path
-        The cache file.
     heights, mask
         The grid.
-    """
-    from walks import _files  # noqa: PLC0415
 
-    # few distinct heights: a palette and 16-bit indices into it, deflated (fast, and a
-    # town's grid takes some hundred kB instead of megabytes)
+    Returns
+    -------
+    bytes or None
+        A palette of its heights and deflated 16-bit indices into it (a town's grid takes some
+        hundred kB instead of megabytes), and the deflated bits of the mask.
+    """
     palette, index = np.unique(heights, return_inverse=True)
     if palette.size > np.iinfo(np.uint16).max:
-        return  # a grid this varied is rebuilt each time rather than cached
+        return None  # a grid this varied is rebuilt each time rather than kept
     arrays: dict[str, NDArray[np.generic]] = {
         "palette": palette.astype(np.float32),
         "index": np.frombuffer(zlib.compress(index.astype(np.uint16).tobytes(), 1), np.uint8),
@@ -512,9 +483,92 @@ def _write_grid_cache(
         arrays["mask"] = np.frombuffer(zlib.compress(packed, 1), np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()
+
+
+def _read_kept_grid(
+    key: str, shape: tuple[int, int], *, masked: bool, store: Path | None, cache_dir: Path
+) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None] | None:
+    """
+    Read a height grid kept in a region store or in the cache's ``heights/`` folder.
+
+    Parameters
+    ----------
+    key
+        The grid's key.
+    shape
+        The grid's expected ``(rows, cols)``.
+    masked
+        Whether a known-area mask is expected too.
+    store
+        The region store the buildings came from, or None.
+    cache_dir
+        The walks cache directory (for buildings from no store).
+
+    Returns
+    -------
+    tuple or None
+        ``(heights, mask)``; None when none is kept, or it is damaged (a damaged file is
+        removed, to be written again).
+    """
+    if store is not None:
+        from walks import store as stores  # noqa: PLC0415
+
+        raw = stores.read_grid(store, key)
+        return None if raw is None else _decode_grid(raw, shape, masked=masked)
+    path = cache_dir / "heights" / f"grid-{key}.npz"
+    try:
+        raw = path.read_bytes()  # read whole, so that no file is left open on a damaged zip
+    except FileNotFoundError:
+        return None
+    except OSError as err:  # e.g. a file where the cache folder should be: no cache then
+        log.info("cannot read the height grid cache %s (%s)", path, err)
+        return None
+    grid = _decode_grid(raw, shape, masked=masked)
+    if grid is None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as err:
+            log.info("cannot remove %s (%s)", path, err)
+    return grid
+
+
+def _keep_grid(
+    key: str,
+    heights: NDArray[np.float32],
+    mask: NDArray[np.bool_] | None,
+    *,
+    store: Path | None,
+    cache_dir: Path,
+) -> None:
+    """
+    Keep a height grid in its region store, or atomically in the cache; a failure is logged.
+
+    Parameters
+    ----------
+    key
+        The grid's key.
+    heights, mask
+        The grid.
+    store
+        The region store the buildings came from, or None.
+    cache_dir
+        The walks cache directory (for buildings from no store).
+    """
+    data = _encode_grid(heights, mask)
+    if data is None:
+        return
+    if store is not None:
+        from walks import store as stores  # noqa: PLC0415
+
+        stores.keep_grid(store, key, data)
+        return
+    from walks import _files  # noqa: PLC0415
+
+    path = cache_dir / "heights" / f"grid-{key}.npz"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _files.write_atomic(path, buffer.getvalue())
+        _files.write_atomic(path, data)
     except OSError as err:
         log.info("cannot cache the height grid in %s (%s)", path.parent, err)
 
@@ -526,6 +580,7 @@ def height_grid(
     cell_m: float = 2.0,
     known_polygon: Polygon | None = None,
     cache_dir: Path | None = None,
+    store: Path | None = None,
 ) -> HeightGrid:
     """
     Rasterise building footprints into a height grid covering the known area.
@@ -543,7 +598,10 @@ def height_grid(
     cache_dir
         The walks cache directory: the grid is kept in ``heights/`` there, keyed by the
         buildings, the box, the polygon and the cell size, and read back when they are the
-        same (a damaged entry is rebuilt). None neither reads nor writes a cache.
+        same (a damaged entry is rebuilt). None neither reads nor keeps a grid.
+    store
+        The region store the buildings were read from: the grid is kept there instead, and
+        goes with it (``walks.store.keep_grid``).
 
     Returns
     -------
@@ -564,13 +622,15 @@ def height_grid(
         if known_polygon is not None
         else None
     )
-    path = None
+    key = None
     if cache_dir is not None:
         box = np.array([*known, cell_m, rows, cols], dtype=np.float64)
         parts = [box.tobytes(), coords.tobytes(), counts.tobytes(), values.tobytes()]
         parts.append(b"" if ring is None else ring.tobytes())
-        path = _grid_cache_path(cache_dir, parts)
-        cached = _read_grid_cache(path, (rows, cols), masked=ring is not None)
+        key = _grid_key(parts)
+        cached = _read_kept_grid(
+            key, (rows, cols), masked=ring is not None, store=store, cache_dir=cache_dir
+        )
         if cached is not None:
             heights, mask = cached
             return HeightGrid(
@@ -587,8 +647,8 @@ def height_grid(
         _burn_rings(covered, float(x_w), float(y_s), cell_m, grid.project(ring[:, 1], ring[:, 0]),
                     np.array([len(ring)]), np.ones(1, np.float32))  # fmt: skip
         mask = covered > 0
-    if path is not None:
-        _write_grid_cache(path, heights, mask)
+    if key is not None and cache_dir is not None:
+        _keep_grid(key, heights, mask, store=store, cache_dir=cache_dir)
     return HeightGrid(
         lat0, lon0, float(x_w), float(y_s), cell_m, heights,
         (float(x_w), float(y_s), float(x_e), float(y_n)), mask,
