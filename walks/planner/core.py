@@ -283,6 +283,8 @@ class _Search(_TourMoves):
         self.rank = np.full(n, -1) if p.rank is None else np.asarray(p.rank, dtype=np.int64)
         self.mandatory = np.zeros(n, bool) if p.mandatory is None else np.asarray(p.mandatory, bool)
         self.bonus = 1.0 + float(np.abs(p.score).sum())
+        #: each point's value before groups count: its score, plus the bonus when mandatory
+        self.base_gain = np.asarray(p.score, dtype=float) + self.bonus * self.mandatory
         self.eligible = np.ones(n, dtype=bool)
         self.eligible[[p.start, p.end]] = False
         # points that can never fit: out and back alone exceeds the budget
@@ -423,7 +425,7 @@ class _Search(_TourMoves):
         if k == 0:
             return np.zeros((n, 0), dtype=np.int64)
         near = np.empty((n, k), dtype=np.int64)
-        cols = np.flatnonzero(usable)
+        cols = usable.nonzero()[0]
         for lo in range(0, n, _CHUNK):
             hi = min(n, lo + _CHUNK)
             sym = self.cost[lo:hi][:, cols] + self.cost[cols][:, lo:hi].T
@@ -442,6 +444,12 @@ class _Search(_TourMoves):
         grouped = self.group >= 0
         has[grouped] = self.gmin[self.group[grouped]] > 0
         return has
+
+    def visits_all(self, route: NDArray[np.int64]) -> bool:
+        """Tell whether a route visits every point that could be scored."""
+        seen = np.zeros(self.n, dtype=bool)
+        seen[route] = True
+        return bool(seen[self.eligible].all())
 
     def late(self) -> bool:
         """Tell whether the time guard has passed (remembered, so the caller can warn)."""
@@ -471,8 +479,7 @@ class _Search(_TourMoves):
 
     def gains(self, route: NDArray[np.int64]) -> NDArray[np.float64]:
         """Value gained by adding each point to the route, given the groups already filled."""
-        gain: NDArray[np.float64] = np.asarray(self.problem.score, dtype=float).copy()
-        gain += self.bonus * self.mandatory
+        gain: NDArray[np.float64] = self.base_gain.copy()
         if self.gmin.size:
             inner = route[1:-1]
             counts = np.bincount(
@@ -547,11 +554,11 @@ class _Search(_TourMoves):
         for lo in range(0, cand.size, step):
             c = cand[lo : lo + step]
             if self.sym:  # one gather of the route's rows serves both ends of every edge
-                rows = self.cost[np.ix_(route, c)]
+                rows = self.cost[route[:, None], c]
                 extra = (rows[:-1] + rows[1:] - fwd[:, None]) + self.dwell[c][None, :]
             else:
                 extra = (
-                    self.cost[np.ix_(a, c)] + self.cost[np.ix_(c, b)].T - fwd[:, None]
+                    self.cost[a[:, None], c] + self.cost[c[:, None], b].T - fwd[:, None]
                 ) + self.dwell[c][None, :]
             if ranked:
                 extra = np.where(self._rank_fits(upto[:-1], onwards[1:], c), extra, np.inf)
@@ -583,14 +590,14 @@ class _Search(_TourMoves):
         step = max(1, _CHUNK * 16 // max(1, a.size))
         for lo in range(0, cand.size, step):
             c = cand[lo : lo + step]
-            arrive = leave[:, None] + self.ttime[np.ix_(a, c)]
+            arrive = leave[:, None] + self.ttime[a[:, None], c]
             begin, _ = self._start_at(np.broadcast_to(c, arrive.shape), arrive)
-            delay = begin + self.svc[c][None, :] + self.ttime[np.ix_(c, b)].T - arrive_b[:, None]
+            delay = begin + self.svc[c][None, :] + self.ttime[c[:, None], b].T - arrive_b[:, None]
             fits = np.isfinite(begin) & (delay <= room[:, None] + _EPS)
             wait_c = np.where(np.isfinite(begin), begin - arrive, 0.0)
             used = np.minimum(np.maximum(delay, 0.0), absorb[:, None])
             extra = (
-                self.cost[np.ix_(a, c)] + self.cost[np.ix_(c, b)].T - self.cost[a, b][:, None]
+                self.cost[a[:, None], c] + self.cost[c[:, None], b].T - self.cost[a, b][:, None]
                 + self.dwell[c][None, :] + self.problem.wait_cost * (wait_c - used)
             )  # fmt: skip
             if ranked:
@@ -634,13 +641,13 @@ class _Search(_TourMoves):
             best[points] = extra
             after[points] = route[at]
 
-        evaluate(np.flatnonzero(open_))
+        evaluate(open_.nonzero()[0])
         gain = self.gains(route)
         any_ranked = bool((self.rank[open_] >= 0).any())
         grouped = self.gmin.size > 0
         while not self.late():
             ok = open_ & (gain > 0) & (best <= budget - used + _EPS)
-            idx = np.flatnonzero(ok)
+            idx = ok.nonzero()[0]
             if idx.size == 0:
                 break
             ratio = gain[idx] / np.maximum(best[idx], _EPS) ** power
@@ -654,7 +661,7 @@ class _Search(_TourMoves):
             else:
                 k = int(idx[int(np.argmax(ratio))])
             a = int(after[k])
-            pos = int(np.flatnonzero(route[:-1] == a)[0])
+            pos = int((route[:-1] == a).nonzero()[0][0])
             b = int(route[pos + 1])
             route = np.concatenate((route[: pos + 1], [k], route[pos + 1 :]))
             used += float(best[k])
@@ -666,12 +673,12 @@ class _Search(_TourMoves):
                 break
             if self.timed:  # every place's timetable may have moved: evaluate again
                 used = self.route_cost(route)
-                evaluate(np.flatnonzero(open_))
+                evaluate(open_.nonzero()[0])
                 continue
             if any_ranked and self.rank[k] >= 0:
-                evaluate(np.flatnonzero(open_))  # the order bounds of every place changed
+                evaluate(open_.nonzero()[0])  # the order bounds of every place changed
                 continue
-            stale = np.flatnonzero(open_ & (after == a))
+            stale = (open_ & (after == a)).nonzero()[0]
             if stale.size:
                 evaluate(stale)
             rest = open_ & (after != a)
@@ -727,7 +734,7 @@ class _Search(_TourMoves):
             in_route[route] = True
             m = route.size
             if self.n <= _FULL:
-                cand_all = np.flatnonzero(self.eligible & ~in_route)
+                cand_all = (self.eligible & ~in_route).nonzero()[0]
                 pos = np.repeat(np.arange(1, m - 1), cand_all.size)
                 cand = np.tile(cand_all, m - 2)
             else:
@@ -783,16 +790,16 @@ class _Search(_TourMoves):
         """
         in_route = np.zeros(self.n, dtype=bool)
         in_route[route] = True
-        cand = np.flatnonzero(self.eligible & ~in_route)
+        cand = (self.eligible & ~in_route).nonzero()[0]
         if cand.size == 0:
             return None
         cur = route[1:-1]
         if self.sym:
-            rows = self.cost[np.ix_(route, cand)]
+            rows = self.cost[route[:, None], cand]
             left, right = rows[:-2], rows[2:]
         else:
-            left = self.cost[np.ix_(route[:-2], cand)]
-            right = self.cost[np.ix_(cand, route[2:])].T
+            left = self.cost[route[:-2][:, None], cand]
+            right = self.cost[cand[:, None], route[2:]].T
         out = self.cost[route[:-2], cur] + self.cost[cur, route[2:]]
         delta_cost = (
             left + right - out[:, None] + self.dwell[cand][None, :] - self.dwell[cur][:, None]
@@ -891,7 +898,7 @@ class _Search(_TourMoves):
         """
         open_ = self.eligible & (self.gains(route) > 0)
         open_[route] = False
-        pool = np.flatnonzero(open_)
+        pool = open_.nonzero()[0]
         if pool.size == 0:
             return route
         size = 1 + round(strength * route.size * self.rng.random())
@@ -1073,7 +1080,7 @@ def solve(  # noqa: C901, PLR0912 - the search loop reads best as one piece
     stale = 0
     done = 0
     for _ in range(max_iterations):
-        if search.late() or np.isin(np.flatnonzero(search.eligible), best).all():
+        if search.late() or search.visits_all(best):
             break  # out of time, or every point that could be scored is visited
         strength = 0.15 + 0.35 * min(1.0, stale / 60)
         if not search.timed and n_free > _GROW_FROM and search.rng.random() < _GROW:

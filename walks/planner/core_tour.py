@@ -122,7 +122,7 @@ class _TourMoves(ABC):
             )  # fmt: skip
             if not self.sym:  # the reversed stretch's cost changes too
                 delta += (cb[jj] - cb[ii + 1]) - (cf[jj] - cf[ii + 1])
-            improving = np.flatnonzero(delta < -_TINY)
+            improving = (delta < -_TINY).nonzero()[0]
             if improving.size == 0:
                 return route
             dirty = np.zeros(self.n, dtype=bool) if exact and improving.size <= _BATCH else None
@@ -196,7 +196,7 @@ class _TourMoves(ABC):
             if not self.sym:  # the run's own cost changes when it is turned round
                 turned += (cb[ee] - cb[ss]) - (cf[ee] - cf[ss])
             delta = np.concatenate([keep, turned])
-            good = np.flatnonzero(delta < -_TINY)
+            good = (delta < -_TINY).nonzero()[0]
             if good.size == 0:
                 return route
             dirty = np.zeros(self.n, dtype=bool) if exact and good.size <= _BATCH else None
