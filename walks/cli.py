@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand
 from typer.exceptions import TyperException
 
-from walks import __version__, _files, _validate, settings
+from walks import _blas, _files, _validate, settings  # noqa: F401 - _blas before numpy loads
 from walks._http import check_service_url, deadline, http_get
 from walks._text import terminal_json, visible
 from walks.api import GeneratedWalks, generate_walks, stops_in_area
@@ -329,6 +329,8 @@ def _version(value: bool) -> None:
         After printing.
     """
     if value:
+        from walks import __version__  # noqa: PLC0415 - read from the metadata only here
+
         typer.echo(f"walks {__version__}")
         raise typer.Exit
 
