@@ -1,7 +1,9 @@
 """A local stand-in for Overpass and Nominatim on 127.0.0.1, answering from a real OSM extract.
 
-Overpass ``/interpreter`` replies hold the extract's highway ways whose nodes fall in the queried
-polygon's bounding box, with all their nodes, as the real service's ``(way(poly);>;);out;`` does.
+Overpass ``/interpreter`` answers the queries osmnx and walks send (a union of ``node``, ``way``
+and ``relation`` statements with tag filters and a ``poly:`` outline, then ``>`` to recurse down)
+from the extract, as the real service does: elements that pass the filters and lie in the
+outline's bounding box, with their member ways and all nodes.
 Nominatim ``/search`` knows the places given to it. Tests can queue failures (status codes or raw
 bodies) that are served before the normal replies, and read the log of requests received.
 A failure can also misbehave at the transport level, as real servers and proxies do: trickle
@@ -92,45 +94,7 @@ class ExtractIndex:
                         "tags": {t.k: t.v for t in obj.tags},
                     }
                 )
-        self.ways = [w for w in self.all_ways if "highway" in w["tags"]]
         self.way_by_id = {w["id"]: w for w in self.all_ways}
-
-    def features(
-        self, filters: list[tuple[str, str, str | None]], box: tuple[float, ...]
-    ) -> dict[str, Any]:
-        """Reply to an osmnx features query: tagged nodes and ways in the box, ways' nodes."""
-        south, west, north, east = box
-
-        def inside(ref: int) -> bool:
-            lat, lon = self.nodes[ref]
-            return south <= lat <= north and west <= lon <= east
-
-        def match(kind: str, tags: dict[str, str]) -> bool:
-            return any(
-                k == kind and key in tags and (value is None or tags[key] == value)
-                for k, key, value in filters
-            )
-
-        elements: list[dict[str, Any]] = []
-        wanted_nodes: set[int] = set()
-        for ref, tags in self.node_tags.items():
-            if inside(ref) and match("node", tags):
-                lat, lon = self.nodes[ref]
-                elements.append({"type": "node", "id": ref, "lat": lat, "lon": lon, "tags": tags})
-        for way in self.all_ways:
-            refs = [r for r in way["nodes"] if r in self.nodes]
-            if refs and any(inside(r) for r in refs) and match("way", way["tags"]):
-                elements.append(way)
-                wanted_nodes.update(refs)
-        elements += [
-            {"type": "node", "id": r, "lat": self.nodes[r][0], "lon": self.nodes[r][1]}
-            for r in sorted(wanted_nodes)
-        ]
-        return {
-            "version": 0.6,
-            "osm3s": {"timestamp_osm_base": "2021-07-07T10:22:44Z"},
-            "elements": elements,
-        }
 
     def evaluate(self, query: str) -> dict[str, Any]:
         """Answer an Overpass QL query made of a union of filtered statements, as Overpass does.
@@ -223,31 +187,7 @@ class ExtractIndex:
                 return True
         return False
 
-    def reply(self, south: float, west: float, north: float, east: float) -> dict[str, Any]:
-        """Build the Overpass JSON reply for a bounding box."""
-        ways = []
-        wanted: set[int] = set()
-        for way in self.ways:
-            refs = [r for r in way["nodes"] if r in self.nodes]
-            if any(
-                south <= self.nodes[r][0] <= north and west <= self.nodes[r][1] <= east
-                for r in refs
-            ):
-                ways.append(way)
-                wanted.update(refs)
-        elements = [
-            {"type": "node", "id": r, "lat": self.nodes[r][0], "lon": self.nodes[r][1]}
-            for r in sorted(wanted)
-        ]
-        return {
-            "version": 0.6,
-            "generator": "walks test server",
-            "osm3s": {"timestamp_osm_base": "2021-07-07T10:22:44Z", "copyright": "ODbL"},
-            "elements": elements + ways,
-        }
 
-
-_POLY = re.compile(r"""\(poly:(["'])([^"']*)\1\)""")
 _STATEMENT = re.compile(r"""(node|way|relation)((?:\[[^\[\]]*\])*)\(poly:(["'])([^"']*)\3\)""")
 _FILTER = re.compile(r"""\[(["'])(.*?)\1(?:(=|!=|~|!~)(["'])(.*?)\4)?\]""")
 
@@ -407,20 +347,10 @@ class FakeOsmServices:
                     return
                 query = form.get("data", [""])[0]
                 services.queries.append(query)
-                match = _POLY.search(query)
-                if match is None:
+                if not _statements(query) or "out;" not in query:  # Overpass: a parse error
                     self._send(400, b"bad query", content_type="text/plain")
                     return
-                box = _box_of(match.group(2))
-                filters = re.findall(r"(node|way|relation)\['([^']+)'(?:='([^']+)')?\]", query)
-                if filters:  # an osmnx features query (network queries use double quotes)
-                    reply = services.index.features(
-                        [(k, key, v or None) for k, key, v in filters], box
-                    )
-                elif "relation" in query:  # walks' own queries (walkable areas)
-                    reply = services.index.evaluate(query)
-                else:
-                    reply = services.index.reply(*box)
+                reply = services.index.evaluate(query)
                 self._send(200, json.dumps(reply).encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
