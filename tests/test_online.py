@@ -337,20 +337,34 @@ def test_file_and_overpass_cross_the_same_multipolygon_squares(tmp_path: Path) -
     """Walkable multipolygons fetched from Overpass are crossed as they are from the file."""
     from test_store import MUNICH
 
+    from walks.api import stops_in_area
+
     area = area_from_bbox(*MUNICH_BOX)
+    kinds = ["cafe", "studio"]
     with FakeOsmServices(MUNICH) as services:
-        fetched = fetch_overpass(area, overpass_url=services.url, cache_dir=tmp_path)
+        fetched = fetch_overpass(area, overpass_url=services.url, cache_dir=tmp_path / "b")
+        online = stops_in_area(
+            area, kinds, overpass_url=services.url, cache_dir=tmp_path / "b", no_terrain=True
+        )
     read = read_extract(MUNICH)
     near = {a.osm_id for a in read.areas} & {a.osm_id for a in fetched.areas}
     assert len(near) > 20
     assert {a.osm_id: a for a in fetched.areas if a.osm_id in near} == {
         a.osm_id: a for a in read.areas if a.osm_id in near
     }
-    online, offline = graph_from_ways(fetched, clip=area), graph_from_ways(read, clip=area)
-    assert offline.pedestrian_areas > 50
-    assert np.count_nonzero(offline.edge_area == 2) > 100  # multipolygon links
-    assert np.count_nonzero(offline.edge_direction) > 0  # one-way foot ways
-    assert edges(online) == edges(offline)
+    offline = stops_in_area(area, kinds, osm_file=MUNICH, cache_dir=tmp_path / "a", no_terrain=True)
+    g_on, g_off = online.loaded.graph, offline.loaded.graph
+    assert g_off.pedestrian_areas > 50
+    assert np.count_nonzero(g_off.edge_area == 2) > 100  # multipolygon links
+    assert np.count_nonzero(g_off.edge_direction) > 0  # one-way foot ways
+    assert edges(g_on) == edges(g_off)
+
+    def stops(found) -> list[tuple[str, str, str, int]]:
+        ids = found.loaded.graph.node_osm_id
+        return sorted((s.osm_id, s.category, s.name, int(ids[s.node])) for s in found.stops)
+
+    assert len(offline.stops) > 50
+    assert stops(online) == stops(offline)
 
 
 def _prime_network_cache(services: FakeOsmServices, cache_dir: Path) -> int:
