@@ -1,7 +1,9 @@
 """A local stand-in for Overpass and Nominatim on 127.0.0.1, answering from a real OSM extract.
 
-Overpass ``/interpreter`` replies hold the extract's highway ways whose nodes fall in the queried
-polygon's bounding box, with all their nodes, as the real service's ``(way(poly);>;);out;`` does.
+Overpass ``/interpreter`` answers the queries osmnx and walks send (a union of ``node``, ``way``
+and ``relation`` statements with tag filters and a ``poly:`` outline, then ``>`` to recurse down)
+from the extract, as the real service does: elements that pass the filters and lie in the
+outline's bounding box, with their member ways and all nodes.
 Nominatim ``/search`` knows the places given to it. Tests can queue failures (status codes or raw
 bodies) that are served before the normal replies, and read the log of requests received.
 A failure can also misbehave at the transport level, as real servers and proxies do: trickle
@@ -62,13 +64,16 @@ class ExtractIndex:
         self.nodes: dict[int, tuple[float, float]] = {}
         self.node_tags: dict[int, dict[str, str]] = {}
         self.all_ways: list[dict[str, Any]] = []
-        for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+        self.relations: list[dict[str, Any]] = []
+        kinds = {"n": "node", "w": "way", "r": "relation"}
+        entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
+        for obj in osmium.FileProcessor(str(path), entities):
             if obj.is_node():
                 if obj.location.valid():
                     self.nodes[obj.id] = (obj.location.lat, obj.location.lon)
                     if len(obj.tags):
                         self.node_tags[obj.id] = {t.k: t.v for t in obj.tags}
-            else:
+            elif obj.is_way():
                 self.all_ways.append(
                     {
                         "type": "way",
@@ -77,67 +82,154 @@ class ExtractIndex:
                         "tags": {t.k: t.v for t in obj.tags},
                     }
                 )
-        self.ways = [w for w in self.all_ways if "highway" in w["tags"]]
+            else:
+                members = [
+                    {"type": kinds[m.type], "ref": m.ref, "role": m.role} for m in obj.members
+                ]
+                self.relations.append(
+                    {
+                        "type": "relation",
+                        "id": obj.id,
+                        "members": members,
+                        "tags": {t.k: t.v for t in obj.tags},
+                    }
+                )
+        self.way_by_id = {w["id"]: w for w in self.all_ways}
 
-    def features(
-        self, filters: list[tuple[str, str, str | None]], box: tuple[float, ...]
-    ) -> dict[str, Any]:
-        """Reply to an osmnx features query: tagged nodes and ways in the box, ways' nodes."""
-        south, west, north, east = box
+    def evaluate(self, query: str) -> dict[str, Any]:
+        """Answer an Overpass QL query made of a union of filtered statements, as Overpass does.
 
-        def inside(ref: int) -> bool:
-            lat, lon = self.nodes[ref]
-            return south <= lat <= north and west <= lon <= east
-
-        def match(kind: str, tags: dict[str, str]) -> bool:
-            return any(
-                k == kind and key in tags and (value is None or tags[key] == value)
-                for k, key, value in filters
-            )
-
-        elements: list[dict[str, Any]] = []
-        wanted_nodes: set[int] = set()
-        for ref, tags in self.node_tags.items():
-            if inside(ref) and match("node", tags):
-                lat, lon = self.nodes[ref]
-                elements.append({"type": "node", "id": ref, "lat": lat, "lon": lon, "tags": tags})
-        for way in self.all_ways:
-            refs = [r for r in way["nodes"] if r in self.nodes]
-            if refs and any(inside(r) for r in refs) and match("way", way["tags"]):
-                elements.append(way)
-                wanted_nodes.update(refs)
-        elements += [
-            {"type": "node", "id": r, "lat": self.nodes[r][0], "lon": self.nodes[r][1]}
-            for r in sorted(wanted_nodes)
-        ]
-        return {
-            "version": 0.6,
-            "osm3s": {"timestamp_osm_base": "2021-07-07T10:22:44Z"},
-            "elements": elements,
-        }
-
-    def reply(self, south: float, west: float, north: float, east: float) -> dict[str, Any]:
-        """Build the Overpass JSON reply for a bounding box."""
-        ways = []
-        wanted: set[int] = set()
-        for way in self.ways:
-            refs = [r for r in way["nodes"] if r in self.nodes]
-            if any(
-                south <= self.nodes[r][0] <= north and west <= self.nodes[r][1] <= east
-                for r in refs
-            ):
-                ways.append(way)
-                wanted.update(refs)
-        elements = [
-            {"type": "node", "id": r, "lat": self.nodes[r][0], "lon": self.nodes[r][1]}
-            for r in sorted(wanted)
-        ]
+        Each statement is ``node``, ``way`` or ``relation``, tag filters (``["k"]``,
+        ``["k"="v"]``, ``["k"!="v"]``, ``["k"~"regex"]``, ``["k"!~"regex"]``) and a
+        ``(poly:"lat lon ...")`` (its bounding box is used: a node inside it, a way with a node
+        inside it, a relation with such a member). With ``>`` in the query, the result is
+        recursed down as ``>`` does: ways' nodes; relations' member nodes and ways, and those
+        ways' nodes. Elements come out by kind (nodes, ways, relations), each in id order.
+        """
+        chosen: dict[str, dict[int, dict[str, Any]]] = {"node": {}, "way": {}, "relation": {}}
+        for kind, filters, box in _statements(query):
+            chosen[kind].update(self._select(kind, filters, self._inside(box)))
+        if ">" in query:
+            self._recurse_down(chosen)
+        elements = [chosen[k][i] for k in ("node", "way", "relation") for i in sorted(chosen[k])]
         return {
             "version": 0.6,
             "generator": "walks test server",
             "osm3s": {"timestamp_osm_base": "2021-07-07T10:22:44Z", "copyright": "ODbL"},
-            "elements": elements + ways,
+            "elements": elements,
         }
+
+    def _select(
+        self, kind: str, filters: list[tuple[str, str | None, str | None]], inside: Any
+    ) -> dict[int, dict[str, Any]]:
+        """The elements of one kind that pass the filters and lie in the box."""
+        if kind == "node":
+            return {
+                ref: self._node(ref)
+                for ref, tags in self.node_tags.items()
+                if inside(ref) and _matches(tags, filters)
+            }
+        if kind == "way":
+            return {
+                way["id"]: way
+                for way in self.all_ways
+                if _matches(way["tags"], filters) and self._way_inside(way, inside)
+            }
+        return {
+            rel["id"]: rel
+            for rel in self.relations
+            if _matches(rel["tags"], filters) and self._relation_inside(rel, inside)
+        }
+
+    def _recurse_down(self, chosen: dict[str, dict[int, dict[str, Any]]]) -> None:
+        """Add what ``>`` adds: relations' member nodes and ways, then all ways' nodes."""
+        for rel in list(chosen["relation"].values()):
+            for m in rel["members"]:
+                if m["type"] == "node" and m["ref"] in self.nodes:
+                    chosen["node"][m["ref"]] = self._node(m["ref"])
+                elif m["type"] == "way" and m["ref"] in self.way_by_id:
+                    chosen["way"][m["ref"]] = self.way_by_id[m["ref"]]
+        for way in chosen["way"].values():
+            for ref in way["nodes"]:
+                if ref in self.nodes and ref not in chosen["node"]:
+                    chosen["node"][ref] = self._node(ref)
+
+    def _node(self, ref: int) -> dict[str, Any]:
+        """A node element, with its tags when it has some."""
+        lat, lon = self.nodes[ref]
+        node: dict[str, Any] = {"type": "node", "id": ref, "lat": lat, "lon": lon}
+        if ref in self.node_tags:
+            node["tags"] = self.node_tags[ref]
+        return node
+
+    def _inside(self, box: tuple[float, float, float, float]) -> Any:
+        """A test of whether a node id lies in a (south, west, north, east) box."""
+        south, west, north, east = box
+
+        def inside(ref: int) -> bool:
+            at = self.nodes.get(ref)
+            return at is not None and south <= at[0] <= north and west <= at[1] <= east
+
+        return inside
+
+    @staticmethod
+    def _way_inside(way: dict[str, Any], inside: Any) -> bool:
+        """Whether a way has a node in the box."""
+        return any(inside(r) for r in way["nodes"])
+
+    def _relation_inside(self, rel: dict[str, Any], inside: Any) -> bool:
+        """Whether a relation has a member node, or a member way with a node, in the box."""
+        for m in rel["members"]:
+            if m["type"] == "node" and inside(m["ref"]):
+                return True
+            way = self.way_by_id.get(m["ref"]) if m["type"] == "way" else None
+            if way is not None and self._way_inside(way, inside):
+                return True
+        return False
+
+
+_STATEMENT = re.compile(r"""(node|way|relation)((?:\[[^\[\]]*\])*)\(poly:(["'])([^"']*)\3\)""")
+_FILTER = re.compile(r"""\[(["'])(.*?)\1(?:(=|!=|~|!~)(["'])(.*?)\4)?\]""")
+
+
+def _box_of(poly: str) -> tuple[float, float, float, float]:
+    """The (south, west, north, east) box of an Overpass ``poly:`` text."""
+    numbers = [float(x) for x in poly.split()]
+    lats, lons = numbers[0::2], numbers[1::2]
+    return min(lats), min(lons), max(lats), max(lons)
+
+
+def _statements(
+    query: str,
+) -> list[tuple[str, list[tuple[str, str | None, str | None]], tuple[float, ...]]]:
+    """The (kind, filters, box) of each statement of a query."""
+    found = []
+    for kind, filters, _, poly in _STATEMENT.findall(query):
+        parsed = [
+            (key, op or None, value if op else None)
+            for _, key, op, _, value in _FILTER.findall(filters)
+        ]
+        found.append((kind, parsed, _box_of(poly)))
+    return found
+
+
+def _matches(tags: dict[str, str], filters: list[tuple[str, str | None, str | None]]) -> bool:
+    """Whether tags pass every filter, as Overpass reads them."""
+    for key, op, value in filters:
+        have = tags.get(key)
+        if op is None:
+            ok = have is not None
+        elif op == "=":
+            ok = have == value
+        elif op == "!=":
+            ok = have != value
+        elif op == "~":
+            ok = have is not None and re.search(value or "", have) is not None
+        else:  # !~
+            ok = have is None or re.search(value or "", have) is None
+        if not ok:
+            return False
+    return True
 
 
 @functools.cache
@@ -255,20 +347,10 @@ class FakeOsmServices:
                     return
                 query = form.get("data", [""])[0]
                 services.queries.append(query)
-                match = re.search(r"poly:'([^']+)'", query)
-                if match is None:
+                if not _statements(query) or "out;" not in query:  # Overpass: a parse error
                     self._send(400, b"bad query", content_type="text/plain")
                     return
-                numbers = [float(x) for x in match.group(1).split()]
-                lats, lons = numbers[0::2], numbers[1::2]
-                box = (min(lats), min(lons), max(lats), max(lons))
-                filters = re.findall(r"(node|way|relation)\['([^']+)'(?:='([^']+)')?\]", query)
-                if filters:  # an osmnx features query (network queries use double quotes)
-                    reply = services.index.features(
-                        [(k, key, v or None) for k, key, v in filters], box
-                    )
-                else:
-                    reply = services.index.reply(*box)
+                reply = services.index.evaluate(query)
                 self._send(200, json.dumps(reply).encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

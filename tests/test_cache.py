@@ -396,3 +396,23 @@ def test_unsaveable_graph_is_still_returned(
     _same(loaded.graph, paris_graph)
     assert "the graph was not cached: cannot write cache file" in caplog.text
     assert list((cache_dir / "graphs").iterdir()) == []
+
+
+def test_clear_removes_the_overpass_area_replies_and_notes(cache_dir: Path) -> None:
+    """walks' own replies in http/walks-areas and http/walks-notes go with --http, nothing else."""
+    kept = []
+    ours = []
+    for sub in ("walks-areas", "walks-notes"):
+        folder = cache_dir / "http" / sub
+        folder.mkdir(parents=True)
+        reply = folder / f"{'ab' * 20}.json"
+        reply.write_text("{}", encoding="utf-8")
+        ours.append(reply)
+        mine = folder / "mine.json"
+        mine.write_text("a user's file", encoding="utf-8")
+        kept.append(mine)
+    assert clear_cache(cache_dir, http=False) == 0
+    assert all(p.exists() for p in ours)
+    assert clear_cache(cache_dir) == 2
+    assert not any(p.exists() for p in ours)
+    assert all(p.exists() for p in kept)

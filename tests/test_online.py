@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import re
 import socket
 import time
@@ -129,11 +129,6 @@ def test_geocode_unreachable(cache_dir: Path) -> None:
 # ---------------------------------------------------------------- Overpass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="osmnx's public graph splits closed area=yes rings into open pieces, so the online "
-    "graph walks round two Paris squares that the file's graph crosses (issue 13)",
-)
 def test_overpass_graph_equals_extract_graph(
     osm_services: FakeOsmServices, paris_osm: Path, cache_dir: Path
 ) -> None:
@@ -142,9 +137,7 @@ def test_overpass_graph_equals_extract_graph(
     online = graph_from_ways(
         fetch_overpass(area, overpass_url=osm_services.url, cache_dir=cache_dir), clip=area
     )
-    # multipolygon squares are read from files but not fetched from Overpass yet (the osmnx
-    # public API gives ways only): compare the ways, and see the strict xfail below
-    offline = graph_from_ways(dataclasses.replace(read_extract(paris_osm), areas=()), clip=area)
+    offline = graph_from_ways(read_extract(paris_osm), clip=area)
     assert online.meta.source == f"overpass:{osm_services.url}"
     assert online.meta.data_date == "2021-07-07T10:22:44Z"
     assert sorted(online.node_osm_id.tolist()) == sorted(offline.node_osm_id.tolist())
@@ -155,9 +148,11 @@ def test_overpass_replies_are_cached(osm_services: FakeOsmServices, cache_dir: P
     area = area_from_bbox(*BOX)
     first = fetch_overpass(area, overpass_url=osm_services.url, cache_dir=cache_dir)
     second = fetch_overpass(area, overpass_url=osm_services.url, cache_dir=cache_dir)
-    assert osm_services.count("overpass") == 1
-    assert len(first.ways) == len(second.ways) > 0
+    assert osm_services.count("overpass") == 2  # the walking network, the walkable areas
+    assert first == second
+    assert len(first.ways) > 0
     assert list((cache_dir / "http").glob("*.json"))
+    assert list((cache_dir / "http" / "walks-areas").glob("*.json"))
 
 
 def test_graph_cache_then_offline(osm_services: FakeOsmServices, cache_dir: Path) -> None:
@@ -185,7 +180,7 @@ def test_overpass_retries(osm_services: FakeOsmServices, cache_dir: Path, failur
         area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir, **FAST
     )
     assert len(osm.ways) > 0
-    assert osm_services.count("overpass") == len(failures) + 1
+    assert osm_services.count("overpass") == len(failures) + 2  # + the walkable areas query
     assert time.monotonic() - started < 10  # no 55 s sleep as osmnx alone would do
 
 
@@ -287,11 +282,24 @@ def test_online_views_fetch_the_corridor_to_the_landmark(osm_services: FakeOsmSe
 # ------------------------------------------------------------ one answer from every source
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="multipolygon pedestrian areas are crossed from files, but the Overpass path does "
-    "not fetch relations yet, so its graph keeps their outline (issue 13)",
-)
+def edges(g) -> list[tuple[object, ...]]:
+    """Every edge of a graph: the OSM ids of its ends (in the one direction walkers may take,
+    else in id order), whether it is one-way, and its way, tags, kind and length."""
+    ids = g.node_osm_id
+    found = []
+    for u, v, w, h, n, lit, pl, d, a, m in zip(
+        g.edge_u, g.edge_v, g.edge_osm_id, g.edge_highway, g.edge_name, g.edge_lit,
+        g.edge_pleasantness, g.edge_direction, g.edge_area, g.edge_length_m, strict=True,
+    ):  # fmt: skip
+        a_id, b_id = int(ids[u]), int(ids[v])
+        ends = (b_id, a_id) if d < 0 or (d == 0 and b_id < a_id) else (a_id, b_id)
+        found.append(
+            (*ends, d != 0, int(w), g.string(int(h)), g.string(int(n)), int(lit), int(pl),
+             int(a), round(float(m), 6))
+        )  # fmt: skip
+    return sorted(found)
+
+
 def test_file_and_overpass_give_the_same_graph_and_stops(
     osm_services: FakeOsmServices, paris_osm: Path, tmp_path: Path
 ) -> None:
@@ -307,18 +315,8 @@ def test_file_and_overpass_give_the_same_graph_and_stops(
         area, kinds, overpass_url=osm_services.url, cache_dir=tmp_path / "b", no_terrain=True
     )
     g_on, g_off = online.loaded.graph, offline.loaded.graph
-    assert g_on.n_nodes == g_off.n_nodes > 100
+    assert g_on.n_nodes == g_off.n_nodes > 80
     assert sorted(g_on.node_osm_id.tolist()) == sorted(g_off.node_osm_id.tolist())
-
-    def edges(g) -> list[tuple[int, int, int, str, str, int, int]]:
-        ends = np.sort(np.stack([g.node_osm_id[g.edge_u], g.node_osm_id[g.edge_v]]), axis=0)
-        return sorted(
-            (int(a), int(b), int(w), g.string(int(h)), g.string(int(n)), int(lit), int(d))
-            for a, b, w, h, n, lit, d in zip(
-                *ends, g.edge_osm_id, g.edge_highway, g.edge_name, g.edge_lit,
-                g.edge_pleasantness, strict=True,
-            )
-        )  # fmt: skip
 
     assert edges(g_on) == edges(g_off)
     assert g_on.walkable_km == pytest.approx(g_off.walkable_km, rel=1e-12)
@@ -328,3 +326,163 @@ def test_file_and_overpass_give_the_same_graph_and_stops(
 
     assert len(offline.stops) > 5
     assert stops(online) == stops(offline)
+
+
+#: Munich's old town (the extract of test_store.py): squares and pedestrian zones mapped as
+#: multipolygons and as ``area=yes`` ways, and a few foot ways one way only (escalators).
+MUNICH_BOX = (11.562, 48.133, 11.578, 48.142)
+
+
+def test_file_and_overpass_cross_the_same_multipolygon_squares(tmp_path: Path) -> None:
+    """Walkable multipolygons fetched from Overpass are crossed as they are from the file."""
+    from test_store import MUNICH
+
+    from walks.api import stops_in_area
+
+    area = area_from_bbox(*MUNICH_BOX)
+    kinds = ["cafe", "studio"]
+    with FakeOsmServices(MUNICH) as services:
+        fetched = fetch_overpass(area, overpass_url=services.url, cache_dir=tmp_path / "b")
+        online = stops_in_area(
+            area, kinds, overpass_url=services.url, cache_dir=tmp_path / "b", no_terrain=True
+        )
+    read = read_extract(MUNICH)
+    near = {a.osm_id for a in read.areas} & {a.osm_id for a in fetched.areas}
+    assert len(near) > 20
+    assert {a.osm_id: a for a in fetched.areas if a.osm_id in near} == {
+        a.osm_id: a for a in read.areas if a.osm_id in near
+    }
+    offline = stops_in_area(area, kinds, osm_file=MUNICH, cache_dir=tmp_path / "a", no_terrain=True)
+    g_on, g_off = online.loaded.graph, offline.loaded.graph
+    assert g_off.pedestrian_areas > 50
+    assert np.count_nonzero(g_off.edge_area == 2) > 100  # multipolygon links
+    assert np.count_nonzero(g_off.edge_direction) > 0  # one-way foot ways
+    assert edges(g_on) == edges(g_off)
+
+    def stops(found) -> list[tuple[str, str, str, int]]:
+        ids = found.loaded.graph.node_osm_id
+        return sorted((s.osm_id, s.category, s.name, int(ids[s.node])) for s in found.stops)
+
+    assert len(offline.stops) > 50
+    assert stops(online) == stops(offline)
+
+
+def _prime_network_cache(services: FakeOsmServices, cache_dir: Path) -> int:
+    """Fetch once, then forget the walkable areas: the next fetch asks for them only."""
+    first = fetch_overpass(area_from_bbox(*BOX), overpass_url=services.url, cache_dir=cache_dir)
+    for path in (cache_dir / "http" / "walks-areas").glob("*.json"):
+        path.unlink()
+    return len(first.ways)
+
+
+@pytest.mark.parametrize(
+    "failures",
+    [
+        [Failure(429, b"rate limited", {"Retry-After": "0"})],
+        [Failure(504, b"Gateway Timeout"), Failure(502)],
+        [
+            Failure(
+                200, b'{"version": 0.6, "elements": [], "remark": "runtime error: out of memory"}'
+            )
+        ],
+    ],
+    ids=["429", "504-502", "error-remark"],
+)
+def test_walkable_area_query_is_retried(
+    osm_services: FakeOsmServices, cache_dir: Path, failures: list[Failure]
+) -> None:
+    n_ways = _prime_network_cache(osm_services, cache_dir)
+    osm_services.fail("overpass", *failures)
+    again = fetch_overpass(
+        area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir, **FAST
+    )
+    assert len(again.ways) == n_ways
+    assert osm_services.count("overpass") == 2 + len(failures) + 1
+    assert "relation" in osm_services.queries[-1]  # only the areas were asked for again
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (Failure(200, b"{not json"), "sent an unreadable reply"),
+        (Failure(200, b'{"elements": [{"type": "way", "id": 1, "nodes": "x"}]}'), "malformed"),
+        (Failure(400, b"parse error"), "answered HTTP 400"),
+        (Failure(503, b"busy", sticky=True), r"failed 2 time\(s\), last with: HTTP 503"),
+    ],
+    ids=["garbage", "malformed", "400", "503-always"],
+)
+def test_walkable_area_query_failures(
+    osm_services: FakeOsmServices, cache_dir: Path, failure: Failure, message: str
+) -> None:
+    _prime_network_cache(osm_services, cache_dir)
+    osm_services.fail("overpass", failure)
+    with pytest.raises(ServiceError, match=message):
+        fetch_overpass(
+            area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir,
+            attempts=2, **FAST,
+        )  # fmt: skip
+    assert not list((cache_dir / "http" / "walks-areas").glob("*.json"))
+
+
+def test_walkable_area_query_trickle_ends_at_the_deadline(
+    osm_services: FakeOsmServices, cache_dir: Path
+) -> None:
+    from walks._http import deadline
+
+    _prime_network_cache(osm_services, cache_dir)
+    body = b'{"version": 0.6, "elements": [], "pad": "' + b"x" * 200 + b'"}'
+    osm_services.fail("overpass", Failure(200, body, trickle_s=0.2))
+    started = time.monotonic()
+    with deadline(2), pytest.raises(ServiceError, match=r"did not finish its reply within"):
+        fetch_overpass(area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir)
+    assert 1.8 < time.monotonic() - started < 3.0
+
+
+def test_damaged_walkable_area_cache_is_fetched_again(
+    osm_services: FakeOsmServices, cache_dir: Path
+) -> None:
+    first = fetch_overpass(area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir)
+    (cached,) = (cache_dir / "http" / "walks-areas").glob("*.json")
+    cached.write_bytes(b'{"elements": [{"type": "node", "id": 1, "lat": "x"}]}')
+    again = fetch_overpass(area_from_bbox(*BOX), overpass_url=osm_services.url, cache_dir=cache_dir)
+    assert again == first
+    assert osm_services.count("overpass") == 3
+    assert json.loads(cached.read_text())["elements"]
+
+
+def test_osmnx_graph_keeps_each_way_in_its_node_order(tmp_path: Path) -> None:
+    """Under OSMNX_GRAPH_SETTINGS osmnx's public graph gives ways back as OSM has them.
+
+    This pins what ``ways_from_graph`` relies on in the installed osmnx: ``oneway`` kept as
+    tagged, each way once, and ways tagged ``oneway=-1`` laid backwards (put back in order).
+    """
+    import osmnx as ox
+
+    from walks.graph import _foot_direction
+    from walks.overpass import OSMNX_GRAPH_SETTINGS, ways_from_graph
+
+    nodes = "".join(
+        f'<node id="{i}" lat="48.{8800 + i}" lon="2.{3500 + i * i}" version="1"/>'
+        for i in range(1, 6)
+    )
+    ways = (
+        '<way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>'
+        '<tag k="highway" v="steps"/><tag k="oneway" v="-1"/></way>'
+        '<way id="11" version="1"><nd ref="3"/><nd ref="4"/><nd ref="5"/>'
+        '<tag k="highway" v="footway"/><tag k="oneway" v="yes"/></way>'
+        '<way id="12" version="1"><nd ref="5"/><nd ref="1"/>'
+        '<tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way>'
+    )
+    path = tmp_path / "tiny.osm"
+    path.write_text(f'<?xml version="1.0"?><osm version="0.6">{nodes}{ways}</osm>')
+    saved = {name: getattr(ox.settings, name) for name in OSMNX_GRAPH_SETTINGS}
+    try:
+        for name, value in OSMNX_GRAPH_SETTINGS.items():
+            setattr(ox.settings, name, list(value) if isinstance(value, tuple) else value)
+        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    finally:
+        for name, value in saved.items():
+            setattr(ox.settings, name, value)
+    got = {w.osm_id: (w.refs, w.tags.get("oneway"), _foot_direction(w.tags))
+           for w in ways_from_graph(graph, source="test").ways}  # fmt: skip
+    assert got == {10: ((1, 2, 3), "-1", -1), 11: ((3, 4, 5), "yes", 1), 12: ((5, 1), "yes", 0)}

@@ -180,7 +180,7 @@ def test_overpass_retry_after_http_date_is_honoured(
         osm = _fetch(osm_services, cache_dir)
     assert osm.ways
     assert time.monotonic() - started >= 0.9  # HTTP dates have whole seconds
-    assert osm_services.count("overpass") == 2
+    assert osm_services.count("overpass") == 3  # 503, the network, the walkable areas
 
 
 def test_overpass_retry_after_http_date_beyond_the_deadline(
@@ -236,7 +236,7 @@ def test_zero_elements_is_not_cached(osm_services: FakeOsmServices, cache_dir: P
         _fetch(osm_services, cache_dir)
     assert not _http_files(cache_dir)
     assert _fetch(osm_services, cache_dir).ways  # the server recovered: asked again
-    assert osm_services.count("overpass") == 2
+    assert osm_services.count("overpass") == 3  # + the walkable areas
 
 
 def test_features_reply_without_elements_is_fine(
@@ -381,7 +381,7 @@ def test_unreadable_http_cache_files_are_fetched_again(
             )
     again = _fetch(osm_services, cache_dir)
     assert len(again.ways) == len(first.ways)
-    assert osm_services.count("overpass") == 2
+    assert osm_services.count("overpass") == 3  # the walkable areas came from their own cache
     for path in _http_files(cache_dir):
         assert path.is_file()
         assert json.loads(path.read_text())["elements"]

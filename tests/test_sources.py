@@ -1,8 +1,8 @@
 """One answer from every source: an area from the region store, from its file, from Overpass.
 
 The store and the file must agree exactly (same graph arrays, same stops). The (stand-in)
-Overpass agrees with them where the area holds no pedestrian area that the online path cannot
-cross yet: see the two strict xfails in test_online.py for the areas where it does not.
+Overpass agrees with them too (test_online.py compares its graphs edge by edge, multipolygon
+squares included).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from walks.store import import_extract
 
 #: A Paris area whose one pedestrian area is an ``area=yes`` way Overpass gives too.
 PARIS_CLEAN = (2.344, 48.878, 2.349, 48.881)
-#: The Paris area of test_online.py, with squares the online path walks round (strict xfail).
+#: The Paris area of test_online.py, with squares cut by its outline.
 PARIS_SQUARES = (2.345, 48.877, 2.352, 48.881)
 #: Munich's old town: pedestrian zones and squares mapped as multipolygons.
 MUNICH_OLD_TOWN = (11.562, 48.133, 11.578, 48.142)
@@ -82,9 +82,9 @@ def test_store_equals_file_where_overpass_differs(
         area_from_bbox(*PARIS_SQUARES), ["cafe", "studio"], overpass_url=osm_services.url,
         cache_dir=tmp_path / "online", no_terrain=True,
     )  # fmt: skip
-    # the stops agree; the graphs do not yet (squares crossed from files only: strict xfails)
+    # the squares (area=yes rings cut by the area's outline) are crossed online too
     assert _key(online) == _key(from_file)
-    assert online.loaded.graph.pedestrian_areas < from_file.loaded.graph.pedestrian_areas
+    assert online.loaded.graph.pedestrian_areas == from_file.loaded.graph.pedestrian_areas == 3
 
 
 def test_store_equals_file_with_multipolygon_squares(tmp_path: Path) -> None:

@@ -637,7 +637,7 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
         When ``cache_dir`` is not a path, or a folder cannot be listed or an entry deleted.
     """
     root = _path_argument(cache_dir, "cache_dir")
-    folders = ["graphs", "heights", "stores", "http", "geocode"] if http else ["graphs", "heights"]
+    folders = list(_OWN_NAMES) if http else ["graphs", "heights"]
     now = time.time()
     removed = 0
     for name in folders:
@@ -672,6 +672,8 @@ _OWN_NAMES = {
     "heights": re.compile(r"grid-[0-9a-f]{32}\.npz"),
     "stores": re.compile(r"[0-9a-f]{32}\.sqlite"),
     "http": re.compile(r"[0-9a-f]{16,64}\.json|walks-checked\.tsv"),
+    "http/walks-areas": re.compile(r"[0-9a-f]{40}\.json"),
+    "http/walks-notes": re.compile(r"[0-9a-f]{40}\.json"),
     "geocode": re.compile(r"[0-9a-f]{16,64}\.json"),
 }
 
@@ -683,7 +685,8 @@ def _ours(folder: str, name: str) -> bool:
     Parameters
     ----------
     folder
-        ``graphs``, ``heights``, ``stores``, ``http`` or ``geocode``.
+        ``graphs``, ``heights``, ``stores``, ``http`` (and its ``walks-areas`` and
+        ``walks-notes``) or ``geocode``.
     name
         The file's name.
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from walks.errors import DataError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
 
 log = logging.getLogger(__name__)
@@ -834,14 +834,14 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     return ways, areas, newest
 
 
-def _walkable_multipolygon(  # noqa: C901 - one loop over the members
+def _walkable_multipolygon(
     relation: Any,  # noqa: ANN401 - osmium's Relation has no stubs
     shapes: dict[int, list[tuple[int, float, float]]],
     ways: list[WayRecord],
     walkable: dict[int, WayRecord],
 ) -> AreaRecord | None:
     """
-    Assemble a walkable multipolygon area (a pedestrian square) from its member ways.
+    Assemble a walkable multipolygon area (a pedestrian square) of a file from its member ways.
 
     Parameters
     ----------
@@ -857,39 +857,83 @@ def _walkable_multipolygon(  # noqa: C901 - one loop over the members
     Returns
     -------
     AreaRecord or None
-        The area, or None when the relation is no walkable multipolygon or its outer rings
-        are incomplete in this extract. Holes that are tagged ways (buildings) are left out; a
-        walkable way among the outer members is used as it is.
+        As ``walkable_area`` gives it.
     """
     tags = relation.tags
     if tags.get("type") != "multipolygon" or tags.get("highway") not in AREA_HIGHWAYS:
+        return None  # most relations: answered before their tags are copied
+
+    def points_of(ref: int) -> list[tuple[int, float, float]] | None:
+        points = shapes.get(ref)
+        if points is not None:
+            return points
+        if not walkable:  # index the ways read so far, once
+            walkable.update((way.osm_id, way) for way in ways)
+        way = walkable.get(ref)
+        return None if way is None else list(zip(way.refs, way.lats, way.lons, strict=True))
+
+    return walkable_area(
+        relation.id,
+        {tag.k: tag.v for tag in tags},
+        ((member.ref, member.role) for member in relation.members if member.type == "w"),
+        points_of,
+    )
+
+
+def walkable_area(
+    osm_id: int,
+    tags: dict[str, str],
+    way_members: Iterable[tuple[int, str]],
+    points_of: Callable[[int], Sequence[tuple[int, float, float]] | None],
+) -> AreaRecord | None:
+    """
+    Assemble a walkable multipolygon area (a pedestrian square) from its member ways.
+
+    Files (``read_extract``, the region store) and Overpass replies (``overpass.py``) give
+    their relations to this one function, so an area is the same whatever its source.
+
+    Parameters
+    ----------
+    osm_id
+        The relation's OSM id.
+    tags
+        The relation's tags.
+    way_members
+        Its way members as ``(way id, role)``, in the relation's order (other members left out).
+    points_of
+        A member way's ``(node id, lat, lon)`` points (NaN for nodes missing from the data),
+        or None when the way is not in the data or may not shape an area: only untagged ways
+        and walkable ways (``is_walkable``) may; other tagged ways (a building as a hole) may
+        not.
+
+    Returns
+    -------
+    AreaRecord or None
+        The area, or None when the relation is no walkable multipolygon or its outer rings
+        are incomplete in the data. Holes that are incomplete or may not shape an area are
+        left out; a walkable way among the outer members is used as it is.
+    """
+    if tags.get("type") != "multipolygon" or tags.get("highway") not in AREA_HIGHWAYS:
         return None
-    tag_dict = {tag.k: tag.v for tag in tags}
-    if not is_walkable(tag_dict):
+    if not is_walkable(tags):
         return None
     parts: dict[str, list[list[tuple[int, float, float]]]] = {"outer": [], "inner": []}
     members: list[int] = []
-    for member in relation.members:
-        if member.type != "w" or member.role not in {"outer", "inner", ""}:
+    for ref, given_role in way_members:
+        if given_role not in {"outer", "inner", ""}:
             continue
-        role = member.role or "outer"
-        members.append(member.ref)
-        points = shapes.get(member.ref)
-        if points is None:
-            if not walkable:  # index the ways read so far, once
-                walkable.update((way.osm_id, way) for way in ways)
-            way = walkable.get(member.ref)
-            if way is not None:
-                points = list(zip(way.refs, way.lats, way.lons, strict=True))
+        role = given_role or "outer"
+        members.append(ref)
+        points = points_of(ref)
         if points is not None and not any(math.isnan(p[1]) for p in points):
-            parts[role].append(points)
+            parts[role].append(list(points))
         elif role == "outer":
             return None
     outer = join_rings(parts["outer"])
     if not outer:
         return None
     inner = tuple(join_rings(parts["inner"]))
-    return AreaRecord(relation.id, tag_dict, tuple(outer), inner, tuple(members))
+    return AreaRecord(osm_id, dict(tags), tuple(outer), inner, tuple(members))
 
 
 def join_rings(parts: list[list[tuple[int, float, float]]]) -> list[Ring]:

@@ -8,6 +8,7 @@ JSON replies into the same ``OsmWays`` / ``OsmFeatures`` that ``data.py`` reads 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -35,7 +36,9 @@ from walks._http import (
     watch_sockets,
 )
 from walks.data import (
+    AREA_HIGHWAYS,
     NEVER_WALKABLE,
+    AreaRecord,
     Building,
     Feature,
     OsmFeatures,
@@ -43,6 +46,7 @@ from walks.data import (
     WayRecord,
     building_height,
     is_walkable,
+    walkable_area,
 )
 from walks.errors import AreaError, RetryableServiceError, ServiceError
 from walks.types import Area
@@ -74,8 +78,11 @@ def fetch_overpass(
 
     osmnx builds the query, splits large areas and keeps its HTTP cache (under
     ``cache_dir/http``), so a second fetch of the same area is served from disk and
-    works offline. Replies of 429, 5xx, time-outs and dropped connections are retried
-    with exponential back-off; other failures are reported at once. Everything happens
+    works offline. The walkable areas (squares: ``area=yes`` ways and multipolygons, see
+    ``area_query``) are asked for in a second query, cached in ``cache_dir/http/walks-areas``,
+    so that they are whole and crossed as when the area is read from a file. Replies of 429,
+    5xx, time-outs and dropped connections are retried with exponential back-off; other
+    failures are reported at once. Everything happens
     within the current ``walks._http.deadline`` (``settings.RUN_TIMEOUT_S`` when none is
     active). Only replies that pass ``check_overpass_reply`` are stored in the HTTP cache,
     and a cache file that is unreadable or fails the same check is discarded and fetched again.
@@ -99,7 +106,8 @@ def fetch_overpass(
     Returns
     -------
     OsmWays
-        The candidate ways, with ``source`` ``"overpass:<url>"`` and the data date Overpass reports.
+        The candidate ways and walkable areas, with ``source`` ``"overpass:<url>"`` and the
+        data date Overpass reports.
 
     Raises
     ------
@@ -124,9 +132,11 @@ def fetch_overpass(
             attempts=attempts,
             backoff_s=backoff_s,
         )
+        area_reply = _area_reply(area, overpass_url, cache_dir, timeout_s, attempts, backoff_s)
     note = cache_dir / "http" / "walks-notes" / _request_key(overpass_url, area)
     seen.keep_or_recall(note)
-    return ways_from_graph(graph, source=f"overpass:{overpass_url}", seen=seen)
+    osm = ways_from_graph(graph, source=f"overpass:{overpass_url}", seen=seen)
+    return with_walkable_areas(osm, area_reply)
 
 
 class _Seen:
@@ -233,14 +243,16 @@ def ways_from_graph(graph: Any, *, source: str, seen: _Seen | None = None) -> Os
 
     Each way's forward edges (``reversed`` false) are chained into its node sequence again
     (an Eulerian trail per connected piece: a way cut by the area's outline may come in pieces,
-    each a record with the way's id). Tags are the ``WAY_TAG_KEYS`` osmnx kept, except
-    ``oneway``, which osmnx replaces by its own reading.
+    each a record with the way's id). Tags are the ``WAY_TAG_KEYS`` osmnx kept. The graph is
+    built with ``ox.settings.all_oneway`` (see ``OSMNX_GRAPH_SETTINGS``), so ``oneway`` keeps
+    its OSM value and every way comes once, along its nodes; osmnx lays the nodes of a way
+    tagged ``oneway`` = ``-1`` / ``reverse`` / ``T`` backwards, and they are put back in order.
 
     Parameters
     ----------
     graph
-        ``ox.graph_from_polygon(..., simplify=False)``: nodes with ``x``/``y``, edges with
-        ``osmid``, ``reversed`` and tags.
+        ``ox.graph_from_polygon(..., simplify=False)`` under ``OSMNX_GRAPH_SETTINGS``: nodes
+        with ``x``/``y``, edges with ``osmid``, ``reversed`` and tags.
     source
         The ``source`` label to record.
     seen
@@ -283,6 +295,8 @@ def ways_from_graph(graph: Any, *, source: str, seen: _Seen | None = None) -> Os
                 chains = [chain[: cut + 1], chain[cut:]] if cut else [chain]
             else:  # not one trail (never from a single way): one record per edge
                 chains = [[int(a), int(b)] for a, b, *_ in sub.edges]
+            if tags.get("oneway") in _OSMNX_REVERSED:
+                chains = [chain[::-1] for chain in chains[::-1]]
             ways.extend(
                 WayRecord(
                     osm_id,
@@ -295,6 +309,298 @@ def ways_from_graph(graph: Any, *, source: str, seen: _Seen | None = None) -> Os
             )
     stamp = max(seen.stamps, default=None) if seen is not None else None
     return OsmWays(ways=tuple(ways), source=source, data_date=_parse_stamp(stamp))
+
+
+#: Metres around the area within which walkable areas are fetched (osmnx fetches the walking
+#: network with the same margin): a square reaching into the area is fetched whole.
+AREA_MARGIN_M = 500.0
+
+#: The Overpass QL tag filter of the highways whose areas walkers cross.
+_AREA_HIGHWAY_FILTER = '["highway"~"^(' + "|".join(sorted(AREA_HIGHWAYS)) + ')$"]'
+
+
+def area_query(area: Area) -> str:
+    """
+    Write the Overpass QL statements that fetch an area's walkable areas whole.
+
+    Closed ``area=yes`` ways and multipolygon relations tagged with a highway of
+    ``AREA_HIGHWAYS`` within ``AREA_MARGIN_M`` of the area, with all their member ways and
+    nodes (``>``), as the file reader sees them: osmnx's walking graph cuts ways at the area's
+    outline and holds no relations, so neither gives a square's full shape.
+
+    Parameters
+    ----------
+    area
+        The region.
+
+    Returns
+    -------
+    str
+        The statements, without the ``[out:json]`` settings (they hold the time-out, which
+        changes from run to run; the statements name the request in the cache).
+    """
+    west, south, east, north = area.bbox
+    dlat = AREA_MARGIN_M / 111_320.0
+    dlon = dlat / max(math.cos(math.radians(max(abs(south), abs(north)))), 0.01)
+    south, north = max(south - dlat, -90.0), min(north + dlat, 90.0)
+    west, east = max(west - dlon, -180.0), min(east + dlon, 180.0)
+    corners = ((south, west), (south, east), (north, east), (north, west))
+    poly = " ".join(f"{lat:.6f} {lon:.6f}" for lat, lon in corners)
+    return (
+        f'(way["area"="yes"]{_AREA_HIGHWAY_FILTER}(poly:"{poly}");'
+        f'relation["type"="multipolygon"]{_AREA_HIGHWAY_FILTER}(poly:"{poly}"););'
+        "(._;>;);out;"
+    )
+
+
+def _area_reply(
+    area: Area,
+    overpass_url: str,
+    cache_dir: Path,
+    timeout_s: float,
+    attempts: int,
+    backoff_s: float,
+) -> dict[str, Any]:
+    """
+    Fetch the walkable areas of an area from Overpass, or read them from the cache.
+
+    The request goes through ``walks._http`` as every other walks request does (the run's
+    deadline, its socket watch, retries with back-off, ``Retry-After``, the slot check), and a
+    reply is cached only once it passed ``check_overpass_reply`` (and carries no remark).
+
+    Parameters
+    ----------
+    area
+        The region.
+    overpass_url
+        The Overpass API base URL.
+    cache_dir
+        The walks cache directory; replies are kept in ``http/walks-areas``.
+    timeout_s, attempts, backoff_s
+        As for ``fetch_overpass``.
+
+    Returns
+    -------
+    dict
+        The checked Overpass reply.
+
+    Raises
+    ------
+    ServiceError
+        When Overpass cannot be reached, keeps failing, runs out of time or answers nonsense.
+    """
+    statements = area_query(area)
+    digest = hashlib.sha256(f"{overpass_url}\n{statements}".encode()).hexdigest()
+    path = cache_dir / "http" / "walks-areas" / f"{digest[:40]}.json"
+    cached = _read_cached_reply(path, overpass_url, streets=False)
+    if cached is not None:
+        return cached
+    reply = call_with_retries(
+        lambda: _post_query(overpass_url, statements, timeout_s),
+        service="Overpass",
+        url=overpass_url,
+        attempts=attempts,
+        backoff_s=backoff_s,
+    )
+    if "remark" not in reply:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _files.write_atomic(path, json.dumps(reply))
+        except OSError as err:
+            log.warning("could not cache the Overpass reply in %s: %s", path, err)
+    return reply
+
+
+def _post_query(overpass_url: str, statements: str, timeout_s: float) -> dict[str, Any]:
+    """
+    Send one Overpass QL query (no retries below ours) and check the reply.
+
+    Parameters
+    ----------
+    overpass_url
+        The Overpass API base URL.
+    statements
+        The query without its settings.
+    timeout_s
+        Seconds to wait for the reply (capped by the deadline).
+
+    Returns
+    -------
+    dict
+        The reply, checked by ``check_overpass_reply``.
+
+    Raises
+    ------
+    RetryableServiceError
+        On 429, 5xx, a time-out, a dropped connection or an error remark.
+    ServiceError
+        On any other failed or malformed reply.
+    """
+    import requests  # noqa: PLC0415
+
+    _wait_for_slot(overpass_url, timeout_s)
+    wait_s = request_timeout(timeout_s, "Overpass", overpass_url)
+    query = f"[out:json][timeout:{max(1, math.ceil(wait_s))}];{statements}"
+    watch_sockets()
+    with requests.Session() as session:
+        session.max_redirects = settings.MAX_REDIRECTS
+        session.hooks["response"] = [response_hook("Overpass", overpass_url)]
+        try:
+            response = session.post(
+                overpass_url.rstrip("/") + "/interpreter",
+                data={"data": query},
+                headers={"User-Agent": settings.USER_AGENT},
+                timeout=wait_s,
+            )
+        except requests.RequestException as err:
+            raise translate_request_error(err, service="Overpass", url=overpass_url) from err
+    reply = _parse_reply(response.content, overpass_url)
+    check_overpass_reply(reply, url=overpass_url, streets=False)
+    return reply
+
+
+def _elements_by_id(
+    replies: list[dict[str, Any]],
+) -> tuple[dict[int, tuple[float, float]], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """
+    Sort the elements of Overpass replies by kind and id.
+
+    Parameters
+    ----------
+    replies
+        The replies (checked by ``check_overpass_reply``).
+
+    Returns
+    -------
+    tuple of dict
+        The nodes' ``(lat, lon)``, the ways and the relations, by id.
+    """
+    coords: dict[int, tuple[float, float]] = {}
+    ways: dict[int, dict[str, Any]] = {}
+    relations: dict[int, dict[str, Any]] = {}
+    for reply in replies:
+        for el in reply.get("elements", []):
+            kind = el.get("type")
+            if kind == "node" and "lat" in el and "lon" in el:
+                coords[int(el["id"])] = (float(el["lat"]), float(el["lon"]))
+            elif kind == "way" and isinstance(el.get("nodes"), list):
+                ways[int(el["id"])] = el
+            elif kind == "relation" and isinstance(el.get("members"), list):
+                relations[int(el["id"])] = el
+    return coords, ways, relations
+
+
+def _tags_of(element: dict[str, Any]) -> dict[str, str]:
+    """
+    Read an Overpass element's tags as text.
+
+    Parameters
+    ----------
+    element
+        The element.
+
+    Returns
+    -------
+    dict
+        Its tags (empty when it has none).
+    """
+    return {str(k): str(v) for k, v in (element.get("tags") or {}).items()}
+
+
+def walkable_areas_from_overpass_json(
+    replies: list[dict[str, Any]],
+) -> tuple[tuple[WayRecord, ...], tuple[AreaRecord, ...]]:
+    """
+    Read walkable areas from Overpass replies to ``area_query``, as the file reader reads them.
+
+    Parameters
+    ----------
+    replies
+        The replies: ways and relations with their member ways and nodes.
+
+    Returns
+    -------
+    tuple
+        The walkable ``area=yes`` ways whole (all their nodes, NaN for a node the replies do
+        not hold, all their tags), in way-id order; and the walkable multipolygon areas, made
+        by ``data.walkable_area`` as for a file, in relation-id order.
+    """
+    coords, ways, relations = _elements_by_id(replies)
+    nan = (math.nan, math.nan)
+
+    def points(way: dict[str, Any]) -> list[tuple[int, float, float]]:
+        return [(int(r), *coords.get(int(r), nan)) for r in way["nodes"]]
+
+    area_ways: list[WayRecord] = []
+    for way_id in sorted(ways):
+        tags = _tags_of(ways[way_id])
+        if tags.get("area") == "yes" and tags.get("highway") in AREA_HIGHWAYS and is_walkable(tags):
+            ring = points(ways[way_id])
+            area_ways.append(
+                WayRecord(
+                    way_id,
+                    tuple(p[0] for p in ring),
+                    tuple(p[1] for p in ring),
+                    tuple(p[2] for p in ring),
+                    tags,
+                )
+            )
+
+    def points_of(ref: int) -> list[tuple[int, float, float]] | None:
+        way = ways.get(ref)
+        if way is None:
+            return None
+        tags = _tags_of(way)
+        if not tags or ("highway" in tags and is_walkable(tags)):
+            return points(way)
+        return None  # a tagged way (a building as a hole) does not shape an area, as in files
+
+    areas: list[AreaRecord] = []
+    for rel_id in sorted(relations):
+        relation = relations[rel_id]
+        members = [
+            (int(m["ref"]), str(m.get("role", "")))
+            for m in relation["members"]
+            if m.get("type") == "way"
+        ]
+        found = walkable_area(rel_id, _tags_of(relation), members, points_of)
+        if found is not None:
+            areas.append(found)
+    return tuple(area_ways), tuple(areas)
+
+
+def with_walkable_areas(osm: OsmWays, reply: dict[str, Any]) -> OsmWays:
+    """
+    Give ways from osmnx's graph the walkable areas of an ``area_query`` reply.
+
+    ``area=yes`` ways replace their pieces in the graph (cut at the area's outline there), so
+    they are whole rings as in a file, and the multipolygon areas are added.
+
+    Parameters
+    ----------
+    osm
+        The ways from ``ways_from_graph``.
+    reply
+        The reply to ``area_query``.
+
+    Returns
+    -------
+    OsmWays
+        The ways in way-id order (the pieces of a way in their order), with ``areas``; the
+        data date is the newer of the two replies' dates.
+    """
+    area_ways, areas = walkable_areas_from_overpass_json([reply])
+    whole = {way.osm_id for way in area_ways}
+    ways = sorted(
+        [*(way for way in osm.ways if way.osm_id not in whole), *area_ways],
+        key=lambda way: way.osm_id,
+    )
+    osm3s = reply.get("osm3s")
+    stamp = _parse_stamp(osm3s.get("timestamp_osm_base") if isinstance(osm3s, dict) else None)
+    dates = [d for d in (osm.data_date, stamp) if d is not None]
+    return dataclasses.replace(
+        osm, ways=tuple(ways), areas=areas, data_date=max(dates) if dates else None
+    )
 
 
 def features_from_gdf(
@@ -420,16 +726,29 @@ def _check_arguments(
 #: The way tags kept from osmnx's graph (``ox.settings.useful_tags_way`` within our scope): every
 #: key that ``data.is_walkable`` and the graph builder read, and a few more for directions.
 WAY_TAG_KEYS = (
-    "access", "area", "bridge", "covered", "direction", "foot", "footway", "highway", "incline",
-    "junction", "lanes", "layer", "lit", "maxspeed", "motorroad", "name", "oneway:foot", "ref",
-    "service", "sidewalk", "smoothness", "step_count", "surface", "tunnel", "width",
+    "access", "area", "bicycle", "bridge", "bus", "conveying", "covered", "delivery",
+    "direction", "foot", "foot:backward", "foot:forward", "footway", "goods", "hgv", "highway",
+    "incline", "junction", "lanes", "layer", "lit", "maxspeed", "motor_vehicle", "motorcar",
+    "motorcycle", "motorroad", "name", "oneway", "oneway:foot", "psv", "ref", "service",
+    "sidewalk", "smoothness", "step_count", "surface", "taxi", "tunnel", "vehicle", "width",
 )  # fmt: skip
+
+#: The public ``ox.settings`` osmnx builds our walking graph under (set in ``_osmnx_scope``):
+#: ``all_oneway`` adds every way once, along its nodes, and keeps its ``oneway`` value as
+#: OSM gives it (osmnx would otherwise read it for cars, or drop it for a walking network).
+OSMNX_GRAPH_SETTINGS: dict[str, bool | tuple[str, ...]] = {
+    "all_oneway": True,
+    "useful_tags_way": WAY_TAG_KEYS,
+}
+
+#: The ``oneway`` values whose ways osmnx (2.x) adds with their nodes in reverse order.
+_OSMNX_REVERSED = frozenset({"-1", "reverse", "T"})
 
 #: The ``ox.settings`` names set within ``_osmnx_scope``, restored afterwards.
 _OSMNX_SETTINGS = (
     "overpass_url", "cache_folder", "use_cache", "cache_only_mode", "requests_timeout",
     "requests_kwargs", "http_user_agent", "log_console", "log_file", "overpass_rate_limit",
-    "doh_url_template", "useful_tags_way",
+    "doh_url_template", "useful_tags_way", "all_oneway",
 )  # fmt: skip
 
 #: The list of HTTP cache files whose replies were checked (name, size, mtime_ns per line).
@@ -487,7 +806,9 @@ def _ask_overpass(
                     network_type="walk",
                     simplify=False,
                     retain_all=True,
-                    truncate_by_edge=False,
+                    # keep the outside neighbours of inside nodes: a way with one node in
+                    # the area still joins others there, as when a file is clipped
+                    truncate_by_edge=True,
                     custom_filter=OVERPASS_WAY_FILTER,
                 )
             else:
@@ -573,6 +894,7 @@ def _osmnx_scope(
     # osmnx's own slot check sleeps 60 s when /status is unreachable; ours fails fast instead.
     ox.settings.overpass_rate_limit = False
     ox.settings.useful_tags_way = list(WAY_TAG_KEYS)
+    ox.settings.all_oneway = True  # as OSMNX_GRAPH_SETTINGS says
     ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": [hook]}}
     watch_sockets()
     try:
