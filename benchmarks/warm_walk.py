@@ -17,8 +17,10 @@ The two commands, each run as its own ``walks`` process with all of its usual ou
 the operating system's file cache is not dropped), "warm" a run right after one with the same
 cache directory. Each is repeated; the median (and best) wall time and CPU time (user + sys of
 the child process) are printed, the CPU time because the machine may be shared. Terrain tiles
-are asked for as the command would ask for them (without a network that is a refused
-connection, which the run reports); ``--no-terrain`` passes ``--no-terrain`` to both commands.
+are asked for as the command would ask for them (without a network that is a failed
+connection, which the run reports; the warm run, within ``walks.terrain.UNREACHABLE_S`` of the
+cold one, says the same from the failure the cold run noted in the cache, without asking
+again); ``--no-terrain`` passes ``--no-terrain`` to both commands.
 
 Python's own bytecode: an installed ``walks`` (and every library it uses) has its modules
 compiled to ``.pyc`` files, by pip at install time or by the first run. So that a machine
