@@ -285,6 +285,8 @@ class _Search(_TourMoves):
         self.bonus = 1.0 + float(np.abs(p.score).sum())
         #: each point's value before groups count: its score, plus the bonus when mandatory
         self.base_gain = np.asarray(p.score, dtype=float) + self.bonus * self.mandatory
+        self.grouped = self.group >= 0  # the points in a group, and their groups
+        self.group_of = self.group[self.grouped]
         self.eligible = np.ones(n, dtype=bool)
         self.eligible[[p.start, p.end]] = False
         # points that can never fit: out and back alone exceeds the budget
@@ -485,12 +487,12 @@ class _Search(_TourMoves):
             counts = np.bincount(
                 self.group[inner][self.group[inner] >= 0], minlength=self.gmin.size
             )
-            grouped = self.group >= 0
             short = np.zeros(self.n, dtype=bool)
-            short[grouped] = counts[self.group[grouped]] < self.gmin[self.group[grouped]]
+            g = self.group_of
+            short[self.grouped] = counts[g] < self.gmin[g]
             gain += self.bonus * short
             full = np.zeros(self.n, dtype=bool)
-            full[grouped] = counts[self.group[grouped]] >= self.gmax[self.group[grouped]]
+            full[self.grouped] = counts[g] >= self.gmax[g]
             gain[full] = -np.inf
         return gain
 
@@ -850,8 +852,7 @@ class _Search(_TourMoves):
     def _loss(self, route: NDArray[np.int64], pos: NDArray[np.int64]) -> NDArray[np.float64]:
         """Value lost by removing the point at each position."""
         pts = route[pos]
-        loss: NDArray[np.float64] = np.asarray(self.problem.score, dtype=float)[pts]
-        loss = loss + self.bonus * self.mandatory[pts]
+        loss: NDArray[np.float64] = self.base_gain[pts]
         if self.gmin.size:
             inner = route[1:-1]
             counts = np.bincount(
