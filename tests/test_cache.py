@@ -399,7 +399,7 @@ def test_unsaveable_graph_is_still_returned(
 
 
 def test_clear_removes_the_overpass_area_replies_and_notes(cache_dir: Path) -> None:
-    """walks' own replies in http/walks-areas and http/walks-notes go with --http, nothing else."""
+    """walks' replies (http/walks-areas, http/walks-notes) and terrain note go, nothing else."""
     kept = []
     ours = []
     for sub in ("walks-areas", "walks-notes"):
@@ -411,8 +411,12 @@ def test_clear_removes_the_overpass_area_replies_and_notes(cache_dir: Path) -> N
         mine = folder / "mine.json"
         mine.write_text("a user's file", encoding="utf-8")
         kept.append(mine)
+    note = cache_dir / "terrain" / "unreachable.json"
+    note.parent.mkdir()
+    note.write_text("{}", encoding="utf-8")
+    ours.append(note)
     assert clear_cache(cache_dir, http=False) == 0
     assert all(p.exists() for p in ours)
-    assert clear_cache(cache_dir) == 2
+    assert clear_cache(cache_dir) == 3
     assert not any(p.exists() for p in ours)
     assert all(p.exists() for p in kept)

@@ -623,8 +623,8 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
     cache_dir
         The walks cache directory.
     http
-        Also delete the region stores (``walks import``), osmnx's HTTP replies and the
-        geocoder's cache.
+        Also delete the region stores (``walks import``), osmnx's and walks' HTTP replies, the
+        geocoder's cache and the note of an unreachable terrain server.
 
     Returns
     -------
@@ -675,6 +675,7 @@ _OWN_NAMES = {
     "http/walks-areas": re.compile(r"[0-9a-f]{40}\.json"),
     "http/walks-notes": re.compile(r"[0-9a-f]{40}\.json"),
     "geocode": re.compile(r"[0-9a-f]{16,64}\.json"),
+    "terrain": re.compile(r"unreachable\.json"),
 }
 
 
@@ -686,7 +687,7 @@ def _ours(folder: str, name: str) -> bool:
     ----------
     folder
         ``graphs``, ``heights``, ``stores``, ``http`` (and its ``walks-areas`` and
-        ``walks-notes``) or ``geocode``.
+        ``walks-notes``), ``geocode`` or ``terrain`` (the note of an unreachable tile server).
     name
         The file's name.
 
