@@ -268,6 +268,8 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         print(f"start-up (cluster + worker imports): {report.startup_s:.1f} s; tasks "
               f"{work_s:.1f} s; output combined while the cluster closes: {report.finish_s:.1f} s; "
               f"rest (reading, parts): {par_s - report.startup_s - work_s - report.finish_s:.1f} s")  # fmt: skip
+        print(f"{report.tasks} tasks over {report.threads} worker threads; the threads' last "
+              f"tasks ended {report.tail_s:.2f} s apart (the tail)")  # fmt: skip
         print("peak memory per worker (max RSS): "
               + ", ".join(f"{v:.0f} MB" for v in report.worker_peak_mb)
               + f"; this process {peak_rss_mb():.0f} MB")  # fmt: skip

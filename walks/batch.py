@@ -118,8 +118,9 @@ AREA_LOAD_COST_S = 0.25
 #: Automatic chunks aim at the work left divided by this many tasks per worker thread, so
 #: they shrink as the run ends and every thread's last task is short (guided scheduling).
 GUIDED_TASKS = 4
-#: Modules the workers of a local cluster are forked with (besides the main module).
-PRELOAD = ("distributed", "walks.batch")
+#: Modules a worker plans with: imported by the fork server a local cluster's workers are
+#: forked from (besides the main module), or by each worker before its first task.
+PRELOAD = ("distributed", "walks.batch", "walks.planner", "pyarrow", "shapely")
 
 
 @dataclass(frozen=True)
@@ -475,12 +476,11 @@ def run_chunk(
 
 
 def ready_worker() -> None:
-    """Import what a worker plans with, so the first task does not pay for it."""
-    import pyarrow as pa  # noqa: F401, PLC0415
-    import shapely  # noqa: F401, PLC0415
+    """Import what a worker plans with (``PRELOAD``), so the first task does not pay for it."""
+    import importlib  # noqa: PLC0415
 
-    import walks.api  # noqa: PLC0415
-    import walks.planner  # noqa: F401, PLC0415
+    for name in PRELOAD:
+        importlib.import_module(name)
 
 
 def worker_usage() -> tuple[float, float, int]:
@@ -905,7 +905,7 @@ def _start_method() -> str | None:
 
 
 def _connect(
-    scheduler: str | None, workers: int, *, processes: bool
+    scheduler: str | None, workers: int, *, processes: bool, start_method: str | None
 ) -> tuple[Client, LocalCluster | None]:
     """
     Start a local cluster, or reach a running scheduler.
@@ -917,7 +917,9 @@ def _connect(
     workers
         Local workers (single-threaded).
     processes
-        Local workers as processes (forked from a fork server where there is one).
+        Local workers as processes.
+    start_method
+        How to start them (``_start_method``), or None for Dask's default.
 
     Returns
     -------
@@ -936,9 +938,8 @@ def _connect(
         if scheduler is not None:
             return Client(scheduler, timeout="20s"), None  # type: ignore[no-untyped-call]
         settings: dict[str, object] = dict(QUIET_WORKERS)
-        method = _start_method() if processes else None
-        if method is not None:
-            settings["distributed.worker.multiprocessing-method"] = method
+        if start_method is not None:
+            settings["distributed.worker.multiprocessing-method"] = start_method
         with dask.config.set(settings):
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers, threads_per_worker=1, processes=processes,
@@ -1011,7 +1012,9 @@ def _compute(
         and the start-up time, CPU time and peak memory of the workers.
     """
     started = time.perf_counter()
-    client, cluster = _connect(scheduler, workers, processes=processes)
+    # the fork server imports walks while this process imports Dask and starts the scheduler
+    method = _start_method() if processes and scheduler is None else None
+    client, cluster = _connect(scheduler, workers, processes=processes, start_method=method)
     run = _Run()
     try:
         _ready(client)
