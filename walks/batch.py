@@ -1,14 +1,17 @@
 """Many walks at once: one walk per row of an areas file, planned on a Dask cluster.
 
-``run_batch`` reads the requests (``walks.batch_io``), cuts them into chunks of one area each,
-and gives each worker of the cluster (a ``LocalCluster`` of single-threaded processes by
-default, or an existing scheduler) a contiguous share of the areas, so that a worker loads an
-area once and plans all its rows from memory; an idle worker still steals chunks from a busy
-one. A worker plans its chunk, writes the maps and GPX of its rows itself (``--maps``), and
-sends back only the compact rows; the client writes each finished chunk at once as a Parquet
-part, so a killed batch resumes where it stopped, and combines the parts, sorted by row, at the
-end. A row whose walk fails becomes a row with ``status`` ``"failed"`` and the message, never a
-failed batch.
+``run_batch`` reads the requests (``walks.batch_io``), orders them by area, and gives each
+worker thread of the cluster (a ``LocalCluster`` of single-threaded processes forked from a
+preloaded fork server by default, or an existing scheduler's workers) a contiguous share of
+equal estimated cost (``plan_shares``: the budget's minutes, plus a load per area), so that a
+worker loads an area once and plans all its rows from memory. The shares are sent in chunks of
+one area as the threads finish, two at a time per thread; a chunk's size follows the work left
+(large first, single rows at the end), and a thread whose share is done takes the far end of
+the busiest share, so the threads finish together (``_Shares``). A worker plans its chunk,
+writes the maps and GPX of its rows itself (``--maps``), and sends back only the compact rows;
+the client writes each finished chunk at once as a Parquet part, so a killed batch resumes where
+it stopped, and combines the parts, sorted by row, at the end. A row whose walk fails becomes a
+row with ``status`` ``"failed"`` and the message, never a failed batch.
 
 Each row is planned exactly as ``walks generate`` plans the same request (``walks.api``), and
 its area is loaded through ``walks.api.stops_in_area`` (``walks.loader``), so it reads a
