@@ -867,7 +867,7 @@ class _Run:
     threads: int = 0
 
 
-def _start_method() -> str | None:
+def worker_start_method() -> str | None:
     """
     Start multiprocessing's fork server with walks imported, for a local cluster's workers.
 
@@ -922,7 +922,7 @@ def _connect(
     processes
         Local workers as processes.
     start_method
-        How to start them (``_start_method``), or None for Dask's default.
+        How to start them (``worker_start_method``), or None for Dask's default.
 
     Returns
     -------
@@ -1016,7 +1016,7 @@ def _compute(
     """
     started = time.perf_counter()
     # the fork server imports walks while this process imports Dask and starts the scheduler
-    method = _start_method() if processes and scheduler is None else None
+    method = worker_start_method() if processes and scheduler is None else None
     client, cluster = _connect(scheduler, workers, processes=processes, start_method=method)
     run = _Run()
     try:
