@@ -569,6 +569,8 @@ def run_batch(
     if chunk_size is not None:
         _validate.check_int("chunk_size", chunk_size, 1, 10_000, example="--chunk-size 10")
     options = replace(options, maps=maps_dir is not None)
+    # a local cluster's workers are forked from a server that imports walks meanwhile
+    method = worker_start_method() if processes and scheduler is None else None
     requests = read_requests(areas, options)
     _check_categories(options)  # options every row would fail on: refused at once
     check_out(out, maps_dir, overwrite=overwrite)
@@ -592,7 +594,7 @@ def run_batch(
         shared_maps = maps_dir.absolute() if maps_dir is not None else None  # workers' own cwd
         run = _compute(
             pending, chunk_size, options, parts=parts, maps_dir=shared_maps, workers=n_workers,
-            scheduler=scheduler, processes=processes,
+            scheduler=scheduler, processes=processes, start_method=method,
             progress=(lambda k: progress(base + k, len(requests))) if progress else None,
             stop_after=stop_after,
         )  # fmt: skip
@@ -983,6 +985,7 @@ def _compute(
     workers: int,
     scheduler: str | None,
     processes: bool,
+    start_method: str | None,
     progress: Callable[[int], None] | None,
     stop_after: int | None,
 ) -> _Run:
@@ -1003,6 +1006,8 @@ def _compute(
         Where the workers write maps, or None.
     workers, scheduler, processes
         As for ``run_batch``.
+    start_method
+        How local workers start (``worker_start_method``), or None for Dask's default.
     progress
         Called with the rows finished so far in this run.
     stop_after
@@ -1015,9 +1020,7 @@ def _compute(
         and the start-up time, CPU time and peak memory of the workers.
     """
     started = time.perf_counter()
-    # the fork server imports walks while this process imports Dask and starts the scheduler
-    method = worker_start_method() if processes and scheduler is None else None
-    client, cluster = _connect(scheduler, workers, processes=processes, start_method=method)
+    client, cluster = _connect(scheduler, workers, processes=processes, start_method=start_method)
     run = _Run()
     try:
         _ready(client)
