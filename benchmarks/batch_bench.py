@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import dask
-import pyarrow.parquet as pq
 
 from walks import batch, store
 from walks.batch import BatchOptions, WalkRequest, read_requests, run_batch, run_chunk
@@ -250,6 +249,8 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         started = time.perf_counter()
         report = run_batch(areas, out, options, workers=args.workers)
         par_s = time.perf_counter() - started
+        import pyarrow.parquet as pq  # here: the workers are forked with this module imported
+
         rows = pq.read_table(out, columns=["row", "summary"]).to_pylist()
         same = [json.loads(r["summary"]) if r["summary"] else None for r in rows] == [
             json.loads(r["summary"]) if r.get("summary") else None

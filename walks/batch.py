@@ -121,9 +121,10 @@ AREA_LOAD_COST_S = 0.25
 #: Automatic chunks aim at the work left divided by this many tasks per worker thread, so
 #: they shrink as the run ends and every thread's last task is short (guided scheduling).
 GUIDED_TASKS = 4
-#: Modules a worker plans with: imported by the fork server a local cluster's workers are
-#: forked from (besides the main module), or by each worker before its first task.
-PRELOAD = ("distributed", "walks.batch", "walks.planner", "pyarrow", "shapely")
+#: Modules a worker plans with (not pyarrow: only the client writes Parquet), imported by the
+#: fork server a local cluster's workers are forked from (besides the main module), or by each
+#: worker before its first task.
+PRELOAD = ("distributed", "walks.batch", "walks.planner", "shapely")
 
 
 @dataclass(frozen=True)
