@@ -18,8 +18,10 @@ state; then, in the same process run:
 
 It prints, for an idle-machine re-run to compare: walks per second each way, the speed-up (with
 and without the cluster's start-up), CPU seconds per walk each way (user + system: the robust
-figure on a shared machine), the start-up time, and the peak memory of each worker; and checks
-that both runs give the same rows. ``--profile`` adds a cProfile breakdown of one worker
+figure on a shared machine), the speed-up those CPU times project for idle cores (start-up,
+tail and finish included), the start-up time, the tasks and the tail (how far apart the worker
+threads' last tasks ended), and the peak memory of each worker; and checks that both runs give
+the same rows. ``--profile`` adds a cProfile breakdown of one worker
 planning 25 rows of one area (its first load included); ``--overhead`` the CPU per walk of the
 same 40 rows in this process and on a single worker (no two workers sharing the cores: the
 worker's own overhead alone).
@@ -42,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import dask
-import pyarrow.parquet as pq
 
 from walks import batch, store
 from walks.batch import BatchOptions, WalkRequest, read_requests, run_batch, run_chunk
@@ -174,7 +175,11 @@ def overhead(requests: list[WalkRequest], options: BatchOptions, n: int = 40) ->
     cpu0 = cpu_s()
     run_chunk(rows, options)
     here = (cpu_s() - cpu0) / len(rows)
-    with dask.config.set(batch.QUIET_WORKERS):
+    settings: dict[str, object] = dict(batch.QUIET_WORKERS)
+    method = batch.worker_start_method()  # forked as the batch's own workers
+    if method is not None:
+        settings["distributed.worker.multiprocessing-method"] = method
+    with dask.config.set(settings):
         cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
                                silence_logs=40)  # fmt: skip
     with cluster, Client(cluster) as client:
@@ -244,6 +249,8 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         started = time.perf_counter()
         report = run_batch(areas, out, options, workers=args.workers)
         par_s = time.perf_counter() - started
+        import pyarrow.parquet as pq  # here: the workers are forked with this module imported
+
         rows = pq.read_table(out, columns=["row", "summary"]).to_pylist()
         same = [json.loads(r["summary"]) if r["summary"] else None for r in rows] == [
             json.loads(r["summary"]) if r.get("summary") else None
@@ -265,9 +272,16 @@ def main() -> None:  # noqa: PLR0915 - one linear measurement script
         print(f"speed-up, cluster running:       {seq_s / work_s:.2f}x")
         print(f"speed-up by CPU time:            {args.workers * seq_cpu / report.worker_cpu_s:.2f}x"
               f"  (what {args.workers} idle cores would give, tasks fully parallel)")  # fmt: skip
+        rest_s = par_s - report.startup_s - work_s - report.finish_s
+        idle_s = report.worker_cpu_s / args.workers + report.tail_s + par_s - work_s
+        print(f"speed-up projected for idle cores: {seq_cpu / idle_s:.2f}x  (sequential CPU over "
+              "the workers' CPU each + tail + start-up + finish: wall-clock figures on an idle "
+              "machine, from this run's CPU times)")  # fmt: skip
         print(f"start-up (cluster + worker imports): {report.startup_s:.1f} s; tasks "
               f"{work_s:.1f} s; output combined while the cluster closes: {report.finish_s:.1f} s; "
-              f"rest (reading, parts): {par_s - report.startup_s - work_s - report.finish_s:.1f} s")  # fmt: skip
+              f"rest (reading, parts): {rest_s:.1f} s")  # fmt: skip
+        print(f"{report.tasks} tasks over {report.threads} worker threads; the threads' last "
+              f"tasks ended {report.tail_s:.2f} s apart (the tail)")  # fmt: skip
         print("peak memory per worker (max RSS): "
               + ", ".join(f"{v:.0f} MB" for v in report.worker_peak_mb)
               + f"; this process {peak_rss_mb():.0f} MB")  # fmt: skip

@@ -240,22 +240,81 @@ def test_options_every_row_would_fail_on_are_refused_at_once(runner, tmp_path: P
 
 
 def test_areas_are_shared_among_workers_not_repeated(tmp_path: Path, paris_osm: Path) -> None:
-    from walks.batch import area_key, plan_chunks
+    from walks.batch import AREA_LOAD_COST_S, area_key, plan_shares, row_cost
 
-    rows = [f"r{i},PARIS,{box},20,,{stops},{i},,,"
+    rows = [f"r{i},PARIS,{box},{20 + 10 * (i % 7)},,{stops},{i},,,"
             for i, (box, stops) in enumerate(
                 [('"2.350,48.879,2.356,48.882"', "cafe"), ("", "cafe"), ("", "cafe=2"), ("", ""),
                  ('"2.350,48.879,2.356,48.882"', "cafe"), ("", "cafe")] * 3)]  # fmt: skip
     requests = read_requests(_csv(tmp_path, paris_osm, rows), BatchOptions())
-    shares = plan_chunks(requests, 2, 2)
+    shares = plan_shares(requests, 2)
     assert len(shares) == 2
-    chunks = [c for share in shares for c in share]
-    assert sorted(r.row for c in chunks for r in c) == list(range(18))  # every row once
-    assert all(len(c) <= 2 and len({area_key(r) for r in c}) == 1 for c in chunks)
-    keys = [{area_key(r) for c in share for r in c} for share in shares]
+    assert sorted(r.row for share in shares for r in share) == list(range(18))  # every row once
+    keys = [[area_key(r) for r in share] for share in shares]
+    assert all(k == sorted(k) for k in keys)  # contiguous by area
     assert len({area_key(r) for r in requests}) == 3  # box + cafe, whole + cafe, whole + default
-    assert sum(len(k) for k in keys) <= 3 + 1  # an area is loaded by one worker (two at a cut)
-    assert abs(sum(map(len, shares[0])) - sum(map(len, shares[1]))) <= 1  # equal shares
+    assert sum(len(set(k)) for k in keys) <= 3 + 1  # an area is loaded by one worker (two at a cut)
+
+    def cost(share: list) -> float:
+        return sum(map(row_cost, share)) + AREA_LOAD_COST_S * len({area_key(r) for r in share})
+
+    biggest = max(map(row_cost, requests)) + AREA_LOAD_COST_S
+    assert abs(cost(shares[0]) - cost(shares[1])) <= biggest  # equal estimated work
+    assert plan_shares(requests, 2) == shares  # the same shares every time
+    assert [len(s) for s in plan_shares(requests, 40)].count(0) == 40 - 18
+
+
+def test_shares_are_cut_by_cost_not_by_rows(tmp_path: Path, paris_osm: Path) -> None:
+    from walks.batch import plan_shares, row_cost
+
+    cheap = [f"c{i},PARIS,,20,,cafe,{i},,," for i in range(12)]
+    dear = [f"d{i},PARIS,,,30,cafe,{i},,," for i in range(4)]  # 30 km: 400 minutes at 4.5 km/h
+    requests = read_requests(_csv(tmp_path, paris_osm, cheap + dear), BatchOptions())
+    assert all(r.error is None for r in requests)
+    assert row_cost(requests[12]) > 3 * row_cost(requests[0])
+    first, second = plan_shares(requests, 2)
+    assert len(first) + len(second) == 16
+    assert len(first) >= 11  # equal work, not equal rows: the cheap rows and few dear ones
+
+
+def test_chunks_shrink_at_the_end_and_idle_threads_take_the_far_end(
+    tmp_path: Path, paris_osm: Path
+) -> None:
+    from walks.batch import MAX_CHUNK_ROWS, _Shares, area_key, plan_shares
+
+    rows = [f"r{i},PARIS,{box},{30 + (i % 5) * 15},,cafe,{i},,,"
+            for i, box in enumerate(['"2.350,48.879,2.356,48.882"', ""] * 40)]  # fmt: skip
+    requests = read_requests(_csv(tmp_path, paris_osm, rows), BatchOptions())
+    shares = _Shares(requests, 2, None)
+    chunks = []
+    thread = 0
+    while (chunk := shares.take(thread)) is not None:  # the threads ask in turn
+        chunks.append(chunk)
+        thread = 1 - thread
+    assert sorted(r.row for c in chunks for r in c) == list(range(80))  # every row once
+    assert all(len({area_key(r) for r in c}) == 1 for c in chunks)  # one area per chunk
+    assert all([r.row for r in c] == sorted(r.row for r in c) for c in chunks)
+    sizes = [len(c) for c in chunks]
+    assert max(sizes) <= MAX_CHUNK_ROWS
+    assert sizes[0] > 4
+    assert sizes[-4:] == [1, 1, 1, 1]  # every thread's last tasks are single rows
+
+    own = plan_shares(requests, 2)
+    lone = _Shares(requests, 2, None)  # thread 1 never asks: thread 0 does all
+    taken = []
+    while (chunk := lone.take(0)) is not None:
+        taken.append(chunk)
+    mine = [r.row for r in own[0]]
+    assert [r.row for c in taken for r in c][: len(mine)] == mine  # its own share first, in order
+    stolen = next(c for c in taken if c[0].row not in mine)
+    assert stolen[-1].row == own[1][-1].row  # then the other share, from its far end
+
+    fixed = _Shares(requests, 2, 3)
+    sizes = []
+    while (chunk := fixed.take(len(sizes) % 2)) is not None:
+        sizes.append(len(chunk))
+    assert max(sizes) == 3
+    assert sum(sizes) == 80
 
 
 def test_parts_combine_sorted_newest_row_wins(tmp_path: Path, monkeypatch) -> None:
@@ -362,19 +421,24 @@ def test_a_large_extract_is_imported_once_before_the_workers(
 
 
 def test_a_running_scheduler_is_used_and_left_running(tmp_path: Path, paris_osm: Path) -> None:
+    """A real scheduler with one worker process of three threads: its rows go in three shares."""
+    import os
+
     from distributed import Client, LocalCluster
 
     rows = [f"r{i},PARIS,,{20 + 5 * i},,cafe,{i},,," for i in range(3)]
     areas = _csv(tmp_path, paris_osm, rows)
     out = tmp_path / "walks.parquet"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    with LocalCluster(n_workers=1, threads_per_worker=3, processes=True,
                       dashboard_address=None) as cluster:  # fmt: skip
-        report = run_batch(areas, out, BatchOptions(), scheduler=cluster.scheduler_address,
-                           chunk_size=1)  # fmt: skip
+        report = run_batch(areas, out, BatchOptions(), scheduler=cluster.scheduler_address)
         with Client(cluster) as client:  # still there for its other users
-            assert len(client.scheduler_info()["workers"]) == 2
+            assert sum(client.nthreads().values()) == 3
     assert report.complete
     assert report.failed == ()
-    assert len(report.worker_peak_mb) == 2  # measured on each worker of that cluster
+    assert report.threads == 3  # the cluster's threads, whatever this machine's cores
+    assert report.threads != os.cpu_count() or os.cpu_count() == 3
+    assert report.tasks == 3  # three rows over three threads: one each
+    assert len(report.worker_peak_mb) == 1  # measured on that cluster's worker
     assert report.worker_cpu_s > 0
     assert list(gpd.read_parquet(out)["row"]) == [0, 1, 2]

@@ -1,14 +1,17 @@
 """Many walks at once: one walk per row of an areas file, planned on a Dask cluster.
 
-``run_batch`` reads the requests (``walks.batch_io``), cuts them into chunks of one area each,
-and gives each worker of the cluster (a ``LocalCluster`` of single-threaded processes by
-default, or an existing scheduler) a contiguous share of the areas, so that a worker loads an
-area once and plans all its rows from memory; an idle worker still steals chunks from a busy
-one. A worker plans its chunk, writes the maps and GPX of its rows itself (``--maps``), and
-sends back only the compact rows; the client writes each finished chunk at once as a Parquet
-part, so a killed batch resumes where it stopped, and combines the parts, sorted by row, at the
-end. A row whose walk fails becomes a row with ``status`` ``"failed"`` and the message, never a
-failed batch.
+``run_batch`` reads the requests (``walks.batch_io``), orders them by area, and gives each
+worker thread of the cluster (a ``LocalCluster`` of single-threaded processes forked from a
+preloaded fork server by default, or an existing scheduler's workers) a contiguous share of
+equal estimated cost (``plan_shares``: the budget's minutes, plus a load per area), so that a
+worker loads an area once and plans all its rows from memory. The shares are sent in chunks of
+one area as the threads finish, two at a time per thread; a chunk's size follows the work left
+(large first, single rows at the end), and a thread whose share is done takes the far end of
+the busiest share, so the threads finish together (``_Shares``). A worker plans its chunk,
+writes the maps and GPX of its rows itself (``--maps``), and sends back only the compact rows;
+the client writes each finished chunk at once as a Parquet part, so a killed batch resumes where
+it stopped, and combines the parts, sorted by row, at the end. A row whose walk fails becomes a
+row with ``status`` ``"failed"`` and the message, never a failed batch.
 
 Each row is planned exactly as ``walks generate`` plans the same request (``walks.api``), and
 its area is loaded through ``walks.api.stops_in_area`` (``walks.loader``), so it reads a
@@ -17,6 +20,7 @@ region store when the loader has one.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import itertools
@@ -59,6 +63,7 @@ from walks.categories import load_categories, select_categories
 from walks.errors import ExportError, UsageError, WalksError
 from walks.export import walk_summary
 from walks.hours import parse_local_time
+from walks.settings import WALKING_SPEED_KPH
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -89,21 +94,37 @@ log = logging.getLogger(__name__)
 AREA_CACHE_SIZE = 8
 #: Rows per task at most (and per part on disk).
 MAX_CHUNK_ROWS = 25
-#: Dask settings of a local cluster's workers: no statistical profiler (it samples the task's
-#: stack every 10 ms), and the event-loop tick, system and memory monitors every second or so
-#: instead of every 20, 500 and 100 ms. An idle worker then spends about 0.3 % of a core
-#: instead of about 2 % (measured): CPU that no walk needs. The dashboard still shows tasks
-#: and memory.
+#: Dask settings of a local cluster: no statistical profiler on the workers (it samples the
+#: task's stack every 10 ms), and the event-loop tick, system and memory monitors every second
+#: or so instead of every 20, 500 and 100 ms. An idle worker then spends about 0.3 % of a core
+#: instead of about 2 % (measured): CPU that no walk needs. The dashboard still shows tasks and
+#: memory. The scheduler's own work stealing is off: the batch places and balances its tasks
+#: itself (``_Shares``), and a stolen task would load its area on a second worker.
 QUIET_WORKERS = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
 }
-#: Chunks per worker with the scheduler at once (enough to keep it busy; the rest wait here).
-IN_FLIGHT = 3
-#: Tasks per worker aimed at (smaller tasks even out the workers' ends).
-TASKS_PER_WORKER = 16
+#: Tasks per worker thread with the scheduler at once: the one running and the next, so the
+#: thread never waits for the client, and little is committed to a thread at the end of the run.
+IN_FLIGHT = 2
+#: Estimated cost of a row in CPU seconds: a fixed part, and a part per minute of budget (a
+#: ``km`` budget counts at the walking speed). Fitted on the 189 planned rows of
+#: ``benchmarks/batch_bench.py`` (0.17 s + 1.25 ms per minute); the number of stops asked did not
+#: change the cost there. Only the ratios matter: they balance the workers' shares.
+ROW_COST_S = 0.17
+MINUTE_COST_S = 0.00125
+#: Estimated cost of loading an area (graph, features and stops from a warm region store).
+AREA_LOAD_COST_S = 0.25
+#: Automatic chunks aim at the work left divided by this many tasks per worker thread, so
+#: they shrink as the run ends and every thread's last task is short (guided scheduling).
+GUIDED_TASKS = 4
+#: Modules a worker plans with (not pyarrow: only the client writes Parquet), imported by the
+#: fork server a local cluster's workers are forked from (besides the main module), or by each
+#: worker before its first task.
+PRELOAD = ("distributed", "walks.batch", "walks.planner", "shapely")
 
 
 @dataclass(frozen=True)
@@ -141,6 +162,13 @@ class BatchReport:
     area_loads
         Areas the workers loaded in this run (an area is loaded once per worker that plans
         rows of it, and again when it fell out of the worker's memory).
+    tail_s
+        Wall-clock seconds between the first and the last worker thread finishing its last
+        task (0 with one thread): how unevenly the run ended.
+    tasks
+        Tasks sent to the cluster in this run.
+    threads
+        Worker threads the rows were shared among (the cluster's, with ``scheduler``).
     """
 
     out: Path
@@ -157,6 +185,9 @@ class BatchReport:
     compute_s: float = 0.0
     finish_s: float = 0.0
     area_loads: int = 0
+    tail_s: float = 0.0
+    tasks: int = 0
+    threads: int = 0
 
 
 # --------------------------------------------------------------------------- one row (worker)
@@ -449,12 +480,11 @@ def run_chunk(
 
 
 def ready_worker() -> None:
-    """Import what a worker plans with, so the first task does not pay for it."""
-    import pyarrow as pa  # noqa: F401, PLC0415
-    import shapely  # noqa: F401, PLC0415
+    """Import what a worker plans with (``PRELOAD``), so the first task does not pay for it."""
+    import importlib  # noqa: PLC0415
 
-    import walks.api  # noqa: PLC0415
-    import walks.planner  # noqa: F401, PLC0415
+    for name in PRELOAD:
+        importlib.import_module(name)
 
 
 def worker_usage() -> tuple[float, float, int]:
@@ -510,7 +540,9 @@ def run_batch(
     processes
         Local workers as processes (True) or threads of this process.
     chunk_size
-        Rows per task (and per part); None picks about 16 tasks per worker, at most 25 rows.
+        Rows per task (and per part); None sizes each task from the estimated work left
+        (``GUIDED_TASKS``): large tasks first, single rows at the end, at most
+        ``MAX_CHUNK_ROWS`` rows.
     overwrite
         Replace an existing output file.
     progress
@@ -538,6 +570,8 @@ def run_batch(
     if chunk_size is not None:
         _validate.check_int("chunk_size", chunk_size, 1, 10_000, example="--chunk-size 10")
     options = replace(options, maps=maps_dir is not None)
+    # a local cluster's workers are forked from a server that imports walks meanwhile
+    method = worker_start_method() if processes and scheduler is None else None
     requests = read_requests(areas, options)
     _check_categories(options)  # options every row would fail on: refused at once
     check_out(out, maps_dir, overwrite=overwrite)
@@ -556,15 +590,12 @@ def run_batch(
     run = _Run()
     if pending:
         n_workers = workers or os.cpu_count() or 1
-        size = chunk_size or max(
-            1, min(MAX_CHUNK_ROWS, math.ceil(len(pending) / (TASKS_PER_WORKER * n_workers)))
-        )
         base = len(statuses)
         import_stores(pending, options)
         shared_maps = maps_dir.absolute() if maps_dir is not None else None  # workers' own cwd
         run = _compute(
-            pending, size, options, parts=parts, maps_dir=shared_maps, workers=n_workers,
-            scheduler=scheduler, processes=processes,
+            pending, chunk_size, options, parts=parts, maps_dir=shared_maps, workers=n_workers,
+            scheduler=scheduler, processes=processes, start_method=method,
             progress=(lambda k: progress(base + k, len(requests))) if progress else None,
             stop_after=stop_after,
         )  # fmt: skip
@@ -584,7 +615,8 @@ def run_batch(
         out, len(requests), tuple(sorted(computed)), tuple(sorted(done)), failed,
         complete=False, lost=tuple(sorted(run.lost)), startup_s=run.startup_s,
         worker_cpu_s=run.worker_cpu_s, worker_peak_mb=run.worker_peak_mb,
-        compute_s=run.compute_s, area_loads=run.area_loads,
+        compute_s=run.compute_s, area_loads=run.area_loads, tail_s=run.tail_s, tasks=run.tasks,
+        threads=run.threads,
     )  # fmt: skip
     started = time.perf_counter()
     try:
@@ -696,41 +728,128 @@ def _check_categories(options: BatchOptions) -> None:
     select_categories(categories, sorted({name for name, _ in options.stops or ()}))
 
 
-def plan_chunks(
-    requests: list[WalkRequest], size: int, n_workers: int
-) -> list[list[list[WalkRequest]]]:
+def row_cost(request: WalkRequest) -> float:
     """
-    Share rows among workers by area, and cut each share into chunks of one area each.
+    Estimate a row's planning cost (CPU seconds, its area's load not included).
 
-    The rows are ordered by area (``area_key``) and cut into ``n_workers`` contiguous shares of
-    equal size, so an area is loaded by one worker (at most two for an area on a boundary)
-    rather than by every worker; each share is cut into chunks of at most ``size`` rows of
-    one area.
+    Parameters
+    ----------
+    request
+        The row.
+
+    Returns
+    -------
+    float
+        ``ROW_COST_S`` plus ``MINUTE_COST_S`` per minute of budget (a ``km`` budget at the
+        walking speed; neither: the default minutes).
+    """
+    minutes = request.minutes
+    if minutes is None:
+        minutes = DEFAULT_MINUTES if request.km is None else request.km / WALKING_SPEED_KPH * 60
+    return ROW_COST_S + MINUTE_COST_S * minutes
+
+
+def plan_shares(requests: list[WalkRequest], n_shares: int) -> list[list[WalkRequest]]:
+    """
+    Share rows among worker threads by area, in shares of equal estimated cost.
+
+    The rows are ordered by area (``area_key``, then row) and cut into ``n_shares`` contiguous
+    shares whose estimated costs (``row_cost``, plus ``AREA_LOAD_COST_S`` for each area a share
+    starts) are as equal as the rows allow, so an area is loaded by one worker (two for an area
+    cut between two shares) rather than by every worker. The shares depend only on the rows and
+    their number, never on timing.
 
     Parameters
     ----------
     requests
         The rows to plan.
-    size
-        Rows per chunk at most.
-    n_workers
-        Workers (shares).
+    n_shares
+        Worker threads (shares).
 
     Returns
     -------
-    list of list of list
-        Per worker, its chunks, in a fixed order.
+    list of list
+        Per share, its rows in order (a share may be empty when rows are fewer than shares).
     """
     ordered = sorted(requests, key=lambda r: (area_key(r), r.row))
-    share = math.ceil(len(ordered) / n_workers)
-    shares = []
-    for w in range(n_workers):
-        chunks: list[list[WalkRequest]] = []
-        for _, group in itertools.groupby(ordered[w * share : (w + 1) * share], key=area_key):
-            rows = list(group)
-            chunks += [rows[i : i + size] for i in range(0, len(rows), size)]
-        shares.append(chunks)
-    return shares
+    weights = [
+        row_cost(r) + (AREA_LOAD_COST_S if i == 0 or area_key(ordered[i - 1]) != area_key(r) else 0)
+        for i, r in enumerate(ordered)
+    ]
+    ends = list(itertools.accumulate(weights))
+    total = ends[-1] if ends else 0.0
+    cuts = [0]
+    for k in range(1, n_shares):
+        aim = total * k / n_shares
+        at = bisect.bisect_left(ends, aim)  # the row whose end first reaches the aim
+        if at < len(ends) and ends[at] - aim > aim - (ends[at] - weights[at]):
+            at -= 1  # that row ends farther past the aim than it starts before it: leave it out
+        cuts.append(min(len(ordered), max(cuts[-1], at + 1)))
+    cuts.append(len(ordered))
+    return [ordered[a:b] for a, b in itertools.pairwise(cuts)]
+
+
+class _Shares:
+    """The rows not yet sent, per worker thread, cut into chunks as the threads ask for work.
+
+    Each thread takes chunks from the front of its own share (``plan_shares``); a thread whose
+    share is done takes from the far end of the share with the most estimated work left, so
+    both ends meet. A chunk holds rows of one area. With a fixed ``size`` it holds up to that
+    many rows; otherwise its estimated cost aims at the work left over ``GUIDED_TASKS`` tasks
+    per thread (at most ``MAX_CHUNK_ROWS`` rows, at least one), so chunks shrink towards the end
+    and the threads finish together. Which rows go together never changes a row's result.
+
+    Parameters
+    ----------
+    requests
+        The rows to plan.
+    n_threads
+        Worker threads.
+    size
+        Rows per chunk, or None for sizes from the work left.
+    """
+
+    def __init__(self, requests: list[WalkRequest], n_threads: int, size: int | None) -> None:
+        self.queues = [collections.deque(share) for share in plan_shares(requests, n_threads)]
+        self.left = [sum(map(row_cost, q)) for q in self.queues]
+        self.size = size
+
+    def take(self, thread: int) -> list[WalkRequest] | None:
+        """
+        Return a thread's next chunk: from its own share, else from the far end of the busiest.
+
+        Parameters
+        ----------
+        thread
+            The thread's index.
+
+        Returns
+        -------
+        list or None
+            The chunk's rows in row order, or None when no row is left.
+        """
+        own = bool(self.queues[thread])
+        if not own:
+            thread = max(range(len(self.queues)), key=lambda t: (self.left[t], -t))
+            if not self.queues[thread]:
+                return None
+        queue = self.queues[thread]
+        total = sum(self.left)
+        aim = math.inf if self.size is not None else total / (GUIDED_TASKS * len(self.queues))
+        if not own:
+            aim = min(aim, self.left[thread] / 2)  # the owner keeps at least half
+        rows = self.size or MAX_CHUNK_ROWS
+        key = area_key(queue[0] if own else queue[-1])
+        chunk: list[WalkRequest] = []
+        cost = 0.0
+        while queue and len(chunk) < rows and (not chunk or cost < aim):
+            following = queue[0] if own else queue[-1]
+            if area_key(following) != key:
+                break
+            chunk.append(queue.popleft() if own else queue.pop())
+            cost += row_cost(following)
+        self.left[thread] = max(0.0, self.left[thread] - cost) if queue else 0.0
+        return sorted(chunk, key=lambda r: r.row)
 
 
 @dataclass
@@ -746,10 +865,53 @@ class _Run:
     compute_s: float = 0.0
     closing: threading.Thread | None = None
     area_loads: int = 0
+    tail_s: float = 0.0
+    tasks: int = 0
+    threads: int = 0
+
+
+def worker_start_method() -> str | None:
+    """
+    Start multiprocessing's fork server with walks imported, for a local cluster's workers.
+
+    Forked from a server that imported ``PRELOAD`` and the main module once, a worker starts
+    without importing anything (about a CPU-second less each) and exits without tearing the
+    interpreter down (its cluster closes in hundredths of a second instead of about half a
+    second). The server gets the environment Dask gives a worker it spawns
+    (``distributed.nanny.pre-spawn-environ``: one BLAS thread, a fixed hash seed, ...), which
+    the nanny sets in this process anyway.
+
+    Returns
+    -------
+    str or None
+        ``"forkserver"``, or None where it is unavailable (the workers are then spawned).
+    """
+    import multiprocessing  # noqa: PLC0415
+    from multiprocessing import forkserver  # noqa: PLC0415
+
+    import dask  # noqa: PLC0415
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    environ = {
+        name: os.environ.get(name, str(value))
+        for name, value in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+        if value is not None
+    }
+    if environ.get("PYTHONHASHSEED", os.environ.get("PYTHONHASHSEED")) in (None, "0"):
+        environ["PYTHONHASHSEED"] = "6640"  # as a nanny spawns its worker
+    os.environ.update(environ)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", *PRELOAD])
+    try:
+        forkserver.ensure_running()  # a no-op when running; it imports in the background
+    except OSError as err:  # pragma: no cover - e.g. no Unix sockets
+        log.debug("no fork server (%s): spawning the workers", err)
+        return None
+    return "forkserver"
 
 
 def _connect(
-    scheduler: str | None, workers: int, *, processes: bool
+    scheduler: str | None, workers: int, *, processes: bool, start_method: str | None
 ) -> tuple[Client, LocalCluster | None]:
     """
     Start a local cluster, or reach a running scheduler.
@@ -762,6 +924,8 @@ def _connect(
         Local workers (single-threaded).
     processes
         Local workers as processes.
+    start_method
+        How to start them (``worker_start_method``), or None for Dask's default.
 
     Returns
     -------
@@ -779,7 +943,10 @@ def _connect(
     try:
         if scheduler is not None:
             return Client(scheduler, timeout="20s"), None  # type: ignore[no-untyped-call]
-        with dask.config.set(QUIET_WORKERS):
+        settings: dict[str, object] = dict(QUIET_WORKERS)
+        if start_method is not None:
+            settings["distributed.worker.multiprocessing-method"] = start_method
+        with dask.config.set(settings):
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers, threads_per_worker=1, processes=processes,
                 dashboard_address=":0", silence_logs=logging.ERROR,
@@ -790,9 +957,28 @@ def _connect(
         raise UsageError(msg) from err
 
 
+def worker_threads(client: Client) -> list[str]:
+    """
+    Return the cluster's worker threads, as their workers' addresses (one per thread).
+
+    Parameters
+    ----------
+    client
+        The Dask client.
+
+    Returns
+    -------
+    list of str
+        Each worker's address once per thread, workers sorted, so that the shares of one
+        worker's threads are neighbours and share their areas' loads.
+    """
+    threads = client.nthreads()  # type: ignore[no-untyped-call]
+    return [address for address in sorted(threads) for _ in range(max(1, int(threads[address])))]
+
+
 def _compute(
     pending: list[WalkRequest],
-    size: int,
+    size: int | None,
     options: BatchOptions,
     *,
     parts: Path,
@@ -800,6 +986,7 @@ def _compute(
     workers: int,
     scheduler: str | None,
     processes: bool,
+    start_method: str | None,
     progress: Callable[[int], None] | None,
     stop_after: int | None,
 ) -> _Run:
@@ -811,7 +998,7 @@ def _compute(
     pending
         The rows to plan.
     size
-        Rows per chunk at most.
+        Rows per chunk, or None for sizes from the work left (``_Shares``).
     options
         The batch's settings.
     parts
@@ -820,6 +1007,8 @@ def _compute(
         Where the workers write maps, or None.
     workers, scheduler, processes
         As for ``run_batch``.
+    start_method
+        How local workers start (``worker_start_method``), or None for Dask's default.
     progress
         Called with the rows finished so far in this run.
     stop_after
@@ -831,45 +1020,21 @@ def _compute(
         The rows' statuses, the rows lost with their worker, whether the run stopped early,
         and the start-up time, CPU time and peak memory of the workers.
     """
-    from distributed import as_completed  # noqa: PLC0415
-
     started = time.perf_counter()
-    client, cluster = _connect(scheduler, workers, processes=processes)
+    client, cluster = _connect(scheduler, workers, processes=processes, start_method=start_method)
     run = _Run()
     try:
         _ready(client)
-        addresses = sorted(client.scheduler_info()["workers"])
+        threads = worker_threads(client)  # the cluster's own, not this machine's cores
+        run.threads = len(threads)
         run.startup_s = time.perf_counter() - started
         before = client.run(worker_usage) if processes or scheduler else {}
         sent = time.perf_counter()
-        feeder = _Feeder(client, plan_chunks(pending, size, max(1, len(addresses))), addresses,
+        feeder = _Feeder(client, _Shares(pending, max(1, len(threads)), size), threads,
                          (options, maps_dir))  # fmt: skip
-        flowing = as_completed(feeder.start())  # type: ignore[no-untyped-call]
-        written = 0
-        for future in flowing:
-            worker, rows = feeder.finished(future)
-            try:
-                records = future.result()
-            except ExportError:
-                raise
-            except Exception as err:  # noqa: BLE001 - a lost worker loses its chunk, not the batch
-                log.warning("a task failed (%s): its rows are left for a re-run", err)
-                run.lost += rows
-                records = []
-            if records:
-                write_part(parts, records)
-                run.statuses |= {r["row"]: r["status"] for r in records}
-                written += 1
-                if progress is not None:
-                    progress(len(run.statuses))
-            if stop_after is not None and written >= stop_after:
-                feeder.cancel()
-                run.stopped = True
-                break
-            following = feeder.submit(worker)
-            if following is not None:
-                flowing.add(following)  # type: ignore[no-untyped-call]
+        _collect(feeder, run, parts, progress, stop_after)
         run.compute_s = time.perf_counter() - sent
+        run.tail_s, run.tasks = feeder.tail_s(), feeder.sent
         after = client.run(worker_usage) if before else {}
         run.worker_cpu_s = sum(after[w][0] - before[w][0] for w in after if w in before)
         run.worker_peak_mb = tuple(sorted(v[1] for v in after.values()))
@@ -877,26 +1042,83 @@ def _compute(
     except BaseException:
         _close(client, cluster)
         raise
-    # the cluster shuts down (a second or two) while the client combines the output
+    # the cluster shuts down while the client combines the output
     run.closing = threading.Thread(target=_close, args=(client, cluster), name="walks-close")
     run.closing.start()
     return run
 
 
-class _Feeder:
-    """Hand each worker its share of chunks a few at a time; an idle one takes from the longest.
+def _collect(
+    feeder: _Feeder,
+    run: _Run,
+    parts: Path,
+    progress: Callable[[int], None] | None,
+    stop_after: int | None,
+) -> None:
+    """
+    Send the chunks and write each finished one's part at once, until no row is left.
 
-    Only ``IN_FLIGHT`` chunks per worker are with the scheduler at once, so it holds a bounded
-    number of rows whatever the size of the batch.
+    Parameters
+    ----------
+    feeder
+        Sends the chunks.
+    run
+        Collects the rows' statuses, the rows lost, and whether the run stopped.
+    parts
+        Where the parts go.
+    progress
+        Called with the rows finished so far in this run.
+    stop_after
+        As for ``run_batch``.
+
+    Raises
+    ------
+    ExportError
+        When a worker cannot write a map (the batch stops).
+    """
+    from distributed import as_completed  # noqa: PLC0415
+
+    flowing = as_completed(feeder.start())  # type: ignore[no-untyped-call]
+    written = 0
+    for future in flowing:
+        thread, rows = feeder.finished(future)
+        following = feeder.submit(thread)  # before this part is written: the thread never waits
+        if following is not None:
+            flowing.add(following)  # type: ignore[no-untyped-call]
+        try:
+            records = future.result()
+        except ExportError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a lost worker loses its chunk, not the batch
+            log.warning("a task failed (%s): its rows are left for a re-run", err)
+            run.lost += rows
+            continue
+        write_part(parts, records)
+        run.statuses |= {r["row"]: r["status"] for r in records}
+        written += 1
+        if progress is not None:
+            progress(len(run.statuses))
+        if stop_after is not None and written >= stop_after:
+            feeder.cancel()
+            run.stopped = True
+            return
+
+
+class _Feeder:
+    """Send each worker thread its chunks (``_Shares``) a few at a time, as they finish.
+
+    Only ``IN_FLIGHT`` chunks per thread are with the scheduler at once, so it holds a bounded
+    number of rows whatever the size of the batch, and little is committed to a thread when the
+    run ends.
 
     Parameters
     ----------
     client
         The Dask client.
     shares
-        Per worker, its chunks (``plan_chunks``).
-    addresses
-        The workers' addresses, in the order of ``shares`` (empty: any worker).
+        The rows left, per thread.
+    threads
+        Per thread, its worker's address (empty: any worker).
     args
         The options and the maps folder, passed to ``run_chunk`` after the chunk.
     """
@@ -904,54 +1126,54 @@ class _Feeder:
     def __init__(
         self,
         client: Client,
-        shares: list[list[list[WalkRequest]]],
-        addresses: list[str],
+        shares: _Shares,
+        threads: list[str],
         args: tuple[BatchOptions, Path | None],
     ) -> None:
         self.client = client
-        self.queues = [collections.deque(share) for share in shares]
-        self.addresses = addresses
+        self.shares = shares
+        self.threads = threads
         self.args = args
         self.flying: dict[object, tuple[Future[list[dict[str, Any]]], int, list[int]]] = {}
+        self.ended: dict[int, float] = {}  # per thread, when its last task came back
+        self.sent = 0
 
     def start(self) -> list[Future[list[dict[str, Any]]]]:
         """
-        Send the first ``IN_FLIGHT`` chunks of each worker.
+        Send the first ``IN_FLIGHT`` chunks of each thread.
 
         Returns
         -------
         list of Future
             The tasks sent.
         """
-        sent = (self.submit(w) for _ in range(IN_FLIGHT) for w in range(len(self.queues)))
+        n = len(self.shares.queues)
+        sent = (self.submit(t) for _ in range(IN_FLIGHT) for t in range(n))
         return [f for f in sent if f is not None]
 
-    def submit(self, worker: int) -> Future[list[dict[str, Any]]] | None:
+    def submit(self, thread: int) -> Future[list[dict[str, Any]]] | None:
         """
-        Send a worker its next chunk, or the last chunk of the longest share when its own is done.
+        Send a thread its next chunk.
 
         Parameters
         ----------
-        worker
-            The worker's index.
+        thread
+            The thread's index.
 
         Returns
         -------
         Future or None
-            The task, or None when no chunk is left.
+            The task, or None when no row is left.
         """
-        if self.queues[worker]:
-            chunk = self.queues[worker].popleft()
-        else:  # an idle worker helps the busiest, from the far end of its share
-            busiest = max(self.queues, key=len)
-            if not busiest:
-                return None
-            chunk = busiest.pop()
+        chunk = self.shares.take(thread)
+        if chunk is None:
+            return None
         where: dict[str, Any] = {}
-        if self.addresses:
-            where = {"workers": [self.addresses[worker]], "allow_other_workers": True}
+        if self.threads:
+            where = {"workers": [self.threads[thread]], "allow_other_workers": True}
         future = self.client.submit(run_chunk, chunk, *self.args, pure=False, **where)
-        self.flying[future.key] = (future, worker, [r.row for r in chunk])
+        self.flying[future.key] = (future, thread, [r.row for r in chunk])
+        self.sent += 1
         return future
 
     def finished(self, future: Future[list[dict[str, Any]]]) -> tuple[int, list[int]]:
@@ -966,10 +1188,22 @@ class _Feeder:
         Returns
         -------
         tuple
-            The worker it was sent to and its rows.
+            The thread it was sent to and its rows.
         """
-        _, worker, rows = self.flying.pop(future.key)
-        return worker, rows
+        _, thread, rows = self.flying.pop(future.key)
+        self.ended[thread] = time.perf_counter()
+        return thread, rows
+
+    def tail_s(self) -> float:
+        """
+        Return the seconds between the first and the last thread's last task coming back.
+
+        Returns
+        -------
+        float
+            0 with fewer than two threads that ran tasks.
+        """
+        return max(self.ended.values()) - min(self.ended.values()) if self.ended else 0.0
 
     def cancel(self) -> None:
         """Cancel the tasks in flight (their rows are planned by a re-run)."""
