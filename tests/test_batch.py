@@ -394,17 +394,12 @@ def test_a_killed_batch_resumes_without_redoing_rows(tmp_path: Path, paris_osm: 
     assert not parts.exists()
 
 
-def test_a_large_extract_is_imported_once_before_the_workers(
-    tmp_path: Path, paris_osm: Path, cache_dir: Path, monkeypatch
+def test_an_extract_is_imported_once_before_the_workers(
+    tmp_path: Path, paris_osm: Path, cache_dir: Path
 ) -> None:
-    import inspect
-
-    from walks import loader, store
+    from walks import store
     from walks.batch import import_stores
 
-    if "use_store" not in inspect.signature(loader.load_graph).parameters:
-        pytest.skip("this loader reads no region store yet (the region-data branch does)")
-    monkeypatch.setattr(store, "IMPLICIT_IMPORT_BYTES", 0)  # Paris counts as large
     areas = _csv(tmp_path, paris_osm, ["a,PARIS,,20,,cafe,1,,,", "b,PARIS,,25,,cafe,2,,,"])
     requests = read_requests(areas, BatchOptions())
     assert not store.has_current_store(paris_osm, cache_dir)

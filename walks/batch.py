@@ -632,12 +632,11 @@ def run_batch(
 
 def import_stores(requests: list[WalkRequest], options: BatchOptions) -> None:
     """
-    Import each large extract of the batch into its region store once, before any task.
+    Import each extract of the batch into its region store once, before any task.
 
-    A loader that reads region stores (``walks.store``) imports an extract larger than
-    ``walks.store.IMPLICIT_IMPORT_BYTES`` on its first use: in a batch, every worker's first
-    load would import the same file at the same time. Importing it here once leaves the
-    workers a current store to read. Nothing is done while the loader reads files only.
+    The loader imports an extract on its first use (``walks.loader.load_graph``): in a batch,
+    every worker's first load would import the same file at the same time. Importing it here
+    once leaves the workers a current store to read.
 
     Parameters
     ----------
@@ -646,19 +645,13 @@ def import_stores(requests: list[WalkRequest], options: BatchOptions) -> None:
     options
         The batch's settings (the cache holds the stores).
     """
-    import inspect  # noqa: PLC0415
+    from walks import store  # noqa: PLC0415
 
-    from walks import loader, store  # noqa: PLC0415
-
-    if "use_store" not in inspect.signature(loader.load_graph).parameters:
-        return  # this loader reads the files themselves
     cache = cache_dir_of(options)
     for name in sorted({r.osm_file for r in requests if r.osm_file is not None}):
         path = Path(name)
         try:
-            if path.stat().st_size <= store.IMPLICIT_IMPORT_BYTES or store.has_current_store(
-                path, cache
-            ):
+            if store.has_current_store(path, cache):
                 continue
             log.info("importing %s into the region store once, before the workers start",
                      visible(path.name, one_line=True))  # fmt: skip

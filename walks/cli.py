@@ -1524,7 +1524,7 @@ def _store_line(osm_file: Path, cache_dir: Path) -> str:
     """
     record = _store_record(osm_file, cache_dir)
     if not record["present"]:
-        return "none (walks import FILE builds one; files over 20 MiB get one on first use)"
+        return "none (walks import FILE builds one, as does the first run that reads the file)"
     state = "current" if record["current"] else "out of date (the file changed): rebuilt on use"
     return f"{state}, {record['size_bytes'] / 1e6:.1f} MB, imported {record['imported']}"
 

@@ -83,10 +83,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Files larger than this get a store on first use: every file does (an import costs less than
-#: reading the file for one area), so the client of a batch imports any file before its tasks.
-IMPLICIT_IMPORT_BYTES = 0
-
 #: The store format; a store of another version is built again.
 STORE_VERSION = "4"
 
