@@ -288,3 +288,52 @@ def test_corrupt_extract_is_a_data_error_and_leaves_no_store(tmp_path: Path) -> 
     assert not isinstance(caught.value, CacheError)  # the file is at fault, not the cache folder
     assert "cache folder" not in str(caught.value)
     assert list((cache / "stores").glob("*")) == []
+
+
+_KEYED = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="test">
+  <node id="1" version="1" lat="48.1000" lon="11.5000"><tag k="amenity" v="cafe"/></node>
+  <node id="2" version="1" lat="48.1001" lon="11.5001">
+    <tag k="name" v="Zur Post"/><tag k="amenity" v="cafe"/></node>
+  <node id="3" version="1" lat="48.1002" lon="11.5002"><tag k="note" v="amenity"/></node>
+  <node id="4" version="1" lat="48.1003" lon="11.5003"><tag k="disused:amenity" v="cafe"/></node>
+  <node id="5" version="1" lat="48.1004" lon="11.5004">
+    <tag k="{odd}" v="1"/><tag k="amenity" v="cafe"/></node>
+  <node id="6" version="1" lat="48.1005" lon="11.5005"><tag k="tourism" v="viewpoint"/></node>
+  <node id="7" version="1" lat="48.1006" lon="11.5006"><tag k="craft" v="bakery"/></node>
+</osm>
+"""
+
+
+def test_key_prefilter_keeps_exactly_what_the_filter_keeps(paris_osm: Path, tmp_path: Path) -> None:
+    """Rows skipped in SQL by their keys are rows the categories would refuse, no more."""
+    from walks.loader import _first_keys, _wanted
+
+    cafe = select_categories(load_categories(), ["cafe"])
+    keys = _first_keys(cafe)
+    assert keys is not None
+    assert "amenity" in keys
+    assert "tourism" in keys
+    small = tmp_path / "keyed.osm"
+    small.write_text(_KEYED, encoding="utf-8")
+    cache = tmp_path / "cache"
+    for extract in (small, paris_osm):
+        import_extract(extract, cache)
+        every = store.load_features(extract, None, _wanted(cafe), cache)
+        quick = store.load_features(extract, None, _wanted(cafe), cache, keys=keys)
+        assert quick.features == every.features
+        assert quick.buildings == every.buildings
+        area = area_from_bbox(*BOX)
+        if extract == paris_osm:
+            near = store.load_features(extract, area, _wanted(cafe), cache, keys=keys)
+            assert (
+                near.features == store.load_features(extract, area, _wanted(cafe), cache).features
+            )
+            assert len(near.features) > 3
+    got = store.load_features(small, None, _wanted(cafe), cache, keys=keys)
+    # the key, not a value or a longer key; tags written as JSON (a key starting "{") pass too
+    assert [f.osm_id for f in got.features] == [1, 2, 5, 6]
+    assert [f.osm_id for f in store.load_features(small, None, bool, cache, keys=keys).features] == [
+        1, 2, 5, 6,
+    ]  # fmt: skip
+    assert len(store.load_features(small, None, bool, cache).features) == 7

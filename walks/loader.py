@@ -421,7 +421,7 @@ def load_features(
     if osm_file is not None or area is None:
         return _extract_features(
             area, osm_file, wanted, corridor=corridor, cache_dir=cache_dir, say=say,
-            use_store=use_store,
+            use_store=use_store, keys=_first_keys(categories),
         )  # fmt: skip
     assert area is not None
     query: dict[str, bool | str | list[str]] = {"building": True, "tourism": ["viewpoint"]}
@@ -458,6 +458,7 @@ def _extract_features(
     cache_dir: Path | None,
     say: Callable[[str], None],
     use_store: bool | None,
+    keys: frozenset[str] | None = None,
 ) -> OsmFeatures:
     """
     Get the features of an area of an extract (or the whole of it), from its store or itself.
@@ -478,6 +479,9 @@ def _extract_features(
         Reports progress.
     use_store
         As for ``load_graph``.
+    keys
+        Tag keys a feature needs one of (``_first_keys``), to skip others early; None for
+        no such test.
 
     Returns
     -------
@@ -488,7 +492,7 @@ def _extract_features(
     folder = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
     if _store_ready(path, folder, say, use_store):
         say(f"opening places and buildings from the store of {path.name}")
-        features = store.load_features(path, area, wanted, folder, corridor=corridor)
+        features = store.load_features(path, area, wanted, folder, corridor=corridor, keys=keys)
     else:
         say(f"reading places and buildings from {path.name}")
         features = read_features(path, wanted)
@@ -536,14 +540,33 @@ def _wanted(categories: list[Category]) -> Callable[[dict[str, str]], bool]:
     callable
         Takes an object's tags, says whether to keep it.
     """
-    first_keys = {f[0][0] for c in categories for f in c.filters if f}
-    quick = not any(not f for c in categories for f in c.filters)
+    first_keys = _first_keys(categories)
 
     def wanted(tags: dict[str, str]) -> bool:
         if tags.get("tourism") == "viewpoint":
             return True
-        if quick and first_keys.isdisjoint(tags):
+        if first_keys is not None and first_keys.isdisjoint(tags):
             return False
         return any(c.matches(tags) for c in categories)
 
     return wanted
+
+
+def _first_keys(categories: list[Category]) -> frozenset[str] | None:
+    """
+    Name the tag keys an object needs to be a candidate stop: one of them at least.
+
+    Parameters
+    ----------
+    categories
+        The categories wanted.
+
+    Returns
+    -------
+    frozenset or None
+        Each filter's first key, and ``tourism`` (viewpoints); None when a filter is empty
+        (it matches anything).
+    """
+    if any(not f for c in categories for f in c.filters):
+        return None
+    return frozenset({f[0][0] for c in categories for f in c.filters} | {"tourism"})

@@ -77,7 +77,7 @@ from walks.data import (
 from walks.errors import CacheError, DataError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
     from walks.types import Area
 
@@ -1218,7 +1218,9 @@ _COLUMNS = {
 }
 
 
-def _rows(db: sqlite3.Connection, table: str, box: _Box | None) -> list[tuple[Any, ...]]:
+def _rows(
+    db: sqlite3.Connection, table: str, box: _Box | None, keys: Collection[str] | None = None
+) -> list[tuple[Any, ...]]:
     """
     Select a table's rows whose box meets a box, in file order (all rows for None).
 
@@ -1233,6 +1235,9 @@ def _rows(db: sqlite3.Connection, table: str, box: _Box | None) -> list[tuple[An
         ``ways``, ``areas``, ``features``, ``buildings`` or ``landcover``.
     box
         ``(west, east, south, north)``, or None for every row.
+    keys
+        For a table with tags: only rows having one of these tag keys (and rows whose tags
+        are written as JSON, not tested here) come; None for every row.
 
     Returns
     -------
@@ -1240,16 +1245,22 @@ def _rows(db: sqlite3.Connection, table: str, box: _Box | None) -> list[tuple[An
         The rows' ``_COLUMNS``.
     """
     columns = ", ".join(f"t.{c}" for c in _COLUMNS[table].split(", "))
-    if box is None:
-        return db.execute(f"SELECT {columns} FROM {table} t ORDER BY t.seq").fetchall()  # noqa: S608
-    query = (
-        f"SELECT {columns} FROM {table}_rt r JOIN {table} t "  # noqa: S608 - fixed names
-        f"ON t.id >= r.id * {_GROUP} AND t.id < (r.id + 1) * {_GROUP} "
-        "WHERE r.max_lon >= ?1 AND r.min_lon <= ?2 AND r.max_lat >= ?3 AND r.min_lat <= ?4 "
-        "AND t.max_lon >= ?1 AND t.min_lon <= ?2 AND t.max_lat >= ?3 AND t.min_lat <= ?4 "
-        "ORDER BY t.seq"
-    )
-    return db.execute(query, box).fetchall()
+    params: list[object] = [] if box is None else list(box)
+    where = "1" if box is None else (
+        "r.max_lon >= ?1 AND r.min_lon <= ?2 AND r.max_lat >= ?3 AND r.min_lat <= ?4 "
+        "AND t.max_lon >= ?1 AND t.min_lon <= ?2 AND t.max_lat >= ?3 AND t.min_lat <= ?4"
+    )  # fmt: skip
+    if keys is not None:
+        # a key is at the start of the text or after a tag separator, and ends at its value's
+        first = len(params) + 1
+        tests = [f"instr(char(31) || t.tags, ?{first + i}) > 0" for i in range(len(keys))]
+        where += f" AND (substr(t.tags, 1, 1) = '{{' OR {' OR '.join(tests) or '0'})"
+        params += [f"{_NEXT}{key}{_PAIR}" for key in sorted(keys)]
+    source = f"{table} t" if box is None else (
+        f"{table}_rt r JOIN {table} t ON t.id >= r.id * {_GROUP} AND t.id < (r.id + 1) * {_GROUP}"
+    )  # fmt: skip
+    query = f"SELECT {columns} FROM {source} WHERE {where} ORDER BY t.seq"  # noqa: S608 - fixed names
+    return db.execute(query, params).fetchall()
 
 
 def _ring_points(rings: list[list[list[float]]]) -> tuple[Ring, ...]:
@@ -1324,6 +1335,7 @@ def load_features(
     *,
     margin_m: float = MARGIN_M,
     corridor: Area | None = None,
+    keys: Collection[str] | None = None,
 ) -> OsmFeatures:
     """
     Load the wanted tagged objects meeting an area's box, and the buildings and land cover near.
@@ -1342,6 +1354,9 @@ def load_features(
         Buildings and land cover this far around the area's box come too.
     corridor
         A wider region whose buildings are wanted too (towards a landmark).
+    keys
+        Tag keys a feature needs one of to be ``wanted`` (a promise of the caller): rows with
+        none of them are skipped before their tags are read. None reads every row.
 
     Returns
     -------
@@ -1352,7 +1367,7 @@ def load_features(
     near = None if area is None else margin_box(area, corridor, margin_m)
     with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
-        feature_rows = _rows(db, "features", box)
+        feature_rows = _rows(db, "features", box, keys)
         building_rows = _rows(db, "buildings", near)
         cover_rows = _rows(db, "landcover", near)
     features = []
