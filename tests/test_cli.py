@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 from pathlib import Path
@@ -293,3 +294,32 @@ def test_import_errors_are_one_line(runner, tmp_path: Path, paris_osm: Path) -> 
     assert not (tmp_path / "stores").exists()
     no_file = runner.invoke(app, ["import"])
     assert no_file.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["generate", "--minutes", "abc"],
+         "Error: --minutes 'abc' is not valid: Input should be a valid number"),
+        (["generate", "--minutes=\x1b[2J"], "Error: --minutes '\\x1b[2J' is not valid"),
+        (["generate", "--bogus"], "Error: No such option: --bogus"),
+        (["import"], "Error: Missing argument 'FILE' (see 'walks import --help')"),
+        (["batch", "a.csv", "--workers", "two"], "Error: --workers 'two' is not valid"),
+    ],
+)  # fmt: skip
+def test_usage_errors_of_the_command_are_one_line(argv: list[str], expected: str) -> None:
+    """The installed command: click's own usage errors say one line too, exit 2, no usage block."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "walks", *argv], capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(expected), lines[0]
+    assert "\x1b" not in done.stderr
+    assert "--help')" in lines[0]

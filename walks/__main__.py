@@ -1,5 +1,5 @@
 """Run the command-line interface: ``python -m walks``."""
 
-from walks.cli import app
+from walks.cli import run
 
-app(prog_name="walks")
+run()

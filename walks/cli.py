@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -1887,3 +1888,83 @@ def batch(
     typer.echo(visible(str(out), one_line=True))
     if report.maps is not None:
         typer.echo(visible(str(report.maps), one_line=True))
+
+
+def _given_value(args: list[str], opts: list[str]) -> str | None:
+    """
+    Find the value given on the command line to an option (``--opt VALUE`` or ``--opt=VALUE``).
+
+    Parameters
+    ----------
+    args
+        The command line's arguments.
+    opts
+        The option's names.
+
+    Returns
+    -------
+    str or None
+        The last value given, or None when none is found.
+    """
+    found = None
+    for index, arg in enumerate(args):
+        name, equals, value = arg.partition("=")
+        if name in opts and equals:
+            found = value
+        elif arg in opts and index + 1 < len(args):
+            found = args[index + 1]
+    return found
+
+
+def _usage_line(err: TyperException, args: list[str]) -> str:
+    """
+    Say a command-line usage error (click's) in one line: the option, the value given, the fix.
+
+    Parameters
+    ----------
+    err
+        The usage error (click's ``UsageError`` or ``BadParameter``).
+    args
+        The command line's arguments.
+
+    Returns
+    -------
+    str
+        The message, ending with where the help is.
+    """
+    format_message = getattr(err, "format_message", None)
+    message = str(format_message()) if callable(format_message) else str(err)
+    param = getattr(err, "param", None)
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
+    value = _given_value(args, opts) if opts else None
+    if value is not None:
+        message = f"{opts[0]} {value!r} is not valid: {getattr(err, 'message', message)}"
+    ctx = getattr(err, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "walks"
+    return f"{message.rstrip('.')} (see '{path} --help')"
+
+
+def run(args: list[str] | None = None) -> None:
+    """
+    Run the command-line tool (the ``walks`` command and ``python -m walks``).
+
+    Usage errors that click reports itself (an option of the wrong type, an unknown option, a
+    missing argument) become one ``Error: …`` line too, naming the option and the value given,
+    with exit code 2; no usage block is printed above it.
+
+    Parameters
+    ----------
+    args
+        The arguments; None reads them from ``sys.argv``.
+    """
+    given = list(sys.argv[1:] if args is None else args)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=given, prog_name="walks", standalone_mode=False)
+    except typer.Abort:
+        _error("aborted: nothing was written")
+        sys.exit(1)
+    except TyperException as err:  # click's usage errors (ours are reported by _reporting)
+        _error(_usage_line(err, given))
+        sys.exit(int(getattr(err, "exit_code", 2)))
+    sys.exit(code if isinstance(code, int) else 0)
