@@ -323,3 +323,22 @@ def test_usage_errors_of_the_command_are_one_line(argv: list[str], expected: str
     assert lines[0].startswith(expected), lines[0]
     assert "\x1b" not in done.stderr
     assert "--help')" in lines[0]
+
+
+def test_logs_to_a_file_or_pipe_are_whole_lines(runner, paris_osm: Path, tmp_path: Path) -> None:
+    """-v logs on a non-terminal stderr: one line per record, long paths not wrapped or padded."""
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "extract.osm"
+    deep.parent.mkdir()
+    deep.write_bytes(paris_osm.read_bytes())
+    cache = tmp_path / ("cache-folder-with-a-long-name-" * 3)
+    for _ in range(2):  # the second run logs the graph read from the cache
+        result = runner.invoke(
+            app, ["-v", "info", "--osm-file", str(deep), "--cache-dir", str(cache)]
+        )
+        assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    cached = [line for line in lines if line.startswith("INFO     graph read from cache")]
+    assert len(cached) == 1, result.stderr
+    assert str(cache) in cached[0]
+    assert len(cached[0]) > 120
+    assert not any(line != line.rstrip() for line in lines)
