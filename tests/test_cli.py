@@ -342,3 +342,24 @@ def test_logs_to_a_file_or_pipe_are_whole_lines(runner, paris_osm: Path, tmp_pat
     assert str(cache) in cached[0]
     assert len(cached[0]) > 120
     assert not any(line != line.rstrip() for line in lines)
+
+
+def test_public_names_load_on_first_use_and_geocode_stays_the_function() -> None:
+    """``import walks`` loads no numpy; ``walks.geocode`` is the function, not its submodule."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, types, walks\n"
+        "assert 'numpy' not in sys.modules\n"
+        "walks.generate_walks, walks.load_graph\n"
+        "import walks.area, walks.geocode\n"
+        "assert isinstance(walks.geocode, types.FunctionType), walks.geocode\n"
+        "assert walks.geocode.__module__ == 'walks.geocode'\n"
+        "assert all(hasattr(walks, name) for name in walks.__all__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

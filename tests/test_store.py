@@ -337,3 +337,22 @@ def test_key_prefilter_keeps_exactly_what_the_filter_keeps(paris_osm: Path, tmp_
         1, 2, 5, 6,
     ]  # fmt: skip
     assert len(store.load_features(small, None, bool, cache).features) == 7
+
+
+def test_a_store_that_cannot_be_written_leaves_the_file_read(
+    paris_osm: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An implicit import that cannot be written: a warning, and the walk reads the file."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "stores").write_text("a file where the stores folder should be", encoding="utf-8")
+    area = area_from_bbox(*BOX)
+    said: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="walks.loader"):
+        loaded = load_graph(area, osm_file=paris_osm, cache_dir=cache, progress=said.append)
+    assert "reading the file instead" in caplog.text
+    assert "reading map.osm" in said
+    expected = load_graph(area, osm_file=paris_osm, use_store=False, use_cache=False).graph
+    np.testing.assert_array_equal(loaded.graph.node_osm_id, expected.node_osm_id)
+    with pytest.raises(CacheError):  # asked for, the store's failure is the error
+        load_graph(area, osm_file=paris_osm, cache_dir=cache, use_store=True, use_cache=False)

@@ -9,6 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# the submodule ``walks.geocode`` shares its name with the function: imported here, the
+# function takes the package's attribute (importing the submodule later would otherwise
+# set the module there, and ``walks.geocode("Paris")`` would fail). It loads no numpy.
+from walks.geocode import geocode
+
 if TYPE_CHECKING:
     from walks.api import generate_walks, stops_in_area
     from walks.area import resolve_area
@@ -23,7 +28,6 @@ if TYPE_CHECKING:
         WalksError,
     )
     from walks.export import gpx_text, walk_geojson, walk_summary
-    from walks.geocode import geocode
     from walks.loader import load_graph
     from walks.planner import plan_walk, solve_orienteering
     from walks.stops import find_stops
@@ -40,7 +44,6 @@ _HOMES = {
         ("walks.errors", "AreaError CacheError DataError ExportError GeocodeError"),
         ("walks.errors", "NoWalkError ServiceError WalksError"),
         ("walks.export", "gpx_text walk_geojson walk_summary"),
-        ("walks.geocode", "geocode"),
         ("walks.loader", "load_graph"),
         ("walks.planner", "plan_walk solve_orienteering"),
         ("walks.stops", "find_stops"),

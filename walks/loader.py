@@ -227,7 +227,8 @@ def _store_ready(
     DataError
         When the file cannot be read to import it.
     CacheError
-        When the store cannot be written.
+        When the store cannot be written and ``use_store`` is True (when it is None, the
+        file is read instead, with a warning).
     """
     if use_store is False:
         return False
@@ -242,7 +243,14 @@ def _store_ready(
     text = f"importing {path.name} into the store (once)"
     say(text)
     log.info("%s", text)
-    store.import_extract(path, cache_dir, progress=say)
+    try:
+        store.import_extract(path, cache_dir, progress=say)
+    except CacheError as err:
+        if use_store:
+            raise
+        # the import was not asked for: the run goes on from the file itself
+        log.warning("%s; reading the file instead", err)
+        return False
     return True
 
 
