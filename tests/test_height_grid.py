@@ -208,24 +208,64 @@ def test_grid_is_kept_in_the_store_of_its_buildings(
     assert [s.node for s in again.stops] == [s.node for s in first.stops]
     assert store.store_info(MUNICH, cache).grids == 1  # type: ignore[union-attr]
     # a damaged entry is rebuilt; beyond the size bound the oldest grids go first
-    with sqlite3.connect(info.path) as db:
+    grids = store.grids_path(info.path)
+    with sqlite3.connect(grids) as db:
         db.execute("UPDATE grids SET data = ?", (b"not a grid",))
     db.close()
     rebuilt = stops_in_area(None, ["view"], osm_file=MUNICH, cache_dir=cache, **VIEW)
     assert [s.node for s in rebuilt.stops] == [s.node for s in first.stops]
-    with sqlite3.connect(info.path) as db:
+    with sqlite3.connect(grids) as db:
         (kept,) = db.execute("SELECT data FROM grids").fetchone()
     db.close()
     assert bytes(kept) != b"not a grid"
     monkeypatch.setattr(store, "GRIDS_MAX_BYTES", 2 * len(kept))
     for name in ("a", "b", "c"):
         store.keep_grid(info.path, name, bytes(kept))
-    with sqlite3.connect(info.path) as db:
+    with sqlite3.connect(grids) as db:
         keys = [k for (k,) in db.execute("SELECT key FROM grids ORDER BY rowid")]
     db.close()
     assert keys == ["b", "c"]
     assert store.read_grid(info.path, "c") == bytes(kept)
     assert store.read_grid(info.path, "a") is None
-    # a store that is gone is not created again by keeping a grid
+    # a store that is gone gets no grids file; clearing the cache removes the grids with it
     store.keep_grid(tmp_path / "none.sqlite", "d", b"x")
-    assert not (tmp_path / "none.sqlite").exists()
+    assert not store.grids_path(tmp_path / "none.sqlite").exists()
+    assert store.remove_stores(cache) == 1
+    assert not grids.exists()
+
+
+_KILLED_WRITER = """
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE IF NOT EXISTS grids (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+db.commit()
+db.execute("BEGIN")
+db.execute("DELETE FROM grids")
+db.execute("INSERT INTO grids VALUES ('half', ?)", (os.urandom(3_000_000),))
+os._exit(9)  # killed before the commit: a hot journal stays beside the file
+"""
+
+
+def test_a_grid_write_killed_half_way_breaks_nothing(tmp_path: Path) -> None:
+    """The store is never written after its import; a killed grids write is rolled back."""
+    import subprocess
+    import sys
+
+    from walks import store
+    from walks.api import stops_in_area
+
+    if not MUNICH.is_file():
+        pytest.skip(f"{MUNICH} is missing")
+    cache = tmp_path / "cache"
+    first = stops_in_area(None, ["view"], osm_file=MUNICH, cache_dir=cache, **VIEW)
+    info = store.store_info(MUNICH, cache)
+    assert info is not None
+    grids = store.grids_path(info.path)
+    stamp = info.path.stat().st_mtime_ns
+    subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(grids)], check=False)
+    assert grids.with_name(grids.name + "-journal").exists()
+    again = stops_in_area(None, ["view"], osm_file=MUNICH, cache_dir=cache, **VIEW)
+    assert [s.node for s in again.stops] == [s.node for s in first.stops]
+    assert info.path.stat().st_mtime_ns == stamp  # the store itself is untouched
+    assert store.store_info(MUNICH, cache).grids == 1  # type: ignore[union-attr]
+    assert not grids.with_name(grids.name + "-journal").exists()

@@ -670,7 +670,7 @@ def clear_cache(cache_dir: str | Path, *, http: bool = True) -> int:
 _OWN_NAMES = {
     "graphs": re.compile(r"graph-[0-9a-f]+\.npz"),
     "heights": re.compile(r"grid-[0-9a-f]{32}\.npz"),
-    "stores": re.compile(r"[0-9a-f]{32}\.sqlite"),
+    "stores": re.compile(r"[0-9a-f]{32}(\.grids)?\.sqlite(-journal)?"),
     "http": re.compile(r"[0-9a-f]{16,64}\.json|walks-checked\.tsv"),
     "http/walks-areas": re.compile(r"[0-9a-f]{40}\.json"),
     "http/walks-notes": re.compile(r"[0-9a-f]{40}\.json"),

@@ -91,7 +91,7 @@ _HEAD_BYTES = 2**20
 #: The box columns every table ends with (exact doubles; NULL for a row found by no area).
 _BOX = "min_lon REAL, max_lon REAL, min_lat REAL, max_lat REAL"
 
-#: Height grids kept beside the buildings (added to stores of version 4 when first needed).
+#: The table of the grids file kept beside a store (``keep_grid``).
 _GRIDS = "CREATE TABLE IF NOT EXISTS grids (key TEXT PRIMARY KEY, data BLOB NOT NULL)"
 
 _SCHEMA = f"""
@@ -108,7 +108,6 @@ CREATE TABLE buildings (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ring BLOB 
                         height REAL NOT NULL, how TEXT NOT NULL, {_BOX});
 CREATE TABLE landcover (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL,
                         ring BLOB NOT NULL, {_BOX});
-{_GRIDS};
 """ + "".join(
     f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
     for name in ("ways", "areas", "features", "buildings", "landcover")
@@ -300,6 +299,8 @@ def import_extract(
         with contextlib.closing(sqlite3.connect(tmp)) as db:
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             db.commit()
+        for stale in _companions(target):  # grids of the old store, a journal left by a crash
+            stale.unlink(missing_ok=True)
         tmp.replace(target)
     except DataError:
         raise  # the extract is at fault (an OSError too), not the cache folder
@@ -1098,7 +1099,6 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
                 int(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed names
                 for t in ("ways", "features", "buildings", "areas", "landcover")
             ]
-            grids = _count_grids(db)
         size = store.stat().st_size
     except (sqlite3.Error, OSError):
         return None
@@ -1112,7 +1112,7 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
     return StoreInfo(
         store, meta.get("osm_file", ""), ways, features, buildings, size, current,
         areas=areas, landcover=landcover, imported=meta.get("imported", ""),
-        version=meta.get("version", ""), grids=grids,
+        version=meta.get("version", ""), grids=_count_grids(store),
     )  # fmt: skip
 
 
@@ -1397,23 +1397,67 @@ def load_features(
 GRIDS_MAX_BYTES = 64 * 2**20
 
 
-def _count_grids(db: sqlite3.Connection) -> int:
+def grids_path(store: Path) -> Path:
     """
-    Count the height grids a store keeps (a store imported before grids were kept has none).
+    Name the file that keeps a store's height grids, beside it.
+
+    The store itself is never written after its import (a write killed half-way would leave
+    a journal that read-only readers cannot roll back); its grids live in this file, which
+    goes with it.
 
     Parameters
     ----------
-    db
-        The store.
+    store
+        The store file.
+
+    Returns
+    -------
+    Path
+        ``<store>.grids.sqlite`` in the same folder.
+    """
+    return store.with_name(f"{store.stem}.grids.sqlite")
+
+
+def _companions(store: Path) -> list[Path]:
+    """
+    List the files that belong to a store besides itself: its grids file and journals.
+
+    Parameters
+    ----------
+    store
+        The store file.
+
+    Returns
+    -------
+    list of Path
+        The paths (present or not).
+    """
+    grids = grids_path(store)
+    return [grids, grids.with_name(grids.name + "-journal"),
+            store.with_name(store.name + "-journal")]  # fmt: skip
+
+
+def _count_grids(store: Path) -> int:
+    """
+    Count the height grids kept for a store.
+
+    Parameters
+    ----------
+    store
+        The store file.
 
     Returns
     -------
     int
-        How many.
+        How many (0 when there is no readable grids file).
     """
+    grids = grids_path(store)
+    if not grids.is_file():
+        return 0
     try:
-        return int(db.execute("SELECT count(*) FROM grids").fetchone()[0])
-    except sqlite3.OperationalError:  # no such table
+        with _connect(grids) as db:
+            return int(db.execute("SELECT count(*) FROM grids").fetchone()[0])
+    except sqlite3.Error:
         return 0
 
 
@@ -1434,23 +1478,27 @@ def read_grid(store: Path, key: str) -> bytes | None:
         The grid as ``keep_grid`` was given it; None when the store has none of that key or
         cannot be read.
     """
-    try:
-        with _connect(store) as db:
-            row = db.execute("SELECT data FROM grids WHERE key = ?", (key,)).fetchone()
-    except sqlite3.Error as err:  # no such table, a store being replaced, a damaged file
-        log.debug("no height grid read from %s (%s)", store, err)
+    grids = grids_path(store)
+    if not grids.is_file():
         return None
-    return None if row is None else bytes(row[0])
+    try:
+        with _connect(grids) as db:
+            row = db.execute("SELECT data FROM grids WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error as err:  # no such table, a write left half-done, a damaged file
+        log.debug("no height grid read from %s (%s)", grids, err)
+        return None
+    return bytes(row[0]) if row is not None and isinstance(row[0], bytes) else None
 
 
 def keep_grid(store: Path, key: str, data: bytes) -> None:
     """
-    Keep a height grid in a store, beside the buildings it was made from.
+    Keep a height grid with a store (in ``grids_path(store)``), beside its buildings.
 
     The grid goes with its store: a store rebuilt because the file changed starts without
     grids, and ``walks cache clear`` removes them with it. Beyond ``GRIDS_MAX_BYTES`` the
-    oldest grids are dropped. A store that cannot be written (read-only, busy beyond the
-    timeout) is only logged: the grid is made again next time.
+    oldest grids are dropped. A grids file that cannot be written (read-only, busy beyond
+    the timeout) is only logged: the grid is made again next time. A write killed half-way
+    is rolled back by the next one.
 
     Parameters
     ----------
@@ -1463,8 +1511,9 @@ def keep_grid(store: Path, key: str, data: bytes) -> None:
     """
     if not store.is_file():
         return
+    grids = grids_path(store)
     try:
-        with contextlib.closing(sqlite3.connect(store, timeout=5.0)) as db, db:
+        with contextlib.closing(sqlite3.connect(grids, timeout=5.0)) as db, db:
             db.execute(_GRIDS)
             newest = db.execute(
                 "INSERT OR REPLACE INTO grids (key, data) VALUES (?, ?)", (key, data)
@@ -1477,7 +1526,7 @@ def keep_grid(store: Path, key: str, data: bytes) -> None:
                 db.execute("DELETE FROM grids WHERE rowid = ?", (rowid,))
                 total -= int(size)
     except sqlite3.Error as err:
-        log.info("the height grid was not kept in %s (%s)", store, err)
+        log.info("the height grid was not kept in %s (%s)", grids, err)
 
 
 def list_stores(cache_dir: Path | None = None) -> list[tuple[Path, str, int]]:
@@ -1529,4 +1578,6 @@ def remove_stores(cache_dir: Path | None = None) -> int:
     stores = list_stores(cache_dir)
     for store, _, _ in stores:
         store.unlink(missing_ok=True)
+        for companion in _companions(store):
+            companion.unlink(missing_ok=True)
     return len(stores)
