@@ -304,6 +304,8 @@ def test_import_errors_are_one_line(runner, tmp_path: Path, paris_osm: Path) -> 
         (["generate", "--minutes=\x1b[2J"], "Error: --minutes '\\x1b[2J' is not valid"),
         (["generate", "--bogus"], "Error: No such option: --bogus"),
         (["import"], "Error: Missing argument 'FILE' (see 'walks import --help')"),
+        (["generate", "--html"],
+         "Error: Option '--html' requires an argument (see 'walks generate --help')"),
         (["batch", "a.csv", "--workers", "two"], "Error: --workers 'two' is not valid"),
     ],
 )  # fmt: skip

@@ -401,7 +401,12 @@ CacheDirOpt = Annotated[
     ),
 ]  # fmt: skip
 NoCacheOpt = Annotated[
-    bool, typer.Option("--no-cache", help="Neither read nor write the graph cache.")
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Neither read nor write the graph cache, the region store or height grids: "
+        "an extract is read directly.",
+    ),
 ]
 OverpassOpt = Annotated[
     str,
@@ -1946,7 +1951,12 @@ def _usage_line(err: TyperException, args: list[str]) -> str:
     if value is not None:
         message = f"{opts[0]} {value!r} is not valid: {getattr(err, 'message', message)}"
     ctx = getattr(err, "ctx", None)
-    path = getattr(ctx, "command_path", None) or "walks"
+    path = getattr(ctx, "command_path", None)
+    if not path or path == "walks":  # no command's context: the command named on the line
+        command = typer.main.get_command(app)
+        names = getattr(command, "commands", {})
+        named = next((a for a in args if not a.startswith("-")), None)
+        path = f"walks {named}" if named in names else "walks"
     return f"{message.rstrip('.')} (see '{path} --help')"
 
 

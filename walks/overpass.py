@@ -16,6 +16,7 @@ import logging
 import math
 import re
 import shutil
+import threading
 from typing import TYPE_CHECKING, Any
 
 from walks import _files, settings
@@ -754,6 +755,9 @@ _OSMNX_SETTINGS = (
 #: The list of HTTP cache files whose replies were checked (name, size, mtime_ns per line).
 _LEDGER = "walks-checked.tsv"
 
+#: Held while osmnx runs with walks' settings (see ``_osmnx_scope``).
+_OSMNX_LOCK = threading.RLock()
+
 
 def _ask_overpass(
     area: Area,
@@ -880,24 +884,27 @@ def _osmnx_scope(
         check_overpass_reply(reply, url=overpass_url, streets=streets)
         seen.add(reply)
 
+    # osmnx's settings and its DNS patch are process-wide: one call at a time sets and
+    # restores them (two threads of one worker would otherwise swap each other's)
+    _OSMNX_LOCK.acquire()
     saved = {name: getattr(ox.settings, name) for name in _OSMNX_SETTINGS}
     saved_getaddrinfo = socket.getaddrinfo
-    ox.settings.overpass_url = overpass_url
-    ox.settings.cache_folder = http_cache
-    ox.settings.use_cache = True
-    ox.settings.cache_only_mode = False
-    ox.settings.requests_timeout = request_timeout(timeout_s, "Overpass", overpass_url)
-    ox.settings.http_user_agent = settings.USER_AGENT
-    ox.settings.log_console = False
-    ox.settings.log_file = False
-    ox.settings.doh_url_template = None  # never ask Google's DNS-over-HTTPS service
-    # osmnx's own slot check sleeps 60 s when /status is unreachable; ours fails fast instead.
-    ox.settings.overpass_rate_limit = False
-    ox.settings.useful_tags_way = list(WAY_TAG_KEYS)
-    ox.settings.all_oneway = True  # as OSMNX_GRAPH_SETTINGS says
-    ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": [hook]}}
-    watch_sockets()
     try:
+        ox.settings.overpass_url = overpass_url
+        ox.settings.cache_folder = http_cache
+        ox.settings.use_cache = True
+        ox.settings.cache_only_mode = False
+        ox.settings.requests_timeout = request_timeout(timeout_s, "Overpass", overpass_url)
+        ox.settings.http_user_agent = settings.USER_AGENT
+        ox.settings.log_console = False
+        ox.settings.log_file = False
+        ox.settings.doh_url_template = None  # never ask Google's DNS-over-HTTPS service
+        # osmnx's own slot check sleeps 60 s when /status is unreachable; ours fails fast instead.
+        ox.settings.overpass_rate_limit = False
+        ox.settings.useful_tags_way = list(WAY_TAG_KEYS)
+        ox.settings.all_oneway = True  # as OSMNX_GRAPH_SETTINGS says
+        ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": [hook]}}
+        watch_sockets()
         yield ox
     except requests.RequestException as err:
         raise translate_request_error(err, service="Overpass", url=overpass_url) from err
@@ -905,6 +912,7 @@ def _osmnx_scope(
         for name, value in saved.items():
             setattr(ox.settings, name, value)
         socket.getaddrinfo = saved_getaddrinfo
+        _OSMNX_LOCK.release()
         _update_ledger(http_cache, checked)
 
 
