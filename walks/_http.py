@@ -961,6 +961,53 @@ def http_get(
     ServiceError
         On other failures.
     """
+    return http_request(
+        "GET", url, service=service, base_url=base_url, headers=headers, timeout_s=timeout_s
+    )
+
+
+def http_request(
+    method: str,
+    url: str,
+    *,
+    service: str,
+    base_url: str,
+    headers: dict[str, str],
+    timeout_s: float,
+    data: dict[str, str] | None = None,
+) -> requests.Response:
+    """
+    Send one request (no retries below ours), its body read within the deadline.
+
+    Parameters
+    ----------
+    method
+        ``"GET"`` or ``"POST"``.
+    url
+        The full URL.
+    service
+        The service's name, for messages.
+    base_url
+        The service base URL, for messages.
+    headers
+        Request headers.
+    timeout_s
+        The longest wait for the reply, capped by the deadline.
+    data
+        A form to send (for POST), or None.
+
+    Returns
+    -------
+    requests.Response
+        The reply, body read, status below 400.
+
+    Raises
+    ------
+    RetryableServiceError
+        On 429, 5xx, time-outs and dropped connections.
+    ServiceError
+        On other failures.
+    """
     import requests  # noqa: PLC0415
 
     watch_sockets()
@@ -968,9 +1015,10 @@ def http_get(
         session.max_redirects = settings.MAX_REDIRECTS
         session.hooks["response"] = [response_hook(service, base_url)]
         try:
-            return session.get(
-                url, headers=headers, timeout=request_timeout(timeout_s, service, base_url)
-            )
+            return session.request(
+                method, url, headers=headers, data=data,
+                timeout=request_timeout(timeout_s, service, base_url),
+            )  # fmt: skip
         except requests.RequestException as err:
             raise translate_request_error(err, service=service, url=base_url) from err
 

@@ -47,7 +47,7 @@ from walks.loader import LoadedGraph, load_graph
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Collection, Iterator
 
     from rich.console import Console
 
@@ -1927,7 +1927,7 @@ def _given_value(args: list[str], opts: list[str]) -> str | None:
     return found
 
 
-def _usage_line(err: TyperException, args: list[str]) -> str:
+def _usage_line(err: TyperException, args: list[str], commands: Collection[str]) -> str:
     """
     Say a command-line usage error (click's) in one line: the option, the value given, the fix.
 
@@ -1937,6 +1937,8 @@ def _usage_line(err: TyperException, args: list[str]) -> str:
         The usage error (click's ``UsageError`` or ``BadParameter``).
     args
         The command line's arguments.
+    commands
+        The names of walks' commands.
 
     Returns
     -------
@@ -1953,10 +1955,8 @@ def _usage_line(err: TyperException, args: list[str]) -> str:
     ctx = getattr(err, "ctx", None)
     path = getattr(ctx, "command_path", None)
     if not path or path == "walks":  # no command's context: the command named on the line
-        command = typer.main.get_command(app)
-        names = getattr(command, "commands", {})
         named = next((a for a in args if not a.startswith("-")), None)
-        path = f"walks {named}" if named in names else "walks"
+        path = f"walks {named}" if named in commands else "walks"
     return f"{message.rstrip('.')} (see '{path} --help')"
 
 
@@ -1981,6 +1981,6 @@ def run(args: list[str] | None = None) -> None:
         _error("aborted: nothing was written")
         sys.exit(1)
     except TyperException as err:  # click's usage errors (ours are reported by _reporting)
-        _error(_usage_line(err, given))
+        _error(_usage_line(err, given, getattr(command, "commands", {})))
         sys.exit(int(getattr(err, "exit_code", 2)))
     sys.exit(code if isinstance(code, int) else 0)

@@ -27,6 +27,7 @@ from walks._http import (
     check_seconds,
     check_service_url,
     http_get,
+    http_request,
     one_line,
     remaining_s,
     request_timeout,
@@ -437,24 +438,14 @@ def _post_query(overpass_url: str, statements: str, timeout_s: float) -> dict[st
     ServiceError
         On any other failed or malformed reply.
     """
-    import requests  # noqa: PLC0415
-
     _wait_for_slot(overpass_url, timeout_s)
     wait_s = request_timeout(timeout_s, "Overpass", overpass_url)
     query = f"[out:json][timeout:{max(1, math.ceil(wait_s))}];{statements}"
-    watch_sockets()
-    with requests.Session() as session:
-        session.max_redirects = settings.MAX_REDIRECTS
-        session.hooks["response"] = [response_hook("Overpass", overpass_url)]
-        try:
-            response = session.post(
-                overpass_url.rstrip("/") + "/interpreter",
-                data={"data": query},
-                headers={"User-Agent": settings.USER_AGENT},
-                timeout=wait_s,
-            )
-        except requests.RequestException as err:
-            raise translate_request_error(err, service="Overpass", url=overpass_url) from err
+    response = http_request(
+        "POST", overpass_url.rstrip("/") + "/interpreter", service="Overpass",
+        base_url=overpass_url, headers={"User-Agent": settings.USER_AGENT}, timeout_s=timeout_s,
+        data={"data": query},
+    )  # fmt: skip
     reply = _parse_reply(response.content, overpass_url)
     check_overpass_reply(reply, url=overpass_url, streets=False)
     return reply

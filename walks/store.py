@@ -1437,6 +1437,37 @@ def _companions(store: Path) -> list[Path]:
             store.with_name(store.name + "-journal")]  # fmt: skip
 
 
+def _grids_row(store: Path, query: str, *params: object) -> tuple[Any, ...] | None:
+    """
+    Ask a store's grids file (read-only) for one row.
+
+    Parameters
+    ----------
+    store
+        The store file.
+    query
+        The SQL, on the ``grids`` table.
+    *params
+        Its parameters.
+
+    Returns
+    -------
+    tuple or None
+        The row; None when there is none, or no readable grids file (missing, a write left
+        half-done, damaged).
+    """
+    grids = grids_path(store)
+    if not grids.is_file():
+        return None
+    try:
+        with _connect(grids) as db:
+            row: tuple[Any, ...] | None = db.execute(query, params).fetchone()
+    except sqlite3.Error as err:
+        log.debug("cannot read %s (%s)", grids, err)
+        return None
+    return row
+
+
 def _count_grids(store: Path) -> int:
     """
     Count the height grids kept for a store.
@@ -1451,19 +1482,13 @@ def _count_grids(store: Path) -> int:
     int
         How many (0 when there is no readable grids file).
     """
-    grids = grids_path(store)
-    if not grids.is_file():
-        return 0
-    try:
-        with _connect(grids) as db:
-            return int(db.execute("SELECT count(*) FROM grids").fetchone()[0])
-    except sqlite3.Error:
-        return 0
+    row = _grids_row(store, "SELECT count(*) FROM grids")
+    return 0 if row is None else int(row[0])
 
 
 def read_grid(store: Path, key: str) -> bytes | None:
     """
-    Read a height grid kept in a store.
+    Read a height grid kept with a store.
 
     Parameters
     ----------
@@ -1475,18 +1500,9 @@ def read_grid(store: Path, key: str) -> bytes | None:
     Returns
     -------
     bytes or None
-        The grid as ``keep_grid`` was given it; None when the store has none of that key or
-        cannot be read.
+        The grid as ``keep_grid`` was given it; None when none of that key can be read.
     """
-    grids = grids_path(store)
-    if not grids.is_file():
-        return None
-    try:
-        with _connect(grids) as db:
-            row = db.execute("SELECT data FROM grids WHERE key = ?", (key,)).fetchone()
-    except sqlite3.Error as err:  # no such table, a write left half-done, a damaged file
-        log.debug("no height grid read from %s (%s)", grids, err)
-        return None
+    row = _grids_row(store, "SELECT data FROM grids WHERE key = ?", key)
     return bytes(row[0]) if row is not None and isinstance(row[0], bytes) else None
 
 

@@ -486,6 +486,25 @@ def _encode_grid(heights: NDArray[np.float32], mask: NDArray[np.bool_] | None) -
     return buffer.getvalue()
 
 
+def _grid_file(cache_dir: Path, key: str) -> Path:
+    """
+    Name the cache file of a height grid made from buildings of no region store.
+
+    Parameters
+    ----------
+    cache_dir
+        The walks cache directory.
+    key
+        The grid's key.
+
+    Returns
+    -------
+    Path
+        ``<cache_dir>/heights/grid-<key>.npz``.
+    """
+    return cache_dir / "heights" / f"grid-{key}.npz"
+
+
 def _read_kept_grid(
     key: str, shape: tuple[int, int], *, masked: bool, store: Path | None, cache_dir: Path
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None] | None:
@@ -516,7 +535,7 @@ def _read_kept_grid(
 
         raw = stores.read_grid(store, key)
         return None if raw is None else _decode_grid(raw, shape, masked=masked)
-    path = cache_dir / "heights" / f"grid-{key}.npz"
+    path = _grid_file(cache_dir, key)
     try:
         raw = path.read_bytes()  # read whole, so that no file is left open on a damaged zip
     except FileNotFoundError:
@@ -565,7 +584,7 @@ def _keep_grid(
         return
     from walks import _files  # noqa: PLC0415
 
-    path = cache_dir / "heights" / f"grid-{key}.npz"
+    path = _grid_file(cache_dir, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _files.write_atomic(path, data)
