@@ -75,6 +75,7 @@ from walks.data import (
     read_features,
 )
 from walks.errors import CacheError, DataError
+from walks.pbf import UnsupportedPbfError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -415,7 +416,7 @@ class _Table:
         self.count = first
         self.next_id = first
         self.rows: list[tuple[object, ...]] = []
-        self.boxes: list[_BoxTuple | None] = []
+        self.boxes: list[_BoxTuple | list[float] | None] = []
         self.blobs: list[bytes] = []  # point blobs whose boxes are computed at the flush
         self.blob_rows: list[int] = []
         marks = ", ".join("?" * (columns + 6))
@@ -444,6 +445,35 @@ class _Table:
         self.count += 1
         if len(self.rows) >= _CHUNK:
             self.flush()
+
+    def extend(
+        self, boxes: np.ndarray[Any, np.dtype[np.float64]], rows: list[tuple[object, ...]]
+    ) -> None:
+        """
+        Add rows at once, as ``add`` adds them one by one.
+
+        Parameters
+        ----------
+        boxes
+            ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat`` (NaN: no box).
+        rows
+            Each row's columns after its id and place.
+        """
+        done = 0
+        while done < len(rows):
+            take = min(_CHUNK - len(self.rows), len(rows) - done)
+            first = self.count
+            self.rows.extend(
+                (seq, *row)
+                for seq, row in zip(
+                    range(first, first + take), rows[done : done + take], strict=True
+                )
+            )
+            self.boxes.extend(boxes[done : done + take].tolist())
+            self.count += take
+            done += take
+            if len(self.rows) >= _CHUNK:
+                self.flush()
 
     def flush(self) -> None:
         """Write the rows held, sorted along the curve, and their groups' R-tree entries."""
@@ -595,6 +625,77 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         members = _area_members(readable)
     except _osmium_failures() as err:
         raise _read_error(path, err) from err
+    # a sorted PBF's nodes and ways are read as arrays (walks.pbf), the rest by osmium; a file
+    # walks.pbf does not decode is read by osmium alone
+    arrays = fast and not _is_xml(readable)
+    try:
+        newest = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
+                       repaired=repaired, dates=header_date is None)  # fmt: skip
+    except UnsupportedPbfError as err:
+        log.debug("%s is read by osmium alone: %s", path.name, err)
+        newest = _fill(tmp, readable, path, members, fast=fast, arrays=False,
+                       repaired=repaired, dates=header_date is None)  # fmt: skip
+    if newest is _AT_ZERO:
+        if not repaired and _has_odd_coordinates(readable):
+            raise _NeedsRepairError(coordinates=True)
+        newest = None
+    date = header_date or (newest.astimezone(dt.UTC) if isinstance(newest, dt.datetime) else None)
+    return {
+        "source": f"file:{path.resolve()}",
+        "data_date": date.isoformat() if date else "",
+        "features_source": f"file:{path.resolve()}",
+    }
+
+
+def _fill(
+    tmp: Path,
+    readable: Path,
+    path: Path,
+    members: set[int],
+    *,
+    fast: bool,
+    arrays: bool,
+    repaired: bool,
+    dates: bool,
+) -> object:
+    """
+    Create the store's tables in a new file and fill them in one pass over the extract.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    readable
+        The file to read.
+    path
+        The extract as the user named it, for messages.
+    members
+        Ids of the ways walkable multipolygons are made of.
+    fast
+        The file says it is sorted and dated: untagged nodes and areas are dropped in C++.
+    arrays
+        Read the nodes and ways with ``walks.pbf`` (a sorted PBF file), osmium the rest.
+    repaired
+        True when ``readable`` is already a repaired copy.
+    dates
+        Track the newest element timestamp.
+
+    Returns
+    -------
+    object
+        As ``_pass`` returns.
+
+    Raises
+    ------
+    _NeedsRepairError
+        When the file is unsorted or holds unreadable coordinates and is not a repaired copy.
+    DataError
+        When it cannot be read.
+    UnsupportedPbfError
+        When ``arrays`` is asked of a file ``walks.pbf`` does not decode.
+    """
+    import osmium  # noqa: PLC0415
+
     tmp.unlink(missing_ok=True)
     with contextlib.closing(sqlite3.connect(tmp)) as db:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
@@ -607,25 +708,33 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
             squares = osmium.filter.KeyFilter("highway")
             squares.enable_for(osmium.osm.RELATION)
             processor = processor.with_filter(untagged).with_filter(squares)
+        prelude = None
+        if arrays:
+            # nodes and ways are read as arrays: osmium keeps their locations and builds the
+            # areas, and hands Python only the areas and relations
+            only = osmium.filter.EntityFilter(osmium.osm.RELATION | osmium.osm.AREA)
+            processor = processor.with_filter(only)
+
+            def prelude(
+                tables: tuple[_Table, _Table, _Table],
+            ) -> tuple[dict[int, list[tuple[int, float, float]]], dict[int, WayRecord], bool]:
+                from walks.store_pbf import pbf_rows  # noqa: PLC0415 - it imports this module
+
+                return pbf_rows(readable, members, tables)
+
         try:
-            newest = _pass(db, processor, members, repaired=repaired, dates=header_date is None)
+            newest = _pass(db, processor, members, repaired=repaired, dates=dates,
+                           prelude=prelude)  # fmt: skip
         except _osmium_failures() as err:
             text = str(err)
             unreadable = _is_xml(readable) and "coordinate" in text
             if not repaired and (unreadable or "out of order" in text):
                 raise _NeedsRepairError(coordinates=unreadable) from err
             raise _read_error(path, err) from err
+        except OSError as err:
+            raise _read_error(path, err) from err
         db.commit()
-    if newest is _AT_ZERO:
-        if not repaired and _has_odd_coordinates(readable):
-            raise _NeedsRepairError(coordinates=True)
-        newest = None
-    date = header_date or (newest.astimezone(dt.UTC) if isinstance(newest, dt.datetime) else None)
-    return {
-        "source": f"file:{path.resolve()}",
-        "data_date": date.isoformat() if date else "",
-        "features_source": f"file:{path.resolve()}",
-    }
+    return newest
 
 
 def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
@@ -826,6 +935,11 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     *,
     repaired: bool,
     dates: bool,
+    prelude: Callable[
+        [tuple[_Table, _Table, _Table]],
+        tuple[dict[int, list[tuple[int, float, float]]], dict[int, WayRecord], bool],
+    ]
+    | None = None,
 ) -> object:
     """
     Write the ways, areas, tagged objects, buildings and land cover of one pass to the store.
@@ -842,6 +956,9 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         True when reading a repaired copy.
     dates
         Track the newest element timestamp.
+    prelude
+        Writes the tagged nodes, walkable ways and railways first (``_columnar``), when the
+        processor hands Python only areas and relations.
 
     Returns
     -------
@@ -868,6 +985,8 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     walkable: dict[int, WayRecord] = {}
     newest: dt.datetime | None = None
     after_ways = at_zero = False
+    if prelude is not None:
+        shapes, walkable, at_zero = prelude((features, ways, rails))
     dumps = json.dumps
     tags_text, tag_list = _tags_text, _tag_list
     # geometries are made by osmium in C++ (WKB), not point by point in Python

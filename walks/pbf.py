@@ -1,0 +1,859 @@
+"""Read an OSM PBF file's nodes and ways as arrays, block by block, without an object per element.
+
+pyosmium hands every object to Python as an object of its own (a few microseconds each, which
+is most of an import's time). The PBF format (https://wiki.openstreetmap.org/wiki/PBF_Format)
+packs nodes and ways as runs of protocol-buffer varints; here those runs are decoded with numpy
+for a whole block at once. Only what the region store needs is read: node ids, coordinates and
+tags (``DenseNodes``), way ids, node references and tags. A file this reader does not handle (a
+compression other than zlib, plain non-dense nodes, an unknown required feature) raises
+``UnsupportedPbfError``, and the caller reads it with osmium instead.
+
+Coordinates are kept as osmium keeps them, integers of 1e-7 degree (``lat / 1e7`` gives the
+same double as osmium's ``Location.lat``).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+_I64 = np.dtype[np.int64]
+Array = np.ndarray[Any, _I64]
+
+#: Features a file may require that this reader understands.
+_KNOWN_FEATURES = {"OsmSchema-V0.6", "DenseNodes", "Sort.Type_then_ID"}
+
+#: The largest blob header and blob the format allows (64 KiB and 32 MiB).
+_MAX_HEADER, _MAX_BLOB = 64 * 1024, 32 * 1024 * 1024
+
+#: osmium's coordinate unit is 1e-7 degree; PBF's is 1e-9 degree times the granularity.
+_TO_OSMIUM = 100
+
+
+class UnsupportedPbfError(Exception):
+    """A PBF file (or a block of it) this reader does not decode; osmium reads it instead."""
+
+
+@dataclass(frozen=True)
+class NodeBlock:
+    """The dense nodes of one block.
+
+    Attributes
+    ----------
+    ids
+        Node ids, in file order.
+    lats, lons
+        Coordinates in 1e-7 degree (osmium's integers).
+    tag_offsets
+        ``tags[tag_offsets[i]:tag_offsets[i + 1]]`` are node ``i``'s tags.
+    keys, values
+        String-table indices of each tag's key and value.
+    strings
+        The block's string table.
+    """
+
+    ids: Array
+    lats: Array
+    lons: Array
+    tag_offsets: Array
+    keys: Array
+    values: Array
+    strings: list[str]
+
+
+@dataclass(frozen=True)
+class WayBlock:
+    """The ways of one block.
+
+    Attributes
+    ----------
+    ids
+        Way ids, in file order.
+    ref_offsets
+        ``refs[ref_offsets[i]:ref_offsets[i + 1]]`` are way ``i``'s node ids.
+    refs
+        Node ids of every way, one after the other.
+    tag_offsets, keys, values, strings
+        As in ``NodeBlock``.
+    """
+
+    ids: Array
+    ref_offsets: Array
+    refs: Array
+    tag_offsets: Array
+    keys: Array
+    values: Array
+    strings: list[str]
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """
+    Read one varint.
+
+    Parameters
+    ----------
+    data
+        The bytes.
+    at
+        Where it starts.
+
+    Returns
+    -------
+    tuple of int
+        Its value and where the next field starts.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When it runs past the end.
+    """
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:  # noqa: PLR2004 - ten bytes at most
+            msg = "a varint runs past its message"
+            raise UnsupportedPbfError(msg)
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:  # noqa: PLR2004 - the last byte of a varint
+            return value, at
+        shift += 7
+
+
+def _fields(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """
+    Walk a message's fields.
+
+    Parameters
+    ----------
+    data
+        The bytes holding the message.
+    start, end
+        Where the message lies.
+
+    Yields
+    ------
+    tuple of int
+        ``(field number, value, end)`` for a varint field (``end`` unused), else
+        ``(field number, start, end)`` of a length-delimited field's bytes.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a wire type other than varint and length-delimited, or a field past the end.
+    """
+    stop = len(data) if end is None else end
+    at = start
+    while at < stop:
+        key, at = _varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = _varint(data, at)
+            yield number, value, at
+        elif wire == 2:  # noqa: PLR2004 - length-delimited
+            length, at = _varint(data, at)
+            if at + length > stop:
+                msg = "a field runs past its message"
+                raise UnsupportedPbfError(msg)
+            yield number, at, at + length
+            at += length
+        elif wire == 5:  # noqa: PLR2004 - fixed 32 bits
+            at += 4
+        elif wire == 1:
+            at += 8
+        else:
+            msg = f"wire type {wire}"
+            raise UnsupportedPbfError(msg)
+
+
+def varints(data: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """
+    Decode a packed run of varints, all at once.
+
+    Parameters
+    ----------
+    data
+        The run (complete varints, back to back).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values (uint64).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the run ends inside a varint or holds one longer than ten bytes.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not raw.size:
+        return np.zeros(0, dtype=np.uint64)
+    last = raw < 0x80  # noqa: PLR2004 - a varint's last byte
+    if not last[-1]:
+        msg = "a packed run ends inside a varint"
+        raise UnsupportedPbfError(msg)
+    ends = np.flatnonzero(last)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    if int((ends - starts).max()) > 9:  # noqa: PLR2004 - ten bytes at most
+        msg = "a varint longer than ten bytes"
+        raise UnsupportedPbfError(msg)
+    if len(ends) == raw.size:  # every varint one byte long: the common case for tags
+        return raw.astype(np.uint64)
+    # each byte's place in its varint: 7 bits each, least significant first
+    place = np.arange(raw.size, dtype=np.int64) - np.repeat(starts, ends - starts + 1)
+    parts = (raw & 0x7F).astype(np.uint64) << (place * 7).astype(np.uint64)
+    return np.bitwise_or.reduceat(parts, starts)
+
+
+def _zigzag(values: np.ndarray[Any, np.dtype[np.uint64]]) -> Array:
+    """
+    Undo protocol buffers' zig-zag coding of signed numbers.
+
+    Parameters
+    ----------
+    values
+        The coded values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The signed values.
+    """
+    half = (values >> np.uint64(1)).astype(np.int64)
+    return half ^ -((values & np.uint64(1)).astype(np.int64))
+
+
+def _delta(values: np.ndarray[Any, np.dtype[np.uint64]]) -> Array:
+    """
+    Decode a zig-zag, delta-coded run (ids, coordinates, references).
+
+    Parameters
+    ----------
+    values
+        The coded values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The running totals.
+    """
+    return np.cumsum(_zigzag(values))
+
+
+def _strings(data: bytes, start: int, end: int) -> list[str]:
+    """
+    Read a block's string table.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the table lies.
+
+    Returns
+    -------
+    list of str
+        The strings.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a field other than a string, or text that is not UTF-8 (osmium's reading decides
+        what becomes of such a file).
+    """
+    spans: list[tuple[int, int]] = []
+    at = start
+    while at < end:
+        if data[at] != 0x0A:  # noqa: PLR2004 - field 1, length-delimited: a string
+            msg = "a string table holding something else"
+            raise UnsupportedPbfError(msg)
+        length = data[at + 1]
+        if length < 0x80:  # noqa: PLR2004 - a one-byte length, the common case
+            at += 2
+        else:
+            length, at = _varint(data, at + 1)
+        spans.append((at, at + length))
+        at += length
+    if at != end:
+        msg = "a string runs past its table"
+        raise UnsupportedPbfError(msg)
+    try:
+        texts = [data[a:b].decode() for a, b in spans]
+    except UnicodeDecodeError as err:
+        msg = "a string that is not UTF-8"
+        raise UnsupportedPbfError(msg) from err
+    if any("\0" in text for text in texts):  # osmium's strings end at a NUL
+        msg = "a string holding a NUL character"
+        raise UnsupportedPbfError(msg)
+    return texts
+
+
+def _scaled(raw: Array, granularity: int, offset: int) -> Array:
+    """
+    Turn PBF coordinates into osmium's integers of 1e-7 degree, as libosmium does.
+
+    Parameters
+    ----------
+    raw
+        Coordinates in units of ``granularity`` nanodegrees.
+    granularity, offset
+        The block's granularity and offset (nanodegrees).
+
+    Returns
+    -------
+    numpy.ndarray
+        The coordinates (C++ integer division, truncated toward zero, then kept in 32 bits).
+    """
+    nano = raw * granularity + offset
+    units: Array = np.sign(nano) * (np.abs(nano) // _TO_OSMIUM)
+    return (units + 2**31) % 2**32 - 2**31  # osmium keeps them as int32
+
+
+def _tags_csr(keys_vals: Array) -> tuple[Array, Array, Array]:
+    """
+    Split a dense ``keys_vals`` run (each node's key and value ids, then a 0) per node.
+
+    Parameters
+    ----------
+    keys_vals
+        The run.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per-node offsets into the tags, the key ids and the value ids.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the run is malformed.
+    """
+    n = len(keys_vals)
+    stops = np.flatnonzero(keys_vals == 0)
+    counts = np.diff(np.concatenate(([-1], stops))) - 1
+    if (counts % 2).any() or (n and stops.size and stops[-1] != n - 1) or (n and not stops.size):
+        # a 0 in a value's place (the empty string's index, as libosmium reads it): walk it
+        ends, at, flags = [], 0, (keys_vals == 0).tolist()
+        while at < n:
+            if flags[at]:
+                ends.append(at)
+                at += 1
+            else:
+                at += 2
+        if at != n or (ends and ends[-1] != n - 1) or not ends:
+            msg = "a dense node's tags end inside a pair"
+            raise UnsupportedPbfError(msg)
+        stops = np.asarray(ends, dtype=np.int64)
+        counts = np.diff(np.concatenate(([-1], stops))) - 1
+    keep = np.ones(n, dtype=bool)
+    keep[stops] = False
+    pairs = keys_vals[keep]
+    offsets = np.concatenate(([0], np.cumsum(counts // 2)))
+    return offsets, pairs[0::2], pairs[1::2]
+
+
+def blocks(path: Path) -> Iterator[NodeBlock | WayBlock]:
+    """
+    Read a PBF file's node and way blocks, in file order (relations are skipped).
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Yields
+    ------
+    NodeBlock or WayBlock
+        One per primitive group of dense nodes or of ways.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the file holds what this reader does not decode (it may have yielded blocks
+        before: the caller starts again with osmium).
+    OSError
+        When the file cannot be read.
+    """
+    with path.open("rb") as f:
+        first = True
+        while True:
+            kind, data = _next_blob(f)
+            if kind is None:
+                return
+            if first:
+                if kind != "OSMHeader":
+                    msg = "the file does not start with a header block"
+                    raise UnsupportedPbfError(msg)
+                _check_header(data)
+                first = False
+                continue
+            if kind == "OSMData":
+                yield from _primitive_block(data)
+
+
+def _next_blob(f: BinaryIO) -> tuple[str | None, bytes]:
+    """
+    Read the next blob of a PBF file and inflate it.
+
+    Parameters
+    ----------
+    f
+        The file, at a blob's start.
+
+    Returns
+    -------
+    tuple
+        The blob's type (None at the end of the file) and its data.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a truncated or oversized blob.
+    """
+    size = f.read(4)
+    if not size:
+        return None, b""
+    if len(size) < 4:  # noqa: PLR2004 - the length prefix
+        msg = "the file ends inside a blob"
+        raise UnsupportedPbfError(msg)
+    (length,) = struct.unpack(">I", size)
+    header = f.read(length) if length <= _MAX_HEADER else b""
+    if len(header) != length or not length:
+        msg = "a blob header is truncated or too large"
+        raise UnsupportedPbfError(msg)
+    kind, datasize = "", -1
+    for number, a, b in _fields(header):
+        if number == 1:
+            kind = header[a:b].decode("ascii", "replace")
+        elif number == 3:  # noqa: PLR2004 - datasize
+            datasize = a
+    blob = f.read(datasize) if 0 < datasize <= _MAX_BLOB else b""
+    if len(blob) != datasize:
+        msg = "a blob is truncated or too large"
+        raise UnsupportedPbfError(msg)
+    return kind, _inflate(blob)
+
+
+def _inflate(blob: bytes) -> bytes:
+    """
+    Inflate a blob's data (stored raw or with zlib).
+
+    Parameters
+    ----------
+    blob
+        The blob message.
+
+    Returns
+    -------
+    bytes
+        Its data.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For another compression, data that does not inflate or not to the size it says.
+    """
+    raw_size, packed, data = -1, None, None
+    for number, a, b in _fields(blob):
+        if number == 1:
+            data = blob[a:b]
+        elif number == 2:  # noqa: PLR2004 - raw_size
+            raw_size = a
+        elif number == 3:  # noqa: PLR2004 - zlib
+            packed = blob[a:b]
+        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, lz4, zstd
+            msg = "a blob compressed other than with zlib"
+            raise UnsupportedPbfError(msg)
+    if packed is not None:
+        try:
+            data = zlib.decompress(packed, bufsize=max(raw_size, 1))
+        except zlib.error as err:
+            msg = f"a blob does not inflate ({err})"
+            raise UnsupportedPbfError(msg) from err
+    if data is None or (raw_size >= 0 and len(data) != raw_size):
+        msg = "a blob without data, or of another size than it says"
+        raise UnsupportedPbfError(msg)
+    return data
+
+
+def _check_header(data: bytes) -> None:
+    """
+    Refuse a file requiring a feature this reader does not know (history, locations on ways).
+
+    Parameters
+    ----------
+    data
+        The header block.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For an unknown required feature.
+    """
+    for number, a, b in _fields(data):
+        if number == 4:  # noqa: PLR2004 - required_features
+            feature = data[a:b].decode("utf-8", "replace")
+            if feature not in _KNOWN_FEATURES:
+                msg = f"a required feature {feature!r}"
+                raise UnsupportedPbfError(msg)
+
+
+def _primitive_block(data: bytes) -> Iterator[NodeBlock | WayBlock]:
+    """
+    Decode one primitive block's dense nodes and ways.
+
+    Parameters
+    ----------
+    data
+        The inflated block.
+
+    Yields
+    ------
+    NodeBlock or WayBlock
+        One per group of dense nodes or ways.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For plain (non-dense) nodes or malformed data.
+    """
+    strings, groups, granularity, offsets = _block_fields(data)
+    for start, end in groups:
+        for number, a, b in _fields(data, start, end):
+            if number == 1:
+                msg = "plain (not dense) nodes"
+                raise UnsupportedPbfError(msg)
+            if number == 2:  # noqa: PLR2004 - dense nodes
+                yield _dense(data, a, b, strings, granularity, offsets)
+            elif number == 3:  # noqa: PLR2004 - the group holds ways: read them all at once
+                yield _ways(data, start, end, strings)
+                break
+            # relations (4) and changesets (5) are read by osmium
+
+
+def _block_fields(data: bytes) -> tuple[list[str], list[tuple[int, int]], int, tuple[int, int]]:
+    """
+    Read a primitive block's own fields.
+
+    Parameters
+    ----------
+    data
+        The block.
+
+    Returns
+    -------
+    tuple
+        The string table, where each group lies, the granularity and the (lat, lon) offsets.
+    """
+    strings: list[str] = []
+    groups: list[tuple[int, int]] = []
+    granularity, lat_offset, lon_offset = 100, 0, 0
+    signed = 1 << 63  # int64 fields are varints of their two's complement
+    for number, a, b in _fields(data):
+        if number == 1:
+            strings = _strings(data, a, b)
+        elif number == 2:  # noqa: PLR2004 - primitivegroup
+            groups.append((a, b))
+        elif number == 17:  # noqa: PLR2004 - granularity
+            granularity = a
+        elif number == 19:  # noqa: PLR2004 - lat_offset
+            lat_offset = a - (signed << 1) if a >= signed else a
+        elif number == 20:  # noqa: PLR2004 - lon_offset
+            lon_offset = a - (signed << 1) if a >= signed else a
+    return strings, groups, granularity, (lat_offset, lon_offset)
+
+
+def _dense(
+    data: bytes,
+    start: int,
+    end: int,
+    strings: list[str],
+    granularity: int,
+    offsets: tuple[int, int],
+) -> NodeBlock:
+    """
+    Decode a ``DenseNodes`` message.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the message lies.
+    strings
+        The block's string table.
+    granularity, offsets
+        The block's coordinate granularity and (lat, lon) offsets.
+
+    Returns
+    -------
+    NodeBlock
+        The nodes.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the columns do not match in length.
+    """
+    view = memoryview(data)
+    columns: dict[int, Array] = {}
+    keys_vals: np.ndarray[Any, np.dtype[np.uint64]] | None = None
+    for number, a, b in _fields(data, start, end):
+        if number in (1, 8, 9):  # id, lat, lon: delta coded
+            columns[number] = _delta(varints(view[a:b]))
+        elif number == 10:  # noqa: PLR2004 - keys_vals
+            keys_vals = varints(view[a:b])
+    ids = columns.get(1, np.zeros(0, dtype=np.int64))
+    lats = columns.get(8, np.zeros(0, dtype=np.int64))
+    lons = columns.get(9, np.zeros(0, dtype=np.int64))
+    if not len(ids) == len(lats) == len(lons):
+        msg = "dense nodes whose columns differ in length"
+        raise UnsupportedPbfError(msg)
+    if keys_vals is None or not len(keys_vals):
+        tag_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        keys = values = np.zeros(0, dtype=np.int64)
+    else:
+        tag_offsets, keys, values = _tags_csr(keys_vals.astype(np.int64))
+        if len(tag_offsets) != len(ids) + 1:
+            msg = "dense nodes with more or fewer tag lists than nodes"
+            raise UnsupportedPbfError(msg)
+    _check_indices(keys, values, strings)
+    return NodeBlock(
+        ids=ids,
+        lats=_scaled(lats, granularity, offsets[0]),
+        lons=_scaled(lons, granularity, offsets[1]),
+        tag_offsets=tag_offsets,
+        keys=keys,
+        values=values,
+        strings=strings,
+    )
+
+
+def _check_indices(keys: Array, values: Array, strings: list[str]) -> None:
+    """
+    Refuse string indices outside the block's table.
+
+    Parameters
+    ----------
+    keys, values
+        The indices.
+    strings
+        The table.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When one is out of range.
+    """
+    for column in (keys, values):
+        if len(column) and (int(column.max()) >= len(strings) or int(column.min()) < 0):
+            msg = "a tag's string index outside the block's table"
+            raise UnsupportedPbfError(msg)
+
+
+#: The way fields read: id, keys, vals, refs.
+_WAY_ID, _WAY_KEYS, _WAY_VALS, _WAY_REFS = 1, 2, 3, 8
+
+
+def _ways(data: bytes, start: int, end: int, strings: list[str]) -> WayBlock:
+    """
+    Decode a group of ways.
+
+    Every field of a way is a varint (or a run of them), so the whole group is decoded at
+    once and the ways' fields are walked side by side.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the group lies.
+    strings
+        The block's string table.
+
+    Returns
+    -------
+    WayBlock
+        The ways.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the keys and values of a way differ in number, or a string index is out of range.
+    """
+    cursor, stop = _messages(data, start, end)
+    view = memoryview(data)[start:end]
+    values = varints(view)
+    ends = np.flatnonzero(np.frombuffer(view, dtype=np.uint8) < 0x80) + 1  # noqa: PLR2004
+    begins = np.concatenate(([0], ends[:-1]))
+    ids, spans = _way_fields(values, begins, ends, cursor - start, stop - start)
+    ref_offsets, refs = _runs(values, begins, spans[_WAY_REFS], delta=True)
+    tag_offsets, keys = _runs(values, begins, spans[_WAY_KEYS], delta=False)
+    value_offsets, vals = _runs(values, begins, spans[_WAY_VALS], delta=False)
+    if not np.array_equal(tag_offsets, value_offsets):
+        msg = "a way with more keys than values, or fewer"
+        raise UnsupportedPbfError(msg)
+    _check_indices(keys, vals, strings)
+    return WayBlock(
+        ids=ids,
+        ref_offsets=ref_offsets,
+        refs=refs,
+        tag_offsets=tag_offsets,
+        keys=keys,
+        values=vals,
+        strings=strings,
+    )
+
+
+def _messages(data: bytes, start: int, end: int) -> tuple[Array, Array]:
+    """
+    Find where each way message of a group lies (a tight walk over the group's own fields).
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the group lies.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Each way's first byte and end.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the group holds anything but ways, or a way runs past it.
+    """
+    starts: list[int] = []
+    stops: list[int] = []
+    at = start
+    while at < end:
+        if data[at] != 0x1A:  # noqa: PLR2004 - field 3, length-delimited: a way
+            msg = "a group mixing ways with other objects"
+            raise UnsupportedPbfError(msg)
+        length = data[at + 1] if at + 1 < end else 0x80
+        if length < 0x80:  # noqa: PLR2004 - a one-byte length
+            at += 2
+        else:
+            length, at = _varint(data, at + 1)
+        starts.append(at)
+        at += length
+        stops.append(at)
+    if at != end:
+        msg = "a way runs past its group"
+        raise UnsupportedPbfError(msg)
+    return np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+
+
+def _way_fields(
+    values: np.ndarray[Any, np.dtype[np.uint64]],
+    begins: Array,
+    ends: Array,
+    cursor: Array,
+    stop: Array,
+) -> tuple[Array, dict[int, Array]]:
+    """
+    Walk the fields of every way of a group side by side: one step reads one field of each.
+
+    Parameters
+    ----------
+    values
+        The group's varints.
+    begins, ends
+        Where each varint starts and ends (byte offsets in the group).
+    cursor, stop
+        Each way's first byte and end (changed in place).
+
+    Returns
+    -------
+    tuple
+        The way ids, and the byte spans of their keys, values and references.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a field that is neither a varint nor length-delimited, or runs past its way.
+    """
+    n = len(cursor)
+    ids = np.zeros(n, dtype=np.int64)
+    spans = {f: np.zeros((n, 2), dtype=np.int64) for f in (_WAY_KEYS, _WAY_VALS, _WAY_REFS)}
+    active = np.flatnonzero(cursor < stop)
+    while active.size:
+        here = np.searchsorted(begins, cursor[active])
+        if (here + 1 >= len(begins)).any() or (begins[here] != cursor[active]).any():
+            msg = "a way field that does not start on a varint"
+            raise UnsupportedPbfError(msg)
+        key = values[here]
+        number, wire = (key >> np.uint64(3)).astype(np.int64), (key & np.uint64(7)).astype(np.int64)
+        value = values[here + 1]
+        after = ends[here + 1]
+        if ((wire != 0) & (wire != 2)).any():  # noqa: PLR2004 - varint or length-delimited
+            msg = "a way field of another wire type"
+            raise UnsupportedPbfError(msg)
+        length = np.where(wire == 2, value, 0).astype(np.int64)  # noqa: PLR2004
+        found = number == _WAY_ID
+        ids[active[found]] = value[found].astype(np.int64)
+        for field, span in spans.items():
+            found = (number == field) & (wire == 2)  # noqa: PLR2004
+            span[active[found], 0] = after[found]
+            span[active[found], 1] = after[found] + length[found]
+        cursor[active] = after + length
+        if (cursor[active] > stop[active]).any():
+            msg = "a way field runs past its way"
+            raise UnsupportedPbfError(msg)
+        active = active[cursor[active] < stop[active]]
+    return ids, spans
+
+
+def _runs(
+    values: np.ndarray[Any, np.dtype[np.uint64]],
+    begins: Array,
+    spans: Array,
+    *,
+    delta: bool,
+) -> tuple[Array, Array]:
+    """
+    Gather one packed field of every way from the group's decoded varints.
+
+    Parameters
+    ----------
+    values
+        The group's varints.
+    begins
+        Where each varint starts (byte offsets in the group).
+    spans
+        ``(n, 2)`` byte spans of each way's field (``[0, 0]`` when absent).
+    delta
+        The field is zig-zag and delta coded (references), restarting at each way.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per-way offsets and the values.
+    """
+    first = np.searchsorted(begins, spans[:, 0])
+    last = np.searchsorted(begins, spans[:, 1])
+    counts = np.where(spans[:, 1] > spans[:, 0], last - first, 0)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    total = int(offsets[-1])
+    where = np.arange(total, dtype=np.int64) + np.repeat(first - offsets[:-1], counts)
+    picked = values[where]
+    if not delta:
+        return offsets, picked.astype(np.int64)
+    running = np.cumsum(_zigzag(picked))
+    # each way's deltas start from 0: take off the running total before the way
+    before = np.concatenate(([0], running))[offsets[:-1]]
+    return offsets, running - np.repeat(before, counts)

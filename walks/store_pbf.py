@@ -1,0 +1,371 @@
+"""The store rows of a sorted PBF file's nodes and ways, read as arrays (``walks.pbf``).
+
+``walks.store`` reads an extract with osmium, whose Python objects cost a few microseconds
+each. For a PBF file sorted by type and id (as Geofabrik's and osmium's are), the tagged nodes,
+walkable ways and railways are read here instead, a block at a time with numpy: only the ways
+that can matter (a ``highway`` or ``railway`` key, or an untagged member of a walkable
+multipolygon) and the tagged nodes become Python values. osmium still builds the areas and
+reads the relations. The rows are exactly those ``walks.store._pass`` writes for the same
+objects, in the same order (a test compares both on every shared extract); anything unusual (a
+node after the ways, nodes out of order, a tagged node of negative id, what ``walks.pbf`` does
+not decode) raises ``UnsupportedPbfError`` and the file is read by osmium alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from walks.data import RAIL_VALUES, WayRecord, is_walkable
+from walks.pbf import NodeBlock, UnsupportedPbfError, WayBlock, blocks
+from walks.store import _NEXT, _PAIR, _Table, _tags_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_F64 = np.ndarray[Any, np.dtype[np.float64]]
+_I64 = np.ndarray[Any, np.dtype[np.int64]]
+_Points = list[tuple[int, float, float]]
+
+#: The largest absolute coordinates osmium calls valid, in its 1e-7 degree.
+_MAX_LON, _MAX_LAT = 1_800_000_000, 900_000_000
+
+
+def pbf_rows(
+    readable: Path,
+    members: set[int],
+    tables: tuple[_Table, _Table, _Table],
+) -> tuple[dict[int, _Points], dict[int, WayRecord], bool]:
+    """
+    Write the tagged nodes, walkable ways and railways of a sorted PBF file.
+
+    Parameters
+    ----------
+    readable
+        The file.
+    members
+        Ids of the ways walkable multipolygons are made of.
+    tables
+        The ``features``, ``ways`` and railway ``landcover`` tables.
+
+    Returns
+    -------
+    tuple
+        The untagged member ways' points and the walkable member ways (for ``_pass`` to
+        assemble the multipolygons), and whether a written coordinate is exactly 0.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a file to be read by osmium alone (rows may have been written: start again).
+    """
+    features, ways, rails = tables
+    parts: list[tuple[_I64, _I64, _I64]] = []
+    nodes: _Nodes | None = None
+    wanted = (members, np.array(sorted(members), dtype=np.int64))
+    shapes: dict[int, _Points] = {}
+    walkable: dict[int, WayRecord] = {}
+    at_zero = False
+    for block in blocks(readable):
+        if isinstance(block, NodeBlock):
+            if nodes is not None:
+                msg = "a node after the ways"
+                raise UnsupportedPbfError(msg)
+            parts.append((block.ids, block.lats, block.lons))
+            at_zero = _node_rows(block, features) or at_zero
+            continue
+        if nodes is None:
+            nodes = _Nodes.of(parts)
+            parts.clear()
+        at_zero = _way_rows(block, nodes, wanted, (ways, rails), (shapes, walkable)) or at_zero
+    return shapes, walkable, at_zero
+
+
+@dataclass(frozen=True)
+class _Nodes:
+    """Every node's id (ascending), latitude and longitude (1e-7 degree)."""
+
+    ids: _I64
+    lats: _I64
+    lons: _I64
+
+    @classmethod
+    def of(cls, parts: list[tuple[_I64, _I64, _I64]]) -> _Nodes:
+        """
+        Join the node blocks read.
+
+        Parameters
+        ----------
+        parts
+            Each block's ids, latitudes and longitudes.
+
+        Returns
+        -------
+        _Nodes
+            The nodes.
+
+        Raises
+        ------
+        UnsupportedPbfError
+            When the ids are not strictly ascending (osmium's index decides about those).
+        """
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty, empty)
+        ids = np.concatenate([p[0] for p in parts])
+        if ids.size > 1 and not bool((ids[1:] > ids[:-1]).all()):
+            msg = "nodes out of order"
+            raise UnsupportedPbfError(msg)
+        return cls(
+            ids, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+        )
+
+    def points(self, refs: _I64) -> tuple[_F64, _F64, np.ndarray[Any, np.dtype[np.bool_]]]:
+        """
+        Look nodes up as osmium's location index does.
+
+        Parameters
+        ----------
+        refs
+            Node ids.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Latitudes and longitudes (NaN for a node missing or of invalid location), and
+            which are known.
+        """
+        if not self.ids.size:
+            nowhere = np.full(len(refs), np.nan)
+            return nowhere, nowhere.copy(), np.zeros(len(refs), dtype=bool)
+        place = np.minimum(np.searchsorted(self.ids, refs), self.ids.size - 1)
+        lat, lon = self.lats[place], self.lons[place]
+        known = (self.ids[place] == refs) & (np.abs(lat) <= _MAX_LAT) & (np.abs(lon) <= _MAX_LON)
+        return np.where(known, lat / 1e7, np.nan), np.where(known, lon / 1e7, np.nan), known
+
+
+def _texts(
+    strings: list[str], keys: list[int], values: list[int], spans: list[tuple[int, int]]
+) -> list[str]:
+    """
+    Write each object's tags as ``_tags_text`` does.
+
+    Parameters
+    ----------
+    strings
+        The block's string table.
+    keys, values
+        The block's tags' string indices.
+    spans
+        Each object's ``(first, end)`` into the tags (non-empty).
+
+    Returns
+    -------
+    list of str
+        The texts.
+    """
+
+    def slow(a: int, b: int) -> str:
+        return _tags_text([(strings[keys[k]], strings[values[k]]) for k in range(a, b)], b - a)
+
+    if any(_PAIR in text or _NEXT in text for text in strings):
+        return [slow(a, b) for a, b in spans]
+    pick = strings.__getitem__
+    pairs = list(map(_PAIR.join, zip(map(pick, keys), map(pick, values), strict=True)))
+    texts = [_NEXT.join(pairs[a:b]) for a, b in spans]
+    return [
+        slow(a, b) if text[0] == "{" else text for text, (a, b) in zip(texts, spans, strict=True)
+    ]
+
+
+def _node_rows(block: NodeBlock, features: _Table) -> bool:
+    """
+    Write the tagged nodes of a block that have a valid location.
+
+    Parameters
+    ----------
+    block
+        The nodes.
+    features
+        The features table.
+
+    Returns
+    -------
+    bool
+        Whether a written coordinate is exactly 0.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a tagged node of negative id (osmium's reading decides what that is).
+    """
+    offsets = block.tag_offsets
+    valid = (np.abs(block.lats) <= _MAX_LAT) & (np.abs(block.lons) <= _MAX_LON)
+    tagged = np.flatnonzero((np.diff(offsets) > 0) & valid)
+    if not tagged.size:
+        return False
+    ids = block.ids[tagged]
+    if int(ids.min()) < 0:
+        msg = "a tagged node of negative id"
+        raise UnsupportedPbfError(msg)
+    lat, lon = block.lats[tagged] / 1e7, block.lons[tagged] / 1e7
+    spans = list(zip(offsets[tagged].tolist(), offsets[tagged + 1].tolist(), strict=True))
+    texts = _texts(block.strings, block.keys.tolist(), block.values.tolist(), spans)
+    rows = zip(itertools.repeat("node"), ids.tolist(), texts, lat.tolist(), lon.tolist(),
+               itertools.repeat(None), strict=False)  # fmt: skip
+    features.extend(np.column_stack((lon, lon, lat, lat)), list(rows))
+    return bool((lat == 0.0).any() or (lon == 0.0).any())
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The ways of a block that can matter, with their points.
+
+    Attributes
+    ----------
+    index
+        Their places in the block.
+    starts
+        ``refs[starts[j]:starts[j + 1]]`` are way ``j``'s nodes.
+    refs, lats, lons, known
+        Their nodes, coordinates (NaN unknown) and which are known.
+    boxes
+        ``(n, 4)`` boxes over the known points (NaN: none known).
+    known_count, zeros
+        Per way: known points, and known points with a coordinate of exactly 0.
+    """
+
+    index: _I64
+    starts: _I64
+    refs: _I64
+    lats: _F64
+    lons: _F64
+    known: np.ndarray[Any, np.dtype[np.bool_]]
+    boxes: _F64
+    known_count: _I64
+    zeros: _I64
+
+
+def _choose(block: WayBlock, nodes: _Nodes, member_ids: _I64) -> _Chosen | None:
+    """
+    Pick a block's ways with a ``highway`` or ``railway`` key or untagged members, and place them.
+
+    Parameters
+    ----------
+    block
+        The ways.
+    nodes
+        Every node.
+    member_ids
+        Ids of the ways walkable multipolygons are made of (sorted).
+
+    Returns
+    -------
+    _Chosen or None
+        The ways, or None when none can matter.
+    """
+    counts = np.diff(block.tag_offsets)
+    owner = np.repeat(np.arange(len(block.ids)), counts)
+    keyed = np.array([text in ("highway", "railway") for text in block.strings], dtype=bool)
+    candidate = np.zeros(len(block.ids), dtype=bool)
+    candidate[owner[keyed[block.keys]]] = True
+    if member_ids.size:
+        candidate |= (counts == 0) & np.isin(block.ids, member_ids)
+    index = np.flatnonzero(candidate)
+    if not index.size:
+        return None
+    first = block.ref_offsets[index]
+    sizes = block.ref_offsets[index + 1] - first
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    refs = block.refs[np.arange(int(starts[-1])) + np.repeat(first - starts[:-1], sizes)]
+    lats, lons, known = nodes.points(refs)
+    boxes = np.full((len(index), 4), np.nan)
+    known_count = np.zeros(len(index), dtype=np.int64)
+    zeros = np.zeros(len(index), dtype=np.int64)
+    if refs.size:
+        heads = np.minimum(starts[:-1], refs.size - 1)  # a way of no node is masked below
+        some = sizes > 0
+        known_count = np.where(some, np.add.reduceat(known.astype(np.int64), heads), 0)
+        hit = known & ((lats == 0.0) | (lons == 0.0))
+        zeros = np.where(some, np.add.reduceat(hit.astype(np.int64), heads), 0)
+        for col, (column, pick) in enumerate(
+            ((lons, np.fmin), (lons, np.fmax), (lats, np.fmin), (lats, np.fmax))
+        ):
+            boxes[:, col] = np.where(known_count > 0, pick.reduceat(column, heads), np.nan)
+    return _Chosen(index, starts, refs, lats, lons, known, boxes, known_count, zeros)
+
+
+def _way_rows(
+    block: WayBlock,
+    nodes: _Nodes,
+    members: tuple[set[int], _I64],
+    tables: tuple[_Table, _Table],
+    found: tuple[dict[int, _Points], dict[int, WayRecord]],
+) -> bool:
+    """
+    Write a block's walkable ways and railways, and keep the multipolygons' member ways.
+
+    Parameters
+    ----------
+    block
+        The ways.
+    nodes
+        Every node.
+    members
+        Ids of the ways walkable multipolygons are made of, as a set and sorted.
+    tables
+        The ``ways`` and railway ``landcover`` tables.
+    found
+        The untagged and the walkable member ways, filled here.
+
+    Returns
+    -------
+    bool
+        Whether a walkable way has a coordinate of exactly 0.
+    """
+    member_set, member_ids = members
+    chosen = _choose(block, nodes, member_ids)
+    if chosen is None:
+        return False
+    ways, rails = tables
+    shapes, walkable = found
+    strings, keys, values = block.strings, block.keys.tolist(), block.values.tolist()
+    ref_blob, lat_blob, lon_blob = (chosen.refs.tobytes(), chosen.lats.tobytes(),
+                                    chosen.lons.tobytes())  # fmt: skip
+    boxes = [None if x != x else (x, x1, y, y1) for x, x1, y, y1 in chosen.boxes.tolist()]  # noqa: PLR0124 - NaN
+    refs, lats, lons = chosen.refs.tolist(), chosen.lats.tolist(), chosen.lons.tolist()
+    starts, known_count, zeros = (chosen.starts.tolist(), chosen.known_count.tolist(),
+                                  chosen.zeros.tolist())  # fmt: skip
+    tag_offsets = block.tag_offsets
+    at_zero = False
+    for j, (way, a, b) in enumerate(zip(
+        block.ids[chosen.index].tolist(), tag_offsets[chosen.index].tolist(),
+        tag_offsets[chosen.index + 1].tolist(), strict=True,
+    )):  # fmt: skip
+        pairs = [(strings[keys[k]], strings[values[k]]) for k in range(a, b)]
+        lo, hi = starts[j], starts[j + 1]
+        # as _pass: the first railway value decides, then the highway key
+        if (
+            next((v for k, v in pairs if k == "railway"), None) in RAIL_VALUES
+            and known_count[j] >= 2  # noqa: PLR2004 - a line
+        ):
+            line = np.column_stack((chosen.lons[lo:hi], chosen.lats[lo:hi]))[chosen.known[lo:hi]]
+            rails.add(line.tobytes(), "rail", line.tobytes())
+        if not any(k == "highway" for k, _ in pairs):
+            if not pairs and way in member_set:
+                shapes[way] = list(zip(refs[lo:hi], lats[lo:hi], lons[lo:hi], strict=True))
+            continue
+        tags = dict(pairs)
+        if not is_walkable(tags):
+            continue
+        at_zero = at_zero or zeros[j] > 0
+        if way in member_set:
+            walkable[way] = WayRecord(
+                way, tuple(refs[lo:hi]), tuple(lats[lo:hi]), tuple(lons[lo:hi]), tags
+            )
+        ways.add(boxes[j], way, ref_blob[8 * lo : 8 * hi], lat_blob[8 * lo : 8 * hi],
+                 lon_blob[8 * lo : 8 * hi], _tags_text(tags.items(), len(tags)))  # fmt: skip
+    return at_zero
