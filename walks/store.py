@@ -1077,7 +1077,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         except no_geometry:
             line = b""
         box: _BoxTuple | bytes | None
-        if len(line) == 16 * len(refs):
+        if refs and len(line) == 16 * len(refs):
             xy = np.frombuffer(line, dtype=np.float64).reshape(-1, 2)
             lat_blob, lon_blob = xy[:, 1].tobytes(), xy[:, 0].tobytes()
             at_zero = at_zero or zero in line
