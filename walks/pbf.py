@@ -51,7 +51,7 @@ class NodeBlock:
     ids
         Node ids, in file order.
     lats, lons
-        Coordinates in 1e-7 degree (osmium's integers).
+        Coordinates in 1e-7 degree (osmium's 32-bit integers).
     tag_offsets
         ``tags[tag_offsets[i]:tag_offsets[i + 1]]`` are node ``i``'s tags.
     keys, values
@@ -61,8 +61,8 @@ class NodeBlock:
     """
 
     ids: Array
-    lats: Array
-    lons: Array
+    lats: np.ndarray[Any, np.dtype[np.int32]]
+    lons: np.ndarray[Any, np.dtype[np.int32]]
     tag_offsets: Array
     keys: Array
     values: Array
@@ -299,7 +299,7 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
     return texts
 
 
-def _scaled(raw: Array, granularity: int, offset: int) -> Array:
+def _scaled(raw: Array, granularity: int, offset: int) -> np.ndarray[Any, np.dtype[np.int32]]:
     """
     Turn PBF coordinates into osmium's integers of 1e-7 degree, as libosmium does.
 
@@ -317,7 +317,7 @@ def _scaled(raw: Array, granularity: int, offset: int) -> Array:
     """
     nano = raw * granularity + offset
     units: Array = np.sign(nano) * (np.abs(nano) // _TO_OSMIUM)
-    return (units + 2**31) % 2**32 - 2**31  # osmium keeps them as int32
+    return ((units + 2**31) % 2**32 - 2**31).astype(np.int32)  # as osmium keeps them
 
 
 def _tags_csr(keys_vals: Array) -> tuple[Array, Array, Array]:
