@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -356,3 +357,38 @@ def test_a_store_that_cannot_be_written_leaves_the_file_read(
     np.testing.assert_array_equal(loaded.graph.node_osm_id, expected.node_osm_id)
     with pytest.raises(CacheError):  # asked for, the store's failure is the error
         load_graph(area, osm_file=paris_osm, cache_dir=cache, use_store=True, use_cache=False)
+
+
+def test_row_groups_keep_every_value() -> None:
+    """Rows packed into a group come back exactly: NULLs, empty and non-ASCII text, bytes."""
+    from walks.store_groups import Group, pack_groups
+
+    rows = [
+        (0, "node", 2**62, "a\x1eb", 48.1, None, None),
+        (1, "", -5, '{"k": "ü"}', -0.0, 11.5, b""),
+        (2, "way", 7, "\u202eRTL" + "é" * 500, math.nan, 1e-7, bytes(range(256))),
+    ]
+    boxes = np.array([[1.0, 2.0, 3.0, 4.0], [np.nan] * 4, [-1.0, -1.0, 0.0, 0.0]])
+    (blob,) = pack_groups(rows, "ititrrb", boxes, 32)
+    group = Group(blob, "ititrrb")
+    got = group.rows([0, 1, 2])
+    assert got[0] == rows[0]
+    assert got[1] == rows[1]
+    assert got[2][:4] == rows[2][:4]
+    assert got[2][4] is None  # a NaN real reads as NULL, as SQLite stored it
+    assert got[2][5:] == rows[2][5:]
+    assert group.meeting((1.5, 1.6, 3.5, 3.6)) == [0]  # a row without a box meets nothing
+    assert group.meeting((-2.0, 0.0, -1.0, 0.0)) == [2]
+    with pytest.raises(ValueError, match="length"):
+        Group(blob[:-1], "ititrrb")
+
+
+def test_a_damaged_row_group_is_named(paris_osm: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    cache = tmp_path / "cache"
+    info = import_extract(paris_osm, cache)
+    with sqlite3.connect(info.path) as db:
+        db.execute("UPDATE ways SET data = ?", (b"\x05\x00\x00\x00" + b"\xff" * 40,))
+    with pytest.raises(CacheError, match="walks import"):
+        load_ways(paris_osm, area_from_bbox(*BOX), cache)

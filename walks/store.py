@@ -80,6 +80,7 @@ from walks.data import (
 )
 from walks.errors import CacheError, DataError
 from walks.pbf import UnsupportedPbfError
+from walks.store_groups import Group, pack_groups, reorder
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -89,33 +90,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The store format; a store of another version is built again.
-STORE_VERSION = "4"
+STORE_VERSION = "5"
 
 _HEAD_BYTES = 2**20
-
-#: The box columns every table ends with (exact doubles; NULL for a row found by no area).
-_BOX = "min_lon REAL, max_lon REAL, min_lat REAL, max_lat REAL"
 
 #: The table of the grids file kept beside a store (``keep_grid``).
 _GRIDS = "CREATE TABLE IF NOT EXISTS grids (key TEXT PRIMARY KEY, data BLOB NOT NULL)"
 
-_SCHEMA = f"""
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE ways (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, osm_id INTEGER NOT NULL,
-                   refs BLOB NOT NULL, lats BLOB NOT NULL, lons BLOB NOT NULL, tags TEXT NOT NULL,
-                   {_BOX});
-CREATE TABLE areas (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, osm_id INTEGER NOT NULL,
-                    tags TEXT NOT NULL, rings TEXT NOT NULL, {_BOX});
-CREATE TABLE features (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL,
-                       osm_id INTEGER NOT NULL, tags TEXT NOT NULL, lat REAL, lon REAL, ring BLOB,
-                       {_BOX});
-CREATE TABLE buildings (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ring BLOB NOT NULL,
-                        height REAL NOT NULL, how TEXT NOT NULL, {_BOX});
-CREATE TABLE landcover (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL,
-                        ring BLOB NOT NULL, {_BOX});
-""" + "".join(
+#: Each table's columns after its rows' place in file order (``seq``), and their kinds
+#: (``walks.store_groups``: integer, real, text, bytes).
+_COLUMNS = {
+    "ways": ("osm_id, refs, lats, lons, tags", "ibbbt"),
+    "areas": ("osm_id, tags, rings", "itt"),
+    "features": ("kind, osm_id, tags, lat, lon, ring", "titrrb"),
+    "buildings": ("ring, height, how", "brt"),
+    "landcover": ("kind, ring", "tb"),
+}
+
+# each table holds one row per group of _GROUP rows (walks.store_groups), with an R-tree entry
+_SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + "".join(
+    f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
     f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
-    for name in ("ways", "areas", "features", "buildings", "landcover")
+    for name in _COLUMNS
 )
 
 
@@ -408,23 +404,24 @@ class _Table:
     """Rows of one store table and its R-tree, written in sorted chunks of ``_CHUNK`` rows.
 
     Each chunk is sorted along a Z-order curve of the rows' box centres before it is written,
-    and every ``_GROUP`` consecutive rows share one R-tree entry (their boxes' union): the
-    R-tree holds a thirty-second of the rows (an R-tree insertion costs ~18 µs, a plain row
-    ~1 µs). Each row keeps its exact box, which a query checks too, and its place in file order
-    (``seq``), by which rows are read back; ``first`` starts both elsewhere (a multiple of
-    ``_GROUP``), for rows to come after every other row of the table.
+    and every ``_GROUP`` consecutive rows are packed into one SQLite row with one R-tree entry
+    (their boxes' union; ``walks.store_groups``): an R-tree insertion costs ~18 µs and a SQLite
+    row a few µs, whatever its size. Each row keeps its exact box, which a query checks too,
+    and its place in file order (``seq``), by which rows are read back; ``first`` starts both
+    elsewhere (a multiple of ``_GROUP``), for rows to come after every other row of the table.
     """
 
-    def __init__(self, db: sqlite3.Connection, name: str, columns: int, first: int = 0) -> None:
+    def __init__(self, db: sqlite3.Connection, name: str, first: int = 0) -> None:
         self.db = db
-        self.count = first
+        self.name = name
+        self.first = self.count = first
         self.next_id = first
+        self.kinds = "i" + _COLUMNS[name][1]
         self.rows: list[tuple[object, ...]] = []
         self.boxes: list[_BoxTuple | list[float] | None] = []
         self.blobs: list[bytes] = []  # point blobs whose boxes are computed at the flush
         self.blob_rows: list[int] = []
-        marks = ", ".join("?" * (columns + 6))
-        self.insert = f"INSERT INTO {name} VALUES ({marks})"  # noqa: S608 - fixed names
+        self.insert = f"INSERT INTO {name} VALUES (?, ?)"  # noqa: S608 - fixed names
         self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
 
     def add(self, box: _BoxTuple | bytes | None, *columns: object) -> None:
@@ -491,19 +488,10 @@ class _Table:
             boxes[self.blob_rows] = _blob_boxes(self.blobs)
         order = _z_order(boxes)
         boxes = boxes[order]
-        plain = boxes.tolist()
         first = self.next_id
         rows = self.rows
-        # a NaN (no box) is bound as NULL, which no box query matches
-        self.db.executemany(
-            self.insert,
-            [
-                (k, *rows[i], *box)
-                for k, i, box in zip(
-                    range(first, first + len(rows)), order.tolist(), plain, strict=True
-                )
-            ],
-        )
+        blobs = pack_groups(reorder(rows, order.tolist()), self.kinds, boxes, _GROUP)
+        self.db.executemany(self.insert, zip(itertools.count(first // _GROUP), blobs))
         starts = np.arange(0, len(rows), _GROUP)
         union = np.column_stack((
             np.fmin.reduceat(boxes[:, 0], starts), np.fmax.reduceat(boxes[:, 1], starts),
@@ -521,6 +509,26 @@ class _Table:
         self.boxes.clear()
         self.blobs.clear()
         self.blob_rows.clear()
+
+
+def _finish(db: sqlite3.Connection, tables: Sequence[_Table]) -> None:
+    """
+    Write the tables' last rows, and how many rows each table holds (in ``meta``).
+
+    Parameters
+    ----------
+    db
+        The new store.
+    tables
+        Its tables (two may write one table, in places of their own).
+    """
+    counts = dict.fromkeys(_COLUMNS, 0)
+    for table in tables:
+        table.flush()
+        counts[table.name] += table.count - table.first
+    db.executemany(
+        "INSERT INTO meta VALUES (?, ?)", ((f"rows:{k}", str(v)) for k, v in counts.items())
+    )
 
 
 def _ring_box(ring: tuple[tuple[float, float], ...]) -> tuple[float, float, float, float] | None:
@@ -762,7 +770,7 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
     found = read_features(path, bool)
     with contextlib.closing(sqlite3.connect(tmp)) as db:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        ways, areas = _Table(db, "ways", 5), _Table(db, "areas", 3)
+        ways, areas = _Table(db, "ways"), _Table(db, "areas")
         for way in osm.ways:
             ways.add(
                 _points_box(list(way.lats), list(way.lons)), way.osm_id,
@@ -776,8 +784,8 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
                 _points_box([p[1] for p in points], [p[2] for p in points]), area.osm_id,
                 json.dumps(area.tags), json.dumps(shape),
             )  # fmt: skip
-        features, buildings = _Table(db, "features", 6), _Table(db, "buildings", 3)
-        cover = _Table(db, "landcover", 2)
+        features, buildings = _Table(db, "features"), _Table(db, "buildings")
+        cover = _Table(db, "landcover")
         for f in found.features:
             outline = f.outline
             box = _ring_box(outline) if outline else (f.lon, f.lon, f.lat, f.lat)
@@ -790,8 +798,7 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
             buildings.add(_ring_box(b.outline), _ring_blob(b.outline), b.height_m, b.height_source)
         for c in found.landcover:
             cover.add(_ring_box(c.outline), c.kind, _ring_blob(c.outline))
-        for table in (ways, areas, features, buildings, cover):
-            table.flush()
+        _finish(db, (ways, areas, features, buildings, cover))
         db.commit()
     date = osm.data_date
     return {
@@ -977,14 +984,14 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     import osmium  # noqa: PLC0415
     import shapely  # noqa: F401, PLC0415 - as read_features; loaded here once, not per area
 
-    ways = _Table(db, "ways", 5)
-    areas = _Table(db, "areas", 3)
-    features = _Table(db, "features", 6)
-    buildings = _Table(db, "buildings", 3)
-    cover = _Table(db, "landcover", 2)
+    ways = _Table(db, "ways")
+    areas = _Table(db, "areas")
+    features = _Table(db, "features")
+    buildings = _Table(db, "buildings")
+    cover = _Table(db, "landcover")
     # railways come after the areas' shapes, as read_features gives them: in their own places
     # of the same table (osmium yields areas between ways at times that depend on filtering)
-    rails = _Table(db, "landcover", 2, first=_RAILS)
+    rails = _Table(db, "landcover", first=_RAILS)
     shapes: dict[int, list[tuple[int, float, float]]] = {}
     walkable: dict[int, WayRecord] = {}
     newest: dt.datetime | None = None
@@ -1100,8 +1107,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
             )  # fmt: skip
         ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
                  tags_text(tags.items(), len(tags)))  # fmt: skip
-    for table in (ways, areas, features, buildings, cover, rails):
-        table.flush()
+    _finish(db, (ways, areas, features, buildings, cover, rails))
     return _AT_ZERO if at_zero else newest
 
 
@@ -1219,7 +1225,10 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
         with _connect(store) as db:
             meta = _meta(db)
             counts = [
-                int(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608 - fixed names
+                int(meta[f"rows:{t}"])
+                if f"rows:{t}" in meta
+                # a store of an older version: a row per row
+                else int(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608
                 for t in ("ways", "features", "buildings", "areas", "landcover")
             ]
         size = store.stat().st_size
@@ -1332,15 +1341,6 @@ def meeting(outlines: Sequence[tuple[tuple[float, float], ...]], box: _Box) -> l
 
 
 #: The columns read back of each table (after its id and place, before its box).
-_COLUMNS = {
-    "ways": "osm_id, refs, lats, lons, tags",
-    "areas": "osm_id, tags, rings",
-    "features": "kind, osm_id, tags, lat, lon, ring",
-    "buildings": "ring, height, how",
-    "landcover": "kind, ring",
-}
-
-
 def _rows(
     db: sqlite3.Connection, table: str, box: _Box | None, keys: Collection[str] | None = None
 ) -> list[tuple[Any, ...]]:
@@ -1367,23 +1367,55 @@ def _rows(
     list of tuple
         The rows' ``_COLUMNS``.
     """
-    columns = ", ".join(f"t.{c}" for c in _COLUMNS[table].split(", "))
-    params: list[object] = [] if box is None else list(box)
-    where = "1" if box is None else (
-        "r.max_lon >= ?1 AND r.min_lon <= ?2 AND r.max_lat >= ?3 AND r.min_lat <= ?4 "
-        "AND t.max_lon >= ?1 AND t.min_lon <= ?2 AND t.max_lat >= ?3 AND t.min_lat <= ?4"
-    )  # fmt: skip
-    if keys is not None:
-        # a key is at the start of the text or after a tag separator, and ends at its value's
-        first = len(params) + 1
-        tests = [f"instr(char(31) || t.tags, ?{first + i}) > 0" for i in range(len(keys))]
-        where += f" AND (substr(t.tags, 1, 1) = '{{' OR {' OR '.join(tests) or '0'})"
-        params += [f"{_NEXT}{key}{_PAIR}" for key in sorted(keys)]
-    source = f"{table} t" if box is None else (
-        f"{table}_rt r JOIN {table} t ON t.id >= r.id * {_GROUP} AND t.id < (r.id + 1) * {_GROUP}"
-    )  # fmt: skip
-    query = f"SELECT {columns} FROM {source} WHERE {where} ORDER BY t.seq"  # noqa: S608 - fixed names
-    return db.execute(query, params).fetchall()
+    kinds = "i" + _COLUMNS[table][1]
+    if box is None:
+        query = f"SELECT data FROM {table} ORDER BY id"  # noqa: S608 - fixed names
+        params: tuple[float, ...] = ()
+    else:
+        query = (
+            f"SELECT g.data FROM {table}_rt r JOIN {table} g ON g.id = r.id "  # noqa: S608
+            "WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?"
+        )
+        params = box
+    tags = _COLUMNS[table][0].split(", ").index("tags") + 1 if keys is not None else -1
+    marks = [f"{_NEXT}{key}{_PAIR}" for key in sorted(keys or ())]
+    found: list[tuple[Any, ...]] = []
+    for (blob,) in db.execute(query, params):
+        try:
+            group = Group(blob, kinds)
+            chosen = group.meeting(box)
+            if tags > 0 and chosen:
+                # a key is at the start of the text or after a tag separator, and ends at its
+                # value's; tags written as JSON are not tested here
+                texts = group.column(tags, chosen)
+                chosen = [
+                    r for r, text in zip(chosen, texts, strict=True)
+                    if text[:1] == "{" or any(m in _NEXT + text for m in marks)
+                ]  # fmt: skip
+            if chosen:
+                found += group.rows(chosen)
+        except (ValueError, TypeError, IndexError, struct.error) as err:
+            msg = f"a damaged row group in the store's {table} table"
+            raise sqlite3.DatabaseError(msg) from err
+    found.sort(key=_first)
+    return [row[1:] for row in found]
+
+
+def _first(row: tuple[Any, ...]) -> Any:  # noqa: ANN401 - a row's place in file order
+    """
+    Give a row's first column (its place in file order).
+
+    Parameters
+    ----------
+    row
+        The row.
+
+    Returns
+    -------
+    Any
+        The value.
+    """
+    return row[0]
 
 
 def _ring_points(rings: list[list[list[float]]]) -> tuple[Ring, ...]:
