@@ -43,7 +43,7 @@ from walks.export import (
     write_atomic,
 )
 from walks.hours import parse_local_time
-from walks.loader import LoadedGraph, load_graph
+from walks.loader import LoadedGraph, check_file_name, load_graph
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -175,7 +175,10 @@ def _progress() -> Callable[[str], None]:
 
     def say(text: str) -> None:
         stamp = f" [{time.perf_counter() - started:.2f} s]" if _State.verbosity > 0 else ""
-        console.print(f"walks: {visible(text, one_line=True)}…{stamp}", style="dim", markup=False)
+        console.print(
+            f"walks: {visible(text, one_line=True)}…{stamp}", style="dim", markup=False,
+            soft_wrap=True,  # one line per phase, whatever the width (rich folds at 80 columns)
+        )  # fmt: skip
 
     return say
 
@@ -1162,7 +1165,9 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
         for path in (p for p in files if p in written):  # in the options' order
             typer.echo(visible(str(path), one_line=True))
     if directions:  # on stderr when standard output carries a document
-        lines = directions_text(best, departure=departure).splitlines()
+        # split on line feeds only: str.splitlines also breaks at \x1c-\x1e, \x85 and U+2028,
+        # which an OSM name can hold (a forged line); visible() shows them as escapes instead
+        lines = directions_text(best, departure=departure).rstrip("\n").split("\n")
         text = "".join(visible(line, one_line=True) + "\n" for line in lines)
         typer.echo(text, nl=False, err=stdout_text is not None)
     if open_map and html_out is not None:
@@ -1473,11 +1478,50 @@ def _is_extract_path(text: str) -> bool:
     Returns
     -------
     bool
-        True for an existing file ending in an extract suffix (``.osm.pbf``, ``.osm``, …).
+        True for a name ending in an extract suffix (``.osm.pbf``, ``.osm``, …), whether the
+        file exists or not: no place name ends so, and a missing file's name is not to be sent
+        to the geocoder (``_describe_store`` says it is missing, or shows its orphaned store).
     """
     from walks.data import EXTRACT_SUFFIXES  # noqa: PLC0415
 
-    return text.lower().endswith(EXTRACT_SUFFIXES) and Path(text).is_file()
+    return text.lower().endswith(EXTRACT_SUFFIXES)
+
+
+#: What ``walks info FILE`` and ``walks cache list`` say of a store in each state.
+_STATE_TEXT = {
+    "current": "current",
+    "file changed": "out of date (the file changed): rebuilt on use",
+    "other version": "out of date (made by another version of walks): rebuilt on use",
+    "file gone": "orphaned (its file is gone; walks cache clear removes the stores)",
+    "unreadable": "unreadable (damaged or half-written): rebuilt on use",
+}
+
+
+def _store_state(info: Any, source: Path) -> str:  # noqa: ANN401 - a walks.store.StoreInfo
+    """
+    Say why a store is current or not.
+
+    Parameters
+    ----------
+    info
+        The store's ``StoreInfo``.
+    source
+        The extract it was built from.
+
+    Returns
+    -------
+    str
+        A key of ``_STATE_TEXT`` (not ``unreadable``).
+    """
+    from walks import store  # noqa: PLC0415
+
+    if info.current:
+        return "current"
+    if not source.is_file():
+        return "file gone"
+    if info.version != store.STORE_VERSION:
+        return "other version"
+    return "file changed"
 
 
 def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
@@ -1495,17 +1539,25 @@ def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
     -------
     dict
         ``present`` False when there is none; else its path, size, counts, import date and
-        whether it is current.
+        whether it is current. ``state`` says why not: ``file changed``, ``other version``
+        (an older walks made it), ``file gone``, ``unreadable`` (a store file that cannot be
+        read: damaged or left half-written; ``present`` is True, the counts are missing).
     """
     from walks import store  # noqa: PLC0415
 
     info = store.store_info(osm_file, cache_dir)
     if info is None:
-        return {"osm_file": str(osm_file.resolve()), "present": False, "current": False}
+        where = store.store_path(osm_file, cache_dir)
+        if where.is_file():
+            return {"osm_file": str(osm_file.resolve()), "present": True, "current": False,
+                    "state": "unreadable", "path": str(where)}  # fmt: skip
+        return {"osm_file": str(osm_file.resolve()), "present": False, "current": False,
+                "state": "none"}  # fmt: skip
     return {
         "osm_file": info.osm_file,
         "present": True,
         "current": info.current,
+        "state": _store_state(info, osm_file),
         "path": str(info.path),
         "size_bytes": info.size_bytes,
         "ways": info.ways,
@@ -1515,10 +1567,11 @@ def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
         "landcover": info.landcover,
         "height_grids": info.grids,
         "imported": info.imported or None,
+        "version": info.version or None,
     }
 
 
-def _store_line(osm_file: Path, cache_dir: Path) -> str:
+def _store_line(osm_file: Path, cache_dir: Path, record: dict[str, Any] | None = None) -> str:
     """
     Say in one line whether an extract has a store and whether it is current.
 
@@ -1528,22 +1581,29 @@ def _store_line(osm_file: Path, cache_dir: Path) -> str:
         The extract.
     cache_dir
         The cache folder.
+    record
+        Its ``_store_record``, when already read.
 
     Returns
     -------
     str
         The line.
     """
-    record = _store_record(osm_file, cache_dir)
+    record = _store_record(osm_file, cache_dir) if record is None else record
     if not record["present"]:
         return "none (walks import FILE builds one, as does the first run that reads the file)"
-    state = "current" if record["current"] else "out of date (the file changed): rebuilt on use"
+    state = _STATE_TEXT[record["state"]]
+    if record["state"] == "unreadable":
+        return state
     return f"{state}, {record['size_bytes'] / 1e6:.1f} MB, imported {record['imported']}"
 
 
 def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> None:
     """
     Print what ``walks info FILE`` shows: the extract's region store.
+
+    A file that is gone but whose store remains is described (as orphaned); a file that is
+    gone without a store is an error.
 
     Parameters
     ----------
@@ -1553,22 +1613,36 @@ def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> No
         The cache folder.
     json_out
         Write JSON there (``-``: standard output) instead of lines.
-    """
-    from walks.data import check_extract  # noqa: PLC0415
 
-    path = check_extract(osm_file)
+    Raises
+    ------
+    DataError
+        When the file is missing (and has no store), unreadable, or not an extract.
+    """
+    from walks import store  # noqa: PLC0415
+    from walks.data import check_extract  # noqa: PLC0415
+    from walks.loader import check_file_name  # noqa: PLC0415
+
+    path = check_file_name(osm_file.expanduser())
+    if path.exists():
+        path = check_extract(path)
+    elif not store.store_path(path, cache_dir).is_file():
+        msg = f"OSM file {str(path)!r} does not exist: check the FILE given to walks info"
+        raise DataError(msg)
     record = _store_record(path, cache_dir)
     if json_out is not None:
         _emit_json({"store": record}, json_out)
         return
-    lines = [("file", record["osm_file"]), ("store", _store_line(path, cache_dir))]
-    if record["present"]:
+    lines = [("file", record["osm_file"]), ("store", _store_line(path, cache_dir, record))]
+    if record["present"] and record["state"] != "unreadable":
         lines += [
             ("path", record["path"]),
             ("ways", f"{record['ways']:,} walkable ways, {record['pedestrian_areas']:,} areas"),
             ("places", f"{record['features']:,} tagged places (stop candidates)"),
             ("buildings", f"{record['buildings']:,}"),
         ]  # fmt: skip
+    elif record["present"]:
+        lines.append(("path", record["path"]))
     for key, value in lines:
         typer.echo(f"{key:<10} {visible(str(value), one_line=True)}")
 
@@ -1600,15 +1674,31 @@ def import_command(
         if not osm_file.exists():
             msg = f"OSM file {str(osm_file)!r} does not exist: check the FILE given to walks import"
             raise DataError(msg)
+        check_file_name(osm_file)
         started = time.perf_counter()
         cpu = time.process_time()
         info = store.import_extract(osm_file, folder, progress=_progress())
         seconds = time.perf_counter() - started
+        if not info.current:  # written to or replaced while it was read: a mix of two files
+            msg = (
+                f"OSM file {str(osm_file)!r} changed while it was imported: wait until it is "
+                "completely written (a download still running?), then run walks import again"
+            )
+            raise DataError(msg)
+        warnings = []
+        if info.ways == 0:  # e.g. a PBF cut at a block boundary reads as a shorter, valid file
+            warnings.append(
+                f"the store of {str(osm_file)!r} holds no walkable way: no walk can be planned "
+                "from it; check the file is complete (download it again) and covers streets"
+            )
         record = {
             **_store_record(osm_file, folder),
             "seconds": round(seconds, 2),
             "cpu_seconds": round(time.process_time() - cpu, 2),
+            "warnings": warnings,
         }
+        for warning in warnings:
+            typer.echo(visible(f"Warning: {warning}", one_line=True), err=True)
         if json_out is not None:
             _emit_json(record, json_out)
             return
@@ -1691,10 +1781,15 @@ def _stores(folder: Path) -> list[dict[str, Any]]:
     rows = []
     for path, source, size in store.list_stores(folder):
         info = store.store_info(source, folder) if source != "?" else None
-        current = info is not None and info.path == path and info.current
+        if info is None:
+            state = "unreadable"
+        elif info.path != path:  # its file's path now leads elsewhere (a link changed)
+            state = "file gone"
+        else:
+            state = _store_state(info, Path(source))
         rows.append({"kind": "store", "path": str(path), "size_bytes": size,
                      "source": f"file:{source}", "area": None, "data_date": None,
-                     "current": current})  # fmt: skip
+                     "current": state == "current", "state": state})  # fmt: skip
     return rows
 
 
@@ -1732,7 +1827,7 @@ def _list_cache(folder: Path, *, json_out: str | None) -> None:
             _emit_json(rows + stores, json_out)
         return
     for row in stores:
-        state = "current" if row["current"] else "out of date or file gone"
+        state = _STATE_TEXT[row["state"]]
         line = (
             f"{Path(row['path']).name}  {row['size_bytes'] / 1e6:.1f} MB  region store of "
             f"{row['source']}  [{state}]"

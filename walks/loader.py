@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from walks import settings, store
 from walks.area import check_area_size
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: The least walkable length, in metres, a graph needs for a walk to be possible at all.
 MIN_WALKABLE_M = 100.0
@@ -139,7 +141,7 @@ def load_graph(
 
     if osm_file is not None or area is None:
         demo = osm_file is None
-        path = check_extract(demo_extract_path() if osm_file is None else osm_file)
+        path = check_file_name(check_extract(demo_extract_path() if osm_file is None else osm_file))
         stat = path.stat()
         key_parts: tuple[object, ...] = (
             "file",
@@ -169,9 +171,15 @@ def load_graph(
     if key_parts[0] == "file":
         source = f"demo:{DEMO_NAME}" if demo else None
         quiet = use_store is None and not use_cache
-        if _store_ready(path, cache_dir, say, False if quiet else use_store):
+        wish = False if quiet else use_store
+        from_store = None
+        if _store_ready(path, cache_dir, say, wish):
             say(f"opening {area.label if area is not None else path.name} from the store")
-            osm = store.load_ways(path, area, cache_dir)
+            from_store = _from_store(
+                lambda: store.load_ways(path, area, cache_dir), path, cache_dir, say, wish
+            )
+        if from_store is not None:
+            osm = from_store
         else:
             say(f"reading {path.name}")
             osm = read_extract(path)
@@ -196,15 +204,77 @@ def load_graph(
     )
 
 
+#: Extracts whose implicit import failed in this process, by path, size, modification time and
+#: cache folder: the next load of the same run (the features after the graph, a batch's next
+#: row) reads the file at once instead of paying for an import that fails again (a full disk).
+_FAILED_IMPORTS: set[tuple[str, int, int, str]] = set()
+
+
+def _import_key(path: Path, cache_dir: Path) -> tuple[str, int, int, str]:
+    """
+    Name one version of an extract in one cache folder, for ``_FAILED_IMPORTS``.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    cache_dir
+        The walks cache directory.
+
+    Returns
+    -------
+    tuple
+        Its absolute path, size, modification time (ns) and the cache folder.
+    """
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(Path(cache_dir).resolve()))
+
+
+def check_file_name(path: Path) -> Path:
+    """
+    Refuse an extract whose name is not valid text: its store and outputs name it as UTF-8.
+
+    A file name made of bytes that are not UTF-8 (written on a system with another encoding)
+    reaches Python as lone surrogates, which no store, JSON, GPX or map file can hold.
+
+    Parameters
+    ----------
+    path
+        The extract.
+
+    Returns
+    -------
+    Path
+        The same path.
+
+    Raises
+    ------
+    DataError
+        ``OSM file name … is not valid UTF-8``, with the fix (rename it).
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        msg = (
+            f"OSM file name '{shown}' is not valid UTF-8 text: rename the file "
+            "(walks names it in stores, maps and JSON)"
+        )
+        raise DataError(msg) from None
+    return path
+
+
 def _store_ready(
     path: Path, cache_dir: Path, say: Callable[[str], None], use_store: bool | None
 ) -> bool:
     """
     Say whether an extract is to be read from its region store, importing it when due.
 
-    A current store is used. A file without one, or whose store is stale (the file changed),
-    is imported unless ``use_store`` is False: one pass costs less than reading the file for
-    one area (``benchmarks/store_bench.py``), and every later run opens its area at once.
+    A current store is used. A file without one, or whose store is stale (the file changed, or
+    an older walks made it), is imported unless ``use_store`` is False: one pass costs less
+    than reading the file for one area (``benchmarks/store_bench.py``), and every later run
+    opens its area at once. An implicit import that could not write its store is not tried
+    again in the same process for the same version of the file (``_FAILED_IMPORTS``).
 
     Parameters
     ----------
@@ -225,7 +295,7 @@ def _store_ready(
     Raises
     ------
     DataError
-        When the file cannot be read to import it.
+        When the file cannot be read to import it, or changed while it was imported.
     CacheError
         When the store cannot be written and ``use_store`` is True (when it is None, the
         file is read instead, with a warning).
@@ -235,7 +305,17 @@ def _store_ready(
     info = store.store_info(path, cache_dir)
     if info is not None and info.current:
         return True
-    if info is not None:
+    key = _import_key(path, cache_dir)
+    if use_store is None and key in _FAILED_IMPORTS:
+        log.debug("the import of %s failed before in this run: reading the file", path.name)
+        return False
+    if info is not None and info.version != store.STORE_VERSION:
+        log.warning(
+            "the store of %s is out of date (made by another version of walks, store format "
+            "%r; this one writes %r): importing it again",
+            path.name, info.version, store.STORE_VERSION,
+        )  # fmt: skip
+    elif info is not None:
         log.warning(
             "the store of %s is out of date (the file changed since %s): importing it again",
             path.name, info.imported or "the import",
@@ -244,14 +324,90 @@ def _store_ready(
     say(text)
     log.info("%s", text)
     try:
-        store.import_extract(path, cache_dir, progress=say)
+        done = store.import_extract(path, cache_dir, progress=say)
     except CacheError as err:
         if use_store:
             raise
         # the import was not asked for: the run goes on from the file itself
+        _FAILED_IMPORTS.add(key)
         log.warning("%s; reading the file instead", err)
         return False
+    if not done.current:  # the file was replaced or written to while it was read
+        msg = (
+            f"OSM file {str(path)!r} changed while it was imported: wait until it is completely "
+            "written (a download still running?), then run again"
+        )
+        raise DataError(msg)
     return True
+
+
+def _from_store(
+    load: Callable[[], _T],
+    path: Path,
+    cache_dir: Path,
+    say: Callable[[str], None],
+    use_store: bool | None,
+) -> _T | None:
+    """
+    Load from an extract's store; a store found damaged or gone meanwhile is imported again.
+
+    ``store_info`` reads a store's counts only: a page of rows damaged since (a disk error, an
+    edit) or the store removed by ``walks cache clear`` in between shows only now. The file is
+    then imported again and the load retried once; when the store cannot be written, None
+    tells the caller to read the file itself.
+
+    Parameters
+    ----------
+    load
+        Reads what is wanted from the store.
+    path
+        The extract.
+    cache_dir
+        The walks cache directory.
+    say
+        Reports progress.
+    use_store
+        As for ``load_graph``.
+
+    Returns
+    -------
+    object or None
+        What ``load`` gives; None when the file is to be read instead.
+
+    Raises
+    ------
+    CacheError
+        When the store is damaged again after the import, or cannot be written and
+        ``use_store`` is True.
+    DataError
+        When the file cannot be read to import it.
+    """
+    try:
+        return load()
+    except (CacheError, ValueError, KeyError, TypeError, IndexError) as err:
+        # ValueError etc.: rows whose text or arrays no longer parse (store.py reads them
+        # after the connection closes, outside its own error handling)
+        log.warning(
+            "the region store of %s cannot be read (%s): importing it again", path.name, err
+        )
+    text = f"importing {path.name} into the store again"
+    say(text)
+    try:
+        store.import_extract(path, cache_dir, progress=say)
+    except CacheError as err:
+        if use_store:
+            raise
+        _FAILED_IMPORTS.add(_import_key(path, cache_dir))
+        log.warning("%s; reading the file instead", err)
+        return None
+    try:
+        return load()
+    except (ValueError, KeyError, TypeError, IndexError) as err:
+        msg = (
+            f"the region store of {str(path)!r} cannot be read even after a new import ({err}): "
+            f"check the cache folder's disk, or run with --no-cache"
+        )
+        raise CacheError(msg) from err
 
 
 def check_walkable(graph: WalkGraph) -> None:
@@ -496,11 +652,17 @@ def _extract_features(
     OsmFeatures
         The features inside the area, with the buildings and land cover.
     """
-    path = check_extract(demo_extract_path() if osm_file is None else osm_file)
+    path = check_file_name(check_extract(demo_extract_path() if osm_file is None else osm_file))
     folder = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
+    from_store = None
     if _store_ready(path, folder, say, use_store):
         say(f"opening places and buildings from the store of {path.name}")
-        features = store.load_features(path, area, wanted, folder, corridor=corridor, keys=keys)
+        from_store = _from_store(
+            lambda: store.load_features(path, area, wanted, folder, corridor=corridor, keys=keys),
+            path, folder, say, use_store,
+        )  # fmt: skip
+    if from_store is not None:
+        features = from_store
     else:
         say(f"reading places and buildings from {path.name}")
         features = read_features(path, wanted)
