@@ -710,3 +710,49 @@ def test_directions_show_separators_in_names_as_escapes(tmp_path: Path) -> None:
     assert "Caf\u00e9 \\x1b[31mRED\\x07 \\u202eevil\\u202c" in out
     lines = out.split("\n")
     assert not [ln for ln in lines if ln and not ln.startswith(("  ", "+", str(tmp_path)))], out
+
+
+def _unsorted_pbf_saying_sorted(path: Path) -> Path:
+    """A PBF whose header says ``Type_then_ID`` while some nodes come after the ways."""
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    header = osmium.io.Header()
+    header.set("sorting", "Type_then_ID")
+    header.set("osmosis_replication_timestamp", "2020-01-01T00:00:00Z")
+    writer = osmium.SimpleWriter(str(path), 4096 * 1024, header)
+    stamp = "2020-01-01T00:00:00Z"
+    grid = {(i, j): 1 + i * 5 + j for i in range(5) for j in range(5)}
+
+    def node(i: int, j: int) -> None:
+        location = (11.570 + j * 0.0013, 48.135 + i * 0.0009)
+        writer.add_node(Node(id=grid[i, j], location=location, version=1, timestamp=stamp))
+
+    for i in range(3):
+        for j in range(5):
+            node(i, j)
+    for i in range(5):
+        nodes = [grid[i, j] for j in range(5)]
+        tags = [("highway", "residential")]
+        writer.add_way(Way(id=100 + i, nodes=nodes, version=1, timestamp=stamp, tags=tags))
+    for i in range(3, 5):  # concatenated extracts, or a tool that copied the header
+        for j in range(5):
+            node(i, j)
+    writer.close()
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="store._stream trusts a sorted header (store.py)")
+def test_an_unsorted_pbf_that_says_it_is_sorted_gives_the_file_ways(tmp_path: Path) -> None:
+    pbf = _unsorted_pbf_saying_sorted(tmp_path / "liar.osm.pbf")
+    assert not any(math.isnan(v) for w in read_extract(pbf).ways for v in w.lats)
+    store.import_extract(pbf, tmp_path / "c")
+    _same_ways(store.load_ways(pbf, None, tmp_path / "c"), read_extract(pbf))
+
+
+@pytest.mark.xfail(strict=True, reason="store.keep_grid never replaces a damaged grids file")
+def test_a_damaged_grids_file_is_replaced(tmp_path: Path) -> None:
+    info = store.import_extract(KREMS, tmp_path / "c")
+    store.grids_path(info.path).write_bytes(b"\x00not a database" * 200)
+    store.keep_grid(info.path, "key", b"grid")
+    assert store.read_grid(info.path, "key") == b"grid"
