@@ -180,6 +180,28 @@ def test_info_of_an_extract_name_never_asks_the_geocoder(runner: CliRunner, tmp_
         assert "127.0.0.1" not in line
 
 
+@pytest.mark.parametrize("command", ["generate", "stops"])
+def test_an_extract_given_as_area_is_a_usage_error_not_a_place(
+    runner: CliRunner, command: str, tmp_path: Path
+) -> None:
+    """``walks generate munchen.osm.pbf``: the local path is not sent to the geocoder."""
+    done = runner.invoke(
+        app,
+        [
+            command,
+            str(MUNICH),
+            "--nominatim-url",
+            "http://127.0.0.1:9/",
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ],
+    )
+    line = _error_line(done.stderr, 2, done.exit_code)
+    assert "munchen.osm.pbf" in line
+    assert "--osm-file" in line
+    assert "127.0.0.1" not in line
+
+
 def test_pbf_cut_at_a_block_boundary_warns_that_it_holds_no_street(
     runner: CliRunner, tmp_path: Path
 ) -> None:

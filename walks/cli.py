@@ -739,8 +739,15 @@ def _resolve(
     Raises
     ------
     typer.BadParameter
-        When AREA is malformed, or --radius has no AREA (exit code 2).
+        When AREA is malformed or an extract's file name (never sent to the geocoder), or
+        --radius has no AREA (exit code 2).
     """
+    if area_text is not None and _is_extract_path(area_text):
+        msg = (
+            f"{area_text!r} is an extract file, not a place: give it as --osm-file FILE "
+            "(an AREA then clips it)"
+        )
+        raise typer.BadParameter(msg, param_hint="AREA")
     if area_text is None:
         if radius_m is not None:
             msg = "--radius needs an AREA ('lat,lon' or a place name) to centre on"
