@@ -165,7 +165,9 @@ def test_info_of_an_extract_name_never_asks_the_geocoder(runner: CliRunner, tmp_
     """``walks info X.osm.pbf`` for a missing file, a folder or a FIFO names the file."""
     (tmp_path / "dir.osm.pbf").mkdir()
     os.mkfifo(tmp_path / "pipe.osm.pbf")
+    (tmp_path / "loop.osm.pbf").symlink_to(tmp_path / "loop.osm.pbf")
     for name, needle in (
+        ("loop.osm.pbf", "does not exist"),
         ("none.osm.pbf", "does not exist"),
         ("dir.osm.pbf", "directory"),
         ("pipe.osm.pbf", "not a regular file"),

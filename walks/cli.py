@@ -1605,6 +1605,30 @@ def _store_line(osm_file: Path, cache_dir: Path, record: dict[str, Any] | None =
     return f"{state}, {record['size_bytes'] / 1e6:.1f} MB, imported {record['imported']}"
 
 
+def _has_store_file(osm_file: Path, cache_dir: Path) -> bool:
+    """
+    Say whether a store file exists for an extract's path (the extract may be gone).
+
+    Parameters
+    ----------
+    osm_file
+        The extract's path.
+    cache_dir
+        The cache folder.
+
+    Returns
+    -------
+    bool
+        False too when the path cannot be resolved (a symbolic link loop).
+    """
+    from walks import store  # noqa: PLC0415
+
+    try:
+        return store.store_path(osm_file, cache_dir).is_file()
+    except (OSError, RuntimeError):  # RuntimeError: Path.resolve's "Symlink loop" (Python 3.11)
+        return False
+
+
 def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> None:
     """
     Print what ``walks info FILE`` shows: the extract's region store.
@@ -1626,14 +1650,12 @@ def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> No
     DataError
         When the file is missing (and has no store), unreadable, or not an extract.
     """
-    from walks import store  # noqa: PLC0415
     from walks.data import check_extract  # noqa: PLC0415
-    from walks.loader import check_file_name  # noqa: PLC0415
 
     path = check_file_name(osm_file.expanduser())
     if path.exists():
         path = check_extract(path)
-    elif not store.store_path(path, cache_dir).is_file():
+    elif not _has_store_file(path, cache_dir):
         msg = f"OSM file {str(path)!r} does not exist: check the FILE given to walks info"
         raise DataError(msg)
     record = _store_record(path, cache_dir)
