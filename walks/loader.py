@@ -121,8 +121,9 @@ def load_graph(
     Raises
     ------
     DataError
-        When the extract is missing, corrupt, or has no walkable way (in the area), or so little
-        (under ``MIN_WALKABLE_M``, or a single street piece) that no walk is possible.
+        When the extract is missing, corrupt, named by bytes that are not UTF-8, changed
+        while it was imported, or has no walkable way (in the area), or so little (under
+        ``MIN_WALKABLE_M``, or a single street piece) that no walk is possible.
     AreaError
         When an area to download is larger than ``max_area_km2``, ``area`` is not an ``Area``,
         or ``max_area_km2`` is not a positive number.
@@ -131,7 +132,9 @@ def load_graph(
         not a positive whole number / a finite number of seconds.
     CacheError
         When the cache directory is not writable, or ``cache_dir`` is not a path. (A graph
-        that cannot be saved once built is returned all the same, with a warning logged.)
+        that cannot be saved once built is returned all the same, with a warning logged.) A
+        region store found damaged is imported again; it is an error only when it stays
+        unreadable, or cannot be written and ``use_store`` is True.
     """
     started = time.perf_counter()
     _check_load_arguments(area, cache_dir, max_area_km2, attempts, backoff_s, overpass_url)
@@ -558,12 +561,15 @@ def load_features(
     Raises
     ------
     DataError
-        When the extract is missing or corrupt, or ``categories`` is not a list of
-        ``Category``.
+        When the extract is missing or corrupt, named by bytes that are not UTF-8, changed
+        while it was imported, or ``categories`` is not a list of ``Category``.
     AreaError
         When ``area`` is not an ``Area``.
     ServiceError
         When Overpass fails.
+    CacheError
+        When its region store stays unreadable after a new import, or cannot be written and
+        ``use_store`` is True.
     """
     given: tuple[object, object] = (area, categories)
     if given[0] is not None and not isinstance(given[0], Area):
