@@ -411,6 +411,25 @@ def test_damaged_rows_make_the_store_rebuilt_not_a_bug(tmp_path: Path) -> None:
     assert len(found.features) >= 100
 
 
+def test_store_cleared_while_a_run_opens_it_is_imported_again(tmp_path: Path) -> None:
+    """``walks cache clear`` between the store's check and its reading: the run still works."""
+    cache = tmp_path / "c"
+    target = store.import_extract(KREMS, cache).path
+    said: list[str] = []
+
+    def clear_meanwhile(text: str) -> None:
+        said.append(text)
+        if text.startswith("opening"):
+            target.unlink()
+
+    loaded = load_graph(
+        osm_file=KREMS, cache_dir=cache, use_cache=False, use_store=True, progress=clear_meanwhile
+    )
+    assert "importing krems.osm.gz into the store again" in said
+    assert loaded.graph.n_nodes > 1000
+    assert store.store_info(KREMS, cache).current  # type: ignore[union-attr]
+
+
 @pytest.mark.xfail(strict=True, reason="store.load_ways parses rows outside _reading (store.py)")
 def test_damaged_rows_are_a_cache_error_of_the_store_itself(tmp_path: Path) -> None:
     cache = tmp_path / "c"
