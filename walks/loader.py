@@ -310,7 +310,10 @@ def _store_ready(
         return True
     key = _import_key(path, cache_dir)
     if use_store is None and key in _FAILED_IMPORTS:
-        log.debug("the import of %s failed before in this run: reading the file", path.name)
+        log.info(
+            "the import of %s failed before in this process: reading the file (walks import "
+            "FILE tries again)", path.name,
+        )  # fmt: skip
         return False
     if info is not None and info.version != store.STORE_VERSION:
         log.warning(
