@@ -517,6 +517,27 @@ def test_a_file_in_place_of_the_stores_folder_is_named_as_such(tmp_path: Path) -
         store.import_extract(MUNICH, tmp_path)
 
 
+def test_a_relative_cache_folder_works_everywhere(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--cache-dir rel`` and ``WALKS_CACHE_DIR=rel``: SQLite's file: URIs need absolute paths."""
+    monkeypatch.chdir(tmp_path)
+    done = runner.invoke(app, ["import", str(KREMS), "--cache-dir", "rel", "--json"])
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["path"].startswith(str(tmp_path / "rel" / "stores"))
+    for argv in (["info", str(KREMS)], ["cache", "list"], ["info", "--osm-file", str(KREMS)]):
+        shown = runner.invoke(app, [*argv, "--cache-dir", "rel"])
+        assert shown.exit_code == 0, (argv, shown.stderr)
+        assert "current" in shown.stdout or "from cache" in shown.stdout, shown.stdout
+    monkeypatch.setenv("WALKS_CACHE_DIR", "rel2")
+    listed = runner.invoke(app, ["import", str(KREMS)])
+    assert listed.exit_code == 0, listed.stderr
+    assert (tmp_path / "rel2" / "stores").is_dir()
+    loaded = load_graph(osm_file=KREMS, cache_dir=Path("rel3"), use_cache=False, use_store=True)
+    assert loaded.graph.n_nodes > 1000
+    assert store.store_info(KREMS, (tmp_path / "rel3").absolute()).current  # type: ignore[union-attr]
+
+
 @contextlib.contextmanager
 def _tmpfs(folder: Path, options: str) -> Iterator[Path]:
     """Mount a small tmpfs (root only), unmounted afterwards."""

@@ -339,6 +339,26 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
+def _absolute_dir(value: Path | None) -> Path | None:
+    """
+    Make ``--cache-dir`` (or ``WALKS_CACHE_DIR``) absolute, ``~`` expanded.
+
+    A relative folder would name other files once the working folder changes, and SQLite opens
+    a read-only store by its ``file:`` URI, which a relative path cannot be.
+
+    Parameters
+    ----------
+    value
+        The folder given, or None.
+
+    Returns
+    -------
+    Path or None
+        The absolute folder, or None.
+    """
+    return None if value is None else value.expanduser().absolute()
+
+
 def _positive_radius(value: float | None) -> float | None:
     """
     Check ``--radius``.
@@ -401,6 +421,7 @@ CacheDirOpt = Annotated[
     typer.Option(
         "--cache-dir", metavar="DIR", envvar="WALKS_CACHE_DIR", file_okay=False,
         help="Cache directory (default: the per-user cache, e.g. ~/.cache/walks).",
+        callback=_absolute_dir,
     ),
 ]  # fmt: skip
 NoCacheOpt = Annotated[
@@ -609,6 +630,7 @@ def main(
             metavar="DIR",
             help="Cache directory for every command (as WALKS_CACHE_DIR; a command's own "
             "--cache-dir wins).",
+            callback=_absolute_dir,
         ),
     ] = None,
     timeout: Annotated[

@@ -138,7 +138,8 @@ def load_graph(
     """
     started = time.perf_counter()
     _check_load_arguments(area, cache_dir, max_area_km2, attempts, backoff_s, overpass_url)
-    cache_dir = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
+    # absolute: a store is opened read-only by its file: URI, which a relative path cannot be
+    cache_dir = (settings.default_cache_dir() if cache_dir is None else Path(cache_dir)).absolute()
     say = progress or (lambda _text: None)
     area_key = area.key if area is not None else ""
 
@@ -662,7 +663,7 @@ def _extract_features(
         The features inside the area, with the buildings and land cover.
     """
     path = check_file_name(check_extract(demo_extract_path() if osm_file is None else osm_file))
-    folder = settings.default_cache_dir() if cache_dir is None else Path(cache_dir)
+    folder = (settings.default_cache_dir() if cache_dir is None else Path(cache_dir)).absolute()
     from_store = None
     if _store_ready(path, folder, say, use_store):
         say(f"opening places and buildings from the store of {path.name}")
