@@ -4,8 +4,7 @@ Each case goes through the real command line (in a subprocess where the terminal
 processes race, else typer's runner) or the library, and checks what a user sees: the exit
 code (1 for our errors, 2 for bad arguments), exactly one ``Error: …`` line naming the value
 and the fix, no traceback, no control character on the terminal, nothing half-written left,
-and a good run afterwards still working. Cases that need a fix in ``walks/store.py`` are
-marked ``xfail(strict=True)``: they flip when it lands.
+and a good run afterwards still working.
 """
 
 from __future__ import annotations
@@ -278,12 +277,12 @@ def test_a_file_name_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
     assert not (tmp_path / "w.html").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="store.store_path encodes the path as UTF-8 (store.py)")
-def test_the_library_imports_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
+def test_the_library_refuses_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
     odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/bad\xff.osm.pbf"))
     odd.write_bytes(MUNICH.read_bytes())
-    with contextlib.suppress(DataError):  # a clear refusal is as good as an import
+    with pytest.raises(DataError, match="not valid UTF-8"):
         store.import_extract(odd, tmp_path / "c")
+    assert store.store_path(odd, tmp_path / "c").name.endswith(".sqlite")  # no encoding error
 
 
 # ------------------------------------------------------------------ the file and its store
@@ -430,7 +429,6 @@ def test_store_cleared_while_a_run_opens_it_is_imported_again(tmp_path: Path) ->
     assert store.store_info(KREMS, cache).current  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(strict=True, reason="store.load_ways parses rows outside _reading (store.py)")
 def test_damaged_rows_are_a_cache_error_of_the_store_itself(tmp_path: Path) -> None:
     cache = tmp_path / "c"
     info = store.import_extract(MUNICH, cache)
@@ -510,7 +508,6 @@ def test_a_file_in_place_of_the_cache_folders(runner: CliRunner, tmp_path: Path)
     assert "--cache-dir" in line
 
 
-@pytest.mark.xfail(strict=True, reason="store.import_extract says 'File exists' (store.py)")
 def test_a_file_in_place_of_the_stores_folder_is_named_as_such(tmp_path: Path) -> None:
     (tmp_path / "stores").write_text("not a folder", encoding="utf-8")
     with pytest.raises(CacheError, match="not a folder"):
@@ -741,7 +738,6 @@ def test_hostile_tags_come_back_from_the_store_as_from_the_file(
     assert (tags[1002]["name"], from_store.features[-1].lat) == ("Null Island", 0.0)
 
 
-@pytest.mark.xfail(strict=True, reason="store._pass drops the newest timestamp at 0° (store.py)")
 def test_a_node_at_zero_degrees_keeps_the_data_date(tmp_path: Path) -> None:
     pbf = _hostile_pbf(tmp_path / "odd.osm.pbf", sorted_header=False)
     store.import_extract(pbf, tmp_path / "c")
@@ -806,7 +802,6 @@ def _unsorted_pbf_saying_sorted(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="store._stream trusts a sorted header (store.py)")
 def test_an_unsorted_pbf_that_says_it_is_sorted_gives_the_file_ways(tmp_path: Path) -> None:
     pbf = _unsorted_pbf_saying_sorted(tmp_path / "liar.osm.pbf")
     assert not any(math.isnan(v) for w in read_extract(pbf).ways for v in w.lats)
@@ -814,7 +809,6 @@ def test_an_unsorted_pbf_that_says_it_is_sorted_gives_the_file_ways(tmp_path: Pa
     _same_ways(store.load_ways(pbf, None, tmp_path / "c"), read_extract(pbf))
 
 
-@pytest.mark.xfail(strict=True, reason="store.keep_grid never replaces a damaged grids file")
 def test_a_damaged_grids_file_is_replaced(tmp_path: Path) -> None:
     info = store.import_extract(KREMS, tmp_path / "c")
     store.grids_path(info.path).write_bytes(b"\x00not a database" * 200)

@@ -43,7 +43,7 @@ from walks.export import (
     write_atomic,
 )
 from walks.hours import parse_local_time
-from walks.loader import LoadedGraph, check_file_name, load_graph
+from walks.loader import LoadedGraph, load_graph
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -1672,7 +1672,7 @@ def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> No
     DataError
         When the file is missing (and has no store), unreadable, or not an extract.
     """
-    from walks.data import check_extract  # noqa: PLC0415
+    from walks.data import check_extract, check_file_name  # noqa: PLC0415
 
     path = check_file_name(osm_file.expanduser())
     if path.exists():
@@ -1725,7 +1725,6 @@ def import_command(
         if not osm_file.exists():
             msg = f"OSM file {str(osm_file)!r} does not exist: check the FILE given to walks import"
             raise DataError(msg)
-        check_file_name(osm_file)
         started = time.perf_counter()
         cpu = time.process_time()
         info = store.import_extract(osm_file, folder, progress=_progress())

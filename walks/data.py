@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from walks.errors import DataError
 
 if TYPE_CHECKING:
+    import io
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
 
@@ -329,6 +330,40 @@ def _as_path(path: object, what: str = "OSM file") -> Path:
     return result
 
 
+def check_file_name(path: Path) -> Path:
+    """
+    Refuse an extract whose name is not valid text: its store and outputs name it as UTF-8.
+
+    A file name made of bytes that are not UTF-8 (written on a system with another encoding)
+    reaches Python as lone surrogates, which no store, JSON, GPX or map file can hold.
+
+    Parameters
+    ----------
+    path
+        The extract.
+
+    Returns
+    -------
+    Path
+        The same path.
+
+    Raises
+    ------
+    DataError
+        ``OSM file name … is not valid UTF-8``, with the fix (rename it).
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        msg = (
+            f"OSM file name '{shown}' is not valid UTF-8 text: rename the file "
+            "(walks names it in stores, maps and JSON)"
+        )
+        raise DataError(msg) from None
+    return path
+
+
 def check_extract(path: str | Path) -> Path:
     """
     Check that an extract has a supported name, is a readable file, and holds what its name says.
@@ -346,10 +381,11 @@ def check_extract(path: str | Path) -> Path:
     Raises
     ------
     DataError
-        When the path is not a str or Path, the ending is not supported, the file is missing,
-        a directory, empty or unreadable, or its first bytes show another format than its name.
+        When the path is not a str or Path, its name is not UTF-8, the ending is not supported,
+        the file is missing, a directory, empty or unreadable, or its first bytes show another
+        format than its name.
     """
-    path = _as_path(path)
+    path = check_file_name(_as_path(path))
     kind = extract_kind(path)
     if path.is_dir():
         msg = f"OSM file {str(path)!r} is a directory: give the extract file inside it"
@@ -563,10 +599,31 @@ def _has_odd_coordinates(path: Path) -> bool:
     """
     if not _is_xml(path):
         return False
+    kind = extract_kind(path)
+    tail = b""
     try:
-        return _ODD_COORD.search(_xml_text(path)) is not None
+        # in pieces, each with the end of the one before (a match is far shorter): a country's
+        # XML does not fit in memory
+        f: io.BufferedIOBase
+        if kind == "osm.bz2":
+            f = bz2.BZ2File(path)
+        elif kind == "osm.gz":
+            f = gzip.GzipFile(path)
+        else:
+            f = path.open("rb")
+        with f:
+            while piece := f.read(_SCAN_BYTES):
+                if _ODD_COORD.search(tail + piece) is not None:
+                    return True
+                tail = piece[-_SCAN_OVERLAP:]
     except (OSError, EOFError):
         return False  # osmium read it, so its own reading decides
+    return False
+
+
+#: How much of a decompressed XML file is searched at once, and how much of it again with the
+#: next piece.
+_SCAN_BYTES, _SCAN_OVERLAP = 16 * 2**20, 2**20
 
 
 #: Negative ids (objects new in a JOSM edit) become this plus their absolute value: osmium's

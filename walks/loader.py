@@ -145,7 +145,7 @@ def load_graph(
 
     if osm_file is not None or area is None:
         demo = osm_file is None
-        path = check_file_name(check_extract(demo_extract_path() if osm_file is None else osm_file))
+        path = check_extract(demo_extract_path() if osm_file is None else osm_file)
         stat = path.stat()
         key_parts: tuple[object, ...] = (
             "file",
@@ -232,40 +232,6 @@ def _import_key(path: Path, cache_dir: Path) -> tuple[str, int, int, str]:
     """
     stat = path.stat()
     return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(Path(cache_dir).resolve()))
-
-
-def check_file_name(path: Path) -> Path:
-    """
-    Refuse an extract whose name is not valid text: its store and outputs name it as UTF-8.
-
-    A file name made of bytes that are not UTF-8 (written on a system with another encoding)
-    reaches Python as lone surrogates, which no store, JSON, GPX or map file can hold.
-
-    Parameters
-    ----------
-    path
-        The extract.
-
-    Returns
-    -------
-    Path
-        The same path.
-
-    Raises
-    ------
-    DataError
-        ``OSM file name … is not valid UTF-8``, with the fix (rename it).
-    """
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        msg = (
-            f"OSM file name '{shown}' is not valid UTF-8 text: rename the file "
-            "(walks names it in stores, maps and JSON)"
-        )
-        raise DataError(msg) from None
-    return path
 
 
 def _store_ready(
@@ -391,9 +357,7 @@ def _from_store(
     """
     try:
         return load()
-    except (CacheError, ValueError, KeyError, TypeError, IndexError) as err:
-        # ValueError etc.: rows whose text or arrays no longer parse (store.py reads them
-        # after the connection closes, outside its own error handling)
+    except CacheError as err:  # rows that no longer parse are a CacheError too
         log.warning(
             "the region store of %s cannot be read (%s): importing it again", path.name, err
         )
@@ -409,7 +373,7 @@ def _from_store(
         return None
     try:
         return load()
-    except (ValueError, KeyError, TypeError, IndexError) as err:
+    except CacheError as err:
         msg = (
             f"the region store of {str(path)!r} cannot be read even after a new import ({err}): "
             f"check the cache folder's disk, or run with --no-cache"
@@ -662,7 +626,7 @@ def _extract_features(
     OsmFeatures
         The features inside the area, with the buildings and land cover.
     """
-    path = check_file_name(check_extract(demo_extract_path() if osm_file is None else osm_file))
+    path = check_extract(demo_extract_path() if osm_file is None else osm_file)
     folder = (settings.default_cache_dir() if cache_dir is None else Path(cache_dir)).absolute()
     from_store = None
     if _store_ready(path, folder, say, use_store):

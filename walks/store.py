@@ -192,7 +192,7 @@ def store_path(osm_file: str | Path, cache_dir: Path | None = None) -> Path:
         ``cache_dir/stores/<hash of the file's absolute path>.sqlite``.
     """
     folder = check_cache_dir(cache_dir) / "stores"
-    digest = hashlib.sha256(str(Path(osm_file).resolve()).encode()).hexdigest()[:32]
+    digest = hashlib.sha256(os.fsencode(Path(osm_file).resolve())).hexdigest()[:32]
     return folder / f"{digest}.sqlite"
 
 
@@ -279,7 +279,17 @@ def import_extract(
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".sqlite", dir=target.parent)
     except OSError as err:
-        msg = f"cannot write the store in {str(target.parent)!r} ({err.strerror or err}): {_FIX}"
+        folder = target.parent
+        blocked = next(
+            (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
+        )
+        if blocked is not None:
+            msg = (
+                f"cannot write the store: {str(blocked)!r} is a file, not a folder: move it "
+                "away or give another --cache-dir"
+            )
+        else:
+            msg = f"cannot write the store in {str(folder)!r} ({err.strerror or err}): {_FIX}"
         raise CacheError(msg) from err
     os.close(fd)
     tmp = Path(tmp_name)
@@ -641,16 +651,14 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
     # walks.pbf does not decode is read by osmium alone
     arrays = fast and not _is_xml(readable)
     try:
-        newest = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
-                       repaired=repaired, dates=header_date is None)  # fmt: skip
+        newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
+                                repaired=repaired, dates=header_date is None)  # fmt: skip
     except UnsupportedPbfError as err:
         log.debug("%s is read by osmium alone: %s", path.name, err)
-        newest = _fill(tmp, readable, path, members, fast=fast, arrays=False,
-                       repaired=repaired, dates=header_date is None)  # fmt: skip
-    if newest is _AT_ZERO:
-        if not repaired and _has_odd_coordinates(readable):
-            raise _NeedsRepairError(coordinates=True)
-        newest = None
+        newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=False,
+                                repaired=repaired, dates=header_date is None)  # fmt: skip
+    if at_zero and not repaired and _has_odd_coordinates(readable):
+        raise _NeedsRepairError(coordinates=True)
     date = header_date or (newest.astimezone(dt.UTC) if isinstance(newest, dt.datetime) else None)
     return {
         "source": f"file:{path.resolve()}",
@@ -669,7 +677,7 @@ def _fill(
     arrays: bool,
     repaired: bool,
     dates: bool,
-) -> object:
+) -> tuple[dt.datetime | None, bool]:
     """
     Create the store's tables in a new file and fill them in one pass over the extract.
 
@@ -694,7 +702,7 @@ def _fill(
 
     Returns
     -------
-    object
+    tuple
         As ``_pass`` returns.
 
     Raises
@@ -735,8 +743,13 @@ def _fill(
                 return pbf_rows(readable, members, tables)
 
         try:
+            missing: set[int] = set()
             newest = _pass(db, processor, members, repaired=repaired, dates=dates,
-                           prelude=prelude)  # fmt: skip
+                           prelude=prelude, missing=missing)  # fmt: skip
+            if fast and missing and not repaired and _nodes_in(readable, missing):
+                # a node of a walkable way comes after it: the file says it is sorted and
+                # is not (osmium's C++ side hid the untagged nodes from the order check)
+                raise _NeedsRepairError
         except _osmium_failures() as err:
             text = str(err)
             unreadable = _is_xml(readable) and "coordinate" in text
@@ -747,6 +760,30 @@ def _fill(
             raise _read_error(path, err) from err
         db.commit()
     return newest
+
+
+def _nodes_in(readable: Path, ids: set[int]) -> bool:
+    """
+    Say whether a file holds any of some nodes (ways said to lack them).
+
+    Parameters
+    ----------
+    readable
+        The file.
+    ids
+        The node ids.
+
+    Returns
+    -------
+    bool
+        True when one of them is in the file.
+    """
+    import osmium  # noqa: PLC0415
+
+    wanted = osmium.filter.IdFilter(ids)
+    wanted.enable_for(osmium.osm.NODE)
+    reading = osmium.FileProcessor(str(readable), osmium.osm.NODE).with_filter(wanted)
+    return any(True for _ in reading)
 
 
 def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
@@ -806,10 +843,6 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
         "data_date": date.isoformat() if date else "",
         "features_source": found.source,
     }
-
-
-#: Returned by ``_pass`` when a coordinate is exactly 0 (a sign of unreadable ones).
-_AT_ZERO = object()
 
 
 #: Separators of the tag text: between a key and its value, and between tags (OSM's XML
@@ -951,7 +984,8 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         tuple[dict[int, list[tuple[int, float, float]]], dict[int, WayRecord], bool],
     ]
     | None = None,
-) -> object:
+    missing: set[int] | None = None,
+) -> tuple[dt.datetime | None, bool]:
     """
     Write the ways, areas, tagged objects, buildings and land cover of one pass to the store.
 
@@ -968,13 +1002,16 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     dates
         Track the newest element timestamp.
     prelude
-        Writes the tagged nodes, walkable ways and railways first (``_columnar``), when the
-        processor hands Python only areas and relations.
+        Writes the tagged nodes, walkable ways and railways first (``walks.store_pbf``), when
+        the processor hands Python only areas and relations.
+    missing
+        Filled with the nodes of walkable ways that have no location.
 
     Returns
     -------
-    object
-        The newest element timestamp (or None), or ``_AT_ZERO`` when a coordinate is 0.
+    tuple
+        The newest element timestamp (or None), and whether a coordinate is exactly 0 (a sign
+        of unreadable ones in an XML file).
 
     Raises
     ------
@@ -996,6 +1033,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     walkable: dict[int, WayRecord] = {}
     newest: dt.datetime | None = None
     after_ways = at_zero = False
+    missing = set() if missing is None else missing
     if prelude is not None:
         shapes, walkable, at_zero = prelude((features, ways, rails))
     dumps = json.dumps
@@ -1100,6 +1138,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
             lat_blob, lon_blob = array("d", lats).tobytes(), array("d", lons).tobytes()
             at_zero = at_zero or 0.0 in lats or 0.0 in lons
             box = _points_box(lats, lons)
+            missing.update(p[0] for p in points if p[1] != p[1])
         if obj.id in members:
             walkable[obj.id] = WayRecord(
                 obj.id, tuple(refs), tuple(np.frombuffer(lat_blob).tolist()),
@@ -1108,7 +1147,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
                  tags_text(tags.items(), len(tags)))  # fmt: skip
     _finish(db, (ways, areas, features, buildings, cover, rails))
-    return _AT_ZERO if at_zero else newest
+    return newest, at_zero
 
 
 @contextlib.contextmanager
@@ -1126,7 +1165,9 @@ def _connect(store: Path) -> Iterator[sqlite3.Connection]:
     sqlite3.Connection
         The connection, closed afterwards.
     """
-    with contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as db:
+    with contextlib.closing(
+        sqlite3.connect(f"{store.absolute().as_uri()}?mode=ro", uri=True)
+    ) as db:
         yield db
 
 
@@ -1157,7 +1198,8 @@ def _reading(osm_file: str | Path, cache_dir: Path | None) -> Iterator[sqlite3.C
     try:
         with _connect(store) as db:
             yield db
-    except (sqlite3.Error, KeyError) as err:
+    except (sqlite3.Error, KeyError, ValueError, TypeError, IndexError, struct.error) as err:
+        # ValueError and the rest: rows that no longer parse (text, JSON or arrays damaged)
         msg = (
             f"the region store {str(store)!r} of {str(osm_file)!r} cannot be read ({err}): "
             f"import the file again with: walks import {osm_file}"
@@ -1457,10 +1499,31 @@ def load_ways(osm_file: str | Path, area: Area | None, cache_dir: Path | None = 
         The ways and areas, with the file's source label and data date.
     """
     box = None if area is None else _grown(area.bbox, 0.0)
-    with _reading(osm_file, cache_dir) as db:
+    with _reading(osm_file, cache_dir) as db:  # rows are parsed while the store is open
         meta = _meta(db)
         rows = _rows(db, "ways", box)
         area_rows = _rows(db, "areas", box)
+        return _ways_of(meta, rows, area_rows)
+
+
+def _ways_of(
+    meta: dict[str, str], rows: list[tuple[Any, ...]], area_rows: list[tuple[Any, ...]]
+) -> OsmWays:
+    """
+    Turn a store's way and area rows into ``OsmWays``.
+
+    Parameters
+    ----------
+    meta
+        The store's meta rows.
+    rows, area_rows
+        The rows.
+
+    Returns
+    -------
+    OsmWays
+        The ways and areas.
+    """
     ways = tuple(
         WayRecord(
             int(osm_id),
@@ -1520,15 +1583,23 @@ def load_features(
     """
     box = None if area is None else _grown(area.bbox, 0.0)
     near = None if area is None else margin_box(area, corridor, margin_m)
+    # rows are parsed while the store is open: one that does not parse is the store's damage
     with _reading(osm_file, cache_dir) as db:
         meta = _meta(db)
-        feature_rows = _rows(db, "features", box, keys)
-        building_rows = _rows(db, "buildings", near)
-        cover_rows = _rows(db, "landcover", near)
+        found = [
+            (kind, osm_id, _tags_of(text), lat, lon, ring)
+            for kind, osm_id, text, lat, lon, ring in _rows(db, "features", box, keys)
+        ]
+        buildings = tuple(
+            Building(_ring_of(ring), float(height), str(how))
+            for ring, height, how in _rows(db, "buildings", near)
+        )
+        cover = tuple(
+            Landcover(str(kind), _ring_of(ring)) for kind, ring in _rows(db, "landcover", near)
+        )
     features = []
-    for kind, osm_id, tags_text, stored_lat, stored_lon, ring in feature_rows:
-        tags = _tags_of(tags_text)
-        if not wanted(tags):
+    for kind, osm_id, tags, stored_lat, stored_lon, ring in found:
+        if not wanted(tags):  # the caller's test: its errors are its own
             continue
         outline = _ring_of(ring) if ring is not None else None
         lat, lon = stored_lat, stored_lon
@@ -1538,10 +1609,6 @@ def load_features(
             centroid = shapely.Polygon(outline).centroid
             lat, lon = centroid.y, centroid.x
         features.append(Feature(str(kind), int(osm_id), tags, lat, lon, outline))
-    buildings = tuple(
-        Building(_ring_of(ring), float(height), str(how)) for ring, height, how in building_rows
-    )
-    cover = tuple(Landcover(str(kind), _ring_of(ring)) for kind, ring in cover_rows)
     return OsmFeatures(
         tuple(features), buildings, meta.get("features_source", ""), cover,
         store=store_path(osm_file, cache_dir),
@@ -1683,21 +1750,49 @@ def keep_grid(store: Path, key: str, data: bytes) -> None:
     if not store.is_file():
         return
     grids = grids_path(store)
-    try:
-        with contextlib.closing(sqlite3.connect(grids, timeout=5.0)) as db, db:
-            db.execute(_GRIDS)
-            newest = db.execute(
-                "INSERT OR REPLACE INTO grids (key, data) VALUES (?, ?)", (key, data)
-            ).lastrowid
-            sizes = db.execute("SELECT rowid, length(data) FROM grids ORDER BY rowid").fetchall()
-            total = sum(int(size) for _, size in sizes)
-            for rowid, size in sizes:  # the oldest first, never the one just kept
-                if total <= GRIDS_MAX_BYTES or rowid == newest:
-                    break
-                db.execute("DELETE FROM grids WHERE rowid = ?", (rowid,))
-                total -= int(size)
-    except sqlite3.Error as err:
-        log.info("the height grid was not kept in %s (%s)", grids, err)
+    for attempt in range(2):
+        try:
+            _keep(grids, key, data)
+        except sqlite3.DatabaseError as err:
+            if attempt or isinstance(err, sqlite3.OperationalError):
+                log.info("the height grid was not kept in %s (%s)", grids, err)
+                return
+            # not a database any more (damaged): it goes, with its journal, and is made again
+            log.info("the grids file %s is damaged (%s): making it again", grids, err)
+            for stale in (grids, grids.with_name(grids.name + "-journal")):
+                stale.unlink(missing_ok=True)
+        except sqlite3.Error as err:
+            log.info("the height grid was not kept in %s (%s)", grids, err)
+            return
+        else:
+            return
+
+
+def _keep(grids: Path, key: str, data: bytes) -> None:
+    """
+    Write one grid into a grids file, dropping the oldest beyond ``GRIDS_MAX_BYTES``.
+
+    Parameters
+    ----------
+    grids
+        The grids file.
+    key
+        The grid's key.
+    data
+        The grid, encoded.
+    """
+    with contextlib.closing(sqlite3.connect(grids, timeout=5.0)) as db, db:
+        db.execute(_GRIDS)
+        newest = db.execute(
+            "INSERT OR REPLACE INTO grids (key, data) VALUES (?, ?)", (key, data)
+        ).lastrowid
+        sizes = db.execute("SELECT rowid, length(data) FROM grids ORDER BY rowid").fetchall()
+        total = sum(int(size) for _, size in sizes)
+        for rowid, size in sizes:  # the oldest first, never the one just kept
+            if total <= GRIDS_MAX_BYTES or rowid == newest:
+                break
+            db.execute("DELETE FROM grids WHERE rowid = ?", (rowid,))
+            total -= int(size)
 
 
 def list_stores(cache_dir: Path | None = None) -> list[tuple[Path, str, int]]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from walks.data import RAIL_VALUES, WayRecord, is_walkable
+from walks.data import RAIL_VALUES, WayRecord, _NeedsRepairError, is_walkable
 from walks.pbf import NodeBlock, UnsupportedPbfError, WayBlock, blocks
 from walks.store import _NEXT, _PAIR, _Table, _tags_text
 
@@ -62,6 +62,8 @@ def pbf_rows(
     ------
     UnsupportedPbfError
         For a file to be read by osmium alone (rows may have been written: start again).
+    _NeedsRepairError
+        For a node after the ways.
     """
     features, ways, rails = tables
     parts: list[tuple[_I64, _I32, _I32]] = []
@@ -72,9 +74,8 @@ def pbf_rows(
     at_zero = False
     for block in blocks(readable):
         if isinstance(block, NodeBlock):
-            if nodes is not None:
-                msg = "a node after the ways"
-                raise UnsupportedPbfError(msg)
+            if nodes is not None:  # the file says it is sorted, and is not: read it whole
+                raise _NeedsRepairError
             parts.append((block.ids, block.lats, block.lons))
             at_zero = _node_rows(block, features) or at_zero
             continue
