@@ -124,12 +124,15 @@ def _read_by_osmium_alone(caplog: pytest.LogCaptureFixture) -> bool:
     return "read by osmium alone" in caplog.text
 
 
-@pytest.mark.parametrize("name", ["munich", "paris", "tokyo", "andorra"])
+@pytest.mark.parametrize("name", ["munich", "paris", "tokyo", "andorra", "munich-as-shipped"])
 def test_store_from_arrays_equals_the_file(
     name: str, sorted_copies: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The store built with the arrays gives the ways, features and buildings of the file."""
-    extract = sorted_copies[name]
+    """The store built with the arrays gives the ways, features and buildings of the file.
+
+    The shipped Munich file is dated but does not say it is sorted: the arrays check the order.
+    """
+    extract = EXTRACTS["munich"] if name == "munich-as-shipped" else sorted_copies[name]
     caplog.set_level(logging.DEBUG, logger="walks.store")
     import_extract(extract, tmp_path / "cache")
     assert not _read_by_osmium_alone(caplog)  # the array reader was used

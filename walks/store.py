@@ -647,9 +647,10 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         members = _area_members(readable)
     except _osmium_failures() as err:
         raise _read_error(path, err) from err
-    # a sorted PBF's nodes and ways are read as arrays (walks.pbf), the rest by osmium; a file
-    # walks.pbf does not decode is read by osmium alone
-    arrays = fast and not _is_xml(readable)
+    # a dated PBF's nodes and ways are read as arrays (walks.pbf checks their order itself),
+    # the rest by osmium; a file walks.pbf does not decode is read by osmium alone (an undated
+    # one too: its date is the newest object's, which the arrays do not hold)
+    arrays = header_date is not None and not _is_xml(readable)
     try:
         newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
                                 repaired=repaired, dates=header_date is None)  # fmt: skip
@@ -694,7 +695,7 @@ def _fill(
     fast
         The file says it is sorted and dated: untagged nodes and areas are dropped in C++.
     arrays
-        Read the nodes and ways with ``walks.pbf`` (a sorted PBF file), osmium the rest.
+        Read the nodes and ways with ``walks.pbf`` (a dated PBF file), osmium the rest.
     repaired
         True when ``readable`` is already a repaired copy.
     dates
@@ -720,9 +721,10 @@ def _fill(
     with contextlib.closing(sqlite3.connect(tmp)) as db:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
-        if fast:
+        if fast or arrays:
             # osmium's C++ side drops what is not wanted before Python sees it: untagged nodes
-            # and areas, relations without a highway tag
+            # and areas, relations without a highway tag (with the arrays, no node reaches
+            # Python: their order is checked there)
             untagged = osmium.filter.EmptyTagFilter()
             untagged.enable_for(osmium.osm.NODE | osmium.osm.AREA)
             squares = osmium.filter.KeyFilter("highway")
