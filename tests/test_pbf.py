@@ -240,3 +240,22 @@ def test_varints_decode_every_length() -> None:
         varints(b"\x96")  # ends inside a varint
     with pytest.raises(UnsupportedPbfError):
         varints(b"\xff" * 10 + b"\x01")  # eleven bytes
+
+
+def test_a_node_after_the_ways_is_found_by_either_reader(tmp_path: Path) -> None:
+    """A file that says it is sorted but has a street's node after the ways is read whole."""
+    for options in ("", ",pbf_dense_nodes=false"):  # the arrays, or osmium alone
+        extract = tmp_path / f"late{len(options)}.osm.pbf"
+        header = osmium.io.Header()
+        header.set("sorting", "Type_then_ID")
+        header.set("osmosis_replication_timestamp", "2024-05-01T00:00:00Z")
+        writer = osmium.SimpleWriter(osmium.io.File(str(extract), "pbf" + options), header=header)
+        writer.add_node(mutable.Node(id=1, location=(11.5, 48.1), tags={}, version=1))
+        writer.add_node(mutable.Node(id=2, location=(11.501, 48.1), tags={}, version=1))
+        writer.add_way(mutable.Way(id=10, nodes=[1, 2, 3], tags={"highway": "footway"}, version=1))
+        writer.add_node(mutable.Node(id=3, location=(11.502, 48.1), tags={}, version=1))
+        writer.close()
+        import_extract(extract, tmp_path / "cache")
+        (way,) = load_ways(extract, None, tmp_path / "cache").ways
+        assert way.lons == (11.5, 11.501, 11.502)  # the late node's place, as the file gives it
+        assert way.lons == read_extract(extract).ways[0].lons
