@@ -39,31 +39,36 @@ def _objects(source: Path) -> Objects:
     nodes, ways, relations = [], [], []
     for obj in osmium.FileProcessor(str(source)):
         tags = {t.k: t.v for t in obj.tags}
+        stamp = obj.timestamp
         if obj.is_node():
             loc = obj.location
-            nodes.append((obj.id, (loc.lon, loc.lat) if loc.valid() else None, tags))
+            nodes.append((obj.id, (loc.lon, loc.lat) if loc.valid() else None, tags, stamp))
         elif obj.is_way():
-            ways.append((obj.id, [n.ref for n in obj.nodes], tags))
+            ways.append((obj.id, [n.ref for n in obj.nodes], tags, stamp))
         else:
             members = [(m.type, m.ref, m.role) for m in obj.members]
-            relations.append((obj.id, members, tags))
+            relations.append((obj.id, members, tags, stamp))
     return sorted(nodes), sorted(ways), sorted(relations)
 
 
-def _write(objects: Objects, target: Path, options: str = "") -> Path:
-    """Write objects as a sorted, dated PBF file (as Geofabrik's are)."""
+def _write(objects: Objects, target: Path, options: str = "", *, dated: bool = True) -> Path:
+    """Write objects as a sorted PBF file, dated in its header (as Geofabrik's are) or not."""
     header = osmium.io.Header()
     header.set("sorting", "Type_then_ID")
-    header.set("osmosis_replication_timestamp", "2024-05-01T00:00:00Z")
+    if dated:
+        header.set("osmosis_replication_timestamp", "2024-05-01T00:00:00Z")
     writer = osmium.SimpleWriter(osmium.io.File(str(target), "pbf" + options), header=header)
     try:
-        for node_id, location, tags in objects[0]:
+        for node_id, location, tags, *stamp in objects[0]:
             place = location if location is not None else osmium.osm.Location()
-            writer.add_node(mutable.Node(id=node_id, location=place, tags=tags, version=1))
-        for way_id, refs, tags in objects[1]:
-            writer.add_way(mutable.Way(id=way_id, nodes=refs, tags=tags, version=1))
-        for rel_id, members, tags in objects[2]:
-            writer.add_relation(mutable.Relation(id=rel_id, members=members, tags=tags, version=1))
+            writer.add_node(mutable.Node(id=node_id, location=place, tags=tags, version=1,
+                                         timestamp=stamp[0] if stamp else None))  # fmt: skip
+        for way_id, refs, tags, *stamp in objects[1]:
+            writer.add_way(mutable.Way(id=way_id, nodes=refs, tags=tags, version=1,
+                                       timestamp=stamp[0] if stamp else None))  # fmt: skip
+        for rel_id, members, tags, *stamp in objects[2]:
+            writer.add_relation(mutable.Relation(id=rel_id, members=members, tags=tags,
+                                                 version=1, timestamp=stamp[0] if stamp else None))  # fmt: skip
     finally:
         writer.close()
     return target
@@ -259,3 +264,19 @@ def test_a_node_after_the_ways_is_found_by_either_reader(tmp_path: Path) -> None
         (way,) = load_ways(extract, None, tmp_path / "cache").ways
         assert way.lons == (11.5, 11.501, 11.502)  # the late node's place, as the file gives it
         assert way.lons == read_extract(extract).ways[0].lons
+
+
+@pytest.mark.parametrize("name", ["paris", "krems"])
+def test_an_undated_file_gets_the_newest_object_date_from_the_arrays(
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No date in the header: the newest node, way or relation timestamp, as the file gives."""
+    extract = _write(_objects(EXTRACTS[name]), tmp_path / "undated.osm.pbf", dated=False)
+    caplog.set_level(logging.DEBUG, logger="walks.store")
+    import_extract(extract, tmp_path / "cache")
+    assert not _read_by_osmium_alone(caplog)
+    stored = load_ways(extract, None, tmp_path / "cache")
+    osm = read_extract(extract)
+    assert osm.data_date is not None
+    assert stored.data_date == osm.data_date
+    assert len(stored.ways) == len(osm.ways)

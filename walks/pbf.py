@@ -58,6 +58,8 @@ class NodeBlock:
         String-table indices of each tag's key and value.
     strings
         The block's string table.
+    newest
+        The newest timestamp after 1970 (seconds, as osmium reads it), when asked for; else -1.
     """
 
     ids: Array
@@ -67,6 +69,7 @@ class NodeBlock:
     keys: Array
     values: Array
     strings: list[str]
+    newest: int = -1
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class WayBlock:
         ``refs[ref_offsets[i]:ref_offsets[i + 1]]`` are way ``i``'s node ids.
     refs
         Node ids of every way, one after the other.
-    tag_offsets, keys, values, strings
+    tag_offsets, keys, values, strings, newest
         As in ``NodeBlock``.
     """
 
@@ -92,6 +95,7 @@ class WayBlock:
     keys: Array
     values: Array
     strings: list[str]
+    newest: int = -1
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
@@ -366,7 +370,7 @@ def _tags_csr(keys_vals: Array) -> tuple[Array, Array, Array]:
     return offsets, pairs[0::2], pairs[1::2]
 
 
-def blocks(path: Path) -> Iterator[NodeBlock | WayBlock]:
+def blocks(path: Path, *, dates: bool = False) -> Iterator[NodeBlock | WayBlock]:
     """
     Read a PBF file's node and way blocks, in file order (relations are skipped).
 
@@ -374,6 +378,8 @@ def blocks(path: Path) -> Iterator[NodeBlock | WayBlock]:
     ----------
     path
         The file.
+    dates
+        Read the objects' timestamps too, for each block's ``newest``.
 
     Yields
     ------
@@ -402,7 +408,7 @@ def blocks(path: Path) -> Iterator[NodeBlock | WayBlock]:
                 first = False
                 continue
             if kind == "OSMData":
-                yield from _primitive_block(data)
+                yield from _primitive_block(data, dates=dates)
 
 
 def _next_blob(f: BinaryIO) -> tuple[str | None, bytes]:
@@ -512,7 +518,7 @@ def _check_header(data: bytes) -> None:
                 raise UnsupportedPbfError(msg)
 
 
-def _primitive_block(data: bytes) -> Iterator[NodeBlock | WayBlock]:
+def _primitive_block(data: bytes, *, dates: bool) -> Iterator[NodeBlock | WayBlock]:
     """
     Decode one primitive block's dense nodes and ways.
 
@@ -520,6 +526,8 @@ def _primitive_block(data: bytes) -> Iterator[NodeBlock | WayBlock]:
     ----------
     data
         The inflated block.
+    dates
+        Read the objects' timestamps too.
 
     Yields
     ------
@@ -531,21 +539,24 @@ def _primitive_block(data: bytes) -> Iterator[NodeBlock | WayBlock]:
     UnsupportedPbfError
         For plain (non-dense) nodes or malformed data.
     """
-    strings, groups, granularity, offsets = _block_fields(data)
+    strings, groups, granularity, offsets, date_granularity = _block_fields(data)
+    stamps = date_granularity if dates else None
     for start, end in groups:
         for number, a, b in _fields(data, start, end):
             if number == 1:
                 msg = "plain (not dense) nodes"
                 raise UnsupportedPbfError(msg)
             if number == 2:  # noqa: PLR2004 - dense nodes
-                yield _dense(data, a, b, strings, granularity, offsets)
+                yield _dense(data, (a, b), strings, (granularity, *offsets), stamps)
             elif number == 3:  # noqa: PLR2004 - the group holds ways: read them all at once
-                yield _ways(data, start, end, strings)
+                yield _ways(data, start, end, strings, stamps)
                 break
             # relations (4) and changesets (5) are read by osmium
 
 
-def _block_fields(data: bytes) -> tuple[list[str], list[tuple[int, int]], int, tuple[int, int]]:
+def _block_fields(
+    data: bytes,
+) -> tuple[list[str], list[tuple[int, int]], int, tuple[int, int], int]:
     """
     Read a primitive block's own fields.
 
@@ -557,11 +568,12 @@ def _block_fields(data: bytes) -> tuple[list[str], list[tuple[int, int]], int, t
     Returns
     -------
     tuple
-        The string table, where each group lies, the granularity and the (lat, lon) offsets.
+        The string table, where each group lies, the granularity, the (lat, lon) offsets and
+        the date granularity (milliseconds).
     """
     strings: list[str] = []
     groups: list[tuple[int, int]] = []
-    granularity, lat_offset, lon_offset = 100, 0, 0
+    granularity, lat_offset, lon_offset, date_granularity = 100, 0, 0, 1000
     signed = 1 << 63  # int64 fields are varints of their two's complement
     for number, a, b in _fields(data):
         if number == 1:
@@ -570,20 +582,21 @@ def _block_fields(data: bytes) -> tuple[list[str], list[tuple[int, int]], int, t
             groups.append((a, b))
         elif number == 17:  # noqa: PLR2004 - granularity
             granularity = a
+        elif number == 18:  # noqa: PLR2004 - date_granularity
+            date_granularity = a
         elif number == 19:  # noqa: PLR2004 - lat_offset
             lat_offset = a - (signed << 1) if a >= signed else a
         elif number == 20:  # noqa: PLR2004 - lon_offset
             lon_offset = a - (signed << 1) if a >= signed else a
-    return strings, groups, granularity, (lat_offset, lon_offset)
+    return strings, groups, granularity, (lat_offset, lon_offset), date_granularity
 
 
 def _dense(
     data: bytes,
-    start: int,
-    end: int,
+    span: tuple[int, int],
     strings: list[str],
-    granularity: int,
-    offsets: tuple[int, int],
+    scale: tuple[int, int, int],
+    stamps: int | None,
 ) -> NodeBlock:
     """
     Decode a ``DenseNodes`` message.
@@ -592,12 +605,14 @@ def _dense(
     ----------
     data
         The block.
-    start, end
+    span
         Where the message lies.
     strings
         The block's string table.
-    granularity, offsets
-        The block's coordinate granularity and (lat, lon) offsets.
+    scale
+        The block's coordinate granularity and lat, lon offsets.
+    stamps
+        The block's date granularity, to read the timestamps; None not to.
 
     Returns
     -------
@@ -612,11 +627,16 @@ def _dense(
     view = memoryview(data)
     columns: dict[int, Array] = {}
     keys_vals: np.ndarray[Any, np.dtype[np.uint64]] | None = None
-    for number, a, b in _fields(data, start, end):
+    newest = -1
+    for number, a, b in _fields(data, *span):
         if number in (1, 8, 9):  # id, lat, lon: delta coded
             columns[number] = _delta(varints(view[a:b]))
         elif number == 10:  # noqa: PLR2004 - keys_vals
             keys_vals = varints(view[a:b])
+        elif number == 5 and stamps is not None:  # noqa: PLR2004 - dense info
+            for field, c, d in _fields(data, a, b):
+                if field == 2:  # noqa: PLR2004 - timestamps, delta coded
+                    newest = _newest(_delta(varints(view[c:d])), stamps)
     ids = columns.get(1, np.zeros(0, dtype=np.int64))
     lats = columns.get(8, np.zeros(0, dtype=np.int64))
     lons = columns.get(9, np.zeros(0, dtype=np.int64))
@@ -634,12 +654,13 @@ def _dense(
     _check_indices(keys, values, strings)
     return NodeBlock(
         ids=ids,
-        lats=_scaled(lats, granularity, offsets[0]),
-        lons=_scaled(lons, granularity, offsets[1]),
+        lats=_scaled(lats, scale[0], scale[1]),
+        lons=_scaled(lons, scale[0], scale[2]),
         tag_offsets=tag_offsets,
         keys=keys,
         values=values,
         strings=strings,
+        newest=newest,
     )
 
 
@@ -666,10 +687,38 @@ def _check_indices(keys: Array, values: Array, strings: list[str]) -> None:
 
 
 #: The way fields read: id, keys, vals, refs.
-_WAY_ID, _WAY_KEYS, _WAY_VALS, _WAY_REFS = 1, 2, 3, 8
+_WAY_ID, _WAY_KEYS, _WAY_VALS, _WAY_INFO, _WAY_REFS = 1, 2, 3, 4, 8
+
+#: An ``Info`` message's timestamp field.
+_INFO_TIMESTAMP = 2
+
+#: The first second after 1970 (osmium's readers count a timestamp from then on).
+_AFTER_1970 = 365 * 86400
 
 
-def _ways(data: bytes, start: int, end: int, strings: list[str]) -> WayBlock:
+def _newest(stamps: Array, granularity: int) -> int:
+    """
+    Give the newest timestamp after 1970, in seconds as osmium reads it.
+
+    Parameters
+    ----------
+    stamps
+        Timestamps in units of ``granularity`` milliseconds.
+    granularity
+        The block's date granularity.
+
+    Returns
+    -------
+    int
+        The newest, or -1 when none is after 1970.
+    """
+    millis = stamps * granularity
+    seconds = (np.sign(millis) * (np.abs(millis) // 1000)) & 0xFFFFFFFF  # C++: to uint32
+    later = seconds[seconds >= _AFTER_1970]
+    return int(later.max()) if later.size else -1
+
+
+def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | None) -> WayBlock:
     """
     Decode a group of ways.
 
@@ -684,6 +733,8 @@ def _ways(data: bytes, start: int, end: int, strings: list[str]) -> WayBlock:
         Where the group lies.
     strings
         The block's string table.
+    stamps
+        The block's date granularity, to read the timestamps; None not to.
 
     Returns
     -------
@@ -700,7 +751,15 @@ def _ways(data: bytes, start: int, end: int, strings: list[str]) -> WayBlock:
     values = varints(view)
     ends = np.flatnonzero(np.frombuffer(view, dtype=np.uint8) < 0x80) + 1  # noqa: PLR2004
     begins = np.concatenate(([0], ends[:-1]))
-    ids, spans = _way_fields(values, begins, ends, cursor - start, stop - start)
+    scalars, spans = _walk(values, (begins, ends), (cursor - start, stop - start),
+                           (_WAY_ID,), (_WAY_KEYS, _WAY_VALS, _WAY_REFS, _WAY_INFO))  # fmt: skip
+    newest = -1
+    if stamps is not None:  # each way's Info holds varints only: walked the same way
+        info = spans[_WAY_INFO]
+        present = np.flatnonzero(info[:, 1] > info[:, 0])
+        times, _ = _walk(values, (begins, ends), (info[present, 0], info[present, 1]),
+                         (_INFO_TIMESTAMP,), ())  # fmt: skip
+        newest = _newest(times[_INFO_TIMESTAMP], stamps)
     ref_offsets, refs = _runs(values, begins, spans[_WAY_REFS], delta=True)
     tag_offsets, keys = _runs(values, begins, spans[_WAY_KEYS], delta=False)
     value_offsets, vals = _runs(values, begins, spans[_WAY_VALS], delta=False)
@@ -709,13 +768,14 @@ def _ways(data: bytes, start: int, end: int, strings: list[str]) -> WayBlock:
         raise UnsupportedPbfError(msg)
     _check_indices(keys, vals, strings)
     return WayBlock(
-        ids=ids,
+        ids=scalars[_WAY_ID],
         ref_offsets=ref_offsets,
         refs=refs,
         tag_offsets=tag_offsets,
         keys=keys,
         values=vals,
         strings=strings,
+        newest=newest,
     )
 
 
@@ -761,64 +821,78 @@ def _messages(data: bytes, start: int, end: int) -> tuple[Array, Array]:
     return np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
 
 
-def _way_fields(
+def _walk(
     values: np.ndarray[Any, np.dtype[np.uint64]],
-    begins: Array,
-    ends: Array,
-    cursor: Array,
-    stop: Array,
-) -> tuple[Array, dict[int, Array]]:
+    varint_at: tuple[Array, Array],
+    messages: tuple[Array, Array],
+    scalars: tuple[int, ...],
+    runs: tuple[int, ...],
+) -> tuple[dict[int, Array], dict[int, Array]]:
     """
-    Walk the fields of every way of a group side by side: one step reads one field of each.
+    Walk the fields of many messages side by side: one step reads one field of each.
+
+    Every field of the messages must be a varint or a length-delimited run of varints (as in
+    ways and their ``Info``).
 
     Parameters
     ----------
     values
-        The group's varints.
-    begins, ends
-        Where each varint starts and ends (byte offsets in the group).
-    cursor, stop
-        Each way's first byte and end (changed in place).
+        The varints of the bytes holding the messages.
+    varint_at
+        Where each varint starts and ends (byte offsets).
+    messages
+        Each message's first byte and end.
+    scalars
+        Numbers of varint fields to read (0 where absent).
+    runs
+        Numbers of length-delimited fields whose byte spans to give (``[0, 0]`` where absent).
 
     Returns
     -------
-    tuple
-        The way ids, and the byte spans of their keys, values and references.
+    tuple of dict
+        The varint fields' values and the length-delimited fields' spans, by field number.
 
     Raises
     ------
     UnsupportedPbfError
-        For a field that is neither a varint nor length-delimited, or runs past its way.
+        For a field that is neither a varint nor length-delimited, or runs past its message.
     """
+    begins, ends = varint_at
+    cursor, stop = messages[0].copy(), messages[1]
     n = len(cursor)
-    ids = np.zeros(n, dtype=np.int64)
-    spans = {f: np.zeros((n, 2), dtype=np.int64) for f in (_WAY_KEYS, _WAY_VALS, _WAY_REFS)}
+    found_values = {f: np.zeros(n, dtype=np.int64) for f in scalars}
+    spans = {f: np.zeros((n, 2), dtype=np.int64) for f in runs}
     active = np.flatnonzero(cursor < stop)
     while active.size:
         here = np.searchsorted(begins, cursor[active])
         if (here + 1 >= len(begins)).any() or (begins[here] != cursor[active]).any():
-            msg = "a way field that does not start on a varint"
+            msg = "a field that does not start on a varint"
             raise UnsupportedPbfError(msg)
         key = values[here]
         number, wire = (key >> np.uint64(3)).astype(np.int64), (key & np.uint64(7)).astype(np.int64)
         value = values[here + 1]
         after = ends[here + 1]
         if ((wire != 0) & (wire != 2)).any():  # noqa: PLR2004 - varint or length-delimited
-            msg = "a way field of another wire type"
+            msg = "a field of another wire type"
             raise UnsupportedPbfError(msg)
-        length = np.where(wire == 2, value, 0).astype(np.int64)  # noqa: PLR2004
-        found = number == _WAY_ID
-        ids[active[found]] = value[found].astype(np.int64)
+        length = np.where(wire == 2, value, 0)  # noqa: PLR2004
+        if (length > np.uint64(2**31)).any():  # past any message: never a step backwards
+            msg = "a field longer than its message"
+            raise UnsupportedPbfError(msg)
+        length = length.astype(np.int64)
+        for field, column in found_values.items():
+            found = (number == field) & (wire == 0)
+            column[active[found]] = value[found].astype(np.int64)
         for field, span in spans.items():
             found = (number == field) & (wire == 2)  # noqa: PLR2004
             span[active[found], 0] = after[found]
             span[active[found], 1] = after[found] + length[found]
         cursor[active] = after + length
         if (cursor[active] > stop[active]).any():
-            msg = "a way field runs past its way"
+            msg = "a field runs past its message"
             raise UnsupportedPbfError(msg)
         active = active[cursor[active] < stop[active]]
-    return ids, spans
+    return found_values, spans
 
 
 def _runs(

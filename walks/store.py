@@ -85,6 +85,7 @@ from walks.store_groups import Group, pack_groups, reorder
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
+    from walks.store_pbf import PbfRows
     from walks.types import Area
 
 log = logging.getLogger(__name__)
@@ -647,10 +648,9 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         members = _area_members(readable)
     except _osmium_failures() as err:
         raise _read_error(path, err) from err
-    # a dated PBF's nodes and ways are read as arrays (walks.pbf checks their order itself),
-    # the rest by osmium; a file walks.pbf does not decode is read by osmium alone (an undated
-    # one too: its date is the newest object's, which the arrays do not hold)
-    arrays = header_date is not None and not _is_xml(readable)
+    # a PBF's nodes and ways are read as arrays (walks.pbf checks their order itself), the
+    # rest by osmium; a file walks.pbf does not decode is read by osmium alone
+    arrays = not _is_xml(readable)
     try:
         newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
                                 repaired=repaired, dates=header_date is None)  # fmt: skip
@@ -695,7 +695,7 @@ def _fill(
     fast
         The file says it is sorted and dated: untagged nodes and areas are dropped in C++.
     arrays
-        Read the nodes and ways with ``walks.pbf`` (a dated PBF file), osmium the rest.
+        Read the nodes and ways with ``walks.pbf`` (a PBF file), osmium the rest.
     repaired
         True when ``readable`` is already a repaired copy.
     dates
@@ -723,13 +723,15 @@ def _fill(
         processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
         if fast or arrays:
             # osmium's C++ side drops what is not wanted before Python sees it: untagged nodes
-            # and areas, relations without a highway tag (with the arrays, no node reaches
-            # Python: their order is checked there)
+            # and areas, relations without a highway tag (but for their dates), (with the
+            # arrays, no node reaches Python: their order is checked there)
             untagged = osmium.filter.EmptyTagFilter()
             untagged.enable_for(osmium.osm.NODE | osmium.osm.AREA)
-            squares = osmium.filter.KeyFilter("highway")
-            squares.enable_for(osmium.osm.RELATION)
-            processor = processor.with_filter(untagged).with_filter(squares)
+            processor = processor.with_filter(untagged)
+            if not dates:
+                squares = osmium.filter.KeyFilter("highway")
+                squares.enable_for(osmium.osm.RELATION)
+                processor = processor.with_filter(squares)
         prelude = None
         if arrays:
             # nodes and ways are read as arrays: osmium keeps their locations and builds the
@@ -737,12 +739,10 @@ def _fill(
             only = osmium.filter.EntityFilter(osmium.osm.RELATION | osmium.osm.AREA)
             processor = processor.with_filter(only)
 
-            def prelude(
-                tables: tuple[_Table, _Table, _Table],
-            ) -> tuple[dict[int, list[tuple[int, float, float]]], dict[int, WayRecord], bool]:
+            def prelude(tables: tuple[_Table, _Table, _Table]) -> PbfRows:
                 from walks.store_pbf import pbf_rows  # noqa: PLC0415 - it imports this module
 
-                return pbf_rows(readable, members, tables)
+                return pbf_rows(readable, members, tables, dates=dates)
 
         try:
             missing: set[int] = set()
@@ -979,11 +979,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     *,
     repaired: bool,
     dates: bool,
-    prelude: Callable[
-        [tuple[_Table, _Table, _Table]],
-        tuple[dict[int, list[tuple[int, float, float]]], dict[int, WayRecord], bool],
-    ]
-    | None = None,
+    prelude: Callable[[tuple[_Table, _Table, _Table]], PbfRows] | None = None,
     missing: set[int] | None = None,
 ) -> tuple[dt.datetime | None, bool]:
     """
@@ -1035,7 +1031,9 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     after_ways = at_zero = False
     missing = set() if missing is None else missing
     if prelude is not None:
-        shapes, walkable, at_zero = prelude((features, ways, rails))
+        first = prelude((features, ways, rails))
+        shapes, walkable, at_zero, newest = (first.shapes, first.walkable, first.at_zero,
+                                             first.newest)  # fmt: skip
     dumps = json.dumps
     tags_text, tag_list = _tags_text, _tag_list
     # geometries are made by osmium in C++ (WKB), not point by point in Python

@@ -1,8 +1,7 @@
 """The store rows of a PBF file's nodes and ways, read as arrays (``walks.pbf``).
 
 ``walks.store`` reads an extract with osmium, whose Python objects cost a few microseconds
-each. For a PBF file (dated in its header, as Geofabrik's and BBBike's are), the tagged nodes,
-walkable ways and railways are read here instead, a block at a time with numpy: only the ways
+each. For a PBF file, the tagged nodes, walkable ways and railways are read here instead, a block at a time with numpy: only the ways
 that can matter (a ``highway`` or ``railway`` key, or an untagged member of a walkable
 multipolygon) and the tagged nodes become Python values. osmium still builds the areas and
 reads the relations. The rows are exactly those ``walks.store._pass`` writes for the same
@@ -15,6 +14,7 @@ not sorted by type) raises ``_NeedsRepairError``, and the file is read whole, as
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,9 +41,11 @@ def pbf_rows(
     readable: Path,
     members: set[int],
     tables: tuple[_Table, _Table, _Table],
-) -> tuple[dict[int, _Points], dict[int, WayRecord], bool]:
+    *,
+    dates: bool = False,
+) -> PbfRows:
     """
-    Write the tagged nodes, walkable ways and railways of a sorted PBF file.
+    Write the tagged nodes, walkable ways and railways of a PBF file.
 
     Parameters
     ----------
@@ -53,12 +55,13 @@ def pbf_rows(
         Ids of the ways walkable multipolygons are made of.
     tables
         The ``features``, ``ways`` and railway ``landcover`` tables.
+    dates
+        Find the newest timestamp of the nodes and ways too.
 
     Returns
     -------
-    tuple
-        The untagged member ways' points and the walkable member ways (for ``_pass`` to
-        assemble the multipolygons), and whether a written coordinate is exactly 0.
+    PbfRows
+        What ``_pass`` needs to go on with the areas and relations.
 
     Raises
     ------
@@ -74,7 +77,9 @@ def pbf_rows(
     shapes: dict[int, _Points] = {}
     walkable: dict[int, WayRecord] = {}
     at_zero = False
-    for block in blocks(readable):
+    newest = -1
+    for block in blocks(readable, dates=dates):
+        newest = max(newest, block.newest)
         if isinstance(block, NodeBlock):
             if nodes is not None:  # the file says it is sorted, and is not: read it whole
                 raise _NeedsRepairError
@@ -85,7 +90,30 @@ def pbf_rows(
             nodes = _Nodes.of(parts)
             parts.clear()
         at_zero = _way_rows(block, nodes, wanted, (ways, rails), (shapes, walkable)) or at_zero
-    return shapes, walkable, at_zero
+    stamp = dt.datetime.fromtimestamp(newest, dt.UTC) if newest >= 0 else None
+    return PbfRows(shapes, walkable, at_zero, stamp)
+
+
+@dataclass(frozen=True)
+class PbfRows:
+    """What ``pbf_rows`` leaves for ``walks.store._pass``.
+
+    Attributes
+    ----------
+    shapes
+        The untagged member ways of walkable multipolygons, as ``(node, lat, lon)`` points.
+    walkable
+        The walkable member ways.
+    at_zero
+        Whether a written coordinate is exactly 0.
+    newest
+        The newest node or way timestamp after 1970, when asked for.
+    """
+
+    shapes: dict[int, _Points]
+    walkable: dict[int, WayRecord]
+    at_zero: bool
+    newest: dt.datetime | None
 
 
 @dataclass(frozen=True)
