@@ -1,15 +1,15 @@
 """The store rows of a PBF file's nodes and ways, read as arrays (``walks.pbf``).
 
 ``walks.store`` reads an extract with osmium, whose Python objects cost a few microseconds
-each. For a PBF file, the tagged nodes, walkable ways and railways are read here instead, a block at a time with numpy: only the ways
-that can matter (a ``highway`` or ``railway`` key, or an untagged member of a walkable
-multipolygon) and the tagged nodes become Python values. osmium still builds the areas and
-reads the relations. The rows are exactly those ``walks.store._pass`` writes for the same
-objects, in the same order (a test compares both on every shared extract). Anything unusual
-(nodes out of order, a tagged node of negative id, what ``walks.pbf`` does not decode) raises
-``UnsupportedPbfError``, and the file is read by osmium alone; a node after the ways (a file
-not sorted by type) raises ``_NeedsRepairError``, and the file is read whole, as
-``read_extract`` reads it.
+each. For a PBF file, the tagged nodes, walkable ways and railways are read here instead, a
+block at a time with numpy: only the ways that can matter (a ``highway`` or ``railway`` key, or
+an untagged member of a walkable multipolygon) and the tagged nodes become Python values.
+osmium still builds the areas and reads the relations. The rows are exactly those
+``walks.store._pass`` writes for the same objects, in the same order (a test compares both on
+every shared extract). Anything unusual (nodes out of order, a tagged node of negative id, what
+``walks.pbf`` does not decode) raises ``UnsupportedPbfError``, and the file is read by osmium
+alone; a node after the ways (a file not sorted by type) raises ``_NeedsRepairError``, and the
+file is read whole, as ``read_extract`` reads it.
 """
 
 from __future__ import annotations
