@@ -3,30 +3,32 @@
 The store is one SQLite file under ``cache_dir/stores``: the walking-way candidates (node ids
 and coordinates as packed arrays, tags as text), the walkable multipolygon areas, every tagged
 node and area, the buildings and the base map's land cover. Each table's rows are written in
-chunks sorted along a Z-order curve of their box centres and keep their exact box; an R-tree
-(SQLite's ``rtree`` module ships with Python's ``sqlite3``) holds one entry per 32 consecutive
-rows. A store belongs to one file: it is used only while the file's size, modification time
-and the hash of its first MiB are those recorded at import.
+chunks sorted along a Z-order curve of their box centres and keep their exact box; every 32
+consecutive rows are packed into one SQLite row (``walks.store_groups``) with one entry in an
+R-tree (SQLite's ``rtree`` module ships with Python's ``sqlite3``). A store belongs to one
+file: it is used only while the file's size, modification time and the hash of its first MiB
+are those recorded at import.
 
 Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
 nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, two runs):
-opening a 2 km² area (graph, cafés and the buildings around) takes 0.38-0.43 s from the store
-against 51-57 s re-reading the file (133-134x); the import streams in 20 CPU-s (ways and
-features read from the file as ``walks`` did before: 60-81 CPU-s) with a 491 MB peak against
+opening a 2 km² area (graph, cafés and the buildings around) takes 0.15-0.17 s from the store
+against 48-49 s re-reading the file (~300x); the import streams in 16 CPU-s (ways and
+features read from the file as ``walks`` did before: 60-81 CPU-s) with a 488 MB peak against
 1.8 GB for reading the file whole. SQLite needs no new dependency, writes one file atomically
 renamed into place, and answers a box query in milliseconds. An R-tree insertion costs ~18 µs a
 row whatever the order of the rows (measured: 1 M boxes, random or Z-ordered, 19 s vs 18 s),
 hence one entry per group of rows (0.04 M entries instead of 1.3 M).
 
-The nodes and ways of a sorted PBF file (Geofabrik's, osmium's) are read as arrays by
-``walks.pbf`` and ``walks.store_pbf``: only the tagged nodes and the ways with a ``highway`` or
-``railway`` key become Python values. Osmium builds the areas (WKB rings) and reads the
-relations, its C++ side dropping untagged areas and non-highway relations; any other file is
-read by osmium alone. Tags are written as separator text, not JSON. The import's throughput
-(0.21 M nodes per CPU-s, ~24x pyosmium's own C++ reading with locations; 0.17 M with osmium
-alone) is still short of 1 M nodes per CPU-s: the 282 k areas (mostly buildings) still reach
-Python as pyosmium objects, ~20 µs each with their rows, the array reading takes ~3 CPU-s, and
-SQLite writes 312 MB of rows in ~4 s.
+The nodes and ways of a PBF file are read as arrays by ``walks.pbf`` and ``walks.store_pbf``:
+only the tagged nodes and the ways with a ``highway`` or ``railway`` key become Python values.
+Osmium builds the areas (WKB rings) and reads the relations, its C++ side dropping untagged areas
+and non-highway relations; an XML file, or a PBF file ``walks.pbf`` does not decode, is read by
+osmium alone. Tags are written as separator text, not JSON. The import's throughput (0.27 M
+nodes per CPU-s, ~19x pyosmium's own C++ reading with locations; 0.17 M with osmium alone) is
+still short of 1 M nodes per CPU-s: osmium's C++ area building takes ~2.8 CPU-s, the 282 k
+areas (mostly buildings) still reach Python as pyosmium objects (~15 µs each with their rows),
+the array reading takes ~2.2 CPU-s, the rows' Python ~3 CPU-s, and packing and writing them
+~4 CPU-s.
 """
 
 from __future__ import annotations
