@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
+import struct
+import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ from conftest import SHARED
 from osmium.osm import mutable
 
 from walks import store
+from walks.area import area_from_bbox
 from walks.data import read_extract, read_features
 from walks.errors import DataError
 from walks.pbf import NodeBlock, UnsupportedPbfError, blocks, varints
@@ -257,13 +262,19 @@ def test_a_node_after_the_ways_is_found_by_either_reader(tmp_path: Path) -> None
         writer = osmium.SimpleWriter(osmium.io.File(str(extract), "pbf" + options), header=header)
         writer.add_node(mutable.Node(id=1, location=(11.5, 48.1), tags={}, version=1))
         writer.add_node(mutable.Node(id=2, location=(11.501, 48.1), tags={}, version=1))
-        writer.add_way(mutable.Way(id=10, nodes=[1, 2, 3], tags={"highway": "footway"}, version=1))
+        street = [1, 2] if options else [1, 2, 3]  # with osmium alone: a late node of a tram only
+        writer.add_way(mutable.Way(id=10, nodes=street, tags={"highway": "footway"}, version=1))
+        writer.add_way(mutable.Way(id=11, nodes=[2, 4], tags={"railway": "tram"}, version=1))
         writer.add_node(mutable.Node(id=3, location=(11.502, 48.1), tags={}, version=1))
+        writer.add_node(mutable.Node(id=4, location=(11.503, 48.1), tags={}, version=1))
         writer.close()
         import_extract(extract, tmp_path / "cache")
         (way,) = load_ways(extract, None, tmp_path / "cache").ways
-        assert way.lons == (11.5, 11.501, 11.502)  # the late node's place, as the file gives it
-        assert way.lons == read_extract(extract).ways[0].lons
+        assert way.lons == read_extract(extract).ways[0].lons  # the late node's place, if any
+        assert not any(math.isnan(x) for x in way.lons)
+        cover = store.load_features(extract, None, bool, tmp_path / "cache").landcover
+        assert cover == read_features(extract, bool).landcover  # the tram line has its end
+        assert len(cover) == 1
 
 
 @pytest.mark.parametrize("name", ["paris", "krems"])
@@ -280,3 +291,186 @@ def test_an_undated_file_gets_the_newest_object_date_from_the_arrays(
     assert osm.data_date is not None
     assert stored.data_date == osm.data_date
     assert len(stored.ways) == len(osm.ways)
+
+
+# ----------------------------------------------------------------- random files, both readers
+
+_KEYS = ["highway", "railway", "building", "name", "amenity", "landuse", "area", "shop"]
+_VALUES = ["footway", "residential", "rail", "tram", "yes", "no", "cafe", "grass", "", "a\x1eb"]
+
+
+def _random_objects(rng: np.random.Generator, *, negative: bool) -> Objects:
+    """A small random file: tagged and untagged nodes (some off the globe, some at 0°), ways of
+    0-6 nodes (some missing, some repeated), negative ids when asked (as JOSM writes)."""
+    sign = -1 if negative else 1
+    count = int(rng.integers(3, 30))
+    ids = sorted({sign * int(i) for i in rng.integers(1, 60, count)})
+    nodes = []
+    for node_id in ids:
+        lon, lat = 11.5 + rng.random() / 100, 48.1 + rng.random() / 100
+        pick = rng.random()
+        place = (0.0, lat) if pick < 0.05 else None if pick < 0.1 else (lon, lat)
+        tagged = rng.random() < (0.0 if negative else 0.4)  # (a tagged one is osmium's to read)
+        tags = {str(rng.choice(_KEYS)): str(rng.choice(_VALUES))} if tagged else {}
+        nodes.append((node_id, place, tags))
+    ways = []
+    for way_id in sorted({sign * int(i) for i in rng.integers(1, 40, int(rng.integers(1, 12)))}):
+        size = int(rng.integers(0, 7))
+        refs = [int(rng.choice([*ids, 99])) for _ in range(size)]
+        if size > 3 and rng.random() < 0.5:
+            refs.append(refs[0])  # closed
+        tags = {
+            str(rng.choice(_KEYS)): str(rng.choice(_VALUES)) for _ in range(int(rng.integers(0, 4)))
+        }
+        if rng.random() < 0.5:  # a street, half the time
+            tags = {"highway": str(rng.choice(["footway", "residential", "path"])), **tags}
+        ways.append((way_id, refs, tags))
+    return nodes, ways, []
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_files_give_the_file_readers_rows(seed: int, tmp_path: Path) -> None:
+    """Arrays or osmium alone (plain nodes), the store gives what read_extract/read_features give."""
+    objects = _random_objects(np.random.default_rng(seed), negative=seed % 4 == 0)
+    for options in ("", ",pbf_dense_nodes=false"):
+        extract = _write(objects, tmp_path / f"r{len(options)}.osm.pbf", options)
+        cache = tmp_path / f"cache{len(options)}"
+        import_extract(extract, cache)
+        stored, osm = load_ways(extract, None, cache), read_extract(extract)
+        assert [(w.osm_id, w.refs, w.tags) for w in stored.ways] == [
+            (w.osm_id, w.refs, w.tags) for w in osm.ways
+        ]
+        for a, b in zip(stored.ways, osm.ways, strict=True):
+            assert np.asarray(a.lats).tobytes() == np.asarray(b.lats).tobytes()
+            assert np.asarray(a.lons).tobytes() == np.asarray(b.lons).tobytes()
+        found, everything = (
+            store.load_features(extract, None, bool, cache),
+            read_features(extract, bool),
+        )
+        assert found.features == everything.features
+        assert found.landcover == everything.landcover
+        assert found.buildings == everything.buildings
+
+
+def test_a_way_of_no_node_last_in_its_block(tmp_path: Path) -> None:
+    """It does not cut the way before it short (its box, and a railway's line)."""
+    nodes = [(1, (11.5, 48.1), {}), (2, (11.501, 48.1), {}), (3, (11.502, 48.101), {})]
+    ways = [(10, [1, 2, 3], {"highway": "footway"}), (11, [1, 2], {"railway": "rail"}),
+            (12, [], {"highway": "footway"})]  # fmt: skip
+    extract = _write((nodes, ways, []), tmp_path / "tail.osm.pbf")
+    import_extract(extract, tmp_path / "cache")
+    corner = area_from_bbox(11.5015, 48.1005, 11.5025, 48.1015)  # node 3 only
+    assert [w.osm_id for w in load_ways(extract, corner, tmp_path / "cache").ways] == [10]
+    cover = store.load_features(extract, None, bool, tmp_path / "cache").landcover
+    assert cover == read_features(extract, bool).landcover
+    assert len(cover) == 1
+
+
+# ----------------------------------------------------------------- hand-made hostile bytes
+
+
+def _v(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _ld(number: int, data: bytes) -> bytes:
+    return _v(number << 3 | 2) + _v(len(data)) + data
+
+
+def _vf(number: int, value: int) -> bytes:
+    return _v(number << 3) + _v(value)
+
+
+def _file(block: bytes, *, raw_size: int | None = None, packed: bytes | None = None) -> bytes:
+    """A PBF file: a header block, then one data block (zlib), its sizes as given."""
+
+    def blob(kind: bytes, data: bytes, size: int | None = None, body: bytes | None = None) -> bytes:
+        inside = _vf(2, len(data) if size is None else size) + _ld(3, body or zlib.compress(data))
+        head = _ld(1, kind) + _vf(3, len(inside))
+        return struct.pack(">I", len(head)) + head + inside
+
+    header = _ld(4, b"OsmSchema-V0.6") + _ld(4, b"DenseNodes")
+    return blob(b"OSMHeader", header) + blob(b"OSMData", block, raw_size, packed)
+
+
+def _block(way_body: bytes, extra: bytes = b"") -> bytes:
+    strings = _ld(1, _ld(1, b"") + _ld(1, b"highway") + _ld(1, b"footway"))
+    nodes = _ld(2, _ld(1, _v(2) + _v(2)) + _ld(8, _v(0) + _v(2)) + _ld(9, _v(0) + _v(2)))
+    return strings + _ld(2, nodes) + _ld(2, _ld(3, way_body)) + extra
+
+
+_WAY = _vf(1, 10) + _ld(2, _v(1)) + _ld(3, _v(2))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["good", "refs unpacked", "refs cut in a varint", "many fields", "granularity",
+     "bomb", "raw size"],
+)  # fmt: skip
+def test_hostile_bytes_are_refused_quickly(name: str, tmp_path: Path) -> None:
+    """What the arrays do not read exactly as osmium does is refused, in bounded time and memory."""
+    refs = _ld(8, _v(2) + _v(2))  # nodes 1, 2
+    data = {
+        "good": _file(_block(_WAY + refs)),
+        "refs unpacked": _file(_block(_WAY + _vf(8, 2))),
+        "refs cut in a varint": _file(_block(_WAY + _ld(8, _v(2) + b"\x82") + _vf(1, 11))),
+        "many fields": _file(_block(_WAY + refs + _vf(15, 1) * 2000)),
+        "granularity": _file(_block(_WAY + refs, _vf(17, (1 << 64) - 5))),
+        "bomb": _file(_block(_WAY + refs), raw_size=100,
+                      packed=zlib.compress(bytes(64 * 2**20))),
+        "raw size": _file(_block(_WAY + refs), raw_size=2**62),
+    }[name]  # fmt: skip
+    extract = tmp_path / "h.osm.pbf"
+    extract.write_bytes(data)
+    started = time.process_time()
+    if name == "good":
+        (_nodes, ways) = list(blocks(extract))
+        assert ways.refs.tolist() == [1, 2]
+        return
+    with pytest.raises(UnsupportedPbfError):
+        list(blocks(extract))
+    assert time.process_time() - started < 2.0  # (the bomb would inflate to 64 MiB)
+    try:  # osmium decides about the file: the store then equals the file, or it is an error
+        import_extract(extract, tmp_path / "cache")
+    except DataError:
+        return
+    assert [w.refs for w in load_ways(extract, None, tmp_path / "cache").ways] == [
+        w.refs for w in read_extract(extract).ways
+    ]
+
+
+def test_negative_ids_are_read_as_the_file_reader_reads_them(tmp_path: Path) -> None:
+    """JOSM's new objects: the file reader moves them past every OSM id and sorts again."""
+    nodes = [(-5, (11.5, 48.1), {}), (-3, (11.51, 48.1), {}), (2, (11.52, 48.11), {})]
+    ways = [(-10, [-5, -3, 2], {"highway": "footway"}), (11, [2, -3], {"highway": "path"})]
+    extract = _write((nodes, ways, []), tmp_path / "josm.osm.pbf")
+    import_extract(extract, tmp_path / "cache")
+    stored, osm = load_ways(extract, None, tmp_path / "cache"), read_extract(extract)
+    assert [(w.osm_id, w.refs, w.lats) for w in stored.ways] == [
+        (w.osm_id, w.refs, w.lats) for w in osm.ways
+    ]
+    assert all(w.osm_id > 0 for w in stored.ways)
+
+
+def test_a_plain_coordinate_across_two_pieces_of_the_scan_is_plain(tmp_path: Path) -> None:
+    """The XML scan for odd coordinates reads in pieces: a value cut in two is not odd."""
+    from walks.data import _SCAN_BYTES, _has_odd_coordinates
+
+    head = b"<?xml version='1.0'?>\n<osm version='0.6'>\n<!-- "
+    node = b'<node id="1" version="1" lon="0.0" lat="48.1234567"/>\n'
+    cut = node.index(b"48.12") + 3  # the piece ends inside the value
+    padding = b"x" * (_SCAN_BYTES - len(head) - 5 - cut)
+    xml = tmp_path / "cut.osm"
+    xml.write_bytes(head + padding + b" -->\n" + node + b"</osm>\n")
+    assert not _has_odd_coordinates(xml)
+    odd = tmp_path / "odd.osm"
+    odd.write_bytes(
+        head + padding + b" -->\n" + node.replace(b"48.1234567", b"4.8e1") + b"</osm>\n"
+    )
+    assert _has_odd_coordinates(odd)

@@ -612,13 +612,20 @@ def _has_odd_coordinates(path: Path) -> bool:
         else:
             f = path.open("rb")
         with f:
-            while piece := f.read(_SCAN_BYTES):
-                if _ODD_COORD.search(tail + piece) is not None:
+            while True:
+                piece = f.read(_SCAN_BYTES)
+                text = tail + piece
+                # a match near the end may be a plain value cut in two: it is looked at again
+                # with the next piece (and at the end of the file, as it stands)
+                limit = len(text) - _SCAN_OVERLAP // 2 if piece else len(text)
+                found = _ODD_COORD.search(text)
+                if found is not None and found.start() < limit:
                     return True
-                tail = piece[-_SCAN_OVERLAP:]
+                if not piece:
+                    return False
+                tail = text[-_SCAN_OVERLAP:]
     except (OSError, EOFError):
         return False  # osmium read it, so its own reading decides
-    return False
 
 
 #: How much of a decompressed XML file is searched at once, and how much of it again with the

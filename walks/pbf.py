@@ -39,7 +39,11 @@ _TO_OSMIUM = 100
 
 
 class UnsupportedPbfError(Exception):
-    """A PBF file (or a block of it) this reader does not decode; osmium reads it instead."""
+    """A PBF file (or a block of it) this reader does not decode; osmium reads it instead.
+
+    An internal signal, as ``walks.data._NeedsRepairError`` is: it never reaches a user (the
+    store reads the file with osmium, whose errors are ``DataError``).
+    """
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,9 @@ def _varint(data: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, int]]:
+def _fields(
+    data: bytes, start: int = 0, end: int | None = None, wires: dict[int, int] | None = None
+) -> Iterator[tuple[int, int, int]]:
     """
     Walk a message's fields.
 
@@ -146,8 +152,8 @@ def _fields(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tup
     Yields
     ------
     tuple of int
-        ``(field number, value, end)`` for a varint field (``end`` unused), else
-        ``(field number, start, end)`` of a length-delimited field's bytes.
+        ``(field number, value, next)`` for a varint field (``next``: where the next field
+        starts), else ``(field number, start, end)`` of a length-delimited field's bytes.
 
     Raises
     ------
@@ -159,6 +165,9 @@ def _fields(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tup
     while at < stop:
         key, at = _varint(data, at)
         number, wire = key >> 3, key & 7
+        if wires is not None and wires.get(number, wire) != wire:
+            msg = f"field {number} of wire type {wire}"
+            raise UnsupportedPbfError(msg)
         if wire == 0:
             value, at = _varint(data, at)
             yield number, value, at
@@ -285,7 +294,7 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
         if data[at] != 0x0A:  # noqa: PLR2004 - field 1, length-delimited: a string
             msg = "a string table holding something else"
             raise UnsupportedPbfError(msg)
-        length = data[at + 1]
+        length = data[at + 1] if at + 1 < end else 0x80
         if length < 0x80:  # noqa: PLR2004 - a one-byte length, the common case
             at += 2
         else:
@@ -442,7 +451,7 @@ def _next_blob(f: BinaryIO) -> tuple[str | None, bytes]:
         msg = "a blob header is truncated or too large"
         raise UnsupportedPbfError(msg)
     kind, datasize = "", -1
-    for number, a, b in _fields(header):
+    for number, a, b in _fields(header, wires={1: 2, 3: 0}):
         if number == 1:
             kind = header[a:b].decode("ascii", "replace")
         elif number == 3:  # noqa: PLR2004 - datasize
@@ -474,7 +483,7 @@ def _inflate(blob: bytes) -> bytes:
         For another compression, data that does not inflate or not to the size it says.
     """
     raw_size, packed, data = -1, None, None
-    for number, a, b in _fields(blob):
+    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2}):
         if number == 1:
             data = blob[a:b]
         elif number == 2:  # noqa: PLR2004 - raw_size
@@ -486,7 +495,11 @@ def _inflate(blob: bytes) -> bytes:
             raise UnsupportedPbfError(msg)
     if packed is not None:
         try:
-            data = zlib.decompress(packed, bufsize=max(raw_size, 1))
+            if not 0 <= raw_size <= _MAX_BLOB:
+                msg = f"a blob of {raw_size} bytes inflated"
+                raise UnsupportedPbfError(msg)
+            inflater = zlib.decompressobj()
+            data = inflater.decompress(packed, raw_size + 1)  # one byte more tells a lie
         except zlib.error as err:
             msg = f"a blob does not inflate ({err})"
             raise UnsupportedPbfError(msg) from err
@@ -498,7 +511,7 @@ def _inflate(blob: bytes) -> bytes:
 
 def _check_header(data: bytes) -> None:
     """
-    Refuse a file requiring a feature this reader does not know (history, locations on ways).
+    Refuse a file requiring a feature this reader does not know (history files, for one).
 
     Parameters
     ----------
@@ -510,7 +523,7 @@ def _check_header(data: bytes) -> None:
     UnsupportedPbfError
         For an unknown required feature.
     """
-    for number, a, b in _fields(data):
+    for number, a, b in _fields(data, wires={4: 2}):
         if number == 4:  # noqa: PLR2004 - required_features
             feature = data[a:b].decode("utf-8", "replace")
             if feature not in _KNOWN_FEATURES:
@@ -542,7 +555,7 @@ def _primitive_block(data: bytes, *, dates: bool) -> Iterator[NodeBlock | WayBlo
     strings, groups, granularity, offsets, date_granularity = _block_fields(data)
     stamps = date_granularity if dates else None
     for start, end in groups:
-        for number, a, b in _fields(data, start, end):
+        for number, a, b in _fields(data, start, end, {1: 2, 2: 2, 3: 2}):
             if number == 1:
                 msg = "plain (not dense) nodes"
                 raise UnsupportedPbfError(msg)
@@ -575,7 +588,7 @@ def _block_fields(
     groups: list[tuple[int, int]] = []
     granularity, lat_offset, lon_offset, date_granularity = 100, 0, 0, 1000
     signed = 1 << 63  # int64 fields are varints of their two's complement
-    for number, a, b in _fields(data):
+    for number, a, b in _fields(data, wires={1: 2, 2: 2, 17: 0, 19: 0, 20: 0}):
         if number == 1:
             strings = _strings(data, a, b)
         elif number == 2:  # noqa: PLR2004 - primitivegroup
@@ -588,6 +601,10 @@ def _block_fields(
             lat_offset = a - (signed << 1) if a >= signed else a
         elif number == 20:  # noqa: PLR2004 - lon_offset
             lon_offset = a - (signed << 1) if a >= signed else a
+    if not 0 < granularity < 2**31 or not 0 < date_granularity < 2**31:
+        # osmium keeps both as int32: anything else is left to it
+        msg = f"a granularity of {granularity}, or a date granularity of {date_granularity}"
+        raise UnsupportedPbfError(msg)
     return strings, groups, granularity, (lat_offset, lon_offset), date_granularity
 
 
@@ -628,13 +645,13 @@ def _dense(
     columns: dict[int, Array] = {}
     keys_vals: np.ndarray[Any, np.dtype[np.uint64]] | None = None
     newest = -1
-    for number, a, b in _fields(data, *span):
+    for number, a, b in _fields(data, *span, {1: 2, 5: 2, 8: 2, 9: 2, 10: 2}):
         if number in (1, 8, 9):  # id, lat, lon: delta coded
             columns[number] = _delta(varints(view[a:b]))
         elif number == 10:  # noqa: PLR2004 - keys_vals
             keys_vals = varints(view[a:b])
         elif number == 5 and stamps is not None:  # noqa: PLR2004 - dense info
-            for field, c, d in _fields(data, a, b):
+            for field, c, d in _fields(data, a, b, {2: 2}):
                 if field == 2:  # noqa: PLR2004 - timestamps, delta coded
                     newest = _newest(_delta(varints(view[c:d])), stamps)
     ids = columns.get(1, np.zeros(0, dtype=np.int64))
@@ -685,6 +702,9 @@ def _check_indices(keys: Array, values: Array, strings: list[str]) -> None:
             msg = "a tag's string index outside the block's table"
             raise UnsupportedPbfError(msg)
 
+
+#: More fields than a way (id, keys, vals, info, refs, lats, lons) or an Info has, and room.
+_MAX_FIELDS = 64
 
 #: The way fields read: id, keys, vals, refs.
 _WAY_ID, _WAY_KEYS, _WAY_VALS, _WAY_INFO, _WAY_REFS = 1, 2, 3, 4, 8
@@ -753,6 +773,12 @@ def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | N
     begins = np.concatenate(([0], ends[:-1]))
     scalars, spans = _walk(values, (begins, ends), (cursor - start, stop - start),
                            (_WAY_ID,), (_WAY_KEYS, _WAY_VALS, _WAY_REFS, _WAY_INFO))  # fmt: skip
+    for span in (spans[_WAY_KEYS], spans[_WAY_VALS], spans[_WAY_REFS]):
+        filled = span[span[:, 1] > span[:, 0], 1]
+        at = np.minimum(np.searchsorted(ends, filled), len(ends) - 1)
+        if filled.size and not bool((ends[at] == filled).all()):  # its last varint runs on
+            msg = "a packed run ends inside a varint"
+            raise UnsupportedPbfError(msg)
     newest = -1
     if stamps is not None:  # each way's Info holds varints only: walked the same way
         info = spans[_WAY_INFO]
@@ -821,6 +847,33 @@ def _messages(data: bytes, start: int, end: int) -> tuple[Array, Array]:
     return np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
 
 
+def _wrong_wire(
+    number: Array, wire: Array, scalars: tuple[int, ...], runs: tuple[int, ...]
+) -> bool:
+    """
+    Say whether a field is of a wire type this reader does not take for it.
+
+    Parameters
+    ----------
+    number, wire
+        Each field's number and wire type.
+    scalars, runs
+        The numbers read as varints, and as length-delimited runs.
+
+    Returns
+    -------
+    bool
+        True for a wire type other than varint and length-delimited, or a field read of the
+        other one (an unpacked run, which protobuf allows: osmium's to read).
+    """
+    wrong = (wire != 0) & (wire != 2)  # noqa: PLR2004
+    for field in scalars:
+        wrong |= (number == field) & (wire != 0)
+    for field in runs:
+        wrong |= (number == field) & (wire != 2)  # noqa: PLR2004
+    return bool(wrong.any())
+
+
 def _walk(
     values: np.ndarray[Any, np.dtype[np.uint64]],
     varint_at: tuple[Array, Array],
@@ -863,6 +916,7 @@ def _walk(
     found_values = {f: np.zeros(n, dtype=np.int64) for f in scalars}
     spans = {f: np.zeros((n, 2), dtype=np.int64) for f in runs}
     active = np.flatnonzero(cursor < stop)
+    steps = 0
     while active.size:
         here = np.searchsorted(begins, cursor[active])
         if (here + 1 >= len(begins)).any() or (begins[here] != cursor[active]).any():
@@ -872,8 +926,12 @@ def _walk(
         number, wire = (key >> np.uint64(3)).astype(np.int64), (key & np.uint64(7)).astype(np.int64)
         value = values[here + 1]
         after = ends[here + 1]
-        if ((wire != 0) & (wire != 2)).any():  # noqa: PLR2004 - varint or length-delimited
+        if _wrong_wire(number, wire, scalars, runs):
             msg = "a field of another wire type"
+            raise UnsupportedPbfError(msg)
+        steps += 1
+        if steps > _MAX_FIELDS:  # one numpy step per field: osmium reads such a message
+            msg = "a message of too many fields"
             raise UnsupportedPbfError(msg)
         length = np.where(wire == 2, value, 0)  # noqa: PLR2004
         if (length > np.uint64(2**31)).any():  # past any message: never a step backwards

@@ -612,7 +612,7 @@ def _area_members(readable: Path) -> set[int]:
 
 def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[str, str]:
     """
-    Create the store's tables in a new file and fill them in one pass over the extract.
+    Build a store by streaming the extract: arrays and osmium, or osmium alone.
 
     Parameters
     ----------
@@ -748,11 +748,11 @@ def _fill(
 
         try:
             missing: set[int] = set()
-            newest = _pass(db, processor, members, repaired=repaired, dates=dates,
-                           prelude=prelude, missing=missing)  # fmt: skip
+            found = _pass(db, processor, members, repaired=repaired, dates=dates,
+                          prelude=prelude, missing=missing)  # fmt: skip
             if fast and missing and not repaired and _nodes_in(readable, missing):
-                # a node of a walkable way comes after it: the file says it is sorted and
-                # is not (osmium's C++ side hid the untagged nodes from the order check)
+                # a node of a way comes after it: the file says it is sorted and is not
+                # (osmium's C++ side hid the untagged nodes from the order check)
                 raise _NeedsRepairError
         except _osmium_failures() as err:
             text = str(err)
@@ -763,7 +763,7 @@ def _fill(
         except OSError as err:
             raise _read_error(path, err) from err
         db.commit()
-    return newest
+    return found
 
 
 def _nodes_in(readable: Path, ids: set[int]) -> bool:
@@ -974,6 +974,27 @@ def _way_points(way: Any) -> list[tuple[int, float, float]]:  # noqa: ANN401 - o
     ]
 
 
+#: osmium's x of a location not set (a node the location index does not hold).
+_UNDEFINED = 2**31 - 1
+
+
+def _unplaced(way: Any) -> list[int]:  # noqa: ANN401 - osmium's Way
+    """
+    List the nodes of a way that the location index did not hold (not those off the globe).
+
+    Parameters
+    ----------
+    way
+        An ``osmium.osm.Way``.
+
+    Returns
+    -------
+    list of int
+        Their ids.
+    """
+    return [n.ref for n in way.nodes if n.location.x == _UNDEFINED]
+
+
 def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object, kept together
     db: sqlite3.Connection,
     processor: Any,  # noqa: ANN401 - osmium's FileProcessor has no stubs
@@ -1111,11 +1132,13 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
                 line = bytes.fromhex(wkb.create_linestring(obj, every_node))[9:]
             except no_geometry:
                 line = _ring_blob(tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid()))
+                missing.update(_unplaced(obj))
             if len(line) >= 32:  # noqa: PLR2004 - two points
                 rails.add(line, "rail", line)
         if "highway" not in way_tags:
             if not len(way_tags) and obj.id in members:
                 shapes[obj.id] = _way_points(obj)
+                missing.update(_unplaced(obj))
             continue
         tags = dict(tag_list(obj))
         if not is_walkable(tags):
@@ -1138,7 +1161,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
             lat_blob, lon_blob = array("d", lats).tobytes(), array("d", lons).tobytes()
             at_zero = at_zero or 0.0 in lats or 0.0 in lons
             box = _points_box(lats, lons)
-            missing.update(p[0] for p in points if p[1] != p[1])
+            missing.update(_unplaced(obj))
         if obj.id in members:
             walkable[obj.id] = WayRecord(
                 obj.id, tuple(refs), tuple(np.frombuffer(lat_blob).tolist()),
@@ -1754,7 +1777,7 @@ def keep_grid(store: Path, key: str, data: bytes) -> None:
         try:
             _keep(grids, key, data)
         except sqlite3.DatabaseError as err:
-            if attempt or isinstance(err, sqlite3.OperationalError):
+            if attempt or getattr(err, "sqlite_errorcode", None) not in _DAMAGED:
                 log.info("the height grid was not kept in %s (%s)", grids, err)
                 return
             # not a database any more (damaged): it goes, with its journal, and is made again
@@ -1766,6 +1789,11 @@ def keep_grid(store: Path, key: str, data: bytes) -> None:
             return
         else:
             return
+
+
+#: SQLite's result codes of a file that is damaged or not a database (SQLITE_CORRUPT,
+#: SQLITE_NOTADB): only then is a grids file made again.
+_DAMAGED = (11, 26)
 
 
 def _keep(grids: Path, key: str, data: bytes) -> None:
