@@ -399,8 +399,8 @@ def _file(block: bytes, *, raw_size: int | None = None, packed: bytes | None = N
     return blob(b"OSMHeader", header) + blob(b"OSMData", block, raw_size, packed)
 
 
-def _block(way_body: bytes, extra: bytes = b"") -> bytes:
-    strings = _ld(1, _ld(1, b"") + _ld(1, b"highway") + _ld(1, b"footway"))
+def _block(way_body: bytes, extra: bytes = b"", value: bytes = b"footway") -> bytes:
+    strings = _ld(1, _ld(1, b"") + _ld(1, b"highway") + _ld(1, value))
     nodes = _ld(2, _ld(1, _v(2) + _v(2)) + _ld(8, _v(0) + _v(2)) + _ld(9, _v(0) + _v(2)))
     return strings + _ld(2, nodes) + _ld(2, _ld(3, way_body)) + extra
 
@@ -474,3 +474,26 @@ def test_a_plain_coordinate_across_two_pieces_of_the_scan_is_plain(tmp_path: Pat
         head + padding + b" -->\n" + node.replace(b"48.1234567", b"4.8e1") + b"</osm>\n"
     )
     assert _has_odd_coordinates(odd)
+
+
+def test_a_tag_holding_a_nul_is_one_error_not_a_crash(tmp_path: Path) -> None:
+    """osmium's C++ side crashes on such a tag (the process ends): the import names it first."""
+    import subprocess
+    import sys
+
+    refs = _ld(8, _v(2) + _v(2))
+    for value, fails in ((b"foot\0way", True), (b"footway", False)):
+        extract = tmp_path / f"nul{int(fails)}.osm.pbf"
+        extract.write_bytes(_file(_block(_WAY + refs, value=value)))
+        done = subprocess.run(
+            [sys.executable, "-m", "walks", "import", str(extract), "--cache-dir",
+             str(tmp_path / "cache")],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        if not fails:
+            assert done.returncode == 0, done.stderr
+            continue
+        assert done.returncode == 1, done.stderr
+        (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
+        assert "NUL" in line
+        assert "Traceback" not in done.stderr

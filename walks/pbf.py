@@ -46,6 +46,10 @@ class UnsupportedPbfError(Exception):
     """
 
 
+class NulTagError(UnsupportedPbfError):
+    """A tag whose text holds a NUL character: osmium's C++ side crashes on it (pyosmium 4.3)."""
+
+
 @dataclass(frozen=True)
 class NodeBlock:
     """The dense nodes of one block.
@@ -309,9 +313,6 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
     except UnicodeDecodeError as err:
         msg = "a string that is not UTF-8"
         raise UnsupportedPbfError(msg) from err
-    if any("\0" in text for text in texts):  # osmium's strings end at a NUL
-        msg = "a string holding a NUL character"
-        raise UnsupportedPbfError(msg)
     return texts
 
 
@@ -696,11 +697,18 @@ def _check_indices(keys: Array, values: Array, strings: list[str]) -> None:
     ------
     UnsupportedPbfError
         When one is out of range.
+    NulTagError
+        When a tag's text holds a NUL character.
     """
     for column in (keys, values):
         if len(column) and (int(column.max()) >= len(strings) or int(column.min()) < 0):
             msg = "a tag's string index outside the block's table"
             raise UnsupportedPbfError(msg)
+    held = [k for k, text in enumerate(strings) if "\0" in text]
+    if held and (np.isin(keys, held).any() or np.isin(values, held).any()):
+        # (a user name may hold one: osmium reads that, and it is not read here)
+        msg = "a tag whose text holds a NUL character"
+        raise NulTagError(msg)
 
 
 #: More fields than a way (id, keys, vals, info, refs, lats, lons) or an Info has, and room.

@@ -81,7 +81,7 @@ from walks.data import (
     read_features,
 )
 from walks.errors import CacheError, DataError
-from walks.pbf import UnsupportedPbfError
+from walks.pbf import NulTagError, UnsupportedPbfError
 from walks.store_groups import Group, pack_groups, reorder
 
 if TYPE_CHECKING:
@@ -656,6 +656,13 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
     try:
         newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
                                 repaired=repaired, dates=header_date is None)  # fmt: skip
+    except NulTagError as err:
+        # not to osmium: a tag holding a NUL crashes its C++ side (the process ends at once)
+        msg = (
+            f"OSM file {str(path)!r} has {err} (written by a broken tool; OSM itself cannot "
+            "hold one): remove the tag, or download the extract again"
+        )
+        raise DataError(msg) from err
     except UnsupportedPbfError as err:
         log.debug("%s is read by osmium alone: %s", path.name, err)
         newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=False,
