@@ -732,8 +732,8 @@ def _fill(
         processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
         if fast or arrays:
             # osmium's C++ side drops what is not wanted before Python sees it: untagged nodes
-            # and areas, relations without a highway tag (but for their dates), (with the
-            # arrays, no node reaches Python: their order is checked there)
+            # and areas, and relations without a highway tag unless their dates are wanted
+            # (with the arrays, no node reaches Python: their order is checked there)
             untagged = osmium.filter.EmptyTagFilter()
             untagged.enable_for(osmium.osm.NODE | osmium.osm.AREA)
             processor = processor.with_filter(untagged)
