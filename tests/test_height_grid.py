@@ -190,7 +190,7 @@ def test_grid_is_kept_in_the_store_of_its_buildings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Buildings from a region store: their grid goes into it (and with it), not heights/."""
-    from walks import store
+    from walks import store, store_grids
     from walks.api import stops_in_area
 
     if not MUNICH.is_file():
@@ -208,7 +208,7 @@ def test_grid_is_kept_in_the_store_of_its_buildings(
     assert [s.node for s in again.stops] == [s.node for s in first.stops]
     assert store.store_info(MUNICH, cache).grids == 1  # type: ignore[union-attr]
     # a damaged entry is rebuilt; beyond the size bound the oldest grids go first
-    grids = store.grids_path(info.path)
+    grids = store_grids.grids_path(info.path)
     with sqlite3.connect(grids) as db:
         db.execute("UPDATE grids SET data = ?", (b"not a grid",))
     db.close()
@@ -218,18 +218,18 @@ def test_grid_is_kept_in_the_store_of_its_buildings(
         (kept,) = db.execute("SELECT data FROM grids").fetchone()
     db.close()
     assert bytes(kept) != b"not a grid"
-    monkeypatch.setattr(store, "GRIDS_MAX_BYTES", 2 * len(kept))
+    monkeypatch.setattr(store_grids, "GRIDS_MAX_BYTES", 2 * len(kept))
     for name in ("a", "b", "c"):
-        store.keep_grid(info.path, name, bytes(kept))
+        store_grids.keep_grid(info.path, name, bytes(kept))
     with sqlite3.connect(grids) as db:
         keys = [k for (k,) in db.execute("SELECT key FROM grids ORDER BY rowid")]
     db.close()
     assert keys == ["b", "c"]
-    assert store.read_grid(info.path, "c") == bytes(kept)
-    assert store.read_grid(info.path, "a") is None
+    assert store_grids.read_grid(info.path, "c") == bytes(kept)
+    assert store_grids.read_grid(info.path, "a") is None
     # a store that is gone gets no grids file; clearing the cache removes the grids with it
-    store.keep_grid(tmp_path / "none.sqlite", "d", b"x")
-    assert not store.grids_path(tmp_path / "none.sqlite").exists()
+    store_grids.keep_grid(tmp_path / "none.sqlite", "d", b"x")
+    assert not store_grids.grids_path(tmp_path / "none.sqlite").exists()
     assert store.remove_stores(cache) == 1
     assert not grids.exists()
 
@@ -251,7 +251,7 @@ def test_a_grid_write_killed_half_way_breaks_nothing(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from walks import store
+    from walks import store, store_grids
     from walks.api import stops_in_area
 
     if not MUNICH.is_file():
@@ -260,7 +260,7 @@ def test_a_grid_write_killed_half_way_breaks_nothing(tmp_path: Path) -> None:
     first = stops_in_area(None, ["view"], osm_file=MUNICH, cache_dir=cache, **VIEW)
     info = store.store_info(MUNICH, cache)
     assert info is not None
-    grids = store.grids_path(info.path)
+    grids = store_grids.grids_path(info.path)
     stamp = info.path.stat().st_mtime_ns
     subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(grids)], check=False)
     assert grids.with_name(grids.name + "-journal").exists()

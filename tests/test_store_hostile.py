@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pytest
 from conftest import SHARED
 
-from walks import store
+from walks import store, store_grids
 from walks.cli import app
 from walks.data import read_extract, read_features
 from walks.errors import CacheError, DataError
@@ -811,6 +811,6 @@ def test_an_unsorted_pbf_that_says_it_is_sorted_gives_the_file_ways(tmp_path: Pa
 
 def test_a_damaged_grids_file_is_replaced(tmp_path: Path) -> None:
     info = store.import_extract(KREMS, tmp_path / "c")
-    store.grids_path(info.path).write_bytes(b"\x00not a database" * 200)
-    store.keep_grid(info.path, "key", b"grid")
-    assert store.read_grid(info.path, "key") == b"grid"
+    store_grids.grids_path(info.path).write_bytes(b"\x00not a database" * 200)
+    store_grids.keep_grid(info.path, "key", b"grid")
+    assert store_grids.read_grid(info.path, "key") == b"grid"

@@ -11,19 +11,27 @@ NaN for a row without a box), then each column in turn: integers as int64, reals
 (NaN for NULL), text and bytes as ``n`` int64 lengths (-1 for NULL) followed by the values one
 after the other (text as UTF-8). Nothing in it is ever evaluated: it is read as numbers and
 strings only.
+
+Also here, as the rest of the store's on-disk form: the tables (``_SCHEMA``, ``_COLUMNS``), tags
+written as separator text (``_tags_text``, ``_tags_of``), rings as packed doubles
+(``_ring_blob``, ``_ring_of``), and opening a store read-only (``_connect``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import operator
+import sqlite3
 import struct
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
+    from pathlib import Path
 
 #: A column's kind: ``i`` integer, ``r`` real, ``t`` text, ``b`` bytes.
 _FIXED = {"i": "<i8", "r": "<f8"}
@@ -208,3 +216,127 @@ def reorder(rows: list[tuple[Any, ...]], order: list[int]) -> list[tuple[Any, ..
     if len(order) < 2:  # noqa: PLR2004 - itemgetter of one index returns the item itself
         return [rows[i] for i in order]
     return list(operator.itemgetter(*order)(rows))
+
+
+#: Each table's columns after its rows' place in file order (``seq``), and their kinds
+#: (``walks.store_groups``: integer, real, text, bytes).
+_COLUMNS = {
+    "ways": ("osm_id, refs, lats, lons, tags", "ibbbt"),
+    "areas": ("osm_id, tags, rings", "itt"),
+    "features": ("kind, osm_id, tags, lat, lon, ring", "titrrb"),
+    "buildings": ("ring, height, how", "brt"),
+    "landcover": ("kind, ring", "tb"),
+}
+
+
+# each table holds one row per group of _GROUP rows (walks.store_groups), with an R-tree entry
+_SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + "".join(
+    f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
+    f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
+    for name in _COLUMNS
+)
+
+
+def _ring_blob(ring: tuple[tuple[float, float], ...]) -> bytes:
+    """
+    Pack a lon/lat ring.
+
+    Parameters
+    ----------
+    ring
+        The ring.
+
+    Returns
+    -------
+    bytes
+        Float64 lon, lat pairs.
+    """
+    return np.asarray(ring, dtype=np.float64).tobytes()
+
+
+def _ring_of(blob: bytes) -> tuple[tuple[float, float], ...]:
+    """
+    Unpack a lon/lat ring.
+
+    Parameters
+    ----------
+    blob
+        As from ``_ring_blob``.
+
+    Returns
+    -------
+    tuple
+        The ring.
+    """
+    xy = np.frombuffer(blob, dtype=np.float64).reshape(-1, 2)
+    return tuple((float(x), float(y)) for x, y in xy)
+
+
+#: Separators of the tag text: between a key and its value, and between tags (OSM's XML
+#: cannot hold these control characters; text holding them is written as JSON instead).
+_PAIR, _NEXT = "\x1e", "\x1f"
+
+
+def _tags_text(pairs: Iterable[tuple[str, str]], count: int) -> str:
+    """
+    Write tags as text, quickly: ``key<RS>value<US>key<RS>value``, else as a JSON object.
+
+    Parameters
+    ----------
+    pairs
+        The ``(key, value)`` pairs (osmium's tag list or a dict's items).
+    count
+        How many there are.
+
+    Returns
+    -------
+    str
+        The text; JSON (starting with ``{``) when a key or value holds a separator, when the
+        text would start with ``{`` or when there are no tags.
+    """
+    items = list(pairs)
+    text = _NEXT.join(map(_PAIR.join, items))
+    if count and text.count(_PAIR) == count and text.count(_NEXT) == count - 1 and text[0] != "{":
+        return text
+    return json.dumps(dict(items))
+
+
+def _tags_of(text: str) -> dict[str, str]:
+    """
+    Read tags written by ``_tags_text``.
+
+    Parameters
+    ----------
+    text
+        The text.
+
+    Returns
+    -------
+    dict
+        The tags.
+    """
+    if text.startswith("{"):
+        tags: dict[str, str] = json.loads(text)
+        return tags
+    return dict(pair.split(_PAIR) for pair in text.split(_NEXT))
+
+
+@contextlib.contextmanager
+def _connect(store: Path) -> Iterator[sqlite3.Connection]:
+    """
+    Open a store read-only.
+
+    Parameters
+    ----------
+    store
+        The store file.
+
+    Yields
+    ------
+    sqlite3.Connection
+        The connection, closed afterwards.
+    """
+    with contextlib.closing(
+        sqlite3.connect(f"{store.absolute().as_uri()}?mode=ro", uri=True)
+    ) as db:
+        yield db

@@ -5,7 +5,7 @@ each. For a PBF file, the tagged nodes, walkable ways and railways are read here
 block at a time with numpy: only the ways that can matter (a ``highway`` or ``railway`` key, or
 an untagged member of a walkable multipolygon) and the tagged nodes become Python values.
 osmium still builds the areas and reads the relations. The rows are exactly those
-``walks.store._pass`` writes for the same objects, in the same order (a test compares both on
+``walks.store_build._pass`` writes for the same objects, in the same order (a test compares both on
 every shared extract). Anything unusual (nodes out of order, a tagged node of negative id, what
 ``walks.pbf`` does not decode) raises ``UnsupportedPbfError``, and the file is read by osmium
 alone; a node after the ways (a file not sorted by type) raises ``_NeedsRepairError``, and the
@@ -23,10 +23,12 @@ import numpy as np
 
 from walks.data import RAIL_VALUES, WayRecord, _NeedsRepairError, is_walkable
 from walks.pbf import NodeBlock, UnsupportedPbfError, WayBlock, blocks
-from walks.store import _NEXT, _PAIR, _Table, _tags_text
+from walks.store_groups import _NEXT, _PAIR, _tags_text
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from walks.store_build import _Table
 
 _F64 = np.ndarray[Any, np.dtype[np.float64]]
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
@@ -96,7 +98,7 @@ def pbf_rows(
 
 @dataclass(frozen=True)
 class PbfRows:
-    """What ``pbf_rows`` leaves for ``walks.store._pass``.
+    """What ``pbf_rows`` leaves for ``walks.store_build._pass``.
 
     Attributes
     ----------

@@ -531,9 +531,9 @@ def _read_kept_grid(
         removed, to be written again).
     """
     if store is not None:
-        from walks import store as stores  # noqa: PLC0415
+        from walks import store_grids  # noqa: PLC0415
 
-        raw = stores.read_grid(store, key)
+        raw = store_grids.read_grid(store, key)
         return None if raw is None else _decode_grid(raw, shape, masked=masked)
     path = _grid_file(cache_dir, key)
     try:
@@ -578,9 +578,9 @@ def _keep_grid(
     if data is None:
         return
     if store is not None:
-        from walks import store as stores  # noqa: PLC0415
+        from walks import store_grids  # noqa: PLC0415
 
-        stores.keep_grid(store, key, data)
+        store_grids.keep_grid(store, key, data)
         return
     from walks import _files  # noqa: PLC0415
 
@@ -620,7 +620,7 @@ def height_grid(
         same (a damaged entry is rebuilt). None neither reads nor keeps a grid.
     store
         The region store the buildings were read from: the grid is kept there instead, and
-        goes with it (``walks.store.keep_grid``).
+        goes with it (``walks.store_grids.keep_grid``).
 
     Returns
     -------

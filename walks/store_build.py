@@ -1,0 +1,859 @@
+"""Building a region store: one pass over an extract into the store's tables.
+
+``walks.store.import_extract`` names the file and renames it into place; this module fills it.
+A PBF file's nodes and ways are read as arrays (``walks.store_pbf``), the areas and relations by
+osmium (``_pass``), which reads alone any other file; an unsorted or hand-made file is read whole
+(``_read_whole``). Rows go to each table in chunks sorted along a Z-order curve (``_Table``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import json
+import logging
+import math
+import sqlite3
+import struct
+from array import array
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from walks.data import (
+    AREA_HIGHWAYS,
+    DEFAULT_BUILDING_M,
+    RAIL_VALUES,
+    WayRecord,
+    _has_odd_coordinates,
+    _header_date,
+    _is_xml,
+    _NeedsRepairError,
+    _osmium_failures,
+    _read_error,
+    _walkable_multipolygon,
+    building_height,
+    is_walkable,
+    landcover_kind,
+    read_extract,
+    read_features,
+)
+from walks.errors import DataError
+from walks.pbf import NulTagError, UnsupportedPbfError
+from walks.store_groups import (
+    _COLUMNS,
+    _SCHEMA,
+    _ring_blob,
+    _tags_text,
+    pack_groups,
+    reorder,
+)
+from walks.store_pbf import PbfRows, pbf_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+
+log = logging.getLogger("walks.store")
+
+
+#: Rows held per table before they are written (sorted along a Z-order curve first).
+_CHUNK = 50_000
+
+
+#: Rows per R-tree entry: consecutive rows of a chunk sorted along the curve share one box.
+_GROUP = 32
+
+
+_BoxTuple = tuple[float, float, float, float]
+
+
+#: The first id and place of the railways in the landcover table (after every other row).
+_RAILS = 2**40
+
+
+def _spread(v: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """
+    Spread the low 32 bits of each value to the even bits of a 64-bit value.
+
+    Parameters
+    ----------
+    v
+        The values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The spread values.
+    """
+    for shift, mask in ((16, 0x0000FFFF0000FFFF), (8, 0x00FF00FF00FF00FF),
+                        (4, 0x0F0F0F0F0F0F0F0F), (2, 0x3333333333333333),
+                        (1, 0x5555555555555555)):  # fmt: skip
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def _z_order(boxes: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """
+    Order boxes along a Z-order curve of their centres (boxless rows, NaN, last).
+
+    Parameters
+    ----------
+    boxes
+        ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The order (stable).
+    """
+    lon = (boxes[:, 0] + boxes[:, 1]) / 2
+    lat = (boxes[:, 2] + boxes[:, 3]) / 2
+    missing = np.isnan(lon) | np.isnan(lat)
+    cells = float(2**24 - 1)
+    x = np.clip(np.nan_to_num((lon + 180.0) / 360.0 * cells), 0, cells).astype(np.uint64)
+    y = np.clip(np.nan_to_num((lat + 90.0) / 180.0 * cells), 0, cells).astype(np.uint64)
+    key = _spread(x) | (_spread(y) << np.uint64(1))
+    key[missing] = np.uint64(2**63)
+    return np.argsort(key, kind="stable")
+
+
+def _blob_boxes(blobs: list[bytes]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """
+    Bounding boxes of packed lon/lat point blobs, all at once.
+
+    Parameters
+    ----------
+    blobs
+        Each a non-empty run of float64 lon, lat pairs.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat``.
+    """
+    xy = np.frombuffer(b"".join(blobs), dtype=np.float64).reshape(-1, 2)
+    sizes = np.fromiter((len(b) // 16 for b in blobs), dtype=np.intp, count=len(blobs))
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return np.column_stack((
+        np.minimum.reduceat(xy[:, 0], starts), np.maximum.reduceat(xy[:, 0], starts),
+        np.minimum.reduceat(xy[:, 1], starts), np.maximum.reduceat(xy[:, 1], starts),
+    ))  # fmt: skip
+
+
+class _Table:
+    """Rows of one store table and its R-tree, written in sorted chunks of ``_CHUNK`` rows.
+
+    Each chunk is sorted along a Z-order curve of the rows' box centres before it is written,
+    and every ``_GROUP`` consecutive rows are packed into one SQLite row with one R-tree entry
+    (their boxes' union; ``walks.store_groups``): an R-tree insertion costs ~18 µs and a SQLite
+    row a few µs, whatever its size. Each row keeps its exact box, which a query checks too,
+    and its place in file order (``seq``), by which rows are read back; ``first`` starts both
+    elsewhere (a multiple of ``_GROUP``), for rows to come after every other row of the table.
+    """
+
+    def __init__(self, db: sqlite3.Connection, name: str, first: int = 0) -> None:
+        self.db = db
+        self.name = name
+        self.first = self.count = first
+        self.next_id = first
+        self.kinds = "i" + _COLUMNS[name][1]
+        self.rows: list[tuple[object, ...]] = []
+        self.boxes: list[_BoxTuple | list[float] | None] = []
+        self.blobs: list[bytes] = []  # point blobs whose boxes are computed at the flush
+        self.blob_rows: list[int] = []
+        self.insert = f"INSERT INTO {name} VALUES (?, ?)"  # noqa: S608 - fixed names
+        self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
+
+    def add(self, box: _BoxTuple | bytes | None, *columns: object) -> None:
+        """
+        Add a row; it is found by area only when it has a box.
+
+        Parameters
+        ----------
+        box
+            ``(min_lon, max_lon, min_lat, max_lat)``, or the row's points as float64 lon, lat
+            pairs (non-empty), or None.
+        *columns
+            The row's columns after its id and place.
+        """
+        if isinstance(box, bytes):
+            self.blob_rows.append(len(self.rows))
+            self.blobs.append(box)
+            self.boxes.append(None)
+        else:
+            self.boxes.append(box)
+        self.rows.append((self.count, *columns))
+        self.count += 1
+        if len(self.rows) >= _CHUNK:
+            self.flush()
+
+    def extend(
+        self, boxes: np.ndarray[Any, np.dtype[np.float64]], rows: list[tuple[object, ...]]
+    ) -> None:
+        """
+        Add rows at once, as ``add`` adds them one by one.
+
+        Parameters
+        ----------
+        boxes
+            ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat`` (NaN: no box).
+        rows
+            Each row's columns after its id and place.
+        """
+        done = 0
+        while done < len(rows):
+            take = min(_CHUNK - len(self.rows), len(rows) - done)
+            first = self.count
+            self.rows.extend(
+                (seq, *row)
+                for seq, row in zip(
+                    range(first, first + take), rows[done : done + take], strict=True
+                )
+            )
+            self.boxes.extend(boxes[done : done + take].tolist())
+            self.count += take
+            done += take
+            if len(self.rows) >= _CHUNK:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write the rows held, sorted along the curve, and their groups' R-tree entries."""
+        if not self.rows:
+            return
+        nan = math.nan
+        boxes = np.array(
+            [b if b is not None else (nan, nan, nan, nan) for b in self.boxes], dtype=np.float64
+        ).reshape(-1, 4)
+        if self.blobs:
+            boxes[self.blob_rows] = _blob_boxes(self.blobs)
+        order = _z_order(boxes)
+        boxes = boxes[order]
+        first = self.next_id
+        rows = self.rows
+        blobs = pack_groups(reorder(rows, order.tolist()), self.kinds, boxes, _GROUP)
+        self.db.executemany(self.insert, zip(itertools.count(first // _GROUP), blobs))
+        starts = np.arange(0, len(rows), _GROUP)
+        union = np.column_stack((
+            np.fmin.reduceat(boxes[:, 0], starts), np.fmax.reduceat(boxes[:, 1], starts),
+            np.fmin.reduceat(boxes[:, 2], starts), np.fmax.reduceat(boxes[:, 3], starts),
+        ))  # fmt: skip
+        known = ~np.isnan(union[:, 0])
+        groups = zip(
+            (first // _GROUP + np.flatnonzero(known)).tolist(),
+            *union[known].T.tolist(),
+            strict=True,
+        )
+        self.db.executemany(self.insert_box, groups)
+        self.next_id = first + -(-len(rows) // _GROUP) * _GROUP
+        self.rows.clear()
+        self.boxes.clear()
+        self.blobs.clear()
+        self.blob_rows.clear()
+
+
+def _finish(db: sqlite3.Connection, tables: Sequence[_Table]) -> None:
+    """
+    Write the tables' last rows, and how many rows each table holds (in ``meta``).
+
+    Parameters
+    ----------
+    db
+        The new store.
+    tables
+        Its tables (two may write one table, in places of their own).
+    """
+    counts = dict.fromkeys(_COLUMNS, 0)
+    for table in tables:
+        table.flush()
+        counts[table.name] += table.count - table.first
+    db.executemany(
+        "INSERT INTO meta VALUES (?, ?)", ((f"rows:{k}", str(v)) for k, v in counts.items())
+    )
+
+
+def _ring_box(ring: tuple[tuple[float, float], ...]) -> tuple[float, float, float, float] | None:
+    """
+    Bounding box of a lon/lat ring.
+
+    Parameters
+    ----------
+    ring
+        The ring.
+
+    Returns
+    -------
+    tuple or None
+        ``(min_lon, max_lon, min_lat, max_lat)``.
+    """
+    lons = [p[0] for p in ring]
+    lats = [p[1] for p in ring]
+    return (min(lons), max(lons), min(lats), max(lats)) if ring else None
+
+
+def _points_box(lats: list[float], lons: list[float]) -> tuple[float, float, float, float] | None:
+    """
+    Bounding box of a way's known points (NaN for a node missing from the extract).
+
+    Parameters
+    ----------
+    lats, lons
+        The coordinates.
+
+    Returns
+    -------
+    tuple or None
+        ``(min_lon, max_lon, min_lat, max_lat)``, or None when no point is known.
+    """
+    known = [(x, y) for x, y in zip(lons, lats, strict=True) if x == x and y == y]  # noqa: PLR0124 - NaN test
+    if not known:
+        return None
+    xs = [p[0] for p in known]
+    ys = [p[1] for p in known]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def _area_members(readable: Path) -> set[int]:
+    """
+    Read the ids of the member ways of walkable multipolygons (a quick pass over relations).
+
+    Parameters
+    ----------
+    readable
+        The file to read.
+
+    Returns
+    -------
+    set of int
+        The way ids: only their shapes are kept while reading.
+    """
+    import osmium  # noqa: PLC0415
+
+    members: set[int] = set()
+    obj: Any
+    for obj in osmium.FileProcessor(str(readable), osmium.osm.RELATION):
+        tags = obj.tags
+        if tags.get("type") == "multipolygon" and tags.get("highway") in AREA_HIGHWAYS:
+            members.update(m.ref for m in obj.members if m.type == "w")
+    return members
+
+
+def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[str, str]:
+    """
+    Build a store by streaming the extract: arrays and osmium, or osmium alone.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    readable
+        The file to read: the extract or its repaired copy.
+    path
+        The extract as the user named it, for labels and messages.
+    repaired
+        True when ``readable`` is already a repaired copy.
+
+    Returns
+    -------
+    dict
+        The meta rows: source, data date and features' source.
+
+    Raises
+    ------
+    _NeedsRepairError
+        When the file is unsorted or holds unreadable coordinates and is not a repaired copy.
+    DataError
+        When it cannot be read.
+    """
+    import osmium  # noqa: PLC0415
+
+    try:
+        reader = osmium.io.Reader(str(readable), osmium.osm.NOTHING)
+        header = reader.header()
+        header_date = _header_date(header)
+        # a file that says it is sorted (Geofabrik's, osmium's) and dated: its untagged nodes
+        # are left to osmium's C++ side, as nothing else is wanted of them
+        fast = header.get("sorting") == "Type_then_ID" and header_date is not None
+        reader.close()
+        members = _area_members(readable)
+    except _osmium_failures() as err:
+        raise _read_error(path, err) from err
+    # a PBF's nodes and ways are read as arrays (walks.pbf checks their order itself), the
+    # rest by osmium; a file walks.pbf does not decode is read by osmium alone
+    arrays = not _is_xml(readable)
+    try:
+        newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
+                                repaired=repaired, dates=header_date is None)  # fmt: skip
+    except NulTagError as err:
+        # not to osmium: a tag holding a NUL crashes its C++ side (the process ends at once)
+        msg = (
+            f"OSM file {str(path)!r} has {err} (written by a broken tool; OSM itself cannot "
+            "hold one): remove the tag, or download the extract again"
+        )
+        raise DataError(msg) from err
+    except UnsupportedPbfError as err:
+        log.debug("%s is read by osmium alone: %s", path.name, err)
+        newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=False,
+                                repaired=repaired, dates=header_date is None)  # fmt: skip
+    if at_zero and not repaired and _has_odd_coordinates(readable):
+        raise _NeedsRepairError(coordinates=True)
+    date = header_date or (newest.astimezone(dt.UTC) if isinstance(newest, dt.datetime) else None)
+    return {
+        "source": f"file:{path.resolve()}",
+        "data_date": date.isoformat() if date else "",
+        "features_source": f"file:{path.resolve()}",
+    }
+
+
+def _fill(
+    tmp: Path,
+    readable: Path,
+    path: Path,
+    members: set[int],
+    *,
+    fast: bool,
+    arrays: bool,
+    repaired: bool,
+    dates: bool,
+) -> tuple[dt.datetime | None, bool]:
+    """
+    Create the store's tables in a new file and fill them in one pass over the extract.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    readable
+        The file to read.
+    path
+        The extract as the user named it, for messages.
+    members
+        Ids of the ways walkable multipolygons are made of.
+    fast
+        The file says it is sorted and dated: untagged nodes and areas are dropped in C++.
+    arrays
+        Read the nodes and ways with ``walks.pbf`` (a PBF file), osmium the rest.
+    repaired
+        True when ``readable`` is already a repaired copy.
+    dates
+        Track the newest element timestamp.
+
+    Returns
+    -------
+    tuple
+        As ``_pass`` returns.
+
+    Raises
+    ------
+    _NeedsRepairError
+        When the file is unsorted or holds unreadable coordinates and is not a repaired copy.
+    DataError
+        When it cannot be read.
+    UnsupportedPbfError
+        When ``arrays`` is asked of a file ``walks.pbf`` does not decode.
+    """
+    import osmium  # noqa: PLC0415
+
+    tmp.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
+        if fast or arrays:
+            # osmium's C++ side drops what is not wanted before Python sees it: untagged nodes
+            # and areas, and relations without a highway tag unless their dates are wanted
+            # (with the arrays, no node reaches Python: their order is checked there)
+            untagged = osmium.filter.EmptyTagFilter()
+            untagged.enable_for(osmium.osm.NODE | osmium.osm.AREA)
+            processor = processor.with_filter(untagged)
+            if not dates:
+                squares = osmium.filter.KeyFilter("highway")
+                squares.enable_for(osmium.osm.RELATION)
+                processor = processor.with_filter(squares)
+        prelude = None
+        if arrays:
+            # nodes and ways are read as arrays: osmium keeps their locations and builds the
+            # areas, and hands Python only the areas and relations
+            only = osmium.filter.EntityFilter(osmium.osm.RELATION | osmium.osm.AREA)
+            processor = processor.with_filter(only)
+
+            def prelude(tables: tuple[_Table, _Table, _Table]) -> PbfRows:
+                return pbf_rows(readable, members, tables, dates=dates)
+
+        try:
+            missing: set[int] = set()
+            found = _pass(db, processor, members, repaired=repaired, dates=dates,
+                          prelude=prelude, missing=missing)  # fmt: skip
+            if fast and missing and not repaired and _nodes_in(readable, missing):
+                # a node of a way comes after it: the file says it is sorted and is not
+                # (osmium's C++ side hid the untagged nodes from the order check)
+                raise _NeedsRepairError
+        except _osmium_failures() as err:
+            text = str(err)
+            unreadable = _is_xml(readable) and "coordinate" in text
+            if not repaired and (unreadable or "out of order" in text):
+                raise _NeedsRepairError(coordinates=unreadable) from err
+            raise _read_error(path, err) from err
+        except OSError as err:
+            raise _read_error(path, err) from err
+        db.commit()
+    return found
+
+
+def _nodes_in(readable: Path, ids: set[int]) -> bool:
+    """
+    Say whether a file holds any of some nodes (ways said to lack them).
+
+    Parameters
+    ----------
+    readable
+        The file.
+    ids
+        The node ids.
+
+    Returns
+    -------
+    bool
+        True when one of them is in the file.
+    """
+    import osmium  # noqa: PLC0415
+
+    # not osmium's IdFilter: its id set takes memory by the ids' spread, not their number
+    return any(node.id in ids for node in osmium.FileProcessor(str(readable), osmium.osm.NODE))
+
+
+def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
+    """
+    Fill a new store from ``read_extract`` and ``read_features``: whole files in memory.
+
+    Parameters
+    ----------
+    tmp
+        The store file to (re)create.
+    path
+        The extract.
+
+    Returns
+    -------
+    dict
+        The meta rows: source, data date and features' source.
+    """
+    tmp.unlink(missing_ok=True)
+    osm = read_extract(path)
+    found = read_features(path, bool)
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        ways, areas = _Table(db, "ways"), _Table(db, "areas")
+        for way in osm.ways:
+            ways.add(
+                _points_box(list(way.lats), list(way.lons)), way.osm_id,
+                array("q", way.refs).tobytes(), array("d", way.lats).tobytes(),
+                array("d", way.lons).tobytes(), _tags_text(way.tags.items(), len(way.tags)),
+            )  # fmt: skip
+        for area in osm.areas:
+            points = [p for ring in area.outer for p in ring]
+            shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
+            areas.add(
+                _points_box([p[1] for p in points], [p[2] for p in points]), area.osm_id,
+                json.dumps(area.tags), json.dumps(shape),
+            )  # fmt: skip
+        features, buildings = _Table(db, "features"), _Table(db, "buildings")
+        cover = _Table(db, "landcover")
+        for f in found.features:
+            outline = f.outline
+            box = _ring_box(outline) if outline else (f.lon, f.lon, f.lat, f.lat)
+            blob = _ring_blob(outline) if outline else None
+            features.add(
+                box, f.osm_type, f.osm_id, _tags_text(f.tags.items(), len(f.tags)), f.lat, f.lon,
+                blob,
+            )  # fmt: skip
+        for b in found.buildings:
+            buildings.add(_ring_box(b.outline), _ring_blob(b.outline), b.height_m, b.height_source)
+        for c in found.landcover:
+            cover.add(_ring_box(c.outline), c.kind, _ring_blob(c.outline))
+        _finish(db, (ways, areas, features, buildings, cover))
+        db.commit()
+    date = osm.data_date
+    return {
+        "source": osm.source,
+        "data_date": date.isoformat() if date else "",
+        "features_source": found.source,
+    }
+
+
+def _tag_list(obj: Any) -> list[tuple[str, str]]:  # noqa: ANN401 - osmium's objects
+    """
+    Read an OSM object's tags as ``(key, value)`` pairs, fast.
+
+    pyosmium's ``TagList`` goes through a Python iterator per tag, and ``dict(obj.tags)`` costs
+    about five times the tags' reading in C++: the object's C++ side is read directly when
+    pyosmium has one (its ``_pyosmium_data``, pyosmium 4), else the tag list.
+
+    Parameters
+    ----------
+    obj
+        A pyosmium node, way, relation or area.
+
+    Returns
+    -------
+    list of tuple
+        The tags in their order.
+    """
+    data = getattr(obj, "_pyosmium_data", None)
+    if data is None or not hasattr(data, "tags_next"):  # pragma: no cover - other pyosmium
+        return [(t.k, t.v) for t in obj.tags]
+    position, following = data.tags_begin(), data.tags_next
+    return [following(position) for _ in range(data.tags_size())]
+
+
+def _outer_rings(wkb: bytes) -> list[bytes]:
+    """
+    Cut the outer rings out of a little-endian WKB multipolygon.
+
+    Parameters
+    ----------
+    wkb
+        The multipolygon, as osmium's ``WKBFactory`` makes it.
+
+    Returns
+    -------
+    list of bytes
+        Each polygon's outer ring as float64 lon, lat pairs.
+    """
+    if wkb[0] != 1:  # pragma: no cover - osmium writes the machine's order; ours is little
+        msg = "big-endian WKB"
+        raise RuntimeError(msg)
+    (polygons,) = struct.unpack_from("<I", wkb, 5)
+    at = 9
+    rings = []
+    for _ in range(polygons):
+        (count,) = struct.unpack_from("<I", wkb, at + 5)
+        at += 9
+        for k in range(count):
+            (points,) = struct.unpack_from("<I", wkb, at)
+            at += 4
+            if k == 0:
+                rings.append(wkb[at : at + 16 * points])
+            at += 16 * points
+    return rings
+
+
+def _way_points(way: Any) -> list[tuple[int, float, float]]:  # noqa: ANN401 - osmium's Way
+    """
+    Read a way's nodes one by one: ``(node id, lat, lon)``, NaN where a location is missing.
+
+    Parameters
+    ----------
+    way
+        An ``osmium.osm.Way``.
+
+    Returns
+    -------
+    list of tuple
+        The points.
+    """
+    nan = math.nan
+    return [
+        (n.ref, n.location.lat, n.location.lon) if n.location.valid() else (n.ref, nan, nan)
+        for n in way.nodes
+    ]
+
+
+#: osmium's x of a location not set (a node the location index does not hold).
+_UNDEFINED = 2**31 - 1
+
+
+def _unplaced(way: Any) -> list[int]:  # noqa: ANN401 - osmium's Way
+    """
+    List the nodes of a way that the location index did not hold (not those off the globe).
+
+    Parameters
+    ----------
+    way
+        An ``osmium.osm.Way``.
+
+    Returns
+    -------
+    list of int
+        Their ids.
+    """
+    return [n.ref for n in way.nodes if n.location.x == _UNDEFINED]
+
+
+def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object, kept together
+    db: sqlite3.Connection,
+    processor: Any,  # noqa: ANN401 - osmium's FileProcessor has no stubs
+    members: set[int],
+    *,
+    repaired: bool,
+    dates: bool,
+    prelude: Callable[[tuple[_Table, _Table, _Table]], PbfRows] | None = None,
+    missing: set[int] | None = None,
+) -> tuple[dt.datetime | None, bool]:
+    """
+    Write the ways, areas, tagged objects, buildings and land cover of one pass to the store.
+
+    Parameters
+    ----------
+    db
+        The new store.
+    processor
+        The ``osmium.FileProcessor`` with locations and areas.
+    members
+        Ids of the ways walkable multipolygons are made of.
+    repaired
+        True when reading a repaired copy.
+    dates
+        Track the newest element timestamp.
+    prelude
+        Writes the tagged nodes, walkable ways and railways first (``walks.store_pbf``), when
+        the processor hands Python only areas and relations.
+    missing
+        Filled with the nodes of walkable ways that have no location.
+
+    Returns
+    -------
+    tuple
+        The newest element timestamp (or None), and whether a coordinate is exactly 0 (a sign
+        of unreadable ones in an XML file).
+
+    Raises
+    ------
+    _NeedsRepairError
+        When a node comes after a way or has a negative id, in a file not yet repaired.
+    """
+    import osmium  # noqa: PLC0415
+    import shapely  # noqa: F401, PLC0415 - as read_features; loaded here once, not per area
+
+    ways = _Table(db, "ways")
+    areas = _Table(db, "areas")
+    features = _Table(db, "features")
+    buildings = _Table(db, "buildings")
+    cover = _Table(db, "landcover")
+    # railways come after the areas' shapes, as read_features gives them: in their own places
+    # of the same table (osmium yields areas between ways at times that depend on filtering)
+    rails = _Table(db, "landcover", first=_RAILS)
+    shapes: dict[int, list[tuple[int, float, float]]] = {}
+    walkable: dict[int, WayRecord] = {}
+    newest: dt.datetime | None = None
+    after_ways = at_zero = False
+    missing = set() if missing is None else missing
+    if prelude is not None:
+        first = prelude((features, ways, rails))
+        shapes, walkable, at_zero, newest = (first.shapes, first.walkable, first.at_zero,
+                                             first.newest)  # fmt: skip
+    dumps = json.dumps
+    tags_text, tag_list = _tags_text, _tag_list
+    # geometries are made by osmium in C++ (WKB), not point by point in Python
+    wkb = osmium.geom.WKBFactory()
+    every_node = osmium.geom.use_nodes.ALL
+    no_geometry = (RuntimeError, osmium.InvalidLocationError)
+    zero = bytes(8)  # a coordinate of exactly 0.0 (osmium's are multiples of 1e-7)
+    obj: Any
+    for obj in processor:
+        if obj.is_area():
+            tags = dict(tag_list(obj))
+            is_building = "building" in tags and tags["building"] != "no"
+            kind = None if is_building else landcover_kind(tags)
+            # every tagged area is a candidate feature (read_features(path, bool))
+            if not (is_building or tags or kind):
+                continue
+            try:
+                rings = _outer_rings(bytes.fromhex(wkb.create_multipolygon(obj)))
+            except no_geometry:
+                rings = [_ring_blob(tuple((n.lon, n.lat) for n in r)) for r in obj.outer_rings()]
+            rings = [r for r in rings if len(r) >= 64]  # noqa: PLR2004 - four points
+            if not rings:
+                continue
+            at_zero = at_zero or any(zero in r for r in rings)
+            if is_building:
+                # building_height's answer without its regular expressions when it has none
+                height, how = (
+                    building_height(tags)
+                    if "height" in tags or "building:height" in tags or "building:levels" in tags
+                    else (DEFAULT_BUILDING_M, "default")
+                )
+                for ring in rings:
+                    buildings.add(ring, ring, height, how)
+            if kind is not None:
+                for ring in rings:
+                    cover.add(ring, kind, ring)
+            if tags:
+                osm_type = "way" if obj.from_way() else "relation"
+                text = tags_text(tags.items(), len(tags))
+                features.add(rings[0], osm_type, obj.orig_id(), text, None, None, rings[0])
+            continue
+        if dates:
+            stamp = obj.timestamp
+            if stamp.year > 1970 and (newest is None or stamp > newest):  # noqa: PLR2004
+                newest = stamp
+        if obj.is_node():
+            if (after_ways or obj.id < 0) and not repaired:
+                raise _NeedsRepairError
+            if len(obj.tags) and obj.location.valid():
+                loc = obj.location
+                lat, lon = loc.lat, loc.lon
+                at_zero = at_zero or lat == 0.0 or lon == 0.0
+                pairs = tag_list(obj)
+                text = tags_text(pairs, len(pairs))
+                features.add((lon, lon, lat, lat), "node", obj.id, text, lat, lon, None)
+            continue
+        after_ways = True
+        if obj.is_relation():
+            area = _walkable_multipolygon(obj, shapes, [], walkable)
+            if area is not None:
+                points = [p for ring in area.outer for p in ring]
+                shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
+                areas.add(
+                    _points_box([p[1] for p in points], [p[2] for p in points]),
+                    area.osm_id,
+                    dumps(area.tags),
+                    dumps(shape),
+                )
+            continue
+        way_tags = obj.tags
+        if way_tags.get("railway") in RAIL_VALUES:
+            try:
+                line = bytes.fromhex(wkb.create_linestring(obj, every_node))[9:]
+            except no_geometry:
+                line = _ring_blob(tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid()))
+                missing.update(_unplaced(obj))
+            if len(line) >= 32:  # noqa: PLR2004 - two points
+                rails.add(line, "rail", line)
+        if "highway" not in way_tags:
+            if not len(way_tags) and obj.id in members:
+                shapes[obj.id] = _way_points(obj)
+                missing.update(_unplaced(obj))
+            continue
+        tags = dict(tag_list(obj))
+        if not is_walkable(tags):
+            continue
+        refs = [n.ref for n in obj.nodes]
+        try:
+            line = bytes.fromhex(wkb.create_linestring(obj, every_node))[9:]
+        except no_geometry:
+            line = b""
+        box: _BoxTuple | bytes | None
+        if refs and len(line) == 16 * len(refs):
+            xy = np.frombuffer(line, dtype=np.float64).reshape(-1, 2)
+            lat_blob, lon_blob = xy[:, 1].tobytes(), xy[:, 0].tobytes()
+            at_zero = at_zero or zero in line
+            box = line
+        else:  # a node missing from the extract (NaN), or a way of one node
+            points = _way_points(obj)
+            lats = [p[1] for p in points]
+            lons = [p[2] for p in points]
+            lat_blob, lon_blob = array("d", lats).tobytes(), array("d", lons).tobytes()
+            at_zero = at_zero or 0.0 in lats or 0.0 in lons
+            box = _points_box(lats, lons)
+            missing.update(_unplaced(obj))
+        if obj.id in members:
+            walkable[obj.id] = WayRecord(
+                obj.id, tuple(refs), tuple(np.frombuffer(lat_blob).tolist()),
+                tuple(np.frombuffer(lon_blob).tolist()), tags,
+            )  # fmt: skip
+        ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
+                 tags_text(tags.items(), len(tags)))  # fmt: skip
+    _finish(db, (ways, areas, features, buildings, cover, rails))
+    return newest, at_zero
