@@ -296,13 +296,46 @@ def _store_ready(
     text = f"importing {path.name} into the store (once)"
     say(text)
     log.info("%s", text)
+    return _import(path, cache_dir, say, use_store)
+
+
+def _import(
+    path: Path, cache_dir: Path, say: Callable[[str], None], use_store: bool | None
+) -> bool:
+    """
+    Import an extract into its store; a store that cannot be written reads the file instead.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    cache_dir
+        The walks cache directory.
+    say
+        Reports progress.
+    use_store
+        As for ``load_graph``: True makes a store that cannot be written an error.
+
+    Returns
+    -------
+    bool
+        True when the store is current now; False when the file is to be read instead (the
+        failure is remembered in ``_FAILED_IMPORTS``).
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read to import it, or changed while it was imported.
+    CacheError
+        When the store cannot be written and ``use_store`` is True.
+    """
     try:
         done = store.import_extract(path, cache_dir, progress=say)
     except CacheError as err:
         if use_store:
             raise
         # the import was not asked for: the run goes on from the file itself
-        _FAILED_IMPORTS.add(key)
+        _FAILED_IMPORTS.add(_import_key(path, cache_dir))
         log.warning("%s; reading the file instead", err)
         return False
     if not done.current:  # the file was replaced or written to while it was read
@@ -353,7 +386,7 @@ def _from_store(
         When the store is damaged again after the import, or cannot be written and
         ``use_store`` is True.
     DataError
-        When the file cannot be read to import it.
+        When the file cannot be read to import it, or changed while it was imported.
     """
     try:
         return load()
@@ -361,15 +394,8 @@ def _from_store(
         log.warning(
             "the region store of %s cannot be read (%s): importing it again", path.name, err
         )
-    text = f"importing {path.name} into the store again"
-    say(text)
-    try:
-        store.import_extract(path, cache_dir, progress=say)
-    except CacheError as err:
-        if use_store:
-            raise
-        _FAILED_IMPORTS.add(_import_key(path, cache_dir))
-        log.warning("%s; reading the file instead", err)
+    say(f"importing {path.name} into the store again")
+    if not _import(path, cache_dir, say, use_store):
         return None
     try:
         return load()

@@ -10,10 +10,10 @@ file: it is used only while the file's size, modification time and the hash of i
 are those recorded at import.
 
 Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
-nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, two runs):
-opening a 2 km² area (graph, cafés and the buildings around) takes 0.15-0.17 s from the store
-against 48-49 s re-reading the file (~300x); the import streams in 16 CPU-s (ways and
-features read from the file as ``walks`` did before: 60-81 CPU-s) with a 488 MB peak against
+nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, three runs):
+opening a 2 km² area (graph, cafés and the buildings around) takes 0.15-0.18 s from the store
+against 48-50 s re-reading the file (270-320x); the import streams in 16-18 CPU-s (ways and
+features read from the file as ``walks`` did before: 60-81 CPU-s) with a 486-488 MB peak against
 1.8 GB for reading the file whole. SQLite needs no new dependency, writes one file atomically
 renamed into place, and answers a box query in milliseconds. An R-tree insertion costs ~18 µs a
 row whatever the order of the rows (measured: 1 M boxes, random or Z-ordered, 19 s vs 18 s),
@@ -23,11 +23,11 @@ The nodes and ways of a PBF file are read as arrays by ``walks.pbf`` and ``walks
 only the tagged nodes and the ways with a ``highway`` or ``railway`` key become Python values.
 Osmium builds the areas (WKB rings) and reads the relations, its C++ side dropping untagged areas
 and non-highway relations; an XML file, or a PBF file ``walks.pbf`` does not decode, is read by
-osmium alone. Tags are written as separator text, not JSON. The import's throughput (0.27 M
-nodes per CPU-s, ~19x pyosmium's own C++ reading with locations; 0.17 M with osmium alone) is
+osmium alone. Tags are written as separator text, not JSON. The import's throughput (0.24-0.27 M
+nodes per CPU-s, 17-21x pyosmium's own C++ reading with locations; 0.17 M with osmium alone) is
 still short of 1 M nodes per CPU-s: osmium's C++ area building takes ~2.8 CPU-s, the 282 k
 areas (mostly buildings) still reach Python as pyosmium objects (~15 µs each with their rows),
-the array reading takes ~2.2 CPU-s, the rows' Python ~3 CPU-s, and packing and writing them
+the array reading takes ~2.4 CPU-s, the rows' Python ~3 CPU-s, and packing and writing them
 ~4 CPU-s.
 """
 
@@ -40,6 +40,7 @@ import itertools
 import json
 import logging
 import math
+import operator
 import os
 import re
 import sqlite3
@@ -539,25 +540,8 @@ def _rows(
         except (ValueError, TypeError, IndexError, struct.error) as err:
             msg = f"a damaged row group in the store's {table} table"
             raise sqlite3.DatabaseError(msg) from err
-    found.sort(key=_first)
+    found.sort(key=operator.itemgetter(0))  # each row's place in file order
     return [row[1:] for row in found]
-
-
-def _first(row: tuple[Any, ...]) -> Any:  # noqa: ANN401 - a row's place in file order
-    """
-    Give a row's first column (its place in file order).
-
-    Parameters
-    ----------
-    row
-        The row.
-
-    Returns
-    -------
-    Any
-        The value.
-    """
-    return row[0]
 
 
 def _ring_points(rings: list[list[list[float]]]) -> tuple[Ring, ...]:
