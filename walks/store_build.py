@@ -44,9 +44,11 @@ from walks.pbf import NulTagError, UnsupportedPbfError
 from walks.store_groups import (
     _COLUMNS,
     _SCHEMA,
+    Column,
     _ring_blob,
     _tags_text,
-    pack_groups,
+    column_of,
+    pack_columns,
     reorder,
 )
 from walks.store_pbf import PbfRows, pbf_rows
@@ -152,6 +154,7 @@ class _Table:
     row a few µs, whatever its size. Each row keeps its exact box, which a query checks too,
     and its place in file order (``seq``), by which rows are read back; ``first`` starts both
     elsewhere (a multiple of ``_GROUP``), for rows to come after every other row of the table.
+    Rows come one by one (``add``) or as columns (``extend``); they are held column by column.
     """
 
     def __init__(self, db: sqlite3.Connection, name: str, first: int = 0) -> None:
@@ -159,9 +162,12 @@ class _Table:
         self.name = name
         self.first = self.count = first
         self.next_id = first
-        self.kinds = "i" + _COLUMNS[name][1]
+        self.kinds = _COLUMNS[name][1]
+        # rows held, in file order: parts given as columns, then the rows added one by one
+        self.parts: list[tuple[np.ndarray[Any, np.dtype[np.float64]], list[Column]]] = []
+        self.held = 0
         self.rows: list[tuple[object, ...]] = []
-        self.boxes: list[_BoxTuple | list[float] | None] = []
+        self.boxes: list[_BoxTuple | None] = []
         self.blobs: list[bytes] = []  # point blobs whose boxes are computed at the flush
         self.blob_rows: list[int] = []
         self.insert = f"INSERT INTO {name} VALUES (?, ?)"  # noqa: S608 - fixed names
@@ -185,42 +191,39 @@ class _Table:
             self.boxes.append(None)
         else:
             self.boxes.append(box)
-        self.rows.append((self.count, *columns))
+        self.rows.append(columns)
         self.count += 1
-        if len(self.rows) >= _CHUNK:
+        if self.held + len(self.rows) >= _CHUNK:
             self.flush()
 
     def extend(
-        self, boxes: np.ndarray[Any, np.dtype[np.float64]], rows: list[tuple[object, ...]]
+        self, boxes: np.ndarray[Any, np.dtype[np.float64]], columns: Sequence[Column]
     ) -> None:
         """
-        Add rows at once, as ``add`` adds them one by one.
+        Add rows given as columns, as ``add`` adds them one by one.
 
         Parameters
         ----------
         boxes
             ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat`` (NaN: no box).
-        rows
-            Each row's columns after its id and place.
+        columns
+            The rows' columns after their id and place: int64 or float64 (NaN for NULL)
+            arrays, or lists of text or bytes (None for NULL).
         """
-        done = 0
-        while done < len(rows):
-            take = min(_CHUNK - len(self.rows), len(rows) - done)
-            first = self.count
-            self.rows.extend(
-                (seq, *row)
-                for seq, row in zip(
-                    range(first, first + take), rows[done : done + take], strict=True
-                )
-            )
-            self.boxes.extend(boxes[done : done + take].tolist())
+        self._close()
+        n, done = len(boxes), 0
+        while done < n:
+            take = min(_CHUNK - self.held, n - done)
+            part = [c[done : done + take] for c in columns]
+            self.parts.append((boxes[done : done + take], part))
+            self.held += take
             self.count += take
             done += take
-            if len(self.rows) >= _CHUNK:
+            if self.held >= _CHUNK:
                 self.flush()
 
-    def flush(self) -> None:
-        """Write the rows held, sorted along the curve, and their groups' R-tree entries."""
+    def _close(self) -> None:
+        """Turn the rows added one by one into a part held as columns."""
         if not self.rows:
             return
         nan = math.nan
@@ -229,13 +232,39 @@ class _Table:
         ).reshape(-1, 4)
         if self.blobs:
             boxes[self.blob_rows] = _blob_boxes(self.blobs)
+        values = zip(*self.rows, strict=True)
+        self.parts.append(
+            (boxes, [column_of(k, v) for k, v in zip(self.kinds, values, strict=True)])
+        )
+        self.held += len(self.rows)
+        self.rows.clear()
+        self.boxes.clear()
+        self.blobs.clear()
+        self.blob_rows.clear()
+
+    def flush(self) -> None:
+        """Write the rows held, sorted along the curve, and their groups' R-tree entries."""
+        self._close()
+        if not self.held:
+            return
+        n, parts = self.held, self.parts
+        boxes = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
         order = _z_order(boxes)
         boxes = boxes[order]
+        places = order.tolist()
+        columns: list[Column] = [np.arange(self.count - n, self.count, dtype=np.int64)[order]]
+        for k, kind in enumerate(self.kinds):
+            pieces = [p[1][k] for p in parts]
+            if kind in "ir":
+                joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+                columns.append(np.asarray(joined)[order])
+            else:
+                joined_list = list(itertools.chain.from_iterable(pieces))
+                columns.append(reorder(joined_list, places))
         first = self.next_id
-        rows = self.rows
-        blobs = pack_groups(reorder(rows, order.tolist()), self.kinds, boxes, _GROUP)
+        blobs = pack_columns(columns, "i" + self.kinds, boxes, _GROUP)
         self.db.executemany(self.insert, zip(itertools.count(first // _GROUP), blobs))
-        starts = np.arange(0, len(rows), _GROUP)
+        starts = np.arange(0, n, _GROUP)
         union = np.column_stack((
             np.fmin.reduceat(boxes[:, 0], starts), np.fmax.reduceat(boxes[:, 1], starts),
             np.fmin.reduceat(boxes[:, 2], starts), np.fmax.reduceat(boxes[:, 3], starts),
@@ -247,11 +276,9 @@ class _Table:
             strict=True,
         )
         self.db.executemany(self.insert_box, groups)
-        self.next_id = first + -(-len(rows) // _GROUP) * _GROUP
-        self.rows.clear()
-        self.boxes.clear()
-        self.blobs.clear()
-        self.blob_rows.clear()
+        self.next_id = first + -(-n // _GROUP) * _GROUP
+        self.parts.clear()
+        self.held = 0
 
 
 def _finish(db: sqlite3.Connection, tables: Sequence[_Table]) -> None:

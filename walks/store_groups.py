@@ -38,6 +38,9 @@ _FIXED = {"i": "<i8", "r": "<f8"}
 
 _Boxes = np.ndarray[Any, np.dtype[np.float64]]
 
+#: A column held for packing: int64 or float64 values, or text or bytes (None for NULL).
+Column = np.ndarray[Any, Any] | list[Any]
+
 
 def pack_groups(
     rows: Sequence[tuple[Any, ...]], kinds: str, boxes: _Boxes, size: int
@@ -61,25 +64,76 @@ def pack_groups(
     bytes
         One blob per group.
     """
-    n = len(rows)
-    columns = list(zip(*rows, strict=True)) if n else [() for _ in kinds]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in kinds]
+    yield from pack_columns(
+        [column_of(kind, column) for kind, column in zip(kinds, columns, strict=True)],
+        kinds,
+        boxes,
+        size,
+    )
+
+
+def column_of(kind: str, values: Sequence[Any]) -> Column:
+    """
+    Hold one column's values as ``pack_columns`` takes them.
+
+    Parameters
+    ----------
+    kind
+        The column's kind.
+    values
+        Its values (None for NULL).
+
+    Returns
+    -------
+    numpy.ndarray or list
+        int64 or float64 (NaN for NULL) values, or a list of text or bytes (None for NULL).
+    """
+    if kind == "i":
+        return np.array(values, dtype=np.int64)
+    if kind == "r":
+        if None in values:
+            values = [math.nan if v is None else v for v in values]
+        return np.array(values, dtype=np.float64)
+    return list(values)
+
+
+def pack_columns(
+    columns: Sequence[Column], kinds: str, boxes: _Boxes, size: int
+) -> Iterator[bytes]:
+    """
+    Pack columns, ``size`` rows at a time, into group blobs.
+
+    Parameters
+    ----------
+    columns
+        Each column's values in the rows' stored order (``column_of``).
+    kinds
+        Each column's kind (``i``, ``r``, ``t`` or ``b``).
+    boxes
+        ``(n, 4)`` of each row's ``min_lon, max_lon, min_lat, max_lat`` (NaN: none).
+    size
+        Rows per group.
+
+    Yields
+    ------
+    bytes
+        One blob per group.
+    """
+    n = len(boxes)
     packed: list[tuple[str, Any, Any]] = []
     for kind, column in zip(kinds, columns, strict=True):
-        if kind == "i":
-            packed.append((kind, np.asarray(column, dtype=np.int64), None))
-        elif kind == "r":
-            values = [math.nan if v is None else v for v in column]
-            packed.append((kind, np.asarray(values, dtype=np.float64), None))
-        else:
-            nulls = [i for i, v in enumerate(column) if v is None] if None in column else []
+        if kind in _FIXED:
+            packed.append((kind, np.ascontiguousarray(column, dtype=_FIXED[kind]), None))
+            continue
+        nulls = [i for i, v in enumerate(column) if v is None] if None in column else []
+        if nulls:
             empty = "" if kind == "t" else b""
-            cells: list[Any] = (
-                [empty if v is None else v for v in column] if nulls else list(column)
-            )
-            data: list[bytes] = list(map(str.encode, cells)) if kind == "t" else cells
-            lengths = np.fromiter(map(len, data), dtype=np.int64, count=n)
-            lengths[nulls] = -1
-            packed.append((kind, lengths, data))
+            column = [empty if v is None else v for v in column]  # noqa: PLW2901
+        data: list[bytes] = list(map(str.encode, column)) if kind == "t" else list(column)
+        lengths = np.fromiter(map(len, data), dtype=np.int64, count=n)
+        lengths[nulls] = -1
+        packed.append((kind, lengths, data))
     boxes = np.ascontiguousarray(boxes, dtype=np.float64)
     for start in range(0, n, size):
         end = min(start + size, n)
@@ -197,9 +251,9 @@ class Group:
         return list(zip(*(self.column(k, rows) for k in range(len(self.columns))), strict=True))
 
 
-def reorder(rows: list[tuple[Any, ...]], order: list[int]) -> list[tuple[Any, ...]]:
+def reorder(rows: Sequence[Any], order: list[int]) -> list[Any]:
     """
-    Put rows in another order, in C.
+    Put rows (or a column's values) in another order, in C.
 
     Parameters
     ----------
@@ -210,7 +264,7 @@ def reorder(rows: list[tuple[Any, ...]], order: list[int]) -> list[tuple[Any, ..
 
     Returns
     -------
-    list of tuple
+    list
         The rows in that order.
     """
     if len(order) < 2:  # noqa: PLR2004 - itemgetter of one index returns the item itself

@@ -15,7 +15,6 @@ file is read whole, as ``read_extract`` reads it.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -255,9 +254,10 @@ def _node_rows(block: NodeBlock, features: _Table) -> bool:
     lat, lon = block.lats[tagged] / 1e7, block.lons[tagged] / 1e7
     spans = list(zip(offsets[tagged].tolist(), offsets[tagged + 1].tolist(), strict=True))
     texts = _texts(block.strings, block.keys.tolist(), block.values.tolist(), spans)
-    rows = zip(itertools.repeat("node"), ids.tolist(), texts, lat.tolist(), lon.tolist(),
-               itertools.repeat(None), strict=False)  # fmt: skip
-    features.extend(np.column_stack((lon, lon, lat, lat)), list(rows))
+    n = len(texts)
+    features.extend(
+        np.column_stack((lon, lon, lat, lat)), [["node"] * n, ids, texts, lat, lon, [None] * n]
+    )
     return bool((lat == 0.0).any() or (lon == 0.0).any())
 
 
@@ -384,12 +384,16 @@ def _way_rows(
     strings, keys, values = block.strings, block.keys.tolist(), block.values.tolist()
     ref_blob, lat_blob, lon_blob = (chosen.refs.tobytes(), chosen.lats.tobytes(),
                                     chosen.lons.tobytes())  # fmt: skip
-    boxes = [None if x != x else (x, x1, y, y1) for x, x1, y, y1 in chosen.boxes.tolist()]  # noqa: PLR0124 - NaN
     refs, lats, lons = chosen.refs.tolist(), chosen.lats.tolist(), chosen.lons.tolist()
     starts, known_count, zeros = (chosen.starts.tolist(), chosen.known_count.tolist(),
                                   chosen.zeros.tolist())  # fmt: skip
     tag_offsets = block.tag_offsets
     at_zero = False
+    kept: list[int] = []  # the walkable ways' places among the chosen, and their columns
+    texts: list[str] = []
+    ref_blobs: list[bytes] = []
+    lat_blobs: list[bytes] = []
+    lon_blobs: list[bytes] = []
     for j, (way, a, b) in enumerate(zip(
         block.ids[chosen.index].tolist(), tag_offsets[chosen.index].tolist(),
         tag_offsets[chosen.index + 1].tolist(), strict=True,
@@ -415,6 +419,12 @@ def _way_rows(
             walkable[way] = WayRecord(
                 way, tuple(refs[lo:hi]), tuple(lats[lo:hi]), tuple(lons[lo:hi]), tags
             )
-        ways.add(boxes[j], way, ref_blob[8 * lo : 8 * hi], lat_blob[8 * lo : 8 * hi],
-                 lon_blob[8 * lo : 8 * hi], _tags_text(tags.items(), len(tags)))  # fmt: skip
+        kept.append(j)
+        ref_blobs.append(ref_blob[8 * lo : 8 * hi])
+        lat_blobs.append(lat_blob[8 * lo : 8 * hi])
+        lon_blobs.append(lon_blob[8 * lo : 8 * hi])
+        texts.append(_tags_text(tags.items(), len(tags)))
+    if kept:
+        ids = block.ids[chosen.index[kept]]
+        ways.extend(chosen.boxes[kept], [ids, ref_blobs, lat_blobs, lon_blobs, texts])
     return at_zero
