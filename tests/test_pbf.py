@@ -504,3 +504,55 @@ def test_a_tag_holding_a_nul_is_one_error_not_a_crash(tmp_path: Path) -> None:
         (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
         assert "NUL" in line
         assert "Traceback" not in done.stderr
+
+
+def test_areas_of_closed_ways_from_the_arrays_are_osmium_s(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rings written from the arrays are osmium's (turned, started where osmium starts them),
+    and every ring osmium makes otherwise (or not at all) is left to osmium, in its order."""
+    square = [(0, 0), (2, 0), (2, 2), (0, 2)]  # counter-clockwise
+    places = {
+        "ccw": square, "cw": square[::-1], "mid": [(2, 2), (0, 2), (0, 0), (2, 0)],
+        "bowtie": [(0, 0), (2, 0), (0, 2), (2, 2)], "line": [(0, 0), (1, 0), (2, 0)],
+        "spike": [(0, 0), (2, 0), (3, 0), (2, 0), (2, 2), (0, 2)],
+        "twice": [(0, 0), (2, 0), (2, 0), (2, 2), (0, 2)], "five": [(0, 0), (2, 0), (3, 1),
+                                                                     (2, 2), (0, 2)],
+    }  # fmt: skip
+    nodes: list[Any] = []
+    ways: list[Any] = []
+    tags_of = {"ccw": {"building": "yes", "height": "12 m"}, "cw": {"landuse": "grass"},
+               "mid": {"amenity": "cafe", "building": "no"}}  # fmt: skip
+    for hemisphere, (lon0, lat0) in enumerate([(11.5, 48.1), (-70.6, -33.4), (-0.0001, 0.0)]):
+        for k, (name, ring) in enumerate(places.items()):
+            refs = []
+            for dx, dy in ring:
+                nodes.append((len(nodes) + 1, (lon0 + k / 100 + dx / 1e4, lat0 + dy / 1e4), {}))
+                refs.append(len(nodes))
+            if name == "twice":  # one node, twice in a row
+                refs[2] = refs[1]
+            if name == "five" and hemisphere == 1:
+                refs[3] = 10**9  # a node missing from the file
+            tags = tags_of.get(name, {"leisure": "park", "name": f"{name} {hemisphere}"})
+            if name == "five" and hemisphere == 2:
+                tags = {"area": "no", "leisure": "park"}  # no area
+            ways.append((100 * (hemisphere + 1) + k, [*refs, refs[0]], tags))
+    # a multipolygon of two halves, complete early in the file: its area comes between the ways'
+    a, b, c, d = (len(nodes) + i for i in range(1, 5))
+    nodes += [(a, (11.6, 48.2), {}), (b, (11.61, 48.2), {}), (c, (11.61, 48.21), {}),
+              (d, (11.6, 48.21), {})]  # fmt: skip
+    ways += [(1, [a, b, c], {}), (2, [c, d, a], {})]
+    relations = [(7, [("w", 1, "outer"), ("w", 2, "outer")],
+                  {"type": "multipolygon", "building": "yes", "name": "halves"})]  # fmt: skip
+    extract = _write((nodes, sorted(ways), relations), tmp_path / "rings.osm.pbf")
+    caplog.set_level(logging.DEBUG, logger="walks.store")
+    import_extract(extract, tmp_path / "cache")
+    assert not _read_by_osmium_alone(caplog)
+    # ccw, cw, mid and five; not five missing a node nor five of area=no; not the others
+    assert "10 areas of plain rings written from the arrays" in caplog.text
+    everything = read_features(extract, bool)
+    found = store.load_features(extract, None, bool, tmp_path / "cache")
+    assert found.features == everything.features
+    assert found.buildings == everything.buildings
+    assert found.landcover == everything.landcover
+    assert [f.osm_id for f in found.features][:2] == [7, 100]  # osmium's order

@@ -51,7 +51,7 @@ from walks.store_groups import (
     pack_columns,
     reorder,
 )
-from walks.store_pbf import PbfRows, pbf_rows
+from walks.store_pbf import ClosedWays, PbfRows, pbf_rows
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -70,10 +70,17 @@ _GROUP = 32
 
 
 _BoxTuple = tuple[float, float, float, float]
+_F64 = np.ndarray[Any, np.dtype[np.float64]]
+_I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+
+#: The first place of the areas' rows in the features, buildings and landcover tables (after
+#: the nodes' rows): each area takes one place per ring, in the order osmium yields them.
+_AREAS = 2**40
 
 
 #: The first id and place of the railways in the landcover table (after every other row).
-_RAILS = 2**40
+_RAILS = 2**62
 
 
 def _spread(v: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
@@ -155,6 +162,8 @@ class _Table:
     and its place in file order (``seq``), by which rows are read back; ``first`` starts both
     elsewhere (a multiple of ``_GROUP``), for rows to come after every other row of the table.
     Rows come one by one (``add``) or as columns (``extend``); they are held column by column.
+    A row's place is the next one, or given (``at``): areas take places of their own, as
+    osmium yields them, when their rows are made later.
     """
 
     def __init__(self, db: sqlite3.Connection, name: str, first: int = 0) -> None:
@@ -163,17 +172,18 @@ class _Table:
         self.first = self.count = first
         self.next_id = first
         self.kinds = _COLUMNS[name][1]
-        # rows held, in file order: parts given as columns, then the rows added one by one
-        self.parts: list[tuple[np.ndarray[Any, np.dtype[np.float64]], list[Column]]] = []
+        # rows held: parts given as columns (with their places), then the rows added one by one
+        self.parts: list[tuple[_F64, _I64, list[Column]]] = []
         self.held = 0
         self.rows: list[tuple[object, ...]] = []
+        self.places: list[int] = []
         self.boxes: list[_BoxTuple | None] = []
         self.blobs: list[bytes] = []  # point blobs whose boxes are computed at the flush
         self.blob_rows: list[int] = []
         self.insert = f"INSERT INTO {name} VALUES (?, ?)"  # noqa: S608 - fixed names
         self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
 
-    def add(self, box: _BoxTuple | bytes | None, *columns: object) -> None:
+    def add(self, box: _BoxTuple | bytes | None, *columns: object, at: int | None = None) -> None:
         """
         Add a row; it is found by area only when it has a box.
 
@@ -184,7 +194,10 @@ class _Table:
             pairs (non-empty), or None.
         *columns
             The row's columns after its id and place.
+        at
+            Its place in file order (default: after the rows added so far).
         """
+        self.places.append(self.count if at is None else at)
         if isinstance(box, bytes):
             self.blob_rows.append(len(self.rows))
             self.blobs.append(box)
@@ -196,9 +209,7 @@ class _Table:
         if self.held + len(self.rows) >= _CHUNK:
             self.flush()
 
-    def extend(
-        self, boxes: np.ndarray[Any, np.dtype[np.float64]], columns: Sequence[Column]
-    ) -> None:
+    def extend(self, boxes: _F64, columns: Sequence[Column], at: _I64 | None = None) -> None:
         """
         Add rows given as columns, as ``add`` adds them one by one.
 
@@ -209,13 +220,16 @@ class _Table:
         columns
             The rows' columns after their id and place: int64 or float64 (NaN for NULL)
             arrays, or lists of text or bytes (None for NULL).
+        at
+            Their places in file order (default: after the rows added so far).
         """
         self._close()
         n, done = len(boxes), 0
+        places = np.arange(self.count, self.count + n, dtype=np.int64) if at is None else at
         while done < n:
             take = min(_CHUNK - self.held, n - done)
             part = [c[done : done + take] for c in columns]
-            self.parts.append((boxes[done : done + take], part))
+            self.parts.append((boxes[done : done + take], places[done : done + take], part))
             self.held += take
             self.count += take
             done += take
@@ -233,11 +247,13 @@ class _Table:
         if self.blobs:
             boxes[self.blob_rows] = _blob_boxes(self.blobs)
         values = zip(*self.rows, strict=True)
-        self.parts.append(
-            (boxes, [column_of(k, v) for k, v in zip(self.kinds, values, strict=True)])
-        )
+        self.parts.append((
+            boxes, np.array(self.places, dtype=np.int64),
+            [column_of(k, v) for k, v in zip(self.kinds, values, strict=True)],
+        ))  # fmt: skip
         self.held += len(self.rows)
         self.rows.clear()
+        self.places.clear()
         self.boxes.clear()
         self.blobs.clear()
         self.blob_rows.clear()
@@ -252,9 +268,9 @@ class _Table:
         order = _z_order(boxes)
         boxes = boxes[order]
         places = order.tolist()
-        columns: list[Column] = [np.arange(self.count - n, self.count, dtype=np.int64)[order]]
+        columns: list[Column] = [np.concatenate([p[1] for p in parts])[order]]
         for k, kind in enumerate(self.kinds):
-            pieces = [p[1][k] for p in parts]
+            pieces = [p[2][k] for p in parts]
             if kind in "ir":
                 joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
                 columns.append(np.asarray(joined)[order])
@@ -766,10 +782,18 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     newest: dt.datetime | None = None
     after_ways = at_zero = False
     missing = set() if missing is None else missing
+    closed: ClosedWays | None = None
+    plain: set[int] = set()  # closed ways whose areas are written from the arrays
     if prelude is not None:
         first = prelude((features, ways, rails))
         shapes, walkable, at_zero, newest = (first.shapes, first.walkable, first.at_zero,
                                              first.newest)  # fmt: skip
+        closed = first.closed
+        plain = closed.ids()
+    # the areas' rows take places in the order osmium yields the areas; those of plain rings
+    # are written at the end, from the arrays (a way's area, its number, its place)
+    place = _AREAS
+    later, later_at = array("q"), array("q")
     dumps = json.dumps
     tags_text, tag_list = _tags_text, _tag_list
     # geometries are made by osmium in C++ (WKB), not point by point in Python
@@ -780,6 +804,13 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     obj: Any
     for obj in processor:
         if obj.is_area():
+            if plain and obj.from_way():
+                way = obj.orig_id()
+                if way in plain and obj.num_rings() == (1, 0):
+                    later.append(way)
+                    later_at.append(place)
+                    place += 1
+                    continue
             tags = dict(tag_list(obj))
             is_building = "building" in tags and tags["building"] != "no"
             kind = None if is_building else landcover_kind(tags)
@@ -801,15 +832,17 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
                     if "height" in tags or "building:height" in tags or "building:levels" in tags
                     else (DEFAULT_BUILDING_M, "default")
                 )
-                for ring in rings:
-                    buildings.add(ring, ring, height, how)
+                for k, ring in enumerate(rings):
+                    buildings.add(ring, ring, height, how, at=place + k)
             if kind is not None:
-                for ring in rings:
-                    cover.add(ring, kind, ring)
+                for k, ring in enumerate(rings):
+                    cover.add(ring, kind, ring, at=place + k)
             if tags:
                 osm_type = "way" if obj.from_way() else "relation"
                 text = tags_text(tags.items(), len(tags))
-                features.add(rings[0], osm_type, obj.orig_id(), text, None, None, rings[0])
+                features.add(rings[0], osm_type, obj.orig_id(), text, None, None, rings[0],
+                             at=place)  # fmt: skip
+            place += len(rings)
             continue
         if dates:
             stamp = obj.timestamp
@@ -882,5 +915,12 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
             )  # fmt: skip
         ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
                  tags_text(tags.items(), len(tags)))  # fmt: skip
+    if closed is not None and later:
+        log.debug("%d areas of plain rings written from the arrays", len(later))
+        made = closed.write(
+            np.frombuffer(later, dtype=np.int64), np.frombuffer(later_at, dtype=np.int64),
+            (features, buildings, cover),
+        )  # fmt: skip
+        at_zero = made or at_zero
     _finish(db, (ways, areas, features, buildings, cover, rails))
     return newest, at_zero

@@ -15,12 +15,21 @@ file is read whole, as ``read_extract`` reads it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from walks.data import RAIL_VALUES, WayRecord, _NeedsRepairError, is_walkable
+from walks.data import (
+    DEFAULT_BUILDING_M,
+    RAIL_VALUES,
+    WayRecord,
+    _NeedsRepairError,
+    building_height,
+    is_walkable,
+    landcover_kind,
+)
 from walks.pbf import NodeBlock, UnsupportedPbfError, WayBlock, blocks
 from walks.store_groups import _NEXT, _PAIR, _tags_text
 
@@ -77,6 +86,7 @@ def pbf_rows(
     wanted = (members, np.array(sorted(members), dtype=np.int64))
     shapes: dict[int, _Points] = {}
     walkable: dict[int, WayRecord] = {}
+    closed: list[_ClosedPart] = []
     at_zero = False
     newest = -1
     for block in blocks(readable, dates=dates):
@@ -91,8 +101,11 @@ def pbf_rows(
             nodes = _Nodes.of(parts)
             parts.clear()
         at_zero = _way_rows(block, nodes, wanted, (ways, rails), (shapes, walkable)) or at_zero
+        part = _closed(block, nodes)
+        if part is not None:
+            closed.append(part)
     stamp = dt.datetime.fromtimestamp(newest, dt.UTC) if newest >= 0 else None
-    return PbfRows(shapes, walkable, at_zero, stamp)
+    return PbfRows(shapes, walkable, at_zero, stamp, ClosedWays(closed))
 
 
 @dataclass(frozen=True)
@@ -109,12 +122,15 @@ class PbfRows:
         Whether a written coordinate is exactly 0.
     newest
         The newest node or way timestamp after 1970, when asked for.
+    closed
+        The closed tagged ways whose areas can be written from the arrays.
     """
 
     shapes: dict[int, _Points]
     walkable: dict[int, WayRecord]
     at_zero: bool
     newest: dt.datetime | None
+    closed: ClosedWays
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,29 @@ class _Nodes:
             msg = "nodes out of order"
             raise UnsupportedPbfError(msg)
         return cls(ids, lats, lons)
+
+    def ints(self, refs: _I64) -> tuple[_I32, _I32, np.ndarray[Any, np.dtype[np.bool_]]]:
+        """
+        Look nodes up, in osmium's integers of 1e-7 degree.
+
+        Parameters
+        ----------
+        refs
+            Node ids.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Latitudes and longitudes (meaningless where not known), and which are known (in
+            the file, of valid location).
+        """
+        if not self.ids.size:
+            nowhere = np.zeros(len(refs), dtype=np.int32)
+            return nowhere, nowhere.copy(), np.zeros(len(refs), dtype=bool)
+        place = np.minimum(np.searchsorted(self.ids, refs), self.ids.size - 1)
+        lat, lon = self.lats[place], self.lons[place]
+        known = (self.ids[place] == refs) & (np.abs(lat) <= _MAX_LAT) & (np.abs(lon) <= _MAX_LON)
+        return lat, lon, known
 
     def points(self, refs: _I64) -> tuple[_F64, _F64, np.ndarray[Any, np.dtype[np.bool_]]]:
         """
@@ -428,3 +467,251 @@ def _way_rows(
         ids = block.ids[chosen.index[kept]]
         ways.extend(chosen.boxes[kept], [ids, ref_blobs, lat_blobs, lon_blobs, texts])
     return at_zero
+
+
+@dataclass(frozen=True)
+class _ClosedPart:
+    """The closed tagged ways of one block whose area osmium makes as a plain ring.
+
+    Attributes
+    ----------
+    ids
+        The ways.
+    starts
+        ``lons[starts[j]:starts[j + 1]]`` is way ``j``'s ring, as osmium writes it: turned
+        counter-clockwise, from its smallest ``(lon, lat)`` point, closed.
+    lons, lats
+        The rings' points (1e-7 degree).
+    tag_starts
+        ``keys[tag_starts[j]:tag_starts[j + 1]]`` are way ``j``'s tags.
+    keys, values, strings
+        The tags' string indices, and the block's string table.
+    """
+
+    ids: _I64
+    starts: _I64
+    lons: _I32
+    lats: _I32
+    tag_starts: _I64
+    keys: _I64
+    values: _I64
+    strings: list[str]
+
+
+def _gather(offsets: _I64, chosen: _I64, shorter: int = 0) -> tuple[_I64, _I64]:
+    """
+    Index the runs of some items (a way's nodes, its tags) one after the other.
+
+    Parameters
+    ----------
+    offsets
+        ``offsets[i]:offsets[i + 1]`` is item ``i``'s run.
+    chosen
+        The items.
+    shorter
+        Leave this many values off the end of each run.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The indices into the runs' values, and where each chosen item's run starts among them.
+    """
+    first = offsets[chosen]
+    sizes = offsets[chosen + 1] - first - shorter
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    index = np.arange(int(starts[-1]), dtype=np.int64) + np.repeat(first - starts[:-1], sizes)
+    return index, starts
+
+
+def _closed(block: WayBlock, nodes: _Nodes) -> _ClosedPart | None:
+    """
+    Find the closed tagged ways of a block whose ring osmium cannot make otherwise, and make it.
+
+    Such a way has four nodes or more, the same first and last node, every node placed, no
+    location twice but the last, and a non-zero area. When osmium makes its area with one
+    outer ring and no inner one (``walks.store_build._pass`` asks), that ring holds the way's
+    points: osmium turns it counter-clockwise and starts it at its smallest ``(lon, lat)``
+    point (``Location``'s order). Any other closed way is left to osmium.
+
+    Parameters
+    ----------
+    block
+        The ways.
+    nodes
+        Every node.
+
+    Returns
+    -------
+    _ClosedPart or None
+        The ways, or None when the block has none.
+    """
+    offsets = block.ref_offsets
+    sizes = np.diff(offsets)
+    chosen = np.flatnonzero((np.diff(block.tag_offsets) > 0) & (sizes >= 4))  # noqa: PLR2004
+    refs = block.refs
+    chosen = chosen[refs[offsets[chosen]] == refs[offsets[chosen + 1] - 1]]
+    if not chosen.size:
+        return None
+    index, starts = _gather(offsets, chosen, shorter=1)  # each ring without its last point
+    lat, lon, known = nodes.ints(refs[index])
+    heads = starts[:-1]
+    owner = np.repeat(np.arange(len(chosen)), np.diff(starts))
+    fine = np.logical_and.reduceat(known, heads)
+    # a location twice: neighbours once the points are sorted by way, then location
+    where = (lon.astype(np.int64) << 32) + (lat.astype(np.int64) + 2**31)
+    order = np.lexsort((where, owner))
+    twice = (where[order][1:] == where[order][:-1]) & (owner[order][1:] == owner[order][:-1])
+    fine[owner[order][1:][twice]] = False
+    # twice the signed area, in osmium's 64-bit integers (counter-clockwise: positive)
+    following = np.arange(1, len(index) + 1)
+    following[starts[1:] - 1] = heads
+    x, y = lon.astype(np.int64), lat.astype(np.int64)
+    area = np.add.reduceat(x * y[following] - x[following] * y, heads)
+    fine &= area != 0
+    if not fine.any():
+        return None
+    # each ring from its smallest point (sorted first among its way's), onwards or backwards
+    size = np.diff(starts)
+    first = order[heads] - heads
+    step = np.where(area > 0, 1, -1)
+    keep = np.flatnonzero(fine)
+    ring_starts = np.concatenate(([0], np.cumsum(size[keep] + 1))).astype(np.int64)
+    ring_owner = np.repeat(keep, size[keep] + 1)
+    k = np.arange(int(ring_starts[-1])) - np.repeat(ring_starts[:-1], size[keep] + 1)
+    pick = heads[ring_owner] + (first[ring_owner] + step[ring_owner] * k) % size[ring_owner]
+    tag_index, tag_starts = _gather(block.tag_offsets, chosen[keep])
+    return _ClosedPart(
+        block.ids[chosen[keep]], ring_starts, lon[pick], lat[pick], tag_starts,
+        block.keys[tag_index], block.values[tag_index], block.strings,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClosedWays:
+    """The closed tagged ways of a file whose areas can be written from the arrays.
+
+    Attributes
+    ----------
+    parts
+        Block by block.
+    """
+
+    parts: list[_ClosedPart]
+
+    def ids(self) -> set[int]:
+        """
+        Name the ways.
+
+        Returns
+        -------
+        set of int
+            Their ids.
+        """
+        return set(itertools.chain.from_iterable(p.ids.tolist() for p in self.parts))
+
+    def write(self, ways: _I64, places: _I64, tables: tuple[_Table, _Table, _Table]) -> bool:
+        """
+        Write the areas osmium made of some of the ways, as ``_pass`` writes an area.
+
+        Parameters
+        ----------
+        ways
+            The ways whose areas osmium made with one outer ring and no inner one.
+        places
+            Each area's place in file order (osmium's order).
+        tables
+            The ``features``, ``buildings`` and ``landcover`` tables.
+
+        Returns
+        -------
+        bool
+            Whether a written coordinate is exactly 0.
+
+        Raises
+        ------
+        UnsupportedPbfError
+            For a way id twice (osmium's reading decides what that is).
+        """
+        by_id = np.argsort(ways, kind="stable")
+        ways, places = ways[by_id], places[by_id]
+        if ways.size > 1 and bool((ways[1:] == ways[:-1]).any()):
+            msg = "a way twice"
+            raise UnsupportedPbfError(msg)
+        at_zero = False
+        for part in self.parts:
+            where = np.minimum(np.searchsorted(ways, part.ids), max(ways.size - 1, 0))
+            hit = np.flatnonzero(ways[where] == part.ids) if ways.size else where[:0]
+            if hit.size:
+                at_zero = _area_rows(part, hit, places[where[hit]], tables) or at_zero
+        return at_zero
+
+
+def _area_rows(
+    part: _ClosedPart, hit: _I64, places: _I64, tables: tuple[_Table, _Table, _Table]
+) -> bool:
+    """
+    Write the rows of some ways' areas: a feature each, and a building or land cover.
+
+    Parameters
+    ----------
+    part
+        The ways of a block.
+    hit
+        Which of them are areas.
+    places
+        Their places in file order.
+    tables
+        The ``features``, ``buildings`` and ``landcover`` tables.
+
+    Returns
+    -------
+    bool
+        Whether a written coordinate is exactly 0.
+    """
+    features, buildings, cover = tables
+    strings, keys, values = part.strings, part.keys.tolist(), part.values.tolist()
+    index, starts = _gather(part.starts, hit)
+    xy = np.column_stack((part.lons[index] / 1e7, part.lats[index] / 1e7))
+    blob = xy.tobytes()
+    heads = starts[:-1]
+    boxes = np.column_stack((
+        np.minimum.reduceat(xy[:, 0], heads), np.maximum.reduceat(xy[:, 0], heads),
+        np.minimum.reduceat(xy[:, 1], heads), np.maximum.reduceat(xy[:, 1], heads),
+    ))  # fmt: skip
+    rings = [blob[16 * a : 16 * b] for a, b in itertools.pairwise(starts.tolist())]
+    texts: list[str] = []
+    built: list[int] = []
+    heights: list[float] = []
+    hows: list[str] = []
+    covered: list[int] = []
+    kinds: list[str] = []
+    for j, (a, b) in enumerate(zip(part.tag_starts[hit].tolist(),
+                                   part.tag_starts[hit + 1].tolist(), strict=True)):  # fmt: skip
+        tags = {strings[keys[k]]: strings[values[k]] for k in range(a, b)}
+        texts.append(_tags_text(tags.items(), len(tags)))
+        if "building" in tags and tags["building"] != "no":
+            built.append(j)
+            height, how = (
+                building_height(tags)
+                if "height" in tags or "building:height" in tags or "building:levels" in tags
+                else (DEFAULT_BUILDING_M, "default")
+            )
+            heights.append(height)
+            hows.append(how)
+            continue
+        kind = landcover_kind(tags)
+        if kind is not None:
+            covered.append(j)
+            kinds.append(kind)
+    n = len(rings)
+    features.extend(
+        boxes, [["way"] * n, part.ids[hit], texts, np.full(n, np.nan), np.full(n, np.nan), rings],
+        at=places,
+    )  # fmt: skip
+    if built:
+        buildings.extend(
+            boxes[built], [[rings[j] for j in built], np.array(heights), hows], at=places[built]
+        )
+    if covered:
+        cover.extend(boxes[covered], [kinds, [rings[j] for j in covered]], at=places[covered])
+    return bool((xy == 0.0).any())
