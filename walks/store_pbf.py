@@ -197,7 +197,7 @@ class _Nodes:
         if not self.ids.size:
             nowhere = np.zeros(len(refs), dtype=np.int32)
             return nowhere, nowhere.copy(), np.zeros(len(refs), dtype=bool)
-        place = np.minimum(np.searchsorted(self.ids, refs), self.ids.size - 1)
+        place = self._place(refs)
         lat, lon = self.lats[place], self.lons[place]
         known = (self.ids[place] == refs) & (np.abs(lat) <= _MAX_LAT) & (np.abs(lon) <= _MAX_LON)
         return lat, lon, known
@@ -220,10 +220,31 @@ class _Nodes:
         if not self.ids.size:
             nowhere = np.full(len(refs), np.nan)
             return nowhere, nowhere.copy(), np.zeros(len(refs), dtype=bool)
-        place = np.minimum(np.searchsorted(self.ids, refs), self.ids.size - 1)
+        place = self._place(refs)
         lat, lon = self.lats[place], self.lons[place]
         known = (self.ids[place] == refs) & (np.abs(lat) <= _MAX_LAT) & (np.abs(lon) <= _MAX_LON)
         return np.where(known, lat / 1e7, np.nan), np.where(known, lon / 1e7, np.nan), known
+
+    def _place(self, refs: _I64) -> np.ndarray[Any, np.dtype[np.intp]]:
+        """
+        Find where nodes are, or would be, among the ids (at most the last place).
+
+        Parameters
+        ----------
+        refs
+            Node ids.
+
+        Returns
+        -------
+        numpy.ndarray
+            Their places.
+        """
+        # searched in ascending order, each search starts where the last one ended: about
+        # five times faster than in the ways' order
+        order = np.argsort(refs, kind="stable")
+        place = np.empty(len(refs), dtype=np.intp)
+        place[order] = np.searchsorted(self.ids, refs[order])
+        return np.minimum(place, self.ids.size - 1)
 
 
 def _texts(
