@@ -133,6 +133,10 @@ class OsmWays:
     areas: tuple[AreaRecord, ...] = ()
 
 
+#: Every key ``is_walkable`` reads (the store asks it once per combination of their values).
+WALKABLE_KEYS = ("highway", "foot", "access", "service", "motorroad")
+
+
 def is_walkable(tags: dict[str, str]) -> bool:
     """
     Say whether a way with these tags may be walked on.
@@ -1193,6 +1197,10 @@ class Landcover:
 
     kind: str
     outline: tuple[tuple[float, float], ...]
+
+
+#: Every key ``landcover_kind`` reads.
+LANDCOVER_KEYS = (*dict.fromkeys(k for rules in LANDCOVER.values() for k, _ in rules), "area")
 
 
 def landcover_kind(tags: dict[str, str]) -> str | None:

@@ -23,7 +23,9 @@ import numpy as np
 
 from walks.data import (
     DEFAULT_BUILDING_M,
+    LANDCOVER_KEYS,
     RAIL_VALUES,
+    WALKABLE_KEYS,
     WayRecord,
     _NeedsRepairError,
     building_height,
@@ -31,7 +33,8 @@ from walks.data import (
     landcover_kind,
 )
 from walks.pbf import NodeBlock, UnsupportedPbfError, WayBlock, blocks
-from walks.store_groups import _NEXT, _PAIR, _tags_text
+from walks.store_tags import BlockTags
+from walks.store_tags import texts as tag_texts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -247,40 +250,6 @@ class _Nodes:
         return np.minimum(place, self.ids.size - 1)
 
 
-def _texts(
-    strings: list[str], keys: list[int], values: list[int], spans: list[tuple[int, int]]
-) -> list[str]:
-    """
-    Write each object's tags as ``_tags_text`` does.
-
-    Parameters
-    ----------
-    strings
-        The block's string table.
-    keys, values
-        The block's tags' string indices.
-    spans
-        Each object's ``(first, end)`` into the tags (non-empty).
-
-    Returns
-    -------
-    list of str
-        The texts.
-    """
-
-    def slow(a: int, b: int) -> str:
-        return _tags_text([(strings[keys[k]], strings[values[k]]) for k in range(a, b)], b - a)
-
-    if any(_PAIR in text or _NEXT in text for text in strings):
-        return [slow(a, b) for a, b in spans]
-    pick = strings.__getitem__
-    pairs = list(map(_PAIR.join, zip(map(pick, keys), map(pick, values), strict=True)))
-    texts = [_NEXT.join(pairs[a:b]) for a, b in spans]
-    return [
-        slow(a, b) if text[0] == "{" else text for text, (a, b) in zip(texts, spans, strict=True)
-    ]
-
-
 def _node_rows(block: NodeBlock, features: _Table) -> bool:
     """
     Write the tagged nodes of a block that have a valid location.
@@ -313,7 +282,7 @@ def _node_rows(block: NodeBlock, features: _Table) -> bool:
         raise UnsupportedPbfError(msg)
     lat, lon = block.lats[tagged] / 1e7, block.lons[tagged] / 1e7
     spans = list(zip(offsets[tagged].tolist(), offsets[tagged + 1].tolist(), strict=True))
-    texts = _texts(block.strings, block.keys.tolist(), block.values.tolist(), spans)
+    texts = tag_texts(block.strings, block.keys.tolist(), block.values.tolist(), spans)
     n = len(texts)
     features.extend(
         np.column_stack((lon, lon, lat, lat)), [["node"] * n, ids, texts, lat, lon, [None] * n]
@@ -430,7 +399,7 @@ def _way_rows(
     bool
         Whether a walkable way has a coordinate of exactly 0.
     """
-    member_set, member_ids = members
+    member_ids = members[1]
     if (block.ids.size and int(block.ids.min()) < 0) or (
         block.refs.size and int(block.refs.min()) < 0
     ):
@@ -441,53 +410,38 @@ def _way_rows(
         return False
     ways, rails = tables
     shapes, walkable = found
-    strings, keys, values = block.strings, block.keys.tolist(), block.values.tolist()
+    tags = BlockTags.of(block.strings, block.tag_offsets, block.keys, block.values, chosen.index)
+    ids = block.ids[chosen.index]
+    starts = chosen.starts.tolist()
+    # as _pass: the first railway value decides (osmium's TagList.get)
+    railway = tags.value("railway", last=False)
+    railed = tags.mask(RAIL_VALUES)[np.maximum(railway, 0)] & (railway >= 0)
+    for j in np.flatnonzero(railed & (chosen.known_count >= 2)).tolist():  # noqa: PLR2004
+        lo, hi = starts[j], starts[j + 1]
+        line = np.column_stack((chosen.lons[lo:hi], chosen.lats[lo:hi]))[chosen.known[lo:hi]]
+        rails.add(line.tobytes(), "rail", line.tobytes())
+    untagged = np.flatnonzero((np.diff(tags.starts) == 0) & np.isin(ids, member_ids))
+    for j in untagged.tolist():
+        lo, hi = starts[j], starts[j + 1]
+        shapes[int(ids[j])] = list(zip(chosen.refs[lo:hi].tolist(), chosen.lats[lo:hi].tolist(),
+                                       chosen.lons[lo:hi].tolist(), strict=True))  # fmt: skip
+    kept = np.flatnonzero(tags.ask(is_walkable, WALKABLE_KEYS))  # no highway: not walkable
+    if not kept.size:
+        return False
+    for j in kept[np.isin(ids[kept], member_ids)].tolist():
+        lo, hi = starts[j], starts[j + 1]
+        walkable[int(ids[j])] = WayRecord(
+            int(ids[j]), tuple(chosen.refs[lo:hi].tolist()), tuple(chosen.lats[lo:hi].tolist()),
+            tuple(chosen.lons[lo:hi].tolist()), tags.dict_of(j),
+        )  # fmt: skip
     ref_blob, lat_blob, lon_blob = (chosen.refs.tobytes(), chosen.lats.tobytes(),
                                     chosen.lons.tobytes())  # fmt: skip
-    refs, lats, lons = chosen.refs.tolist(), chosen.lats.tolist(), chosen.lons.tolist()
-    starts, known_count, zeros = (chosen.starts.tolist(), chosen.known_count.tolist(),
-                                  chosen.zeros.tolist())  # fmt: skip
-    tag_offsets = block.tag_offsets
-    at_zero = False
-    kept: list[int] = []  # the walkable ways' places among the chosen, and their columns
-    texts: list[str] = []
-    ref_blobs: list[bytes] = []
-    lat_blobs: list[bytes] = []
-    lon_blobs: list[bytes] = []
-    for j, (way, a, b) in enumerate(zip(
-        block.ids[chosen.index].tolist(), tag_offsets[chosen.index].tolist(),
-        tag_offsets[chosen.index + 1].tolist(), strict=True,
-    )):  # fmt: skip
-        pairs = [(strings[keys[k]], strings[values[k]]) for k in range(a, b)]
-        lo, hi = starts[j], starts[j + 1]
-        # as _pass: the first railway value decides, then the highway key
-        if (
-            next((v for k, v in pairs if k == "railway"), None) in RAIL_VALUES
-            and known_count[j] >= 2  # noqa: PLR2004 - a line
-        ):
-            line = np.column_stack((chosen.lons[lo:hi], chosen.lats[lo:hi]))[chosen.known[lo:hi]]
-            rails.add(line.tobytes(), "rail", line.tobytes())
-        if not any(k == "highway" for k, _ in pairs):
-            if not pairs and way in member_set:
-                shapes[way] = list(zip(refs[lo:hi], lats[lo:hi], lons[lo:hi], strict=True))
-            continue
-        tags = dict(pairs)
-        if not is_walkable(tags):
-            continue
-        at_zero = at_zero or zeros[j] > 0
-        if way in member_set:
-            walkable[way] = WayRecord(
-                way, tuple(refs[lo:hi]), tuple(lats[lo:hi]), tuple(lons[lo:hi]), tags
-            )
-        kept.append(j)
-        ref_blobs.append(ref_blob[8 * lo : 8 * hi])
-        lat_blobs.append(lat_blob[8 * lo : 8 * hi])
-        lon_blobs.append(lon_blob[8 * lo : 8 * hi])
-        texts.append(_tags_text(tags.items(), len(tags)))
-    if kept:
-        ids = block.ids[chosen.index[kept]]
-        ways.extend(chosen.boxes[kept], [ids, ref_blobs, lat_blobs, lon_blobs, texts])
-    return at_zero
+    spans = [(8 * starts[j], 8 * starts[j + 1]) for j in kept.tolist()]
+    ways.extend(chosen.boxes[kept], [
+        ids[kept], [ref_blob[a:b] for a, b in spans], [lat_blob[a:b] for a, b in spans],
+        [lon_blob[a:b] for a, b in spans], tags.texts(kept.tolist()),
+    ])  # fmt: skip
+    return bool((chosen.zeros[kept] > 0).any())
 
 
 @dataclass(frozen=True)
@@ -690,7 +644,6 @@ def _area_rows(
         Whether a written coordinate is exactly 0.
     """
     features, buildings, cover = tables
-    strings, keys, values = part.strings, part.keys.tolist(), part.values.tolist()
     index, starts = _gather(part.starts, hit)
     xy = np.column_stack((part.lons[index] / 1e7, part.lats[index] / 1e7))
     blob = xy.tobytes()
@@ -700,30 +653,23 @@ def _area_rows(
         np.minimum.reduceat(xy[:, 1], heads), np.maximum.reduceat(xy[:, 1], heads),
     ))  # fmt: skip
     rings = [blob[16 * a : 16 * b] for a, b in itertools.pairwise(starts.tolist())]
-    texts: list[str] = []
-    built: list[int] = []
-    heights: list[float] = []
-    hows: list[str] = []
-    covered: list[int] = []
-    kinds: list[str] = []
-    for j, (a, b) in enumerate(zip(part.tag_starts[hit].tolist(),
-                                   part.tag_starts[hit + 1].tolist(), strict=True)):  # fmt: skip
-        tags = {strings[keys[k]]: strings[values[k]] for k in range(a, b)}
-        texts.append(_tags_text(tags.items(), len(tags)))
-        if "building" in tags and tags["building"] != "no":
-            built.append(j)
-            height, how = (
-                building_height(tags)
-                if "height" in tags or "building:height" in tags or "building:levels" in tags
-                else (DEFAULT_BUILDING_M, "default")
-            )
-            heights.append(height)
-            hows.append(how)
-            continue
-        kind = landcover_kind(tags)
-        if kind is not None:
-            covered.append(j)
-            kinds.append(kind)
+    tags = BlockTags.of(part.strings, part.tag_starts, part.keys, part.values, hit)
+    texts = tags.texts(range(len(hit)))
+    building = np.array(tags.ask(_is_building, ("building",)), dtype=bool)
+    built = np.flatnonzero(building).tolist()
+    # building_height's answer without its regular expressions when it has none to read
+    measured = np.zeros(len(hit), dtype=bool)
+    for key in ("height", "building:height", "building:levels"):
+        measured |= tags.value(key) >= 0
+    heights, hows = [], []
+    for j in built:
+        height, how = building_height(tags.dict_of(j)) if measured[j] else (
+            DEFAULT_BUILDING_M, "default")  # fmt: skip
+        heights.append(height)
+        hows.append(how)
+    kind_of = tags.ask(landcover_kind, LANDCOVER_KEYS)
+    covered = [j for j in np.flatnonzero(~building).tolist() if kind_of[j] is not None]
+    kinds = [kind_of[j] for j in covered]
     n = len(rings)
     features.extend(
         boxes, [["way"] * n, part.ids[hit], texts, np.full(n, np.nan), np.full(n, np.nan), rings],
@@ -736,3 +682,20 @@ def _area_rows(
     if covered:
         cover.extend(boxes[covered], [kinds, [rings[j] for j in covered]], at=places[covered])
     return bool((xy == 0.0).any())
+
+
+def _is_building(tags: dict[str, str]) -> bool:
+    """
+    Say whether an area is a building, as ``_pass`` does.
+
+    Parameters
+    ----------
+    tags
+        Its tags.
+
+    Returns
+    -------
+    bool
+        True for a ``building`` tag other than ``building=no``.
+    """
+    return "building" in tags and tags["building"] != "no"

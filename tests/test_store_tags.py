@@ -1,0 +1,101 @@
+"""walks.store_tags asks the tag rules of walks.data for a block's objects at once, as a dict would."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from walks.data import (
+    LANDCOVER_KEYS,
+    WALKABLE_KEYS,
+    is_walkable,
+    landcover_kind,
+)
+from walks.store_groups import _tags_of, _tags_text
+from walks.store_tags import BlockTags
+
+_KEYS = ["highway", "foot", "access", "service", "motorroad", "area", "natural", "water",
+         "landuse", "waterway", "leisure", "amenity", "place", "building", "height", "name"]  # fmt: skip
+_VALUES = ["footway", "cycleway", "motorway", "yes", "no", "private", "designated", "grass",
+           "water", "park", "pedestrian", "square", "forest", "12 m", "", "a\x1eb", "{x"]  # fmt: skip
+
+
+class _Reading(dict[str, str]):
+    """Tags that remember which keys were read."""
+
+    def __init__(self, tags: dict[str, str]) -> None:
+        super().__init__(tags)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize(("rule", "keys"), [(is_walkable, WALKABLE_KEYS),
+                                            (landcover_kind, LANDCOVER_KEYS)])  # fmt: skip
+def test_the_rules_read_only_the_keys_they_name(rule: object, keys: tuple[str, ...]) -> None:
+    """The store asks a rule once per combination of the values of its keys: it reads no other."""
+    rng = np.random.default_rng(3)
+    for _ in range(3000):
+        tags = _Reading({str(rng.choice(_KEYS)): str(rng.choice(_VALUES))
+                         for _ in range(int(rng.integers(0, 6)))})  # fmt: skip
+        rule(tags)  # type: ignore[operator]
+        assert tags.read <= set(keys), tags.read - set(keys)
+
+
+def _block(objects: list[list[tuple[str, str]]], rng: np.random.Generator) -> BlockTags:
+    """A block's string table (with a string twice, as a careless writer may) and its tags."""
+    strings = ["", *dict.fromkeys(s for tags in objects for pair in tags for s in pair)]
+    strings.insert(int(rng.integers(1, len(strings) + 1)), strings[-1])  # the same text twice
+    index = {s: i for i, s in enumerate(strings)}  # the second copy is used
+    keys = [index[k] for tags in objects for k, _ in tags]
+    values = [index[v] for tags in objects for _, v in tags]
+    offsets = np.array([0, *itertools.accumulate(len(t) for t in objects)], dtype=np.int64)
+    chosen = np.arange(len(objects), dtype=np.int64)
+    return BlockTags.of(strings, offsets, np.array(keys, dtype=np.int64),
+                        np.array(values, dtype=np.int64), chosen)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_block_tags_answer_as_a_dict_of_the_tags(seed: int) -> None:
+    """Rules, values and text of many objects at once equal each object's dict, keys twice too."""
+    rng = np.random.default_rng(seed)
+    objects = [
+        [(str(rng.choice(_KEYS)), str(rng.choice(_VALUES))) for _ in range(int(rng.integers(1, 7)))]
+        for _ in range(300)
+    ]
+    tags = _block(objects, rng)
+    dicts = [dict(pairs) for pairs in objects]
+    assert any(len(d) < len(p) for d, p in zip(dicts, objects, strict=True))  # keys twice
+    assert tags.ask(is_walkable, WALKABLE_KEYS) == [is_walkable(d) for d in dicts]
+    assert tags.ask(landcover_kind, LANDCOVER_KEYS) == [landcover_kind(d) for d in dicts]
+    assert [tags.dict_of(j) for j in range(len(objects))] == dicts
+    texts = tags.texts(range(len(objects)))
+    assert texts == [_tags_text(d.items(), len(d)) for d in dicts]
+    assert [_tags_of(t) for t in texts] == dicts
+    assert tags.twice().tolist() == [len(d) < len(p) for d, p in zip(dicts, objects, strict=True)]
+    last, first = tags.value("highway"), tags.value("highway", last=False)
+    strings = tags.strings
+    for j, pairs in enumerate(objects):
+        given = [v for k, v in pairs if k == "highway"]
+        assert (strings[last[j]] if last[j] >= 0 else None) == (given[-1] if given else None)
+        assert (strings[first[j]] if first[j] >= 0 else None) == (given[0] if given else None)
+
+
+def test_no_objects() -> None:
+    tags = BlockTags.of([""], np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # fmt: skip
+    assert tags.ask(is_walkable, WALKABLE_KEYS) == []
+    assert tags.texts([]) == []
+    assert tags.value("highway").size == 0

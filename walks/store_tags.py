@@ -1,0 +1,252 @@
+"""The tags of many objects of a PBF block at once (``walks.pbf``), for the store's rows.
+
+The rules about tags live in ``walks.data`` (``is_walkable``, ``landcover_kind``, ...) and take
+one object's tags as a dict. Here a rule is asked once per distinct combination of the values
+it reads, for all of a block's objects at once, and the tags are written as the store's text
+(``walks.store_groups._tags_text``). Tags mean what a dict of them means: a key given twice
+has its last value, in its first place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from walks.store_groups import _NEXT, _PAIR, _tags_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Sequence
+
+_I64 = np.ndarray[Any, np.dtype[np.int64]]
+_Bools = np.ndarray[Any, np.dtype[np.bool_]]
+_T = TypeVar("_T")
+
+
+def texts(
+    strings: list[str], keys: list[int], values: list[int], spans: list[tuple[int, int]]
+) -> list[str]:
+    """
+    Write each object's tags as ``_tags_text`` does, each key once only.
+
+    Parameters
+    ----------
+    strings
+        The block's string table.
+    keys, values
+        The block's tags' string indices.
+    spans
+        Each object's ``(first, end)`` into the tags (non-empty, no key twice).
+
+    Returns
+    -------
+    list of str
+        The texts.
+    """
+
+    def slow(a: int, b: int) -> str:
+        return _tags_text([(strings[keys[k]], strings[values[k]]) for k in range(a, b)], b - a)
+
+    if any(_PAIR in text or _NEXT in text for text in strings):
+        return [slow(a, b) for a, b in spans]
+    pick = strings.__getitem__
+    pairs = list(map(_PAIR.join, zip(map(pick, keys), map(pick, values), strict=True)))
+    written = [_NEXT.join(pairs[a:b]) for a, b in spans]
+    return [
+        slow(a, b) if text[0] == "{" else text for text, (a, b) in zip(written, spans, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class BlockTags:
+    """Some objects' tags, as string indices into their block's string table.
+
+    Attributes
+    ----------
+    strings
+        The block's string table.
+    starts
+        ``keys[starts[j]:starts[j + 1]]`` are object ``j``'s tags.
+    keys, values
+        The tags' string indices.
+    """
+
+    strings: list[str]
+    starts: _I64
+    keys: _I64
+    values: _I64
+
+    @classmethod
+    def of(
+        cls, strings: list[str], offsets: _I64, keys: _I64, values: _I64, chosen: _I64
+    ) -> BlockTags:
+        """
+        Take some of a block's objects' tags.
+
+        Parameters
+        ----------
+        strings
+            The block's string table.
+        offsets
+            ``keys[offsets[i]:offsets[i + 1]]`` are object ``i``'s tags.
+        keys, values
+            The block's tags.
+        chosen
+            The objects.
+
+        Returns
+        -------
+        BlockTags
+            Their tags.
+        """
+        first = offsets[chosen]
+        sizes = offsets[chosen + 1] - first
+        starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        index = np.arange(int(starts[-1]), dtype=np.int64) + np.repeat(first - starts[:-1], sizes)
+        return cls(strings, starts, keys[index], values[index])
+
+    def __len__(self) -> int:
+        """
+        Count the objects.
+
+        Returns
+        -------
+        int
+            How many.
+        """
+        return len(self.starts) - 1
+
+    def mask(self, names: Collection[str]) -> _Bools:
+        """
+        Mark the strings that are among some names.
+
+        Parameters
+        ----------
+        names
+            The names.
+
+        Returns
+        -------
+        numpy.ndarray
+            One flag per string of the table.
+        """
+        table = self.strings
+        return np.fromiter((s in names for s in table), dtype=bool, count=len(table))
+
+    def value(self, key: str, *, last: bool = True) -> _I64:
+        """
+        Find each object's value of a key.
+
+        Parameters
+        ----------
+        key
+            The key.
+        last
+            The last value when the key is given twice (as a dict of the tags has it), else
+            the first (as osmium's ``TagList.get`` gives it).
+
+        Returns
+        -------
+        numpy.ndarray
+            The value's string index, -1 where the object has no such key.
+        """
+        found = np.full(len(self), -1, dtype=np.int64)
+        where = np.flatnonzero(self.mask({key})[self.keys])
+        if where.size:
+            owner = np.searchsorted(self.starts, where, side="right") - 1
+            change = owner[1:] != owner[:-1]
+            edge = np.append(change, True) if last else np.insert(change, 0, True)
+            found[owner[edge]] = self.values[where[edge]]
+        return found
+
+    def ask(self, rule: Callable[[dict[str, str]], _T], keys: Sequence[str]) -> list[_T]:
+        """
+        Apply a rule to every object, once per distinct combination of the keys' values.
+
+        Parameters
+        ----------
+        rule
+            A function of an object's tags (as a dict) that reads no other keys.
+        keys
+            The keys it reads.
+
+        Returns
+        -------
+        list
+            Its answer for each object.
+        """
+        if not len(self):
+            return []
+        values = np.column_stack([self.value(key) for key in keys])
+        combos, inverse = np.unique(values, axis=0, return_inverse=True)
+        strings = self.strings
+        answers = [
+            rule({k: strings[v] for k, v in zip(keys, row, strict=True) if v >= 0})
+            for row in combos.tolist()
+        ]
+        return [answers[i] for i in inverse.ravel().tolist()]
+
+    def dict_of(self, j: int) -> dict[str, str]:
+        """
+        Read one object's tags.
+
+        Parameters
+        ----------
+        j
+            The object.
+
+        Returns
+        -------
+        dict
+            Its tags.
+        """
+        s, a, b = self.strings, int(self.starts[j]), int(self.starts[j + 1])
+        return {s[k]: s[v] for k, v in zip(self.keys[a:b].tolist(), self.values[a:b].tolist(),
+                                           strict=True)}  # fmt: skip
+
+    def twice(self) -> _Bools:
+        """
+        Find the objects that give a key twice (a broken writer's, never OSM's).
+
+        Returns
+        -------
+        numpy.ndarray
+            One flag per object.
+        """
+        seen: dict[str, int] = {}
+        same = np.fromiter(
+            (seen.setdefault(s, i) for i, s in enumerate(self.strings)),
+            dtype=np.int64, count=len(self.strings),
+        )  # fmt: skip
+        owner = np.repeat(np.arange(len(self)), np.diff(self.starts))
+        key = same[self.keys]
+        order = np.lexsort((key, owner))
+        repeated = (owner[order][1:] == owner[order][:-1]) & (key[order][1:] == key[order][:-1])
+        flags = np.zeros(len(self), dtype=bool)
+        flags[owner[order][1:][repeated]] = True
+        return flags
+
+    def texts(self, chosen: Sequence[int]) -> list[str]:
+        """
+        Write some objects' tags as the store's text, as ``_tags_text`` of their dict.
+
+        Parameters
+        ----------
+        chosen
+            The objects (each with a tag at least).
+
+        Returns
+        -------
+        list of str
+            The texts.
+        """
+        starts = self.starts.tolist()
+        spans = [(starts[j], starts[j + 1]) for j in chosen]
+        written = texts(self.strings, self.keys.tolist(), self.values.tolist(), spans)
+        twice = self.twice()
+        for place, j in enumerate(chosen):
+            if twice[j]:
+                tags = self.dict_of(j)
+                written[place] = _tags_text(tags.items(), len(tags))
+        return written
