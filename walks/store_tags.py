@@ -10,6 +10,7 @@ has its last value, in its first place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -48,7 +49,8 @@ def texts(
     def slow(a: int, b: int) -> str:
         return _tags_text([(strings[keys[k]], strings[values[k]]) for k in range(a, b)], b - a)
 
-    if any(_PAIR in text or _NEXT in text for text in strings):
+    joined = "".join(strings)
+    if _PAIR in joined or _NEXT in joined:
         return [slow(a, b) for a, b in spans]
     pick = strings.__getitem__
     pairs = list(map(_PAIR.join, zip(map(pick, keys), map(pick, values), strict=True)))
@@ -131,8 +133,26 @@ class BlockTags:
         numpy.ndarray
             One flag per string of the table.
         """
-        table = self.strings
-        return np.fromiter((s in names for s in table), dtype=bool, count=len(table))
+        index = self._index
+        if index is None:  # a text twice in the table (a careless writer's)
+            table = self.strings
+            return np.fromiter((s in names for s in table), dtype=bool, count=len(table))
+        flags = np.zeros(len(self.strings), dtype=bool)
+        flags[[index[name] for name in names if name in index]] = True
+        return flags
+
+    @cached_property
+    def _index(self) -> dict[str, int] | None:
+        """
+        Index the string table by text, when no text is in it twice.
+
+        Returns
+        -------
+        dict or None
+            Each text's place, or None when a text is in the table twice.
+        """
+        index = dict(zip(self.strings, range(len(self.strings)), strict=True))
+        return index if len(index) == len(self.strings) else None
 
     def value(self, key: str, *, last: bool = True) -> _I64:
         """
@@ -214,13 +234,15 @@ class BlockTags:
         numpy.ndarray
             One flag per object.
         """
-        seen: dict[str, int] = {}
-        same = np.fromiter(
-            (seen.setdefault(s, i) for i, s in enumerate(self.strings)),
-            dtype=np.int64, count=len(self.strings),
-        )  # fmt: skip
         owner = np.repeat(np.arange(len(self)), np.diff(self.starts))
-        key = same[self.keys]
+        key = self.keys
+        if self._index is None:  # a text twice in the table: compare texts, not places
+            first: dict[str, int] = {}
+            same = np.fromiter(
+                (first.setdefault(s, i) for i, s in enumerate(self.strings)),
+                dtype=np.int64, count=len(self.strings),
+            )  # fmt: skip
+            key = same[key]
         order = np.lexsort((key, owner))
         repeated = (owner[order][1:] == owner[order][:-1]) & (key[order][1:] == key[order][:-1])
         flags = np.zeros(len(self), dtype=bool)
