@@ -65,6 +65,7 @@ from walks.data import (
     WayRecord,
     _NeedsRepairError,
     check_extract,
+    check_pbf_tags,
 )
 from walks.errors import CacheError, DataError
 from walks.store_build import _read_whole, _stream
@@ -215,6 +216,7 @@ def import_extract(
     """
     say = progress or (lambda _text: None)
     path = check_extract(osm_file)
+    check_pbf_tags(path)  # before osmium reads it: a tag holding a NUL crashes osmium
     stamp = fingerprint(path)
     target = store_path(path, cache_dir)
     try:

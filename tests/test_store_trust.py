@@ -1,0 +1,125 @@
+"""Trust leftovers of the region store: hostile tags, a terminated import, ignored options, warnings.
+
+Each case runs the real command line in a subprocess (a crash, a signal and stderr's form are
+what a user meets there) and checks the exit code, the one line said and what is left on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from conftest import SHARED
+
+MUNICH = SHARED / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _walks(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m walks`` with this checkout first on the path."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="80")
+    return subprocess.run(
+        [sys.executable, "-m", "walks", *args],
+        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------- a NUL in a tag, a name, a role
+
+
+def _v(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _ld(number: int, data: bytes) -> bytes:
+    return _v(number << 3 | 2) + _v(len(data)) + data
+
+
+def _pbf(*, key: bytes = b"type", value: bytes = b"multipolygon", role: bytes = b"outer",
+         user: bytes = b"alice", node_value: bytes = b"cafe") -> bytes:  # fmt: skip
+    """A PBF file of two dense nodes (one a café, both by ``user``), a footway and a relation."""
+    table = [b"", b"highway", b"footway", key, value, role, user, b"amenity", node_value]
+    strings = _ld(1, b"".join(_ld(1, s) for s in table))
+    info = _ld(1, _v(1) * 2) + _ld(2, _v(2) * 2) + _ld(5, _v(12) + _v(0))  # user: string 6
+    dense = (_ld(1, _v(2) * 2) + _ld(5, info) + _ld(8, _v(0) + _v(2)) + _ld(9, _v(0) + _v(2))
+             + _ld(10, _v(7) + _v(8) + _v(0) + _v(0)))  # fmt: skip
+    way = _v(8) + _v(10) + _ld(2, _v(1)) + _ld(3, _v(2)) + _ld(8, _v(2) + _v(2))
+    relation = (_v(8) + _v(20) + _ld(2, _v(3)) + _ld(3, _v(4)) + _ld(8, _v(5))
+                + _ld(9, _v(20)) + _ld(10, _v(1)))  # fmt: skip
+    block = strings + _ld(2, _ld(2, dense)) + _ld(2, _ld(3, way)) + _ld(2, _ld(4, relation))
+
+    def blob(kind: bytes, data: bytes) -> bytes:
+        inside = _v(2 << 3) + _v(len(data)) + _ld(3, zlib.compress(data))
+        head = _ld(1, kind) + _v(3 << 3) + _v(len(inside))
+        return struct.pack(">I", len(head)) + head + inside
+
+    header = _ld(4, b"OsmSchema-V0.6") + _ld(4, b"DenseNodes")
+    return blob(b"OSMHeader", header) + blob(b"OSMData", block)
+
+
+@pytest.mark.parametrize(
+    ("case", "nul"),
+    [("relation key", {"key": b"ty\0pe"}), ("relation value", {"value": b"multi\0polygon"}),
+     ("node value", {"node_value": b"ca\0fe"}), ("not UTF-8", {"value": b"\xffmulti\0"})],
+)  # fmt: skip
+def test_a_nul_in_any_tag_is_one_error_in_every_path(
+    case: str, nul: dict[str, bytes], tmp_path: Path
+) -> None:
+    """osmium crashes on such a tag or reads other text: the import and --no-cache refuse it."""
+    extract = tmp_path / "nul.osm.pbf"
+    extract.write_bytes(_pbf(**nul))
+    cache = str(tmp_path / "cache")
+    for args in (
+        ("import", str(extract), "--cache-dir", cache),
+        ("info", "--osm-file", str(extract), "--no-cache"),
+        ("stops", "--osm-file", str(extract), "--no-cache", "--category", "cafe"),
+    ):
+        done = _walks(*args)
+        assert done.returncode == 1, (case, args, done.returncode, done.stderr)
+        (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
+        assert "NUL character" in line, line
+        assert "remove the tag" in line
+        assert "Traceback" not in done.stderr
+    stores = tmp_path / "cache" / "stores"
+    assert not stores.exists() or not list(stores.iterdir())  # no store, no temporary file
+
+
+def test_a_nul_in_a_user_name_or_a_role_is_read(tmp_path: Path) -> None:
+    """osmium cuts such text at the NUL (one string of its own): the file is imported."""
+    extract = tmp_path / "names.osm.pbf"
+    extract.write_bytes(_pbf(user=b"al\0ice", role=b"ou\0ter"))
+    done = _walks("import", str(extract), "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert '"ways": 1' in done.stdout
+
+
+@pytest.mark.parametrize("text", [b"multi&#0;polygon", b"multi\0polygon"])
+def test_a_nul_in_xml_is_refused_by_the_xml_reader(text: bytes, tmp_path: Path) -> None:
+    """expat refuses a NUL, raw or as a character reference: one error naming the line."""
+    extract = tmp_path / "nul.osm"
+    extract.write_bytes(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n'
+        b'<node id="1" version="1" lat="48.1" lon="11.5"/>\n'
+        b'<node id="2" version="1" lat="48.2" lon="11.6"/>\n'
+        b'<way id="10" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="footway"/>'
+        b'</way>\n<relation id="20" version="1"><member type="way" ref="10" role="outer"/>'
+        b'<tag k="type" v="' + text + b'"/></relation>\n</osm>\n'
+    )
+    for args in (
+        ("import", str(extract), "--cache-dir", str(tmp_path / "cache")),
+        ("info", "--osm-file", str(extract), "--no-cache"),
+    ):
+        done = _walks(*args)
+        assert done.returncode == 1, done.stderr
+        (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
+        assert "line 6" in line, line
