@@ -6,10 +6,14 @@ what a user meets there) and checks the exit code, the one line said and what is
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import signal
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -123,3 +127,71 @@ def test_a_nul_in_xml_is_refused_by_the_xml_reader(text: bytes, tmp_path: Path) 
         assert done.returncode == 1, done.stderr
         (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
         assert "line 6" in line, line
+
+
+# ------------------------------------------------------------------ an import ended by a signal
+
+
+def _import_caught_midway(cache: Path) -> tuple[subprocess.Popen[str], Path]:
+    """Start ``walks import``, and stop its process (SIGSTOP) once its temporary store exists."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "walks", "import", str(MUNICH), "--cache-dir", str(cache)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    stores = cache / "stores"
+    give_up = time.monotonic() + 60
+    while time.monotonic() < give_up:
+        temporary = list(stores.glob(".walks-*")) if stores.is_dir() else []
+        if temporary:
+            run.send_signal(signal.SIGSTOP)
+            if temporary[0].exists():  # frozen before its rename: the import is midway
+                return run, temporary[0]
+            run.send_signal(signal.SIGCONT)
+        time.sleep(0.002)
+    run.kill()
+    pytest.fail("the import wrote no temporary store")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_signal_during_an_import_ends_it_as_ctrl_c_does(name: str, tmp_path: Path) -> None:
+    """The import's cleanup runs: no temporary store is left; one line; exit 128 + signal."""
+    sig = getattr(signal, name)
+    run, temporary = _import_caught_midway(tmp_path / "cache")
+    run.send_signal(sig)
+    run.send_signal(signal.SIGCONT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 128 + sig, stderr
+    (line,) = [ln for ln in stderr.splitlines() if ln.startswith("Error: ")]
+    assert name in line
+    assert "Traceback" not in stderr
+    assert not temporary.exists()
+    assert not list((tmp_path / "cache" / "stores").iterdir())
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_a_killed_imports_leftover_is_listed_and_cleared_a_running_ones_kept(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL leaves the temporary store: walks cache shows it and clear removes it at once."""
+    cache = tmp_path / "cache"
+    run, leftover = _import_caught_midway(cache)
+    run.kill()
+    run.communicate(timeout=60)
+    assert leftover.exists()
+    # the same name for a process that runs (this one): an import being written now
+    running = leftover.with_name(
+        re.sub(r"^\.walks-import-[0-9]+-", f".walks-import-{os.getpid()}-", leftover.name)
+    )
+    assert running != leftover
+    running.write_bytes(b"SQLite format 3\0")
+    listed = _walks("cache", "list", "--cache-dir", str(cache), "--json", "-")
+    assert listed.returncode == 0, listed.stderr
+    states = {Path(r["path"]).name: r["state"] for r in json.loads(listed.stdout)}
+    assert states == {leftover.name: "leftover", running.name: "importing"}
+    shown = _walks("cache", "--cache-dir", str(cache))
+    assert "left by an import that ended unfinished" in shown.stdout, shown.stdout
+    cleared = _walks("cache", "clear", "--cache-dir", str(cache))
+    assert cleared.returncode == 0, cleared.stderr
+    assert [p.name for p in (cache / "stores").iterdir()] == [running.name]
