@@ -195,3 +195,22 @@ def test_a_killed_imports_leftover_is_listed_and_cleared_a_running_ones_kept(
     cleared = _walks("cache", "clear", "--cache-dir", str(cache))
     assert cleared.returncode == 0, cleared.stderr
     assert [p.name for p in (cache / "stores").iterdir()] == [running.name]
+
+
+# ------------------------------------------------------------------ walks info FILE --radius N
+
+
+def test_info_of_a_file_refuses_a_radius_naming_the_fix(tmp_path: Path) -> None:
+    """A file has no point to centre on: not the whole store silently, an exit 2 and the fix."""
+    cache = str(tmp_path / "cache")
+    done = _walks("info", str(MUNICH), "--radius", "500", "--cache-dir", cache)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
+    assert "--radius" in line
+    assert f"--osm-file {MUNICH} --radius 500" in line
+    assert not done.stdout
+    assert not (tmp_path / "cache" / "stores").exists()  # refused before any work
+    done = _walks("info", "48.137,11.575", "--osm-file", str(MUNICH), "--radius", "500",
+                  "--cache-dir", cache, "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["area"]

@@ -918,6 +918,13 @@ def info(
     """
     _verbosity(verbose, quiet)
     if osm_file is None and area is not None and _is_extract_path(area):
+        if radius is not None:  # a file has no point to centre on: not the store, an area
+            msg = (
+                f"--radius needs a 'lat,lon' or place AREA to centre on; walks info FILE "
+                f"describes the whole store: for an area of the file give walks info 'LAT,LON' "
+                f"--osm-file {area} --radius {radius:g}"
+            )
+            raise typer.BadParameter(msg, param_hint="--radius")
         with _reporting():
             _check_json_target(json_out, overwrite=overwrite)
             _describe_store(Path(area), cache_dir or settings.default_cache_dir(), json_out)
