@@ -214,3 +214,23 @@ def test_info_of_a_file_refuses_a_radius_naming_the_fix(tmp_path: Path) -> None:
                   "--cache-dir", cache, "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["area"]
+
+
+# ------------------------------------------------------------------------ the library's warnings
+
+
+def test_a_loader_warning_is_said_as_the_commands_say_theirs(tmp_path: Path) -> None:
+    """One ``Warning: …`` line on stderr (not logging's ``WARNING  …``), stdout JSON intact."""
+    extract = tmp_path / "munich.osm.pbf"
+    extract.write_bytes(MUNICH.read_bytes())
+    cache = str(tmp_path / "cache")
+    assert _walks("import", str(extract), "--cache-dir", cache).returncode == 0
+    later = extract.stat().st_mtime + 10
+    os.utime(extract, (later, later))  # the file changed: its store is imported again
+    done = _walks("info", "48.137,11.575", "--osm-file", str(extract), "--radius", "300",
+                  "--cache-dir", cache, "--json", "-")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["nodes"] > 0
+    (line,) = [ln for ln in done.stderr.splitlines() if "out of date" in ln]
+    assert line.startswith("Warning: the store of munich.osm.pbf is out of date"), line
+    assert "WARNING" not in done.stderr

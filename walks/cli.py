@@ -759,7 +759,9 @@ class _RichOnFirstUse(logging.Handler):
 
     Most runs log nothing at the level shown, and importing rich's logging costs a run
     ~15 ms. When stderr is not a terminal (a log file, a pipe), records are plain lines
-    instead: rich would wrap them at 80 columns and pad them with spaces.
+    instead: rich would wrap them at 80 columns and pad them with spaces. A warning (the
+    library's: a cache not written, a store imported again) is one ``Warning: …`` line, as
+    the commands say their own.
     """
 
     def __init__(self) -> None:
@@ -776,6 +778,9 @@ class _RichOnFirstUse(logging.Handler):
         record
             The record (already made safe by ``_visible_record``).
         """
+        if logging.WARNING <= record.levelno < logging.ERROR:
+            typer.echo(f"Warning: {record.getMessage()}", err=True)
+            return
         if self._rich is None and not sys.stderr.isatty():
             # the stream of the moment (a test's, a redirected one), not one kept from before
             sys.stderr.write(self._plain.format(record) + "\n")
