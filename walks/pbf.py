@@ -1057,11 +1057,7 @@ def _nul_tag(data: bytes) -> bool:
     try:
         for number, a, b in _fields(data, wires={1: 2, 2: 2}):
             if number == 1:
-                try:
-                    held = [k for k, text in enumerate(_strings(data, a, b)) if "\0" in text]
-                except UnsupportedPbfError:  # not UTF-8: osmium reads such text as it is
-                    spans = _fields(data, a, b, {1: 2})
-                    held = [k for k, (_, c, d) in enumerate(spans) if 0 in data[c:d]]
+                held = _nul_strings(data, a, b)
             elif number == 2:  # noqa: PLR2004 - primitivegroup
                 groups.append((a, b))
     except UnsupportedPbfError:
@@ -1072,6 +1068,42 @@ def _nul_tag(data: bytes) -> bool:
         return any(_nul_in_group(data, span, held) for span in groups)
     except UnsupportedPbfError:
         return True  # a table with a NUL and tags this reader cannot tell apart
+
+
+def _nul_strings(data: bytes, start: int, end: int) -> list[int]:
+    """
+    Find the strings of a block's table that hold a NUL.
+
+    A 0 byte in a table is an empty string's length or a NUL in a string. Writers start the
+    table with the empty string: past those, a table without a 0 byte (most) is not decoded.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the table lies.
+
+    Returns
+    -------
+    list of int
+        Their indices.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the table is malformed.
+    """
+    at = start
+    while data.startswith(b"\n\0", at, end):  # field 1, of length 0
+        at += 2
+    if data.find(b"\0", at, end) < 0:
+        return []
+    try:
+        return [k for k, text in enumerate(_strings(data, start, end)) if "\0" in text]
+    except UnsupportedPbfError:  # not UTF-8: osmium reads such text as it is
+        spans = _fields(data, start, end, {1: 2})
+        return [k for k, (_, c, d) in enumerate(spans) if 0 in data[c:d]]
 
 
 def _nul_in_group(data: bytes, span: tuple[int, int], held: list[int]) -> bool:
