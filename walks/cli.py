@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -927,7 +928,7 @@ def info(
             msg = (
                 f"--radius needs a 'lat,lon' or place AREA to centre on; walks info FILE "
                 f"describes the whole store: for an area of the file give walks info 'LAT,LON' "
-                f"--osm-file {area} --radius {radius:g}"
+                f"--osm-file {shlex.quote(area)} --radius {radius:g}"
             )
             raise typer.BadParameter(msg, param_hint="--radius")
         with _reporting():
