@@ -50,13 +50,14 @@ def _ld(number: int, data: bytes) -> bytes:
 
 
 def _pbf(*, key: bytes = b"type", value: bytes = b"multipolygon", role: bytes = b"outer",
-         user: bytes = b"alice", node_value: bytes = b"cafe") -> bytes:  # fmt: skip
+         user: bytes = b"alice", node_value: bytes = b"cafe", empty: bytes = b"",
+         node_tags: bytes = b"\x07\x08\x00\x00") -> bytes:  # fmt: skip
     """A PBF file of two dense nodes (one a café, both by ``user``), a footway and a relation."""
-    table = [b"", b"highway", b"footway", key, value, role, user, b"amenity", node_value]
+    table = [empty, b"highway", b"footway", key, value, role, user, b"amenity", node_value]
     strings = _ld(1, b"".join(_ld(1, s) for s in table))
     info = _ld(1, _v(1) * 2) + _ld(2, _v(2) * 2) + _ld(5, _v(12) + _v(0))  # user: string 6
     dense = (_ld(1, _v(2) * 2) + _ld(5, info) + _ld(8, _v(0) + _v(2)) + _ld(9, _v(0) + _v(2))
-             + _ld(10, _v(7) + _v(8) + _v(0) + _v(0)))  # fmt: skip
+             + _ld(10, node_tags))  # fmt: skip
     way = _v(8) + _v(10) + _ld(2, _v(1)) + _ld(3, _v(2)) + _ld(8, _v(2) + _v(2))
     relation = (_v(8) + _v(20) + _ld(2, _v(3)) + _ld(3, _v(4)) + _ld(8, _v(5))
                 + _ld(9, _v(20)) + _ld(10, _v(1)))  # fmt: skip
@@ -115,6 +116,18 @@ def test_a_nul_in_a_user_name_or_a_role_is_read(tmp_path: Path) -> None:
     done = _walks("import", str(extract), "--cache-dir", str(tmp_path / "cache"), "--json")
     assert done.returncode == 0, done.stderr
     assert '"ways": 1' in done.stdout
+
+
+def test_string_0_holding_a_nul_is_refused_only_when_a_tag_names_it(tmp_path: Path) -> None:
+    """In dense nodes a 0 ends each node's tags; in a value's place it names string 0."""
+    from walks.pbf import NulTagError, check_tags
+
+    extract = tmp_path / "zero.osm.pbf"
+    extract.write_bytes(_pbf(empty=b"\0"))  # the 0s end the nodes' tags only
+    check_tags(extract)
+    extract.write_bytes(_pbf(empty=b"\0", node_tags=b"\x07\x00\x00\x00"))  # amenity=<0>
+    with pytest.raises(NulTagError):
+        check_tags(extract)
 
 
 @pytest.mark.parametrize("text", [b"multi&#0;polygon", b"multi\0polygon"])
