@@ -7,7 +7,10 @@ import json
 import logging
 import math
 import os
+import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -213,6 +216,9 @@ def _reporting(timeout_s: float | None = None) -> Iterator[None]:
     except WalksError as err:
         _error(str(err))
         raise typer.Exit(1) from err
+    except _Terminated as err:  # SIGTERM, SIGHUP: as Ctrl-C, with the signal's exit code
+        _error(f"stopped by {signal.Signals(err.signum).name}: nothing was written")
+        raise typer.Exit(128 + err.signum) from err
     except KeyboardInterrupt as err:
         _error("interrupted: nothing was written")
         raise typer.Exit(130) from err
@@ -223,6 +229,56 @@ def _reporting(timeout_s: float | None = None) -> Iterator[None]:
         _error(f"unexpected {type(err).__name__}: {err} (a bug in walks: please report it; "
                "-v shows the details)")  # fmt: skip
         raise typer.Exit(1) from err
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread: the run ends as after Ctrl-C, cleaned up.
+
+    Parameters
+    ----------
+    signum
+        The signal.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """
+    End the run on SIGTERM or SIGHUP as Ctrl-C ends it: cleanups run, one line is said.
+
+    Parameters
+    ----------
+    signum
+        The signal.
+
+    Raises
+    ------
+    _Terminated
+        Always; a second such signal ends the process at once (its default action).
+    """
+    signal.signal(signum, signal.SIG_DFL)
+    raise _Terminated(signum)
+
+
+def _catch_signals() -> dict[int, Any]:
+    """
+    Make SIGTERM and SIGHUP (where it exists) end the run as Ctrl-C does (``_terminate``).
+
+    Returns
+    -------
+    dict
+        The handlers replaced, by signal, to put back; none outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    names = ("SIGTERM", "SIGHUP")
+    return {
+        sig: signal.signal(sig, _terminate)
+        for sig in (getattr(signal, n) for n in names if hasattr(signal, n))
+    }
 
 
 def _error(message: str) -> None:
@@ -704,7 +760,9 @@ class _RichOnFirstUse(logging.Handler):
 
     Most runs log nothing at the level shown, and importing rich's logging costs a run
     ~15 ms. When stderr is not a terminal (a log file, a pipe), records are plain lines
-    instead: rich would wrap them at 80 columns and pad them with spaces.
+    instead: rich would wrap them at 80 columns and pad them with spaces. A warning (the
+    library's: a cache not written, a store imported again) is one ``Warning: …`` line, as
+    the commands say their own.
     """
 
     def __init__(self) -> None:
@@ -721,6 +779,9 @@ class _RichOnFirstUse(logging.Handler):
         record
             The record (already made safe by ``_visible_record``).
         """
+        if logging.WARNING <= record.levelno < logging.ERROR:
+            typer.echo(f"Warning: {record.getMessage()}", err=True)
+            return
         if self._rich is None and not sys.stderr.isatty():
             # the stream of the moment (a test's, a redirected one), not one kept from before
             sys.stderr.write(self._plain.format(record) + "\n")
@@ -863,6 +924,13 @@ def info(
     """
     _verbosity(verbose, quiet)
     if osm_file is None and area is not None and _is_extract_path(area):
+        if radius is not None:  # a file has no point to centre on: not the store, an area
+            msg = (
+                f"--radius needs a 'lat,lon' or place AREA to centre on; walks info FILE "
+                f"describes the whole store: for an area of the file give walks info 'LAT,LON' "
+                f"--osm-file {shlex.quote(area)} --radius {radius:g}"
+            )
+            raise typer.BadParameter(msg, param_hint="--radius")
         with _reporting():
             _check_json_target(json_out, overwrite=overwrite)
             _describe_store(Path(area), cache_dir or settings.default_cache_dir(), json_out)
@@ -1523,6 +1591,8 @@ _STATE_TEXT = {
     "other version": "out of date (made by another version of walks): rebuilt on use",
     "file gone": "orphaned (its file is gone; walks cache clear removes the stores)",
     "unreadable": "unreadable (damaged or half-written): rebuilt on use",
+    "leftover": "left by an import that ended unfinished: walks cache clear removes it",
+    "importing": "being written by an import running now",
 }
 
 
@@ -1840,6 +1910,10 @@ def _stores(folder: Path) -> list[dict[str, Any]]:
         rows.append({"kind": "store", "path": str(path), "size_bytes": size,
                      "source": f"file:{source}", "area": None, "data_date": None,
                      "current": state == "current", "state": state})  # fmt: skip
+    for path, size, ended in store.temporary_stores(folder):
+        rows.append({"kind": "store", "path": str(path), "size_bytes": size, "source": None,
+                     "area": None, "data_date": None, "current": False,
+                     "state": "leftover" if ended else "importing"})  # fmt: skip
     return rows
 
 
@@ -1878,10 +1952,8 @@ def _list_cache(folder: Path, *, json_out: str | None) -> None:
         return
     for row in stores:
         state = _STATE_TEXT[row["state"]]
-        line = (
-            f"{Path(row['path']).name}  {row['size_bytes'] / 1e6:.1f} MB  region store of "
-            f"{row['source']}  [{state}]"
-        )
+        of = f"region store of {row['source']}" if row["source"] else "temporary store"
+        line = f"{Path(row['path']).name}  {row['size_bytes'] / 1e6:.1f} MB  {of}  [{state}]"
         typer.echo(visible(line, one_line=True))
     if not entries:
         if not stores:
@@ -1910,9 +1982,13 @@ def cache_clear(
     ] = False,
 ) -> None:
     """Delete cached graphs and, unless --graphs-only, region stores and service replies."""
+    from walks import store  # noqa: PLC0415
+
     folder = _cache_folder(ctx, cache_dir)
     with _reporting():
         removed = clear_cache(folder, http=not graphs_only)
+        if not graphs_only:  # an import's temporary store is kept while its process runs
+            removed += store.remove_leftovers(folder)
     typer.echo(visible(f"removed {removed} cached file(s) from {folder}", one_line=True))
 
 
@@ -2111,7 +2187,8 @@ def run(args: list[str] | None = None) -> None:
 
     Usage errors that click reports itself (an option of the wrong type, an unknown option, a
     missing argument) become one ``Error: …`` line too, naming the option and the value given,
-    with exit code 2; no usage block is printed above it.
+    with exit code 2; no usage block is printed above it. SIGTERM and SIGHUP end a run as
+    Ctrl-C does (its cleanups run, one ``Error: …`` line), with exit code 128 + the signal.
 
     Parameters
     ----------
@@ -2120,12 +2197,21 @@ def run(args: list[str] | None = None) -> None:
     """
     given = list(sys.argv[1:] if args is None else args)
     command = typer.main.get_command(app)
+    replaced = _catch_signals()
     try:
         code = command.main(args=given, prog_name="walks", standalone_mode=False)
-    except typer.Abort:
-        _error("aborted: nothing was written")
-        sys.exit(1)
+    except typer.Abort as err:
+        stopped = err.__cause__ if isinstance(err.__cause__, _Terminated) else None
+        if stopped is None:
+            _error("aborted: nothing was written")
+            sys.exit(1)
+        _error(f"stopped by {signal.Signals(stopped.signum).name}: nothing was written")
+        sys.exit(128 + stopped.signum)
     except TyperException as err:  # click's usage errors (ours are reported by _reporting)
         _error(_usage_line(err, given, getattr(command, "commands", {})))
         sys.exit(int(getattr(err, "exit_code", 2)))
+    finally:
+        for sig, handler in replaced.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(sig, handler)
     sys.exit(code if isinstance(code, int) else 0)

@@ -494,6 +494,40 @@ def _is_xml(path: Path) -> bool:
     return extract_kind(path) != "pbf"
 
 
+def check_pbf_tags(path: Path) -> None:
+    """
+    Refuse a PBF extract holding a tag with a NUL character before osmium reads it.
+
+    osmium's C++ side crashes on such a tag (the process ends with no message, pyosmium 4.3)
+    or reads other text (``walks.pbf.check_tags``). OSM XML cannot hold one: expat refuses a
+    NUL, raw or as ``&#0;``, and osmium's error names the line.
+
+    Parameters
+    ----------
+    path
+        The extract.
+
+    Raises
+    ------
+    DataError
+        When a tag holds a NUL, or the file cannot be read.
+    """
+    if _is_xml(path):
+        return
+    from walks.pbf import NulTagError, check_tags  # noqa: PLC0415 - numpy, for PBF files only
+
+    try:
+        check_tags(path)
+    except NulTagError as err:
+        msg = (
+            f"OSM file {str(path)!r} has {err} (written by a broken tool; OSM itself cannot "
+            "hold one): remove the tag, or download the extract again"
+        )
+        raise DataError(msg) from err
+    except OSError as err:
+        raise _read_error(path, err) from err
+
+
 def _xml_text(path: Path) -> bytes:
     """
     Read an OSM XML extract, decompressing it.
@@ -786,11 +820,12 @@ def read_extract(path: str | Path) -> OsmWays:
     ------
     DataError
         When the file is missing, unreadable, of another format, corrupt or truncated, or
-        holds a tag longer than the reader accepts.
+        holds a tag longer than the reader accepts or holding a NUL.
     """
     import osmium  # noqa: PLC0415 - the C++ reader is only needed for local files
 
     path = check_extract(path)
+    check_pbf_tags(path)
     try:
         header_date = _header_date(osmium.io.Reader(str(path), osmium.osm.NOTHING).header())
     except _osmium_failures() as err:
@@ -1299,6 +1334,7 @@ def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) ->
             "give e.g. lambda tags: 'amenity' in tags"
         )
         raise DataError(msg)
+    check_pbf_tags(path)
     try:
         features, buildings, cover = _read_features(path, path, wanted, repaired=False)
     except _NeedsRepairError as repair:

@@ -1000,3 +1000,148 @@ def _runs(
     # each way's deltas start from 0: take off the running total before the way
     before = np.concatenate(([0], running))[offsets[:-1]]
     return offsets, running - np.repeat(before, counts)
+
+
+def check_tags(path: Path) -> None:
+    """
+    Refuse a PBF file holding a tag whose key or value holds a NUL, before osmium reads it.
+
+    libosmium keeps an object's tags as NUL-terminated text, one after the other: a NUL
+    inside one shifts every later key and value, and reading them crashes the process or
+    gives other text (pyosmium 4.3, in C++ as in Python). A user name or a member's role is
+    one string of its own, which osmium cuts at the NUL: those are read. Only the blocks'
+    string tables are decoded, and the tag runs of a block whose table holds a NUL.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Raises
+    ------
+    NulTagError
+        When a node's, way's or relation's tag holds a NUL (or a block whose table holds one
+        has tags this reader cannot tell apart: osmium would read them all the same).
+    OSError
+        When the file cannot be read.
+    """
+    with path.open("rb") as f:
+        while True:
+            try:
+                kind, data = _next_blob(f)
+            except UnsupportedPbfError:
+                return  # a blob osmium refuses, or inflates (lz4): osmium's to read from here
+            if kind is None:
+                return
+            if kind == "OSMData" and _nul_tag(data):
+                msg = "a tag whose text holds a NUL character"
+                raise NulTagError(msg)
+
+
+def _nul_tag(data: bytes) -> bool:
+    """
+    Say whether a primitive block holds a tag whose key or value holds a NUL.
+
+    Parameters
+    ----------
+    data
+        The inflated block.
+
+    Returns
+    -------
+    bool
+        True when one does, or when the table holds a NUL and the tags cannot be read.
+    """
+    held: list[int] = []
+    groups: list[tuple[int, int]] = []
+    try:
+        for number, a, b in _fields(data, wires={1: 2, 2: 2}):
+            if number == 1:
+                held = _nul_strings(data, a, b)
+            elif number == 2:  # noqa: PLR2004 - primitivegroup
+                groups.append((a, b))
+    except UnsupportedPbfError:
+        return False  # osmium refuses the block
+    if not held:
+        return False
+    try:
+        return any(_nul_in_group(data, span, held) for span in groups)
+    except UnsupportedPbfError:
+        return True  # a table with a NUL and tags this reader cannot tell apart
+
+
+def _nul_strings(data: bytes, start: int, end: int) -> list[int]:
+    """
+    Find the strings of a block's table that hold a NUL.
+
+    A 0 byte in a table is an empty string's length or a NUL in a string. Writers start the
+    table with the empty string: past those, a table without a 0 byte (most) is not decoded.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the table lies.
+
+    Returns
+    -------
+    list of int
+        Their indices.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the table is malformed.
+    """
+    at = start
+    while data.startswith(b"\n\0", at, end):  # field 1, of length 0
+        at += 2
+    if data.find(b"\0", at, end) < 0:
+        return []
+    try:
+        return [k for k, text in enumerate(_strings(data, start, end)) if "\0" in text]
+    except UnsupportedPbfError:  # not UTF-8: osmium reads such text as it is
+        spans = _fields(data, start, end, {1: 2})
+        return [k for k, (_, c, d) in enumerate(spans) if 0 in data[c:d]]
+
+
+def _nul_in_group(data: bytes, span: tuple[int, int], held: list[int]) -> bool:
+    """
+    Say whether a primitive group's tags name one of some strings (keys or values).
+
+    Parameters
+    ----------
+    data
+        The block.
+    span
+        Where the group lies.
+    held
+        The strings' indices in the block's table.
+
+    Returns
+    -------
+    bool
+        True when a node's, way's or relation's tag names one.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When a tag run is malformed.
+    """
+    view = memoryview(data)
+    for number, a, b in _fields(data, *span, {1: 2, 2: 2, 3: 2, 4: 2}):
+        if number == 2:  # noqa: PLR2004 - dense nodes: keys_vals, each node's tags then a 0
+            for field, c, d in _fields(data, a, b, {10: 2}):
+                if field == 10:  # noqa: PLR2004
+                    run = varints(view[c:d]).astype(np.int64)
+                    if 0 in held:  # the 0s end each node's tags, unless a value's
+                        _, keys, values = _tags_csr(run)
+                        run = np.concatenate((keys, values))
+                    if np.isin(run, held).any():
+                        return True
+        elif number in (1, 3, 4):  # plain nodes, ways, relations: keys (2) and values (3)
+            for field, c, d in _fields(data, a, b, {2: 2, 3: 2}):
+                if field in (2, 3) and np.isin(varints(view[c:d]), held).any():
+                    return True
+    return False

@@ -43,6 +43,7 @@ import math
 import operator
 import os
 import re
+import socket
 import sqlite3
 import struct
 import tempfile
@@ -52,7 +53,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from walks._files import TMP_PREFIX
 from walks._http import check_cache_dir
 from walks.data import (
     AreaRecord,
@@ -65,6 +65,7 @@ from walks.data import (
     WayRecord,
     _NeedsRepairError,
     check_extract,
+    check_pbf_tags,
 )
 from walks.errors import CacheError, DataError
 from walks.store_build import _read_whole, _stream
@@ -176,6 +177,121 @@ def store_path(osm_file: str | Path, cache_dir: Path | None = None) -> Path:
 #: The names of the store files walks writes.
 _STORE_NAME = re.compile(r"[0-9a-f]{32}\.sqlite")
 
+#: The temporary file an import writes its store to: it names the process and its host, for
+#: ``walks cache`` to tell the leftover of an import that ended (killed) from one being written.
+#: (Not a ``.walks-tmp-`` name: those go by age, and an import may leave its file unchanged
+#: for minutes while osmium reads.)
+_TMP_STORE = re.compile(r"\.walks-import-([0-9]+)-([0-9a-f]{8})-[^/]*\.sqlite")
+
+
+def _host_tag() -> str:
+    """
+    Name this host in temporary store names (a cache folder may be shared over a network).
+
+    Returns
+    -------
+    str
+        Eight hex digits of the hash of the host name.
+    """
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _tmp_prefix() -> str:
+    """
+    Give the prefix of this process's temporary store names.
+
+    Returns
+    -------
+    str
+        ``.walks-import-<pid>-<host>-``.
+    """
+    return f".walks-import-{os.getpid()}-{_host_tag()}-"
+
+
+def _alive(pid: int) -> bool:
+    """
+    Say whether a process of this host runs (or may run: never False when unsure).
+
+    Parameters
+    ----------
+    pid
+        Its id.
+
+    Returns
+    -------
+    bool
+        False only when no process has that id.
+    """
+    if os.name == "nt":  # os.kill would end the process there, not look at it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def temporary_stores(cache_dir: Path | None = None) -> list[tuple[Path, int, bool]]:
+    """
+    List the temporary stores of imports (for ``walks cache``).
+
+    Parameters
+    ----------
+    cache_dir
+        The walks cache directory.
+
+    Returns
+    -------
+    list of (Path, int, bool)
+        Each file, its size, and True when the import writing it has ended (a process killed
+        before its cleanup: the file is a leftover) rather than running (here or on another
+        host, which cannot be told).
+    """
+    folder = check_cache_dir(cache_dir) / "stores"
+    found = []
+    here = _host_tag()
+    for path in sorted(folder.glob(".walks-import-*.sqlite")):
+        named = _TMP_STORE.fullmatch(path.name)
+        if named is None:
+            continue
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue  # renamed into place or removed meanwhile
+        found.append((path, size, named[2] == here and not _alive(int(named[1]))))
+    return found
+
+
+def remove_leftovers(cache_dir: Path | None = None) -> int:
+    """
+    Remove the temporary stores of imports that ended (for ``walks cache clear``).
+
+    Parameters
+    ----------
+    cache_dir
+        The walks cache directory.
+
+    Returns
+    -------
+    int
+        How many were removed; one an import is writing is kept.
+
+    Raises
+    ------
+    CacheError
+        When one cannot be removed.
+    """
+    leftovers = [path for path, _, ended in temporary_stores(cache_dir) if ended]
+    for path in leftovers:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as err:
+            msg = f"cannot remove {str(path)!r} ({err.strerror or err}): check its permissions"
+            raise CacheError(msg) from err
+    return len(leftovers)
+
 
 def import_extract(
     osm_file: str | Path,
@@ -215,11 +331,12 @@ def import_extract(
     """
     say = progress or (lambda _text: None)
     path = check_extract(osm_file)
+    check_pbf_tags(path)  # before osmium reads it: a tag holding a NUL crashes osmium
     stamp = fingerprint(path)
     target = store_path(path, cache_dir)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".sqlite", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=_tmp_prefix(), suffix=".sqlite", dir=target.parent)
     except OSError as err:
         folder = target.parent
         blocked = next(
