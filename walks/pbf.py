@@ -440,6 +440,29 @@ def _next_blob(f: BinaryIO) -> tuple[str | None, bytes]:
     UnsupportedPbfError
         For a truncated or oversized blob.
     """
+    kind, blob = _read_blob(f)
+    return kind, (_inflate(blob) if kind is not None else b"")
+
+
+def _read_blob(f: BinaryIO) -> tuple[str | None, bytes]:
+    """
+    Read the next blob of a PBF file, as it is stored.
+
+    Parameters
+    ----------
+    f
+        The file, at a blob's start.
+
+    Returns
+    -------
+    tuple
+        The blob's type (None at the end of the file) and its data.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a truncated or oversized blob.
+    """
     size = f.read(4)
     if not size:
         return None, b""
@@ -461,7 +484,7 @@ def _next_blob(f: BinaryIO) -> tuple[str | None, bytes]:
     if len(blob) != datasize:
         msg = "a blob is truncated or too large"
         raise UnsupportedPbfError(msg)
-    return kind, _inflate(blob)
+    return kind, blob
 
 
 def _inflate(blob: bytes) -> bytes:
@@ -1028,14 +1051,66 @@ def check_tags(path: Path) -> None:
     with path.open("rb") as f:
         while True:
             try:
-                kind, data = _next_blob(f)
+                kind, blob = _read_blob(f)
+                # most blocks' string tables hold no NUL: only the table is inflated
+                if kind != "OSMData" or not _table_has_nul(blob):
+                    if kind is None:
+                        return
+                    continue
+                data = _inflate(blob)
             except UnsupportedPbfError:
                 return  # a blob osmium refuses, or inflates (lz4): osmium's to read from here
-            if kind is None:
-                return
-            if kind == "OSMData" and _nul_tag(data):
+            if _nul_tag(data):
                 msg = "a tag whose text holds a NUL character"
                 raise NulTagError(msg)
+
+
+def _table_has_nul(blob: bytes) -> bool:
+    """
+    Say whether a block's string table may hold a NUL, inflating the block no further.
+
+    Parameters
+    ----------
+    blob
+        The blob, as stored.
+
+    Returns
+    -------
+    bool
+        False when the table (the block's first field) holds no string with a NUL; True when
+        one does, or when the block is not as writers write it (it is then read whole).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a blob this reader does not inflate.
+    """
+    packed = None
+    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2}):
+        if number == 3:  # noqa: PLR2004 - zlib
+            packed = blob[a:b]
+        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, lz4, zstd
+            msg = "a blob compressed other than with zlib"
+            raise UnsupportedPbfError(msg)
+    if packed is None:
+        return True  # raw: read whole, as it is stored
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(packed, 11)  # the table's key and length
+        if len(data) < 2 or data[0] != 0x0A:  # noqa: PLR2004 - field 1, length-delimited
+            return True
+        length, at = _varint(data, 1)
+        more = at + length - len(data)  # (a max_length of 0 would inflate it all)
+        data = data[: at + length] if more <= 0 else data + inflater.decompress(
+            inflater.unconsumed_tail, more)  # fmt: skip
+    except (zlib.error, UnsupportedPbfError, IndexError):
+        return True
+    if len(data) != at + length:
+        return True
+    try:
+        return bool(_nul_strings(data, at, at + length))
+    except UnsupportedPbfError:
+        return True
 
 
 def _nul_tag(data: bytes) -> bool:
