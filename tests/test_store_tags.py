@@ -102,3 +102,18 @@ def test_no_objects() -> None:
     assert tags.ask(is_walkable, WALKABLE_KEYS) == []
     assert tags.texts([]) == []
     assert tags.value("highway").size == 0
+
+
+def test_more_combinations_than_one_number_holds() -> None:
+    """Values too many to number as one int64 are compared row by row, with the same answers."""
+    rng = np.random.default_rng(9)
+    pool = [*_VALUES, *(f"v{i}" for i in range(200))]
+    objects = [
+        [(key, str(rng.choice(pool))) for key in LANDCOVER_KEYS if rng.random() < 0.8]
+        or [("name", "x")]
+        for _ in range(2000)
+    ]
+    tags = _block(objects, rng, twice=False)
+    counts = [len({t.get(k) for t in map(dict, objects)}) for k in LANDCOVER_KEYS]
+    assert np.prod(np.array(counts, dtype=float)) > 2.0**62  # beyond one number
+    assert tags.ask(landcover_kind, LANDCOVER_KEYS) == [landcover_kind(dict(p)) for p in objects]

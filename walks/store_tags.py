@@ -9,6 +9,7 @@ has its last value, in its first place.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -198,8 +199,21 @@ class BlockTags:
         """
         if not len(self):
             return []
-        values = np.column_stack([self.value(key) for key in keys])
-        combos, inverse = np.unique(values, axis=0, return_inverse=True)
+        # each key's values numbered densely, then each combination as one number
+        values = [self.value(key) for key in keys]
+        numbered = [np.unique(v, return_inverse=True) for v in values]
+        if math.prod(len(distinct) for distinct, _ in numbered) < 2**62:
+            code = np.zeros(len(self), dtype=np.int64)
+            for distinct, dense in numbered:
+                code = code * len(distinct) + dense.ravel()
+            codes, inverse = np.unique(code, return_inverse=True)
+            digits = []
+            for distinct, _ in reversed(numbered):
+                codes, digit = np.divmod(codes, len(distinct))
+                digits.append(distinct[digit])
+            combos = np.column_stack(digits[::-1])
+        else:  # too many to number: compared row by row
+            combos, inverse = np.unique(np.column_stack(values), axis=0, return_inverse=True)
         strings = self.strings
         answers = [
             rule({k: strings[v] for k, v in zip(keys, row, strict=True) if v >= 0})
