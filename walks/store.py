@@ -68,7 +68,6 @@ from walks.data import (
     check_pbf_tags,
 )
 from walks.errors import CacheError, DataError
-from walks.store_build import _read_whole, _stream
 from walks.store_grids import _companions, _count_grids
 from walks.store_groups import (
     _COLUMNS,
@@ -352,6 +351,9 @@ def import_extract(
         raise CacheError(msg) from err
     os.close(fd)
     tmp = Path(tmp_name)
+    # building a store needs the PBF decoder and osmium's pass: not loaded to read one
+    from walks.store_build import _read_whole, _stream  # noqa: PLC0415
+
     try:
         say(f"reading {path.name} into the store")
         try:
