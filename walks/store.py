@@ -329,6 +329,9 @@ def import_extract(
         When the store cannot be written.
     """
     say = progress or (lambda _text: None)
+    # building a store needs the PBF decoder and osmium's pass: not loaded to read one
+    from walks.store_build import _read_whole, _stream  # noqa: PLC0415
+
     path = check_extract(osm_file)
     check_pbf_tags(path)  # before osmium reads it: a tag holding a NUL crashes osmium
     stamp = fingerprint(path)
@@ -351,9 +354,6 @@ def import_extract(
         raise CacheError(msg) from err
     os.close(fd)
     tmp = Path(tmp_name)
-    # building a store needs the PBF decoder and osmium's pass: not loaded to read one
-    from walks.store_build import _read_whole, _stream  # noqa: PLC0415
-
     try:
         say(f"reading {path.name} into the store")
         try:
