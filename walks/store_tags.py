@@ -134,26 +134,34 @@ class BlockTags:
         numpy.ndarray
             One flag per string of the table.
         """
-        index = self._index
-        if index is None:  # a text twice in the table (a careless writer's)
-            table = self.strings
-            return np.fromiter((s in names for s in table), dtype=bool, count=len(table))
+        index, places = self._index
         flags = np.zeros(len(self.strings), dtype=bool)
-        flags[[index[name] for name in names if name in index]] = True
+        for name in names:
+            if name in places:
+                flags[places[name]] = True
+            elif name in index:
+                flags[index[name]] = True
         return flags
 
     @cached_property
-    def _index(self) -> dict[str, int] | None:
+    def _index(self) -> tuple[dict[str, int], dict[str, list[int]]]:
         """
-        Index the string table by text, when no text is in it twice.
+        Index the string table by text.
 
         Returns
         -------
-        dict or None
-            Each text's place, or None when a text is in the table twice.
+        tuple of dict
+            Each text's place, and every place of the texts the table holds more than once
+            (the empty string, at least, in most files' tables).
         """
-        index = dict(zip(self.strings, range(len(self.strings)), strict=True))
-        return index if len(index) == len(self.strings) else None
+        table = self.strings
+        index = dict(zip(table, range(len(table)), strict=True))
+        places: dict[str, list[int]] = {}
+        if len(index) < len(table):
+            for i, text in enumerate(table):
+                if index[text] != i:  # not its last place (which the list starts with)
+                    places.setdefault(text, [index[text]]).append(i)
+        return index, places
 
     def value(self, key: str, *, last: bool = True) -> _I64:
         """
@@ -250,12 +258,11 @@ class BlockTags:
         """
         owner = np.repeat(np.arange(len(self)), np.diff(self.starts))
         key = self.keys
-        if self._index is None:  # a text twice in the table: compare texts, not places
-            first: dict[str, int] = {}
-            same = np.fromiter(
-                (first.setdefault(s, i) for i, s in enumerate(self.strings)),
-                dtype=np.int64, count=len(self.strings),
-            )  # fmt: skip
+        places = self._index[1]
+        if places:  # a text twice in the table: compare texts, not places
+            same = np.arange(len(self.strings), dtype=np.int64)
+            for where in places.values():
+                same[where] = min(where)
             key = same[key]
         order = np.lexsort((key, owner))
         repeated = (owner[order][1:] == owner[order][:-1]) & (key[order][1:] == key[order][:-1])
