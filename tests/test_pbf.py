@@ -550,7 +550,7 @@ def test_areas_of_closed_ways_from_the_arrays_are_osmium_s(
     assert not _read_by_osmium_alone(caplog)
     # ccw, cw, mid, twice (one node twice in a row is one point) and five; not five missing
     # a node nor five of area=no; not the others
-    assert "13 areas of plain rings written from the arrays" in caplog.text
+    assert "13 areas of plain rings written from the arrays, " in caplog.text
     everything = read_features(extract, bool)
     found = store.load_features(extract, None, bool, tmp_path / "cache")
     assert found.features == everything.features

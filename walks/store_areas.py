@@ -31,7 +31,7 @@ from walks.data import AREA_HIGHWAYS
 from walks.pbf import UnsupportedPbfError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator
     from pathlib import Path
 
     from walks.pbf import RelationBlock
@@ -474,19 +474,22 @@ class FileRelations:
     walkable
         The walkable multipolygons' candidates (``type=multipolygon`` and a ``highway`` of
         ``AREA_HIGHWAYS``), in file order.
-    areas
-        The relations osmium makes areas of (``MultipolygonManager::new_relation``: a
-        ``type`` of ``multipolygon`` or ``boundary``, a way member), in file order.
+    blocks
+        The relation blocks.
+    chosen
+        Per block, the relations osmium makes areas of (``MultipolygonManager::new_relation``:
+        a ``type`` of ``multipolygon`` or ``boundary``, a way member).
     newest
         The newest timestamp after 1970 (seconds), or -1.
     """
 
     walkable: list[Relation]
-    areas: list[Relation]
+    blocks: list[RelationBlock]
+    chosen: list[_I64]
     newest: int
 
     @classmethod
-    def of(cls, blocks: Sequence[RelationBlock]) -> FileRelations:
+    def of(cls, blocks: list[RelationBlock]) -> FileRelations:
         """
         Pick the relations from their blocks.
 
@@ -506,23 +509,26 @@ class FileRelations:
             For a relation or member of id 0 or less (osmium's reading decides about those).
         """
         walkable: list[Relation] = []
-        areas: list[Relation] = []
+        chosen: list[_I64] = []
         newest = -1
         for block in blocks:
             newest = max(newest, block.newest)
             types = _first_values(block, "type")
             squares = _first_values(block, "highway")
-            for i in np.flatnonzero(np.isin(types, ("multipolygon", "boundary"))).tolist():
-                relation = _relation(block, i)
-                if not any(m.type == "w" for m in relation.members):
-                    continue
-                if relation.id <= 0 or any(m.ref <= 0 for m in relation.members):
-                    msg = "a relation or member of id 0 or less"
-                    raise UnsupportedPbfError(msg)
-                areas.append(relation)
-                if types[i] == "multipolygon" and squares[i] in AREA_HIGHWAYS:
-                    walkable.append(relation)
-        return cls(walkable, areas, newest)
+            runs = np.concatenate(([0], np.cumsum(block.member_types == 1)))
+            offsets = block.member_offsets
+            with_ways = runs[offsets[1:]] > runs[offsets[:-1]]
+            pick = np.flatnonzero(np.isin(types, ["multipolygon", "boundary"]) & with_ways)
+            index, _ = _spans(offsets, pick)
+            if (pick.size and int(block.ids[pick].min()) <= 0) or (
+                index.size and int(block.member_ids[index].min()) <= 0
+            ):
+                msg = "a relation or member of id 0 or less"
+                raise UnsupportedPbfError(msg)
+            chosen.append(pick)
+            squared = (types[pick] == "multipolygon") & np.isin(squares[pick], list(AREA_HIGHWAYS))
+            walkable += [_relation(block, i) for i in pick[squared].tolist()]
+        return cls(walkable, blocks, chosen, newest)
 
     def walkable_members(self) -> set[int]:
         """
@@ -535,17 +541,77 @@ class FileRelations:
         """
         return {m.ref for r in self.walkable for m in r.members if m.type == "w"}
 
-    def area_members(self) -> _I64:
+    def elements(self) -> tuple[_I64, _I64, _I64]:
         """
-        Name the member ways of the relations osmium makes areas of.
+        List the way members of the relations osmium makes areas of (its member database).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Each member's relation (its place among these relations), place among the
+            relation's members, and way id.
+        """
+        relation, number, way = [], [], []
+        seen = 0
+        for block, pick in zip(self.blocks, self.chosen, strict=True):
+            index, starts = _spans(block.member_offsets, pick)
+            ways = block.member_types[index] == 1
+            owner = np.repeat(np.arange(seen, seen + pick.size), np.diff(starts))
+            relation.append(owner[ways])
+            number.append((index - np.repeat(block.member_offsets[pick], np.diff(starts)))[ways])
+            way.append(block.member_ids[index][ways])
+            seen += pick.size
+        if not relation:
+            none = np.zeros(0, dtype=np.int64)
+            return none, none, none
+        return np.concatenate(relation), np.concatenate(number), np.concatenate(way)
+
+    def count(self) -> int:
+        """
+        Count the relations osmium makes areas of.
+
+        Returns
+        -------
+        int
+            How many.
+        """
+        return sum(p.size for p in self.chosen)
+
+    def ids(self) -> _I64:
+        """
+        Name the relations osmium makes areas of.
 
         Returns
         -------
         numpy.ndarray
-            Their ids, sorted, once each.
+            Their ids, in file order.
         """
-        refs = [m.ref for r in self.areas for m in r.members if m.type == "w"]
-        return np.unique(np.array(refs, dtype=np.int64))
+        if not self.blocks:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([b.ids[p] for b, p in zip(self.blocks, self.chosen, strict=True)])
+
+
+def _spans(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64]:
+    """
+    Index the runs of some items (a relation's members) one after the other.
+
+    Parameters
+    ----------
+    offsets
+        ``offsets[i]:offsets[i + 1]`` is item ``i``'s run.
+    chosen
+        The items.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The indices into the runs' values, and where each chosen item's run starts among them.
+    """
+    first = offsets[chosen]
+    sizes = offsets[chosen + 1] - first
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    index = np.arange(int(starts[-1]), dtype=np.int64) + np.repeat(first - starts[:-1], sizes)
+    return index, starts
 
 
 def _first_values(block: RelationBlock, key: str) -> np.ndarray[Any, np.dtype[np.object_]]:
@@ -607,10 +673,10 @@ def _relation(block: RelationBlock, i: int) -> Relation:
 
 def area_order(
     way_events: tuple[_I64, _I64],
-    relations: list[Relation],
+    relations: FileRelations,
     found: tuple[_I64, _I64],
     first: int,
-) -> tuple[_I64, _I64, list[Relation]]:
+) -> tuple[_I64, _I64, _Bool]:
     """
     Give each area the place osmium's pass over the whole file gives it.
 
@@ -625,7 +691,7 @@ def area_order(
     way_events
         The ways whose own areas are made, and their places among the file's ways.
     relations
-        The relations osmium makes areas of, in file order.
+        The relations osmium makes areas of.
     found
         Their member ways in the file (ids, sorted) and those ways' places among the ways.
     first
@@ -633,9 +699,9 @@ def area_order(
 
     Returns
     -------
-    tuple
-        Each way's area place (in ``way_events``' order), the complete relations' places,
-        and those relations.
+    tuple of numpy.ndarray
+        Each way's area place (in ``way_events``' order), each relation's place (meaningless
+        where it is not complete), and which relations are complete.
 
     Raises
     ------
@@ -643,33 +709,32 @@ def area_order(
         When the places would run past 2**62 (the railways' places).
     """
     ways, at = found
-    complete: list[Relation] = []
-    done_at: list[int] = []
-    done_member: list[int] = []
-    for relation in relations:
-        refs = [(n, m.ref) for n, m in enumerate(relation.members) if m.type == "w"]
-        ids = np.array([r for _, r in refs], dtype=np.int64)
-        where = np.minimum(np.searchsorted(ways, ids), max(ways.size - 1, 0))
-        if not ways.size or not bool((ways[where] == ids).all()):
-            continue  # a member way missing: osmium never completes it
-        places = at[where]
-        last = int(places.max())
-        complete.append(relation)
-        done_at.append(last)
-        # the member whose arrival completes it: the way's last place among the members
-        done_member.append(max(n for (n, _), p in zip(refs, places.tolist(), strict=True)
-                               if p == last))  # fmt: skip
-    n_ways, n_rel = len(way_events[0]), len(complete)
-    step = np.concatenate((2 * way_events[1] + 1, 2 * np.array(done_at, dtype=np.int64) + 0))
-    member = np.concatenate((np.zeros(n_ways, np.int64), np.array(done_member, dtype=np.int64)))
-    rank = np.concatenate((np.zeros(n_ways, np.int64), np.arange(n_rel, dtype=np.int64)))
-    order = np.lexsort((rank, member, step))
-    place = np.empty(n_ways + n_rel, dtype=np.int64)
-    place[order] = first + np.arange(n_ways + n_rel, dtype=np.int64) * AREA_STEP
+    relation, number, way = relations.elements()
+    count = relations.count()
+    where = np.minimum(np.searchsorted(ways, way), max(ways.size - 1, 0))
+    there = (ways[where] == way) if ways.size else np.zeros(way.size, dtype=bool)
+    complete = np.ones(count, dtype=bool)
+    complete[relation[~there]] = False  # a member way missing: osmium never completes it
+    keep = complete[relation]
+    relation, number, step = relation[keep], number[keep], at[where[keep]]
+    # the member that completes a relation: its last way read, at its last place among them
+    order = np.lexsort((number, step, relation))
+    ends = np.append(relation[order][1:] != relation[order][:-1], relation.size > 0)
+    last = order[np.flatnonzero(ends[: relation.size])]
+    done = np.flatnonzero(complete)
+    n_ways = len(way_events[0])
+    steps = np.concatenate((2 * way_events[1] + 1, 2 * step[last]))
+    member = np.concatenate((np.zeros(n_ways, np.int64), number[last]))
+    rank = np.concatenate((np.zeros(n_ways, np.int64), done))
+    events = np.lexsort((rank, member, steps))
+    place = np.empty(n_ways + done.size, dtype=np.int64)
+    place[events] = first + np.arange(n_ways + done.size, dtype=np.int64) * AREA_STEP
     if place.size and int(place.max()) + AREA_STEP >= 2**62:
         msg = "too many areas"
         raise UnsupportedPbfError(msg)
-    return place[:n_ways], place[n_ways:], complete
+    relation_places = np.zeros(count, dtype=np.int64)
+    relation_places[done] = place[n_ways:]
+    return place[:n_ways], relation_places, complete
 
 
 def _varints(values: _I64) -> tuple[bytes, _I64]:
@@ -807,7 +872,7 @@ def write_pbf(
     path: Path,
     nodes: tuple[_I64, _I64, _I64],
     ways: tuple[_I64, _I64, _I64, list[tuple[tuple[str, str], ...]]],
-    relations: list[Relation],
+    relations: list[tuple[RelationBlock, _I64]],
 ) -> None:
     """
     Write a small PBF file: untagged nodes, ways and relations (blobs stored raw).
@@ -822,7 +887,7 @@ def write_pbf(
         Way ids (ascending), ``offsets`` (``refs[offsets[i]:offsets[i + 1]]`` are way ``i``'s
         nodes), the nodes, and each way's tags.
     relations
-        The relations, in the order to write them.
+        Relation blocks, each with the relations of it to write (in file order).
     """
     with path.open("wb") as f:
         _blob(f, "OSMHeader", _field(4, b"OsmSchema-V0.6") + _field(4, b"DenseNodes"))
@@ -834,39 +899,92 @@ def write_pbf(
             )
             _blob(f, "OSMData", _field(1, _field(1, b"")) + _field(2, _field(2, dense)))
         way_ids, offsets, refs, tags = ways
-        sizes = np.diff(offsets)
-        delta = _steps(refs)
-        heads = offsets[:-1][sizes > 0]
-        delta[heads] = refs[heads]
-        data, ends = _varints(_zigzag(delta))
-        byte_at = np.concatenate(([0], ends))[offsets].tolist()
-        ids = way_ids.tolist()
-        for a in range(0, len(ids), _BLOCK):
+        data, byte_at = _runs(refs, offsets, delta=True)
+        heads, head_at = _runs(way_ids, np.arange(way_ids.size + 1, dtype=np.int64), delta=False)
+        for a in range(0, way_ids.size, _BLOCK):
             strings: dict[str, int] = {"": 0}
             parts = [
                 _field(3, b"".join((
-                    _varint(1 << 3) + _varint(ids[k]),
-                    _string_run(2, [key for key, _ in tags[k]], strings),
-                    _string_run(3, [value for _, value in tags[k]], strings),
+                    b"\x08" + heads[head_at[k] : head_at[k + 1]],
+                    _string_run(2, [key for key, _ in tags[k]], strings) if tags[k] else b"",
+                    _string_run(3, [value for _, value in tags[k]], strings) if tags[k] else b"",
                     _field(8, data[byte_at[k] : byte_at[k + 1]]),
                 )))
-                for k in range(a, min(a + _BLOCK, len(ids)))
+                for k in range(a, min(a + _BLOCK, way_ids.size))
             ]  # fmt: skip
-            _blob(f, "OSMData", _block(strings, b"".join(parts)))
-        for a in range(0, len(relations), _BLOCK):
-            strings = {"": 0}
-            parts = []
-            for relation in relations[a : a + _BLOCK]:
-                members = np.array([m.ref for m in relation.members], dtype=np.int64)
-                parts.append(_field(4, b"".join((
-                    _varint(1 << 3) + _varint(relation.id),
-                    _string_run(2, [k for k, _ in relation.tags.pairs], strings),
-                    _string_run(3, [v for _, v in relation.tags.pairs], strings),
-                    _string_run(8, [m.role for m in relation.members], strings),
-                    _packed(9, _zigzag(_steps(members))),
-                    _field(10, bytes(_TYPES.index(m.type) for m in relation.members)),
-                ))))  # fmt: skip
-            _blob(f, "OSMData", _block(strings, b"".join(parts)))
+            table = b"".join(_field(1, text.encode()) for text in strings)
+            _blob(f, "OSMData", _field(1, table) + _field(2, b"".join(parts)))
+        for block, chosen in relations:
+            if chosen.size:
+                _blob(f, "OSMData", _relation_block(block, chosen))
+
+
+def _runs(values: _I64, offsets: _I64, *, delta: bool) -> tuple[bytes, list[int]]:
+    """
+    Encode runs of values as varints, all at once.
+
+    Parameters
+    ----------
+    values
+        The values, run after run.
+    offsets
+        ``values[offsets[i]:offsets[i + 1]]`` is run ``i``.
+    delta
+        Zig-zag and delta code each run (from 0 at its start), as ids are in PBF.
+
+    Returns
+    -------
+    tuple
+        The bytes, and where each run's bytes start (one more: the end).
+    """
+    if delta:
+        coded = _steps(values)
+        sizes = np.diff(offsets)
+        heads = offsets[:-1][sizes > 0]
+        coded[heads] = values[heads]
+        values = _zigzag(coded)
+    data, ends = _varints(values)
+    return data, np.concatenate(([0], ends))[offsets].tolist()
+
+
+def _relation_block(block: RelationBlock, chosen: _I64) -> bytes:
+    """
+    Encode some relations of a block as a primitive block, with the block's string table.
+
+    Parameters
+    ----------
+    block
+        The relations.
+    chosen
+        Which.
+
+    Returns
+    -------
+    bytes
+        The block.
+    """
+    members, member_starts = _spans(block.member_offsets, chosen)
+    tags, tag_starts = _spans(block.tag_offsets, chosen)
+    ids, id_at = _runs(block.ids[chosen], np.arange(chosen.size + 1, dtype=np.int64), delta=False)
+    refs, ref_at = _runs(block.member_ids[members], member_starts, delta=True)
+    roles, role_at = _runs(block.roles[members], member_starts, delta=False)
+    keys, key_at = _runs(block.keys[tags], tag_starts, delta=False)
+    values, value_at = _runs(block.values[tags], tag_starts, delta=False)
+    types = block.member_types[members].astype(np.uint8).tobytes()
+    member_at = member_starts.tolist()
+    parts = [
+        _field(4, b"".join((
+            b"\x08" + ids[id_at[k] : id_at[k + 1]],
+            _field(2, keys[key_at[k] : key_at[k + 1]]),
+            _field(3, values[value_at[k] : value_at[k + 1]]),
+            _field(8, roles[role_at[k] : role_at[k + 1]]),
+            _field(9, refs[ref_at[k] : ref_at[k + 1]]),
+            _field(10, types[member_at[k] : member_at[k + 1]]),
+        )))
+        for k in range(chosen.size)
+    ]  # fmt: skip
+    table = b"".join(_field(1, text.encode()) for text in block.strings)
+    return _field(1, table) + _field(2, b"".join(parts))
 
 
 def _string_run(number: int, texts: list[str], strings: dict[str, int]) -> bytes:
@@ -889,26 +1007,6 @@ def _string_run(number: int, texts: list[str], strings: dict[str, int]) -> bytes
     """
     add = strings.setdefault
     return _field(number, b"".join(_varint(add(t, len(strings))) for t in texts))
-
-
-def _block(strings: dict[str, int], group: bytes) -> bytes:
-    """
-    Encode a primitive block of one group.
-
-    Parameters
-    ----------
-    strings
-        Its string table, by text (in index order).
-    group
-        The group's fields.
-
-    Returns
-    -------
-    bytes
-        The block.
-    """
-    table = b"".join(_field(1, text.encode()) for text in strings)
-    return _field(1, table) + _field(2, group)
 
 
 def _blob(f: Any, kind: str, data: bytes) -> None:  # noqa: ANN401 - a binary file

@@ -605,7 +605,10 @@ def _pass_arrays(
                 msg = "an area of too many rings"
                 raise UnsupportedPbfError(msg)
             at_zero = at_zero or zero
-    log.debug("%d areas of plain rings written from the arrays", rows.closed.count())
+    log.debug(
+        "%d areas of plain rings written from the arrays, %d made by osmium of a small file",
+        rows.closed.count(), len(rows.places),
+    )  # fmt: skip
     at_zero = rows.closed.write((features, buildings, cover)) or at_zero
     _finish(db, (ways, areas, features, buildings, cover, rails))
     return rows.newest, at_zero

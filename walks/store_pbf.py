@@ -31,7 +31,7 @@ from walks.data import (
     is_walkable,
     landcover_kind,
 )
-from walks.pbf import NodeBlock, UnsupportedPbfError, WayBlock, blocks, relations
+from walks.pbf import NodeBlock, RelationBlock, UnsupportedPbfError, WayBlock, blocks, relations
 from walks.store_areas import FileRelations, Relation, area_order, write_pbf
 from walks.store_groups import _NEXT, _PAIR, _tags_text
 
@@ -95,7 +95,7 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
     found = FileRelations.of(relation_blocks)
     del relation_blocks
     members = found.walkable_members()
-    tracked = found.area_members()
+    tracked = np.unique(found.elements()[2])
     parts: list[tuple[_I64, _I32, _I32]] = []
     nodes: _Nodes | None = None
     wanted = (members, np.array(sorted(members), dtype=np.int64))
@@ -125,7 +125,7 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
         part, complex_ways = _closed(block, nodes)
         if part is not None:
             closed.append((part, seen + np.searchsorted(ids, part.ids)))
-        chosen = np.union1d(np.flatnonzero(np.isin(ids, tracked)), complex_ways)
+        chosen = np.union1d(np.flatnonzero(_among(ids, tracked)), complex_ways)
         if chosen.size:
             odd.append(_SmallWays.of(block, chosen, complex_ways, seen))
         seen += ids.size
@@ -137,18 +137,49 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
     way_ids = np.concatenate([p.ids for p, _ in closed] + [everything.ids[is_complex]])
     way_at = np.concatenate([at for _, at in closed] + [everything.at[is_complex]])
     way_places, relation_places, complete = area_order(
-        (way_ids, way_at), found.areas, (everything.ids, everything.at), first_area
+        (way_ids, way_at), found, (everything.ids, everything.at), first_area
     )
     plain = sum(len(p.ids) for p, _ in closed)
     cut = np.cumsum([len(p.ids) for p, _ in closed[:-1]]).astype(np.int64)
     areas = ClosedWays([p for p, _ in closed], np.split(way_places[:plain], cut) if closed else [])
     complex_ids = everything.ids[is_complex].tolist()
     places = {("w", w): p for w, p in zip(complex_ids, way_places[plain:].tolist(), strict=True)}
-    places.update({("r", r.id): p for r, p in zip(complete, relation_places.tolist(), strict=True)})
+    places.update(zip(zip(itertools.repeat("r"), found.ids()[complete].tolist()),
+                      relation_places[complete].tolist(), strict=True))  # fmt: skip
     if places:
-        everything.write(small, nodes, complete)
+        bounds = np.cumsum([0] + [p.size for p in found.chosen]).tolist()
+        written = [
+            (block, pick[complete[a:b]])
+            for block, pick, a, b in zip(
+                found.blocks, found.chosen, bounds[:-1], bounds[1:], strict=True
+            )
+        ]
+        everything.write(small, nodes, written)
     stamp = dt.datetime.fromtimestamp(newest, dt.UTC) if newest >= 0 else None
     return PbfRows(shapes, walkable, at_zero, stamp, areas, found.walkable, places)
+
+
+def _among(values: _I64, known: _I64) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """
+    Say which values are among some known ones (``numpy.isin`` by a binary search).
+
+    Parameters
+    ----------
+    values
+        The values.
+    known
+        The known values, sorted.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per value.
+    """
+    if not known.size:
+        return np.zeros(len(values), dtype=bool)
+    where = np.minimum(np.searchsorted(known, values), known.size - 1)
+    found: np.ndarray[Any, np.dtype[np.bool_]] = known[where] == values
+    return found
 
 
 @dataclass(frozen=True)
@@ -266,7 +297,7 @@ class _SmallWays:
             list(itertools.chain.from_iterable(p.tags for p in parts)),
         )  # fmt: skip
 
-    def write(self, path: Path, nodes: _Nodes, complete: list[Relation]) -> None:
+    def write(self, path: Path, nodes: _Nodes, complete: list[tuple[RelationBlock, _I64]]) -> None:
         """
         Write the small file: these ways, their nodes in the file, and the relations.
 
@@ -277,7 +308,7 @@ class _SmallWays:
         nodes
             Every node.
         complete
-            The relations.
+            The relation blocks, with the relations of each to write.
         """
         used = np.unique(self.refs)
         if nodes.ids.size and used.size:
