@@ -763,3 +763,25 @@ def test_relations_between_the_ways_are_read_by_osmium(
     assert stored.features == read_features(target, bool).features
     assert not found  # the last block holds a way: the relation before it is not read
     assert _read_by_osmium_alone(caplog)
+
+
+def test_relations_out_of_order_are_read_by_osmium(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One relation id twice (two areas of one id) or relations out of order: osmium's."""
+    nodes, refs = _shapes({"a": [(0, 0), (2, 0), (2, 2), (0, 2)]}, 1)
+    (a,) = refs.values()
+    grass = {"type": "multipolygon", "landuse": "grass"}
+    for k, ids in enumerate(([5, 5], [6, 5])):
+        relations = [
+            (i, [("w", 100, "outer")], {**grass, "name": f"r{n}"}) for n, i in enumerate(ids)
+        ]
+        extract = _write((nodes, [(100, [*a, a[0]], {"building": "yes"})], relations),
+                         tmp_path / f"twice{k}.osm.pbf")  # fmt: skip
+        caplog.clear()
+        caplog.set_level(logging.DEBUG, logger="walks.store")
+        import_extract(extract, tmp_path / "cache")
+        assert _read_by_osmium_alone(caplog)
+        stored = store.load_features(extract, None, bool, tmp_path / "cache")
+        assert stored.features == read_features(extract, bool).features
+        assert len(stored.features) == 3

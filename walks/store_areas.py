@@ -506,13 +506,20 @@ class FileRelations:
         Raises
         ------
         UnsupportedPbfError
-            For a relation or member of id 0 or less (osmium's reading decides about those).
+            For relations out of order, or a relation or member of id 0 or less (osmium's
+            reading decides about those).
         """
         walkable: list[Relation] = []
         chosen: list[_I64] = []
-        newest = -1
+        newest = last = -1
         for block in blocks:
             newest = max(newest, block.newest)
+            ids = block.ids
+            if ids.size and (int(ids[0]) <= last or not bool((ids[1:] > ids[:-1]).all())):
+                # one relation twice would be two areas of one id: osmium's to place
+                msg = "relations out of order"
+                raise UnsupportedPbfError(msg)
+            last = int(ids[-1]) if ids.size else last
             types = _first_values(block, "type")
             squares = _first_values(block, "highway")
             runs = np.concatenate(([0], np.cumsum(block.member_types == 1)))

@@ -1,9 +1,10 @@
 """Building a region store: one pass over an extract into the store's tables.
 
 ``walks.store.import_extract`` names the file and renames it into place; this module fills it.
-A PBF file's nodes and ways are read as arrays (``walks.store_pbf``), the areas and relations by
-osmium (``_pass``), which reads alone any other file; an unsorted or hand-made file is read whole
-(``_read_whole``). Rows go to each table in chunks sorted along a Z-order curve (``_Table``).
+A PBF file is read as arrays (``walks.store_pbf``, ``_pass_arrays``): osmium makes only the areas
+of its relations and complex ways, over a small file (``walks.store_areas``). osmium reads alone
+any other file (``_pass``); an unsorted or hand-made file is read whole (``_read_whole``). Rows
+go to each table in chunks sorted along a Z-order curve (``_Table``).
 """
 
 from __future__ import annotations
