@@ -770,11 +770,15 @@ def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
         no = ways[[block.strings[v] == "no" for v in values.tolist()]]
         chosen = np.setdiff1d(chosen, no)
     refs = block.refs
-    ends = np.concatenate((refs[offsets[chosen]], refs[offsets[chosen + 1] - 1]))
-    lat, lon, known = nodes.ints(ends)
-    half = chosen.size
-    chosen = chosen[known[:half] & known[half:] & (lat[:half] == lat[half:])
-                    & (lon[:half] == lon[half:])]  # fmt: skip
+    # closed by location: most by their first node again; the others are looked up
+    other = chosen[refs[offsets[chosen]] != refs[offsets[chosen + 1] - 1]]
+    if other.size:
+        ends = np.concatenate((refs[offsets[other]], refs[offsets[other + 1] - 1]))
+        lat, lon, known = nodes.ints(ends)
+        half = other.size
+        apart = ~(known[:half] & known[half:] & (lat[:half] == lat[half:])
+                  & (lon[:half] == lon[half:]))  # fmt: skip
+        chosen = np.setdiff1d(chosen, other[apart])
     if not chosen.size:
         return None, none
     index, starts = _gather(offsets, chosen)
