@@ -22,7 +22,7 @@ from walks import store
 from walks.area import area_from_bbox
 from walks.data import read_extract, read_features
 from walks.errors import DataError
-from walks.pbf import NodeBlock, UnsupportedPbfError, blocks, varints
+from walks.pbf import NodeBlock, UnsupportedPbfError, blocks, relations, varints
 from walks.store import import_extract, load_ways
 
 DATA = SHARED / "data"
@@ -548,11 +548,240 @@ def test_areas_of_closed_ways_from_the_arrays_are_osmium_s(
     caplog.set_level(logging.DEBUG, logger="walks.store")
     import_extract(extract, tmp_path / "cache")
     assert not _read_by_osmium_alone(caplog)
-    # ccw, cw, mid and five; not five missing a node nor five of area=no; not the others
-    assert "10 areas of plain rings written from the arrays" in caplog.text
+    # ccw, cw, mid, twice (one node twice in a row is one point) and five; not five missing
+    # a node nor five of area=no; not the others
+    assert "13 areas of plain rings written from the arrays, " in caplog.text
     everything = read_features(extract, bool)
     found = store.load_features(extract, None, bool, tmp_path / "cache")
     assert found.features == everything.features
     assert found.buildings == everything.buildings
     assert found.landcover == everything.landcover
     assert [f.osm_id for f in found.features][:2] == [7, 100]  # osmium's order
+
+
+# ------------------------------------------------- relations and areas without osmium's pass
+
+
+def _relation_view(path: Path) -> list[Any]:
+    """Every relation's id, tags and members, from walks.pbf's arrays (read from the end)."""
+    found, _ = relations(path)
+    out = []
+    for block in found:
+        s = block.strings
+        for i, relation_id in enumerate(block.ids.tolist()):
+            a, b = int(block.tag_offsets[i]), int(block.tag_offsets[i + 1])
+            tags = [(s[block.keys[k]], s[block.values[k]]) for k in range(a, b)]
+            a, b = int(block.member_offsets[i]), int(block.member_offsets[i + 1])
+            members = [
+                ("nwr"[block.member_types[k]], int(block.member_ids[k]), s[block.roles[k]])
+                for k in range(a, b)
+            ]
+            out.append((relation_id, tags, members))
+    return out
+
+
+@pytest.mark.parametrize("name", ["munich", "andorra", "paris", "krems"])
+def test_relations_read_from_the_end_are_osmium_s(
+    name: str, sorted_copies: dict[str, Path]
+) -> None:
+    """Every relation's id, tags and members (roles, types), as osmium reads them."""
+    path = EXTRACTS[name] if EXTRACTS[name].suffix == ".pbf" else sorted_copies[name]
+    want = [
+        (r.id, [(t.k, t.v) for t in r.tags], [(m.type, m.ref, m.role) for m in r.members])
+        for r in osmium.FileProcessor(str(path), osmium.osm.RELATION)
+    ]
+    assert len(want) > 10
+    assert _relation_view(path) == want
+
+
+def _same_as_the_file(extract: Path, cache: Path, caplog: pytest.LogCaptureFixture) -> str:
+    """Import a file with the arrays; its areas, features, buildings and land cover are the
+    file's, in the file's order. Gives the import's log."""
+    caplog.set_level(logging.DEBUG, logger="walks.store")
+    import_extract(extract, cache)
+    assert not _read_by_osmium_alone(caplog)
+    assert load_ways(extract, None, cache).areas == read_extract(extract).areas
+    everything = read_features(extract, bool)
+    found = store.load_features(extract, None, bool, cache)
+    assert [(f.osm_type, f.osm_id) for f in found.features] == [
+        (f.osm_type, f.osm_id) for f in everything.features
+    ]
+    assert found.features == everything.features
+    assert found.buildings == everything.buildings
+    assert found.landcover == everything.landcover
+    return caplog.text
+
+
+def _shapes(
+    shapes: dict[str, list[tuple[float, float]]], first_id: int
+) -> tuple[list[Any], dict[str, list[int]]]:
+    """Nodes (one per point, 1e-4 degree apart, side by side) and each shape's node ids."""
+    nodes: list[Any] = []
+    refs: dict[str, list[int]] = {}
+    for k, (name, ring) in enumerate(shapes.items()):
+        refs[name] = []
+        for dx, dy in ring:
+            nodes.append((first_id + len(nodes), (11.5 + k / 100 + dx / 1e4, 48.1 + dy / 1e4), {}))
+            refs[name].append(nodes[-1][0])
+    return nodes, refs
+
+
+def test_closed_ways_osmium_makes_no_area_of_are_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Crossing, touching, turning back, too few points, a node missing or off the globe, not
+    closed, untagged, area=no: no rows, as osmium makes no area (or an empty one); a way closed
+    by another node at its first location is an area."""
+    nodes, refs = _shapes({
+        "square": [(0, 0), (2, 0), (2, 2), (0, 2)], "bowtie": [(0, 0), (2, 0), (0, 2), (2, 2)],
+        "touch": [(0, 0), (4, 0), (4, 4), (2, 0)], "back": [(0, 0), (4, 0), (1, 0), (1, 2)],
+        "few": [(0, 0), (2, 0)], "missing": [(0, 0), (2, 0), (2, 2)],
+        "open": [(0, 0), (2, 0), (2, 2)], "untagged": [(0, 0), (2, 0), (2, 2)],
+        "no": [(0, 0), (2, 0), (2, 2)], "by-location": [(0, 0), (3, 0), (3, 3), (0, 3), (0, 0)],
+        "off": [(0, 0), (2, 0), (2, 2)],
+    }, 1)  # fmt: skip
+    ways = []
+    for k, (name, ring) in enumerate(refs.items()):
+        closed = ring if name in ("open", "by-location") else [*ring, ring[0]]
+        if name == "few":
+            closed = [ring[0], ring[1], ring[1], ring[0]]
+        if name == "missing":
+            closed = [ring[0], ring[1], 10**9, ring[2], ring[0]]
+        tags = {"building": "yes", "name": name}
+        tags = (
+            {}
+            if name == "untagged"
+            else {"area": "no", "leisure": "park"}
+            if name == "no"
+            else tags
+        )
+        ways.append((100 + k, closed, tags))
+    off = refs["off"][1]
+    nodes = [(i, (200.0, 48.1) if i == off else xy, t) for i, xy, t in nodes]
+    extract = _write((nodes, ways, []), tmp_path / "rejected.osm.pbf")
+    log = _same_as_the_file(extract, tmp_path / "cache", caplog)
+    assert "2 areas of plain rings written from the arrays, 0 made by osmium" in log
+    found = store.load_features(extract, None, bool, tmp_path / "cache")
+    assert [f.tags["name"] for f in found.features if f.osm_type == "way"] == [
+        "square",
+        "by-location",
+    ]
+
+
+def test_complex_ways_are_shaped_by_osmium(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A way through one location twice (two squares touching at a corner, a spike) is
+    shaped by osmium over the small file (two rings, or one), in its place among the others."""
+    nodes, refs = _shapes({
+        "before": [(0, 0), (2, 0), (2, 2), (0, 2)],
+        "eight": [(0, 0), (2, 0), (2, 2), (4, 2), (4, 4), (2, 4), (2, 2), (0, 2)],
+        "spike": [(0, 0), (2, 0), (3, 0), (2, 0), (2, 2), (0, 2)],
+        "after": [(0, 0), (2, 0), (2, 2), (0, 2)],
+    }, 1)  # fmt: skip
+    ring = refs["eight"]
+    ring[6] = ring[2]  # the same node again: the squares share a corner
+    ways = [(100 + k, [*r, r[0]], {"building": "yes", "name": n})
+            for k, (n, r) in enumerate(refs.items())]  # fmt: skip
+    extract = _write((nodes, ways, []), tmp_path / "complex.osm.pbf")
+    log = _same_as_the_file(extract, tmp_path / "cache", caplog)
+    assert "2 areas of plain rings written from the arrays, 2 made by osmium" in log
+    found = store.load_features(extract, None, bool, tmp_path / "cache")
+    assert [f.tags["name"] for f in found.features] == ["before", "eight", "spike", "after"]
+    assert len(found.buildings) == 5  # the eight is two rings
+
+
+def test_relation_areas_come_where_osmium_makes_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A relation's area comes when its last member way is read: before that way's own area;
+    relations completed by one way in the order of the way's place among their members, then
+    of the relations; a relation missing a way, or not a multipolygon, makes none."""
+    nodes, refs = _shapes({
+        "halves": [(0, 0), (2, 0), (2, 2), (0, 2)], "house": [(4, 0), (6, 0), (6, 2), (4, 2)],
+        "yard": [(8, 0), (9, 0), (9, 1), (8, 1)], "path": [(0, 5), (3, 5)],
+    }, 1)  # fmt: skip
+    halves, house, yard, path = refs.values()
+    ways = [
+        (10, halves[:3], {}), (11, [*halves[2:], halves[0]], {}),
+        (12, [*house, house[0]], {"building": "house"}),
+        (13, [*yard, yard[0]], {"landuse": "grass"}), (14, path, {"highway": "footway"}),
+    ]  # fmt: skip
+    grass = {"type": "multipolygon", "landuse": "grass"}
+    relations = [
+        (1, [("n", 1, ""), ("w", 12, "outer")], {**grass, "name": "late member"}),
+        (2, [("w", 12, "outer")], {**grass, "name": "first member"}),
+        (3, [("w", 10, "outer"), ("w", 11, "outer")], {**grass, "name": "halves"}),
+        (4, [("w", 12, "outer")], {"type": "boundary", "boundary": "x", "name": "bound"}),
+        (5, [("w", 12, "outer"), ("w", 99, "outer")], {**grass, "name": "missing"}),
+        (6, [("w", 13, "outer")], {"type": "route", "name": "route"}),
+        (7, [("w", 13, "outer"), ("w", 12, "inner")], {**grass, "name": "two"}),
+        (8, [("w", 10, "outer"), ("w", 11, "outer")],
+         {"type": "multipolygon", "highway": "pedestrian", "name": "square"}),
+    ]  # fmt: skip
+    extract = _write((nodes, ways, relations), tmp_path / "order.osm.pbf")
+    log = _same_as_the_file(extract, tmp_path / "cache", caplog)
+    assert "2 areas of plain rings written from the arrays, 6 made by osmium" in log
+    found = store.load_features(extract, None, bool, tmp_path / "cache")
+    assert [(f.osm_type, f.osm_id) for f in found.features] == [
+        ("relation", 3),
+        ("relation", 8),
+        ("relation", 2),
+        ("relation", 4),
+        ("relation", 1),
+        ("way", 12),
+        ("relation", 7),
+        ("way", 13),
+    ]
+    assert [a.osm_id for a in load_ways(extract, None, tmp_path / "cache").areas] == [8]
+
+
+def test_relations_between_the_ways_are_read_by_osmium(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A relation block before the last way block: the arrays leave the file to osmium."""
+    nodes, refs = _shapes({"a": [(0, 0), (2, 0), (2, 2), (0, 2)], "b": [(3, 0), (4, 0), (4, 1)]}, 1)
+    a, b = refs.values()
+    relation = (1, [("w", 100, "outer")], {"type": "multipolygon", "landuse": "grass"})
+    target = tmp_path / "between.osm.pbf"
+    header = osmium.io.Header()
+    writer = osmium.SimpleWriter(osmium.io.File(str(target), "pbf"), header=header)
+    try:
+        for node_id, location, tags in nodes:
+            writer.add_node(mutable.Node(id=node_id, location=location, tags=tags, version=1))
+        writer.add_way(mutable.Way(id=100, nodes=[*a, a[0]], tags={"building": "yes"}, version=1))
+        writer.add_relation(
+            mutable.Relation(id=relation[0], members=relation[1], tags=relation[2], version=1)
+        )
+        writer.add_way(mutable.Way(id=101, nodes=b, tags={"highway": "footway"}, version=1))
+    finally:
+        writer.close()
+    found, _ = relations(target)
+    caplog.set_level(logging.DEBUG, logger="walks.store")
+    import_extract(target, tmp_path / "cache")
+    stored = store.load_features(target, None, bool, tmp_path / "cache")
+    assert stored.features == read_features(target, bool).features
+    assert not found  # the last block holds a way: the relation before it is not read
+    assert _read_by_osmium_alone(caplog)
+
+
+def test_relations_out_of_order_are_read_by_osmium(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One relation id twice (two areas of one id) or relations out of order: osmium's."""
+    nodes, refs = _shapes({"a": [(0, 0), (2, 0), (2, 2), (0, 2)]}, 1)
+    (a,) = refs.values()
+    grass = {"type": "multipolygon", "landuse": "grass"}
+    for k, ids in enumerate(([5, 5], [6, 5])):
+        relations = [
+            (i, [("w", 100, "outer")], {**grass, "name": f"r{n}"}) for n, i in enumerate(ids)
+        ]
+        extract = _write((nodes, [(100, [*a, a[0]], {"building": "yes"})], relations),
+                         tmp_path / f"twice{k}.osm.pbf")  # fmt: skip
+        caplog.clear()
+        caplog.set_level(logging.DEBUG, logger="walks.store")
+        import_extract(extract, tmp_path / "cache")
+        assert _read_by_osmium_alone(caplog)
+        stored = store.load_features(extract, None, bool, tmp_path / "cache")
+        assert stored.features == read_features(extract, bool).features
+        assert len(stored.features) == 3

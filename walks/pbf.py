@@ -106,6 +106,38 @@ class WayBlock:
     newest: int = -1
 
 
+@dataclass(frozen=True)
+class RelationBlock:
+    """The relations of one block.
+
+    Attributes
+    ----------
+    ids
+        Relation ids, in file order.
+    member_offsets
+        ``member_ids[member_offsets[i]:member_offsets[i + 1]]`` are relation ``i``'s members.
+    member_ids
+        The members' ids, one relation after the other.
+    member_types
+        Their types: 0 node, 1 way, 2 relation.
+    roles
+        String-table indices of their roles.
+    tag_offsets, keys, values, strings, newest
+        As in ``NodeBlock``.
+    """
+
+    ids: Array
+    member_offsets: Array
+    member_ids: Array
+    member_types: Array
+    roles: Array
+    tag_offsets: Array
+    keys: Array
+    values: Array
+    strings: list[str]
+    newest: int = -1
+
+
 def _varint(data: bytes, at: int) -> tuple[int, int]:
     """
     Read one varint.
@@ -380,7 +412,9 @@ def _tags_csr(keys_vals: Array) -> tuple[Array, Array, Array]:
     return offsets, pairs[0::2], pairs[1::2]
 
 
-def blocks(path: Path, *, dates: bool = False) -> Iterator[NodeBlock | WayBlock]:
+def blocks(
+    path: Path, *, dates: bool = False, end: int | None = None
+) -> Iterator[NodeBlock | WayBlock]:
     """
     Read a PBF file's node and way blocks, in file order (relations are skipped).
 
@@ -390,6 +424,9 @@ def blocks(path: Path, *, dates: bool = False) -> Iterator[NodeBlock | WayBlock]
         The file.
     dates
         Read the objects' timestamps too, for each block's ``newest``.
+    end
+        Stop at this offset, where the blobs of relations only begin (``relations``): a
+        relation before it, but in the last blob, is refused (``relations`` did not read it).
 
     Yields
     ------
@@ -406,7 +443,7 @@ def blocks(path: Path, *, dates: bool = False) -> Iterator[NodeBlock | WayBlock]
     """
     with path.open("rb") as f:
         first = True
-        while True:
+        while end is None or f.tell() < end:
             kind, data = _next_blob(f)
             if kind is None:
                 return
@@ -417,8 +454,118 @@ def blocks(path: Path, *, dates: bool = False) -> Iterator[NodeBlock | WayBlock]
                 _check_header(data)
                 first = False
                 continue
-            if kind == "OSMData":
-                yield from _primitive_block(data, dates=dates)
+            if kind != "OSMData":
+                continue
+            # the last blob before the relations' may hold some: ``relations`` read them
+            last = end is not None and f.tell() == end
+            for block in _primitive_block(data, dates=dates, relations=end is not None):
+                if not isinstance(block, RelationBlock):
+                    yield block
+                elif not last:
+                    msg = "relations before the last node or way"
+                    raise UnsupportedPbfError(msg)
+
+
+def relations(path: Path, *, dates: bool = False) -> tuple[list[RelationBlock], int]:
+    """
+    Read the relations at the end of a PBF file (where a sorted file keeps them), first.
+
+    The blobs' headers are read from the start, their data from the end back to the last
+    block holding nodes or ways (whose relations are read too): the relations are known
+    before the ways are read, for a small part of the file's reading. ``blocks(path,
+    end=...)`` reads the rest, and refuses a relation there but in its last blob.
+
+    Parameters
+    ----------
+    path
+        The file.
+    dates
+        Read the relations' timestamps too, for each block's ``newest``.
+
+    Returns
+    -------
+    tuple
+        The relation blocks in file order, and where the blobs of relations only begin (the
+        end of the last blob holding nodes or ways).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the file holds what this reader does not decode.
+    OSError
+        When the file cannot be read.
+    """
+    found: list[RelationBlock] = []
+    with path.open("rb") as f:
+        spans: list[tuple[int, str]] = []
+        while True:
+            at = f.tell()
+            kind, size = _blob_header(f)
+            if kind is None:
+                break
+            spans.append((at, kind))
+            f.seek(size, 1)
+        start = f.tell()
+        if f.tell() != path.stat().st_size or (spans and spans[0][1] != "OSMHeader"):
+            msg = "a blob is truncated, or the file does not start with a header block"
+            raise UnsupportedPbfError(msg)
+        for at, kind in reversed(spans[1:]):
+            if kind != "OSMData":  # another kind of blob: skipped, as ``blocks`` skips it
+                start = at
+                continue
+            f.seek(at)
+            _, data = _next_blob(f)
+            read = list(_primitive_block(data, dates=dates, relations=True))
+            found[:0] = [block for block in read if isinstance(block, RelationBlock)]
+            if not all(isinstance(block, RelationBlock) for block in read):
+                # the last blob of nodes or ways: any relations it holds are read here, and
+                # ``blocks`` reads it up to its end
+                start = f.tell()
+                break
+            start = at
+    return found, start
+
+
+def _blob_header(f: BinaryIO) -> tuple[str | None, int]:
+    """
+    Read the header of the next blob of a PBF file.
+
+    Parameters
+    ----------
+    f
+        The file, at a blob's start.
+
+    Returns
+    -------
+    tuple
+        The blob's type (None at the end of the file) and its data's size.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a truncated or oversized header, or an oversized blob.
+    """
+    size = f.read(4)
+    if not size:
+        return None, 0
+    if len(size) < 4:  # noqa: PLR2004 - the length prefix
+        msg = "the file ends inside a blob"
+        raise UnsupportedPbfError(msg)
+    (length,) = struct.unpack(">I", size)
+    header = f.read(length) if length <= _MAX_HEADER else b""
+    if len(header) != length or not length:
+        msg = "a blob header is truncated or too large"
+        raise UnsupportedPbfError(msg)
+    kind, datasize = "", -1
+    for number, a, b in _fields(header, wires={1: 2, 3: 0}):
+        if number == 1:
+            kind = header[a:b].decode("ascii", "replace")
+        elif number == 3:  # noqa: PLR2004 - datasize
+            datasize = a
+    if not 0 < datasize <= _MAX_BLOB:
+        msg = "a blob is empty or too large"
+        raise UnsupportedPbfError(msg)
+    return kind, datasize
 
 
 def _next_blob(f: BinaryIO) -> tuple[str | None, bytes]:
@@ -463,24 +610,10 @@ def _read_blob(f: BinaryIO) -> tuple[str | None, bytes]:
     UnsupportedPbfError
         For a truncated or oversized blob.
     """
-    size = f.read(4)
-    if not size:
+    kind, datasize = _blob_header(f)
+    if kind is None:
         return None, b""
-    if len(size) < 4:  # noqa: PLR2004 - the length prefix
-        msg = "the file ends inside a blob"
-        raise UnsupportedPbfError(msg)
-    (length,) = struct.unpack(">I", size)
-    header = f.read(length) if length <= _MAX_HEADER else b""
-    if len(header) != length or not length:
-        msg = "a blob header is truncated or too large"
-        raise UnsupportedPbfError(msg)
-    kind, datasize = "", -1
-    for number, a, b in _fields(header, wires={1: 2, 3: 0}):
-        if number == 1:
-            kind = header[a:b].decode("ascii", "replace")
-        elif number == 3:  # noqa: PLR2004 - datasize
-            datasize = a
-    blob = f.read(datasize) if 0 < datasize <= _MAX_BLOB else b""
+    blob = f.read(datasize)
     if len(blob) != datasize:
         msg = "a blob is truncated or too large"
         raise UnsupportedPbfError(msg)
@@ -555,9 +688,11 @@ def _check_header(data: bytes) -> None:
                 raise UnsupportedPbfError(msg)
 
 
-def _primitive_block(data: bytes, *, dates: bool) -> Iterator[NodeBlock | WayBlock]:
+def _primitive_block(
+    data: bytes, *, dates: bool, relations: bool = False
+) -> Iterator[NodeBlock | WayBlock | RelationBlock]:
     """
-    Decode one primitive block's dense nodes and ways.
+    Decode one primitive block's dense nodes and ways, and its relations when asked.
 
     Parameters
     ----------
@@ -565,11 +700,13 @@ def _primitive_block(data: bytes, *, dates: bool) -> Iterator[NodeBlock | WayBlo
         The inflated block.
     dates
         Read the objects' timestamps too.
+    relations
+        Read the relations too (else skipped).
 
     Yields
     ------
-    NodeBlock or WayBlock
-        One per group of dense nodes or ways.
+    NodeBlock, WayBlock or RelationBlock
+        One per group of dense nodes, ways or relations.
 
     Raises
     ------
@@ -579,7 +716,7 @@ def _primitive_block(data: bytes, *, dates: bool) -> Iterator[NodeBlock | WayBlo
     strings, groups, granularity, offsets, date_granularity = _block_fields(data)
     stamps = date_granularity if dates else None
     for start, end in groups:
-        for number, a, b in _fields(data, start, end, {1: 2, 2: 2, 3: 2}):
+        for number, a, b in _fields(data, start, end, {1: 2, 2: 2, 3: 2, 4: 2}):
             if number == 1:
                 msg = "plain (not dense) nodes"
                 raise UnsupportedPbfError(msg)
@@ -588,7 +725,10 @@ def _primitive_block(data: bytes, *, dates: bool) -> Iterator[NodeBlock | WayBlo
             elif number == 3:  # noqa: PLR2004 - the group holds ways: read them all at once
                 yield _ways(data, start, end, strings, stamps)
                 break
-            # relations (4) and changesets (5) are read by osmium
+            elif number == 4 and relations:  # noqa: PLR2004 - relations: all at once too
+                yield _relations(data, start, end, strings, stamps)
+                break
+            # changesets (5) are skipped, as osmium skips them
 
 
 def _block_fields(
@@ -740,6 +880,11 @@ _MAX_FIELDS = 64
 #: The way fields read: id, keys, vals, refs.
 _WAY_ID, _WAY_KEYS, _WAY_VALS, _WAY_INFO, _WAY_REFS = 1, 2, 3, 4, 8
 
+#: The relation fields read: id, keys, vals, info, roles, member ids, member types.
+_REL_ID, _REL_KEYS, _REL_VALS, _REL_INFO, _REL_ROLES, _REL_MEMIDS, _REL_TYPES = (
+    1, 2, 3, 4, 8, 9, 10,
+)  # fmt: skip
+
 #: An ``Info`` message's timestamp field.
 _INFO_TIMESTAMP = 2
 
@@ -836,7 +981,94 @@ def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | N
     )
 
 
-def _messages(data: bytes, start: int, end: int) -> tuple[Array, Array]:
+def _relations(
+    data: bytes, start: int, end: int, strings: list[str], stamps: int | None
+) -> RelationBlock:
+    """
+    Decode a group of relations, as ``_ways`` decodes ways.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the group lies.
+    strings
+        The block's string table.
+    stamps
+        The block's date granularity, to read the timestamps; None not to.
+
+    Returns
+    -------
+    RelationBlock
+        The relations.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When a relation's keys and values, or its members' ids, types and roles differ in
+        number, a member's type is unknown or a string index is out of range.
+    """
+    cursor, stop = _messages(data, start, end, 0x22)
+    view = memoryview(data)[start:end]
+    values = varints(view)
+    ends = np.flatnonzero(np.frombuffer(view, dtype=np.uint8) < 0x80) + 1  # noqa: PLR2004
+    begins = np.concatenate(([0], ends[:-1]))
+    runs = (_REL_KEYS, _REL_VALS, _REL_INFO, _REL_ROLES, _REL_MEMIDS, _REL_TYPES)
+    scalars, spans = _walk(values, (begins, ends), (cursor - start, stop - start),
+                           (_REL_ID,), runs)  # fmt: skip
+    for field in (_REL_KEYS, _REL_VALS, _REL_ROLES, _REL_MEMIDS, _REL_TYPES):
+        span = spans[field]
+        filled = span[span[:, 1] > span[:, 0], 1]
+        at = np.minimum(np.searchsorted(ends, filled), len(ends) - 1)
+        if filled.size and not bool((ends[at] == filled).all()):  # its last varint runs on
+            msg = "a packed run ends inside a varint"
+            raise UnsupportedPbfError(msg)
+    newest = -1
+    if stamps is not None:
+        info = spans[_REL_INFO]
+        present = np.flatnonzero(info[:, 1] > info[:, 0])
+        times, _ = _walk(values, (begins, ends), (info[present, 0], info[present, 1]),
+                         (_INFO_TIMESTAMP,), ())  # fmt: skip
+        newest = _newest(times[_INFO_TIMESTAMP], stamps)
+    member_offsets, member_ids = _runs(values, begins, spans[_REL_MEMIDS], delta=True)
+    type_offsets, types = _runs(values, begins, spans[_REL_TYPES], delta=False)
+    role_offsets, roles = _runs(values, begins, spans[_REL_ROLES], delta=False)
+    tag_offsets, keys = _runs(values, begins, spans[_REL_KEYS], delta=False)
+    value_offsets, vals = _runs(values, begins, spans[_REL_VALS], delta=False)
+    if not np.array_equal(tag_offsets, value_offsets):
+        msg = "a relation with more keys than values, or fewer"
+        raise UnsupportedPbfError(msg)
+    if not (np.array_equal(member_offsets, type_offsets)
+            and np.array_equal(member_offsets, role_offsets)):  # fmt: skip
+        msg = "a relation whose members' ids, types and roles differ in number"
+        raise UnsupportedPbfError(msg)
+    if types.size and int(types.max()) > 2:  # noqa: PLR2004 - node, way, relation
+        msg = "a relation member of unknown type"
+        raise UnsupportedPbfError(msg)
+    _check_indices(keys, vals, strings)
+    if roles.size and (
+        int(roles.max()) >= len(strings)
+        or int(roles.min()) < 0
+        or any("\0" in strings[k] for k in np.unique(roles).tolist())
+    ):
+        msg = "a role's string index outside the block's table, or a role holding a NUL"
+        raise UnsupportedPbfError(msg)
+    return RelationBlock(
+        ids=scalars[_REL_ID],
+        member_offsets=member_offsets,
+        member_ids=member_ids,
+        member_types=types,
+        roles=roles,
+        tag_offsets=tag_offsets,
+        keys=keys,
+        values=vals,
+        strings=strings,
+        newest=newest,
+    )
+
+
+def _messages(data: bytes, start: int, end: int, tag: int = 0x1A) -> tuple[Array, Array]:
     """
     Find where each way message of a group lies (a tight walk over the group's own fields).
 
@@ -846,6 +1078,8 @@ def _messages(data: bytes, start: int, end: int) -> tuple[Array, Array]:
         The block.
     start, end
         Where the group lies.
+    tag
+        The messages' field key: 0x1A ways (field 3), 0x22 relations (field 4).
 
     Returns
     -------
@@ -861,8 +1095,8 @@ def _messages(data: bytes, start: int, end: int) -> tuple[Array, Array]:
     stops: list[int] = []
     at = start
     while at < end:
-        if data[at] != 0x1A:  # noqa: PLR2004 - field 3, length-delimited: a way
-            msg = "a group mixing ways with other objects"
+        if data[at] != tag:  # field 3 or 4, length-delimited: a way or a relation
+            msg = "a group mixing ways or relations with other objects"
             raise UnsupportedPbfError(msg)
         length = data[at + 1] if at + 1 < end else 0x80
         if length < 0x80:  # noqa: PLR2004 - a one-byte length

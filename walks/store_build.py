@@ -1,9 +1,10 @@
 """Building a region store: one pass over an extract into the store's tables.
 
 ``walks.store.import_extract`` names the file and renames it into place; this module fills it.
-A PBF file's nodes and ways are read as arrays (``walks.store_pbf``), the areas and relations by
-osmium (``_pass``), which reads alone any other file; an unsorted or hand-made file is read whole
-(``_read_whole``). Rows go to each table in chunks sorted along a Z-order curve (``_Table``).
+A PBF file is read as arrays (``walks.store_pbf``, ``_pass_arrays``): osmium makes only the areas
+of its relations and complex ways, over a small file (``walks.store_areas``). osmium reads alone
+any other file (``_pass``); an unsorted or hand-made file is read whole (``_read_whole``). Rows
+go to each table in chunks sorted along a Z-order curve (``_Table``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from walks.data import (
     AREA_HIGHWAYS,
     DEFAULT_BUILDING_M,
     RAIL_VALUES,
+    AreaRecord,
     WayRecord,
     _has_odd_coordinates,
     _header_date,
@@ -41,6 +43,7 @@ from walks.data import (
 )
 from walks.errors import DataError
 from walks.pbf import NulTagError, UnsupportedPbfError
+from walks.store_areas import AREA_STEP
 from walks.store_groups import (
     _COLUMNS,
     _SCHEMA,
@@ -51,10 +54,10 @@ from walks.store_groups import (
     pack_columns,
     reorder,
 )
-from walks.store_pbf import ClosedWays, PbfRows, pbf_rows
+from walks.store_pbf import pbf_rows
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from pathlib import Path
 
 
@@ -420,14 +423,13 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         # are left to osmium's C++ side, as nothing else is wanted of them
         fast = header.get("sorting") == "Type_then_ID" and header_date is not None
         reader.close()
-        members = _area_members(readable)
     except _osmium_failures() as err:
         raise _read_error(path, err) from err
     # a PBF's nodes and ways are read as arrays (walks.pbf checks their order itself), the
     # rest by osmium; a file walks.pbf does not decode is read by osmium alone
     arrays = not _is_xml(readable)
     try:
-        newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=arrays,
+        newest, at_zero = _fill(tmp, readable, path, fast=fast, arrays=arrays,
                                 repaired=repaired, dates=header_date is None)  # fmt: skip
     except NulTagError as err:
         # not to osmium: a tag holding a NUL crashes its C++ side (the process ends at once)
@@ -438,7 +440,7 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         raise DataError(msg) from err
     except UnsupportedPbfError as err:
         log.debug("%s is read by osmium alone: %s", path.name, err)
-        newest, at_zero = _fill(tmp, readable, path, members, fast=fast, arrays=False,
+        newest, at_zero = _fill(tmp, readable, path, fast=fast, arrays=False,
                                 repaired=repaired, dates=header_date is None)  # fmt: skip
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
@@ -454,7 +456,6 @@ def _fill(
     tmp: Path,
     readable: Path,
     path: Path,
-    members: set[int],
     *,
     fast: bool,
     arrays: bool,
@@ -472,12 +473,11 @@ def _fill(
         The file to read.
     path
         The extract as the user named it, for messages.
-    members
-        Ids of the ways walkable multipolygons are made of.
     fast
         The file says it is sorted and dated: untagged nodes and areas are dropped in C++.
     arrays
-        Read the nodes and ways with ``walks.pbf`` (a PBF file), osmium the rest.
+        Read the file with ``walks.pbf`` (a PBF file), and osmium only for the areas of
+        relations and complex ways (``_pass_arrays``).
     repaired
         True when ``readable`` is already a repaired copy.
     dates
@@ -500,34 +500,31 @@ def _fill(
     import osmium  # noqa: PLC0415
 
     tmp.unlink(missing_ok=True)
+    # the small file of relations and complex ways osmium makes areas of, next to the store
+    small = tmp.with_suffix(".areas.osm.pbf")
     with contextlib.closing(sqlite3.connect(tmp)) as db:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
-        if fast or arrays:
-            # osmium's C++ side drops what is not wanted before Python sees it: untagged nodes
-            # and areas, and relations without a highway tag unless their dates are wanted
-            # (with the arrays, no node reaches Python: their order is checked there)
-            untagged = osmium.filter.EmptyTagFilter()
-            untagged.enable_for(osmium.osm.NODE | osmium.osm.AREA)
-            processor = processor.with_filter(untagged)
-            if not dates:
-                squares = osmium.filter.KeyFilter("highway")
-                squares.enable_for(osmium.osm.RELATION)
-                processor = processor.with_filter(squares)
-        prelude = None
-        if arrays:
-            # nodes and ways are read as arrays: osmium keeps their locations and builds the
-            # areas, and hands Python only the areas and relations
-            only = osmium.filter.EntityFilter(osmium.osm.RELATION | osmium.osm.AREA)
-            processor = processor.with_filter(only)
-
-            def prelude(tables: tuple[_Table, _Table, _Table]) -> PbfRows:
-                return pbf_rows(readable, members, tables, dates=dates)
-
         try:
+            if arrays:
+                found = _pass_arrays(db, readable, small, dates=dates)
+                db.commit()
+                return found
+            members = _area_members(readable)
+            processor = osmium.FileProcessor(str(readable)).with_locations().with_areas()
+            if fast:
+                # osmium's C++ side drops what is not wanted before Python sees it: untagged
+                # nodes and areas, and relations without a highway tag unless their dates
+                # are wanted
+                untagged = osmium.filter.EmptyTagFilter()
+                untagged.enable_for(osmium.osm.NODE | osmium.osm.AREA)
+                processor = processor.with_filter(untagged)
+                if not dates:
+                    squares = osmium.filter.KeyFilter("highway")
+                    squares.enable_for(osmium.osm.RELATION)
+                    processor = processor.with_filter(squares)
             missing: set[int] = set()
             found = _pass(db, processor, members, repaired=repaired, dates=dates,
-                          prelude=prelude, missing=missing)  # fmt: skip
+                          missing=missing)  # fmt: skip
             if fast and missing and not repaired and _nodes_in(readable, missing):
                 # a node of a way comes after it: the file says it is sorted and is not
                 # (osmium's C++ side hid the untagged nodes from the order check)
@@ -540,8 +537,167 @@ def _fill(
             raise _read_error(path, err) from err
         except OSError as err:
             raise _read_error(path, err) from err
+        finally:
+            small.unlink(missing_ok=True)
         db.commit()
     return found
+
+
+def _pass_arrays(
+    db: sqlite3.Connection, readable: Path, small: Path, *, dates: bool
+) -> tuple[dt.datetime | None, bool]:
+    """
+    Fill the store from a PBF file's arrays, and osmium's areas of a small file.
+
+    ``walks.store_pbf.pbf_rows`` writes the tagged nodes, walkable ways, railways and the
+    plain areas of closed ways, and the small file of relations and complex ways whose
+    areas osmium makes here, each in the place osmium's pass over the whole file gives it.
+
+    Parameters
+    ----------
+    db
+        The new store.
+    readable
+        The PBF file.
+    small
+        Where to write the small file (the caller deletes it).
+    dates
+        Track the newest element timestamp.
+
+    Returns
+    -------
+    tuple
+        As ``_pass`` returns.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When ``walks.pbf`` does not decode the file, or osmium makes an area unforeseen.
+    """
+    import osmium  # noqa: PLC0415
+    import shapely  # noqa: F401, PLC0415 - as read_features; loaded here once, not per area
+
+    ways = _Table(db, "ways")
+    areas = _Table(db, "areas")
+    features = _Table(db, "features")
+    buildings = _Table(db, "buildings")
+    cover = _Table(db, "landcover")
+    rails = _Table(db, "landcover", first=_RAILS)
+    rows = pbf_rows(readable, (features, ways, rails), small, _AREAS, dates=dates)
+    for relation in rows.relations:
+        _add_walkable(areas, _walkable_multipolygon(relation, rows.shapes, [], rows.walkable))
+    at_zero = rows.at_zero
+    if rows.places:
+        processor = osmium.FileProcessor(str(small)).with_locations().with_areas()
+        untagged = osmium.filter.EmptyTagFilter()
+        untagged.enable_for(osmium.osm.AREA)
+        processor = processor.with_filter(untagged).with_filter(
+            osmium.filter.EntityFilter(osmium.osm.AREA)
+        )
+        wkb = osmium.geom.WKBFactory()
+        obj: Any
+        for obj in processor:
+            place = rows.places.get(("w" if obj.from_way() else "r", obj.orig_id()))
+            if place is None:
+                msg = f"an area of {obj.orig_id()} unforeseen"
+                raise UnsupportedPbfError(msg)
+            taken, zero = _write_area(obj, place, (features, buildings, cover), wkb)
+            if taken >= AREA_STEP:
+                msg = "an area of too many rings"
+                raise UnsupportedPbfError(msg)
+            at_zero = at_zero or zero
+    log.debug(
+        "%d areas of plain rings written from the arrays, %d made by osmium of a small file",
+        rows.closed.count(), len(rows.places),
+    )  # fmt: skip
+    at_zero = rows.closed.write((features, buildings, cover)) or at_zero
+    _finish(db, (ways, areas, features, buildings, cover, rails))
+    return rows.newest, at_zero
+
+
+def _add_walkable(areas: _Table, area: AreaRecord | None) -> None:
+    """
+    Write a walkable multipolygon's row.
+
+    Parameters
+    ----------
+    areas
+        The areas table.
+    area
+        The area, or None (nothing is written).
+    """
+    if area is None:
+        return
+    points = [p for ring in area.outer for p in ring]
+    shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
+    areas.add(
+        _points_box([p[1] for p in points], [p[2] for p in points]),
+        area.osm_id,
+        json.dumps(area.tags),
+        json.dumps(shape),
+    )
+
+
+def _write_area(
+    obj: Any,  # noqa: ANN401 - osmium's Area
+    place: int,
+    tables: tuple[_Table, _Table, _Table],
+    wkb: Any,  # noqa: ANN401 - osmium's WKBFactory
+) -> tuple[int, bool]:
+    """
+    Write the rows of an area osmium made: a feature, and a building or land cover.
+
+    Parameters
+    ----------
+    obj
+        The area.
+    place
+        Its place in file order; its rings take the places from there on.
+    tables
+        The ``features``, ``buildings`` and ``landcover`` tables.
+    wkb
+        osmium's WKB factory.
+
+    Returns
+    -------
+    tuple
+        The places taken (one per outer ring of four points or more; none for an area left
+        out), and whether a written coordinate is exactly 0.
+    """
+    import osmium  # noqa: PLC0415
+
+    features, buildings, cover = tables
+    tags = dict(_tag_list(obj))
+    is_building = "building" in tags and tags["building"] != "no"
+    kind = None if is_building else landcover_kind(tags)
+    # every tagged area is a candidate feature (read_features(path, bool))
+    if not (is_building or tags or kind):
+        return 0, False
+    try:
+        rings = _outer_rings(bytes.fromhex(wkb.create_multipolygon(obj)))
+    except (RuntimeError, osmium.InvalidLocationError):
+        rings = [_ring_blob(tuple((n.lon, n.lat) for n in r)) for r in obj.outer_rings()]
+    rings = [r for r in rings if len(r) >= 64]  # noqa: PLR2004 - four points
+    if not rings:
+        return 0, False
+    at_zero = any(bytes(8) in r for r in rings)  # a coordinate of exactly 0.0
+    if is_building:
+        # building_height's answer without its regular expressions when it has none
+        height, how = (
+            building_height(tags)
+            if "height" in tags or "building:height" in tags or "building:levels" in tags
+            else (DEFAULT_BUILDING_M, "default")
+        )
+        for k, ring in enumerate(rings):
+            buildings.add(ring, ring, height, how, at=place + k)
+    if kind is not None:
+        for k, ring in enumerate(rings):
+            cover.add(ring, kind, ring, at=place + k)
+    if tags:
+        osm_type = "way" if obj.from_way() else "relation"
+        text = _tags_text(tags.items(), len(tags))
+        features.add(rings[0], osm_type, obj.orig_id(), text, None, None, rings[0], at=place)
+    return len(rings), at_zero
 
 
 def _nodes_in(readable: Path, ids: set[int]) -> bool:
@@ -731,7 +887,6 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     *,
     repaired: bool,
     dates: bool,
-    prelude: Callable[[tuple[_Table, _Table, _Table]], PbfRows] | None = None,
     missing: set[int] | None = None,
 ) -> tuple[dt.datetime | None, bool]:
     """
@@ -749,9 +904,6 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         True when reading a repaired copy.
     dates
         Track the newest element timestamp.
-    prelude
-        Writes the tagged nodes, walkable ways and railways first (``walks.store_pbf``), when
-        the processor hands Python only areas and relations.
     missing
         Filled with the nodes of walkable ways that have no location.
 
@@ -782,19 +934,8 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     newest: dt.datetime | None = None
     after_ways = at_zero = False
     missing = set() if missing is None else missing
-    closed: ClosedWays | None = None
-    plain: set[int] = set()  # closed ways whose areas are written from the arrays
-    if prelude is not None:
-        first = prelude((features, ways, rails))
-        shapes, walkable, at_zero, newest = (first.shapes, first.walkable, first.at_zero,
-                                             first.newest)  # fmt: skip
-        closed = first.closed
-        plain = closed.ids()
-    # the areas' rows take places in the order osmium yields the areas; those of plain rings
-    # are written at the end, from the arrays (a way's area, its number, its place)
+    # the areas' rows take places in the order osmium yields the areas
     place = _AREAS
-    later, later_at = array("q"), array("q")
-    dumps = json.dumps
     tags_text, tag_list = _tags_text, _tag_list
     # geometries are made by osmium in C++ (WKB), not point by point in Python
     wkb = osmium.geom.WKBFactory()
@@ -804,45 +945,9 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     obj: Any
     for obj in processor:
         if obj.is_area():
-            if plain and obj.from_way():
-                way = obj.orig_id()
-                if way in plain and obj.num_rings() == (1, 0):
-                    later.append(way)
-                    later_at.append(place)
-                    place += 1
-                    continue
-            tags = dict(tag_list(obj))
-            is_building = "building" in tags and tags["building"] != "no"
-            kind = None if is_building else landcover_kind(tags)
-            # every tagged area is a candidate feature (read_features(path, bool))
-            if not (is_building or tags or kind):
-                continue
-            try:
-                rings = _outer_rings(bytes.fromhex(wkb.create_multipolygon(obj)))
-            except no_geometry:
-                rings = [_ring_blob(tuple((n.lon, n.lat) for n in r)) for r in obj.outer_rings()]
-            rings = [r for r in rings if len(r) >= 64]  # noqa: PLR2004 - four points
-            if not rings:
-                continue
-            at_zero = at_zero or any(zero in r for r in rings)
-            if is_building:
-                # building_height's answer without its regular expressions when it has none
-                height, how = (
-                    building_height(tags)
-                    if "height" in tags or "building:height" in tags or "building:levels" in tags
-                    else (DEFAULT_BUILDING_M, "default")
-                )
-                for k, ring in enumerate(rings):
-                    buildings.add(ring, ring, height, how, at=place + k)
-            if kind is not None:
-                for k, ring in enumerate(rings):
-                    cover.add(ring, kind, ring, at=place + k)
-            if tags:
-                osm_type = "way" if obj.from_way() else "relation"
-                text = tags_text(tags.items(), len(tags))
-                features.add(rings[0], osm_type, obj.orig_id(), text, None, None, rings[0],
-                             at=place)  # fmt: skip
-            place += len(rings)
+            taken, at_area = _write_area(obj, place, (features, buildings, cover), wkb)
+            place += taken
+            at_zero = at_zero or at_area
             continue
         if dates:
             stamp = obj.timestamp
@@ -861,16 +966,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
             continue
         after_ways = True
         if obj.is_relation():
-            area = _walkable_multipolygon(obj, shapes, [], walkable)
-            if area is not None:
-                points = [p for ring in area.outer for p in ring]
-                shape = {"outer": area.outer, "inner": area.inner, "members": area.members}
-                areas.add(
-                    _points_box([p[1] for p in points], [p[2] for p in points]),
-                    area.osm_id,
-                    dumps(area.tags),
-                    dumps(shape),
-                )
+            _add_walkable(areas, _walkable_multipolygon(obj, shapes, [], walkable))
             continue
         way_tags = obj.tags
         if way_tags.get("railway") in RAIL_VALUES:
@@ -915,12 +1011,5 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
             )  # fmt: skip
         ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
                  tags_text(tags.items(), len(tags)))  # fmt: skip
-    if closed is not None and later:
-        log.debug("%d areas of plain rings written from the arrays", len(later))
-        made = closed.write(
-            np.frombuffer(later, dtype=np.int64), np.frombuffer(later_at, dtype=np.int64),
-            (features, buildings, cover),
-        )  # fmt: skip
-        at_zero = made or at_zero
     _finish(db, (ways, areas, features, buildings, cover, rails))
     return newest, at_zero

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from walks import store_areas
 from walks.data import (
     DEFAULT_BUILDING_M,
     LANDCOVER_KEYS,
@@ -32,7 +33,8 @@ from walks.data import (
     is_walkable,
     landcover_kind,
 )
-from walks.pbf import NodeBlock, UnsupportedPbfError, WayBlock, blocks
+from walks.pbf import NodeBlock, RelationBlock, UnsupportedPbfError, WayBlock, blocks, relations
+from walks.store_areas import FileRelations, Relation, area_order, write_pbf
 from walks.store_tags import BlockTags
 from walks.store_tags import texts as tag_texts
 
@@ -50,26 +52,34 @@ _Points = list[tuple[int, float, float]]
 _MAX_LON, _MAX_LAT = 1_800_000_000, 900_000_000
 
 
-def pbf_rows(
+def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
     readable: Path,
-    members: set[int],
     tables: tuple[_Table, _Table, _Table],
+    small: Path,
+    first_area: int,
     *,
     dates: bool = False,
 ) -> PbfRows:
     """
-    Write the tagged nodes, walkable ways and railways of a PBF file.
+    Write the tagged nodes, walkable ways and railways of a PBF file, and prepare its areas.
+
+    The relations are read first (``walks.pbf.relations``): the members of walkable
+    multipolygons are kept while the ways are read. The areas of closed ways are decided and
+    shaped from the arrays (``walks.store_areas``); those of relations and of complex ways
+    are left to osmium, over a small file written here.
 
     Parameters
     ----------
     readable
         The file.
-    members
-        Ids of the ways walkable multipolygons are made of.
     tables
         The ``features``, ``ways`` and railway ``landcover`` tables.
+    small
+        Where to write the small file for osmium (when there is an area for it to make).
+    first_area
+        The first area's place.
     dates
-        Find the newest timestamp of the nodes and ways too.
+        Find the newest timestamp of the nodes, ways and relations too.
 
     Returns
     -------
@@ -84,15 +94,22 @@ def pbf_rows(
         For a node after the ways.
     """
     features, ways, rails = tables
+    relation_blocks, end = relations(readable, dates=dates)
+    found = FileRelations.of(relation_blocks)
+    del relation_blocks
+    members = found.walkable_members()
+    tracked = np.unique(found.elements()[2])
     parts: list[tuple[_I64, _I32, _I32]] = []
     nodes: _Nodes | None = None
     wanted = (members, np.array(sorted(members), dtype=np.int64))
     shapes: dict[int, _Points] = {}
     walkable: dict[int, WayRecord] = {}
-    closed: list[_ClosedPart] = []
+    closed: list[tuple[_ClosedPart, _I64]] = []  # with each way's place among the file's ways
+    odd: list[_SmallWays] = []  # the relations' member ways and the complex ways
     at_zero = False
-    newest = -1
-    for block in blocks(readable, dates=dates):
+    newest = found.newest
+    seen, last = 0, -1
+    for block in blocks(readable, dates=dates, end=end):
         newest = max(newest, block.newest)
         if isinstance(block, NodeBlock):
             if nodes is not None:  # the file says it is sorted, and is not: read it whole
@@ -103,12 +120,69 @@ def pbf_rows(
         if nodes is None:
             nodes = _Nodes.of(parts)
             parts.clear()
+        ids = block.ids
+        if ids.size and (int(ids[0]) <= last or not bool((ids[1:] > ids[:-1]).all())):
+            msg = "ways out of order"  # osmium decides what a way read twice is
+            raise UnsupportedPbfError(msg)
         at_zero = _way_rows(block, nodes, wanted, (ways, rails), (shapes, walkable)) or at_zero
-        part = _closed(block, nodes)
+        part, complex_ways = _closed(block, nodes)
         if part is not None:
-            closed.append(part)
+            closed.append((part, seen + np.searchsorted(ids, part.ids)))
+        chosen = np.union1d(np.flatnonzero(_among(ids, tracked)), complex_ways)
+        if chosen.size:
+            odd.append(_SmallWays.of(block, chosen, complex_ways, seen))
+        seen += ids.size
+        last = int(ids[-1]) if ids.size else last
+    if nodes is None:
+        nodes = _Nodes.of(parts)
+    everything = _SmallWays.joined(odd)
+    is_complex = np.array([bool(t) for t in everything.tags], dtype=bool)
+    way_ids = np.concatenate([p.ids for p, _ in closed] + [everything.ids[is_complex]])
+    way_at = np.concatenate([at for _, at in closed] + [everything.at[is_complex]])
+    way_places, relation_places, complete = area_order(
+        (way_ids, way_at), found, (everything.ids, everything.at), first_area
+    )
+    plain = sum(len(p.ids) for p, _ in closed)
+    cut = np.cumsum([len(p.ids) for p, _ in closed[:-1]]).astype(np.int64)
+    areas = ClosedWays([p for p, _ in closed], np.split(way_places[:plain], cut) if closed else [])
+    complex_ids = everything.ids[is_complex].tolist()
+    places = {("w", w): p for w, p in zip(complex_ids, way_places[plain:].tolist(), strict=True)}
+    places.update(zip(zip(itertools.repeat("r"), found.ids()[complete].tolist()),
+                      relation_places[complete].tolist(), strict=True))  # fmt: skip
+    if places:
+        bounds = np.cumsum([0] + [p.size for p in found.chosen]).tolist()
+        written = [
+            (block, pick[complete[a:b]])
+            for block, pick, a, b in zip(
+                found.blocks, found.chosen, bounds[:-1], bounds[1:], strict=True
+            )
+        ]
+        everything.write(small, nodes, written)
     stamp = dt.datetime.fromtimestamp(newest, dt.UTC) if newest >= 0 else None
-    return PbfRows(shapes, walkable, at_zero, stamp, ClosedWays(closed))
+    return PbfRows(shapes, walkable, at_zero, stamp, areas, found.walkable, places)
+
+
+def _among(values: _I64, known: _I64) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """
+    Say which values are among some known ones (``numpy.isin`` by a binary search).
+
+    Parameters
+    ----------
+    values
+        The values.
+    known
+        The known values, sorted.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per value.
+    """
+    if not known.size:
+        return np.zeros(len(values), dtype=bool)
+    where = np.minimum(np.searchsorted(known, values), known.size - 1)
+    found: np.ndarray[Any, np.dtype[np.bool_]] = known[where] == values
+    return found
 
 
 @dataclass(frozen=True)
@@ -124,9 +198,14 @@ class PbfRows:
     at_zero
         Whether a written coordinate is exactly 0.
     newest
-        The newest node or way timestamp after 1970, when asked for.
+        The newest node, way or relation timestamp after 1970, when asked for.
     closed
-        The closed tagged ways whose areas can be written from the arrays.
+        The areas of closed ways written from the arrays.
+    relations
+        The candidate walkable multipolygons, in file order.
+    places
+        The places of the areas osmium makes of the small file, by ``("w" or "r", id)``
+        (none: no small file was written).
     """
 
     shapes: dict[int, _Points]
@@ -134,6 +213,117 @@ class PbfRows:
     at_zero: bool
     newest: dt.datetime | None
     closed: ClosedWays
+    relations: list[Relation]
+    places: dict[tuple[str, int], int]
+
+
+@dataclass(frozen=True)
+class _SmallWays:
+    """Ways for the small file osmium makes areas of.
+
+    Attributes
+    ----------
+    ids
+        The ways (ascending).
+    at
+        Their places among the file's ways.
+    offsets, refs
+        ``refs[offsets[i]:offsets[i + 1]]`` are way ``i``'s nodes.
+    tags
+        Each way's tags: those of a complex way, none for a member way.
+    """
+
+    ids: _I64
+    at: _I64
+    offsets: _I64
+    refs: _I64
+    tags: list[tuple[tuple[str, str], ...]]
+
+    @classmethod
+    def of(cls, block: WayBlock, chosen: _I64, tagged: _I64, seen: int) -> _SmallWays:
+        """
+        Take some ways of a block.
+
+        Parameters
+        ----------
+        block
+            The ways.
+        chosen
+            Which (ascending).
+        tagged
+            Those of them that keep their tags.
+        seen
+            The ways before the block.
+
+        Returns
+        -------
+        _SmallWays
+            The ways.
+        """
+        index, starts = _gather(block.ref_offsets, chosen)
+        strings, keys, values = block.strings, block.keys, block.values
+        offsets = block.tag_offsets
+        keep = set(tagged.tolist())
+        tags = [
+            tuple((strings[keys[k]], strings[values[k]])
+                  for k in range(int(offsets[i]), int(offsets[i + 1])))
+            if i in keep else ()
+            for i in chosen.tolist()
+        ]  # fmt: skip
+        return cls(block.ids[chosen], seen + chosen, starts, block.refs[index], tags)
+
+    @classmethod
+    def joined(cls, parts: list[_SmallWays]) -> _SmallWays:
+        """
+        Join the ways of every block.
+
+        Parameters
+        ----------
+        parts
+            Block by block.
+
+        Returns
+        -------
+        _SmallWays
+            All of them.
+        """
+        if not parts:
+            none = np.zeros(0, dtype=np.int64)
+            return cls(none, none, np.zeros(1, dtype=np.int64), none, [])
+        heads = np.cumsum([0] + [p.refs.size for p in parts[:-1]])
+        offsets = np.concatenate(
+            [np.zeros(1, np.int64)] + [p.offsets[1:] + h for p, h in zip(parts, heads, strict=True)]
+        )
+        return cls(
+            np.concatenate([p.ids for p in parts]), np.concatenate([p.at for p in parts]),
+            offsets, np.concatenate([p.refs for p in parts]),
+            list(itertools.chain.from_iterable(p.tags for p in parts)),
+        )  # fmt: skip
+
+    def write(self, path: Path, nodes: _Nodes, complete: list[tuple[RelationBlock, _I64]]) -> None:
+        """
+        Write the small file: these ways, their nodes in the file, and the relations.
+
+        Parameters
+        ----------
+        path
+            The file.
+        nodes
+            Every node.
+        complete
+            The relation blocks, with the relations of each to write.
+        """
+        used = np.unique(self.refs)
+        if nodes.ids.size and used.size:
+            place = np.minimum(np.searchsorted(nodes.ids, used), nodes.ids.size - 1)
+            there = nodes.ids[place] == used
+            used, place = used[there], place[there]
+            lats, lons = nodes.lats[place], nodes.lons[place]
+        else:
+            used = used[:0]
+            lats = lons = np.zeros(0, dtype=np.int32)
+        write_pbf(path, (used, lats.astype(np.int64), lons.astype(np.int64)),
+                  (self.ids, self.offsets, self.refs, self.tags), complete)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -498,15 +688,14 @@ def _gather(offsets: _I64, chosen: _I64, shorter: int = 0) -> tuple[_I64, _I64]:
     return index, starts
 
 
-def _closed(block: WayBlock, nodes: _Nodes) -> _ClosedPart | None:
+def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
     """
-    Find the closed tagged ways of a block whose ring osmium cannot make otherwise, and make it.
+    Find the closed ways of a block osmium makes areas of, and shape the plain ones.
 
-    Such a way has four nodes or more, the same first and last node, every node placed, no
-    location twice but the last, and a non-zero area. When osmium makes its area with one
-    outer ring and no inner one (``walks.store_build._pass`` asks), that ring holds the way's
-    points: osmium turns it counter-clockwise and starts it at its smallest ``(lon, lat)``
-    point (``Location``'s order). Any other closed way is left to osmium.
+    osmium's rule (``walks.store_areas.closed_way_rings``): a way tagged, not ``area=no``, of
+    four nodes or more, whose first and last locations are the same. Its area is one plain
+    ring, the way's points turned counter-clockwise from the smallest ``(lon, lat)``; or none
+    (an empty area); or osmium must shape it (a location used twice: a complex way).
 
     Parameters
     ----------
@@ -517,83 +706,86 @@ def _closed(block: WayBlock, nodes: _Nodes) -> _ClosedPart | None:
 
     Returns
     -------
-    _ClosedPart or None
-        The ways, or None when the block has none.
+    tuple
+        The ways of a plain ring, with their rings (None when the block has none), and the
+        complex ways' places in the block.
     """
     offsets = block.ref_offsets
     sizes = np.diff(offsets)
-    chosen = np.flatnonzero((np.diff(block.tag_offsets) > 0) & (sizes >= 4))  # noqa: PLR2004
+    counts = np.diff(block.tag_offsets)
+    chosen = np.flatnonzero((counts > 0) & (sizes >= 4))  # noqa: PLR2004
+    none = np.zeros(0, dtype=np.int64)
+    named = [k for k, text in enumerate(block.strings) if text == "area"]
+    if named and chosen.size:
+        owner = np.repeat(np.arange(len(block.ids)), counts)
+        at = np.flatnonzero(np.isin(block.keys, named))
+        ways, first = np.unique(owner[at], return_index=True)
+        values = block.values[at[first]]
+        no = ways[[block.strings[v] == "no" for v in values.tolist()]]
+        chosen = np.setdiff1d(chosen, no)
     refs = block.refs
-    chosen = chosen[refs[offsets[chosen]] == refs[offsets[chosen + 1] - 1]]
+    # closed by location: most by their first node again; the others are looked up
+    other = chosen[refs[offsets[chosen]] != refs[offsets[chosen + 1] - 1]]
+    if other.size:
+        ends = np.concatenate((refs[offsets[other]], refs[offsets[other + 1] - 1]))
+        lat, lon, known = nodes.ints(ends)
+        half = other.size
+        apart = ~(known[:half] & known[half:] & (lat[:half] == lat[half:])
+                  & (lon[:half] == lon[half:]))  # fmt: skip
+        chosen = np.setdiff1d(chosen, other[apart])
     if not chosen.size:
-        return None
-    index, starts = _gather(offsets, chosen, shorter=1)  # each ring without its last point
+        return None, none
+    index, starts = _gather(offsets, chosen)
     lat, lon, known = nodes.ints(refs[index])
-    heads = starts[:-1]
-    owner = np.repeat(np.arange(len(chosen)), np.diff(starts))
-    fine = np.logical_and.reduceat(known, heads)
-    # a location twice: neighbours once the points are sorted by way, then location
-    where = (lon.astype(np.int64) << 32) + (lat.astype(np.int64) + 2**31)
-    order = np.lexsort((where, owner))
-    twice = (where[order][1:] == where[order][:-1]) & (owner[order][1:] == owner[order][:-1])
-    fine[owner[order][1:][twice]] = False
-    # twice the signed area, in osmium's 64-bit integers (counter-clockwise: positive)
-    following = np.arange(1, len(index) + 1)
-    following[starts[1:] - 1] = heads
-    x, y = lon.astype(np.int64), lat.astype(np.int64)
-    area = np.add.reduceat(x * y[following] - x[following] * y, heads)
-    fine &= area != 0
-    if not fine.any():
-        return None
-    # each ring from its smallest point (sorted first among its way's), onwards or backwards
-    size = np.diff(starts)
-    first = order[heads] - heads
-    step = np.where(area > 0, 1, -1)
-    keep = np.flatnonzero(fine)
-    ring_starts = np.concatenate(([0], np.cumsum(size[keep] + 1))).astype(np.int64)
-    ring_owner = np.repeat(keep, size[keep] + 1)
-    k = np.arange(int(ring_starts[-1])) - np.repeat(ring_starts[:-1], size[keep] + 1)
-    pick = heads[ring_owner] + (first[ring_owner] + step[ring_owner] * k) % size[ring_owner]
+    undefined = np.int64(store_areas.UNDEFINED)
+    x = np.where(known, lon.astype(np.int64), undefined)
+    y = np.where(known, lat.astype(np.int64), undefined)
+    rings = store_areas.closed_way_rings(x, y, starts, np.ones(chosen.size, dtype=bool))
+    complex_ways = chosen[rings.status == store_areas.COMPLEX]
+    keep = np.flatnonzero(rings.status == store_areas.AREA)
+    if not keep.size:
+        return None, complex_ways
+    ring_starts = np.concatenate(([0], np.cumsum(np.diff(rings.starts)[keep]))).astype(np.int64)
     tag_index, tag_starts = _gather(block.tag_offsets, chosen[keep])
     return _ClosedPart(
-        block.ids[chosen[keep]], ring_starts, lon[pick], lat[pick], tag_starts,
-        block.keys[tag_index], block.values[tag_index], block.strings,
-    )  # fmt: skip
+        block.ids[chosen[keep]], ring_starts, rings.lons.astype(np.int32),
+        rings.lats.astype(np.int32), tag_starts, block.keys[tag_index], block.values[tag_index],
+        block.strings,
+    ), complex_ways  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ClosedWays:
-    """The closed tagged ways of a file whose areas can be written from the arrays.
+    """The areas of closed ways written from the arrays.
 
     Attributes
     ----------
     parts
         Block by block.
+    places
+        Each part's areas' places in file order (osmium's order).
     """
 
     parts: list[_ClosedPart]
+    places: list[_I64]
 
-    def ids(self) -> set[int]:
+    def count(self) -> int:
         """
-        Name the ways.
+        Count the areas.
 
         Returns
         -------
-        set of int
-            Their ids.
+        int
+            How many.
         """
-        return set(itertools.chain.from_iterable(p.ids.tolist() for p in self.parts))
+        return sum(len(p.ids) for p in self.parts)
 
-    def write(self, ways: _I64, places: _I64, tables: tuple[_Table, _Table, _Table]) -> bool:
+    def write(self, tables: tuple[_Table, _Table, _Table]) -> bool:
         """
-        Write the areas osmium made of some of the ways, as ``_pass`` writes an area.
+        Write the areas, as ``_pass`` writes an area.
 
         Parameters
         ----------
-        ways
-            The ways whose areas osmium made with one outer ring and no inner one.
-        places
-            Each area's place in file order (osmium's order).
         tables
             The ``features``, ``buildings`` and ``landcover`` tables.
 
@@ -601,23 +793,11 @@ class ClosedWays:
         -------
         bool
             Whether a written coordinate is exactly 0.
-
-        Raises
-        ------
-        UnsupportedPbfError
-            For a way id twice (osmium's reading decides what that is).
         """
-        by_id = np.argsort(ways, kind="stable")
-        ways, places = ways[by_id], places[by_id]
-        if ways.size > 1 and bool((ways[1:] == ways[:-1]).any()):
-            msg = "a way twice"
-            raise UnsupportedPbfError(msg)
         at_zero = False
-        for part in self.parts:
-            where = np.minimum(np.searchsorted(ways, part.ids), max(ways.size - 1, 0))
-            hit = np.flatnonzero(ways[where] == part.ids) if ways.size else where[:0]
-            if hit.size:
-                at_zero = _area_rows(part, hit, places[where[hit]], tables) or at_zero
+        for part, places in zip(self.parts, self.places, strict=True):
+            hit = np.arange(len(part.ids), dtype=np.int64)
+            at_zero = _area_rows(part, hit, places, tables) or at_zero
         return at_zero
 
 
