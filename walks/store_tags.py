@@ -163,6 +163,18 @@ class BlockTags:
                     places.setdefault(text, [index[text]]).append(i)
         return index, places
 
+    @cached_property
+    def _owner(self) -> _I64:
+        """
+        Say whose each tag is.
+
+        Returns
+        -------
+        numpy.ndarray
+            The object of each tag.
+        """
+        return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.starts))
+
     def value(self, key: str, *, last: bool = True) -> _I64:
         """
         Find each object's value of a key.
@@ -183,7 +195,7 @@ class BlockTags:
         found = np.full(len(self), -1, dtype=np.int64)
         where = np.flatnonzero(self.mask({key})[self.keys])
         if where.size:
-            owner = np.searchsorted(self.starts, where, side="right") - 1
+            owner = self._owner[where]
             change = owner[1:] != owner[:-1]
             edge = np.append(change, True) if last else np.insert(change, 0, True)
             found[owner[edge]] = self.values[where[edge]]
@@ -209,7 +221,7 @@ class BlockTags:
             return []
         # each key's values numbered densely, then each combination as one number
         values = [self.value(key) for key in keys]
-        numbered = [np.unique(v, return_inverse=True) for v in values]
+        numbered = [self._numbered(v) for v in values]
         if math.prod(len(distinct) for distinct, _ in numbered) < 2**62:
             code = np.zeros(len(self), dtype=np.int64)
             for distinct, dense in numbered:
@@ -228,6 +240,25 @@ class BlockTags:
             for row in combos.tolist()
         ]
         return [answers[i] for i in inverse.ravel().tolist()]
+
+    def _numbered(self, values: _I64) -> tuple[_I64, _I64]:
+        """
+        Give values (string indices, -1 for none) dense numbers, by the table: no sort.
+
+        Parameters
+        ----------
+        values
+            The values.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The distinct values (ascending), and each value's number among them.
+        """
+        present = np.zeros(len(self.strings) + 1, dtype=bool)
+        present[values + 1] = True
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present) - 1, rank[values + 1]
 
     def dict_of(self, j: int) -> dict[str, str]:
         """
@@ -256,7 +287,7 @@ class BlockTags:
         numpy.ndarray
             One flag per object.
         """
-        owner = np.repeat(np.arange(len(self)), np.diff(self.starts))
+        owner = self._owner
         key = self.keys
         places = self._index[1]
         if places:  # a text twice in the table: compare texts, not places
