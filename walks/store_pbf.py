@@ -1,15 +1,16 @@
-"""The store rows of a PBF file's nodes and ways, read as arrays (``walks.pbf``).
+"""The store rows of a PBF file, read as arrays (``walks.pbf``), without osmium's whole-file pass.
 
-``walks.store`` reads an extract with osmium, whose Python objects cost a few microseconds
-each. For a PBF file, the tagged nodes, walkable ways and railways are read here instead, a
-block at a time with numpy: only the ways that can matter (a ``highway`` or ``railway`` key, or
-an untagged member of a walkable multipolygon) and the tagged nodes become Python values.
-osmium still builds the areas and reads the relations. The rows are exactly those
-``walks.store_build._pass`` writes for the same objects, in the same order (a test compares both on
-every shared extract). Anything unusual (nodes out of order, a tagged node of negative id, what
-``walks.pbf`` does not decode) raises ``UnsupportedPbfError``, and the file is read by osmium
-alone; a node after the ways (a file not sorted by type) raises ``_NeedsRepairError``, and the
-file is read whole, as ``read_extract`` reads it.
+osmium's Python objects cost a few microseconds each. For a PBF file, the tagged nodes,
+walkable ways, railways, the walkable multipolygons and the areas of closed ways are written here
+instead, a block at a time with numpy: the tags of a block's objects are asked of the rules of
+``walks.data`` at once (``walks.store_tags``), and closed ways are shaped by libosmium's rule
+(``walks.store_areas``). osmium makes only the areas of relations and of complex ways, over a
+small file written from the arrays. The rows are exactly those ``walks.store_build._pass`` writes
+with osmium alone for the same objects, in the same order (tests compare both with the file
+readers on every shared extract and on hand-made files). Anything unusual (nodes or ways out of
+order, negative ids, what ``walks.pbf`` does not decode) raises ``UnsupportedPbfError``, and the
+file is read by osmium alone; a node after the ways (a file not sorted by type) raises
+``_NeedsRepairError``, and the file is read whole, as ``read_extract`` reads it.
 """
 
 from __future__ import annotations
