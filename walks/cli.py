@@ -22,7 +22,7 @@ from typer.exceptions import TyperException
 from walks import _blas, _files, _validate, settings  # noqa: F401 - _blas before numpy loads
 from walks._http import check_service_url, deadline, http_get
 from walks._text import terminal_json, visible
-from walks.api import GeneratedWalks, generate_walks, stops_in_area
+from walks.api import GeneratedWalks, dropped_nodes_note, generate_walks, stops_in_area
 from walks.area import resolve_area
 from walks.cache import clear_cache, iter_cache
 from walks.errors import (
@@ -943,6 +943,10 @@ def info(
             retries=retries,
         )  # fmt: skip
     graph = loaded.graph
+    note = dropped_nodes_note(graph.meta.source, loaded.dropped_nodes)
+    warnings = [] if note is None else [note.message]
+    for warning in warnings:
+        typer.echo(visible(f"Warning: {warning}", one_line=True), err=True)
     summary: dict[str, Any] = {
         "nodes": graph.n_nodes,
         "edges": graph.n_arcs,
@@ -956,6 +960,7 @@ def info(
         "from_cache": loaded.from_cache,
         "cache_path": str(loaded.cache_path) if loaded.cache_path else None,
         "seconds": round(loaded.seconds, 3),
+        "warnings": warnings,
         "attribution": "© OpenStreetMap contributors (ODbL)",
     }
     if json_out is not None:
@@ -1047,6 +1052,8 @@ def stops(
             use_cache=not no_cache, overpass_url=overpass_url, max_area_km2=max_area_km2,
             attempts=retries, progress=_progress(),
         )  # fmt: skip
+        for note in found.notes:
+            typer.echo(visible(f"Warning: {note.message}", one_line=True), err=True)
         if found.terrain_warning is not None:
             typer.echo(visible(f"Warning: {found.terrain_warning}", one_line=True), err=True)
         if json_out is not None:
@@ -1618,7 +1625,7 @@ def _store_state(info: Any, source: Path) -> str:  # noqa: ANN401 - a walks.stor
         return "current"
     if not source.is_file():
         return "file gone"
-    if info.version != store.STORE_VERSION:
+    if info.version != store.STORE_VERSION or info.dropped_nodes is None:
         return "other version"
     return "file changed"
 
@@ -1667,6 +1674,7 @@ def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
         "height_grids": info.grids,
         "imported": info.imported or None,
         "version": info.version or None,
+        "dropped_nodes": info.dropped_nodes,
     }
 
 
@@ -1806,6 +1814,9 @@ def import_command(
             )
             raise DataError(msg)
         warnings = []
+        note = dropped_nodes_note(str(osm_file), info.dropped_nodes or 0)
+        if note is not None:
+            warnings.append(note.message)
         if info.ways == 0:  # e.g. a PBF cut at a block boundary reads as a shorter, valid file
             warnings.append(
                 f"the store of {str(osm_file)!r} holds no walkable way: no walk can be planned "
