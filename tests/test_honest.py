@@ -17,6 +17,8 @@ from walks.cli import app
 
 #: A part of the Paris extract (west, south, east, north) small enough to plan in quickly.
 PARIS_BOX = "2.3455,48.8765,2.3525,48.8815"
+#: A local port nothing listens on: a service that cannot be reached.
+NO_SERVICE = "http://127.0.0.1:9/"
 #: How many nodes the damaged copy of the Paris extract gets unreadable coordinates.
 BAD_NODES = 3
 
@@ -124,3 +126,126 @@ def test_a_store_that_does_not_say_is_imported_again(
     again = _generate(runner, damaged_paris)
     assert "does not say which nodes" in again.stderr
     _dropped(again)
+
+
+def _one_error(result, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("option", "fix"),
+    [
+        (["--no-cache"], "walks info --osm-file"),
+        (["--overpass-url", NO_SERVICE], "drop it"),
+        (["--nominatim-url", NO_SERVICE], "drop it"),
+        (["--max-area-km2", "5"], "drop it"),
+        (["--retries", "2"], "drop it"),
+        (["--timeout", "30"], "drop it"),
+    ],
+)
+def test_info_of_a_file_refuses_options_it_would_ignore(
+    runner, paris_osm: Path, option: list[str], fix: str
+) -> None:
+    line = _one_error(runner.invoke(app, ["info", str(paris_osm), *option]))
+    assert option[0] in line
+    assert "region store" in line
+    assert fix in line
+
+
+def test_info_of_a_file_takes_the_environment_and_still_says_a_missing_file(
+    runner, paris_osm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defaults from the environment are for every command: not refused."""
+    monkeypatch.setenv("WALKS_TIMEOUT", "30")
+    monkeypatch.setenv("WALKS_OVERPASS_URL", NO_SERVICE)
+    done = runner.invoke(app, ["info", str(paris_osm), "--json"])
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["store"]["present"] is False
+    # a file that is not there is the first thing said, before the options
+    missing = runner.invoke(app, ["info", str(tmp_path / "none.osm"), "--retries", "2"])
+    assert "does not exist" in _one_error(missing, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--overpass-url", NO_SERVICE], "--overpass-url"),
+        (["--max-area-km2", "5"], "--max-area-km2"),
+        (["--retries", "2"], "--retries"),
+        (["--timeout", "30"], "--timeout"),
+        (["--nominatim-url", NO_SERVICE], "--nominatim-url"),
+        (["48.8791,2.3486", "--radius", "250", "--nominatim-url", NO_SERVICE],
+         "--nominatim-url"),
+        ([PARIS_BOX, "--max-area-km2", "5"], "--max-area-km2"),
+    ],
+)  # fmt: skip
+def test_info_of_local_data_refuses_service_options(
+    runner, paris_osm: Path, args: list[str], option: str
+) -> None:
+    line = _one_error(runner.invoke(app, ["info", "--osm-file", str(paris_osm), *args]))
+    assert f"Invalid value for {option}:" in line
+    assert "drop it" in line
+
+
+def test_info_online_by_coordinates_refuses_a_geocoder(runner, monkeypatch) -> None:
+    monkeypatch.setenv("WALKS_OVERPASS_URL", NO_SERVICE)  # never the internet, even on a bug
+    done = runner.invoke(
+        app, ["info", "48.88,2.35", "--radius", "300", "--nominatim-url", NO_SERVICE]
+    )
+    line = _one_error(done)
+    assert "--nominatim-url" in line
+    assert "not a place name" in line
+
+
+def test_options_in_use_are_still_taken(runner, paris_osm: Path) -> None:
+    done = runner.invoke(
+        app, ["-q", "info", "--osm-file", str(paris_osm), PARIS_BOX, "--no-cache", "--json"]
+    )
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["from_cache"] is False
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["info", PARIS_BOX, "--radius", "300"],
+        ["info", PARIS_BOX, "--radius", "300", "--osm-file", "{paris}"],
+        ["stops", PARIS_BOX, "--radius", "300", "--osm-file", "{paris}"],
+        ["generate", PARIS_BOX, "--radius", "300", "--osm-file", "{paris}", "--json", "-"],
+    ],
+)
+def test_a_box_with_a_radius_is_refused(
+    runner, paris_osm: Path, argv: list[str], monkeypatch
+) -> None:
+    monkeypatch.setenv("WALKS_OVERPASS_URL", NO_SERVICE)  # never the internet, even on a bug
+    argv = [a.replace("{paris}", str(paris_osm)) for a in argv]
+    line = _one_error(runner.invoke(app, argv))
+    assert "Invalid value for --radius:" in line
+    assert "drop --radius 300" in line
+    assert "'LAT,LON' --radius 300" in line
+
+
+def test_a_batch_row_with_a_box_and_a_radius_fails_saying_why(
+    runner, paris_osm: Path, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        f'bbox,radius,minutes\n"{PARIS_BOX}",300,15\n"{PARIS_BOX}",,15\n', encoding="utf-8"
+    )
+    out = tmp_path / "walks.parquet"
+    done = runner.invoke(
+        app,
+        ["batch", str(rows), "--osm-file", str(paris_osm), "--out", str(out), "--no-terrain",
+         "--radius", "500", "--stops", ""],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    first, second = pq.read_table(out).to_pylist()
+    assert first["status"] == "failed"
+    assert "takes no radius (300 m given)" in first["error"]
+    assert second["status"] == "ok"  # the batch's --radius is a default for rows that need one

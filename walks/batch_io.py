@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from walks import _files, _validate, settings
 from walks._text import visible
-from walks.area import area_from_point, resolve_area
+from walks.area import area_from_point, area_kind, resolve_area
 from walks.errors import DataError, ExportError, UsageError, WalksError
 from walks.hours import parse_local_time
 from walks.types import Area
@@ -388,7 +388,9 @@ def _parse_row(
         start = _text(props, "start") or point_start or options.start
     elif "bbox" in props or "area" in props:
         text = str(props.get("bbox") or props.get("area"))
-        area = resolve_area(text, radius_m=radius_m, nominatim_url=options.nominatim_url,
+        # a box takes no radius: the row's own is refused, the batch's default is not for it
+        area = resolve_area(text, radius_m=radius if area_kind(text) == "bbox" else radius_m,
+                            nominatim_url=options.nominatim_url,
                             cache_dir=cache_dir_of(options), attempts=options.attempts)  # fmt: skip
     elif "lat" in props or "lon" in props:
         lat, lon = _number(props, "lat"), _number(props, "lon")
