@@ -110,6 +110,8 @@ def test_dropped_nodes_in_stops_info_and_import(runner, damaged_paris: Path) -> 
     assert [w for w in record["warnings"] if "unreadable" in w] == [said]
     shown = json.loads(runner.invoke(app, ["info", str(damaged_paris), "--json"]).stdout)
     assert shown["store"]["dropped_nodes"] == BAD_NODES
+    text = runner.invoke(app, ["info", str(damaged_paris)]).stdout
+    assert re.search(rf"^left out\s+{BAD_NODES} node\(s\) with unreadable", text, re.MULTILINE)
 
 
 def test_a_store_that_does_not_say_is_imported_again(

@@ -1879,6 +1879,9 @@ def _describe_store(path: Path, cache_dir: Path, json_out: str | None) -> None:
             ("places", f"{record['features']:,} tagged places (stop candidates)"),
             ("buildings", f"{record['buildings']:,}"),
         ]  # fmt: skip
+        if record["dropped_nodes"]:
+            count = record["dropped_nodes"]
+            lines.append(("left out", f"{count:,} node(s) with unreadable coordinates"))
     elif record["present"]:
         lines.append(("path", record["path"]))
     for key, value in lines:

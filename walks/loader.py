@@ -116,7 +116,9 @@ def load_graph(
         For an extract: read its ways from the region store (``walks.store``) when the store
         is current. None (the default) and True import the file into the store on first use
         (and again when it changed); False reads the file itself, as None does when
-        ``use_cache`` is False (a run that writes no cache).
+        ``use_cache`` is False (a run that writes no cache). A cached graph of an OSM XML
+        file is used only while its store is current: the store says how many nodes the
+        file's reading left out (``LoadedGraph.dropped_nodes``), the graph cache does not.
 
     Returns
     -------
