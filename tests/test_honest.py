@@ -251,3 +251,42 @@ def test_a_batch_row_with_a_box_and_a_radius_fails_saying_why(
     assert first["status"] == "failed"
     assert "takes no radius (300 m given)" in first["error"]
     assert second["status"] == "ok"  # the batch's --radius is a default for rows that need one
+
+
+def test_a_batch_polygon_with_a_radius_fails_saying_why(
+    runner, paris_osm: Path, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    west, south, east, north = (float(v) for v in PARIS_BOX.split(","))
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    areas = tmp_path / "areas.geojson"
+    areas.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"label": "box", "radius": 300, "minutes": 15},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}},
+        {"type": "Feature", "properties": {"label": "point", "radius": 300, "minutes": 15},
+         "geometry": {"type": "Point", "coordinates": [2.349, 48.879]}},
+    ]}))  # fmt: skip
+    out = tmp_path / "walks.parquet"
+    done = runner.invoke(
+        app,
+        ["batch", str(areas), "--osm-file", str(paris_osm), "--out", str(out), "--no-terrain",
+         "--stops", ""],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    box, point = pq.read_table(out).to_pylist()
+    assert box["status"] == "failed"
+    assert "Polygon of 'box' takes no radius (300 m given)" in box["error"]
+    assert point["status"] == "ok"
+
+
+def test_the_library_refuses_a_box_with_a_radius() -> None:
+    from walks.area import area_kind, resolve_area
+    from walks.errors import AreaError
+
+    with pytest.raises(AreaError, match=r"takes no radius \(500 m given\)"):
+        resolve_area(PARIS_BOX, radius_m=500)
+    assert resolve_area(PARIS_BOX).kind == "bbox"
+    assert [area_kind(t) for t in (PARIS_BOX, " 48.8,2.3 ", "Montmartre", "1,2,3")] == [
+        "bbox", "point", "place", "place",
+    ]  # fmt: skip

@@ -384,7 +384,7 @@ def _parse_row(
     radius_m = radius if radius is not None else options.radius_m
     area: Area | None = None
     if geometry is not None:
-        area, point_start = _geometry_area(geometry, label, radius_m)
+        area, point_start = _geometry_area(geometry, label, radius_m, own_radius=radius)
         start = _text(props, "start") or point_start or options.start
     elif "bbox" in props or "area" in props:
         text = str(props.get("bbox") or props.get("area"))
@@ -555,7 +555,7 @@ def _parse_stops(text: str) -> tuple[tuple[str, int], ...]:
 
 
 def _geometry_area(
-    geometry: dict[str, Any], label: str, radius_m: float
+    geometry: dict[str, Any], label: str, radius_m: float, *, own_radius: float | None = None
 ) -> tuple[Area, str | None]:
     """
     Turn a GeoJSON geometry into an area (and, for a Point, the start).
@@ -568,6 +568,8 @@ def _geometry_area(
         The row's label.
     radius_m
         The circle's radius around a Point.
+    own_radius
+        The row's own ``radius``, or None: refused with a Polygon (it has no centre).
 
     Returns
     -------
@@ -577,12 +579,18 @@ def _geometry_area(
     Raises
     ------
     UsageError
-        For another geometry type, or an invalid or empty polygon.
+        For another geometry type, an invalid or empty polygon, or a polygon with a radius.
     """
     import shapely  # noqa: PLC0415
     from shapely.geometry import shape  # noqa: PLC0415
 
     kind = geometry.get("type")
+    if own_radius is not None and kind in {"Polygon", "MultiPolygon"}:  # as a box with one
+        msg = (
+            f"the {kind} of {label!r} takes no radius ({own_radius:g} m given): a radius goes "
+            "with a Point; drop the row's radius"
+        )
+        raise UsageError(msg)
     if kind == "Point":
         coords = geometry.get("coordinates")
         if not (isinstance(coords, list) and len(coords) >= 2):  # noqa: PLR2004
