@@ -68,6 +68,9 @@ class AreaStops:
     departure
         The departure the stops were judged at (``"now"`` resolved in the area's time zone), or
         None.
+    notes
+        What the data lacks that the walker should know (``data_notes``): every walk planned
+        on these carries them among its warnings.
     """
 
     loaded: LoadedGraph
@@ -78,6 +81,60 @@ class AreaStops:
     terrain: Ground | None
     terrain_warning: str | None = None
     departure: dt.datetime | None = None
+    notes: tuple[WalkWarning, ...] = ()
+
+
+def dropped_nodes_note(source: str, count: int) -> WalkWarning | None:
+    """
+    Say that a file's reading left out nodes whose coordinates cannot be read.
+
+    Parameters
+    ----------
+    source
+        The data's source label (``"file:/data/town.osm"``) or the file's path.
+    count
+        How many nodes were left out (``walks.data.OsmWays.dropped_nodes``).
+
+    Returns
+    -------
+    WalkWarning or None
+        A ``nodes_dropped`` warning naming the file and the fix; None when no node was left out.
+    """
+    if count <= 0:
+        return None
+    name = Path(source.removeprefix("file:")).name
+    return WalkWarning(
+        "nodes_dropped",
+        f"{count:,} node(s) with unreadable coordinates in {name!r} were left out: the ways "
+        "through them end there, so streets may be missing (correct their lat/lon values, or "
+        "download the extract again)",
+    )
+
+
+def data_notes(loaded: LoadedGraph, features: OsmFeatures) -> tuple[WalkWarning, ...]:
+    """
+    Say what an area's data lacks: nodes of its extract left out for unreadable coordinates.
+
+    Parameters
+    ----------
+    loaded
+        The walking graph and where it came from.
+    features
+        The OSM objects read for stops (from the same source).
+
+    Returns
+    -------
+    tuple of WalkWarning
+        At most one ``nodes_dropped`` warning: each reading of a file repairs all of it when it
+        needs to, so the larger of the two counts is the file's.
+    """
+    note = dropped_nodes_note(
+        loaded.graph.meta.source, max(loaded.dropped_nodes, features.dropped_nodes)
+    )
+    if note is None:
+        return ()
+    log.info("%s", note.message)  # the caller says it: a walk warning, or `walks stops` itself
+    return (note,)
 
 
 def stops_in_area(
@@ -227,7 +284,8 @@ def stops_in_area(
         known_polygon=known_polygon,
         skip_missing=skip_missing,
     )  # fmt: skip
-    return AreaStops(loaded, features, categories, stops, mark, terrain, terrain_warning, at)
+    return AreaStops(loaded, features, categories, stops, mark, terrain, terrain_warning, at,
+                     data_notes(loaded, features))  # fmt: skip
 
 
 def _check_terrain(dem: object, *, no_terrain: object, terrain_url: object) -> None:
@@ -789,7 +847,10 @@ def generate_walks(
     )  # fmt: skip
     if progress is not None:
         progress("planning the walk")
-    walks = [_with_arrival_status(w, at) for w in plan_walk(graph, candidates, request)]
+    walks = [
+        replace(_with_arrival_status(w, at), warnings=(*found.notes, *w.warnings))
+        for w in plan_walk(graph, candidates, request)
+    ]
     if (
         progress is not None
         and found.terrain is None

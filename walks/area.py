@@ -288,6 +288,63 @@ def _outline(geometry: dict[str, Any] | None) -> Polygon | None:
     return polygon if polygon.geom_type == "Polygon" else None
 
 
+def _box_area(match: re.Match[str], text: str, radius_m: float | None) -> Area:
+    """
+    Make the area of a ``west,south,east,north`` text, which takes no radius.
+
+    Parameters
+    ----------
+    match
+        ``_FOUR``'s match of the text.
+    text
+        The text, for the label and messages.
+    radius_m
+        The radius given with it, or None.
+
+    Returns
+    -------
+    Area
+        The box.
+
+    Raises
+    ------
+    AreaError
+        When a radius is given (a box has no centre: it would be ignored), or the box is out
+        of range or empty.
+    """
+    if radius_m is not None:
+        msg = (
+            f"the bounding box {text!r} takes no radius ({radius_m:g} m given): a radius goes "
+            "with 'lat,lon' or a place name; give the box without one"
+        )
+        raise AreaError(msg)
+    west, south, east, north = (float(g) for g in match.groups())
+    return area_from_bbox(west, south, east, north, label=text)
+
+
+def area_kind(text: str) -> str:
+    """
+    Say which form of area some text has, without resolving it.
+
+    Parameters
+    ----------
+    text
+        The user's area text.
+
+    Returns
+    -------
+    str
+        ``"bbox"`` (four numbers), ``"point"`` (two numbers) or ``"place"`` (anything else,
+        malformed numbers included: ``resolve_area`` refuses those).
+    """
+    text = text.strip()
+    if _FOUR.match(text):
+        return "bbox"
+    if _TWO.match(text):
+        return "point"
+    return "place"
+
+
 def resolve_area(
     text: str,
     *,
@@ -299,7 +356,8 @@ def resolve_area(
     """
     Turn what the user typed into an area.
 
-    ``"west,south,east,north"`` (four numbers) is a bounding box; ``"lat,lon"`` is a point
+    ``"west,south,east,north"`` (four numbers) is a bounding box (no radius: it has no centre
+    to take one around); ``"lat,lon"`` is a point
     with ``radius_m`` (default ``settings.DEFAULT_RADIUS_M``); anything else is a place name,
     geocoded with Nominatim: its outline when it has one, else a circle of ``radius_m`` around
     it when a radius is given, else its bounding box. A place name with a radius always gives
@@ -327,8 +385,8 @@ def resolve_area(
     ------
     AreaError
         When the text is not text, is empty, holds numbers out of range (NaN and infinity
-        included) or neither two nor four of them, the box is empty, or the radius is not a
-        finite number above 0.
+        included) or neither two nor four of them, the box is empty, a box comes with a
+        radius, or the radius is not a finite number above 0.
     GeocodeError
         When the place is not found.
     ServiceError
@@ -354,8 +412,7 @@ def resolve_area(
         msg = "the area is empty: give a place name, 'lat,lon' or 'west,south,east,north'"
         raise AreaError(msg)
     if match := _FOUR.match(text):
-        west, south, east, north = (float(g) for g in match.groups())
-        return area_from_bbox(west, south, east, north, label=text)
+        return _box_area(match, text, radius_m)
     if match := _TWO.match(text):
         lat, lon = (float(g) for g in match.groups())
         radius = radius_m or settings.DEFAULT_RADIUS_M

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from walks import _files, _validate, settings
 from walks._text import visible
-from walks.area import area_from_point, resolve_area
+from walks.area import area_from_point, area_kind, resolve_area
 from walks.errors import DataError, ExportError, UsageError, WalksError
 from walks.hours import parse_local_time
 from walks.types import Area
@@ -384,11 +384,13 @@ def _parse_row(
     radius_m = radius if radius is not None else options.radius_m
     area: Area | None = None
     if geometry is not None:
-        area, point_start = _geometry_area(geometry, label, radius_m)
+        area, point_start = _geometry_area(geometry, label, radius_m, own_radius=radius)
         start = _text(props, "start") or point_start or options.start
     elif "bbox" in props or "area" in props:
         text = str(props.get("bbox") or props.get("area"))
-        area = resolve_area(text, radius_m=radius_m, nominatim_url=options.nominatim_url,
+        # a box takes no radius: the row's own is refused, the batch's default is not for it
+        area = resolve_area(text, radius_m=radius if area_kind(text) == "bbox" else radius_m,
+                            nominatim_url=options.nominatim_url,
                             cache_dir=cache_dir_of(options), attempts=options.attempts)  # fmt: skip
     elif "lat" in props or "lon" in props:
         lat, lon = _number(props, "lat"), _number(props, "lon")
@@ -553,7 +555,7 @@ def _parse_stops(text: str) -> tuple[tuple[str, int], ...]:
 
 
 def _geometry_area(
-    geometry: dict[str, Any], label: str, radius_m: float
+    geometry: dict[str, Any], label: str, radius_m: float, *, own_radius: float | None = None
 ) -> tuple[Area, str | None]:
     """
     Turn a GeoJSON geometry into an area (and, for a Point, the start).
@@ -566,6 +568,8 @@ def _geometry_area(
         The row's label.
     radius_m
         The circle's radius around a Point.
+    own_radius
+        The row's own ``radius``, or None: refused with a Polygon (it has no centre).
 
     Returns
     -------
@@ -575,12 +579,18 @@ def _geometry_area(
     Raises
     ------
     UsageError
-        For another geometry type, or an invalid or empty polygon.
+        For another geometry type, an invalid or empty polygon, or a polygon with a radius.
     """
     import shapely  # noqa: PLC0415
     from shapely.geometry import shape  # noqa: PLC0415
 
     kind = geometry.get("type")
+    if own_radius is not None and kind in {"Polygon", "MultiPolygon"}:  # as a box with one
+        msg = (
+            f"the {kind} of {label!r} takes no radius ({own_radius:g} m given): a radius goes "
+            "with a Point; drop the row's radius"
+        )
+        raise UsageError(msg)
     if kind == "Point":
         coords = geometry.get("coordinates")
         if not (isinstance(coords, list) and len(coords) >= 2):  # noqa: PLR2004

@@ -22,8 +22,8 @@ from typer.exceptions import TyperException
 from walks import _blas, _files, _validate, settings  # noqa: F401 - _blas before numpy loads
 from walks._http import check_service_url, deadline, http_get
 from walks._text import terminal_json, visible
-from walks.api import GeneratedWalks, generate_walks, stops_in_area
-from walks.area import resolve_area
+from walks.api import GeneratedWalks, dropped_nodes_note, generate_walks, stops_in_area
+from walks.area import area_kind, resolve_area
 from walks.cache import clear_cache, iter_cache
 from walks.errors import (
     AreaError,
@@ -823,7 +823,7 @@ def _resolve(
     ------
     typer.BadParameter
         When AREA is malformed or an extract's file name (never sent to the geocoder), or
-        --radius has no AREA (exit code 2).
+        --radius has no AREA or a box as AREA (exit code 2).
     """
     if area_text is not None and _is_extract_path(area_text):
         msg = (
@@ -836,6 +836,13 @@ def _resolve(
             msg = "--radius needs an AREA ('lat,lon' or a place name) to centre on"
             raise typer.BadParameter(msg, param_hint="--radius")
         return None
+    if radius_m is not None and area_kind(area_text) == "bbox":
+        msg = (
+            f"--radius needs a 'lat,lon' or place AREA to centre on; {area_text.strip()!r} is a "
+            f"box (west,south,east,north) already: drop --radius {radius_m:g}, or give "
+            f"'LAT,LON' --radius {radius_m:g}"
+        )
+        raise typer.BadParameter(msg, param_hint="--radius")
     try:
         return resolve_area(
             area_text, radius_m=radius_m, nominatim_url=nominatim_url,
@@ -901,8 +908,88 @@ def _get_graph(
     return loaded, area
 
 
+def _unused_options(
+    area_text: str | None, osm_file: Path | None, *, store_form: bool
+) -> dict[str, str]:
+    """
+    Name the options a form of ``walks info`` has no use for, and what to do instead.
+
+    Parameters
+    ----------
+    area_text
+        The AREA argument.
+    osm_file
+        ``--osm-file``.
+    store_form
+        AREA is an extract: ``walks info FILE`` describes its region store.
+
+    Returns
+    -------
+    dict
+        Parameter name to the rest of the message (after the option): why it does nothing
+        here and the fix.
+    """
+    if store_form:
+        file = shlex.quote(area_text or "FILE")
+        why = "does nothing for walks info FILE, which describes the file's region store"
+        services = ("overpass_url", "nominatim_url", "max_area_km2", "retries", "timeout")
+        unused = dict.fromkeys(services, f"{why} (no service is asked): drop it")
+        unused["no_cache"] = (
+            f"{why}: drop it, or for the file's walking graph read without the cache give "
+            f"walks info --osm-file {file} --no-cache"
+        )
+        return unused
+    kind = None if area_text is None else area_kind(area_text)
+    where = "the data comes from --osm-file" if osm_file is not None else "the data is the demo"
+    local = osm_file is not None or area_text is None
+    unused = {}
+    if local:  # nothing is downloaded
+        unused["overpass_url"] = f"does nothing here: {where}, not Overpass: drop it"
+        unused["max_area_km2"] = f"limits downloads only, and {where}: drop it"
+    if kind != "place":  # nothing is geocoded
+        unused["nominatim_url"] = (
+            "does nothing here: the AREA is coordinates, not a place name to look up: drop it"
+            if kind is not None
+            else f"does nothing here: no AREA to look up ({where}): drop it"
+        )
+    if local and kind != "place":  # no service is asked at all
+        for name in ("retries", "timeout"):
+            unused[name] = f"applies to online services, and this run asks none ({where}): drop it"
+    return unused
+
+
+def _refuse_unused(ctx: typer.Context, unused: dict[str, str]) -> None:
+    """
+    Refuse an option given on the command line that the command would ignore.
+
+    Values from the environment (``WALKS_TIMEOUT``, ``WALKS_OVERPASS_URL``, ...) are defaults
+    for every command, so they are not refused.
+
+    Parameters
+    ----------
+    ctx
+        The command's context.
+    unused
+        ``_unused_options``.
+
+    Raises
+    ------
+    typer.BadParameter
+        For the first such option given (exit code 2), naming it and the fix.
+    """
+    for param in ctx.command.params:
+        if param.name not in unused:
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source is not None and source.name == "COMMANDLINE":
+            flag = max(param.opts, key=len)
+            msg = f"{flag} {unused[param.name]}"
+            raise typer.BadParameter(msg, param_hint=flag)
+
+
 @app.command(cls=_OptionalValueCommand)
 def info(
+    ctx: typer.Context,
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
@@ -931,10 +1018,14 @@ def info(
                 f"--osm-file {shlex.quote(area)} --radius {radius:g}"
             )
             raise typer.BadParameter(msg, param_hint="--radius")
+        folder = cache_dir or settings.default_cache_dir()
         with _reporting():
             _check_json_target(json_out, overwrite=overwrite)
-            _describe_store(Path(area), cache_dir or settings.default_cache_dir(), json_out)
+            path = _store_target(Path(area), folder)  # a missing file is said first
+            _refuse_unused(ctx, _unused_options(area, None, store_form=True))
+            _describe_store(path, folder, json_out)
         return
+    _refuse_unused(ctx, _unused_options(area, osm_file, store_form=False))
     with _reporting(timeout):
         _check_json_target(json_out, overwrite=overwrite)
         loaded, _ = _get_graph(
@@ -943,6 +1034,10 @@ def info(
             retries=retries,
         )  # fmt: skip
     graph = loaded.graph
+    note = dropped_nodes_note(graph.meta.source, loaded.dropped_nodes)
+    warnings = [] if note is None else [note.message]
+    for warning in warnings:
+        typer.echo(visible(f"Warning: {warning}", one_line=True), err=True)
     summary: dict[str, Any] = {
         "nodes": graph.n_nodes,
         "edges": graph.n_arcs,
@@ -956,6 +1051,7 @@ def info(
         "from_cache": loaded.from_cache,
         "cache_path": str(loaded.cache_path) if loaded.cache_path else None,
         "seconds": round(loaded.seconds, 3),
+        "warnings": warnings,
         "attribution": "© OpenStreetMap contributors (ODbL)",
     }
     if json_out is not None:
@@ -1047,6 +1143,8 @@ def stops(
             use_cache=not no_cache, overpass_url=overpass_url, max_area_km2=max_area_km2,
             attempts=retries, progress=_progress(),
         )  # fmt: skip
+        for note in found.notes:
+            typer.echo(visible(f"Warning: {note.message}", one_line=True), err=True)
         if found.terrain_warning is not None:
             typer.echo(visible(f"Warning: {found.terrain_warning}", one_line=True), err=True)
         if json_out is not None:
@@ -1618,7 +1716,7 @@ def _store_state(info: Any, source: Path) -> str:  # noqa: ANN401 - a walks.stor
         return "current"
     if not source.is_file():
         return "file gone"
-    if info.version != store.STORE_VERSION:
+    if info.version != store.STORE_VERSION or info.dropped_nodes is None:
         return "other version"
     return "file changed"
 
@@ -1667,6 +1765,7 @@ def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
         "height_grids": info.grids,
         "imported": info.imported or None,
         "version": info.version or None,
+        "dropped_nodes": info.dropped_nodes,
     }
 
 
@@ -1721,12 +1820,9 @@ def _has_store_file(osm_file: Path, cache_dir: Path) -> bool:
         return False
 
 
-def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> None:
+def _store_target(osm_file: Path, cache_dir: Path) -> Path:
     """
-    Print what ``walks info FILE`` shows: the extract's region store.
-
-    A file that is gone but whose store remains is described (as orphaned); a file that is
-    gone without a store is an error.
+    Check the FILE of ``walks info FILE``: an extract, or a path whose store remains.
 
     Parameters
     ----------
@@ -1734,8 +1830,11 @@ def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> No
         The extract.
     cache_dir
         The cache folder.
-    json_out
-        Write JSON there (``-``: standard output) instead of lines.
+
+    Returns
+    -------
+    Path
+        The checked path.
 
     Raises
     ------
@@ -1746,10 +1845,28 @@ def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> No
 
     path = check_file_name(osm_file.expanduser())
     if path.exists():
-        path = check_extract(path)
-    elif not _has_store_file(path, cache_dir):
+        return check_extract(path)
+    if not _has_store_file(path, cache_dir):
         msg = f"OSM file {str(path)!r} does not exist: check the FILE given to walks info"
         raise DataError(msg)
+    return path
+
+
+def _describe_store(path: Path, cache_dir: Path, json_out: str | None) -> None:
+    """
+    Print what ``walks info FILE`` shows: the extract's region store.
+
+    A file that is gone but whose store remains is described (as orphaned).
+
+    Parameters
+    ----------
+    path
+        The extract, checked by ``_store_target``.
+    cache_dir
+        The cache folder.
+    json_out
+        Write JSON there (``-``: standard output) instead of lines.
+    """
     record = _store_record(path, cache_dir)
     if json_out is not None:
         _emit_json({"store": record}, json_out)
@@ -1762,6 +1879,9 @@ def _describe_store(osm_file: Path, cache_dir: Path, json_out: str | None) -> No
             ("places", f"{record['features']:,} tagged places (stop candidates)"),
             ("buildings", f"{record['buildings']:,}"),
         ]  # fmt: skip
+        if record["dropped_nodes"]:
+            count = record["dropped_nodes"]
+            lines.append(("left out", f"{count:,} node(s) with unreadable coordinates"))
     elif record["present"]:
         lines.append(("path", record["path"]))
     for key, value in lines:
@@ -1806,6 +1926,9 @@ def import_command(
             )
             raise DataError(msg)
         warnings = []
+        note = dropped_nodes_note(str(osm_file), info.dropped_nodes or 0)
+        if note is not None:
+            warnings.append(note.message)
         if info.ways == 0:  # e.g. a PBF cut at a block boundary reads as a shorter, valid file
             warnings.append(
                 f"the store of {str(osm_file)!r} holds no walkable way: no walk can be planned "

@@ -125,12 +125,17 @@ class OsmWays:
     areas
         Walkable multipolygon areas (``highway=pedestrian`` squares and the like), to be crossed
         rather than walked round; areas mapped as ``area=yes`` ways are among ``ways``.
+    dropped_nodes
+        How many nodes of the file were left out because their coordinates cannot be read
+        (OSM XML repaired by ``_drop_bad_coordinates``); ways through them end there. Counted
+        over the whole file, not the area: such a node has no position to place it by.
     """
 
     ways: tuple[WayRecord, ...]
     source: str
     data_date: dt.datetime | None
     areas: tuple[AreaRecord, ...] = ()
+    dropped_nodes: int = 0
 
 
 #: Every key ``is_walkable`` reads (the store asks it once per combination of their values).
@@ -694,7 +699,7 @@ def _positive_id(osm_id: int) -> int:
 
 
 @contextlib.contextmanager
-def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
+def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[tuple[Path, int]]:
     """
     Write a repaired, sorted copy of an extract to a temporary folder.
 
@@ -711,8 +716,9 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
 
     Yields
     ------
-    Path
-        The sorted copy (``.osm.pbf``), removed on exit.
+    tuple
+        The sorted copy (``.osm.pbf``, removed on exit) and how many nodes were left out for
+        their unreadable coordinates (the callers' results carry it: ``dropped_nodes``).
 
     Raises
     ------
@@ -721,14 +727,15 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
     """
     with tempfile.TemporaryDirectory(prefix="walks-extract-") as folder:
         source = path
+        dropped = 0
         if _is_xml(path):
             try:
                 text = _xml_text(path)
                 # an unsorted file may hold odd coordinates too: look, cheaply, when not told
                 if coordinates or _ODD_COORD.search(text):
                     text, dropped = _drop_bad_coordinates(text)
-                    if dropped:
-                        log.warning(
+                    if dropped:  # the callers say it, once per run (walks.api.data_notes)
+                        log.info(
                             "%r: %d node(s) with unreadable coordinates ignored", str(path), dropped
                         )
                     source = Path(folder) / "fixed.osm"
@@ -737,7 +744,7 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[Path]:
                 raise _read_error(path, err) from err
         target = Path(folder) / "sorted.osm.pbf"
         _write_sorted(source, target, path)
-        yield target
+        yield target, dropped
 
 
 def _write_sorted(source: Path, target: Path, path: Path) -> None:
@@ -830,16 +837,18 @@ def read_extract(path: str | Path) -> OsmWays:
         header_date = _header_date(osmium.io.Reader(str(path), osmium.osm.NOTHING).header())
     except _osmium_failures() as err:
         raise _read_error(path, err) from err
+    dropped = 0
     try:
         ways, areas, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
     except _NeedsRepairError as repair:
-        with _repaired_copy(path, coordinates=repair.coordinates) as copy:
+        with _repaired_copy(path, coordinates=repair.coordinates) as (copy, dropped):
             ways, areas, newest = _read_ways(copy, path, repaired=True, dates=header_date is None)
     return OsmWays(
         ways=tuple(ways),
         source=f"file:{path.resolve()}",
         data_date=header_date or (newest.astimezone(dt.UTC) if newest else None),
         areas=tuple(areas),
+        dropped_nodes=dropped,
     )
 
 
@@ -1193,6 +1202,9 @@ class OsmFeatures:
         Land cover shapes for the base map.
     store
         The region store they were read from (height grids are kept there), or None.
+    dropped_nodes
+        How many nodes of the file were left out because their coordinates cannot be read,
+        as for ``OsmWays``.
     """
 
     features: tuple[Feature, ...]
@@ -1200,6 +1212,7 @@ class OsmFeatures:
     source: str
     landcover: tuple[Landcover, ...] = ()
     store: Path | None = field(default=None, compare=False)
+    dropped_nodes: int = 0
 
 
 #: Land cover drawn on the base map: kind -> the tag values that make it (a key of ``None``
@@ -1335,12 +1348,16 @@ def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) ->
         )
         raise DataError(msg)
     check_pbf_tags(path)
+    dropped = 0
     try:
         features, buildings, cover = _read_features(path, path, wanted, repaired=False)
     except _NeedsRepairError as repair:
-        with _repaired_copy(path, coordinates=repair.coordinates) as copy:
+        with _repaired_copy(path, coordinates=repair.coordinates) as (copy, dropped):
             features, buildings, cover = _read_features(copy, path, wanted, repaired=True)
-    return OsmFeatures(tuple(features), tuple(buildings), f"file:{path.resolve()}", tuple(cover))
+    return OsmFeatures(
+        tuple(features), tuple(buildings), f"file:{path.resolve()}", tuple(cover),
+        dropped_nodes=dropped,
+    )  # fmt: skip
 
 
 def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and areas

@@ -24,6 +24,7 @@ from walks.data import (
     OsmFeatures,
     check_extract,
     demo_extract_path,
+    extract_kind,
     read_extract,
     read_features,
 )
@@ -57,12 +58,16 @@ class LoadedGraph:
         Its cache file, or None when caching was off.
     seconds
         Wall time to obtain it.
+    dropped_nodes
+        How many nodes of its extract were left out for their unreadable coordinates
+        (``OsmWays.dropped_nodes``; ``walks.api.data_notes`` says it).
     """
 
     graph: WalkGraph
     from_cache: bool
     cache_path: Path | None
     seconds: float
+    dropped_nodes: int = 0
 
 
 def load_graph(
@@ -111,7 +116,9 @@ def load_graph(
         For an extract: read its ways from the region store (``walks.store``) when the store
         is current. None (the default) and True import the file into the store on first use
         (and again when it changed); False reads the file itself, as None does when
-        ``use_cache`` is False (a run that writes no cache).
+        ``use_cache`` is False (a run that writes no cache). A cached graph of an OSM XML
+        file is used only while its store is current: the store says how many nodes the
+        file's reading left out (``LoadedGraph.dropped_nodes``), the graph cache does not.
 
     Returns
     -------
@@ -162,7 +169,10 @@ def load_graph(
     if cache_path is not None:
         ensure_writable(cache_path.parent)
         cached = load_cached_graph(cache_path)
-        if cached is not None:
+        # the nodes an XML file's repair left out are kept by its store, not the graph cache:
+        # without a current store to say them, the graph is built again (from a new import)
+        dropped = _known_dropped(path, cache_dir) if key_parts[0] == "file" else 0
+        if cached is not None and dropped is not None:
             check_walkable(cached)
             log.info("graph read from cache %s", cache_path)
             return LoadedGraph(
@@ -170,6 +180,7 @@ def load_graph(
                 from_cache=True,
                 cache_path=cache_path,
                 seconds=time.perf_counter() - started,
+                dropped_nodes=dropped,
             )
 
     if key_parts[0] == "file":
@@ -204,8 +215,32 @@ def load_graph(
         except CacheError as err:  # the graph is good; only the next run will build it again
             log.warning("the graph was not cached: %s", err)
     return LoadedGraph(
-        graph, from_cache=False, cache_path=cache_path, seconds=time.perf_counter() - started
-    )
+        graph, from_cache=False, cache_path=cache_path, seconds=time.perf_counter() - started,
+        dropped_nodes=osm.dropped_nodes,
+    )  # fmt: skip
+
+
+def _known_dropped(path: Path, cache_dir: Path) -> int | None:
+    """
+    Say how many nodes an extract's reading leaves out, without reading it.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    cache_dir
+        The walks cache directory.
+
+    Returns
+    -------
+    int or None
+        0 for a PBF file (its coordinates are numbers); for OSM XML, the count its current
+        store keeps, or None when no current store says it.
+    """
+    if extract_kind(path) == "pbf":
+        return 0
+    info = store.store_info(path, cache_dir)
+    return info.dropped_nodes if info is not None and info.current else None
 
 
 #: Extracts whose implicit import failed in this process, by path, size, modification time and
@@ -287,6 +322,11 @@ def _store_ready(
             "the store of %s is out of date (made by another version of walks, store format "
             "%r; this one writes %r): importing it again",
             path.name, info.version, store.STORE_VERSION,
+        )  # fmt: skip
+    elif info is not None and info.dropped_nodes is None:
+        log.warning(
+            "the store of %s is out of date (made by an older walks, it does not say which "
+            "nodes the import left out): importing it again", path.name,
         )  # fmt: skip
     elif info is not None:
         log.warning(
@@ -670,19 +710,12 @@ def _extract_features(
             near = store.margin_box(area, corridor)
             buildings = [b.outline for b in features.buildings]
             cover = [c.outline for c in features.landcover]
-            features = OsmFeatures(
-                features.features,
-                tuple(
-                    b
-                    for b, m in zip(features.buildings, store.meeting(buildings, near), strict=True)
-                    if m
-                ),
-                features.source,
-                tuple(
-                    c
-                    for c, m in zip(features.landcover, store.meeting(cover, near), strict=True)
-                    if m
-                ),
+            kept = store.meeting(buildings, near)
+            shown = store.meeting(cover, near)
+            features = replace(
+                features,
+                buildings=tuple(b for b, m in zip(features.buildings, kept, strict=True) if m),
+                landcover=tuple(c for c, m in zip(features.landcover, shown, strict=True) if m),
             )
     if area is None:
         return features

@@ -66,6 +66,7 @@ from walks.data import (
     _NeedsRepairError,
     check_extract,
     check_pbf_tags,
+    extract_kind,
 )
 from walks.errors import CacheError, DataError
 from walks.store_grids import _companions, _count_grids
@@ -88,6 +89,11 @@ log = logging.getLogger(__name__)
 
 #: The store format; a store of another version is built again.
 STORE_VERSION = "5"
+#: The meta key holding how many nodes the import left out for their unreadable coordinates
+#: (``OsmWays.dropped_nodes``). Stores of OSM XML written before it was kept lack it and are
+#: imported again (``dropped_nodes_of``); a PBF file has no such nodes, so its older stores stay
+#: current, which is why ``STORE_VERSION`` did not change with it.
+DROPPED_KEY = "dropped_nodes"
 
 _HEAD_BYTES = 2**20
 
@@ -116,6 +122,10 @@ class StoreInfo:
         Its format version (``STORE_VERSION`` when usable).
     grids
         How many building height grids it keeps (``walks.views.height_grid``).
+    dropped_nodes
+        How many nodes of the file the import left out for their unreadable coordinates; None
+        when the store does not say (an OSM XML file's store made before it was kept: not
+        current, so imported again on use).
     """
 
     path: Path
@@ -130,6 +140,7 @@ class StoreInfo:
     imported: str = ""
     version: str = ""
     grids: int = 0
+    dropped_nodes: int | None = 0
 
 
 def fingerprint(osm_file: Path) -> str:
@@ -362,6 +373,7 @@ def import_extract(
             # an unsorted file or one with unreadable coordinates (hand-made exports, small):
             # read as read_extract and read_features read it, each repairing what it needs
             meta = _read_whole(tmp, path)
+        meta.setdefault(DROPPED_KEY, "0")  # a file streamed whole needed no repair: none dropped
         meta |= {
             "version": STORE_VERSION,
             "osm_file": str(path.resolve()),
@@ -444,6 +456,31 @@ def _meta(db: sqlite3.Connection) -> dict[str, str]:
     return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
 
+def dropped_nodes_of(meta: dict[str, str]) -> int | None:
+    """
+    Read from a store's meta rows how many nodes its import left out (unreadable coordinates).
+
+    Parameters
+    ----------
+    meta
+        The store's meta rows.
+
+    Returns
+    -------
+    int or None
+        The count; 0 for a store of a PBF file that does not say (PBF coordinates are always
+        numbers); None for a store of an OSM XML file that does not say (made by a walks that
+        did not keep the count), or a value that is no count.
+    """
+    text = meta.get(DROPPED_KEY)
+    if text is None:
+        try:
+            return 0 if extract_kind(meta.get("osm_file", "")) == "pbf" else None
+        except DataError:
+            return None
+    return int(text) if text.isdigit() else None
+
+
 def has_current_store(osm_file: str | Path, cache_dir: Path | None = None) -> bool:
     """
     Tell whether an extract has a store built from its current content.
@@ -496,9 +533,12 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
         size = store.stat().st_size
     except (sqlite3.Error, OSError):
         return None
+    dropped = dropped_nodes_of(meta)
     try:
-        current = meta.get("version") == STORE_VERSION and meta.get("fingerprint") == fingerprint(
-            Path(osm_file)
+        current = (
+            meta.get("version") == STORE_VERSION
+            and dropped is not None  # the store cannot say what its import left out
+            and meta.get("fingerprint") == fingerprint(Path(osm_file))
         )
     except OSError:
         current = False
@@ -506,7 +546,7 @@ def store_info(osm_file: str | Path, cache_dir: Path | None = None) -> StoreInfo
     return StoreInfo(
         store, meta.get("osm_file", ""), ways, features, buildings, size, current,
         areas=areas, landcover=landcover, imported=meta.get("imported", ""),
-        version=meta.get("version", ""), grids=_count_grids(store),
+        version=meta.get("version", ""), grids=_count_grids(store), dropped_nodes=dropped,
     )  # fmt: skip
 
 
@@ -745,7 +785,10 @@ def _ways_of(
             _ring_points(rings["inner"]), tuple(int(m) for m in rings["members"]),
         ))  # fmt: skip
     date = dt.datetime.fromisoformat(meta["data_date"]) if meta.get("data_date") else None
-    return OsmWays(ways=ways, source=meta["source"], data_date=date, areas=tuple(areas))
+    return OsmWays(
+        ways=ways, source=meta["source"], data_date=date, areas=tuple(areas),
+        dropped_nodes=dropped_nodes_of(meta) or 0,
+    )  # fmt: skip
 
 
 def load_features(
@@ -814,7 +857,7 @@ def load_features(
         features.append(Feature(str(kind), int(osm_id), tags, lat, lon, outline))
     return OsmFeatures(
         tuple(features), buildings, meta.get("features_source", ""), cover,
-        store=store_path(osm_file, cache_dir),
+        store=store_path(osm_file, cache_dir), dropped_nodes=dropped_nodes_of(meta) or 0,
     )  # fmt: skip
 
 

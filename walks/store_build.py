@@ -736,7 +736,8 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
     Returns
     -------
     dict
-        The meta rows: source, data date and features' source.
+        The meta rows: source, data date, features' source and ``dropped_nodes`` (nodes left
+        out for their unreadable coordinates, ``OsmWays.dropped_nodes``).
     """
     tmp.unlink(missing_ok=True)
     osm = read_extract(path)
@@ -778,6 +779,8 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
         "source": osm.source,
         "data_date": date.isoformat() if date else "",
         "features_source": found.source,
+        # each reading repairs the whole file when it needs to: the larger count is the file's
+        "dropped_nodes": str(max(osm.dropped_nodes, found.dropped_nodes)),
     }
 
 
