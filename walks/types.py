@@ -229,7 +229,9 @@ class WalkWarning:
     ----------
     code
         A stable key for scripts: ``area_too_small``, ``budget_short``, ``budget_long``,
-        ``stop_dropped``, ``start_moved``, ``end_moved``, ``retraced``.
+        ``stop_dropped``, ``stop_far_from_route``, ``closed_on_arrival``, ``start_moved``,
+        ``end_moved``, ``retraced``, ``terrain_missing``, ``nodes_dropped`` (input nodes left
+        out for unreadable coordinates).
     message
         One human sentence with the cause and the numbers.
     """
