@@ -209,10 +209,12 @@ def test_a_killed_imports_leftover_is_listed_and_cleared_a_running_ones_kept(
     )
     assert running != leftover
     running.write_bytes(b"SQLite format 3\0")
+    small = leftover.with_suffix(".areas.osm.pbf")  # killed while osmium read its small file
+    small.write_bytes(b"")
     listed = _walks("cache", "list", "--cache-dir", str(cache), "--json", "-")
     assert listed.returncode == 0, listed.stderr
     states = {Path(r["path"]).name: r["state"] for r in json.loads(listed.stdout)}
-    assert states == {leftover.name: "leftover", running.name: "importing"}
+    assert states == {leftover.name: "leftover", small.name: "leftover", running.name: "importing"}
     shown = _walks("cache", "--cache-dir", str(cache))
     assert "left by an import that ended unfinished" in shown.stdout, shown.stdout
     cleared = _walks("cache", "clear", "--cache-dir", str(cache))

@@ -191,7 +191,8 @@ _STORE_NAME = re.compile(r"[0-9a-f]{32}\.sqlite")
 #: ``walks cache`` to tell the leftover of an import that ended (killed) from one being written.
 #: (Not a ``.walks-tmp-`` name: those go by age, and an import may leave its file unchanged
 #: for minutes while osmium reads.)
-_TMP_STORE = re.compile(r"\.walks-import-([0-9]+)-([0-9a-f]{8})-[^/]*\.sqlite")
+#: The small file of relations an import writes beside it (``walks.store_build``) is one too.
+_TMP_STORE = re.compile(r"\.walks-import-([0-9]+)-([0-9a-f]{8})-[^/]*\.(?:sqlite|areas\.osm\.pbf)")
 
 
 def _host_tag() -> str:
@@ -262,7 +263,7 @@ def temporary_stores(cache_dir: Path | None = None) -> list[tuple[Path, int, boo
     folder = check_cache_dir(cache_dir) / "stores"
     found = []
     here = _host_tag()
-    for path in sorted(folder.glob(".walks-import-*.sqlite")):
+    for path in sorted(folder.glob(".walks-import-*")):
         named = _TMP_STORE.fullmatch(path.name)
         if named is None:
             continue
