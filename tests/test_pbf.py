@@ -785,3 +785,21 @@ def test_relations_out_of_order_are_read_by_osmium(
         stored = store.load_features(extract, None, bool, tmp_path / "cache")
         assert stored.features == read_features(extract, bool).features
         assert len(stored.features) == 3
+
+
+@pytest.mark.parametrize("case", ["user name past the table", "string over osmium's length"])
+def test_a_file_osmium_refuses_is_refused_by_the_import_too(case: str, tmp_path: Path) -> None:
+    """What the arrays skip (a way's metadata) or take (a long value) osmium refuses: so does the
+    import, with the file readers' message, and no store is left."""
+    extract = tmp_path / "refused.osm.pbf"
+    if case == "user name past the table":
+        info = _vf(1, 1) + _vf(5, 99)  # version 1, user name: string 99 (there are three)
+        extract.write_bytes(_file(_block(_WAY + _ld(4, info) + _ld(8, _v(2) + _v(2)))))
+    else:
+        extract.write_bytes(_file(_block(_WAY + _ld(8, _v(2) + _v(2)), value=b"x" * 1500)))
+    with pytest.raises(DataError) as from_file:
+        read_extract(extract)
+    with pytest.raises(DataError) as from_import:
+        import_extract(extract, tmp_path / "cache")
+    assert str(from_import.value) == str(from_file.value)
+    assert not list((tmp_path / "cache" / "stores").glob("*"))
