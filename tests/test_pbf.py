@@ -24,6 +24,7 @@ from walks.data import read_extract, read_features
 from walks.errors import DataError
 from walks.pbf import NodeBlock, UnsupportedPbfError, blocks, relations, varints
 from walks.store import import_extract, load_ways
+from walks.store_areas import write_pbf
 
 DATA = SHARED / "data"
 EXTRACTS = {
@@ -803,3 +804,19 @@ def test_a_file_osmium_refuses_is_refused_by_the_import_too(case: str, tmp_path:
         import_extract(extract, tmp_path / "cache")
     assert str(from_import.value) == str(from_file.value)
     assert not list((tmp_path / "cache" / "stores").glob("*"))
+
+
+def test_the_small_file_keeps_each_block_within_what_osmium_reads(tmp_path: Path) -> None:
+    """Long member ways far apart in ids: the small file's blocks stay under osmium's 32 MiB."""
+    count, size = 4000, 2000  # 8 M references of 5-byte steps: 40 MB of ways
+    refs = np.tile(1 + np.arange(size, dtype=np.int64) + (np.arange(size) % 2) * 2**30, count)
+    offsets = np.arange(0, count * size + 1, size, dtype=np.int64)
+    ways = (np.arange(100, 100 + count, dtype=np.int64), offsets, refs, [()] * count)
+    nothing = np.zeros(0, dtype=np.int64)
+    small = tmp_path / "small.osm.pbf"
+    write_pbf(small, (nothing, nothing.astype(np.int32), nothing.astype(np.int32)), ways, [])
+    read = 0
+    for way in osmium.FileProcessor(str(small), osmium.osm.WAY):
+        read += 1
+        assert len(way.nodes) == size
+    assert read == count

@@ -874,6 +874,9 @@ def _packed(number: int, values: _I64) -> bytes:
 #: Objects per block of the small file.
 _BLOCK = 8000
 
+#: The most bytes of ways a block of the small file holds (a blob may hold 32 MiB for osmium).
+_BLOCK_BYTES = 16 * 2**20
+
 
 def write_pbf(
     path: Path,
@@ -908,17 +911,20 @@ def write_pbf(
         way_ids, offsets, refs, tags = ways
         data, byte_at = _runs(refs, offsets, delta=True)
         heads, head_at = _runs(way_ids, np.arange(way_ids.size + 1, dtype=np.int64), delta=False)
-        for a in range(0, way_ids.size, _BLOCK):
+        k = 0
+        while k < way_ids.size:  # blocks of _BLOCK ways, or fewer long ones (osmium's 32 MiB)
             strings: dict[str, int] = {"": 0}
-            parts = [
-                _field(3, b"".join((
+            parts: list[bytes] = []
+            size = 0
+            while k < way_ids.size and len(parts) < _BLOCK and size < _BLOCK_BYTES:
+                parts.append(_field(3, b"".join((
                     b"\x08" + heads[head_at[k] : head_at[k + 1]],
                     _string_run(2, [key for key, _ in tags[k]], strings) if tags[k] else b"",
                     _string_run(3, [value for _, value in tags[k]], strings) if tags[k] else b"",
                     _field(8, data[byte_at[k] : byte_at[k + 1]]),
-                )))
-                for k in range(a, min(a + _BLOCK, way_ids.size))
-            ]  # fmt: skip
+                ))))  # fmt: skip
+                size += len(parts[-1])
+                k += 1
             table = b"".join(_field(1, text.encode()) for text in strings)
             _blob(f, "OSMData", _field(1, table) + _field(2, b"".join(parts)))
         for block, chosen in relations:
