@@ -18,7 +18,7 @@ import pytest
 from conftest import SHARED
 from osmium.osm import mutable
 
-from walks import store
+from walks import store, store_areas
 from walks.area import area_from_bbox
 from walks.data import read_extract, read_features
 from walks.errors import DataError
@@ -820,3 +820,42 @@ def test_the_small_file_keeps_each_block_within_what_osmium_reads(tmp_path: Path
         read += 1
         assert len(way.nodes) == size
     assert read == count
+
+
+def _z(n: int) -> bytes:
+    return _v((n << 1) ^ (n >> 63))
+
+
+def test_a_relation_before_the_ways_of_its_block_is_read_as_osmium_reads_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One block of nodes, a square's relation, then its way: osmium meets the relation first and
+    makes no square of it; the arrays would read every way first, so the file is osmium's."""
+    texts = [b"", b"type", b"multipolygon", b"highway", b"pedestrian", b"outer", b"name", b"sq"]
+    strings = _ld(1, b"".join(_ld(1, t) for t in texts))
+    lats, lons = [481000000, 0, 2000, 0], [115000000, 2000, 0, -2000]  # steps
+    nodes = _ld(2, _ld(1, _z(1) * 4) + _ld(8, b"".join(map(_z, lats)))
+                + _ld(9, b"".join(map(_z, lons))))  # fmt: skip
+    relation = (_vf(1, 1) + _ld(2, _v(1) + _v(3) + _v(6)) + _ld(3, _v(2) + _v(4) + _v(7))
+                + _ld(8, _v(5)) + _ld(9, _z(10)) + _ld(10, _v(1)))  # fmt: skip
+    way = _vf(1, 10) + _ld(8, b"".join(_z(d) for d in (1, 1, 1, 1, -3)))
+    extract = tmp_path / "relation-first.osm.pbf"
+    extract.write_bytes(_file(strings + _ld(2, nodes) + _ld(2, _ld(4, relation))
+                              + _ld(2, _ld(3, way))))  # fmt: skip
+    caplog.set_level(logging.DEBUG, logger="walks.store")
+    import_extract(extract, tmp_path / "cache")
+    assert _read_by_osmium_alone(caplog)
+    assert load_ways(extract, None, tmp_path / "cache").areas == read_extract(extract).areas
+
+
+def test_relations_nobody_wants_hold_no_memory(tmp_path: Path) -> None:
+    """Only the relations osmium makes areas of keep their members and tags while a file is read."""
+    objects = _objects(EXTRACTS["munich"])
+    extract = _write(objects, tmp_path / "munich.osm.pbf")
+    everything, _ = relations(extract)
+    kept, _ = relations(extract, keep=store_areas.areas_of)
+    assert sum(b.ids.size for b in kept) == sum(store_areas.areas_of(b).size for b in everything)
+    assert 0 < sum(b.member_ids.size for b in kept) < sum(b.member_ids.size for b in everything)
+    assert [b.newest for b in kept] == [b.newest for b in everything]
+    chosen = store_areas.FileRelations.of(everything)
+    assert store_areas.FileRelations.of(kept).ids().tolist() == chosen.ids().tolist()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 _I64 = np.dtype[np.int64]
@@ -136,6 +136,52 @@ class RelationBlock:
     values: Array
     strings: list[str]
     newest: int = -1
+
+    def subset(self, chosen: Array) -> RelationBlock:
+        """
+        Keep some of the relations (and the block's newest timestamp).
+
+        Parameters
+        ----------
+        chosen
+            Their places in the block, ascending.
+
+        Returns
+        -------
+        RelationBlock
+            Those relations only.
+        """
+        members, member_starts = _runs_of(self.member_offsets, chosen)
+        tags, tag_starts = _runs_of(self.tag_offsets, chosen)
+        return RelationBlock(
+            self.ids[chosen], member_starts, self.member_ids[members], self.member_types[members],
+            self.roles[members], tag_starts, self.keys[tags], self.values[tags], self.strings,
+            self.newest,
+        )  # fmt: skip
+
+
+def _runs_of(offsets: Array, chosen: Array) -> tuple[Array, Array]:
+    """
+    Index some items' runs (a relation's members, its tags) one after the other.
+
+    Parameters
+    ----------
+    offsets
+        ``offsets[i]:offsets[i + 1]`` is item ``i``'s run.
+    chosen
+        The items.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The indices into the runs' values, and where each chosen item's run starts among them
+        (with the end last).
+    """
+    first = offsets[chosen]
+    sizes = offsets[chosen + 1] - first
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    index = np.arange(int(starts[-1]), dtype=np.int64) + np.repeat(first - starts[:-1], sizes)
+    return index, starts
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
@@ -466,7 +512,9 @@ def blocks(
                     raise UnsupportedPbfError(msg)
 
 
-def relations(path: Path, *, dates: bool = False) -> tuple[list[RelationBlock], int]:
+def relations(
+    path: Path, *, dates: bool = False, keep: Callable[[RelationBlock], Array] | None = None
+) -> tuple[list[RelationBlock], int]:
     """
     Read the relations at the end of a PBF file (where a sorted file keeps them), first.
 
@@ -481,6 +529,10 @@ def relations(path: Path, *, dates: bool = False) -> tuple[list[RelationBlock], 
         The file.
     dates
         Read the relations' timestamps too, for each block's ``newest``.
+    keep
+        Picks the relations of a block to keep (ascending places), as each block is read:
+        the others' members and tags are let go at once (a file of relations the caller
+        does not want holds no memory).
 
     Returns
     -------
@@ -516,8 +568,17 @@ def relations(path: Path, *, dates: bool = False) -> tuple[list[RelationBlock], 
             f.seek(at)
             _, data = _next_blob(f)
             read = list(_primitive_block(data, dates=dates, relations=True))
-            found[:0] = [block for block in read if isinstance(block, RelationBlock)]
-            if not all(isinstance(block, RelationBlock) for block in read):
+            kinds = [isinstance(block, RelationBlock) for block in read]
+            if True in kinds and not all(kinds[kinds.index(True) :]):
+                # nodes or ways after relations in one blob: osmium meets the relations first
+                msg = "a relation group before nodes or ways"
+                raise UnsupportedPbfError(msg)
+            found[:0] = [
+                block.subset(keep(block)) if keep is not None else block
+                for block in read
+                if isinstance(block, RelationBlock)
+            ]
+            if not all(kinds):
                 # the last blob of nodes or ways: any relations it holds are read here, and
                 # ``blocks`` reads it up to its end
                 start = f.tell()
@@ -1043,7 +1104,7 @@ def _relations(
             and np.array_equal(member_offsets, role_offsets)):  # fmt: skip
         msg = "a relation whose members' ids, types and roles differ in number"
         raise UnsupportedPbfError(msg)
-    if types.size and int(types.max()) > 2:  # noqa: PLR2004 - node, way, relation
+    if types.size and (int(types.max()) > 2 or int(types.min()) < 0):  # noqa: PLR2004 - node, way, relation
         msg = "a relation member of unknown type"
         raise UnsupportedPbfError(msg)
     _check_indices(keys, vals, strings)

@@ -522,11 +522,8 @@ class FileRelations:
             last = int(ids[-1]) if ids.size else last
             types = _first_values(block, "type")
             squares = _first_values(block, "highway")
-            runs = np.concatenate(([0], np.cumsum(block.member_types == 1)))
-            offsets = block.member_offsets
-            with_ways = runs[offsets[1:]] > runs[offsets[:-1]]
-            pick = np.flatnonzero(np.isin(types, ["multipolygon", "boundary"]) & with_ways)
-            index, _ = _spans(offsets, pick)
+            pick = areas_of(block, types)
+            index, _ = _spans(block.member_offsets, pick)
             if (pick.size and int(block.ids[pick].min()) <= 0) or (
                 index.size and int(block.member_ids[index].min()) <= 0
             ):
@@ -596,6 +593,30 @@ class FileRelations:
         if not self.blocks:
             return np.zeros(0, dtype=np.int64)
         return np.concatenate([b.ids[p] for b, p in zip(self.blocks, self.chosen, strict=True)])
+
+
+def areas_of(block: RelationBlock, types: np.ndarray[Any, Any] | None = None) -> _I64:
+    """
+    Pick the relations of a block osmium makes areas of (``MultipolygonManager::new_relation``).
+
+    Parameters
+    ----------
+    block
+        The relations.
+    types
+        Their first ``type`` values, when known.
+
+    Returns
+    -------
+    numpy.ndarray
+        The places of those of ``type`` ``multipolygon`` or ``boundary`` with a way member.
+    """
+    if types is None:
+        types = _first_values(block, "type")
+    runs = np.concatenate(([0], np.cumsum(block.member_types == 1)))
+    offsets = block.member_offsets
+    with_ways = runs[offsets[1:]] > runs[offsets[:-1]]
+    return np.flatnonzero(np.isin(types, ["multipolygon", "boundary"]) & with_ways)
 
 
 def _spans(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64]:

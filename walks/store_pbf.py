@@ -95,7 +95,8 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
         For a node after the ways.
     """
     features, ways, rails = tables
-    relation_blocks, end = relations(readable, dates=dates)
+    # only the relations osmium makes areas of are kept (the walkable squares are among them)
+    relation_blocks, end = relations(readable, dates=dates, keep=store_areas.areas_of)
     found = FileRelations.of(relation_blocks)
     del relation_blocks
     members = found.walkable_members()
