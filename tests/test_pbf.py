@@ -23,8 +23,8 @@ from walks.area import area_from_bbox
 from walks.data import read_extract, read_features
 from walks.errors import DataError
 from walks.pbf import NodeBlock, UnsupportedPbfError, blocks, relations, varints
+from walks.pbf_write import write_pbf
 from walks.store import import_extract, load_ways
-from walks.store_areas import write_pbf
 
 DATA = SHARED / "data"
 EXTRACTS = {

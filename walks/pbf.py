@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 _I64 = np.dtype[np.int64]
 Array = np.ndarray[Any, _I64]
 
+#: The largest absolute longitude and latitude osmium calls valid, in its 1e-7 degree.
+MAX_LON, MAX_LAT = 1_800_000_000, 900_000_000
+
 #: Features a file may require that this reader understands.
 _KNOWN_FEATURES = {"OsmSchema-V0.6", "DenseNodes", "Sort.Type_then_ID"}
 
@@ -151,8 +154,8 @@ class RelationBlock:
         RelationBlock
             Those relations only.
         """
-        members, member_starts = _runs_of(self.member_offsets, chosen)
-        tags, tag_starts = _runs_of(self.tag_offsets, chosen)
+        members, member_starts = runs_of(self.member_offsets, chosen)
+        tags, tag_starts = runs_of(self.tag_offsets, chosen)
         return RelationBlock(
             self.ids[chosen], member_starts, self.member_ids[members], self.member_types[members],
             self.roles[members], tag_starts, self.keys[tags], self.values[tags], self.strings,
@@ -160,9 +163,9 @@ class RelationBlock:
         )  # fmt: skip
 
 
-def _runs_of(offsets: Array, chosen: Array) -> tuple[Array, Array]:
+def runs_of(offsets: Array, chosen: Array) -> tuple[Array, Array]:
     """
-    Index some items' runs (a relation's members, its tags) one after the other.
+    Index some items' runs (a way's nodes, an object's tags) one after the other.
 
     Parameters
     ----------

@@ -9,8 +9,8 @@ Here instead:
   way's segments), vectorised over a block of ways;
 * the relations' areas, and the ways the rule calls complex (a location used twice: osmium
   splits such a ring, and only osmium's assembler knows how), are made by osmium over a small
-  file written from the arrays (``write_pbf``): the relations, their member ways and the complex
-  ways, and those ways' nodes;
+  file written from the arrays (``walks.pbf_write``): the relations, their member ways and
+  the complex ways, and those ways' nodes;
 * each area gets the place osmium's pass over the whole file gives it (``area_order``): the
   store is read back in file order, as osmium yields the areas.
 
@@ -20,7 +20,6 @@ walkable multipolygons as the small objects ``walks.data._walkable_multipolygon`
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -28,11 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from walks.data import AREA_HIGHWAYS
-from walks.pbf import UnsupportedPbfError
+from walks.pbf import MAX_LAT, MAX_LON, UnsupportedPbfError, runs_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from walks.pbf import RelationBlock
 
@@ -44,9 +42,8 @@ _Bool = np.ndarray[Any, np.dtype[np.bool_]]
 #: ring (``AREA``), or a ring osmium must shape (``COMPLEX``).
 NONE, AREA, COMPLEX = 0, 1, 2
 
-#: osmium's coordinate of a location not set, and the valid ranges (1e-7 degree).
+#: osmium's coordinate of a location not set (1e-7 degree).
 UNDEFINED = 2**31 - 1
-_MAX_LON, _MAX_LAT = 1_800_000_000, 900_000_000
 
 #: Ring pairs of segments handled at once (memory), and the largest ring checked by all its
 #: segment pairs (larger ones: a sweep over segments sorted by x).
@@ -121,7 +118,7 @@ def closed_way_rings(x: _I64, y: _I64, offsets: _I64, candidate: _Bool) -> Rings
     heads = np.concatenate(([0], np.cumsum(n)[:-1]))
     at = np.repeat(first - heads, n) + np.arange(int(n.sum()))
     xs, ys = x[at], y[at]
-    valid = (np.abs(xs) <= _MAX_LON) & (np.abs(ys) <= _MAX_LAT)
+    valid = (np.abs(xs) <= MAX_LON) & (np.abs(ys) <= MAX_LAT)
     whole = np.add.reduceat(~valid, heads) == 0  # off the globe: no area
     # consecutive nodes at one location are one point; a way's first node is always kept
     keep = np.ones(at.size, dtype=bool)
@@ -523,7 +520,7 @@ class FileRelations:
             types = _first_values(block, "type")
             squares = _first_values(block, "highway")
             pick = areas_of(block, types)
-            index, _ = _spans(block.member_offsets, pick)
+            index, _ = runs_of(block.member_offsets, pick)
             if (pick.size and int(block.ids[pick].min()) <= 0) or (
                 index.size and int(block.member_ids[index].min()) <= 0
             ):
@@ -558,7 +555,7 @@ class FileRelations:
         relation, number, way = [], [], []
         seen = 0
         for block, pick in zip(self.blocks, self.chosen, strict=True):
-            index, starts = _spans(block.member_offsets, pick)
+            index, starts = runs_of(block.member_offsets, pick)
             ways = block.member_types[index] == 1
             owner = np.repeat(np.arange(seen, seen + pick.size), np.diff(starts))
             relation.append(owner[ways])
@@ -617,29 +614,6 @@ def areas_of(block: RelationBlock, types: np.ndarray[Any, Any] | None = None) ->
     offsets = block.member_offsets
     with_ways = runs[offsets[1:]] > runs[offsets[:-1]]
     return np.flatnonzero(np.isin(types, ["multipolygon", "boundary"]) & with_ways)
-
-
-def _spans(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64]:
-    """
-    Index the runs of some items (a relation's members) one after the other.
-
-    Parameters
-    ----------
-    offsets
-        ``offsets[i]:offsets[i + 1]`` is item ``i``'s run.
-    chosen
-        The items.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        The indices into the runs' values, and where each chosen item's run starts among them.
-    """
-    first = offsets[chosen]
-    sizes = offsets[chosen + 1] - first
-    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    index = np.arange(int(starts[-1]), dtype=np.int64) + np.repeat(first - starts[:-1], sizes)
-    return index, starts
 
 
 def _first_values(block: RelationBlock, key: str) -> np.ndarray[Any, np.dtype[np.object_]]:
@@ -763,299 +737,3 @@ def area_order(
     relation_places = np.zeros(count, dtype=np.int64)
     relation_places[done] = place[n_ways:]
     return place[:n_ways], relation_places, complete
-
-
-def _varints(values: _I64) -> tuple[bytes, _I64]:
-    """
-    Encode values as protocol-buffer varints (of their 64-bit two's complement).
-
-    Parameters
-    ----------
-    values
-        The values.
-
-    Returns
-    -------
-    tuple
-        The bytes, back to back, and where each value's bytes end.
-    """
-    v = values.astype(np.uint64)
-    size = np.ones(v.size, dtype=np.int64)
-    for k in range(1, 10):
-        size += v >= np.uint64(1 << (7 * k))
-    end = np.cumsum(size)
-    out = np.zeros(int(end[-1]) if v.size else 0, dtype=np.uint8)
-    begin = end - size
-    for k in range(10):
-        at = np.flatnonzero(size > k)
-        if not at.size:
-            break
-        byte = ((v[at] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
-        out[begin[at] + k] = byte | ((size[at] > k + 1).astype(np.uint8) << 7)
-    return out.tobytes(), end
-
-
-def _zigzag(values: _I64) -> _I64:
-    """
-    Zig-zag code signed values (protocol buffers' ``sint64``).
-
-    Parameters
-    ----------
-    values
-        The values.
-
-    Returns
-    -------
-    numpy.ndarray
-        The coded values (as int64 bit patterns).
-    """
-    return (values << 1) ^ (values >> 63)
-
-
-def _steps(values: _I64) -> _I64:
-    """
-    Delta code values (each from the one before, the first from 0).
-
-    Parameters
-    ----------
-    values
-        The values.
-
-    Returns
-    -------
-    numpy.ndarray
-        The differences.
-    """
-    out = values.astype(np.int64)
-    out[1:] = out[1:] - out[:-1].copy()
-    return out
-
-
-def _varint(n: int) -> bytes:
-    """
-    Encode one non-negative value as a varint.
-
-    Parameters
-    ----------
-    n
-        The value.
-
-    Returns
-    -------
-    bytes
-        Its varint.
-    """
-    out = bytearray()
-    while n >= 0x80:  # noqa: PLR2004 - seven bits a byte
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """
-    Encode a length-delimited field.
-
-    Parameters
-    ----------
-    number
-        The field number.
-    payload
-        Its bytes.
-
-    Returns
-    -------
-    bytes
-        The field.
-    """
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _packed(number: int, values: _I64) -> bytes:
-    """
-    Encode a packed field of varints.
-
-    Parameters
-    ----------
-    number
-        The field number.
-    values
-        The values.
-
-    Returns
-    -------
-    bytes
-        The field.
-    """
-    data, _ = _varints(values)
-    return _field(number, data)
-
-
-#: Objects per block of the small file.
-_BLOCK = 8000
-
-#: The most bytes of ways a block of the small file holds (a blob may hold 32 MiB for osmium).
-_BLOCK_BYTES = 16 * 2**20
-
-
-def write_pbf(
-    path: Path,
-    nodes: tuple[_I64, _I64, _I64],
-    ways: tuple[_I64, _I64, _I64, list[tuple[tuple[str, str], ...]]],
-    relations: list[tuple[RelationBlock, _I64]],
-) -> None:
-    """
-    Write a small PBF file: untagged nodes, ways and relations (blobs stored raw).
-
-    Parameters
-    ----------
-    path
-        The file.
-    nodes
-        Node ids (ascending), latitudes and longitudes (1e-7 degree, as osmium keeps them).
-    ways
-        Way ids (ascending), ``offsets`` (``refs[offsets[i]:offsets[i + 1]]`` are way ``i``'s
-        nodes), the nodes, and each way's tags.
-    relations
-        Relation blocks, each with the relations of it to write (in file order).
-    """
-    with path.open("wb") as f:
-        _blob(f, "OSMHeader", _field(4, b"OsmSchema-V0.6") + _field(4, b"DenseNodes"))
-        node_ids, lats, lons = nodes
-        for a in range(0, node_ids.size, _BLOCK):
-            dense = b"".join(
-                _packed(k, _zigzag(_steps(column[a : a + _BLOCK])))
-                for k, column in ((1, node_ids), (8, lats), (9, lons))
-            )
-            _blob(f, "OSMData", _field(1, _field(1, b"")) + _field(2, _field(2, dense)))
-        way_ids, offsets, refs, tags = ways
-        data, byte_at = _runs(refs, offsets, delta=True)
-        heads, head_at = _runs(way_ids, np.arange(way_ids.size + 1, dtype=np.int64), delta=False)
-        k = 0
-        while k < way_ids.size:  # blocks of _BLOCK ways, or fewer long ones (osmium's 32 MiB)
-            strings: dict[str, int] = {"": 0}
-            parts: list[bytes] = []
-            size = 0
-            while k < way_ids.size and len(parts) < _BLOCK and size < _BLOCK_BYTES:
-                parts.append(_field(3, b"".join((
-                    b"\x08" + heads[head_at[k] : head_at[k + 1]],
-                    _string_run(2, [key for key, _ in tags[k]], strings) if tags[k] else b"",
-                    _string_run(3, [value for _, value in tags[k]], strings) if tags[k] else b"",
-                    _field(8, data[byte_at[k] : byte_at[k + 1]]),
-                ))))  # fmt: skip
-                size += len(parts[-1])
-                k += 1
-            table = b"".join(_field(1, text.encode()) for text in strings)
-            _blob(f, "OSMData", _field(1, table) + _field(2, b"".join(parts)))
-        for block, chosen in relations:
-            if chosen.size:
-                _blob(f, "OSMData", _relation_block(block, chosen))
-
-
-def _runs(values: _I64, offsets: _I64, *, delta: bool) -> tuple[bytes, list[int]]:
-    """
-    Encode runs of values as varints, all at once.
-
-    Parameters
-    ----------
-    values
-        The values, run after run.
-    offsets
-        ``values[offsets[i]:offsets[i + 1]]`` is run ``i``.
-    delta
-        Zig-zag and delta code each run (from 0 at its start), as ids are in PBF.
-
-    Returns
-    -------
-    tuple
-        The bytes, and where each run's bytes start (one more: the end).
-    """
-    if delta:
-        coded = _steps(values)
-        sizes = np.diff(offsets)
-        heads = offsets[:-1][sizes > 0]
-        coded[heads] = values[heads]
-        values = _zigzag(coded)
-    data, ends = _varints(values)
-    return data, np.concatenate(([0], ends))[offsets].tolist()
-
-
-def _relation_block(block: RelationBlock, chosen: _I64) -> bytes:
-    """
-    Encode some relations of a block as a primitive block, with the block's string table.
-
-    Parameters
-    ----------
-    block
-        The relations.
-    chosen
-        Which.
-
-    Returns
-    -------
-    bytes
-        The block.
-    """
-    members, member_starts = _spans(block.member_offsets, chosen)
-    tags, tag_starts = _spans(block.tag_offsets, chosen)
-    ids, id_at = _runs(block.ids[chosen], np.arange(chosen.size + 1, dtype=np.int64), delta=False)
-    refs, ref_at = _runs(block.member_ids[members], member_starts, delta=True)
-    roles, role_at = _runs(block.roles[members], member_starts, delta=False)
-    keys, key_at = _runs(block.keys[tags], tag_starts, delta=False)
-    values, value_at = _runs(block.values[tags], tag_starts, delta=False)
-    types = block.member_types[members].astype(np.uint8).tobytes()
-    member_at = member_starts.tolist()
-    parts = [
-        _field(4, b"".join((
-            b"\x08" + ids[id_at[k] : id_at[k + 1]],
-            _field(2, keys[key_at[k] : key_at[k + 1]]),
-            _field(3, values[value_at[k] : value_at[k + 1]]),
-            _field(8, roles[role_at[k] : role_at[k + 1]]),
-            _field(9, refs[ref_at[k] : ref_at[k + 1]]),
-            _field(10, types[member_at[k] : member_at[k + 1]]),
-        )))
-        for k in range(chosen.size)
-    ]  # fmt: skip
-    table = b"".join(_field(1, text.encode()) for text in block.strings)
-    return _field(1, table) + _field(2, b"".join(parts))
-
-
-def _string_run(number: int, texts: list[str], strings: dict[str, int]) -> bytes:
-    """
-    Encode texts as a packed field of string-table indices, adding them to the table.
-
-    Parameters
-    ----------
-    number
-        The field number.
-    texts
-        The texts.
-    strings
-        The block's table, by text (filled here).
-
-    Returns
-    -------
-    bytes
-        The field.
-    """
-    add = strings.setdefault
-    return _field(number, b"".join(_varint(add(t, len(strings))) for t in texts))
-
-
-def _blob(f: Any, kind: str, data: bytes) -> None:  # noqa: ANN401 - a binary file
-    """
-    Write a blob stored raw, with its header.
-
-    Parameters
-    ----------
-    f
-        The file.
-    kind
-        ``OSMHeader`` or ``OSMData``.
-    data
-        The block.
-    """
-    blob = _field(1, data)
-    header = _field(1, kind.encode()) + _varint(3 << 3) + _varint(len(blob))
-    f.write(struct.pack(">I", len(header)) + header + blob)

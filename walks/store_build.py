@@ -43,7 +43,7 @@ from walks.data import (
 )
 from walks.errors import DataError
 from walks.pbf import NulTagError, UnsupportedPbfError
-from walks.store_areas import AREA_STEP
+from walks.store_areas import AREA_STEP, UNDEFINED
 from walks.store_groups import (
     _COLUMNS,
     _SCHEMA,
@@ -900,10 +900,6 @@ def _way_points(way: Any) -> list[tuple[int, float, float]]:  # noqa: ANN401 - o
     ]
 
 
-#: osmium's x of a location not set (a node the location index does not hold).
-_UNDEFINED = 2**31 - 1
-
-
 def _unplaced(way: Any) -> list[int]:  # noqa: ANN401 - osmium's Way
     """
     List the nodes of a way that the location index did not hold (not those off the globe).
@@ -918,7 +914,7 @@ def _unplaced(way: Any) -> list[int]:  # noqa: ANN401 - osmium's Way
     list of int
         Their ids.
     """
-    return [n.ref for n in way.nodes if n.location.x == _UNDEFINED]
+    return [n.ref for n in way.nodes if n.location.x == UNDEFINED]
 
 
 def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object, kept together

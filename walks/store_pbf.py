@@ -34,8 +34,19 @@ from walks.data import (
     is_walkable,
     landcover_kind,
 )
-from walks.pbf import NodeBlock, RelationBlock, UnsupportedPbfError, WayBlock, blocks, relations
-from walks.store_areas import FileRelations, Relation, area_order, write_pbf
+from walks.pbf import (
+    MAX_LAT,
+    MAX_LON,
+    NodeBlock,
+    RelationBlock,
+    UnsupportedPbfError,
+    WayBlock,
+    blocks,
+    relations,
+    runs_of,
+)
+from walks.pbf_write import write_pbf
+from walks.store_areas import FileRelations, Relation, area_order
 from walks.store_tags import BlockTags
 from walks.store_tags import texts as tag_texts
 
@@ -48,9 +59,6 @@ _F64 = np.ndarray[Any, np.dtype[np.float64]]
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
 _I32 = np.ndarray[Any, np.dtype[np.int32]]
 _Points = list[tuple[int, float, float]]
-
-#: The largest absolute coordinates osmium calls valid, in its 1e-7 degree.
-_MAX_LON, _MAX_LAT = 1_800_000_000, 900_000_000
 
 
 def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
@@ -262,7 +270,7 @@ class _SmallWays:
         _SmallWays
             The ways.
         """
-        index, starts = _gather(block.ref_offsets, chosen)
+        index, starts = runs_of(block.ref_offsets, chosen)
         strings, keys, values = block.strings, block.keys, block.values
         offsets = block.tag_offsets
         keep = set(tagged.tolist())
@@ -394,7 +402,7 @@ class _Nodes:
             return nowhere, nowhere.copy(), np.zeros(len(refs), dtype=bool)
         place = self._place(refs)
         lat, lon = self.lats[place], self.lons[place]
-        known = (self.ids[place] == refs) & (np.abs(lat) <= _MAX_LAT) & (np.abs(lon) <= _MAX_LON)
+        known = (self.ids[place] == refs) & (np.abs(lat) <= MAX_LAT) & (np.abs(lon) <= MAX_LON)
         return lat, lon, known
 
     def points(self, refs: _I64) -> tuple[_F64, _F64, np.ndarray[Any, np.dtype[np.bool_]]]:
@@ -412,12 +420,7 @@ class _Nodes:
             Latitudes and longitudes (NaN for a node missing or of invalid location), and
             which are known.
         """
-        if not self.ids.size:
-            nowhere = np.full(len(refs), np.nan)
-            return nowhere, nowhere.copy(), np.zeros(len(refs), dtype=bool)
-        place = self._place(refs)
-        lat, lon = self.lats[place], self.lons[place]
-        known = (self.ids[place] == refs) & (np.abs(lat) <= _MAX_LAT) & (np.abs(lon) <= _MAX_LON)
+        lat, lon, known = self.ints(refs)
         return np.where(known, lat / 1e7, np.nan), np.where(known, lon / 1e7, np.nan), known
 
     def _place(self, refs: _I64) -> np.ndarray[Any, np.dtype[np.intp]]:
@@ -464,7 +467,7 @@ def _node_rows(block: NodeBlock, features: _Table) -> bool:
         For a tagged node of negative id (osmium's reading decides what that is).
     """
     offsets = block.tag_offsets
-    valid = (np.abs(block.lats) <= _MAX_LAT) & (np.abs(block.lons) <= _MAX_LON)
+    valid = (np.abs(block.lats) <= MAX_LAT) & (np.abs(block.lons) <= MAX_LON)
     tagged = np.flatnonzero((np.diff(offsets) > 0) & valid)
     if not tagged.size:
         return False
@@ -665,31 +668,6 @@ class _ClosedPart:
     strings: list[str]
 
 
-def _gather(offsets: _I64, chosen: _I64, shorter: int = 0) -> tuple[_I64, _I64]:
-    """
-    Index the runs of some items (a way's nodes, its tags) one after the other.
-
-    Parameters
-    ----------
-    offsets
-        ``offsets[i]:offsets[i + 1]`` is item ``i``'s run.
-    chosen
-        The items.
-    shorter
-        Leave this many values off the end of each run.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        The indices into the runs' values, and where each chosen item's run starts among them.
-    """
-    first = offsets[chosen]
-    sizes = offsets[chosen + 1] - first - shorter
-    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    index = np.arange(int(starts[-1]), dtype=np.int64) + np.repeat(first - starts[:-1], sizes)
-    return index, starts
-
-
 def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
     """
     Find the closed ways of a block osmium makes areas of, and shape the plain ones.
@@ -737,7 +715,7 @@ def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
         chosen = np.setdiff1d(chosen, other[apart])
     if not chosen.size:
         return None, none
-    index, starts = _gather(offsets, chosen)
+    index, starts = runs_of(offsets, chosen)
     lat, lon, known = nodes.ints(refs[index])
     undefined = np.int64(store_areas.UNDEFINED)
     x = np.where(known, lon.astype(np.int64), undefined)
@@ -748,7 +726,7 @@ def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
     if not keep.size:
         return None, complex_ways
     ring_starts = np.concatenate(([0], np.cumsum(np.diff(rings.starts)[keep]))).astype(np.int64)
-    tag_index, tag_starts = _gather(block.tag_offsets, chosen[keep])
+    tag_index, tag_starts = runs_of(block.tag_offsets, chosen[keep])
     return _ClosedPart(
         block.ids[chosen[keep]], ring_starts, rings.lons.astype(np.int32),
         rings.lats.astype(np.int32), tag_starts, block.keys[tag_index], block.values[tag_index],
@@ -826,7 +804,7 @@ def _area_rows(
         Whether a written coordinate is exactly 0.
     """
     features, buildings, cover = tables
-    index, starts = _gather(part.starts, hit)
+    index, starts = runs_of(part.starts, hit)
     xy = np.column_stack((part.lons[index] / 1e7, part.lats[index] / 1e7))
     blob = xy.tobytes()
     heads = starts[:-1]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from walks.pbf import runs_of
 from walks.store_groups import _NEXT, _PAIR, _tags_text
 
 if TYPE_CHECKING:
@@ -103,10 +104,7 @@ class BlockTags:
         BlockTags
             Their tags.
         """
-        first = offsets[chosen]
-        sizes = offsets[chosen + 1] - first
-        starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        index = np.arange(int(starts[-1]), dtype=np.int64) + np.repeat(first - starts[:-1], sizes)
+        index, starts = runs_of(offsets, chosen)
         return cls(strings, starts, keys[index], values[index])
 
     def __len__(self) -> int:
