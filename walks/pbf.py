@@ -465,7 +465,7 @@ def blocks(
     path: Path, *, dates: bool = False, end: int | None = None
 ) -> Iterator[NodeBlock | WayBlock]:
     """
-    Read a PBF file's node and way blocks, in file order (relations are skipped).
+    Read a PBF file's node and way blocks, in file order (``relations`` reads the relations).
 
     Parameters
     ----------
@@ -1134,7 +1134,7 @@ def _relations(
 
 def _messages(data: bytes, start: int, end: int, tag: int = 0x1A) -> tuple[Array, Array]:
     """
-    Find where each way message of a group lies (a tight walk over the group's own fields).
+    Find where each way (or relation) message of a group lies (a tight walk over its fields).
 
     Parameters
     ----------
@@ -1148,12 +1148,12 @@ def _messages(data: bytes, start: int, end: int, tag: int = 0x1A) -> tuple[Array
     Returns
     -------
     tuple of numpy.ndarray
-        Each way's first byte and end.
+        Each message's first byte and end.
 
     Raises
     ------
     UnsupportedPbfError
-        When the group holds anything but ways, or a way runs past it.
+        When the group holds anything but such messages, or one runs past it.
     """
     starts: list[int] = []
     stops: list[int] = []
@@ -1290,7 +1290,7 @@ def _runs(
     delta: bool,
 ) -> tuple[Array, Array]:
     """
-    Gather one packed field of every way from the group's decoded varints.
+    Gather one packed field of every way (or relation) from the group's decoded varints.
 
     Parameters
     ----------

@@ -93,7 +93,7 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
     Returns
     -------
     PbfRows
-        What ``_pass`` needs to go on with the areas and relations.
+        What ``_pass_arrays`` needs to go on with the areas and relations.
 
     Raises
     ------
@@ -197,7 +197,7 @@ def _among(values: _I64, known: _I64) -> np.ndarray[Any, np.dtype[np.bool_]]:
 
 @dataclass(frozen=True)
 class PbfRows:
-    """What ``pbf_rows`` leaves for ``walks.store_build._pass``.
+    """What ``pbf_rows`` leaves for ``walks.store_build._pass_arrays``.
 
     Attributes
     ----------
