@@ -5,7 +5,10 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 import struct
+import subprocess
+import sys
 import time
 import tracemalloc
 import zlib
@@ -26,6 +29,7 @@ from walks.pbf import NodeBlock, UnsupportedPbfError, blocks, relations, varints
 from walks.pbf_write import write_pbf
 from walks.store import import_extract, load_ways
 
+REPO = Path(__file__).resolve().parents[1]
 DATA = SHARED / "data"
 EXTRACTS = {
     "munich": DATA / "osm-munich-altstadt-2020" / "munchen.osm.pbf",
@@ -859,3 +863,32 @@ def test_relations_nobody_wants_hold_no_memory(tmp_path: Path) -> None:
     assert [b.newest for b in kept] == [b.newest for b in everything]
     chosen = store_areas.FileRelations.of(everything)
     assert store_areas.FileRelations.of(kept).ids().tolist() == chosen.ids().tolist()
+
+
+def test_a_multipolygon_of_way_0_is_one_error_not_a_crash(tmp_path: Path) -> None:
+    """osmium's area assembler crashes (the process ends) on a multipolygon of way 0: refused in
+    words before it reads the file, by the import and the file readers alike (a process of their
+    own: a crash would end the test run)."""
+    square = [(1, (11.5, 48.1), {}), (2, (11.51, 48.1), {}), (3, (11.51, 48.11), {})]
+    grass = {"type": "multipolygon", "landuse": "grass"}
+    extract = _write(
+        (square, [(0, [1, 2, 3, 1], {})], [(1, [("w", 0, "outer")], grass)]),
+        tmp_path / "zero.osm.pbf",
+    )
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom walks.data import read_extract, read_features\n"
+        "from walks.errors import DataError\nfrom walks.store import import_extract\n"
+        "for read in (lambda p: import_extract(p, Path(sys.argv[2])), read_extract,\n"
+        "             lambda p: read_features(p, bool)):\n"
+        "    try:\n        read(Path(sys.argv[1]))\n        print('read')\n"
+        "    except DataError as err:\n        print(err)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(extract), str(tmp_path / "cache")],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3, done.stdout
+    assert all("way member of id 0" in line and "remove the member" in line for line in lines)
+    assert not list((tmp_path / "cache" / "stores").glob("*"))

@@ -533,6 +533,56 @@ def check_pbf_tags(path: Path) -> None:
         raise _read_error(path, err) from err
 
 
+def zero_member_message(path: Path, err: Exception) -> str:
+    """
+    Say that an extract has a multipolygon with a way member of id 0, and the fix.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    err
+        What was found.
+
+    Returns
+    -------
+    str
+        The message.
+    """
+    return (
+        f"OSM file {str(path)!r} has {err} (written by a broken tool: OSM ids start at 1, and "
+        "osmium cannot assemble it): remove the member, or download the extract again"
+    )
+
+
+def _check_members(path: Path) -> None:
+    """
+    Refuse a PBF extract osmium's area assembler would crash on, before it reads the file.
+
+    Parameters
+    ----------
+    path
+        The extract (its relations, at the end of a sorted file, are read: a small part).
+
+    Raises
+    ------
+    DataError
+        When a multipolygon has a way member of id 0.
+    """
+    if _is_xml(path):
+        return
+    from walks.pbf import UnsupportedPbfError, relations, zero_member  # noqa: PLC0415
+    from walks.store_areas import areas_of  # noqa: PLC0415
+
+    try:
+        found, _ = relations(path, keep=areas_of)  # the relations osmium makes areas of
+    except (UnsupportedPbfError, OSError):
+        return  # osmium's to read (or to refuse) as it does
+    if zero_member(found):
+        msg = zero_member_message(path, ValueError("a multipolygon with a way member of id 0"))
+        raise DataError(msg)
+
+
 def _xml_text(path: Path) -> bytes:
     """
     Read an OSM XML extract, decompressing it.
@@ -833,6 +883,7 @@ def read_extract(path: str | Path) -> OsmWays:
 
     path = check_extract(path)
     check_pbf_tags(path)
+    _check_members(path)
     try:
         header_date = _header_date(osmium.io.Reader(str(path), osmium.osm.NOTHING).header())
     except _osmium_failures() as err:
@@ -1348,6 +1399,7 @@ def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) ->
         )
         raise DataError(msg)
     check_pbf_tags(path)
+    _check_members(path)
     dropped = 0
     try:
         features, buildings, cover = _read_features(path, path, wanted, repaired=False)

@@ -53,6 +53,33 @@ class NulTagError(UnsupportedPbfError):
     """A tag whose text holds a NUL character: osmium's C++ side crashes on it (pyosmium 4.3)."""
 
 
+class ZeroMemberError(UnsupportedPbfError):
+    """A multipolygon with a way member of id 0: osmium's area assembler crashes on it.
+
+    It does when the file holds a way 0 (pyosmium 4.3). OSM ids start at 1: only a broken tool
+    writes one.
+    """
+
+
+def zero_member(blocks: list[RelationBlock]) -> bool:
+    """
+    Say whether a relation of some blocks has a way member of id 0.
+
+    Parameters
+    ----------
+    blocks
+        The relations.
+
+    Returns
+    -------
+    bool
+        True when one has.
+    """
+    return any(
+        bool(((b.member_ids == 0) & (b.member_types == 1)).any()) for b in blocks if b.ids.size
+    )
+
+
 @dataclass(frozen=True)
 class NodeBlock:
     """The dense nodes of one block.

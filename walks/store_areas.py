@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from walks.data import AREA_HIGHWAYS
-from walks.pbf import MAX_LAT, MAX_LON, UnsupportedPbfError, runs_of
+from walks.pbf import (
+    MAX_LAT,
+    MAX_LON,
+    UnsupportedPbfError,
+    ZeroMemberError,
+    runs_of,
+    zero_member,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -502,6 +509,8 @@ class FileRelations:
 
         Raises
         ------
+        ZeroMemberError
+            For a multipolygon with a way member of id 0 (osmium crashes on it).
         UnsupportedPbfError
             For relations out of order, or a relation or member of id 0 or less (osmium's
             reading decides about those).
@@ -521,6 +530,9 @@ class FileRelations:
             squares = _first_values(block, "highway")
             pick = areas_of(block, types)
             index, _ = runs_of(block.member_offsets, pick)
+            if zero_member([block.subset(pick)]):
+                msg = "a multipolygon with a way member of id 0"
+                raise ZeroMemberError(msg)
             if (pick.size and int(block.ids[pick].min()) <= 0) or (
                 index.size and int(block.member_ids[index].min()) <= 0
             ):

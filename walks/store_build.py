@@ -40,9 +40,10 @@ from walks.data import (
     landcover_kind,
     read_extract,
     read_features,
+    zero_member_message,
 )
 from walks.errors import DataError
-from walks.pbf import NulTagError, UnsupportedPbfError
+from walks.pbf import NulTagError, UnsupportedPbfError, ZeroMemberError
 from walks.store_areas import AREA_STEP, UNDEFINED
 from walks.store_groups import (
     _COLUMNS,
@@ -440,6 +441,8 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
             "hold one): remove the tag, or download the extract again"
         )
         raise DataError(msg) from err
+    except ZeroMemberError as err:
+        raise DataError(zero_member_message(path, err)) from err
     except UnsupportedPbfError as err:
         log.debug("%s is read by osmium alone: %s", path.name, err)
         newest, at_zero = _fill(tmp, readable, path, fast=fast, arrays=False,
