@@ -635,18 +635,13 @@ def _pass_arrays(
         processor = processor.with_filter(untagged).with_filter(
             osmium.filter.EntityFilter(osmium.osm.AREA)
         )
-        wkb = osmium.geom.WKBFactory()
-        obj: Any
-        for obj in processor:
-            place = rows.places.get(("w" if obj.from_way() else "r", obj.orig_id()))
-            if place is None:
-                msg = f"an area of {obj.orig_id()} unforeseen"
-                raise UnsupportedPbfError(msg)
-            taken, zero = _write_area(obj, place, (features, buildings, cover), wkb)
-            if taken >= AREA_STEP:
-                msg = "an area of too many rings"
-                raise UnsupportedPbfError(msg)
-            at_zero = at_zero or zero
+        try:
+            at_zero = _small_areas(processor, rows.places, (features, buildings, cover)) or at_zero
+        except _osmium_failures() as err:
+            # the user's file was read by osmium already (_decodes): a failure here is the small
+            # file's, written by walks; the file is then read by osmium alone, not called corrupt
+            msg = f"osmium could not read the small file of relations ({err})"
+            raise UnsupportedPbfError(msg) from err
     log.debug(
         "%d areas of plain rings written from the arrays, %d made by osmium of a small file",
         rows.closed.count(), len(rows.places),
@@ -654,6 +649,51 @@ def _pass_arrays(
     at_zero = rows.closed.write((features, buildings, cover)) or at_zero
     _finish(db, (ways, areas, features, buildings, cover, rails))
     return rows.newest, at_zero
+
+
+def _small_areas(
+    processor: Any,  # noqa: ANN401 - osmium's FileProcessor has no stubs
+    places: dict[tuple[str, int], int],
+    tables: tuple[_Table, _Table, _Table],
+) -> bool:
+    """
+    Write the areas osmium makes of the small file, each in the place it was given.
+
+    Parameters
+    ----------
+    processor
+        osmium's areas of the small file.
+    places
+        Each area's place, by ``("w" or "r", original id)``.
+    tables
+        The ``features``, ``buildings`` and ``landcover`` tables.
+
+    Returns
+    -------
+    bool
+        Whether a written coordinate is exactly 0.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For an area not foreseen, or of too many rings for its places.
+    """
+    import osmium  # noqa: PLC0415
+
+    wkb = osmium.geom.WKBFactory()
+    at_zero = False
+    obj: Any
+    for obj in processor:
+        place = places.get(("w" if obj.from_way() else "r", obj.orig_id()))
+        if place is None:
+            msg = f"an area of {obj.orig_id()} unforeseen"
+            raise UnsupportedPbfError(msg)
+        taken, zero = _write_area(obj, place, tables, wkb)
+        if taken >= AREA_STEP:
+            msg = "an area of too many rings"
+            raise UnsupportedPbfError(msg)
+        at_zero = at_zero or zero
+    return at_zero
 
 
 def _add_walkable(areas: _Table, area: AreaRecord | None) -> None:
