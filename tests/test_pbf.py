@@ -865,16 +865,34 @@ def test_relations_nobody_wants_hold_no_memory(tmp_path: Path) -> None:
     assert store_areas.FileRelations.of(kept).ids().tolist() == chosen.ids().tolist()
 
 
-def test_a_multipolygon_of_way_0_is_one_error_not_a_crash(tmp_path: Path) -> None:
+_ZERO_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="hand">
+ <node id="1" lat="48.1" lon="11.5" version="1"/>
+ <node id="2" lat="48.1" lon="11.51" version="1"/>
+ <node id="3" lat="48.11" lon="11.51" version="1"/>
+ <way id="0" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="1"/></way>
+ <relation id="1" version="1"><member type="way" REF role="outer"/>
+  <tag k="type" v="multipolygon"/><tag k="landuse" v="grass"/></relation>
+</osm>
+"""
+
+
+@pytest.mark.parametrize("form", ["pbf", "xml", "xml with an entity"])
+def test_a_multipolygon_of_way_0_is_one_error_not_a_crash(form: str, tmp_path: Path) -> None:
     """osmium's area assembler crashes (the process ends) on a multipolygon of way 0: refused in
     words before it reads the file, by the import and the file readers alike (a process of their
     own: a crash would end the test run)."""
     square = [(1, (11.5, 48.1), {}), (2, (11.51, 48.1), {}), (3, (11.51, 48.11), {})]
     grass = {"type": "multipolygon", "landuse": "grass"}
-    extract = _write(
-        (square, [(0, [1, 2, 3, 1], {})], [(1, [("w", 0, "outer")], grass)]),
-        tmp_path / "zero.osm.pbf",
-    )
+    if form == "pbf":
+        extract = _write(
+            (square, [(0, [1, 2, 3, 1], {})], [(1, [("w", 0, "outer")], grass)]),
+            tmp_path / "zero.osm.pbf",
+        )
+    else:
+        extract = tmp_path / "zero.osm"
+        ref = 'ref="0"' if form == "xml" else "ref = '&#48;'"
+        extract.write_text(_ZERO_XML.replace("REF", ref), encoding="utf-8")
     script = (
         "import sys\nfrom pathlib import Path\nfrom walks.data import read_extract, read_features\n"
         "from walks.errors import DataError\nfrom walks.store import import_extract\n"

@@ -557,12 +557,12 @@ def zero_member_message(path: Path, err: Exception) -> str:
 
 def _check_members(path: Path) -> None:
     """
-    Refuse a PBF extract osmium's area assembler would crash on, before it reads the file.
+    Refuse an extract osmium's area assembler would crash on, before it reads the file.
 
     Parameters
     ----------
     path
-        The extract (its relations, at the end of a sorted file, are read: a small part).
+        The extract (a PBF's relations, at the end of a sorted file, are read: a small part).
 
     Raises
     ------
@@ -570,6 +570,7 @@ def _check_members(path: Path) -> None:
         When a multipolygon has a way member of id 0.
     """
     if _is_xml(path):
+        check_xml_members(path)
         return
     from walks.pbf import UnsupportedPbfError, relations, zero_member  # noqa: PLC0415
     from walks.store_areas import areas_of  # noqa: PLC0415
@@ -581,6 +582,105 @@ def _check_members(path: Path) -> None:
     if zero_member(found):
         msg = zero_member_message(path, ValueError("a multipolygon with a way member of id 0"))
         raise DataError(msg)
+
+
+def check_xml_members(path: Path) -> None:
+    """
+    Refuse an OSM XML extract osmium's area assembler would crash on, before it reads the file.
+
+    Parameters
+    ----------
+    path
+        The extract (nothing is done for a PBF file: its relations are read as arrays).
+
+    Raises
+    ------
+    DataError
+        When a multipolygon has a way member of id 0.
+    """
+    if _is_xml(path) and _xml_zero_member(path):
+        msg = zero_member_message(path, ValueError("a multipolygon with a way member of id 0"))
+        raise DataError(msg)
+
+
+#: A relation member whose ``ref`` may read as 0, or that holds an entity (which may hide one).
+_MEMBER_ZERO = re.compile(rb"<member\b[^>]*?(?:\bref\s*=\s*([\"'])\s*[+-]?0+\s*\1|&)")
+
+
+def _xml_zero_member(path: Path) -> bool:
+    """
+    Say whether an OSM XML file has a multipolygon (or boundary) with a way member of id 0.
+
+    The text is searched for a member that may be one (cheap); only then is it parsed.
+
+    Parameters
+    ----------
+    path
+        The extract.
+
+    Returns
+    -------
+    bool
+        True when it has.
+    """
+    if not _xml_matches(path, _MEMBER_ZERO):
+        return False
+    import xml.parsers.expat  # noqa: PLC0415
+
+    seen = _ZeroMembers()
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = seen.start
+    parser.EndElementHandler = seen.end
+    try:
+        with _xml_open(path) as f:
+            while not seen.found:
+                piece = f.read(_SCAN_BYTES)
+                parser.Parse(piece, not piece)
+                if not piece:
+                    break
+    except (OSError, EOFError, xml.parsers.expat.ExpatError):
+        pass  # osmium's reading decides about the rest
+    return seen.found
+
+
+class _ZeroMembers:
+    """Watch an OSM XML file's relations for a multipolygon or boundary with a way member 0."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self.kind: str | None = None
+        self.zero = False
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        """
+        Take an element's start.
+
+        Parameters
+        ----------
+        name
+            The element.
+        attrs
+            Its attributes.
+        """
+        if name == "relation":
+            self.kind, self.zero = None, False
+        elif name == "tag" and attrs.get("k") == "type" and self.kind is None:
+            self.kind = attrs.get("v")
+        elif name == "member" and attrs.get("type") == "way" and not self.zero:
+            with contextlib.suppress(ValueError):
+                self.zero = int(attrs.get("ref", "").strip()) == 0
+
+    def end(self, name: str) -> None:
+        """
+        Take an element's end.
+
+        Parameters
+        ----------
+        name
+            The element.
+        """
+        if name == "relation" and self.zero and self.kind in {"multipolygon", "boundary"}:
+            self.found = True
 
 
 def _xml_text(path: Path) -> bytes:
@@ -690,35 +790,69 @@ def _has_odd_coordinates(path: Path) -> bool:
     bool
         True when a ``lat`` or ``lon`` value is not plain decimal; False for PBF files.
     """
+    return _xml_matches(path, _ODD_COORD)
+
+
+def _xml_open(path: Path) -> io.BufferedIOBase:
+    """
+    Open an OSM XML extract for reading, decompressing it.
+
+    Parameters
+    ----------
+    path
+        The extract (``.osm``, ``.osm.gz`` or ``.osm.bz2``).
+
+    Returns
+    -------
+    io.BufferedIOBase
+        The decompressed bytes.
+    """
+    kind = extract_kind(path)
+    if kind == "osm.bz2":
+        return bz2.BZ2File(path)
+    if kind == "osm.gz":
+        return gzip.GzipFile(path)
+    return path.open("rb")
+
+
+def _xml_matches(path: Path, pattern: re.Pattern[bytes]) -> bool:
+    """
+    Say whether a pattern (far shorter than ``_SCAN_OVERLAP``) matches an OSM XML file's text.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    pattern
+        The pattern.
+
+    Returns
+    -------
+    bool
+        True when it matches; False for PBF files, or a file that cannot be read (osmium's
+        reading decides about those).
+    """
     if not _is_xml(path):
         return False
-    kind = extract_kind(path)
     tail = b""
     try:
         # in pieces, each with the end of the one before (a match is far shorter): a country's
         # XML does not fit in memory
-        f: io.BufferedIOBase
-        if kind == "osm.bz2":
-            f = bz2.BZ2File(path)
-        elif kind == "osm.gz":
-            f = gzip.GzipFile(path)
-        else:
-            f = path.open("rb")
-        with f:
+        with _xml_open(path) as f:
             while True:
                 piece = f.read(_SCAN_BYTES)
                 text = tail + piece
-                # a match near the end may be a plain value cut in two: it is looked at again
-                # with the next piece (and at the end of the file, as it stands)
+                # a match near the end may be cut in two (a plain value, for the coordinates):
+                # it is looked at again with the next piece (and at the end of the file)
                 limit = len(text) - _SCAN_OVERLAP // 2 if piece else len(text)
-                found = _ODD_COORD.search(text)
+                found = pattern.search(text)
                 if found is not None and found.start() < limit:
                     return True
                 if not piece:
                     return False
                 tail = text[-_SCAN_OVERLAP:]
     except (OSError, EOFError):
-        return False  # osmium read it, so its own reading decides
+        return False
 
 
 #: How much of a decompressed XML file is searched at once, and how much of it again with the

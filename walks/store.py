@@ -66,6 +66,7 @@ from walks.data import (
     _NeedsRepairError,
     check_extract,
     check_pbf_tags,
+    check_xml_members,
     extract_kind,
 )
 from walks.errors import CacheError, DataError
@@ -346,6 +347,7 @@ def import_extract(
 
     path = check_extract(osm_file)
     check_pbf_tags(path)  # before osmium reads it: a tag holding a NUL crashes osmium
+    check_xml_members(path)  # and a multipolygon of way 0 (a PBF's relations: by the arrays)
     stamp = fingerprint(path)
     target = store_path(path, cache_dir)
     try:
