@@ -6,7 +6,6 @@ import itertools
 import logging
 import math
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -20,6 +19,11 @@ import osmium
 import pytest
 from conftest import SHARED
 from osmium.osm import mutable
+from pbf_bytes import field as _ld
+from pbf_bytes import number as _vf
+from pbf_bytes import pbf_file as _file
+from pbf_bytes import varint as _v
+from pbf_bytes import zigzag as _z
 
 from walks import store, store_areas
 from walks.area import area_from_bbox
@@ -373,36 +377,6 @@ def test_a_way_of_no_node_last_in_its_block(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------- hand-made hostile bytes
-
-
-def _v(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _ld(number: int, data: bytes) -> bytes:
-    return _v(number << 3 | 2) + _v(len(data)) + data
-
-
-def _vf(number: int, value: int) -> bytes:
-    return _v(number << 3) + _v(value)
-
-
-def _file(block: bytes, *, raw_size: int | None = None, packed: bytes | None = None) -> bytes:
-    """A PBF file: a header block, then one data block (zlib), its sizes as given."""
-
-    def blob(kind: bytes, data: bytes, size: int | None = None, body: bytes | None = None) -> bytes:
-        inside = _vf(2, len(data) if size is None else size) + _ld(3, body or zlib.compress(data))
-        head = _ld(1, kind) + _vf(3, len(inside))
-        return struct.pack(">I", len(head)) + head + inside
-
-    header = _ld(4, b"OsmSchema-V0.6") + _ld(4, b"DenseNodes")
-    return blob(b"OSMHeader", header) + blob(b"OSMData", block, raw_size, packed)
 
 
 def _block(way_body: bytes, extra: bytes = b"", value: bytes = b"footway") -> bytes:
@@ -824,10 +798,6 @@ def test_the_small_file_keeps_each_block_within_what_osmium_reads(tmp_path: Path
         read += 1
         assert len(way.nodes) == size
     assert read == count
-
-
-def _z(n: int) -> bytes:
-    return _v((n << 1) ^ (n >> 63))
 
 
 def test_a_relation_before_the_ways_of_its_block_is_read_as_osmium_reads_it(

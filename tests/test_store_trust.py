@@ -10,15 +10,16 @@ import json
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
 from conftest import SHARED
+from pbf_bytes import field as _ld
+from pbf_bytes import pbf_file
+from pbf_bytes import varint as _v
 
 MUNICH = SHARED / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
 REPO = Path(__file__).resolve().parents[1]
@@ -36,19 +37,6 @@ def _walks(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
 # ------------------------------------------------------------- a NUL in a tag, a name, a role
 
 
-def _v(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _ld(number: int, data: bytes) -> bytes:
-    return _v(number << 3 | 2) + _v(len(data)) + data
-
-
 def _pbf(*, key: bytes = b"type", value: bytes = b"multipolygon", role: bytes = b"outer",
          user: bytes = b"alice", node_value: bytes = b"cafe", empty: bytes = b"",
          node_tags: bytes = b"\x07\x08\x00\x00") -> bytes:  # fmt: skip
@@ -62,14 +50,7 @@ def _pbf(*, key: bytes = b"type", value: bytes = b"multipolygon", role: bytes = 
     relation = (_v(8) + _v(20) + _ld(2, _v(3)) + _ld(3, _v(4)) + _ld(8, _v(5))
                 + _ld(9, _v(20)) + _ld(10, _v(1)))  # fmt: skip
     block = strings + _ld(2, _ld(2, dense)) + _ld(2, _ld(3, way)) + _ld(2, _ld(4, relation))
-
-    def blob(kind: bytes, data: bytes) -> bytes:
-        inside = _v(2 << 3) + _v(len(data)) + _ld(3, zlib.compress(data))
-        head = _ld(1, kind) + _v(3 << 3) + _v(len(inside))
-        return struct.pack(">I", len(head)) + head + inside
-
-    header = _ld(4, b"OsmSchema-V0.6") + _ld(4, b"DenseNodes")
-    return blob(b"OSMHeader", header) + blob(b"OSMData", block)
+    return pbf_file(block)
 
 
 @pytest.mark.parametrize(

@@ -524,13 +524,31 @@ def check_pbf_tags(path: Path) -> None:
     try:
         check_tags(path)
     except NulTagError as err:
-        msg = (
-            f"OSM file {str(path)!r} has {err} (written by a broken tool; OSM itself cannot "
-            "hold one): remove the tag, or download the extract again"
-        )
-        raise DataError(msg) from err
+        raise DataError(nul_tag_message(path, err)) from err
     except OSError as err:
         raise _read_error(path, err) from err
+
+
+def nul_tag_message(path: Path, err: Exception) -> str:
+    """
+    Say that an extract has a tag holding a NUL character, and the fix.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    err
+        What was found.
+
+    Returns
+    -------
+    str
+        The message.
+    """
+    return (
+        f"OSM file {str(path)!r} has {err} (written by a broken tool; OSM itself cannot "
+        "hold one): remove the tag, or download the extract again"
+    )
 
 
 def zero_member_message(path: Path, err: Exception) -> str:

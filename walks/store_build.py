@@ -38,6 +38,7 @@ from walks.data import (
     building_height,
     is_walkable,
     landcover_kind,
+    nul_tag_message,
     read_extract,
     read_features,
     zero_member_message,
@@ -436,11 +437,7 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
                                 repaired=repaired, dates=header_date is None)  # fmt: skip
     except NulTagError as err:
         # not to osmium: a tag holding a NUL crashes its C++ side (the process ends at once)
-        msg = (
-            f"OSM file {str(path)!r} has {err} (written by a broken tool; OSM itself cannot "
-            "hold one): remove the tag, or download the extract again"
-        )
-        raise DataError(msg) from err
+        raise DataError(nul_tag_message(path, err)) from err
     except ZeroMemberError as err:
         raise DataError(zero_member_message(path, err)) from err
     except UnsupportedPbfError as err:

@@ -107,11 +107,11 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
     relation_blocks, end = relations(readable, dates=dates, keep=store_areas.areas_of)
     found = FileRelations.of(relation_blocks)
     del relation_blocks
-    members = found.walkable_members()
+    # the walkable multipolygons' member ways, sorted
+    member_ids = np.array(sorted(found.walkable_members()), dtype=np.int64)
     tracked = np.unique(found.elements()[2])
     parts: list[tuple[_I64, _I32, _I32]] = []
     nodes: _Nodes | None = None
-    wanted = (members, np.array(sorted(members), dtype=np.int64))
     shapes: dict[int, _Points] = {}
     walkable: dict[int, WayRecord] = {}
     closed: list[tuple[_ClosedPart, _I64]] = []  # with each way's place among the file's ways
@@ -134,7 +134,7 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
         if ids.size and (int(ids[0]) <= last or not bool((ids[1:] > ids[:-1]).all())):
             msg = "ways out of order"  # osmium decides what a way read twice is
             raise UnsupportedPbfError(msg)
-        at_zero = _way_rows(block, nodes, wanted, (ways, rails), (shapes, walkable)) or at_zero
+        at_zero = _way_rows(block, nodes, member_ids, (ways, rails), (shapes, walkable)) or at_zero
         part, complex_ways = _closed(block, nodes)
         if part is not None:
             closed.append((part, seen + np.searchsorted(ids, part.ids)))
@@ -569,7 +569,7 @@ def _choose(block: WayBlock, nodes: _Nodes, member_ids: _I64) -> _Chosen | None:
 def _way_rows(
     block: WayBlock,
     nodes: _Nodes,
-    members: tuple[set[int], _I64],
+    member_ids: _I64,
     tables: tuple[_Table, _Table],
     found: tuple[dict[int, _Points], dict[int, WayRecord]],
 ) -> bool:
@@ -582,8 +582,8 @@ def _way_rows(
         The ways.
     nodes
         Every node.
-    members
-        Ids of the ways walkable multipolygons are made of, as a set and sorted.
+    member_ids
+        Ids of the ways walkable multipolygons are made of, sorted.
     tables
         The ``ways`` and railway ``landcover`` tables.
     found
@@ -594,7 +594,6 @@ def _way_rows(
     bool
         Whether a walkable way has a coordinate of exactly 0.
     """
-    member_ids = members[1]
     if (block.ids.size and int(block.ids.min()) < 0) or (
         block.refs.size and int(block.refs.min()) < 0
     ):
