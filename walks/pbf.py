@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from walks import pbf_jit
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
@@ -318,6 +320,15 @@ def varints(data: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.uint64]]:
     UnsupportedPbfError
         When the run ends inside a varint or holds one longer than ten bytes.
     """
+    if pbf_jit.active():
+        values, status = pbf_jit.varints(data)
+        if status == pbf_jit.CUT:
+            msg = "a packed run ends inside a varint"
+            raise UnsupportedPbfError(msg)
+        if status:
+            msg = "a varint longer than ten bytes"
+            raise UnsupportedPbfError(msg)
+        return values
     raw = np.frombuffer(data, dtype=np.uint8)
     if not raw.size:
         return np.zeros(0, dtype=np.uint64)
@@ -400,6 +411,21 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
         For a field other than a string, or text that is not UTF-8 (osmium's reading decides
         what becomes of such a file).
     """
+    if pbf_jit.active():
+        joined, count, status = pbf_jit.strings(data, start, end)
+        if status == pbf_jit.OK:
+            try:
+                return joined.decode().split("\0") if count else []
+            except UnicodeDecodeError as err:
+                msg = "a string that is not UTF-8"
+                raise UnsupportedPbfError(msg) from err
+        if status != pbf_jit.DOUBLED:  # else a string holds a NUL: split as below
+            msg = (
+                "a string table holding something else"
+                if status == pbf_jit.OTHER
+                else "a string runs past its table"
+            )
+            raise UnsupportedPbfError(msg)
     spans: list[tuple[int, int]] = []
     at = start
     while at < end:
@@ -1034,6 +1060,8 @@ def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | N
         When the keys and values of a way differ in number, or a string index is out of range.
     """
     cursor, stop = _messages(data, start, end)
+    if pbf_jit.active():
+        return _ways_compiled(data, (cursor, stop), strings, stamps)
     view = memoryview(data)[start:end]
     values = varints(view)
     ends = np.flatnonzero(np.frombuffer(view, dtype=np.uint8) < 0x80) + 1  # noqa: PLR2004
@@ -1069,6 +1097,58 @@ def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | N
         values=vals,
         strings=strings,
         newest=newest,
+    )
+
+
+def _ways_compiled(
+    data: bytes, messages: tuple[Array, Array], strings: list[str], stamps: int | None
+) -> WayBlock:
+    """
+    Decode a group of ways as ``_ways`` does, with a compiled loop (``walks.pbf_jit``).
+
+    Parameters
+    ----------
+    data
+        The block.
+    messages
+        Where each way lies.
+    strings
+        The block's string table.
+    stamps
+        The block's date granularity, to read the timestamps; None not to.
+
+    Returns
+    -------
+    WayBlock
+        The ways.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When a way is malformed (what ``_ways`` refuses).
+    """
+    fields = (_WAY_ID, _WAY_KEYS, _WAY_VALS, _WAY_INFO, _WAY_REFS, _INFO_TIMESTAMP)
+    decoded, status = pbf_jit.ways(data, messages, fields, _MAX_FIELDS, dates=stamps is not None)
+    if status:
+        msg = {
+            pbf_jit.OTHER: "a field of another wire type, or a message of too many fields",
+            pbf_jit.PAST: "a field runs past its message",
+            pbf_jit.CUT: "a packed run ends inside a varint",
+            pbf_jit.LONG: "a varint longer than ten bytes",
+            pbf_jit.DOUBLED: "a way with more keys than values, or fewer",
+        }[status]
+        raise UnsupportedPbfError(msg)
+    ids, ref_offsets, refs, tag_offsets, keys, values, times = decoded
+    _check_indices(keys, values, strings)
+    return WayBlock(
+        ids=ids,
+        ref_offsets=ref_offsets,
+        refs=refs,
+        tag_offsets=tag_offsets,
+        keys=keys,
+        values=values,
+        strings=strings,
+        newest=-1 if stamps is None else _newest(times, stamps),
     )
 
 
@@ -1182,6 +1262,15 @@ def _messages(data: bytes, start: int, end: int, tag: int = 0x1A) -> tuple[Array
     UnsupportedPbfError
         When the group holds anything but such messages, or one runs past it.
     """
+    if pbf_jit.active():
+        begins, ends, status = pbf_jit.messages(data, start, end, tag)
+        if status == pbf_jit.OTHER:
+            msg = "a group mixing ways or relations with other objects"
+            raise UnsupportedPbfError(msg)
+        if status:
+            msg = "a way runs past its group"
+            raise UnsupportedPbfError(msg)
+        return begins, ends
     starts: list[int] = []
     stops: list[int] = []
     at = start

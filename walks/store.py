@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from walks import pbf_jit
 from walks._http import check_cache_dir
 from walks.data import (
     AreaRecord,
@@ -371,7 +372,8 @@ def import_extract(
     try:
         say(f"reading {path.name} into the store")
         try:
-            meta = _stream(tmp, path, path, repaired=False)
+            with pbf_jit.engaged(path.stat().st_size):  # compiled loops for a large file
+                meta = _stream(tmp, path, path, repaired=False)
         except _NeedsRepairError:
             # an unsorted file or one with unreadable coordinates (hand-made exports, small):
             # read as read_extract and read_features read it, each repairing what it needs

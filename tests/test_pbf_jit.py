@@ -1,0 +1,235 @@
+"""The compiled loops of the PBF decoder (walks.pbf_jit, numba) against its numpy code.
+
+Each test decodes the same bytes both ways and asks for the same arrays, or the same refusal.
+Skipped where numba is not installed (``pip install walks[fast]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+from conftest import SHARED
+from pbf_bytes import field, number, varint, zigzag
+
+from walks import pbf, pbf_jit
+from walks.pbf import UnsupportedPbfError
+from walks.store import import_extract, store_path
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytest.importorskip("numba")
+
+DATA = SHARED / "data"
+PBFS = {
+    "andorra": DATA / "osm-andorra-2013" / "andorra.osm.pbf",
+    "munich": DATA / "osm-munich-altstadt-2020" / "munchen.osm.pbf",
+}
+
+
+@contextlib.contextmanager
+def _mode(monkeypatch: pytest.MonkeyPatch, *, compiled: bool) -> Iterator[None]:
+    """Decode with the compiled loops, or with numpy only."""
+    monkeypatch.setenv("WALKS_JIT", "1" if compiled else "0")
+    with pbf_jit.engaged(0) as used:
+        assert used is compiled
+        yield
+
+
+def _decoded(data: bytes) -> list[Any] | str:
+    """A block's groups as plain values, or the refusal's message."""
+    try:
+        groups = list(pbf._primitive_block(data, dates=True, relations=True))
+    except UnsupportedPbfError as err:
+        return f"refused: {err}"
+    out: list[Any] = []
+    for group in groups:
+        for name in group.__dataclass_fields__:
+            value = getattr(group, name)
+            if isinstance(value, np.ndarray):
+                out.append((name, value.dtype.str, value.tolist()))
+            else:
+                out.append((name, value))
+    return out
+
+
+def _both(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """The block decoded by numpy, then by the compiled loops."""
+    with _mode(monkeypatch, compiled=False):
+        plain = _decoded(data)
+    with _mode(monkeypatch, compiled=True):
+        compiled = _decoded(data)
+    return plain, compiled
+
+
+def _blocks(path: Path) -> list[bytes]:
+    """A PBF file's inflated data blocks."""
+    out = []
+    with path.open("rb") as f:
+        while True:
+            kind, data = pbf._next_blob(f)
+            if kind is None:
+                return out
+            if kind == "OSMData":
+                out.append(data)
+
+
+@pytest.mark.parametrize("name", sorted(PBFS))
+def test_compiled_loops_decode_the_extracts_as_numpy_does(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for data in _blocks(PBFS[name]):
+        plain, compiled = _both(data, monkeypatch)
+        assert not isinstance(plain, str), plain
+        assert compiled == plain
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_loops_refuse_what_numpy_refuses(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of a real file with bytes changed: the same arrays or both refuse, never a crash.
+
+    The compiled loops read without numba's bounds checks: a read past a block would show
+    here as a crash or as other arrays.
+    """
+    rng = np.random.default_rng(seed)
+    blocks = _blocks(PBFS["andorra"])
+    agreed = refused = 0
+    for _ in range(150):
+        data = bytearray(blocks[int(rng.integers(len(blocks)))])
+        for place in rng.integers(0, len(data), size=int(rng.integers(1, 4))):
+            data[int(place)] = int(rng.integers(256))
+        plain, compiled = _both(bytes(data), monkeypatch)
+        if isinstance(plain, str):  # a refusal (the two may word it differently)
+            assert isinstance(compiled, str), plain
+            refused += 1
+            continue
+        assert compiled == plain
+        agreed += 1
+    assert agreed > 10
+    assert refused > 0
+
+
+def test_compiled_varints_take_every_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    numbers = [0, 1, 127, 128, 300, 2**21 - 1, 2**21, 2**35 + 5, 2**63, 2**64 - 1, 5]
+    with _mode(monkeypatch, compiled=True):
+        assert pbf.varints(b"".join(map(varint, numbers))).tolist() == numbers
+        assert pbf.varints(b"").tolist() == []
+        for bad in (b"\x96", b"\xff" * 10 + b"\x01", b"\x01\x80"):
+            with pytest.raises(UnsupportedPbfError):
+                pbf.varints(bad)
+
+
+def _way_block(strings: list[bytes], ways: list[bytes]) -> bytes:
+    """A primitive block: a string table and one group of ways."""
+    table = b"".join(field(1, s) for s in strings)
+    return field(1, table) + field(2, b"".join(field(3, w) for w in ways))
+
+
+def _way(way_id: int, keys: list[int], values: list[int], refs: list[int]) -> bytes:
+    """A way's message (refs delta coded)."""
+    deltas = [b - a for a, b in zip([0, *refs], refs, strict=False)]
+    body = number(1, way_id)
+    body += field(2, b"".join(map(varint, keys))) + field(3, b"".join(map(varint, values)))
+    body += field(4, number(2, 1_600_000_000))  # an info with a timestamp
+    return body + field(8, b"".join(map(zigzag, deltas)))
+
+
+@pytest.mark.parametrize(
+    ("case", "strings", "ways", "readable"),
+    [
+        ("plain", [b"", b"highway", b"footway"], [_way(7, [1], [2], [5, 3, 9])], True),
+        ("a NUL in a name", [b"", b"a", b"us\0er"], [_way(7, [1], [1], [1])], True),
+        ("no tags, no refs", [b""], [_way(1, [], [], []), _way(2, [], [], [4])], True),
+        ("negative refs", [b""], [_way(3, [], [], [-5, 2**40, -(2**62)])], True),
+        ("keys without values", [b"", b"a"], [_way(1, [1, 1], [1], [2])], False),
+        ("an index past the table", [b"", b"a"], [_way(1, [1], [9], [2])], False),
+        ("not UTF-8", [b"", b"\xff\xfe"], [_way(1, [1], [1], [2])], False),
+        ("a run ending inside a varint", [b""], [_way(1, [], [], [1])[:-1] + b"\x81"], False),
+        ("an id of the wrong wire type", [b""], [field(1, b"\x01")], False),
+        ("a field past its way", [b""], [b"\x42\x05\x01"], False),
+        ("a fixed 32-bit field", [b""], [b"\x0d\x01\x02\x03\x04"], False),
+    ],
+)
+def test_hand_made_ways_decode_or_are_refused_alike(
+    case: str,
+    strings: list[bytes],
+    ways: list[bytes],
+    readable: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plain, compiled = _both(_way_block(strings, ways), monkeypatch)
+    if isinstance(plain, str):  # refused: the two may word it differently
+        assert isinstance(compiled, str), case
+    else:
+        assert compiled == plain, case
+    assert isinstance(plain, str) is not readable, case
+
+
+def _rows(path: Path) -> dict[str, list[Any]]:
+    """Every table of a store, meta but its import time and file."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        out = {n: db.execute(f"SELECT * FROM {n} ORDER BY 1").fetchall() for n in names}
+    out["meta"] = [r for r in out["meta"] if r[0] not in ("imported", "osm_file")]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(PBFS))
+def test_a_store_imported_with_the_compiled_loops_is_the_same(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stores = []
+    for setting in ("0", "1"):
+        monkeypatch.setenv("WALKS_JIT", setting)
+        cache = tmp_path / setting
+        import_extract(PBFS[name], cache)
+        stores.append(_rows(store_path(PBFS[name], cache)))
+    assert stores[0] == stores[1]
+    assert stores[0]["ways"]
+
+
+def test_the_loops_are_used_for_large_files_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WALKS_JIT", raising=False)
+    with pbf_jit.engaged(pbf_jit.MIN_BYTES - 1) as used:
+        assert not used
+        assert not pbf_jit.active()
+    with pbf_jit.engaged(pbf_jit.MIN_BYTES) as used:
+        assert used
+        assert pbf_jit.active()
+    assert not pbf_jit.active()
+    monkeypatch.setenv("WALKS_JIT", "0")
+    with pbf_jit.engaged(10 * pbf_jit.MIN_BYTES) as used:
+        assert not used
+
+
+@pytest.mark.parametrize(
+    ("table", "strings"),
+    [
+        (field(1, b"") + field(1, b"highway") + field(1, "café".encode()), ["", "highway", "café"]),
+        (b"", []),
+        (field(1, b"us\0er") + field(1, b"a"), ["us\0er", "a"]),  # a NUL: split another way
+        (b"\x0a\x80\x00" + b"\x0a\x01a", ["", "a"]),  # a length written in two bytes
+        (field(1, b"a") + field(2, b"b"), None),  # another field
+        (field(1, b"a") + b"\x0a\x05ab", None),  # past the table
+        (field(1, b"a") + b"\x0a\x85", None),  # a length cut short
+        (field(1, b"\xc3"), None),  # not UTF-8
+    ],
+)
+def test_string_tables_are_read_alike(
+    table: bytes, strings: list[str] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"\xff" + table + b"\xff"  # the table inside a block
+    for compiled in (False, True):
+        with _mode(monkeypatch, compiled=compiled):
+            if strings is None:
+                with pytest.raises(UnsupportedPbfError):
+                    pbf._strings(data, 1, 1 + len(table))
+            else:
+                assert pbf._strings(data, 1, 1 + len(table)) == strings

@@ -1,0 +1,239 @@
+"""Compiled loops for reading large PBF files, when numba is installed (``walks[fast]``).
+
+``walks.pbf`` decodes a file with numpy. A few of its steps are a loop over bytes that numpy
+cannot express without many passes (varints, a string table, a group's messages); here they
+are the same loops compiled by numba. Each gives exactly what its numpy twin gives, or the
+same refusal, and the tests hold them to it.
+
+The loops are used only inside ``engaged`` (an import of a file large enough for numba's own
+start, about half a second, to pay), and only when numba can be imported. ``WALKS_JIT=0``
+turns them off; ``WALKS_JIT=1`` uses them for any file.
+
+Every loop checks each index it reads against its array's length: a hostile file must give
+a status, never a read past the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_U8 = np.ndarray[Any, np.dtype[np.uint8]]
+_U64 = np.ndarray[Any, np.dtype[np.uint64]]
+_I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+#: Files from this size on are read with the compiled loops (numba's own start is about
+#: 0.5 CPU-s; on a 16 MiB file the loops save about that).
+MIN_BYTES = 16 * 2**20
+
+#: Statuses the loops give (0: fine).
+OK, CUT, LONG, OTHER, PAST, DOUBLED = 0, 1, 2, 3, 4, 5
+
+_ENGAGED: contextvars.ContextVar[bool] = contextvars.ContextVar("walks_jit", default=False)
+
+
+def _setting() -> str:
+    """
+    Read ``WALKS_JIT``.
+
+    Returns
+    -------
+    str
+        ``"0"`` (never), ``"1"`` (any file) or ``"auto"`` (large files).
+    """
+    value = os.environ.get("WALKS_JIT", "auto").strip().lower()
+    if value in ("0", "off", "no", "false"):
+        return "0"
+    if value in ("1", "on", "yes", "true"):
+        return "1"
+    return "auto"
+
+
+@cache
+def available() -> bool:
+    """
+    Say whether numba can be imported (``pip install walks[fast]``).
+
+    Returns
+    -------
+    bool
+        True when it can.
+    """
+    try:
+        import numba  # noqa: F401, PLC0415 - optional, heavy: imported only when wanted
+    except ImportError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def engaged(size: int) -> Iterator[bool]:
+    """
+    Use the compiled loops, within this context, for a file of some size when they pay.
+
+    Parameters
+    ----------
+    size
+        The file's size in bytes.
+
+    Yields
+    ------
+    bool
+        Whether they are used.
+    """
+    setting = _setting()
+    use = setting != "0" and (setting == "1" or size >= MIN_BYTES) and available()
+    token = _ENGAGED.set(use)
+    try:
+        yield use
+    finally:
+        _ENGAGED.reset(token)
+
+
+def active() -> bool:
+    """
+    Say whether the compiled loops are in use here.
+
+    Returns
+    -------
+    bool
+        True inside ``engaged`` for a file they pay on.
+    """
+    return _ENGAGED.get()
+
+
+def _loops() -> Any:  # noqa: ANN401 - the compiled module (numba has no types)
+    """
+    Import the compiled loops (numba compiles them once and keeps them in its cache).
+
+    Returns
+    -------
+    module
+        ``walks.pbf_loops``.
+    """
+    from walks import pbf_loops  # noqa: PLC0415 - imports numba: only when engaged
+
+    return pbf_loops
+
+
+def varints(data: bytes | memoryview) -> tuple[_U64, int]:
+    """
+    Decode a packed run of varints.
+
+    Parameters
+    ----------
+    data
+        The run.
+
+    Returns
+    -------
+    tuple
+        The values and a status: ``OK``, ``CUT`` (ends inside a varint) or ``LONG`` (a
+        varint longer than ten bytes).
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    values, status = _loops().varints(raw)
+    return values, int(status)
+
+
+def messages(data: bytes, start: int, end: int, tag: int) -> tuple[_I64, _I64, int]:
+    """
+    Find where each length-delimited message of one field lies in a group.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the group lies.
+    tag
+        The messages' field key.
+
+    Returns
+    -------
+    tuple
+        Each message's first byte and end, and a status: ``OK``, ``OTHER`` (another field) or
+        ``PAST`` (a message runs past the group).
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not 0 <= start <= end <= raw.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), PAST
+    starts, stops, status = _loops().messages(raw, start, end, tag)
+    return starts, stops, int(status)
+
+
+def strings(data: bytes, start: int, end: int) -> tuple[bytes, int, int]:
+    """
+    Take a string table's strings out of their fields, joined by NUL bytes.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the table lies.
+
+    Returns
+    -------
+    tuple
+        The joined strings, how many, and a status: ``OK``, ``DOUBLED`` (a string holds a NUL:
+        split the table another way), ``OTHER`` (a field that is not a string) or ``PAST`` (a
+        string runs past the table).
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not 0 <= start <= end <= raw.size:
+        return b"", 0, PAST
+    joined, count, status = _loops().strings(raw, start, end)
+    return joined.tobytes(), int(count), int(status)
+
+
+def ways(
+    data: bytes,
+    messages: tuple[_I64, _I64],
+    fields: tuple[int, ...],
+    max_fields: int,
+    *,
+    dates: bool,
+) -> tuple[tuple[_I64, _I64, _I64, _I64, _I64, _I64, _I64], int]:
+    """
+    Decode a group of ways.
+
+    Parameters
+    ----------
+    data
+        The block.
+    messages
+        Where each way lies (``messages``).
+    fields
+        The field numbers of a way's id, keys, values, info and refs, and of an info's
+        timestamp.
+    max_fields
+        The most fields a message may hold.
+    dates
+        Read the ways' timestamps.
+
+    Returns
+    -------
+    tuple
+        ``(ids, ref_offsets, refs, tag_offsets, keys, values, times)`` (``times``: of the ways
+        that have an info, 0 where it gives none), and a status: ``OK``, ``OTHER``, ``PAST``,
+        ``CUT``, ``LONG`` or ``DOUBLED`` (keys and values differ in number).
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    starts, stops = messages
+    if starts.size and not (int(starts.min()) >= 0 and int(stops.max()) <= raw.size):
+        empty = np.zeros(0, dtype=np.int64)
+        return (empty, empty, empty, empty, empty, empty, empty), PAST
+    *decoded, status = _loops().ways(
+        raw, starts, stops, np.asarray(fields, dtype=np.int64), max_fields, dates
+    )
+    ids, ref_offsets, refs, tag_offsets, keys, values, times = decoded
+    return (ids, ref_offsets, refs, tag_offsets, keys, values, times), int(status)

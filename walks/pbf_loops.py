@@ -1,0 +1,427 @@
+"""The loops of ``walks.pbf_jit``, compiled by numba (imported only when numba is installed).
+
+Each loop reads bytes of a PBF block and gives arrays and a status (``walks.pbf_jit.OK``
+and the others). Bounds are not checked by numba here (``boundscheck=False``): each loop
+checks every index it reads against the ends it was given, and ``walks.pbf_jit`` checks
+those ends against the block.
+"""
+
+# numba takes no keyword-only flags: booleans are passed by place
+# ruff: noqa: FBT003
+# numba has no type information (its decorator leaves these functions untyped for mypy), and
+# numpy scalars stand for ints here, as numba types them
+# mypy: disable-error-code="untyped-decorator,misc,return-value,assignment"
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from walks.pbf_jit import CUT, DOUBLED, LONG, OK, OTHER, PAST
+
+_U8 = np.ndarray[Any, np.dtype[np.uint8]]
+_U64 = np.ndarray[Any, np.dtype[np.uint64]]
+_I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+
+#: Past any block (a blob inflates to 32 MiB at most): also keeps sums of offsets in int64.
+_MAX_LENGTH = np.uint64(2**40)
+
+
+@_jit
+def varints(raw: _U8) -> tuple[_U64, int]:
+    """
+    Decode a packed run of varints.
+
+    Parameters
+    ----------
+    raw
+        The run's bytes.
+
+    Returns
+    -------
+    tuple
+        The values, and ``OK``, ``CUT`` (the run ends inside a varint) or ``LONG`` (a varint
+        of more than ten bytes).
+    """
+    out = np.empty(raw.size, dtype=np.uint64)
+    count = 0
+    value = np.uint64(0)
+    shift = 0
+    for i in range(raw.size):
+        byte = raw[i]
+        if shift > 63:  # noqa: PLR2004 - an eleventh byte
+            return out[:0], LONG
+        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
+        if byte < 0x80:  # noqa: PLR2004 - a varint's last byte
+            out[count] = value
+            count += 1
+            value = np.uint64(0)
+            shift = 0
+        else:
+            shift += 7
+    if shift:
+        return out[:0], CUT
+    return out[:count], OK
+
+
+@_jit
+def _length(raw: _U8, at: int, end: int) -> tuple[int, int]:
+    """
+    Read a length (a varint) before ``end``.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    at, end
+        Where the varint starts, and where it must end by.
+
+    Returns
+    -------
+    tuple
+        The length (-1 when cut short by ``end``, longer than ten bytes or past any block)
+        and the byte after it.
+    """
+    value = np.uint64(0)
+    shift = 0
+    while at < end and shift <= 63:  # noqa: PLR2004 - ten bytes at most
+        byte = raw[at]
+        at += 1
+        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
+        if byte < 0x80:  # noqa: PLR2004
+            if value > _MAX_LENGTH:
+                return -1, at
+            return np.int64(value), at
+        shift += 7
+    return -1, at
+
+
+@_jit
+def messages(raw: _U8, start: int, end: int, tag: int) -> tuple[_I64, _I64, int]:
+    """
+    Find where each length-delimited message of one field lies in a group.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the group lies.
+    tag
+        The messages' field key (their only one).
+
+    Returns
+    -------
+    tuple
+        Each message's first byte and end, and ``OK``, ``OTHER`` (another field) or ``PAST``
+        (a message runs past the group).
+    """
+    starts = np.empty(max(end - start, 0) // 2 + 1, dtype=np.int64)  # two bytes at least each
+    stops = np.empty_like(starts)
+    count = 0
+    at = start
+    while at < end:
+        if raw[at] != tag:
+            return starts[:0], stops[:0], OTHER
+        length, at = _length(raw, at + 1, end)
+        if length < 0:
+            return starts[:0], stops[:0], PAST
+        starts[count] = at
+        at += length
+        stops[count] = at
+        count += 1
+    if at != end:
+        return starts[:0], stops[:0], PAST
+    return starts[:count], stops[:count], OK
+
+
+@_jit
+def strings(raw: _U8, start: int, end: int) -> tuple[_U8, int, int]:
+    """
+    Take a string table's strings out of their fields, joined by NUL bytes.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the table lies.
+
+    Returns
+    -------
+    tuple
+        The joined strings, how many, and ``OK``, ``DOUBLED`` (a string holds a NUL),
+        ``OTHER`` (a field that is not a string) or ``PAST`` (a string runs past the table).
+    """
+    out = np.empty(max(end - start, 0) + 1, dtype=np.uint8)
+    size = 0
+    count = 0
+    status = OK
+    at = start
+    while at < end:
+        if raw[at] != 0x0A:  # noqa: PLR2004 - field 1, length-delimited: a string
+            return out[:0], 0, OTHER
+        length, at = _length(raw, at + 1, end)
+        if length < 0 or at + length > end:
+            return out[:0], 0, PAST
+        if count:
+            out[size] = 0
+            size += 1
+        for i in range(at, at + length):
+            byte = raw[i]
+            if byte == 0:
+                status = DOUBLED
+            out[size] = byte
+            size += 1
+        at += length
+        count += 1
+    return out[:size], count, status
+
+
+@_jit
+def _varint(raw: _U8, at: int, end: int) -> tuple[np.uint64, int, bool]:
+    """
+    Read one varint before ``end``.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    at, end
+        Where the varint starts, and where it must end by.
+
+    Returns
+    -------
+    tuple
+        The value, the byte after it, and whether it was whole (ten bytes at most, before
+        ``end``).
+    """
+    value = np.uint64(0)
+    shift = 0
+    while at < end and shift <= 63:  # noqa: PLR2004 - ten bytes at most
+        byte = raw[at]
+        at += 1
+        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
+        if byte < 0x80:  # noqa: PLR2004
+            return value, at, True
+        shift += 7
+    return value, at, False
+
+
+@_jit
+def _fields_of(  # noqa: C901, PLR0911, PLR0912 - each way a field can be wrong
+    raw: _U8, at: int, end: int, scalar: int, runs: _I64, max_fields: int, out: _I64
+) -> int:
+    """
+    Walk one message's fields: one varint field's value, some length-delimited fields' spans.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    at, end
+        Where the message lies.
+    scalar
+        The varint field to read (its last value; 0 when absent).
+    runs
+        The length-delimited fields to give the spans of (their last; ``[0, 0]`` absent).
+    max_fields
+        The most fields a message may hold.
+    out
+        Filled: ``out[0]`` the scalar, then each run's first byte and end.
+
+    Returns
+    -------
+    int
+        ``OK``, ``OTHER`` (a wire type other than varint or length-delimited, a known field
+        of the other one, too many fields) or ``PAST`` (a field runs past the message).
+    """
+    out[:] = 0
+    fields = 0
+    while at < end:
+        key, at, whole = _varint(raw, at, end)
+        if not whole:
+            return PAST
+        number = np.int64(key >> np.uint64(3))
+        wire = np.int64(key & np.uint64(7))
+        fields += 1
+        if fields > max_fields:
+            return OTHER
+        if wire == 0:
+            value, at, whole = _varint(raw, at, end)
+            if not whole:
+                return PAST
+            for k in range(runs.size):
+                if runs[k] == number:
+                    return OTHER
+            if number == scalar:
+                out[0] = np.int64(value)
+        elif wire == 2:  # noqa: PLR2004 - length-delimited
+            if number == scalar:
+                return OTHER
+            length, at, whole = _varint(raw, at, end)
+            if not whole:
+                return PAST
+            if length > np.uint64(end - at):
+                return PAST
+            for k in range(runs.size):
+                if runs[k] == number:
+                    out[1 + 2 * k] = at
+                    out[2 + 2 * k] = at + np.int64(length)
+            at += np.int64(length)
+        else:
+            return OTHER
+    return OK
+
+
+@_jit
+def _count(raw: _U8, start: int, end: int) -> tuple[int, bool]:
+    """
+    Count the varints of a packed run.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the run lies.
+
+    Returns
+    -------
+    tuple
+        How many, and whether the last one ends with the run.
+    """
+    count = 0
+    for i in range(start, end):
+        if raw[i] < 0x80:  # noqa: PLR2004
+            count += 1
+    return count, end == start or raw[end - 1] < 0x80  # noqa: PLR2004
+
+
+@_jit
+def _run(raw: _U8, start: int, end: int, out: _I64, at: int, delta: bool) -> int:
+    """
+    Decode a packed run of varints into ``out`` from ``at``.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the run lies (its varints whole: ``_count``).
+    out
+        Where to write (int64: the two's complement, or zig-zag and delta decoded).
+    at
+        The first place to write.
+    delta
+        The run is zig-zag and delta coded, from 0.
+
+    Returns
+    -------
+    int
+        ``OK``, or ``LONG`` for a varint of more than ten bytes.
+    """
+    total = np.int64(0)
+    i = start
+    while i < end:
+        value, i, whole = _varint(raw, i, end)
+        if not whole:
+            return LONG
+        if delta:
+            half = np.int64(value >> np.uint64(1))
+            total += half ^ -np.int64(value & np.uint64(1))
+            out[at] = total
+        else:
+            out[at] = np.int64(value)
+        at += 1
+    return OK
+
+
+@_jit
+def ways(  # noqa: C901 - one loop over a group's ways, kept together
+    raw: _U8,
+    starts: _I64,
+    stops: _I64,
+    fields: _I64,
+    max_fields: int,
+    dates: bool,
+) -> tuple[_I64, _I64, _I64, _I64, _I64, _I64, _I64, int]:
+    """
+    Decode a group of ways (their messages found by ``messages``).
+
+    Parameters
+    ----------
+    raw
+        The block.
+    starts, stops
+        Where each way lies.
+    fields
+        The field numbers of a way's id, keys, values, info and refs, and of an info's
+        timestamp.
+    max_fields
+        The most fields a message may hold.
+    dates
+        Read the ways' timestamps.
+
+    Returns
+    -------
+    tuple
+        The ids, the refs' offsets and refs, the tags' offsets, keys and values, the
+        timestamps of the ways that have an info (0: none given), and ``OK``, ``OTHER``,
+        ``PAST``, ``CUT`` (a run ends inside a varint), ``LONG`` or ``DOUBLED`` (keys and
+        values differ in number).
+    """
+    n = starts.size
+    ids = np.zeros(n, dtype=np.int64)
+    spans = np.zeros((n, 4, 2), dtype=np.int64)
+    runs = fields[1:5].copy()
+    one = np.zeros(9, dtype=np.int64)
+    ref_offsets = np.zeros(n + 1, dtype=np.int64)
+    tag_offsets = np.zeros(n + 1, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    for j in range(n):
+        status = _fields_of(raw, starts[j], stops[j], fields[0], runs, max_fields, one)
+        if status != OK:
+            return ids, empty, empty, empty, empty, empty, empty, status
+        ids[j] = one[0]
+        for k in range(4):
+            spans[j, k, 0] = one[1 + 2 * k]
+            spans[j, k, 1] = one[2 + 2 * k]
+        tags, whole = _count(raw, spans[j, 0, 0], spans[j, 0, 1])
+        values, whole_values = _count(raw, spans[j, 1, 0], spans[j, 1, 1])
+        refs, whole_refs = _count(raw, spans[j, 3, 0], spans[j, 3, 1])
+        if not (whole and whole_values and whole_refs):
+            return ids, empty, empty, empty, empty, empty, empty, CUT
+        if tags != values:
+            return ids, empty, empty, empty, empty, empty, empty, DOUBLED
+        tag_offsets[j + 1] = tag_offsets[j] + tags
+        ref_offsets[j + 1] = ref_offsets[j] + refs
+    keys = np.empty(tag_offsets[n], dtype=np.int64)
+    vals = np.empty(tag_offsets[n], dtype=np.int64)
+    refs_out = np.empty(ref_offsets[n], dtype=np.int64)
+    timed = 0
+    for j in range(n):
+        status = _run(raw, spans[j, 0, 0], spans[j, 0, 1], keys, tag_offsets[j], False)
+        status |= _run(raw, spans[j, 1, 0], spans[j, 1, 1], vals, tag_offsets[j], False)
+        status |= _run(raw, spans[j, 3, 0], spans[j, 3, 1], refs_out, ref_offsets[j], True)
+        if status != OK:
+            return ids, empty, empty, empty, empty, empty, empty, LONG
+        if spans[j, 2, 1] > spans[j, 2, 0]:
+            timed += 1
+    times = np.zeros(timed if dates else 0, dtype=np.int64)
+    if dates:
+        timed = 0
+        for j in range(n):
+            if spans[j, 2, 1] > spans[j, 2, 0]:
+                status = _fields_of(
+                    raw, spans[j, 2, 0], spans[j, 2, 1], fields[5], empty, max_fields, one
+                )
+                if status != OK:
+                    return ids, empty, empty, empty, empty, empty, empty, status
+                times[timed] = one[0]
+                timed += 1
+    return ids, ref_offsets, refs_out, tag_offsets, keys, vals, times, OK
