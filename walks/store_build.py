@@ -50,6 +50,7 @@ from walks.store_groups import (
     _COLUMNS,
     _SCHEMA,
     Column,
+    Packed,
     _ring_blob,
     _tags_text,
     column_of,
@@ -276,12 +277,15 @@ class _Table:
         columns: list[Column] = [np.concatenate([p[1] for p in parts])[order]]
         for k, kind in enumerate(self.kinds):
             pieces = [p[2][k] for p in parts]
+            held = [piece for piece in pieces if isinstance(piece, Packed)]
             if kind in "ir":
-                joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-                columns.append(np.asarray(joined)[order])
+                arrays = [np.asarray(piece) for piece in pieces]
+                columns.append((arrays[0] if len(arrays) == 1 else np.concatenate(arrays))[order])
+            elif len(held) == len(pieces):
+                columns.append(Packed.joined(held)[order])
             else:
-                joined_list = list(itertools.chain.from_iterable(pieces))
-                columns.append(reorder(joined_list, places))
+                lists = (p.items(kind) if isinstance(p, Packed) else p for p in pieces)
+                columns.append(reorder(list(itertools.chain.from_iterable(lists)), places))
         first = self.next_id
         blobs = pack_columns(columns, "i" + self.kinds, boxes, _GROUP)
         self.db.executemany(self.insert, zip(itertools.count(first // _GROUP), blobs))

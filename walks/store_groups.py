@@ -25,6 +25,7 @@ import math
 import operator
 import sqlite3
 import struct
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,8 +39,145 @@ _FIXED = {"i": "<i8", "r": "<f8"}
 
 _Boxes = np.ndarray[Any, np.dtype[np.float64]]
 
-#: A column held for packing: int64 or float64 values, or text or bytes (None for NULL).
-Column = np.ndarray[Any, Any] | list[Any]
+_I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Texts (as UTF-8) or byte strings in one buffer: item ``i`` is ``data[starts[i]:ends[i]]``.
+
+    Rows made from numpy arrays (a way's refs, a ring's points) or by a compiled loop (tags'
+    text) are held so, not as one Python object each. Taking rows shares the buffer.
+
+    Attributes
+    ----------
+    data
+        The buffer.
+    starts, ends
+        Each item's span in it.
+    """
+
+    data: np.ndarray[Any, np.dtype[np.uint8]]
+    starts: _I64
+    ends: _I64
+
+    @classmethod
+    def of(cls, data: bytes | np.ndarray[Any, Any], starts: _I64, ends: _I64) -> Packed:
+        """
+        Hold items that lie in a buffer.
+
+        Parameters
+        ----------
+        data
+            The buffer (bytes, or an array whose bytes it is).
+        starts, ends
+            Each item's span in bytes.
+
+        Returns
+        -------
+        Packed
+            The items.
+        """
+        if isinstance(data, bytes):
+            raw = np.frombuffer(data, dtype=np.uint8)
+        else:  # its bytes as tobytes() gives them
+            raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+        return cls(raw, starts.astype(np.int64), ends.astype(np.int64))
+
+    @classmethod
+    def joined(cls, parts: Sequence[Packed]) -> Packed:
+        """
+        Put items held in several buffers in one.
+
+        Parameters
+        ----------
+        parts
+            The items, in order.
+
+        Returns
+        -------
+        Packed
+            All of them.
+        """
+        if len(parts) == 1:
+            return parts[0]
+        shift = np.cumsum([0] + [len(p.data) for p in parts[:-1]])
+        return cls(
+            np.concatenate([p.data for p in parts]),
+            np.concatenate([p.starts + d for p, d in zip(parts, shift.tolist(), strict=True)]),
+            np.concatenate([p.ends + d for p, d in zip(parts, shift.tolist(), strict=True)]),
+        )
+
+    def __len__(self) -> int:
+        """
+        Count the items.
+
+        Returns
+        -------
+        int
+            How many.
+        """
+        return len(self.starts)
+
+    def __getitem__(self, rows: slice | np.ndarray[Any, Any] | list[int]) -> Packed:
+        """
+        Take some items (the buffer is shared).
+
+        Parameters
+        ----------
+        rows
+            A slice, or the items' places.
+
+        Returns
+        -------
+        Packed
+            Those items.
+        """
+        return Packed(self.data, self.starts[rows], self.ends[rows])
+
+    def compact(self) -> Packed:
+        """
+        Lay the items out back to back, in their order.
+
+        Returns
+        -------
+        Packed
+            The same items, ``starts[i + 1] == ends[i]``.
+        """
+        lengths = self.ends - self.starts
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        if len(self) and bool((self.starts == starts + self.starts[0]).all()):
+            first = int(self.starts[0])  # already back to back
+            return Packed(self.data[first : first + int(ends[-1])], starts, ends)
+        index = np.arange(int(ends[-1]) if len(self) else 0, dtype=np.int64)
+        index += np.repeat(self.starts - starts, lengths)
+        return Packed(self.data[index], starts, ends)
+
+    def items(self, kind: str) -> list[Any]:
+        """
+        Give the items as Python objects.
+
+        Parameters
+        ----------
+        kind
+            ``t`` for text (str), else bytes.
+
+        Returns
+        -------
+        list
+            The items.
+        """
+        data = self.data.tobytes()
+        spans = zip(self.starts.tolist(), self.ends.tolist(), strict=True)
+        if kind == "t":
+            return [data[a:b].decode() for a, b in spans]
+        return [data[a:b] for a, b in spans]
+
+
+#: A column held for packing: int64 or float64 values, text or bytes (None for NULL), or texts
+#: or bytes held in one buffer.
+Column = np.ndarray[Any, Any] | list[Any] | Packed
 
 
 def pack_groups(
@@ -126,6 +264,10 @@ def pack_columns(
         if kind in _FIXED:
             packed.append((kind, np.ascontiguousarray(column, dtype=_FIXED[kind]), None))
             continue
+        if isinstance(column, Packed):  # no NULL: the lengths, and the bytes back to back
+            laid = column.compact()
+            packed.append(("p", laid.ends - laid.starts, laid))
+            continue
         nulls = [i for i, v in enumerate(column) if v is None] if None in column else []
         if nulls:
             empty = "" if kind == "t" else b""
@@ -138,10 +280,12 @@ def pack_columns(
     for start in range(0, n, size):
         end = min(start + size, n)
         parts = [struct.pack("<I", end - start), boxes[start:end].tobytes()]
-        for kind, values, data in packed:
+        for kind, values, held in packed:
             parts.append(values[start:end].tobytes())
             if kind in "tb":
-                parts.append(b"".join(data[start:end]))
+                parts.append(b"".join(held[start:end]))
+            elif kind == "p" and end > start:
+                parts.append(held.data[int(held.starts[start]) : int(held.ends[end - 1])].tobytes())
         yield b"".join(parts)
 
 

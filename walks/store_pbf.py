@@ -47,6 +47,7 @@ from walks.pbf import (
 )
 from walks.pbf_write import write_pbf
 from walks.store_areas import FileRelations, Relation, area_order
+from walks.store_groups import Packed
 from walks.store_tags import BlockTags
 from walks.store_tags import texts as tag_texts
 
@@ -628,12 +629,10 @@ def _way_rows(
             int(ids[j]), tuple(chosen.refs[lo:hi].tolist()), tuple(chosen.lats[lo:hi].tolist()),
             tuple(chosen.lons[lo:hi].tolist()), tags.dict_of(j),
         )  # fmt: skip
-    ref_blob, lat_blob, lon_blob = (chosen.refs.tobytes(), chosen.lats.tobytes(),
-                                    chosen.lons.tobytes())  # fmt: skip
-    spans = [(8 * starts[j], 8 * starts[j + 1]) for j in kept.tolist()]
+    first, end = 8 * chosen.starts[kept], 8 * chosen.starts[kept + 1]  # bytes of 8 each
     ways.extend(chosen.boxes[kept], [
-        ids[kept], [ref_blob[a:b] for a, b in spans], [lat_blob[a:b] for a, b in spans],
-        [lon_blob[a:b] for a, b in spans], tags.texts(kept.tolist()),
+        ids[kept], Packed.of(chosen.refs, first, end), Packed.of(chosen.lats, first, end),
+        Packed.of(chosen.lons, first, end), tags.texts(kept.tolist()),
     ])  # fmt: skip
     return bool((chosen.zeros[kept] > 0).any())
 
@@ -805,13 +804,12 @@ def _area_rows(
     features, buildings, cover = tables
     index, starts = runs_of(part.starts, hit)
     xy = np.column_stack((part.lons[index] / 1e7, part.lats[index] / 1e7))
-    blob = xy.tobytes()
     heads = starts[:-1]
     boxes = np.column_stack((
         np.minimum.reduceat(xy[:, 0], heads), np.maximum.reduceat(xy[:, 0], heads),
         np.minimum.reduceat(xy[:, 1], heads), np.maximum.reduceat(xy[:, 1], heads),
     ))  # fmt: skip
-    rings = [blob[16 * a : 16 * b] for a, b in itertools.pairwise(starts.tolist())]
+    rings = Packed.of(xy, 16 * starts[:-1], 16 * starts[1:])  # lon, lat: 16 bytes a point
     tags = BlockTags.of(part.strings, part.tag_starts, part.keys, part.values, hit)
     texts = tags.texts(range(len(hit)))
     building = np.array(tags.ask(_is_building, ("building",)), dtype=bool)
@@ -835,11 +833,9 @@ def _area_rows(
         at=places,
     )  # fmt: skip
     if built:
-        buildings.extend(
-            boxes[built], [[rings[j] for j in built], np.array(heights), hows], at=places[built]
-        )
+        buildings.extend(boxes[built], [rings[built], np.array(heights), hows], at=places[built])
     if covered:
-        cover.extend(boxes[covered], [kinds, [rings[j] for j in covered]], at=places[covered])
+        cover.extend(boxes[covered], [kinds, rings[covered]], at=places[covered])
     return bool((xy == 0.0).any())
 
 
