@@ -25,7 +25,7 @@ from pbf_bytes import pbf_file as _file
 from pbf_bytes import varint as _v
 from pbf_bytes import zigzag as _z
 
-from walks import store, store_areas
+from walks import pbf_jit, store, store_areas
 from walks.area import area_from_bbox
 from walks.data import read_extract, read_features
 from walks.errors import DataError
@@ -184,6 +184,8 @@ def _hostile(target: Path, options: str = "") -> Path:
         (7, (11.5006, 48.1006), {}),
     ]
     ways = [
+        (8, [1, 2, 3, 1], {"building": "yes", "name": "b\x1ec", "height": "12 m"}),  # an area
+        (9, [2, 3, 5, 2], {"{": "}", "building": "house", "building:levels": "3"}),
         (10, [1, 4, 7], {"highway": "footway", "name": "x\x1fy"}),
         (11, [4, 99, 7], {"highway": "residential"}),  # node 99 is missing from the file
         (12, [7], {"highway": "path"}),  # a way of one node
@@ -194,9 +196,15 @@ def _hostile(target: Path, options: str = "") -> Path:
     return _write((nodes, ways, []), target, options)
 
 
+#: Import with the numpy decoder, and with its compiled loops where numba is installed.
+_JIT = ["0", pytest.param("1", marks=pytest.mark.skipif(not pbf_jit.available(), reason="numba"))]
+
+
+@pytest.mark.parametrize("jit", _JIT)
 def test_hostile_text_and_shapes_from_arrays_equal_the_file(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    jit: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WALKS_JIT", jit)
     extract = _hostile(tmp_path / "hostile.osm.pbf")
     caplog.set_level(logging.DEBUG, logger="walks.store")
     import_extract(extract, tmp_path / "cache")
@@ -213,7 +221,10 @@ def test_hostile_text_and_shapes_from_arrays_equal_the_file(
     found = store.load_features(extract, None, bool, tmp_path / "cache")
     assert found.features == everything.features
     assert found.landcover == everything.landcover
-    assert {f.tags.get("name") for f in found.features} >= {"a\x1eb"}
+    assert found.buildings == everything.buildings
+    assert len(found.buildings) == 2
+    assert {f.tags.get("name") for f in found.features} >= {"a\x1eb", "b\x1ec"}
+    assert {f.tags.get("{") for f in found.features} >= {"}"}
 
 
 def test_a_file_the_arrays_do_not_decode_is_read_by_osmium(
@@ -338,9 +349,13 @@ def _random_objects(rng: np.random.Generator, *, negative: bool) -> Objects:
     return nodes, ways, []
 
 
+@pytest.mark.parametrize("jit", _JIT)
 @pytest.mark.parametrize("seed", range(12))
-def test_random_files_give_the_file_readers_rows(seed: int, tmp_path: Path) -> None:
+def test_random_files_give_the_file_readers_rows(
+    seed: int, jit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Arrays or osmium alone (plain nodes), the store gives what read_extract/read_features give."""
+    monkeypatch.setenv("WALKS_JIT", jit)
     objects = _random_objects(np.random.default_rng(seed), negative=seed % 4 == 0)
     for options in ("", ",pbf_dense_nodes=false"):
         extract = _write(objects, tmp_path / f"r{len(options)}.osm.pbf", options)

@@ -19,6 +19,8 @@ from pbf_bytes import field, number, varint, zigzag
 from walks import pbf, pbf_jit
 from walks.pbf import UnsupportedPbfError
 from walks.store import import_extract, store_path
+from walks.store_groups import Packed, _tags_of
+from walks.store_tags import BlockTags
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -233,3 +235,37 @@ def test_string_tables_are_read_alike(
                     pbf._strings(data, 1, 1 + len(table))
             else:
                 assert pbf._strings(data, 1, 1 + len(table)) == strings
+
+
+def test_tag_texts_of_the_compiled_loop_are_the_dicts_texts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Separators, ``{``, a key given twice, a text twice in the table, UTF-8: as the dicts."""
+    texts = ["", "highway", "footway", "a\x1eb", "{x", "name", "é\u202e", "x\x1fy", "highway"]
+    table = b"".join(field(1, t.encode()) for t in texts)
+    with _mode(monkeypatch, compiled=True):
+        strings = pbf._strings(table, 0, len(table))
+    assert isinstance(strings, pbf.StringTable)
+    assert strings == texts
+    rows = [
+        [(1, 2)],
+        [(1, 2), (5, 6)],
+        [(5, 3)],  # a separator in a value
+        [(4, 2), (1, 2)],  # a text starting with "{"
+        [(1, 2), (5, 7), (1, 6)],  # a key twice: the dict keeps its last value
+        [(8, 2), (1, 6)],  # the same key from its two places in the table
+        [(0, 0)],
+        [(6, 6), (2, 1)],
+    ]
+    keys = np.array([k for row in rows for k, _ in row], dtype=np.int64)
+    values = np.array([v for row in rows for _, v in row], dtype=np.int64)
+    starts = np.cumsum([0] + [len(row) for row in rows]).astype(np.int64)
+    chosen = list(range(len(rows)))
+    written = BlockTags(strings, starts, keys, values).texts(chosen)
+    plain = BlockTags(list(texts), starts, keys, values).texts(chosen)
+    as_list = written.items("t") if isinstance(written, Packed) else written
+    assert as_list == plain
+    assert [_tags_of(t) for t in as_list] == [{texts[k]: texts[v] for k, v in row} for row in rows]
+    clean = BlockTags(strings, starts[:3], keys[:3], values[:3]).texts([0, 1])
+    assert isinstance(clean, Packed)  # rows with nothing to escape stay in one buffer
+    assert clean.items("t") == ["highway\x1efootway", "highway\x1efootway\x1fname\x1eé\u202e"]

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from walks.data import (
+    HEIGHT_KEYS,
     LANDCOVER_KEYS,
     WALKABLE_KEYS,
+    building_height,
     is_walkable,
     landcover_kind,
 )
@@ -17,9 +19,11 @@ from walks.store_groups import _tags_of, _tags_text
 from walks.store_tags import BlockTags
 
 _KEYS = ["highway", "foot", "access", "service", "motorroad", "area", "natural", "water",
-         "landuse", "waterway", "leisure", "amenity", "place", "building", "height", "name"]  # fmt: skip
+         "landuse", "waterway", "leisure", "amenity", "place", "building", "height", "name",
+         "building:height", "building:levels", "roof:levels"]  # fmt: skip
 _VALUES = ["footway", "cycleway", "motorway", "yes", "no", "private", "designated", "grass",
-           "water", "park", "pedestrian", "square", "forest", "12 m", "", "a\x1eb", "{x"]  # fmt: skip
+           "water", "park", "pedestrian", "square", "forest", "12 m", "", "a\x1eb", "{x", "3",
+           "40 ft", "2.5", "-1"]  # fmt: skip
 
 
 class _Reading(dict[str, str]):
@@ -43,7 +47,8 @@ class _Reading(dict[str, str]):
 
 
 @pytest.mark.parametrize(("rule", "keys"), [(is_walkable, WALKABLE_KEYS),
-                                            (landcover_kind, LANDCOVER_KEYS)])  # fmt: skip
+                                            (landcover_kind, LANDCOVER_KEYS),
+                                            (building_height, HEIGHT_KEYS)])  # fmt: skip
 def test_the_rules_read_only_the_keys_they_name(rule: object, keys: tuple[str, ...]) -> None:
     """The store asks a rule once per combination of the values of its keys: it reads no other."""
     rng = np.random.default_rng(3)

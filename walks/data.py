@@ -1479,6 +1479,10 @@ def landcover_kind(tags: dict[str, str]) -> str | None:
     return None
 
 
+#: Every key ``building_height`` reads.
+HEIGHT_KEYS = ("height", "building:height", "building:levels", "roof:levels")
+
+
 def building_height(tags: dict[str, str]) -> tuple[float, str]:
     """
     Estimate a building's height from its tags.

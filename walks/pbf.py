@@ -82,6 +82,24 @@ def zero_member(blocks: list[RelationBlock]) -> bool:
     )
 
 
+class StringTable(list[str]):
+    """A block's string table, with its strings' UTF-8 bytes as the compiled loops read them.
+
+    Parameters
+    ----------
+    texts
+        The strings.
+    utf8
+        The strings joined (uint8), and each one's first byte and end in them.
+    """
+
+    def __init__(
+        self, texts: list[str], utf8: tuple[np.ndarray[Any, np.dtype[np.uint8]], Array, Array]
+    ) -> None:
+        super().__init__(texts)
+        self.utf8 = utf8
+
+
 @dataclass(frozen=True)
 class NodeBlock:
     """The dense nodes of one block.
@@ -412,20 +430,25 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
         what becomes of such a file).
     """
     if pbf_jit.active():
-        joined, count, status = pbf_jit.strings(data, start, end)
-        if status == pbf_jit.OK:
-            try:
-                return joined.decode().split("\0") if count else []
-            except UnicodeDecodeError as err:
-                msg = "a string that is not UTF-8"
-                raise UnsupportedPbfError(msg) from err
-        if status != pbf_jit.DOUBLED:  # else a string holds a NUL: split as below
+        joined, starts, ends, status = pbf_jit.strings(data, start, end)
+        if status not in (pbf_jit.OK, pbf_jit.DOUBLED):
             msg = (
                 "a string table holding something else"
                 if status == pbf_jit.OTHER
                 else "a string runs past its table"
             )
             raise UnsupportedPbfError(msg)
+        raw = joined.tobytes()
+        try:
+            if status == pbf_jit.OK:  # no NUL in a string: split the text at the NULs
+                texts = raw.decode().split("\0") if len(starts) else []
+            else:
+                texts = [raw[a:b].decode() for a, b in zip(starts.tolist(), ends.tolist(),
+                                                             strict=True)]  # fmt: skip
+        except UnicodeDecodeError as err:
+            msg = "a string that is not UTF-8"
+            raise UnsupportedPbfError(msg) from err
+        return StringTable(texts, (joined, starts, ends))
     spans: list[tuple[int, int]] = []
     at = start
     while at < end:

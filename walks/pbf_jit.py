@@ -170,7 +170,7 @@ def messages(data: bytes, start: int, end: int, tag: int) -> tuple[_I64, _I64, i
     return starts, stops, int(status)
 
 
-def strings(data: bytes, start: int, end: int) -> tuple[bytes, int, int]:
+def strings(data: bytes, start: int, end: int) -> tuple[_U8, _I64, _I64, int]:
     """
     Take a string table's strings out of their fields, joined by NUL bytes.
 
@@ -184,15 +184,55 @@ def strings(data: bytes, start: int, end: int) -> tuple[bytes, int, int]:
     Returns
     -------
     tuple
-        The joined strings, how many, and a status: ``OK``, ``DOUBLED`` (a string holds a NUL:
-        split the table another way), ``OTHER`` (a field that is not a string) or ``PAST`` (a
-        string runs past the table).
+        The joined strings, each one's first byte and end in them, and a status: ``OK``,
+        ``DOUBLED`` (a string holds a NUL: the joined text cannot be split at NULs),
+        ``OTHER`` (a field that is not a string) or ``PAST`` (a string runs past the table).
     """
     raw = np.frombuffer(data, dtype=np.uint8)
     if not 0 <= start <= end <= raw.size:
-        return b"", 0, PAST
-    joined, count, status = _loops().strings(raw, start, end)
-    return joined.tobytes(), int(count), int(status)
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint8), empty, empty, PAST
+    joined, starts, ends, status = _loops().strings(raw, start, end)
+    return joined, starts, ends, int(status)
+
+
+def tag_texts(
+    table: tuple[_U8, _I64, _I64], tags: tuple[_I64, _I64], first: _I64, last: _I64
+) -> tuple[_U8, _I64, _I64, np.ndarray[Any, np.dtype[np.bool_]]] | None:
+    """
+    Write rows' tags as the store's text (``walks.store_groups._tags_text``), UTF-8.
+
+    Parameters
+    ----------
+    table
+        The block's strings joined, and each one's first byte and end (``strings``).
+    tags
+        The tags' key and value string indices.
+    first, last
+        Each row's tags: ``keys[first[j]:last[j]]``.
+
+    Returns
+    -------
+    tuple or None
+        The texts, each one's first byte and end, and the rows whose text must be written
+        another way (a string holding a separator, a text starting with ``{``, no tag); None
+        when an index is out of range (the caller writes them all another way).
+    """
+    data, starts, ends = table
+    keys, values = tags
+    strings = len(starts)
+    if len(keys) != len(values) or len(first) != len(last):
+        return None
+    if keys.size and not (int(min(keys.min(), values.min())) >= 0 and
+                          int(max(keys.max(), values.max())) < strings):  # fmt: skip
+        return None
+    if first.size and not (
+        int(first.min()) >= 0 and int(last.max()) <= len(keys) and bool((first <= last).all())
+    ):
+        return None
+    if strings and not (int(starts.min()) >= 0 and int(ends.max()) <= len(data)):
+        return None
+    return _loops().tag_texts(data, starts, ends, keys, values, first, last)  # type: ignore[no-any-return]
 
 
 def ways(
@@ -237,3 +277,34 @@ def ways(
     )
     ids, ref_offsets, refs, tag_offsets, keys, values, times = decoded
     return (ids, ref_offsets, refs, tag_offsets, keys, values, times), int(status)
+
+
+def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:
+    """
+    Copy items out of a buffer, back to back, when the compiled loops are in use.
+
+    Parameters
+    ----------
+    data
+        The buffer.
+    starts, ends
+        Each item's span in it.
+    out
+        Where the items go (as long as they are, together).
+
+    Returns
+    -------
+    bool
+        False when the loops are not in use or the spans do not fit (nothing was copied).
+    """
+    if not active():
+        return False
+    if starts.size and not (
+        int(starts.min()) >= 0
+        and int(ends.max()) <= data.size
+        and bool((ends >= starts).all())
+        and int((ends - starts).sum()) == out.size
+    ):
+        return False
+    _loops().gather(data, starts, ends, out)
+    return True

@@ -140,7 +140,7 @@ def messages(raw: _U8, start: int, end: int, tag: int) -> tuple[_I64, _I64, int]
 
 
 @_jit
-def strings(raw: _U8, start: int, end: int) -> tuple[_U8, int, int]:
+def strings(raw: _U8, start: int, end: int) -> tuple[_U8, _I64, _I64, int]:
     """
     Take a string table's strings out of their fields, joined by NUL bytes.
 
@@ -154,32 +154,123 @@ def strings(raw: _U8, start: int, end: int) -> tuple[_U8, int, int]:
     Returns
     -------
     tuple
-        The joined strings, how many, and ``OK``, ``DOUBLED`` (a string holds a NUL),
-        ``OTHER`` (a field that is not a string) or ``PAST`` (a string runs past the table).
+        The joined strings, each one's first byte and end in them, and ``OK``, ``DOUBLED`` (a
+        string holds a NUL), ``OTHER`` (a field that is not a string) or ``PAST`` (a string
+        runs past the table).
     """
     out = np.empty(max(end - start, 0) + 1, dtype=np.uint8)
+    bounds = np.empty((max(end - start, 0) // 2 + 1, 2), dtype=np.int64)  # two bytes each
     size = 0
     count = 0
     status = OK
     at = start
     while at < end:
         if raw[at] != 0x0A:  # noqa: PLR2004 - field 1, length-delimited: a string
-            return out[:0], 0, OTHER
+            return out[:0], bounds[:0, 0], bounds[:0, 1], OTHER
         length, at = _length(raw, at + 1, end)
         if length < 0 or at + length > end:
-            return out[:0], 0, PAST
+            return out[:0], bounds[:0, 0], bounds[:0, 1], PAST
         if count:
             out[size] = 0
             size += 1
+        bounds[count, 0] = size
         for i in range(at, at + length):
             byte = raw[i]
             if byte == 0:
                 status = DOUBLED
             out[size] = byte
             size += 1
+        bounds[count, 1] = size
         at += length
         count += 1
-    return out[:size], count, status
+    return out[:size], bounds[:count, 0].copy(), bounds[:count, 1].copy(), status
+
+
+@_jit
+def _special(data: _U8, start: int, end: int) -> bool:
+    """
+    Say whether a string holds a separator of the store's tag text (0x1E, 0x1F).
+
+    Parameters
+    ----------
+    data
+        The joined strings.
+    start, end
+        The string's span.
+
+    Returns
+    -------
+    bool
+        True when it does.
+    """
+    for i in range(start, end):  # noqa: SIM110 - a plain loop, for numba
+        if data[i] == 0x1E or data[i] == 0x1F:  # noqa: PLR2004 - numba: no `in`
+            return True
+    return False
+
+
+@_jit
+def tag_texts(  # noqa: C901 - one loop over the rows, kept together
+    data: _U8,
+    starts: _I64,
+    ends: _I64,
+    keys: _I64,
+    values: _I64,
+    first: _I64,
+    last: _I64,
+) -> tuple[_U8, _I64, _I64, np.ndarray[Any, np.dtype[np.bool_]]]:
+    """
+    Write rows' tags as the store's text: ``key<RS>value<US>key<RS>value``, UTF-8.
+
+    Parameters
+    ----------
+    data, starts, ends
+        The joined strings of a table and each one's span (``strings``).
+    keys, values
+        The tags' string indices (checked against the table).
+    first, last
+        Each row's tags: ``keys[first[j]:last[j]]`` (checked against the tags).
+
+    Returns
+    -------
+    tuple
+        The texts, each one's first byte and end, and the rows whose text must be written
+        another way (``walks.store_groups._tags_text``: a string holding a separator, a text
+        starting with ``{``, no tag).
+    """
+    n = first.size
+    total = 0
+    for j in range(n):
+        for k in range(first[j], last[j]):
+            total += ends[keys[k]] - starts[keys[k]] + ends[values[k]] - starts[values[k]] + 2
+    out = np.empty(total, dtype=np.uint8)
+    row_starts = np.empty(n, dtype=np.int64)
+    row_ends = np.empty(n, dtype=np.int64)
+    slow = np.zeros(n, dtype=np.bool_)
+    known = np.full(starts.size, -1, dtype=np.int8)  # each string: holds a separator?
+    size = 0
+    for j in range(n):
+        row_starts[j] = size
+        for k in range(first[j], last[j]):
+            if k > first[j]:
+                out[size] = 0x1F
+                size += 1
+            for side in range(2):  # the key, <RS>, the value
+                text = values[k] if side else keys[k]
+                if known[text] < 0:
+                    known[text] = 1 if _special(data, starts[text], ends[text]) else 0
+                if known[text]:
+                    slow[j] = True
+                for i in range(starts[text], ends[text]):
+                    out[size] = data[i]
+                    size += 1
+                if not side:
+                    out[size] = 0x1E
+                    size += 1
+        row_ends[j] = size
+        if last[j] <= first[j] or out[row_starts[j]] == 0x7B:  # noqa: PLR2004 - "{"
+            slow[j] = True
+    return out[:size], row_starts, row_ends, slow
 
 
 @_jit
@@ -425,3 +516,24 @@ def ways(  # noqa: C901 - one loop over a group's ways, kept together
                 times[timed] = one[0]
                 timed += 1
     return ids, ref_offsets, refs_out, tag_offsets, keys, vals, times, OK
+
+
+@_jit
+def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> None:
+    """
+    Copy items out of a buffer, back to back (``walks.store_groups.Packed.compact``).
+
+    Parameters
+    ----------
+    data
+        The buffer.
+    starts, ends
+        Each item's span in it (checked against it).
+    out
+        Where the items go, one after the other (as long as they are, together).
+    """
+    size = 0
+    for j in range(starts.size):
+        length = ends[j] - starts[j]
+        out[size : size + length] = data[starts[j] : ends[j]]
+        size += length

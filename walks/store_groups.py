@@ -20,6 +20,7 @@ written as separator text (``_tags_text``, ``_tags_of``), rings as packed double
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import operator
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from walks import pbf_jit
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -40,6 +43,9 @@ _FIXED = {"i": "<i8", "r": "<f8"}
 _Boxes = np.ndarray[Any, np.dtype[np.float64]]
 
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+#: Bytes gathered at a time when ``Packed`` rows are laid out back to back.
+_GATHER = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -150,9 +156,19 @@ class Packed:
         if len(self) and bool((self.starts == starts + self.starts[0]).all()):
             first = int(self.starts[0])  # already back to back
             return Packed(self.data[first : first + int(ends[-1])], starts, ends)
-        index = np.arange(int(ends[-1]) if len(self) else 0, dtype=np.int64)
-        index += np.repeat(self.starts - starts, lengths)
-        return Packed(self.data[index], starts, ends)
+        out = np.empty(int(ends[-1]) if len(self) else 0, dtype=np.uint8)
+        if pbf_jit.gather(self.data, self.starts, self.ends, out):
+            return Packed(out, starts, ends)
+        # gathered a few MiB at a time: an index of one int64 per byte, for all the rows at
+        # once, would be eight times the rows' size
+        cuts = np.searchsorted(ends, np.arange(_GATHER, len(out), _GATHER), side="right")
+        for a, b in itertools.pairwise([0, *np.unique(cuts).tolist(), len(self)]):
+            if b > a:
+                lo, hi = int(starts[a]), int(ends[b - 1])
+                index = np.arange(lo, hi, dtype=np.int64)
+                index += np.repeat(self.starts[a:b] - starts[a:b], lengths[a:b])
+                out[lo:hi] = self.data[index]
+        return Packed(out, starts, ends)
 
     def items(self, kind: str) -> list[Any]:
         """

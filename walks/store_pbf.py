@@ -24,7 +24,7 @@ import numpy as np
 
 from walks import store_areas
 from walks.data import (
-    DEFAULT_BUILDING_M,
+    HEIGHT_KEYS,
     LANDCOVER_KEYS,
     RAIL_VALUES,
     WALKABLE_KEYS,
@@ -48,8 +48,7 @@ from walks.pbf import (
 from walks.pbf_write import write_pbf
 from walks.store_areas import FileRelations, Relation, area_order
 from walks.store_groups import Packed
-from walks.store_tags import BlockTags
-from walks.store_tags import texts as tag_texts
+from walks.store_tags import BlockTags, texts_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -477,8 +476,7 @@ def _node_rows(block: NodeBlock, features: _Table) -> bool:
         msg = "a tagged node of negative id"
         raise UnsupportedPbfError(msg)
     lat, lon = block.lats[tagged] / 1e7, block.lons[tagged] / 1e7
-    spans = list(zip(offsets[tagged].tolist(), offsets[tagged + 1].tolist(), strict=True))
-    texts = tag_texts(block.strings, block.keys.tolist(), block.values.tolist(), spans)
+    texts = texts_of(block.strings, block.keys, block.values, offsets[tagged], offsets[tagged + 1])
     n = len(texts)
     features.extend(
         np.column_stack((lon, lon, lat, lat)), [["node"] * n, ids, texts, lat, lon, [None] * n]
@@ -814,16 +812,9 @@ def _area_rows(
     texts = tags.texts(range(len(hit)))
     building = np.array(tags.ask(_is_building, ("building",)), dtype=bool)
     built = np.flatnonzero(building).tolist()
-    # building_height's answer without its regular expressions when it has none to read
-    measured = np.zeros(len(hit), dtype=bool)
-    for key in ("height", "building:height", "building:levels"):
-        measured |= tags.value(key) >= 0
-    heights, hows = [], []
-    for j in built:
-        height, how = building_height(tags.dict_of(j)) if measured[j] else (
-            DEFAULT_BUILDING_M, "default")  # fmt: skip
-        heights.append(height)
-        hows.append(how)
+    measured = tags.ask(building_height, HEIGHT_KEYS)  # once per combination of the values
+    heights = [measured[j][0] for j in built]
+    hows = [measured[j][1] for j in built]
     kind_of = tags.ask(landcover_kind, LANDCOVER_KEYS)
     covered = [j for j in np.flatnonzero(~building).tolist() if kind_of[j] is not None]
     kinds = [kind_of[j] for j in covered]

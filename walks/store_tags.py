@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from walks.pbf import runs_of
-from walks.store_groups import _NEXT, _PAIR, _tags_text
+from walks import pbf_jit
+from walks.pbf import StringTable, runs_of
+from walks.store_groups import _NEXT, _PAIR, Packed, _tags_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Sequence
@@ -60,6 +61,44 @@ def texts(
     return [
         slow(a, b) if text[0] == "{" else text for text, (a, b) in zip(written, spans, strict=True)
     ]
+
+
+def texts_of(
+    strings: list[str], keys: _I64, values: _I64, first: _I64, last: _I64
+) -> list[str] | Packed:
+    """
+    Write rows' tags as ``texts`` does: with the compiled loop when the table has its bytes.
+
+    Parameters
+    ----------
+    strings
+        The block's string table (a ``walks.pbf.StringTable`` when read by the compiled
+        loops).
+    keys, values
+        The block's tags' string indices.
+    first, last
+        Each row's tags: ``keys[first[j]:last[j]]`` (non-empty).
+
+    Returns
+    -------
+    list of str or Packed
+        The texts.
+    """
+    if isinstance(strings, StringTable):
+        made = pbf_jit.tag_texts(strings.utf8, (keys, values), first, last)
+        if made is not None:
+            data, starts, ends, slow = made
+            packed = Packed(data, starts, ends)
+            if not slow.any():
+                return packed
+            written: list[str] = packed.items("t")
+            for j in np.flatnonzero(slow).tolist():  # a separator in a string: as _tags_text
+                a, b = int(first[j]), int(last[j])
+                pairs = [(strings[keys[k]], strings[values[k]]) for k in range(a, b)]
+                written[j] = _tags_text(pairs, b - a)
+            return written
+    spans = list(zip(first.tolist(), last.tolist(), strict=True))
+    return texts(strings, keys.tolist(), values.tolist(), spans)
 
 
 @dataclass(frozen=True)
@@ -299,7 +338,7 @@ class BlockTags:
         flags[owner[order][1:][repeated]] = True
         return flags
 
-    def texts(self, chosen: Sequence[int]) -> list[str]:
+    def texts(self, chosen: Sequence[int]) -> list[str] | Packed:
         """
         Write some objects' tags as the store's text, as ``_tags_text`` of their dict.
 
@@ -310,15 +349,19 @@ class BlockTags:
 
         Returns
         -------
-        list of str
+        list of str or Packed
             The texts.
         """
-        starts = self.starts.tolist()
-        spans = [(starts[j], starts[j + 1]) for j in chosen]
-        written = texts(self.strings, self.keys.tolist(), self.values.tolist(), spans)
-        twice = self.twice()
-        for place, j in enumerate(chosen):
-            if twice[j]:
-                tags = self.dict_of(j)
-                written[place] = _tags_text(tags.items(), len(tags))
+        rows = np.asarray(chosen, dtype=np.int64)
+        written = texts_of(
+            self.strings, self.keys, self.values, self.starts[rows], self.starts[rows + 1]
+        )
+        twice = self.twice()[rows]
+        if not twice.any():
+            return written
+        if isinstance(written, Packed):
+            written = written.items("t")
+        for place in np.flatnonzero(twice).tolist():  # a key given twice: its dict's text
+            tags = self.dict_of(int(rows[place]))
+            written[place] = _tags_text(tags.items(), len(tags))
         return written
