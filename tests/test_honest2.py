@@ -1,0 +1,144 @@
+"""Honest results and bad input, continued: no service option silently ignored by stops and
+generate; osmium's errors told apart from ours; nodes off the globe counted as left out.
+
+Through the real command line (typer's CliRunner), as ``test_honest.py`` does, and through the
+readers of ``walks.data`` where the library is the subject.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from osm_services import Failure, FakeOsmServices
+
+from walks.cli import app
+
+#: A part of the Paris extract (west, south, east, north) small enough to plan in quickly.
+PARIS_BOX = "2.3455,48.8765,2.3525,48.8815"
+#: A local port nothing listens on: a service that cannot be reached.
+NO_SERVICE = "http://127.0.0.1:9/"
+
+
+def _one_error(result, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+# ------------------------------------------------- 1. service options a run would ignore
+
+#: The command lines of stops and generate on local data, each needing no service at all.
+LOCAL_RUNS = {
+    "generate": ["generate", "--osm-file", "{paris}", PARIS_BOX, "--stops", "cafe", "--minutes",
+                 "20", "--no-terrain", "--json", "-"],
+    "stops": ["stops", "--osm-file", "{paris}", PARIS_BOX, "--stops", "cafe", "--json"],
+}  # fmt: skip
+
+
+def _argv(command: str, paris: Path, *extra: str) -> list[str]:
+    return [a.replace("{paris}", str(paris)) for a in LOCAL_RUNS[command]] + list(extra)
+
+
+@pytest.mark.parametrize("command", ["generate", "stops"])
+@pytest.mark.parametrize(
+    ("option", "why"),
+    [
+        (["--overpass-url", NO_SERVICE], "the data comes from --osm-file, not Overpass"),
+        (["--max-area-km2", "5"], "limits downloads only"),
+        (["--nominatim-url", NO_SERVICE], "the AREA is coordinates, not a place name"),
+        (["--retries", "2"], "this run asks none (the data comes from --osm-file; "),
+        (["--timeout", "30"], "this run asks none (the data comes from --osm-file; "),
+    ],
+)
+def test_stops_and_generate_of_a_file_refuse_service_options(
+    runner, paris_osm: Path, command: str, option: list[str], why: str
+) -> None:
+    line = _one_error(runner.invoke(app, _argv(command, paris_osm, *option)))
+    assert f"Invalid value for {option[0]}: {option[0]} " in line
+    assert why in line
+    assert line.endswith("drop it")
+
+
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (["generate", "--overpass-url", NO_SERVICE], "the data is the demo, not Overpass"),
+        (["generate", "--max-area-km2", "5"], "and the data is the demo"),
+        (["generate", "--nominatim-url", NO_SERVICE],
+         "no AREA to look up (the data is the demo) (and no --start or --end name)"),
+        (["stops", "--nominatim-url", NO_SERVICE], "no AREA to look up (the data is the demo)"),
+        (["generate", "--start", "60.17,24.94", "--no-terrain", "--retries", "3"],
+         "(the data is the demo; no elevation tiles with --no-terrain)"),
+        (["generate", "--dem", "{dem}", "--timeout", "60"],
+         "(the data is the demo; the ground comes from --dem, not elevation tiles)"),
+        (["stops", "--stops", "cafe,studio", "--retries", "3"],
+         "(the data is the demo; no view stop asked for, so no elevation tiles)"),
+        (["stops", "--stops", "view", "--no-terrain", "--timeout", "60"],
+         "(the data is the demo; no elevation tiles with --no-terrain)"),
+    ],
+)  # fmt: skip
+def test_the_demo_refuses_service_options_saying_why(
+    runner, tmp_path: Path, argv: list[str], why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default outputs, were the run not refused
+    dem = tmp_path / "dem.tif"  # refused before it is opened
+    line = _one_error(runner.invoke(app, [a.replace("{dem}", str(dem)) for a in argv]))
+    assert why in line
+    assert "drop it" in line
+
+
+def test_values_from_the_environment_are_not_refused(
+    runner, paris_osm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WALKS_* values are defaults for every command, whatever the data."""
+    monkeypatch.setenv("WALKS_TIMEOUT", "30")
+    monkeypatch.setenv("WALKS_OVERPASS_URL", NO_SERVICE)
+    monkeypatch.setenv("WALKS_NOMINATIM_URL", NO_SERVICE)
+    done = runner.invoke(app, _argv("stops", paris_osm))
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)  # cafés found in the file
+
+
+def test_options_a_run_may_use_are_taken(runner, paris_osm: Path) -> None:
+    """Elevation tiles and a --start looked up are services too: --retries/--timeout apply."""
+    # generate fetches tiles for the walk's climb (none here: WALKS_TERRAIN_URL is empty)
+    argv = [a for a in _argv("generate", paris_osm) if a != "--no-terrain"]
+    done = runner.invoke(app, [*argv, "--retries", "2", "--timeout", "120"])
+    assert done.exit_code == 0, done.stderr
+    # stops fetches them for view stops
+    done = runner.invoke(
+        app, [*_argv("stops", paris_osm), "--stops", "cafe,view", "--retries", "2"]
+    )
+    assert done.exit_code == 0, done.stderr
+    # a --start that is a name may be looked up (here it is a café of the file)
+    done = runner.invoke(
+        app,
+        [*_argv("generate", paris_osm), "--start", "Le Balto", "--nominatim-url", NO_SERVICE,
+         "--retries", "1", "--timeout", "120"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+
+
+def test_a_place_area_of_a_file_asks_the_geocoder(runner, paris_osm: Path) -> None:
+    argv = _argv("stops", paris_osm)
+    argv[argv.index(PARIS_BOX)] = "Gare du Nord"
+    done = runner.invoke(app, [*argv, "--nominatim-url", NO_SERVICE, "--retries", "1"])
+    assert "cannot reach 127.0.0.1" in _one_error(done, 1)  # asked, not refused
+
+
+def test_retries_hold_for_a_start_looked_up(
+    runner, paris_osm: Path, osm_services: FakeOsmServices
+) -> None:
+    """``--retries`` reaches the geocoding of ``--start`` (it once took the default, 4 tries)."""
+    osm_services.fail("nominatim", Failure(503, b"busy", sticky=True))
+    done = runner.invoke(
+        app,
+        [*_argv("generate", paris_osm), "--start", "1 rue de Nulle Part", "--nominatim-url",
+         osm_services.url, "--retries", "1"],
+    )  # fmt: skip
+    assert "Nominatim" in _one_error(done, 1)
+    assert osm_services.count("nominatim") == 1
