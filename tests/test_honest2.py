@@ -14,6 +14,7 @@ import pytest
 from osm_services import Failure, FakeOsmServices
 
 from walks.cli import app
+from walks.data import read_features
 
 #: A part of the Paris extract (west, south, east, north) small enough to plan in quickly.
 PARIS_BOX = "2.3455,48.8765,2.3525,48.8815"
@@ -142,3 +143,87 @@ def test_retries_hold_for_a_start_looked_up(
     )  # fmt: skip
     assert "Nominatim" in _one_error(done, 1)
     assert osm_services.count("nominatim") == 1
+
+
+# ------------------------------------------------- 2. osmium's errors told apart from ours
+
+#: A café beside the street of ``_street_xml``.
+CAFE = '<node id="30" lat="60.1701" lon="24.9401"><tag k="amenity" v="cafe"/></node>'
+
+
+def _street_xml(extra: str = "", *, lat: str | None = None, ways_first: bool = False) -> str:
+    """
+    Write a footway of 40 nodes (about 2.2 km) as OSM XML, with more nodes beside it.
+
+    Parameters
+    ----------
+    extra
+        More nodes, placed after the street's.
+    lat
+        The latitude text of the street's 20th node, or None for its own.
+    ways_first
+        Put the way before the nodes (an unsorted file, read through a repaired copy).
+
+    Returns
+    -------
+    str
+        The document.
+    """
+    rows = [(i + 1, f"{60.17 + 0.0005 * i:.7f}") for i in range(40)]
+    if lat is not None:
+        rows[19] = (20, lat)
+    nodes = "\n".join(f'<node id="{i}" lat="{y}" lon="24.9400000"/>' for i, y in rows) + extra
+    refs = "".join(f'<nd ref="{i}"/>' for i, _ in rows)
+    way = f'<way id="10">{refs}<tag k="highway" v="footway"/></way>'
+    body = f"{way}\n{nodes}" if ways_first else f"{nodes}\n{way}"
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n{body}\n</osm>\n'
+
+
+@pytest.mark.parametrize("ways_first", [False, True])
+def test_an_error_of_the_callers_filter_is_not_called_a_corrupt_file(
+    tmp_path: Path, ways_first: bool
+) -> None:
+    """A ValueError raised around osmium's reading (our code, numpy, a caller's filter) is a
+    bug, not a file osmium could not read: it is not turned into "corrupt or truncated"."""
+    path = tmp_path / "cafe.osm"
+    path.write_text(_street_xml(CAFE, ways_first=ways_first), encoding="utf-8")
+
+    def wanted(tags: dict[str, str]) -> bool:
+        if tags.get("amenity") == "cafe":
+            msg = "a bug in the filter"
+            raise ValueError(msg)
+        return False
+
+    with pytest.raises(ValueError, match="^a bug in the filter$") as caught:
+        read_features(path, wanted)
+    assert type(caught.value) is ValueError
+    (cafe,) = read_features(path, lambda tags: "amenity" in tags).features  # the file is fine
+    assert cafe.osm_id == 30
+
+
+@pytest.mark.parametrize("no_cache", [[], ["--no-cache"]])
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        # osmium's ValueErrors: libosmium's std::length_error and std::range_error
+        ('<node id="31" lat="60.17" lon="24.94"><tag k="name" v="' + "x" * 1100 + '"/></node>',
+         "holds a tag longer than the 1024 bytes the reader accepts (OSM tag value is too "
+         "long; OSM itself allows 255 characters): shorten or remove that tag"),
+        ('<node id="3x" lat="60.17" lon="24.94"/>',
+         "is corrupt or truncated (illegal id: '3x'): download it again"),
+        ('<node id="31" lat="60.17" lon="24.94" timestamp="yesterday"/>',
+         "is corrupt or truncated (can not parse timestamp: 'yesterday'): download it again"),
+        # a RuntimeError
+        ('<relation id="40"><member type="blob" ref="1" role=""/></relation>',
+         "is corrupt or truncated (Unknown type on relation <member>): download it again"),
+    ],
+)  # fmt: skip
+def test_a_file_osmium_cannot_read_still_gives_one_line(
+    runner, tmp_path: Path, extra: str, said: str, no_cache: list[str]
+) -> None:
+    path = tmp_path / "bad.osm"
+    path.write_text(_street_xml(extra), encoding="utf-8")
+    for argv in (["info", "--osm-file", str(path)], ["stops", "--osm-file", str(path), "-c",
+                                                      "cafe"]):  # fmt: skip
+        line = _one_error(runner.invoke(app, [*argv, *no_cache]), 1)
+        assert line.startswith(f"Error: OSM file {str(path)!r} {said}")

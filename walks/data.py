@@ -23,6 +23,7 @@ import logging
 import math
 import re
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -442,15 +443,103 @@ def _osmium_failures() -> tuple[type[BaseException], ...]:
     """
     List the exceptions osmium raises for malformed input.
 
+    They are caught only around osmium's own calls (``_osmium_objects``, ``_osmium_call``):
+    the same types raised by our code or numpy around them are bugs, not a bad file.
+
     Returns
     -------
     tuple
-        ``RuntimeError`` (I/O, XML and PBF errors), ``ValueError`` (over-long tags) and
-        osmium's ``InvalidLocationError`` (a coordinate that is not a number).
+        ``RuntimeError`` (I/O, XML and PBF errors: "XML parsing error at line 4", "Unknown
+        type on relation <member>"), ``ValueError`` (libosmium's ``std::length_error``,
+        ``std::range_error`` and ``std::invalid_argument``: "OSM tag value is too long",
+        "OSM relation member role is too long", "illegal id: 'abc'", "illegal version",
+        "can not parse timestamp") and ``InvalidLocationError`` ("wrong format for
+        coordinate: 'abc'").
     """
     import osmium  # noqa: PLC0415
 
     return (RuntimeError, ValueError, osmium.InvalidLocationError)
+
+
+class _OsmiumError(Exception):
+    """What osmium raised reading (or writing) a file, told apart from our own code's errors.
+
+    Parameters
+    ----------
+    err
+        osmium's exception (one of ``_osmium_failures``).
+    """
+
+    def __init__(self, err: BaseException) -> None:
+        super().__init__(str(err))
+        self.err = err
+
+
+def _osmium_objects(reader: Iterable[Any]) -> Iterator[Any]:
+    """
+    Yield the objects of an osmium reader, turning osmium's failures into ``_OsmiumError``.
+
+    Only the reader's own steps are guarded (opening the file, and each next object, where
+    osmium parses it and builds areas): an exception of the caller's loop body is raised in
+    the caller's frame, not here, so a ``ValueError`` of ours stays a bug and is not taken for
+    a corrupt file.
+
+    Parameters
+    ----------
+    reader
+        An osmium reader not yet started, e.g. ``osmium.FileProcessor(name)`` (making one
+        reads nothing).
+
+    Yields
+    ------
+    object
+        osmium's objects, valid until the next one is asked for.
+
+    Raises
+    ------
+    _OsmiumError
+        When osmium cannot read the file.
+    """
+    failures = _osmium_failures()
+    try:
+        objects = iter(reader)
+    except failures as err:
+        raise _OsmiumError(err) from err
+    while True:
+        try:
+            obj = next(objects)
+        except StopIteration:
+            return
+        except failures as err:
+            raise _OsmiumError(err) from err
+        yield obj
+
+
+def _osmium_call(call: Callable[..., Any], *args: Any) -> Any:  # noqa: ANN401 - osmium's values
+    """
+    Call one of osmium's functions, turning its failures into ``_OsmiumError``.
+
+    Parameters
+    ----------
+    call
+        The function, e.g. a writer's ``add_way``.
+    *args
+        Its arguments.
+
+    Returns
+    -------
+    object
+        What it returns.
+
+    Raises
+    ------
+    _OsmiumError
+        When osmium fails.
+    """
+    try:
+        return call(*args)
+    except _osmium_failures() as err:
+        raise _OsmiumError(err) from err
 
 
 def _read_error(path: Path, err: BaseException) -> DataError:
@@ -942,7 +1031,7 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[tuple[Path, int
                         )
                     source = Path(folder) / "fixed.osm"
                     source.write_bytes(text)
-            except (OSError, EOFError, ValueError) as err:
+            except (OSError, EOFError, zlib.error) as err:  # reading or decompressing it
                 raise _read_error(path, err) from err
         target = Path(folder) / "sorted.osm.pbf"
         _write_sorted(source, target, path)
@@ -979,13 +1068,13 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
     obj: Any
     writer = osmium.SimpleWriter(str(target))
     try:
-        for obj in osmium.FileProcessor(str(source)):
+        for obj in _osmium_objects(osmium.FileProcessor(str(source))):
             if obj.is_node():
                 if not obj.location.valid():
                     continue
                 if obj.id < 0:
                     obj = obj.replace(id=_positive_id(obj.id))  # noqa: PLW2901
-                writer.add_node(obj)
+                _osmium_call(writer.add_node, obj)
                 continue
             common = {
                 "id": _positive_id(obj.id),
@@ -1000,11 +1089,11 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
                 members = [(m.type, _positive_id(m.ref), m.role) for m in obj.members]
                 relations.append(mutable.Relation(members=members, **common))
         for item in sorted(ways, key=lambda o: o.id):
-            writer.add_way(item)
+            _osmium_call(writer.add_way, item)
         for item in sorted(relations, key=lambda o: o.id):
-            writer.add_relation(item)
-    except _osmium_failures() as err:
-        raise _read_error(path, err) from err
+            _osmium_call(writer.add_relation, item)
+    except _OsmiumError as failure:
+        raise _read_error(path, failure.err) from failure.err
     finally:
         writer.close()
 
@@ -1037,9 +1126,10 @@ def read_extract(path: str | Path) -> OsmWays:
     check_pbf_tags(path)
     _check_members(path)
     try:
-        header_date = _header_date(osmium.io.Reader(str(path), osmium.osm.NOTHING).header())
-    except _osmium_failures() as err:
+        header = osmium.io.Reader(str(path), osmium.osm.NOTHING).header()
+    except _osmium_failures() as err:  # osmium's call alone: _header_date is ours
         raise _read_error(path, err) from err
+    header_date = _header_date(header)
     dropped = 0
     try:
         ways, areas, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
@@ -1099,7 +1189,7 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     try:
         entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
         obj: Any
-        for obj in osmium.FileProcessor(str(readable), entities).with_locations():
+        for obj in _osmium_objects(osmium.FileProcessor(str(readable), entities).with_locations()):
             if dates:
                 stamp = obj.timestamp
                 if stamp.year > 1970 and (newest is None or stamp > newest):  # noqa: PLR2004
@@ -1140,10 +1230,10 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
                     lons.append(math.nan)
             at_zero = at_zero or 0.0 in lats or 0.0 in lons
             ways.append(WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags))
-    except _osmium_failures() as err:
-        if not repaired and _is_xml(readable) and "coordinate" in str(err):
-            raise _NeedsRepairError(coordinates=True) from err
-        raise _read_error(path, err) from err
+    except _OsmiumError as failure:
+        if not repaired and _is_xml(readable) and "coordinate" in str(failure):
+            raise _NeedsRepairError(coordinates=True) from failure.err
+        raise _read_error(path, failure.err) from failure.err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
     return ways, areas, newest
@@ -1608,7 +1698,9 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     after_nodes = at_zero = False
     obj: Any
     try:
-        for obj in osmium.FileProcessor(str(readable)).with_locations().with_areas():
+        for obj in _osmium_objects(
+            osmium.FileProcessor(str(readable)).with_locations().with_areas()
+        ):
             if obj.is_node():
                 if (after_nodes or obj.id < 0) and not repaired:
                     raise _NeedsRepairError  # as in _read_ways
@@ -1648,8 +1740,8 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
                 features.append(
                     Feature(kind, obj.orig_id(), tags, centroid.y, centroid.x, rings[0])
                 )
-    except _osmium_failures() as err:
-        text = str(err)
+    except _OsmiumError as failure:
+        err, text = failure.err, str(failure.err)
         unreadable = _is_xml(readable) and "coordinate" in text
         if not repaired and (unreadable or "out of order" in text):
             raise _NeedsRepairError(coordinates=unreadable) from err
