@@ -8,13 +8,14 @@ readers of ``walks.data`` where the library is the subject.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 from osm_services import Failure, FakeOsmServices
 
 from walks.cli import app
-from walks.data import read_features
+from walks.data import read_extract, read_features
 
 #: A part of the Paris extract (west, south, east, north) small enough to plan in quickly.
 PARIS_BOX = "2.3455,48.8765,2.3525,48.8815"
@@ -147,35 +148,51 @@ def test_retries_hold_for_a_start_looked_up(
 
 # ------------------------------------------------- 2. osmium's errors told apart from ours
 
-#: A café beside the street of ``_street_xml``.
+#: A café beside the streets of ``_streets_xml``.
 CAFE = '<node id="30" lat="60.1701" lon="24.9401"><tag k="amenity" v="cafe"/></node>'
+#: The grid of ``_streets_xml``: SIDE by SIDE junctions, nodes 1 to SIDE², row by row.
+SIDE = 5
+#: The node in the middle of the grid, which tests put off the globe.
+MIDDLE = 13
 
 
-def _street_xml(extra: str = "", *, lat: str | None = None, ways_first: bool = False) -> str:
+def _spot(node: int) -> tuple[float, float]:
+    row, col = divmod(node - 1, SIDE)
+    return 60.17 + 0.001 * row, 24.94 + 0.002 * col  # about 111 m apart either way
+
+
+def _streets_xml(extra: str = "", *, lat: str | None = None, ways_first: bool = False) -> str:
     """
-    Write a footway of 40 nodes (about 2.2 km) as OSM XML, with more nodes beside it.
+    Write a grid of footways (5 by 5 junctions about 111 m apart) as OSM XML.
 
     Parameters
     ----------
     extra
-        More nodes, placed after the street's.
+        More nodes, placed after the grid's.
     lat
-        The latitude text of the street's 20th node, or None for its own.
+        The latitude text of the middle node (``MIDDLE``), or None for its own.
     ways_first
-        Put the way before the nodes (an unsorted file, read through a repaired copy).
+        Put the ways before the nodes (an unsorted file, read through a repaired copy).
 
     Returns
     -------
     str
         The document.
     """
-    rows = [(i + 1, f"{60.17 + 0.0005 * i:.7f}") for i in range(40)]
+    texts = {i: f"{_spot(i)[0]:.7f}" for i in range(1, SIDE * SIDE + 1)}
     if lat is not None:
-        rows[19] = (20, lat)
-    nodes = "\n".join(f'<node id="{i}" lat="{y}" lon="24.9400000"/>' for i, y in rows) + extra
-    refs = "".join(f'<nd ref="{i}"/>' for i, _ in rows)
-    way = f'<way id="10">{refs}<tag k="highway" v="footway"/></way>'
-    body = f"{way}\n{nodes}" if ways_first else f"{nodes}\n{way}"
+        texts[MIDDLE] = lat
+    nodes = "\n".join(
+        f'<node id="{i}" lat="{y}" lon="{_spot(i)[1]:.7f}"/>' for i, y in texts.items()
+    )
+    lines = [[r * SIDE + c + 1 for c in range(SIDE)] for r in range(SIDE)]  # rows
+    lines += [[r * SIDE + c + 1 for r in range(SIDE)] for c in range(SIDE)]  # columns
+    nds = ["".join(f'<nd ref="{i}"/>' for i in refs) for refs in lines]
+    ways = "\n".join(
+        f'<way id="{100 + n}">{refs}<tag k="highway" v="footway"/></way>'
+        for n, refs in enumerate(nds)
+    )
+    body = f"{ways}\n{nodes}{extra}" if ways_first else f"{nodes}{extra}\n{ways}"
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n{body}\n</osm>\n'
 
 
@@ -186,7 +203,7 @@ def test_an_error_of_the_callers_filter_is_not_called_a_corrupt_file(
     """A ValueError raised around osmium's reading (our code, numpy, a caller's filter) is a
     bug, not a file osmium could not read: it is not turned into "corrupt or truncated"."""
     path = tmp_path / "cafe.osm"
-    path.write_text(_street_xml(CAFE, ways_first=ways_first), encoding="utf-8")
+    path.write_text(_streets_xml(CAFE, ways_first=ways_first), encoding="utf-8")
 
     def wanted(tags: dict[str, str]) -> bool:
         if tags.get("amenity") == "cafe":
@@ -222,8 +239,127 @@ def test_a_file_osmium_cannot_read_still_gives_one_line(
     runner, tmp_path: Path, extra: str, said: str, no_cache: list[str]
 ) -> None:
     path = tmp_path / "bad.osm"
-    path.write_text(_street_xml(extra), encoding="utf-8")
+    path.write_text(_streets_xml(extra), encoding="utf-8")
     for argv in (["info", "--osm-file", str(path)], ["stops", "--osm-file", str(path), "-c",
                                                       "cafe"]):  # fmt: skip
         line = _one_error(runner.invoke(app, [*argv, *no_cache]), 1)
         assert line.startswith(f"Error: OSM file {str(path)!r} {said}")
+
+
+# ------------------------------------------------- 3. nodes off the globe are said as left out
+
+
+def _pbf_streets(path: Path, *, ways_first: bool) -> Path:
+    """
+    Write the grid of ``_streets_xml`` as PBF with osmium, its middle node at latitude 95.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    ways_first
+        Write the ways before their nodes (an unsorted file, read through a repaired copy).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import osmium
+    from osmium.osm import mutable
+
+    def spot(i: int) -> tuple[float, float]:
+        lat, lon = _spot(i)
+        return lon, 95.0 if i == MIDDLE else lat
+
+    nodes = [mutable.Node(id=i, location=spot(i)) for i in range(1, SIDE * SIDE + 1)]
+    refs = [[r * SIDE + c + 1 for c in range(SIDE)] for r in range(SIDE)]
+    ways = [
+        mutable.Way(id=100 + n, nodes=row, tags={"highway": "footway"})
+        for n, row in enumerate(refs)
+    ]
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for item in [*ways, *nodes] if ways_first else [*nodes, *ways]:
+            writer.add(item)
+    finally:
+        writer.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "count"),
+    [
+        (lambda p: p.write_text(_streets_xml(lat="95.0000000")), 1),  # read as it is
+        (lambda p: p.write_text(_streets_xml(lat="-91.5")), 1),
+        (lambda p: p.write_text(_streets_xml(lat="95.0", ways_first=True)), 1),  # a sorted copy
+        # with an unreadable one: the XML is repaired first, both counted there, once
+        (lambda p: p.write_text(_streets_xml('<node id="41" lat="nan" lon="24.94"/>',
+                                            lat="95.0")), 2),
+    ],
+)  # fmt: skip
+def test_xml_nodes_off_the_globe_are_counted_as_left_out(tmp_path: Path, make, count: int) -> None:
+    path = tmp_path / "pole.osm"
+    make(path)
+    osm = read_extract(path)
+    through = [w for w in osm.ways if MIDDLE in w.refs]
+    assert len(through) == 2  # its row and its column
+    for way in through:
+        assert math.isnan(way.lats[way.refs.index(MIDDLE)])  # read as missing: left out
+    assert osm.dropped_nodes == count
+    assert read_features(path, bool).dropped_nodes == count
+
+
+@pytest.mark.parametrize("ways_first", [False, True])
+def test_pbf_nodes_off_the_globe_are_counted_as_left_out(tmp_path: Path, ways_first: bool) -> None:
+    path = _pbf_streets(tmp_path / "pole.osm.pbf", ways_first=ways_first)
+    assert read_extract(path).dropped_nodes == 1
+    assert read_features(path, bool).dropped_nodes == 1
+
+
+def test_an_intact_file_counts_none(paris_osm: Path, tmp_path: Path) -> None:
+    assert read_extract(paris_osm).dropped_nodes == 0
+    path = tmp_path / "street.osm"
+    path.write_text(_streets_xml(CAFE))  # a node without tags beside it, and one with
+    assert read_features(path, bool).dropped_nodes == 0
+
+
+def _said_once(result, count: int) -> str:
+    assert result.exit_code == 0, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if "with unreadable coordinates" in ln]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Warning: {count} node(s) with unreadable coordinates in ")
+    return lines[0].removeprefix("Warning: ")
+
+
+def test_the_cli_says_nodes_off_the_globe_without_a_cache(runner, tmp_path: Path) -> None:
+    path = tmp_path / "pole.osm"
+    path.write_text(_streets_xml(CAFE, lat="95.0000000"), encoding="utf-8")
+    info = runner.invoke(app, ["info", "--osm-file", str(path), "--no-cache", "--json"])
+    said = _said_once(info, 1)
+    assert json.loads(info.stdout)["warnings"] == [said]
+    walk = runner.invoke(
+        app,
+        ["generate", "--osm-file", str(path), "--stops", "cafe", "--minutes", "40",
+         "--no-terrain", "--no-cache", "--json", "-"],
+    )  # fmt: skip
+    assert _said_once(walk, 1) == said
+    found = [w["message"] for w in json.loads(walk.stdout)["warnings"]]
+    assert found.count(said) == 1
+    stops = runner.invoke(
+        app, ["stops", "--osm-file", str(path), "-c", "cafe", "--no-cache", "--json"]
+    )
+    assert _said_once(stops, 1) == said
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the region store's import (walks/store_build.py, walks/store_pbf.py) does not "
+    "count nodes off the globe yet: see the report of this change",
+)
+def test_the_store_says_nodes_off_the_globe_too(runner, tmp_path: Path) -> None:
+    path = tmp_path / "pole.osm"
+    path.write_text(_streets_xml(CAFE, lat="95.0000000"), encoding="utf-8")
+    info = runner.invoke(app, ["info", "--osm-file", str(path), "--json"])
+    assert info.exit_code == 0, info.stderr
+    assert len(json.loads(info.stdout)["warnings"]) == 1

@@ -128,8 +128,10 @@ class OsmWays:
         rather than walked round; areas mapped as ``area=yes`` ways are among ``ways``.
     dropped_nodes
         How many nodes of the file were left out because their coordinates cannot be read
-        (OSM XML repaired by ``_drop_bad_coordinates``); ways through them end there. Counted
-        over the whole file, not the area: such a node has no position to place it by.
+        (OSM XML repaired by ``_drop_bad_coordinates``) or lie off the globe (a latitude beyond
+        90° or a longitude beyond 180°, in XML or PBF: ``_off_globe``); ways through them end
+        there. Counted over the whole file, not the area: such a node has no position to place
+        it by.
     """
 
     ways: tuple[WayRecord, ...]
@@ -1034,17 +1036,43 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[tuple[Path, int
             except (OSError, EOFError, zlib.error) as err:  # reading or decompressing it
                 raise _read_error(path, err) from err
         target = Path(folder) / "sorted.osm.pbf"
-        _write_sorted(source, target, path)
-        yield target, dropped
+        off_globe = _write_sorted(source, target, path)  # none in XML rid of them above
+        yield target, dropped + off_globe
 
 
-def _write_sorted(source: Path, target: Path, path: Path) -> None:
+#: osmium's coordinate of a location that was never set (a node without ``lat``/``lon``).
+_UNSET = 2**31 - 1
+
+
+def _off_globe(location: Any) -> bool:  # noqa: ANN401 - osmium's Location has no stubs
+    """
+    Say whether a node's location, known not to be valid, was given but lies off the globe.
+
+    Such a node (latitude beyond 90°, longitude beyond 180°, which PBF and XML can both hold)
+    is left out as one with an unreadable coordinate is, and counted with them; a node with no
+    position at all (a repaired XML node, a deleted one) is not.
+
+    Parameters
+    ----------
+    location
+        The node's ``osmium.osm.Location``, not ``valid()``.
+
+    Returns
+    -------
+    bool
+        True when it has coordinates, off the globe.
+    """
+    return bool(location.x != _UNSET or location.y != _UNSET)
+
+
+def _write_sorted(source: Path, target: Path, path: Path) -> int:
     """
     Write the objects of an extract again: nodes first, then ways and relations sorted by id.
 
     Nodes keep their order (osmium's location index sorts itself) and are copied by osmium
     itself, which keeps this fast; nodes without a position are left out, as in a clipped
-    extract. Negative ids are made positive (``_positive_id``).
+    extract, and so are nodes off the globe (counted). Negative ids are made positive
+    (``_positive_id``).
 
     Parameters
     ----------
@@ -1054,6 +1082,11 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
         The ``.osm.pbf`` file to write.
     path
         The extract as the user named it, for messages.
+
+    Returns
+    -------
+    int
+        How many nodes were left out for coordinates off the globe.
 
     Raises
     ------
@@ -1067,10 +1100,12 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
     relations: list[Any] = []
     obj: Any
     writer = osmium.SimpleWriter(str(target))
+    off_globe = 0
     try:
         for obj in _osmium_objects(osmium.FileProcessor(str(source))):
             if obj.is_node():
                 if not obj.location.valid():
+                    off_globe += _off_globe(obj.location)
                     continue
                 if obj.id < 0:
                     obj = obj.replace(id=_positive_id(obj.id))  # noqa: PLW2901
@@ -1096,6 +1131,7 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
         raise _read_error(path, failure.err) from failure.err
     finally:
         writer.close()
+    return off_globe
 
 
 def read_extract(path: str | Path) -> OsmWays:
@@ -1130,12 +1166,13 @@ def read_extract(path: str | Path) -> OsmWays:
     except _osmium_failures() as err:  # osmium's call alone: _header_date is ours
         raise _read_error(path, err) from err
     header_date = _header_date(header)
-    dropped = 0
+    dates = header_date is None
     try:
-        ways, areas, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
+        ways, areas, newest, dropped = _read_ways(path, path, repaired=False, dates=dates)
     except _NeedsRepairError as repair:
+        # the copy's count covers the whole file: nodes off the globe are left out of the copy
         with _repaired_copy(path, coordinates=repair.coordinates) as (copy, dropped):
-            ways, areas, newest = _read_ways(copy, path, repaired=True, dates=header_date is None)
+            ways, areas, newest, _ = _read_ways(copy, path, repaired=True, dates=dates)
     return OsmWays(
         ways=tuple(ways),
         source=f"file:{path.resolve()}",
@@ -1145,9 +1182,9 @@ def read_extract(path: str | Path) -> OsmWays:
     )
 
 
-def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
+def _read_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the file, kept together
     readable: Path, path: Path, *, repaired: bool, dates: bool
-) -> tuple[list[WayRecord], list[AreaRecord], dt.datetime | None]:
+) -> tuple[list[WayRecord], list[AreaRecord], dt.datetime | None, int]:
     """
     Read the walkable ways and walkable multipolygon areas of an extract in one pass.
 
@@ -1165,8 +1202,9 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     Returns
     -------
     tuple
-        The ways, the areas, and the newest element timestamp (None when there is none or
-        ``dates`` is False).
+        The ways, the areas, the newest element timestamp (None when there is none or
+        ``dates`` is False) and how many nodes have coordinates off the globe (read as missing,
+        as ``dropped_nodes``).
 
     Raises
     ------
@@ -1186,6 +1224,7 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     walkable: dict[int, WayRecord] = {}  # the ways by id, made when a relation needs it
     newest: dt.datetime | None = None
     after_ways = at_zero = False
+    off_globe = 0
     try:
         entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
         obj: Any
@@ -1199,6 +1238,8 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
                     # a node after a way gets its location too late; one with a negative id
                     # (a JOSM edit) gets none: read a sorted copy with positive ids
                     raise _NeedsRepairError
+                if not obj.location.valid():  # a repaired copy holds no such node
+                    off_globe += _off_globe(obj.location)
                 continue
             after_ways = True
             if obj.is_relation():
@@ -1236,7 +1277,7 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
         raise _read_error(path, failure.err) from failure.err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
-    return ways, areas, newest
+    return ways, areas, newest, off_globe
 
 
 def _walkable_multipolygon(
@@ -1642,12 +1683,11 @@ def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) ->
         raise DataError(msg)
     check_pbf_tags(path)
     _check_members(path)
-    dropped = 0
     try:
-        features, buildings, cover = _read_features(path, path, wanted, repaired=False)
+        features, buildings, cover, dropped = _read_features(path, path, wanted, repaired=False)
     except _NeedsRepairError as repair:
         with _repaired_copy(path, coordinates=repair.coordinates) as (copy, dropped):
-            features, buildings, cover = _read_features(copy, path, wanted, repaired=True)
+            features, buildings, cover, _ = _read_features(copy, path, wanted, repaired=True)
     return OsmFeatures(
         tuple(features), tuple(buildings), f"file:{path.resolve()}", tuple(cover),
         dropped_nodes=dropped,
@@ -1660,7 +1700,7 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     wanted: Callable[[dict[str, str]], bool],
     *,
     repaired: bool,
-) -> tuple[list[Feature], list[Building], list[Landcover]]:
+) -> tuple[list[Feature], list[Building], list[Landcover], int]:
     """
     Read tagged objects, buildings and land cover in one pass (two for osmium's area builder).
 
@@ -1678,8 +1718,9 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     Returns
     -------
     tuple
-        The features, the buildings and the land cover (water, woods, parks, pedestrian
-        areas, railways) for the base map.
+        The features, the buildings, the land cover (water, woods, parks, pedestrian
+        areas, railways) for the base map, and how many nodes have coordinates off the globe
+        (left out, as ``dropped_nodes``).
 
     Raises
     ------
@@ -1696,6 +1737,7 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     cover: list[Landcover] = []
     rails: list[Landcover] = []  # after the areas' shapes (drawn over them), in file order
     after_nodes = at_zero = False
+    off_globe = 0
     obj: Any
     try:
         for obj in _osmium_objects(
@@ -1704,7 +1746,9 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
             if obj.is_node():
                 if (after_nodes or obj.id < 0) and not repaired:
                     raise _NeedsRepairError  # as in _read_ways
-                if len(obj.tags) and obj.location.valid():
+                if not obj.location.valid():  # a repaired copy holds no such node
+                    off_globe += _off_globe(obj.location)
+                elif len(obj.tags):
                     tags = {t.k: t.v for t in obj.tags}
                     if wanted(tags):
                         loc = obj.location
@@ -1748,4 +1792,4 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
         raise _read_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
-    return features, buildings, cover + rails
+    return features, buildings, cover + rails, off_globe
