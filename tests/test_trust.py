@@ -262,11 +262,13 @@ def test_start_by_name_needs_no_network(runner, paris_osm: Path, monkeypatch) ->
 # ----------------------------------------------------------------- bounded work
 
 
-def test_landmark_out_of_sight_is_refused_at_once(runner) -> None:
+def test_landmark_out_of_sight_is_refused_at_once(runner, monkeypatch) -> None:
+    # never the internet, even on a bug (the environment: AREA is coordinates, and walks
+    # refuses a --nominatim-url it would not use)
+    monkeypatch.setenv("WALKS_NOMINATIM_URL", "http://127.0.0.1:9")
     started = time.perf_counter()
     result = runner.invoke(app, ["stops", "47.0,8.0", "--radius", "500", "-c", "view",
                                  "--landmark", "Eiffel Tower",
-                                 "--nominatim-url", "http://127.0.0.1:9",
                                  "--overpass-url", "http://127.0.0.1:9"])  # fmt: skip
     assert result.exit_code == 1
     line = _one_error_line(result)

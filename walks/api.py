@@ -565,7 +565,7 @@ class GeneratedWalks:
 
 def resolve_start(
     text: str | None, found: AreaStops, *, nominatim_url: str = settings.NOMINATIM_URL,
-    cache_dir: Path | None = None, what: str = "start",
+    cache_dir: Path | None = None, what: str = "start", attempts: int = settings.MAX_ATTEMPTS,
 ) -> LatLon:  # fmt: skip
     """
     Turn a start (or end) given by the user into a point, from the loaded data when possible.
@@ -587,6 +587,8 @@ def resolve_start(
         For geocoder replies.
     what
         ``"start"`` or ``"end"``, for messages.
+    attempts
+        Tries per request to the geocoder.
 
     Returns
     -------
@@ -609,7 +611,7 @@ def resolve_start(
     local = find_named_place(text, found)
     if local is not None:
         return local
-    return geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir).point
+    return geocode(text, nominatim_url=nominatim_url, cache_dir=cache_dir, attempts=attempts).point
 
 
 #: Side of the cells in which ``default_start`` counts junctions, in metres (larger for areas
@@ -827,12 +829,12 @@ def generate_walks(
         raise UsageError(msg)
     graph = found.loaded.graph
     at = found.departure if found.departure is not None else _departure(at, graph)
-    origin = resolve_start(start, found, nominatim_url=nominatim_url, cache_dir=cache_dir)
-    finish = (
-        resolve_start(end, found, nominatim_url=nominatim_url, cache_dir=cache_dir, what="end")
-        if end
-        else None
-    )
+    origin = resolve_start(start, found, nominatim_url=nominatim_url, cache_dir=cache_dir,
+                           attempts=attempts)  # fmt: skip
+    finish = None
+    if end:
+        finish = resolve_start(end, found, nominatim_url=nominatim_url, cache_dir=cache_dir,
+                               what="end", attempts=attempts)  # fmt: skip
     candidates = list(found.stops)
     by_name = {s.name.lower(): s.id for s in candidates}
     must = tuple(by_name.get(m.lower(), m) for m in must_visit)

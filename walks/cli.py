@@ -909,10 +909,20 @@ def _get_graph(
 
 
 def _unused_options(
-    area_text: str | None, osm_file: Path | None, *, store_form: bool
+    area_text: str | None,
+    osm_file: Path | None,
+    *,
+    store_form: bool = False,
+    no_tiles: str | None = "",
+    names: tuple[str | None, ...] = (),
 ) -> dict[str, str]:
     """
-    Name the options a form of ``walks info`` has no use for, and what to do instead.
+    Name the service options a command has no use for in this run, and what to do instead.
+
+    Each is refused only when the run surely asks nothing of its service: Overpass (and the
+    download size limit) when the data comes from ``--osm-file`` or the demo, Nominatim when no
+    AREA, ``--start`` or ``--end`` names a place, and ``--retries`` / ``--timeout`` when no
+    service is asked at all (no download, no place looked up, no elevation tiles).
 
     Parameters
     ----------
@@ -922,6 +932,12 @@ def _unused_options(
         ``--osm-file``.
     store_form
         AREA is an extract: ``walks info FILE`` describes its region store.
+    no_tiles
+        Why the run fetches no elevation tiles (``""`` for a command that never does), or None
+        when it may.
+    names
+        ``--start`` and ``--end`` of ``walks generate`` (None when not given): a text that is
+        not coordinates may be looked up with Nominatim when the data has no such place.
 
     Returns
     -------
@@ -942,20 +958,69 @@ def _unused_options(
     kind = None if area_text is None else area_kind(area_text)
     where = "the data comes from --osm-file" if osm_file is not None else "the data is the demo"
     local = osm_file is not None or area_text is None
+    # malformed coordinates were refused before (_check_place_text): a text here is a name
+    lookups = [t for t in names if t is not None and _validate.parse_lat_lon(t) is None]
     unused = {}
     if local:  # nothing is downloaded
         unused["overpass_url"] = f"does nothing here: {where}, not Overpass: drop it"
         unused["max_area_km2"] = f"limits downloads only, and {where}: drop it"
-    if kind != "place":  # nothing is geocoded
-        unused["nominatim_url"] = (
-            "does nothing here: the AREA is coordinates, not a place name to look up: drop it"
+    if kind != "place" and not lookups:  # nothing is geocoded
+        what = (
+            "the AREA is coordinates, not a place name to look up"
             if kind is not None
-            else f"does nothing here: no AREA to look up ({where}): drop it"
+            else f"no AREA to look up ({where})"
         )
-    if local and kind != "place":  # no service is asked at all
+        also = " (and no --start or --end name)" if names else ""
+        unused["nominatim_url"] = f"does nothing here: {what}{also}: drop it"
+    if local and kind != "place" and not lookups and no_tiles is not None:  # no service at all
+        why = f"{where}; {no_tiles}" if no_tiles else where
         for name in ("retries", "timeout"):
-            unused[name] = f"applies to online services, and this run asks none ({where}): drop it"
+            unused[name] = f"applies to online services, and this run asks none ({why}): drop it"
     return unused
+
+
+def _no_tiles(
+    *, no_terrain: bool, dem: Path | None, names: list[str] | None = None,
+    category_files: list[Path] | None = None,
+) -> str | None:  # fmt: skip
+    """
+    Say why a run of ``walks stops`` or ``walks generate`` fetches no elevation tiles.
+
+    Parameters
+    ----------
+    no_terrain
+        ``--no-terrain``.
+    dem
+        ``--dem``.
+    names
+        The categories of ``walks stops`` (which fetches tiles for view stops only); None for
+        ``walks generate``, which fetches them for the walk's climb.
+    category_files
+        ``--category-file``, where a category may be a view.
+
+    Returns
+    -------
+    str or None
+        The reason, or None when tiles may be fetched (so ``--retries`` and ``--timeout`` have
+        a use; WALKS_TERRAIN_URL may still turn the downloads off, but it is a default).
+
+    Raises
+    ------
+    walks.categories.CategoryError
+        For an unknown category or a malformed category file.
+    """
+    if no_terrain:
+        return "no elevation tiles with --no-terrain"
+    if dem is not None:
+        return "the ground comes from --dem, not elevation tiles"
+    if names is None:
+        return None
+    from walks.categories import load_categories, select_categories  # noqa: PLC0415
+
+    chosen = select_categories(load_categories(*(category_files or ())), names)
+    if any(c.kind == "view" for c in chosen):
+        return None
+    return "no view stop asked for, so no elevation tiles"
 
 
 def _refuse_unused(ctx: typer.Context, unused: dict[str, str]) -> None:
@@ -1025,7 +1090,7 @@ def info(
             _refuse_unused(ctx, _unused_options(area, None, store_form=True))
             _describe_store(path, folder, json_out)
         return
-    _refuse_unused(ctx, _unused_options(area, osm_file, store_form=False))
+    _refuse_unused(ctx, _unused_options(area, osm_file))
     with _reporting(timeout):
         _check_json_target(json_out, overwrite=overwrite)
         loaded, _ = _get_graph(
@@ -1078,6 +1143,7 @@ def info(
 
 @app.command(cls=_OptionalValueCommand)
 def stops(
+    ctx: typer.Context,
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
@@ -1134,6 +1200,8 @@ def stops(
         msg = "give --json or --geojson, not both"
         raise typer.BadParameter(msg, param_hint="--json/--geojson")
     with _reporting(timeout):
+        tiles = _no_tiles(no_terrain=no_terrain, dem=dem, names=names, category_files=categories)
+        _refuse_unused(ctx, _unused_options(area, osm_file, no_tiles=tiles))
         _check_json_target(json_out or geojson_out, overwrite=overwrite)
         resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
         found = stops_in_area(
@@ -1195,6 +1263,7 @@ def _parse_stops(text: str) -> list[tuple[str, int]]:
 
 @app.command(cls=_OptionalValueCommand)
 def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
+    ctx: typer.Context,
     area: AreaArg = None,
     osm_file: OsmFileOpt = None,
     radius: RadiusOpt = None,
@@ -1309,6 +1378,8 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
     wanted = None if stop_spec is None else _parse_stops(stop_spec)
     for hint, text in (("--start", start), ("--end", end)):
         _check_place_text(hint, text)
+    tiles = _no_tiles(no_terrain=no_terrain, dem=dem)
+    _refuse_unused(ctx, _unused_options(area, osm_file, no_tiles=tiles, names=(start, end)))
     paths, files = _plan_outputs(html_out, gpx_out, geojson_out, json_out)
     html_out = paths[0]
     say = _progress()

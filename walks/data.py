@@ -23,6 +23,7 @@ import logging
 import math
 import re
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,8 +128,10 @@ class OsmWays:
         rather than walked round; areas mapped as ``area=yes`` ways are among ``ways``.
     dropped_nodes
         How many nodes of the file were left out because their coordinates cannot be read
-        (OSM XML repaired by ``_drop_bad_coordinates``); ways through them end there. Counted
-        over the whole file, not the area: such a node has no position to place it by.
+        (OSM XML repaired by ``_drop_bad_coordinates``) or lie off the globe (a latitude beyond
+        90° or a longitude beyond 180°, in XML or PBF: ``_off_globe``); ways through them end
+        there. Counted over the whole file, not the area: such a node has no position to place
+        it by.
     """
 
     ways: tuple[WayRecord, ...]
@@ -442,15 +445,103 @@ def _osmium_failures() -> tuple[type[BaseException], ...]:
     """
     List the exceptions osmium raises for malformed input.
 
+    They are caught only around osmium's own calls (``_osmium_objects``, ``_osmium_call``):
+    the same types raised by our code or numpy around them are bugs, not a bad file.
+
     Returns
     -------
     tuple
-        ``RuntimeError`` (I/O, XML and PBF errors), ``ValueError`` (over-long tags) and
-        osmium's ``InvalidLocationError`` (a coordinate that is not a number).
+        ``RuntimeError`` (I/O, XML and PBF errors: "XML parsing error at line 4", "Unknown
+        type on relation <member>"), ``ValueError`` (libosmium's ``std::length_error``,
+        ``std::range_error`` and ``std::invalid_argument``: "OSM tag value is too long",
+        "OSM relation member role is too long", "illegal id: 'abc'", "illegal version",
+        "can not parse timestamp") and ``InvalidLocationError`` ("wrong format for
+        coordinate: 'abc'").
     """
     import osmium  # noqa: PLC0415
 
     return (RuntimeError, ValueError, osmium.InvalidLocationError)
+
+
+class _OsmiumError(Exception):
+    """What osmium raised reading (or writing) a file, told apart from our own code's errors.
+
+    Parameters
+    ----------
+    err
+        osmium's exception (one of ``_osmium_failures``).
+    """
+
+    def __init__(self, err: BaseException) -> None:
+        super().__init__(str(err))
+        self.err = err
+
+
+def _osmium_objects(reader: Iterable[Any]) -> Iterator[Any]:
+    """
+    Yield the objects of an osmium reader, turning osmium's failures into ``_OsmiumError``.
+
+    Only the reader's own steps are guarded (opening the file, and each next object, where
+    osmium parses it and builds areas): an exception of the caller's loop body is raised in
+    the caller's frame, not here, so a ``ValueError`` of ours stays a bug and is not taken for
+    a corrupt file.
+
+    Parameters
+    ----------
+    reader
+        An osmium reader not yet started, e.g. ``osmium.FileProcessor(name)`` (making one
+        reads nothing).
+
+    Yields
+    ------
+    object
+        osmium's objects, valid until the next one is asked for.
+
+    Raises
+    ------
+    _OsmiumError
+        When osmium cannot read the file.
+    """
+    failures = _osmium_failures()
+    try:
+        objects = iter(reader)
+    except failures as err:
+        raise _OsmiumError(err) from err
+    while True:
+        try:
+            obj = next(objects)
+        except StopIteration:
+            return
+        except failures as err:
+            raise _OsmiumError(err) from err
+        yield obj
+
+
+def _osmium_call(call: Callable[..., Any], *args: Any) -> Any:  # noqa: ANN401 - osmium's values
+    """
+    Call one of osmium's functions, turning its failures into ``_OsmiumError``.
+
+    Parameters
+    ----------
+    call
+        The function, e.g. a writer's ``add_way``.
+    *args
+        Its arguments.
+
+    Returns
+    -------
+    object
+        What it returns.
+
+    Raises
+    ------
+    _OsmiumError
+        When osmium fails.
+    """
+    try:
+        return call(*args)
+    except _osmium_failures() as err:
+        raise _OsmiumError(err) from err
 
 
 def _read_error(path: Path, err: BaseException) -> DataError:
@@ -942,20 +1033,46 @@ def _repaired_copy(path: Path, *, coordinates: bool) -> Iterator[tuple[Path, int
                         )
                     source = Path(folder) / "fixed.osm"
                     source.write_bytes(text)
-            except (OSError, EOFError, ValueError) as err:
+            except (OSError, EOFError, zlib.error) as err:  # reading or decompressing it
                 raise _read_error(path, err) from err
         target = Path(folder) / "sorted.osm.pbf"
-        _write_sorted(source, target, path)
-        yield target, dropped
+        off_globe = _write_sorted(source, target, path)  # none in XML rid of them above
+        yield target, dropped + off_globe
 
 
-def _write_sorted(source: Path, target: Path, path: Path) -> None:
+#: osmium's coordinate of a location that was never set (a node without ``lat``/``lon``).
+_UNSET = 2**31 - 1
+
+
+def _off_globe(location: Any) -> bool:  # noqa: ANN401 - osmium's Location has no stubs
+    """
+    Say whether a node's location, known not to be valid, was given but lies off the globe.
+
+    Such a node (latitude beyond 90°, longitude beyond 180°, which PBF and XML can both hold)
+    is left out as one with an unreadable coordinate is, and counted with them; a node with no
+    position at all (a repaired XML node, a deleted one) is not.
+
+    Parameters
+    ----------
+    location
+        The node's ``osmium.osm.Location``, not ``valid()``.
+
+    Returns
+    -------
+    bool
+        True when it has coordinates, off the globe.
+    """
+    return bool(location.x != _UNSET or location.y != _UNSET)
+
+
+def _write_sorted(source: Path, target: Path, path: Path) -> int:
     """
     Write the objects of an extract again: nodes first, then ways and relations sorted by id.
 
     Nodes keep their order (osmium's location index sorts itself) and are copied by osmium
     itself, which keeps this fast; nodes without a position are left out, as in a clipped
-    extract. Negative ids are made positive (``_positive_id``).
+    extract, and so are nodes off the globe (counted). Negative ids are made positive
+    (``_positive_id``).
 
     Parameters
     ----------
@@ -965,6 +1082,11 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
         The ``.osm.pbf`` file to write.
     path
         The extract as the user named it, for messages.
+
+    Returns
+    -------
+    int
+        How many nodes were left out for coordinates off the globe.
 
     Raises
     ------
@@ -978,14 +1100,16 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
     relations: list[Any] = []
     obj: Any
     writer = osmium.SimpleWriter(str(target))
+    off_globe = 0
     try:
-        for obj in osmium.FileProcessor(str(source)):
+        for obj in _osmium_objects(osmium.FileProcessor(str(source))):
             if obj.is_node():
                 if not obj.location.valid():
+                    off_globe += _off_globe(obj.location)
                     continue
                 if obj.id < 0:
                     obj = obj.replace(id=_positive_id(obj.id))  # noqa: PLW2901
-                writer.add_node(obj)
+                _osmium_call(writer.add_node, obj)
                 continue
             common = {
                 "id": _positive_id(obj.id),
@@ -1000,13 +1124,14 @@ def _write_sorted(source: Path, target: Path, path: Path) -> None:
                 members = [(m.type, _positive_id(m.ref), m.role) for m in obj.members]
                 relations.append(mutable.Relation(members=members, **common))
         for item in sorted(ways, key=lambda o: o.id):
-            writer.add_way(item)
+            _osmium_call(writer.add_way, item)
         for item in sorted(relations, key=lambda o: o.id):
-            writer.add_relation(item)
-    except _osmium_failures() as err:
-        raise _read_error(path, err) from err
+            _osmium_call(writer.add_relation, item)
+    except _OsmiumError as failure:
+        raise _read_error(path, failure.err) from failure.err
     finally:
         writer.close()
+    return off_globe
 
 
 def read_extract(path: str | Path) -> OsmWays:
@@ -1037,15 +1162,17 @@ def read_extract(path: str | Path) -> OsmWays:
     check_pbf_tags(path)
     _check_members(path)
     try:
-        header_date = _header_date(osmium.io.Reader(str(path), osmium.osm.NOTHING).header())
-    except _osmium_failures() as err:
+        header = osmium.io.Reader(str(path), osmium.osm.NOTHING).header()
+    except _osmium_failures() as err:  # osmium's call alone: _header_date is ours
         raise _read_error(path, err) from err
-    dropped = 0
+    header_date = _header_date(header)
+    dates = header_date is None
     try:
-        ways, areas, newest = _read_ways(path, path, repaired=False, dates=header_date is None)
+        ways, areas, newest, dropped = _read_ways(path, path, repaired=False, dates=dates)
     except _NeedsRepairError as repair:
+        # the copy's count covers the whole file: nodes off the globe are left out of the copy
         with _repaired_copy(path, coordinates=repair.coordinates) as (copy, dropped):
-            ways, areas, newest = _read_ways(copy, path, repaired=True, dates=header_date is None)
+            ways, areas, newest, _ = _read_ways(copy, path, repaired=True, dates=dates)
     return OsmWays(
         ways=tuple(ways),
         source=f"file:{path.resolve()}",
@@ -1055,9 +1182,9 @@ def read_extract(path: str | Path) -> OsmWays:
     )
 
 
-def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
+def _read_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the file, kept together
     readable: Path, path: Path, *, repaired: bool, dates: bool
-) -> tuple[list[WayRecord], list[AreaRecord], dt.datetime | None]:
+) -> tuple[list[WayRecord], list[AreaRecord], dt.datetime | None, int]:
     """
     Read the walkable ways and walkable multipolygon areas of an extract in one pass.
 
@@ -1075,8 +1202,9 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     Returns
     -------
     tuple
-        The ways, the areas, and the newest element timestamp (None when there is none or
-        ``dates`` is False).
+        The ways, the areas, the newest element timestamp (None when there is none or
+        ``dates`` is False) and how many nodes have coordinates off the globe (read as missing,
+        as ``dropped_nodes``).
 
     Raises
     ------
@@ -1096,10 +1224,11 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
     walkable: dict[int, WayRecord] = {}  # the ways by id, made when a relation needs it
     newest: dt.datetime | None = None
     after_ways = at_zero = False
+    off_globe = 0
     try:
         entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
         obj: Any
-        for obj in osmium.FileProcessor(str(readable), entities).with_locations():
+        for obj in _osmium_objects(osmium.FileProcessor(str(readable), entities).with_locations()):
             if dates:
                 stamp = obj.timestamp
                 if stamp.year > 1970 and (newest is None or stamp > newest):  # noqa: PLR2004
@@ -1109,6 +1238,8 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
                     # a node after a way gets its location too late; one with a negative id
                     # (a JOSM edit) gets none: read a sorted copy with positive ids
                     raise _NeedsRepairError
+                if not obj.location.valid():  # a repaired copy holds no such node
+                    off_globe += _off_globe(obj.location)
                 continue
             after_ways = True
             if obj.is_relation():
@@ -1140,13 +1271,13 @@ def _read_ways(  # noqa: C901, PLR0912 - one pass over the file, kept together
                     lons.append(math.nan)
             at_zero = at_zero or 0.0 in lats or 0.0 in lons
             ways.append(WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags))
-    except _osmium_failures() as err:
-        if not repaired and _is_xml(readable) and "coordinate" in str(err):
-            raise _NeedsRepairError(coordinates=True) from err
-        raise _read_error(path, err) from err
+    except _OsmiumError as failure:
+        if not repaired and _is_xml(readable) and "coordinate" in str(failure):
+            raise _NeedsRepairError(coordinates=True) from failure.err
+        raise _read_error(path, failure.err) from failure.err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
-    return ways, areas, newest
+    return ways, areas, newest, off_globe
 
 
 def _walkable_multipolygon(
@@ -1556,12 +1687,11 @@ def read_features(path: str | Path, wanted: Callable[[dict[str, str]], bool]) ->
         raise DataError(msg)
     check_pbf_tags(path)
     _check_members(path)
-    dropped = 0
     try:
-        features, buildings, cover = _read_features(path, path, wanted, repaired=False)
+        features, buildings, cover, dropped = _read_features(path, path, wanted, repaired=False)
     except _NeedsRepairError as repair:
         with _repaired_copy(path, coordinates=repair.coordinates) as (copy, dropped):
-            features, buildings, cover = _read_features(copy, path, wanted, repaired=True)
+            features, buildings, cover, _ = _read_features(copy, path, wanted, repaired=True)
     return OsmFeatures(
         tuple(features), tuple(buildings), f"file:{path.resolve()}", tuple(cover),
         dropped_nodes=dropped,
@@ -1574,7 +1704,7 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     wanted: Callable[[dict[str, str]], bool],
     *,
     repaired: bool,
-) -> tuple[list[Feature], list[Building], list[Landcover]]:
+) -> tuple[list[Feature], list[Building], list[Landcover], int]:
     """
     Read tagged objects, buildings and land cover in one pass (two for osmium's area builder).
 
@@ -1592,8 +1722,9 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     Returns
     -------
     tuple
-        The features, the buildings and the land cover (water, woods, parks, pedestrian
-        areas, railways) for the base map.
+        The features, the buildings, the land cover (water, woods, parks, pedestrian
+        areas, railways) for the base map, and how many nodes have coordinates off the globe
+        (left out, as ``dropped_nodes``).
 
     Raises
     ------
@@ -1610,13 +1741,18 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     cover: list[Landcover] = []
     rails: list[Landcover] = []  # after the areas' shapes (drawn over them), in file order
     after_nodes = at_zero = False
+    off_globe = 0
     obj: Any
     try:
-        for obj in osmium.FileProcessor(str(readable)).with_locations().with_areas():
+        for obj in _osmium_objects(
+            osmium.FileProcessor(str(readable)).with_locations().with_areas()
+        ):
             if obj.is_node():
                 if (after_nodes or obj.id < 0) and not repaired:
                     raise _NeedsRepairError  # as in _read_ways
-                if len(obj.tags) and obj.location.valid():
+                if not obj.location.valid():  # a repaired copy holds no such node
+                    off_globe += _off_globe(obj.location)
+                elif len(obj.tags):
                     tags = {t.k: t.v for t in obj.tags}
                     if wanted(tags):
                         loc = obj.location
@@ -1652,12 +1788,12 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
                 features.append(
                     Feature(kind, obj.orig_id(), tags, centroid.y, centroid.x, rings[0])
                 )
-    except _osmium_failures() as err:
-        text = str(err)
+    except _OsmiumError as failure:
+        err, text = failure.err, str(failure.err)
         unreadable = _is_xml(readable) and "coordinate" in text
         if not repaired and (unreadable or "out of order" in text):
             raise _NeedsRepairError(coordinates=unreadable) from err
         raise _read_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
-    return features, buildings, cover + rails
+    return features, buildings, cover + rails, off_globe
