@@ -273,7 +273,8 @@ def _pbf_streets(path: Path, *, ways_first: bool) -> Path:
         return lon, 95.0 if i == MIDDLE else lat
 
     nodes = [mutable.Node(id=i, location=spot(i)) for i in range(1, SIDE * SIDE + 1)]
-    refs = [[r * SIDE + c + 1 for c in range(SIDE)] for r in range(SIDE)]
+    refs = [[r * SIDE + c + 1 for c in range(SIDE)] for r in range(SIDE)]  # rows
+    refs += [[r * SIDE + c + 1 for r in range(SIDE)] for c in range(SIDE)]  # columns
     ways = [
         mutable.Way(id=100 + n, nodes=row, tags={"highway": "footway"})
         for n, row in enumerate(refs)
@@ -352,14 +353,19 @@ def test_the_cli_says_nodes_off_the_globe_without_a_cache(runner, tmp_path: Path
     assert _said_once(stops, 1) == said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the region store's import (walks/store_build.py, walks/store_pbf.py) does not "
-    "count nodes off the globe yet: see the report of this change",
-)
-def test_the_store_says_nodes_off_the_globe_too(runner, tmp_path: Path) -> None:
-    path = tmp_path / "pole.osm"
-    path.write_text(_streets_xml(CAFE, lat="95.0000000"), encoding="utf-8")
-    info = runner.invoke(app, ["info", "--osm-file", str(path), "--json"])
-    assert info.exit_code == 0, info.stderr
-    assert len(json.loads(info.stdout)["warnings"]) == 1
+@pytest.mark.parametrize("form", ["xml", "pbf"])
+def test_the_store_says_nodes_off_the_globe_too(runner, tmp_path: Path, form: str) -> None:
+    """The region store (osmium's pass for XML, the arrays for PBF) says what the file says."""
+    if form == "xml":
+        path = tmp_path / "pole.osm"
+        path.write_text(_streets_xml(CAFE, lat="95.0000000"), encoding="utf-8")
+    else:
+        path = _pbf_streets(tmp_path / "pole.osm.pbf", ways_first=False)
+    said = []
+    for extra in ([], ["--no-cache"]):
+        info = runner.invoke(app, ["info", "--osm-file", str(path), "--json", *extra])
+        assert info.exit_code == 0, info.stderr
+        said.append(json.loads(info.stdout)["warnings"])
+    assert said[0] == said[1]
+    (warning,) = said[0]
+    assert warning.startswith("1 node(s) with unreadable coordinates")

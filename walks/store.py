@@ -89,12 +89,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The store format; a store of another version is built again.
-STORE_VERSION = "5"
+#: The store format; a store of another version is built again. Version 6: ``DROPPED_KEY``
+#: counts nodes off the globe too, which a PBF file can hold (version 5 said 0 for them).
+STORE_VERSION = "6"
 #: The meta key holding how many nodes the import left out for their unreadable coordinates
-#: (``OsmWays.dropped_nodes``). Stores of OSM XML written before it was kept lack it and are
-#: imported again (``dropped_nodes_of``); a PBF file has no such nodes, so its older stores stay
-#: current, which is why ``STORE_VERSION`` did not change with it.
+#: or coordinates off the globe (``OsmWays.dropped_nodes``); every store of this version has it.
 DROPPED_KEY = "dropped_nodes"
 
 _HEAD_BYTES = 2**20

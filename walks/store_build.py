@@ -32,7 +32,10 @@ from walks.data import (
     _header_date,
     _is_xml,
     _NeedsRepairError,
+    _off_globe,
     _osmium_failures,
+    _osmium_objects,
+    _OsmiumError,
     _read_error,
     _walkable_multipolygon,
     building_height,
@@ -385,7 +388,7 @@ def _area_members(readable: Path) -> set[int]:
 
     members: set[int] = set()
     obj: Any
-    for obj in osmium.FileProcessor(str(readable), osmium.osm.RELATION):
+    for obj in _osmium_objects(osmium.FileProcessor(str(readable), osmium.osm.RELATION)):
         tags = obj.tags
         if tags.get("type") == "multipolygon" and tags.get("highway") in AREA_HIGHWAYS:
             members.update(m.ref for m in obj.members if m.type == "w")
@@ -424,21 +427,23 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
     try:
         reader = osmium.io.Reader(str(readable), osmium.osm.NOTHING)
         header = reader.header()
-        header_date = _header_date(header)
-        # a file that says it is sorted (Geofabrik's, osmium's) and dated: its untagged nodes
-        # are left to osmium's C++ side, as nothing else is wanted of them
-        fast = header.get("sorting") == "Type_then_ID" and header_date is not None
         reader.close()
-    except _osmium_failures() as err:
+    except _osmium_failures() as err:  # osmium's calls alone: _header_date is ours
         raise _read_error(path, err) from err
+    header_date = _header_date(header)
+    # a file that says it is sorted (Geofabrik's, osmium's) and dated: its untagged nodes
+    # are left to osmium's C++ side, as nothing else is wanted of them
+    fast = header.get("sorting") == "Type_then_ID" and header_date is not None
     # a PBF's nodes and ways are read as arrays (walks.pbf checks their order itself), the
     # rest by osmium; a file walks.pbf does not decode is read by osmium alone
     arrays = not _is_xml(readable)
     if arrays:
         _decodes(readable, path)
+    dates = header_date is None
     try:
-        newest, at_zero = _fill(tmp, readable, path, fast=fast, arrays=arrays,
-                                repaired=repaired, dates=header_date is None)  # fmt: skip
+        newest, at_zero, off_globe = _fill(
+            tmp, readable, path, fast=fast, arrays=arrays, repaired=repaired, dates=dates
+        )
     except NulTagError as err:
         # not to osmium: a tag holding a NUL crashes its C++ side (the process ends at once)
         raise DataError(nul_tag_message(path, err)) from err
@@ -446,8 +451,9 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         raise DataError(zero_member_message(path, err)) from err
     except UnsupportedPbfError as err:
         log.debug("%s is read by osmium alone: %s", path.name, err)
-        newest, at_zero = _fill(tmp, readable, path, fast=fast, arrays=False,
-                                repaired=repaired, dates=header_date is None)  # fmt: skip
+        newest, at_zero, off_globe = _fill(
+            tmp, readable, path, fast=fast, arrays=False, repaired=repaired, dates=dates
+        )
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
     date = header_date or (newest.astimezone(dt.UTC) if isinstance(newest, dt.datetime) else None)
@@ -455,6 +461,8 @@ def _stream(tmp: Path, readable: Path, path: Path, *, repaired: bool) -> dict[st
         "source": f"file:{path.resolve()}",
         "data_date": date.isoformat() if date else "",
         "features_source": f"file:{path.resolve()}",
+        # nodes off the globe, left out as the file readers leave them out (walks.data)
+        "dropped_nodes": str(off_globe),
     }
 
 
@@ -503,7 +511,7 @@ def _fill(
     arrays: bool,
     repaired: bool,
     dates: bool,
-) -> tuple[dt.datetime | None, bool]:
+) -> tuple[dt.datetime | None, bool, int]:
     """
     Create the store's tables in a new file and fill them in one pass over the extract.
 
@@ -571,12 +579,12 @@ def _fill(
                 # a node of a way comes after it: the file says it is sorted and is not
                 # (osmium's C++ side hid the untagged nodes from the order check)
                 raise _NeedsRepairError
-        except _osmium_failures() as err:
-            text = str(err)
+        except _OsmiumError as failure:
+            text = str(failure)
             unreadable = _is_xml(readable) and "coordinate" in text
             if not repaired and (unreadable or "out of order" in text):
-                raise _NeedsRepairError(coordinates=unreadable) from err
-            raise _read_error(path, err) from err
+                raise _NeedsRepairError(coordinates=unreadable) from failure.err
+            raise _read_error(path, failure.err) from failure.err
         except OSError as err:
             raise _read_error(path, err) from err
         finally:
@@ -587,7 +595,7 @@ def _fill(
 
 def _pass_arrays(
     db: sqlite3.Connection, readable: Path, small: Path, *, dates: bool
-) -> tuple[dt.datetime | None, bool]:
+) -> tuple[dt.datetime | None, bool, int]:
     """
     Fill the store from a PBF file's arrays, and osmium's areas of a small file.
 
@@ -638,18 +646,18 @@ def _pass_arrays(
         )
         try:
             at_zero = _small_areas(processor, rows.places, (features, buildings, cover)) or at_zero
-        except _osmium_failures() as err:
+        except _OsmiumError as failure:
             # the user's file was read by osmium already (_decodes): a failure here is the small
             # file's, written by walks; the file is then read by osmium alone, not called corrupt
-            msg = f"osmium could not read the small file of relations ({err})"
-            raise UnsupportedPbfError(msg) from err
+            msg = f"osmium could not read the small file of relations ({failure})"
+            raise UnsupportedPbfError(msg) from failure.err
     log.debug(
         "%d areas of plain rings written from the arrays, %d made by osmium of a small file",
         rows.closed.count(), len(rows.places),
     )  # fmt: skip
     at_zero = rows.closed.write((features, buildings, cover)) or at_zero
     _finish(db, (ways, areas, features, buildings, cover, rails))
-    return rows.newest, at_zero
+    return rows.newest, at_zero, rows.off_globe
 
 
 def _small_areas(
@@ -684,7 +692,7 @@ def _small_areas(
     wkb = osmium.geom.WKBFactory()
     at_zero = False
     obj: Any
-    for obj in processor:
+    for obj in _osmium_objects(processor):
         place = places.get(("w" if obj.from_way() else "r", obj.orig_id()))
         if place is None:
             msg = f"an area of {obj.orig_id()} unforeseen"
@@ -801,7 +809,8 @@ def _nodes_in(readable: Path, ids: set[int]) -> bool:
     import osmium  # noqa: PLC0415
 
     # not osmium's IdFilter: its id set takes memory by the ids' spread, not their number
-    return any(node.id in ids for node in osmium.FileProcessor(str(readable), osmium.osm.NODE))
+    nodes = _osmium_objects(osmium.FileProcessor(str(readable), osmium.osm.NODE))
+    return any(node.id in ids for node in nodes)
 
 
 def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
@@ -969,7 +978,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     repaired: bool,
     dates: bool,
     missing: set[int] | None = None,
-) -> tuple[dt.datetime | None, bool]:
+) -> tuple[dt.datetime | None, bool, int]:
     """
     Write the ways, areas, tagged objects, buildings and land cover of one pass to the store.
 
@@ -1014,6 +1023,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     walkable: dict[int, WayRecord] = {}
     newest: dt.datetime | None = None
     after_ways = at_zero = False
+    off_globe = 0
     missing = set() if missing is None else missing
     # the areas' rows take places in the order osmium yields the areas
     place = _AREAS
@@ -1024,7 +1034,7 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
     no_geometry = (RuntimeError, osmium.InvalidLocationError)
     zero = bytes(8)  # a coordinate of exactly 0.0 (osmium's are multiples of 1e-7)
     obj: Any
-    for obj in processor:
+    for obj in _osmium_objects(processor):
         if obj.is_area():
             taken, at_area = _write_area(obj, place, (features, buildings, cover), wkb)
             place += taken
@@ -1037,6 +1047,8 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         if obj.is_node():
             if (after_ways or obj.id < 0) and not repaired:
                 raise _NeedsRepairError
+            if not obj.location.valid() and _off_globe(obj.location):
+                off_globe += 1  # (with ``fast``, the tagged ones only reach here)
             if len(obj.tags) and obj.location.valid():
                 loc = obj.location
                 lat, lon = loc.lat, loc.lon
@@ -1093,4 +1105,4 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
                  tags_text(tags.items(), len(tags)))  # fmt: skip
     _finish(db, (ways, areas, features, buildings, cover, rails))
-    return newest, at_zero
+    return newest, at_zero, off_globe

@@ -117,6 +117,7 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
     closed: list[tuple[_ClosedPart, _I64]] = []  # with each way's place among the file's ways
     odd: list[_SmallWays] = []  # the relations' member ways and the complex ways
     at_zero = False
+    off_globe = 0
     newest = found.newest
     seen, last = 0, -1
     for block in blocks(readable, dates=dates, end=end):
@@ -125,6 +126,7 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
             if nodes is not None:  # the file says it is sorted, and is not: read it whole
                 raise _NeedsRepairError
             parts.append((block.ids, block.lats, block.lons))
+            off_globe += int(np.count_nonzero(~_on_globe(block)))
             at_zero = _node_rows(block, features) or at_zero
             continue
         if nodes is None:
@@ -169,7 +171,7 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
         ]
         everything.write(small, nodes, written)
     stamp = dt.datetime.fromtimestamp(newest, dt.UTC) if newest >= 0 else None
-    return PbfRows(shapes, walkable, at_zero, stamp, areas, found.walkable, places)
+    return PbfRows(shapes, walkable, at_zero, off_globe, stamp, areas, found.walkable, places)
 
 
 def _among(values: _I64, known: _I64) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -207,6 +209,8 @@ class PbfRows:
         The walkable member ways.
     at_zero
         Whether a written coordinate is exactly 0.
+    off_globe
+        How many nodes lie off the globe (left out, as osmium leaves them out).
     newest
         The newest node, way or relation timestamp after 1970, when asked for.
     closed
@@ -221,6 +225,7 @@ class PbfRows:
     shapes: dict[int, _Points]
     walkable: dict[int, WayRecord]
     at_zero: bool
+    off_globe: int
     newest: dt.datetime | None
     closed: ClosedWays
     relations: list[Relation]
@@ -445,6 +450,26 @@ class _Nodes:
         return np.minimum(place, self.ids.size - 1)
 
 
+def _on_globe(block: NodeBlock) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """
+    Say which nodes of a block lie on the globe (osmium's valid locations).
+
+    Parameters
+    ----------
+    block
+        The nodes.
+
+    Returns
+    -------
+    numpy.ndarray
+        One flag per node.
+    """
+    # in int64: the absolute value of int32's least value is itself
+    lats, lons = block.lats.astype(np.int64), block.lons.astype(np.int64)
+    on: np.ndarray[Any, np.dtype[np.bool_]] = (np.abs(lats) <= MAX_LAT) & (np.abs(lons) <= MAX_LON)
+    return on
+
+
 def _node_rows(block: NodeBlock, features: _Table) -> bool:
     """
     Write the tagged nodes of a block that have a valid location.
@@ -467,8 +492,7 @@ def _node_rows(block: NodeBlock, features: _Table) -> bool:
         For a tagged node of negative id (osmium's reading decides what that is).
     """
     offsets = block.tag_offsets
-    valid = (np.abs(block.lats) <= MAX_LAT) & (np.abs(block.lons) <= MAX_LON)
-    tagged = np.flatnonzero((np.diff(offsets) > 0) & valid)
+    tagged = np.flatnonzero((np.diff(offsets) > 0) & _on_globe(block))
     if not tagged.size:
         return False
     ids = block.ids[tagged]
