@@ -13,7 +13,8 @@ Then, in the same run, it measures:
   node-location index: what any way-geometry reader pays) - the ``osmium`` command-line tool
   is used too when it is installed;
 * the import (``walks.store.import_extract``) in a child process: wall and CPU time, OSM
-  nodes per CPU second, and peak memory (the child's ``VmHWM``, else ``ru_maxrss``);
+  nodes per CPU second, and peak memory (the child's ``VmHWM``, else ``ru_maxrss``); with numba
+  installed (``walks[fast]``), the import on numpy alone too (``WALKS_JIT=0``);
 * opening a 2 km² area (graph + cafés + buildings) from the store vs from the file.
 
 Usage: python benchmarks/store_bench.py [--build-dir DIR] [--min-mb 50] [--skip-file-read]
@@ -22,6 +23,7 @@ Usage: python benchmarks/store_bench.py [--build-dir DIR] [--min-mb 50] [--skip-
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -169,9 +171,9 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def child(code: str, *args: str) -> dict:
+def child(code: str, *args: str, env: dict[str, str] | None = None) -> dict:
     """Run code in a fresh interpreter (its own peak memory) and return its measurements."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(env or {})}
     done = subprocess.run(
         [sys.executable, "-c", _CHILD_HEAD + code + _CHILD_TAIL, *args],
         capture_output=True, text=True, env=env, check=False,
@@ -229,6 +231,21 @@ extra = {"graph_s": t_graph, "open_s": time.perf_counter() - t, "nodes": g.n_nod
 """
 
 
+def _table(rows: dict[str, dict], nodes: int) -> None:
+    """Print each step's times, peak memory and notes."""
+    print(f"\n{'step':<28}{'wall s':>9}{'CPU s':>9}{'peak MB':>9}  notes")
+    for name, r in rows.items():
+        note = ""
+        if name.startswith(("import", "read file", "osmium")):
+            note = f"{nodes / max(r['cpu_s'], 1e-9) / 1e6:.2f} M nodes per CPU s"
+        if name.startswith("open"):
+            note = (f"graph {r['graph_s']:.2f} s, {r['nodes']:,} junctions, {r['km']:.1f} km, "
+                    f"{r['cafes']} cafés, {r['buildings']:,} buildings")  # fmt: skip
+        if name.startswith("import"):
+            note += f"; store {r['store_mb']:.1f} MB"
+        print(f"{name:<28}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['maxrss_mb']:>9.0f}  {note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -263,6 +280,12 @@ def main() -> None:
         print("(the osmium command-line tool is not installed: pyosmium's reading stands in)")
     if not args.skip_file_read:
         rows["read file (walks, before)"] = child(FILE_READ, str(region))
+    compiled = importlib.util.find_spec("numba") is not None
+    if compiled:  # the numpy decoder alone, as without walks[fast]: for comparison
+        with tempfile.TemporaryDirectory(prefix="walks-store-bench-") as cache:
+            rows["import, numpy only"] = child(IMPORT, str(region), cache, env={"WALKS_JIT": "0"})
+    else:
+        print("(numba is not installed: the import runs on numpy alone; pip install walks[fast])")
     with tempfile.TemporaryDirectory(prefix="walks-store-bench-") as cache:
         rows["import"] = child(IMPORT, str(region), cache)
         dlon, dlat = built["munich_shift"]
@@ -272,17 +295,7 @@ def main() -> None:
         box = f"{lon - half_lon},{lat - half_lat},{lon + half_lon},{lat + half_lat}"
         rows["open 2 km² (store)"] = child(AREA_OPEN, str(region), cache, box, "store")
         rows["open 2 km² (file)"] = child(AREA_OPEN, str(region), cache, box, "file")
-    print(f"\n{'step':<28}{'wall s':>9}{'CPU s':>9}{'peak MB':>9}  notes")
-    for name, r in rows.items():
-        note = ""
-        if name == "import" or name.startswith(("read file", "osmium")):
-            note = f"{nodes / max(r['cpu_s'], 1e-9) / 1e6:.2f} M nodes per CPU s"
-        if name.startswith("open"):
-            note = (f"graph {r['graph_s']:.2f} s, {r['nodes']:,} junctions, {r['km']:.1f} km, "
-                    f"{r['cafes']} cafés, {r['buildings']:,} buildings")  # fmt: skip
-        if name == "import":
-            note += f"; store {r['store_mb']:.1f} MB"
-        print(f"{name:<28}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['maxrss_mb']:>9.0f}  {note}")
+    _table(rows, nodes)
     imp = rows["import"]
     ref = rows.get("osmium CLI fileinfo -e") or rows["osmium + locations"]
     print("\nratios")
