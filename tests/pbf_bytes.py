@@ -32,12 +32,23 @@ def zigzag(n: int) -> bytes:
     return varint((n << 1) ^ (n >> 63))
 
 
-def pbf_file(block: bytes, *, raw_size: int | None = None, packed: bytes | None = None) -> bytes:
-    """A PBF file: a header block, then one data block (zlib), its sizes as given."""
+def pbf_file(
+    block: bytes,
+    *,
+    raw_size: int | None = None,
+    packed: bytes | None = None,
+    compression: str = "zlib",
+) -> bytes:
+    """A PBF file: a header block, then one data block (zlib, or lz4), its sizes as given."""
 
     def blob(kind: bytes, data: bytes, size: int | None = None, body: bytes | None = None) -> bytes:
+        squeezed = compression == "lz4" and kind == b"OSMData"
+        if squeezed:
+            from lz4 import block as lz4_block  # the tests of lz4 blobs only
+
+            body = body or lz4_block.compress(data, store_size=False)
         inside = number(2, len(data) if size is None else size) + field(
-            3, body or zlib.compress(data)
+            6 if squeezed else 3, body or zlib.compress(data)
         )
         head = field(1, kind) + number(3, len(inside))
         return struct.pack(">I", len(head)) + head + inside

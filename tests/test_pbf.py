@@ -500,6 +500,44 @@ def test_a_tag_holding_a_nul_is_one_error_not_a_crash(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
 
 
+def test_a_file_compressed_with_lz4_is_read_as_with_zlib(
+    sorted_copies: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """osmium reads lz4 blobs: so do the arrays (and the NUL scan before osmium)."""
+    zlib_file = sorted_copies["munich"]
+    lz4_file = _write(
+        _objects(EXTRACTS["munich"]), tmp_path / "lz4.osm.pbf", ",pbf_compression=lz4"
+    )
+    assert lz4_file.read_bytes() != zlib_file.read_bytes()
+    assert [str(b) for b in blocks(lz4_file)] == [str(b) for b in blocks(zlib_file)]
+    caplog.set_level(logging.DEBUG, logger="walks.store")
+    import_extract(lz4_file, tmp_path / "cache")
+    assert not _read_by_osmium_alone(caplog)
+    stored = load_ways(lz4_file, None, tmp_path / "cache")
+    assert [(w.osm_id, w.refs, w.tags) for w in stored.ways] == [
+        (w.osm_id, w.refs, w.tags) for w in read_extract(lz4_file).ways
+    ]
+
+
+def test_a_nul_tag_in_an_lz4_block_is_one_error_not_a_crash(tmp_path: Path) -> None:
+    """osmium inflates lz4 blobs too: the NUL scan must read them (it once gave up on them)."""
+    import subprocess
+    import sys
+
+    extract = tmp_path / "nul-lz4.osm.pbf"
+    extract.write_bytes(
+        _file(_block(_WAY + _ld(8, _v(2) + _v(2)), value=b"foot\0way"), compression="lz4")
+    )
+    for argv in (["import", str(extract)], ["info", "--no-cache", "--osm-file", str(extract)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "walks", *argv, "--cache-dir", str(tmp_path / "cache")],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr  # not -11 (a segfault)
+        (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
+        assert "NUL" in line
+
+
 def test_areas_of_closed_ways_from_the_arrays_are_osmium_s(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

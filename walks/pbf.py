@@ -760,6 +760,69 @@ def _read_blob(f: BinaryIO) -> tuple[str | None, bytes]:
     return kind, blob
 
 
+#: A blob's field of lz4 data (osmium reads it, as zlib's field 3).
+_LZ4 = 6
+
+
+def _zlib(packed: bytes, raw_size: int) -> bytes:
+    """
+    Inflate a blob's zlib data, one byte past the size it says at most.
+
+    Parameters
+    ----------
+    packed
+        The data.
+    raw_size
+        The size the blob says.
+
+    Returns
+    -------
+    bytes
+        The block (one byte longer than said when the blob lies: the caller checks).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For data that does not inflate.
+    """
+    try:
+        return zlib.decompressobj().decompress(packed, raw_size + 1)
+    except zlib.error as err:
+        msg = f"a blob does not inflate ({err})"
+        raise UnsupportedPbfError(msg) from err
+
+
+def _lz4(packed: bytes, raw_size: int) -> bytes:
+    """
+    Decompress a blob's lz4 data (an lz4 block of ``raw_size`` bytes, as osmium writes it).
+
+    Parameters
+    ----------
+    packed
+        The data.
+    raw_size
+        The size the blob says (its field 2 comes before the data, as osmium requires).
+
+    Returns
+    -------
+    bytes
+        The block.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For data that does not decompress to that size.
+    """
+    import lz4.block  # noqa: PLC0415 - only for the rare file compressed with lz4
+
+    try:
+        data: bytes = lz4.block.decompress(packed, uncompressed_size=raw_size)
+    except lz4.block.LZ4BlockError as err:
+        msg = f"a blob does not decompress ({err})"
+        raise UnsupportedPbfError(msg) from err
+    return data
+
+
 def _inflate(blob: bytes) -> bytes:
     """
     Inflate a blob's data (stored raw or with zlib).
@@ -779,27 +842,26 @@ def _inflate(blob: bytes) -> bytes:
     UnsupportedPbfError
         For another compression, data that does not inflate or not to the size it says.
     """
-    raw_size, packed, data = -1, None, None
-    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2}):
+    raw_size, data = -1, None
+    packed: tuple[Callable[[bytes, int], bytes], bytes] | None = None
+    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2, _LZ4: 2}):
         if number == 1:
             data = blob[a:b]
         elif number == 2:  # noqa: PLR2004 - raw_size
             raw_size = a
         elif number == 3:  # noqa: PLR2004 - zlib
-            packed = blob[a:b]
-        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, lz4, zstd
-            msg = "a blob compressed other than with zlib"
+            packed = (_zlib, blob[a:b])
+        elif number == _LZ4:
+            packed = (_lz4, blob[a:b])
+        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, zstd: osmium refuses them
+            msg = "a blob compressed other than with zlib or lz4"
             raise UnsupportedPbfError(msg)
     if packed is not None:
-        try:
-            if not 0 <= raw_size <= _MAX_BLOB:
-                msg = f"a blob of {raw_size} bytes inflated"
-                raise UnsupportedPbfError(msg)
-            inflater = zlib.decompressobj()
-            data = inflater.decompress(packed, raw_size + 1)  # one byte more tells a lie
-        except zlib.error as err:
-            msg = f"a blob does not inflate ({err})"
-            raise UnsupportedPbfError(msg) from err
+        if not 0 <= raw_size <= _MAX_BLOB:
+            msg = f"a blob of {raw_size} bytes inflated"
+            raise UnsupportedPbfError(msg)
+        method, compressed = packed
+        data = method(compressed, raw_size)
     if data is None or (raw_size >= 0 and len(data) != raw_size):
         msg = "a blob without data, or of another size than it says"
         raise UnsupportedPbfError(msg)
@@ -1523,14 +1585,17 @@ def _table_has_nul(blob: bytes) -> bool:
         For a blob this reader does not inflate.
     """
     packed = None
-    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2}):
+    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2, _LZ4: 2}):
         if number == 3:  # noqa: PLR2004 - zlib
             packed = blob[a:b]
-        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, lz4, zstd
-            msg = "a blob compressed other than with zlib"
+        elif number == _LZ4:
+            packed = None  # lz4 has no partial decompression: read whole, as raw data
+            break
+        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, zstd
+            msg = "a blob compressed other than with zlib or lz4"
             raise UnsupportedPbfError(msg)
     if packed is None:
-        return True  # raw: read whole, as it is stored
+        return True  # raw or lz4: read whole
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(packed, 11)  # the table's key and length
