@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -308,3 +309,55 @@ def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:
         return False
     _loops().gather(data, starts, ends, out)
     return True
+
+
+def pack(
+    boxes: np.ndarray[Any, Any],
+    columns: list[tuple[np.ndarray[Any, Any], bytes | _U8 | None]],
+    size: int,
+) -> list[memoryview] | None:
+    """
+    Pack rows into group blobs with the compiled loop, when it is in use.
+
+    Parameters
+    ----------
+    boxes
+        ``(n, 4)`` little-endian float64 boxes.
+    columns
+        Each column's ``n`` little-endian 8-byte values (text and bytes: their lengths, -1
+        for NULL), and for text and bytes their data back to back (else None).
+    size
+        Rows per group.
+
+    Returns
+    -------
+    list of memoryview or None
+        One blob per group; None when the loop is not in use.
+    """
+    if not active():
+        return None
+    n = len(boxes)
+    raw_boxes = np.ascontiguousarray(boxes).reshape(-1).view(np.uint8)
+    values = np.empty((len(columns), 8 * n), dtype=np.uint8)
+    varying = np.full(len(columns), -1, dtype=np.int64)
+    offsets: list[_I64] = []
+    pieces: list[_U8] = []
+    shift = 0
+    for c, (column, held) in enumerate(columns):
+        values[c] = np.ascontiguousarray(column).reshape(-1).view(np.uint8)
+        if held is not None:
+            lengths = np.maximum(column.astype(np.int64), 0)
+            ends = np.cumsum(lengths) + shift
+            varying[c] = len(offsets)
+            offsets.append(np.concatenate(([shift], ends)))
+            raw = np.frombuffer(held, dtype=np.uint8) if isinstance(held, bytes) else held
+            if int(ends[-1] - shift if n else 0) != raw.size:
+                return None  # not as the lengths say: packed the plain way
+            pieces.append(raw)
+            shift = int(ends[-1]) if n else shift
+    table = np.array(offsets, dtype=np.int64).reshape(len(offsets), n + 1)
+    data = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+    out, bounds = _loops().pack(raw_boxes, values, varying, table, data, size)
+    view = memoryview(out)
+    spans = bounds.tolist()
+    return [view[a:b] for a, b in itertools.pairwise(spans)]

@@ -346,7 +346,8 @@ def import_extract(
     from walks.store_build import _read_whole, _stream  # noqa: PLC0415
 
     path = check_extract(osm_file)
-    check_pbf_tags(path)  # before osmium reads it: a tag holding a NUL crashes osmium
+    with pbf_jit.engaged(path.stat().st_size):  # compiled loops for a large file
+        check_pbf_tags(path)  # before osmium reads it: a tag holding a NUL crashes osmium
     check_xml_members(path)  # and a multipolygon of way 0 (a PBF's relations: by the arrays)
     stamp = fingerprint(path)
     target = store_path(path, cache_dir)

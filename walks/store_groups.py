@@ -198,7 +198,7 @@ Column = np.ndarray[Any, Any] | list[Any] | Packed
 
 def pack_groups(
     rows: Sequence[tuple[Any, ...]], kinds: str, boxes: _Boxes, size: int
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """
     Pack rows, ``size`` at a time, into group blobs.
 
@@ -215,8 +215,8 @@ def pack_groups(
 
     Yields
     ------
-    bytes
-        One blob per group.
+    bytes or memoryview
+        One blob per group (views of one buffer when packed by the compiled loop).
     """
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in kinds]
     yield from pack_columns(
@@ -254,7 +254,7 @@ def column_of(kind: str, values: Sequence[Any]) -> Column:
 
 def pack_columns(
     columns: Sequence[Column], kinds: str, boxes: _Boxes, size: int
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """
     Pack columns, ``size`` rows at a time, into group blobs.
 
@@ -271,8 +271,8 @@ def pack_columns(
 
     Yields
     ------
-    bytes
-        One blob per group.
+    bytes or memoryview
+        One blob per group (views of one buffer when packed by the compiled loop).
     """
     n = len(boxes)
     packed: list[tuple[str, Any, Any]] = []
@@ -293,6 +293,10 @@ def pack_columns(
         lengths[nulls] = -1
         packed.append((kind, lengths, data))
     boxes = np.ascontiguousarray(boxes, dtype=np.float64)
+    compiled = pbf_jit.pack(boxes.astype("<f8"), [_raw(p) for p in packed], size)
+    if compiled is not None:  # the same blobs, by one compiled loop
+        yield from compiled
+        return
     for start in range(0, n, size):
         end = min(start + size, n)
         parts = [struct.pack("<I", end - start), boxes[start:end].tobytes()]
@@ -303,6 +307,32 @@ def pack_columns(
             elif kind == "p" and end > start:
                 parts.append(held.data[int(held.starts[start]) : int(held.ends[end - 1])].tobytes())
         yield b"".join(parts)
+
+
+def _raw(
+    column: tuple[str, Any, Any],
+) -> tuple[np.ndarray[Any, Any], bytes | np.ndarray[Any, np.dtype[np.uint8]] | None]:
+    """
+    Give a column held for packing as ``walks.pbf_jit.pack`` takes it.
+
+    Parameters
+    ----------
+    column
+        ``(kind, values, held)`` of ``pack_columns``.
+
+    Returns
+    -------
+    tuple
+        Its little-endian 8-byte values (or lengths), and its text or bytes back to back.
+    """
+    kind, values, held = column
+    if kind in _FIXED:
+        return np.ascontiguousarray(values, dtype=_FIXED[kind]), None
+    lengths = np.ascontiguousarray(values, dtype="<i8")
+    if kind == "p":
+        empty = np.zeros(0, dtype=np.uint8)
+        return lengths, held.data[int(held.starts[0]) : int(held.ends[-1])] if len(held) else empty
+    return lengths, b"".join(held)
 
 
 class Group:
