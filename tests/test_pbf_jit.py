@@ -269,3 +269,46 @@ def test_tag_texts_of_the_compiled_loop_are_the_dicts_texts(
     clean = BlockTags(strings, starts[:3], keys[:3], values[:3]).texts([0, 1])
     assert isinstance(clean, Packed)  # rows with nothing to escape stay in one buffer
     assert clean.items("t") == ["highway\x1efootway", "highway\x1efootway\x1fname\x1eé\u202e"]
+
+
+def _relation(
+    rel_id: int, members: list[tuple[int, int, int]], tags: list[tuple[int, int]]
+) -> bytes:
+    """A relation's message: members as ``(role index, id, type)``, ids delta coded."""
+    ids = [m[1] for m in members]
+    deltas = [b - a for a, b in zip([0, *ids], ids, strict=False)]
+    body = number(1, rel_id)
+    body += field(2, b"".join(varint(k) for k, _ in tags))
+    body += field(3, b"".join(varint(v) for _, v in tags))
+    body += field(4, number(2, 1_500_000_000))
+    body += field(8, b"".join(varint(m[0]) for m in members))
+    body += field(9, b"".join(map(zigzag, deltas)))
+    return body + field(10, b"".join(varint(m[2]) for m in members))
+
+
+@pytest.mark.parametrize(
+    ("case", "relations", "readable"),
+    [
+        ("plain", [_relation(5, [(1, 10, 1), (2, 7, 1), (0, 3, 0)], [(3, 4)])], True),
+        ("no members", [_relation(6, [], [(3, 4)]), _relation(8, [(1, -9, 2)], [])], True),
+        ("a member of type 3", [_relation(5, [(1, 10, 3)], [])], False),
+        ("a role past the table", [_relation(5, [(9, 10, 1)], [])], False),
+        ("roles and ids differ in number", [_relation(5, [(1, 10, 1)], [])[:-3] + field(
+            10, varint(1) + varint(1))], False),
+    ],
+)  # fmt: skip
+def test_hand_made_relations_decode_or_are_refused_alike(
+    case: str,
+    relations: list[bytes],
+    readable: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    strings = [b"", b"outer", b"inner", b"type", b"multipolygon"]
+    table = b"".join(field(1, s) for s in strings)
+    block = field(1, table) + field(2, b"".join(field(4, r) for r in relations))
+    plain, compiled = _both(block, monkeypatch)
+    if isinstance(plain, str):
+        assert isinstance(compiled, str), case
+    else:
+        assert compiled == plain, case
+    assert isinstance(plain, str) is not readable, case

@@ -1185,11 +1185,55 @@ def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | N
     )
 
 
+def _group_compiled(
+    data: bytes,
+    messages: tuple[Array, Array],
+    fields: tuple[tuple[int, int], ...],
+    stamps: int | None,
+) -> tuple[Array, list[tuple[Array, Array]], int]:
+    """
+    Decode a group of ways or relations with a compiled loop (``walks.pbf_jit.group``).
+
+    Parameters
+    ----------
+    data
+        The block.
+    messages
+        Where each way or relation lies.
+    fields
+        The id's field number, then each length-delimited field's number and how it is read.
+    stamps
+        The block's date granularity, to read the timestamps; None not to.
+
+    Returns
+    -------
+    tuple
+        The ids, each field's offsets and values, and the newest timestamp (-1: none).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a malformed message (what the numpy code refuses).
+    """
+    stamp_field = 0 if stamps is None else _INFO_TIMESTAMP
+    decoded, status = pbf_jit.group(data, messages, fields, _MAX_FIELDS, stamp_field)
+    if status:
+        msg = {
+            pbf_jit.OTHER: "a field of another wire type, or a message of too many fields",
+            pbf_jit.PAST: "a field runs past its message",
+            pbf_jit.CUT: "a packed run ends inside a varint",
+            pbf_jit.LONG: "a varint longer than ten bytes",
+        }[status]
+        raise UnsupportedPbfError(msg)
+    ids, runs, times = decoded
+    return ids, runs, -1 if stamps is None else _newest(times, stamps)
+
+
 def _ways_compiled(
     data: bytes, messages: tuple[Array, Array], strings: list[str], stamps: int | None
 ) -> WayBlock:
     """
-    Decode a group of ways as ``_ways`` does, with a compiled loop (``walks.pbf_jit``).
+    Decode a group of ways as ``_ways`` does, with a compiled loop.
 
     Parameters
     ----------
@@ -1212,29 +1256,17 @@ def _ways_compiled(
     UnsupportedPbfError
         When a way is malformed (what ``_ways`` refuses).
     """
-    fields = (_WAY_ID, _WAY_KEYS, _WAY_VALS, _WAY_INFO, _WAY_REFS, _INFO_TIMESTAMP)
-    decoded, status = pbf_jit.ways(data, messages, fields, _MAX_FIELDS, dates=stamps is not None)
-    if status:
-        msg = {
-            pbf_jit.OTHER: "a field of another wire type, or a message of too many fields",
-            pbf_jit.PAST: "a field runs past its message",
-            pbf_jit.CUT: "a packed run ends inside a varint",
-            pbf_jit.LONG: "a varint longer than ten bytes",
-            pbf_jit.DOUBLED: "a way with more keys than values, or fewer",
-        }[status]
+    plain, delta, info = pbf_jit.PLAIN, pbf_jit.DELTA, pbf_jit.MESSAGE
+    fields = ((_WAY_ID, 0), (_WAY_KEYS, plain), (_WAY_VALS, plain), (_WAY_INFO, info),
+              (_WAY_REFS, delta))  # fmt: skip
+    ids, runs, newest = _group_compiled(data, messages, fields, stamps)
+    (tag_offsets, keys), (value_offsets, values), _, (ref_offsets, refs) = runs
+    if not np.array_equal(tag_offsets, value_offsets):
+        msg = "a way with more keys than values, or fewer"
         raise UnsupportedPbfError(msg)
-    ids, ref_offsets, refs, tag_offsets, keys, values, times = decoded
     _check_indices(keys, values, strings)
-    return WayBlock(
-        ids=ids,
-        ref_offsets=ref_offsets,
-        refs=refs,
-        tag_offsets=tag_offsets,
-        keys=keys,
-        values=values,
-        strings=strings,
-        newest=-1 if stamps is None else _newest(times, stamps),
-    )
+    return WayBlock(ids=ids, ref_offsets=ref_offsets, refs=refs, tag_offsets=tag_offsets,
+                    keys=keys, values=values, strings=strings, newest=newest)  # fmt: skip
 
 
 def _relations(
@@ -1266,6 +1298,14 @@ def _relations(
         number, a member's type is unknown or a string index is out of range.
     """
     cursor, stop = _messages(data, start, end, 0x22)
+    if pbf_jit.active():
+        varint_run, delta_run = pbf_jit.PLAIN, pbf_jit.DELTA
+        fields = ((_REL_ID, 0), (_REL_KEYS, varint_run), (_REL_VALS, varint_run),
+                  (_REL_INFO, pbf_jit.MESSAGE), (_REL_ROLES, varint_run),
+                  (_REL_MEMIDS, delta_run), (_REL_TYPES, varint_run))  # fmt: skip
+        ids, read, newest = _group_compiled(data, (cursor, stop), fields, stamps)
+        (keys, vals, _, roles, member_ids, types) = read
+        return _relation_block(ids, (*member_ids, *types, *roles), (*keys, *vals), strings, newest)
     view = memoryview(data)[start:end]
     values = varints(view)
     ends = np.flatnonzero(np.frombuffer(view, dtype=np.uint8) < 0x80) + 1  # noqa: PLR2004
@@ -1287,11 +1327,54 @@ def _relations(
         times, _ = _walk(values, (begins, ends), (info[present, 0], info[present, 1]),
                          (_INFO_TIMESTAMP,), ())  # fmt: skip
         newest = _newest(times[_INFO_TIMESTAMP], stamps)
-    member_offsets, member_ids = _runs(values, begins, spans[_REL_MEMIDS], delta=True)
-    type_offsets, types = _runs(values, begins, spans[_REL_TYPES], delta=False)
-    role_offsets, roles = _runs(values, begins, spans[_REL_ROLES], delta=False)
-    tag_offsets, keys = _runs(values, begins, spans[_REL_KEYS], delta=False)
-    value_offsets, vals = _runs(values, begins, spans[_REL_VALS], delta=False)
+    members = (
+        *_runs(values, begins, spans[_REL_MEMIDS], delta=True),
+        *_runs(values, begins, spans[_REL_TYPES], delta=False),
+        *_runs(values, begins, spans[_REL_ROLES], delta=False),
+    )
+    tags = (
+        *_runs(values, begins, spans[_REL_KEYS], delta=False),
+        *_runs(values, begins, spans[_REL_VALS], delta=False),
+    )
+    return _relation_block(scalars[_REL_ID], members, tags, strings, newest)
+
+
+def _relation_block(
+    ids: Array,
+    members: tuple[Array, Array, Array, Array, Array, Array],
+    tags: tuple[Array, Array, Array, Array],
+    strings: list[str],
+    newest: int,
+) -> RelationBlock:
+    """
+    Check a group's decoded relations and hold them.
+
+    Parameters
+    ----------
+    ids
+        The relations' ids.
+    members
+        The offsets and values of the members' ids, types and roles.
+    tags
+        The offsets and values of the keys and values.
+    strings
+        The block's string table.
+    newest
+        The newest timestamp (-1: none).
+
+    Returns
+    -------
+    RelationBlock
+        The relations.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When keys and values, or members' ids, types and roles, differ in number; for a
+        member of unknown type; for a string index out of the table, or a role with a NUL.
+    """
+    member_offsets, member_ids, type_offsets, types, role_offsets, roles = members
+    tag_offsets, keys, value_offsets, vals = tags
     if not np.array_equal(tag_offsets, value_offsets):
         msg = "a relation with more keys than values, or fewer"
         raise UnsupportedPbfError(msg)
@@ -1311,7 +1394,7 @@ def _relations(
         msg = "a role's string index outside the block's table, or a role holding a NUL"
         raise UnsupportedPbfError(msg)
     return RelationBlock(
-        ids=scalars[_REL_ID],
+        ids=ids,
         member_offsets=member_offsets,
         member_ids=member_ids,
         member_types=types,

@@ -38,6 +38,10 @@ MIN_BYTES = 16 * 2**20
 #: Statuses the loops give (0: fine).
 OK, CUT, LONG, OTHER, PAST, DOUBLED = 0, 1, 2, 3, 4, 5
 
+#: How ``group`` reads a length-delimited field: packed varints, packed zig-zag deltas (from 0
+#: in each message), or a message of its own (an ``Info``: only its timestamp is read).
+PLAIN, DELTA, MESSAGE = 0, 1, 2
+
 _ENGAGED: contextvars.ContextVar[bool] = contextvars.ContextVar("walks_jit", default=False)
 
 
@@ -236,48 +240,54 @@ def tag_texts(
     return _loops().tag_texts(data, starts, ends, keys, values, first, last)  # type: ignore[no-any-return]
 
 
-def ways(
+def group(
     data: bytes,
     messages: tuple[_I64, _I64],
-    fields: tuple[int, ...],
+    fields: tuple[tuple[int, int], ...],
     max_fields: int,
-    *,
-    dates: bool,
-) -> tuple[tuple[_I64, _I64, _I64, _I64, _I64, _I64, _I64], int]:
+    stamp_field: int,
+) -> tuple[tuple[_I64, list[tuple[_I64, _I64]], _I64], int]:
     """
-    Decode a group of ways.
+    Decode a group of ways or relations: their ids, length-delimited fields and timestamps.
 
     Parameters
     ----------
     data
         The block.
     messages
-        Where each way lies (``messages``).
+        Where each way or relation lies (``messages``).
     fields
-        The field numbers of a way's id, keys, values, info and refs, and of an info's
-        timestamp.
+        The id's field number (and 0), then each length-delimited field's number and how it
+        is read (``PLAIN``, ``DELTA`` or ``MESSAGE``: an ``Info``).
     max_fields
         The most fields a message may hold.
-    dates
-        Read the ways' timestamps.
+    stamp_field
+        The timestamp's field number in an ``Info``, or 0 not to read the timestamps.
 
     Returns
     -------
     tuple
-        ``(ids, ref_offsets, refs, tag_offsets, keys, values, times)`` (``times``: of the ways
-        that have an info, 0 where it gives none), and a status: ``OK``, ``OTHER``, ``PAST``,
-        ``CUT``, ``LONG`` or ``DOUBLED`` (keys and values differ in number).
+        ``(ids, [(offsets, values) per field], times)`` (``times``: of the messages that have
+        an ``Info``, 0 where it gives none; a ``MESSAGE`` field's values are empty), and a
+        status: ``OK``, ``OTHER``, ``PAST``, ``CUT`` or ``LONG``.
     """
     raw = np.frombuffer(data, dtype=np.uint8)
     starts, stops = messages
+    empty = np.zeros(0, dtype=np.int64)
     if starts.size and not (int(starts.min()) >= 0 and int(stops.max()) <= raw.size):
-        empty = np.zeros(0, dtype=np.int64)
-        return (empty, empty, empty, empty, empty, empty, empty), PAST
-    *decoded, status = _loops().ways(
-        raw, starts, stops, np.asarray(fields, dtype=np.int64), max_fields, dates
+        return (empty, [], empty), PAST
+    numbers = np.array([number for number, _ in fields], dtype=np.int64)
+    kinds = np.array([kind for _, kind in fields[1:]], dtype=np.int64)
+    ids, offsets, values, times, status = _loops().group(
+        raw, starts, stops, numbers, kinds, max_fields, stamp_field
     )
-    ids, ref_offsets, refs, tag_offsets, keys, values, times = decoded
-    return (ids, ref_offsets, refs, tag_offsets, keys, values, times), int(status)
+    if status:
+        return (empty, [], empty), int(status)
+    runs = []
+    for row in offsets:
+        first, last = int(row[0]), int(row[-1])
+        runs.append((row - first, values[first:last]))
+    return (ids, runs, times), OK
 
 
 def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:

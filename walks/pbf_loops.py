@@ -7,7 +7,6 @@ those ends against the block.
 """
 
 # numba takes no keyword-only flags: booleans are passed by place
-# ruff: noqa: FBT003
 # numba has no type information (its decorator leaves these functions untyped for mypy), and
 # numpy scalars stand for ints here, as numba types them
 # mypy: disable-error-code="untyped-decorator,misc,return-value,assignment"
@@ -19,7 +18,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from walks.pbf_jit import CUT, DOUBLED, LONG, OK, OTHER, PAST
+from walks.pbf_jit import CUT, DELTA, DOUBLED, LONG, MESSAGE, OK, OTHER, PAST
 
 _U8 = np.ndarray[Any, np.dtype[np.uint8]]
 _U64 = np.ndarray[Any, np.dtype[np.uint64]]
@@ -433,89 +432,91 @@ def _run(raw: _U8, start: int, end: int, out: _I64, at: int, delta: bool) -> int
 
 
 @_jit
-def ways(  # noqa: C901 - one loop over a group's ways, kept together
+def group(  # noqa: C901, PLR0912 - one loop over a group's messages, kept together
     raw: _U8,
     starts: _I64,
     stops: _I64,
     fields: _I64,
+    kinds: _I64,
     max_fields: int,
-    dates: bool,
-) -> tuple[_I64, _I64, _I64, _I64, _I64, _I64, _I64, int]:
+    stamp_field: int,
+) -> tuple[_I64, _I64, _I64, _I64, int]:
     """
-    Decode a group of ways (their messages found by ``messages``).
+    Decode a group of ways or relations (their messages found by ``messages``).
 
     Parameters
     ----------
     raw
         The block.
     starts, stops
-        Where each way lies.
+        Where each message lies.
     fields
-        The field numbers of a way's id, keys, values, info and refs, and of an info's
-        timestamp.
+        The id's field number, then the length-delimited fields to read.
+    kinds
+        How to read each of those (``PLAIN``, ``DELTA``, ``MESSAGE``).
     max_fields
         The most fields a message may hold.
-    dates
-        Read the ways' timestamps.
+    stamp_field
+        The timestamp's field number in the ``MESSAGE`` field (an ``Info``) to read, or 0
+        not to read them.
 
     Returns
     -------
     tuple
-        The ids, the refs' offsets and refs, the tags' offsets, keys and values, the
-        timestamps of the ways that have an info (0: none given), and ``OK``, ``OTHER``,
-        ``PAST``, ``CUT`` (a run ends inside a varint), ``LONG`` or ``DOUBLED`` (keys and
-        values differ in number).
+        The ids; ``(r, n + 1)`` offsets of each field's values per message, into the values
+        of every field one after the other (field ``r``'s are ``offsets[r, 0]:offsets[r, n]``);
+        the timestamps of the messages that have an ``Info`` (0 where none is given); and
+        ``OK``, ``OTHER``, ``PAST``, ``CUT`` (a run ends inside a varint) or ``LONG``.
     """
     n = starts.size
+    runs = fields[1:].copy()
+    count = runs.size
     ids = np.zeros(n, dtype=np.int64)
-    spans = np.zeros((n, 4, 2), dtype=np.int64)
-    runs = fields[1:5].copy()
-    one = np.zeros(9, dtype=np.int64)
-    ref_offsets = np.zeros(n + 1, dtype=np.int64)
-    tag_offsets = np.zeros(n + 1, dtype=np.int64)
+    one = np.zeros(1 + 2 * count, dtype=np.int64)
+    sizes = np.zeros((count, n + 1), dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
-    for j in range(n):
+    nothing = np.zeros((0, 0), dtype=np.int64)
+    timed = 0
+    for j in range(n):  # first: check every message, count its values
         status = _fields_of(raw, starts[j], stops[j], fields[0], runs, max_fields, one)
         if status != OK:
-            return ids, empty, empty, empty, empty, empty, empty, status
+            return ids, nothing, empty, empty, status
         ids[j] = one[0]
-        for k in range(4):
-            spans[j, k, 0] = one[1 + 2 * k]
-            spans[j, k, 1] = one[2 + 2 * k]
-        tags, whole = _count(raw, spans[j, 0, 0], spans[j, 0, 1])
-        values, whole_values = _count(raw, spans[j, 1, 0], spans[j, 1, 1])
-        refs, whole_refs = _count(raw, spans[j, 3, 0], spans[j, 3, 1])
-        if not (whole and whole_values and whole_refs):
-            return ids, empty, empty, empty, empty, empty, empty, CUT
-        if tags != values:
-            return ids, empty, empty, empty, empty, empty, empty, DOUBLED
-        tag_offsets[j + 1] = tag_offsets[j] + tags
-        ref_offsets[j + 1] = ref_offsets[j] + refs
-    keys = np.empty(tag_offsets[n], dtype=np.int64)
-    vals = np.empty(tag_offsets[n], dtype=np.int64)
-    refs_out = np.empty(ref_offsets[n], dtype=np.int64)
-    timed = 0
-    for j in range(n):
-        status = _run(raw, spans[j, 0, 0], spans[j, 0, 1], keys, tag_offsets[j], False)
-        status |= _run(raw, spans[j, 1, 0], spans[j, 1, 1], vals, tag_offsets[j], False)
-        status |= _run(raw, spans[j, 3, 0], spans[j, 3, 1], refs_out, ref_offsets[j], True)
-        if status != OK:
-            return ids, empty, empty, empty, empty, empty, empty, LONG
-        if spans[j, 2, 1] > spans[j, 2, 0]:
-            timed += 1
-    times = np.zeros(timed if dates else 0, dtype=np.int64)
-    if dates:
-        timed = 0
+        for r in range(count):
+            if kinds[r] == MESSAGE:
+                timed += one[2 + 2 * r] > one[1 + 2 * r]
+                continue
+            found, whole = _count(raw, one[1 + 2 * r], one[2 + 2 * r])
+            if not whole:
+                return ids, nothing, empty, empty, CUT
+            sizes[r, j + 1] = found
+    offsets = np.zeros((count, n + 1), dtype=np.int64)
+    total = 0
+    for r in range(count):
+        offsets[r, 0] = total
         for j in range(n):
-            if spans[j, 2, 1] > spans[j, 2, 0]:
-                status = _fields_of(
-                    raw, spans[j, 2, 0], spans[j, 2, 1], fields[5], empty, max_fields, one
-                )
-                if status != OK:
-                    return ids, empty, empty, empty, empty, empty, empty, status
-                times[timed] = one[0]
-                timed += 1
-    return ids, ref_offsets, refs_out, tag_offsets, keys, vals, times, OK
+            offsets[r, j + 1] = offsets[r, j] + sizes[r, j + 1]
+        total = offsets[r, n]
+    values = np.empty(total, dtype=np.int64)
+    times = np.zeros(timed if stamp_field else 0, dtype=np.int64)
+    timed = 0
+    stamp_runs = np.zeros(0, dtype=np.int64)
+    info = np.zeros(1, dtype=np.int64)
+    for j in range(n):  # then: read them (the fields walked again: no span kept per message)
+        _fields_of(raw, starts[j], stops[j], fields[0], runs, max_fields, one)
+        for r in range(count):
+            first, end = one[1 + 2 * r], one[2 + 2 * r]
+            if kinds[r] == MESSAGE:
+                if stamp_field and end > first:
+                    status = _fields_of(raw, first, end, stamp_field, stamp_runs, max_fields, info)
+                    if status != OK:
+                        return ids, nothing, empty, empty, status
+                    times[timed] = info[0]
+                    timed += 1
+                continue
+            if _run(raw, first, end, values, offsets[r, j], kinds[r] == DELTA) != OK:
+                return ids, nothing, empty, empty, LONG
+    return ids, offsets, values, times, OK
 
 
 @_jit
