@@ -16,6 +16,7 @@ import pytest
 from conftest import SHARED
 from pbf_bytes import field, number, varint, zigzag
 
+import walks
 from walks import pbf, pbf_jit
 from walks.pbf import UnsupportedPbfError
 from walks.store import import_extract, store_path
@@ -312,3 +313,30 @@ def test_hand_made_relations_decode_or_are_refused_alike(
     else:
         assert compiled == plain, case
     assert isinstance(plain, str) is not readable, case
+
+
+def test_a_numba_that_cannot_compile_leaves_the_file_to_numpy(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """numba imports but fails (another numpy than it supports): one log line, numpy reads."""
+    import sys
+    import types
+
+    broken = types.ModuleType("numba")
+
+    def njit(**_: object) -> object:
+        msg = "numba does not support this numpy"
+        raise RuntimeError(msg)
+
+    broken.njit = njit  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "numba", broken)
+    monkeypatch.delitem(sys.modules, "walks.pbf_loops", raising=False)
+    monkeypatch.delattr(walks, "pbf_loops", raising=False)  # imported again, with that numba
+    monkeypatch.delenv("WALKS_JIT", raising=False)
+    pbf_jit.available.cache_clear()
+    try:
+        with pbf_jit.engaged(10 * pbf_jit.MIN_BYTES) as used:
+            assert not used
+        assert "numba does not support this numpy" in caplog.text
+    finally:
+        pbf_jit.available.cache_clear()  # the real numba again for the next tests

@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import logging
 import os
+import warnings
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,8 @@ OK, CUT, LONG, OTHER, PAST, DOUBLED = 0, 1, 2, 3, 4, 5
 #: How ``group`` reads a length-delimited field: packed varints, packed zig-zag deltas (from 0
 #: in each message), or a message of its own (an ``Info``: only its timestamp is read).
 PLAIN, DELTA, MESSAGE = 0, 1, 2
+
+log = logging.getLogger(__name__)
 
 _ENGAGED: contextvars.ContextVar[bool] = contextvars.ContextVar("walks_jit", default=False)
 
@@ -65,18 +69,55 @@ def _setting() -> str:
 @cache
 def available() -> bool:
     """
-    Say whether numba can be imported (``pip install walks[fast]``).
+    Say whether the compiled loops can be used (``pip install walks[fast]``).
+
+    numba must import, and compile (or load from its cache) every loop: each is run once on
+    a few bytes here. A numba that cannot compile them (another numpy than it supports, say)
+    leaves the import to numpy, with one log line, instead of failing it halfway.
 
     Returns
     -------
     bool
-        True when it can.
+        True when they can.
     """
     try:
         import numba  # noqa: F401, PLC0415 - optional, heavy: imported only when wanted
     except ImportError:
         return False
+    try:
+        with warnings.catch_warnings():  # numba's own (a cache it cannot write): not the user's
+            warnings.simplefilter("ignore")
+            _warm(_loops())
+    except Exception as err:  # noqa: BLE001 - any failure of numba's: numpy reads the file
+        log.warning("the compiled PBF loops are not used (%s): numpy reads the file", err)
+        return False
     return True
+
+
+def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has no types)
+    """
+    Run each compiled loop once, on a few bytes, as the import calls it.
+
+    Parameters
+    ----------
+    loops
+        ``walks.pbf_loops``.
+    """
+    block = np.frombuffer(bytes([0x0A, 1, 0x61, 0x1A, 0]), dtype=np.uint8)  # read-only, as a file's
+    loops.varints(block[:0])
+    table, starts, ends, _ = loops.strings(block, 0, 3)
+    begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
+    numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
+    kinds = np.array([PLAIN, PLAIN, MESSAGE, DELTA], dtype=np.int64)
+    loops.group(block, begins, stops, numbers, kinds, 64, 2)
+    one = np.zeros(1, dtype=np.int64)
+    loops.tag_texts(table, starts, ends, one, one, one, one + 1)
+    out = np.empty(1, dtype=np.uint8)
+    loops.gather(block, one + 2, one + 3, out)
+    loops.gather(out.copy(), one, one + 1, out)
+    boxes = np.zeros(32, dtype=np.uint8)
+    offsets = np.zeros((1, 2), dtype=np.int64)
+    loops.pack(boxes, np.zeros((1, 8), dtype=np.uint8), one - 1, offsets, out, 32)
 
 
 @contextlib.contextmanager
@@ -235,7 +276,9 @@ def tag_texts(
         int(first.min()) >= 0 and int(last.max()) <= len(keys) and bool((first <= last).all())
     ):
         return None
-    if strings and not (int(starts.min()) >= 0 and int(ends.max()) <= len(data)):
+    if strings and not (
+        int(starts.min()) >= 0 and int(ends.max()) <= len(data) and bool((ends >= starts).all())
+    ):
         return None
     return _loops().tag_texts(data, starts, ends, keys, values, first, last)  # type: ignore[no-any-return]
 
