@@ -1,15 +1,19 @@
-"""Compiled loops for reading large PBF files, when numba is installed (``walks[fast]``).
+"""Compiled loops for importing large PBF files, when numba is installed (``walks[fast]``).
 
-``walks.pbf`` decodes a file with numpy. A few of its steps are a loop over bytes that numpy
-cannot express without many passes (varints, a string table, a group's messages); here they
-are the same loops compiled by numba. Each gives exactly what its numpy twin gives, or the
-same refusal, and the tests hold them to it.
+The import (``walks.store``) decodes a file with numpy (``walks.pbf``), writes its rows'
+tags as text (``walks.store_tags``) and packs rows into groups (``walks.store_groups``). A
+few of those steps are loops over bytes that numpy cannot express without many passes, or
+without one Python object per row: varints, string tables, a group's ways or relations, the
+tags' text of a block's rows, gathering rows' bytes, packing groups. Here they are the same
+loops compiled by numba (``walks.pbf_loops``); each gives exactly what the numpy code gives,
+or the same refusal, and the tests hold them to it (stores come out byte for byte the same).
 
 The loops are used only inside ``engaged`` (an import of a file large enough for numba's own
-start, about half a second, to pay), and only when numba can be imported. ``WALKS_JIT=0``
-turns them off; ``WALKS_JIT=1`` uses them for any file.
+start, about 0.8 CPU-s, to pay), and only when numba imports and compiles them
+(``available``). ``WALKS_JIT=0`` turns them off; ``WALKS_JIT=1`` uses them for any file.
 
-Every loop checks each index it reads against its array's length: a hostile file must give
+numba does not check bounds here: each wrapper checks the spans it hands a loop against the
+arrays, and each loop checks every index it reads against those spans. A hostile file gives
 a status, never a read past the end.
 """
 
