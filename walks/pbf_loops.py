@@ -1,9 +1,10 @@
 """The loops of ``walks.pbf_jit``, compiled by numba (imported only when numba is installed).
 
 Each decoding loop reads bytes of a PBF block and gives arrays and a status
-(``walks.pbf_jit.OK`` and the others); the others write the store's tag text and pack rows. Bounds are not checked by numba here (``boundscheck=False``): each loop
-checks every index it reads against the ends it was given, and ``walks.pbf_jit`` checks
-those ends against the block.
+(``walks.pbf_jit.OK`` and the others); the others write the store's tag text and pack rows.
+Bounds are not checked by numba here (``boundscheck=False``): each loop checks every index it
+reads against the ends it was given, and ``walks.pbf_jit`` checks those ends against the
+arrays.
 """
 
 # numba takes no keyword-only flags: booleans are passed by place
