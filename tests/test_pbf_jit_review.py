@@ -1,9 +1,10 @@
 """Hostile review of the compiled PBF loops (walks.pbf_jit, walks.pbf_loops): what a fuzz found.
 
-Each ``xfail(strict=True)`` test is a defect reproduced: it fails today, and passes (so the
-strict mark fails the run) once fixed, when the mark goes. The other tests hold cases the fuzz
-ran without a difference, not covered by ``test_pbf_jit.py``. Calls that may crash the process
-(a read or write past an array, numba's bounds checks being off) run in a subprocess.
+The first tests each reproduce a defect the review found (each failed before its fix): loops
+that read what the numpy code refuses, wrappers that let a loop write past its buffer, numba
+that cannot keep its cache, text that is not UTF-8. The others hold cases the fuzz ran without
+a difference, not covered by ``test_pbf_jit.py``. Calls that may crash the process (a read or
+write past an array, numba's bounds checks being off) run in a subprocess.
 """
 
 from __future__ import annotations
@@ -99,16 +100,9 @@ def _in_subprocess(code: str, tmp_path: Path, **env: str) -> subprocess.Complete
     )  # fmt: skip
 
 
-# --- defects -------------------------------------------------------------------------------
+# --- defects found, fixed -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pbf_loops._fields_of skips a length-delimited field it does not read without "
-    "checking that it holds whole varints; pbf._walk refuses such a way (the numpy path "
-    "decodes the group as varints): the two paths differ, and the file goes to osmium in one "
-    "mode only",
-)
 @pytest.mark.parametrize(
     "content",
     [b"\x80", b"\x80\xff\x00\x80", b"\xff" * 11 + b"\x01"],
@@ -122,11 +116,6 @@ def test_a_way_field_of_any_bytes_is_read_alike(
     assert compiled == plain
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pbf_jit.tag_texts checks min(starts) and max(ends) only: a string whose end is "
-    "before its start makes the loop's total too small, and it writes past its buffer",
-)
 def test_tag_texts_refuses_a_string_ending_before_it_starts(tmp_path: Path) -> None:
     run = _in_subprocess(
         """
@@ -146,12 +135,6 @@ def test_tag_texts_refuses_a_string_ending_before_it_starts(tmp_path: Path) -> N
     assert run.stdout.strip() == "None"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pbf_jit.gather, ways and tag_texts do not check that paired arrays (starts and "
-    "ends, starts and stops) are as long as each other: numpy broadcasts the checks, and the "
-    "loop reads past the shorter one",
-)
 def test_the_wrappers_refuse_paired_arrays_of_other_lengths(tmp_path: Path) -> None:
     run = _in_subprocess(
         """
@@ -170,8 +153,8 @@ def test_the_wrappers_refuse_paired_arrays_of_other_lengths(tmp_path: Path) -> N
                 print("gather raised", type(err).__name__)
         table = (data, i64(0, 0, 0), i64(1))
         print("tag_texts", pbf_jit.tag_texts(table, (i64(2), i64(2)), i64(0), i64(1)))
-        _, status = pbf_jit.ways(bytes(16), (i64(0, 0, 0), i64(4)), (1, 2, 3, 4, 8, 2), 64,
-                                 dates=False)
+        fields = ((1, 0), (2, pbf_jit.PLAIN), (3, pbf_jit.PLAIN), (8, pbf_jit.DELTA))
+        _, status = pbf_jit.group(bytes(16), (0, 16), (i64(0, 0, 0), i64(4)), fields, 64, 0)
         print("ways", status)
         """,
         tmp_path,
@@ -180,13 +163,6 @@ def test_the_wrappers_refuse_paired_arrays_of_other_lengths(tmp_path: Path) -> N
     assert run.stdout.split("\n")[:3] == ["gather False", "tag_texts None", f"ways {pbf_jit.PAST}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pbf_loops is compiled with cache=True: numba raises RuntimeError('cannot cache "
-    "function ...: no locator available') when neither the package's folder nor the user's "
-    "cache is writable (a read-only install, a container); pbf_jit.available() only asks "
-    "whether numba imports, so the import fails as 'a bug in walks' instead of using numpy",
-)
 def test_an_import_without_a_writable_numba_cache_uses_numpy(tmp_path: Path) -> None:
     run = _in_subprocess(
         f"""
@@ -207,12 +183,6 @@ def test_an_import_without_a_writable_numba_cache_uses_numpy(tmp_path: Path) -> 
     assert run.stdout.strip() == "imported"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an OSError of numba saving its cache (a full disk) leaves the compiled loop's call "
-    "inside store_build._fill, whose except OSError calls the user's file 'corrupt or "
-    "truncated ... download it again'",
-)
 def test_a_numba_cache_that_cannot_be_saved_is_not_the_files_fault(tmp_path: Path) -> None:
     run = _in_subprocess(
         f"""
@@ -256,14 +226,6 @@ def _latin1_file(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not the compiled loops' (both modes): walks.pbf refuses text that is not UTF-8, "
-    "osmium alone then reads the file, and store_build._tag_list's strict decoding raises "
-    "UnicodeDecodeError out of import_extract ('Error: unexpected UnicodeDecodeError ... a bug "
-    "in walks'); read_features raises it too",
-    raises=UnicodeDecodeError,
-)
 @pytest.mark.parametrize("jit", ["0", "1"])
 def test_a_tag_that_is_not_utf8_is_a_data_error(
     jit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -620,6 +620,30 @@ def check_pbf_tags(path: Path) -> None:
         raise _read_error(path, err) from err
 
 
+def not_utf8_error(path: Path, err: UnicodeDecodeError) -> DataError:
+    """
+    Say that an extract holds text that is not UTF-8 (osmium hands it over as bytes), and the fix.
+
+    Parameters
+    ----------
+    path
+        The extract.
+    err
+        Python's refusal of the text.
+
+    Returns
+    -------
+    DataError
+        The error to raise.
+    """
+    msg = (
+        f"OSM file {str(path)!r} holds a tag whose text is not UTF-8 ({err.reason}: byte "
+        f"0x{err.object[err.start]:02x}); OSM text is UTF-8 only: download the extract again, or "
+        "write it again with a tool that writes UTF-8"
+    )
+    return DataError(msg)
+
+
 def nul_tag_message(path: Path, err: Exception) -> str:
     """
     Say that an extract has a tag holding a NUL character, and the fix.
@@ -1065,6 +1089,34 @@ def _off_globe(location: Any) -> bool:  # noqa: ANN401 - osmium's Location has n
     return bool(location.x != _UNSET or location.y != _UNSET)
 
 
+def _mutable_copy(obj: Any) -> Any:  # noqa: ANN401 - osmium's objects have no stubs
+    """
+    Copy a way or relation for ``_write_sorted``, its ids made positive (``_positive_id``).
+
+    Parameters
+    ----------
+    obj
+        osmium's way or relation.
+
+    Returns
+    -------
+    object
+        osmium's mutable way or relation.
+    """
+    from osmium.osm import mutable  # noqa: PLC0415
+
+    common = {
+        "id": _positive_id(obj.id),
+        "version": obj.version,
+        "timestamp": obj.timestamp,
+        "tags": [(t.k, t.v) for t in obj.tags],
+    }
+    if obj.is_way():
+        return mutable.Way(nodes=[_positive_id(n.ref) for n in obj.nodes], **common)
+    members = [(m.type, _positive_id(m.ref), m.role) for m in obj.members]
+    return mutable.Relation(members=members, **common)
+
+
 def _write_sorted(source: Path, target: Path, path: Path) -> int:
     """
     Write the objects of an extract again: nodes first, then ways and relations sorted by id.
@@ -1094,7 +1146,6 @@ def _write_sorted(source: Path, target: Path, path: Path) -> int:
         When ``source`` cannot be read.
     """
     import osmium  # noqa: PLC0415
-    from osmium.osm import mutable  # noqa: PLC0415
 
     ways: list[Any] = []
     relations: list[Any] = []
@@ -1111,24 +1162,16 @@ def _write_sorted(source: Path, target: Path, path: Path) -> int:
                     obj = obj.replace(id=_positive_id(obj.id))  # noqa: PLW2901
                 _osmium_call(writer.add_node, obj)
                 continue
-            common = {
-                "id": _positive_id(obj.id),
-                "version": obj.version,
-                "timestamp": obj.timestamp,
-                "tags": [(t.k, t.v) for t in obj.tags],
-            }
-            if obj.is_way():
-                refs = [_positive_id(n.ref) for n in obj.nodes]
-                ways.append(mutable.Way(nodes=refs, **common))
-            elif obj.is_relation():
-                members = [(m.type, _positive_id(m.ref), m.role) for m in obj.members]
-                relations.append(mutable.Relation(members=members, **common))
+            if obj.is_way() or obj.is_relation():
+                (ways if obj.is_way() else relations).append(_mutable_copy(obj))
         for item in sorted(ways, key=lambda o: o.id):
             _osmium_call(writer.add_way, item)
         for item in sorted(relations, key=lambda o: o.id):
             _osmium_call(writer.add_relation, item)
     except _OsmiumError as failure:
         raise _read_error(path, failure.err) from failure.err
+    except UnicodeDecodeError as err:  # osmium's text, read by pyosmium as UTF-8
+        raise not_utf8_error(path, err) from err
     finally:
         writer.close()
     return off_globe
@@ -1275,6 +1318,8 @@ def _read_ways(  # noqa: C901, PLR0912, PLR0915 - one pass over the file, kept t
         if not repaired and _is_xml(readable) and "coordinate" in str(failure):
             raise _NeedsRepairError(coordinates=True) from failure.err
         raise _read_error(path, failure.err) from failure.err
+    except UnicodeDecodeError as err:  # osmium's text, read by pyosmium as UTF-8
+        raise not_utf8_error(path, err) from err
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
     return ways, areas, newest, off_globe
@@ -1788,6 +1833,8 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
                 features.append(
                     Feature(kind, obj.orig_id(), tags, centroid.y, centroid.x, rings[0])
                 )
+    except UnicodeDecodeError as failure:  # osmium's text, read by pyosmium as UTF-8
+        raise not_utf8_error(path, failure) from failure
     except _OsmiumError as failure:
         err, text = failure.err, str(failure.err)
         unreadable = _is_xml(readable) and "coordinate" in text

@@ -1146,7 +1146,7 @@ def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | N
     """
     cursor, stop = _messages(data, start, end)
     if pbf_jit.active():
-        return _ways_compiled(data, (cursor, stop), strings, stamps)
+        return _ways_compiled(data, ((start, end), (cursor, stop)), strings, stamps)
     view = memoryview(data)[start:end]
     values = varints(view)
     ends = np.flatnonzero(np.frombuffer(view, dtype=np.uint8) < 0x80) + 1  # noqa: PLR2004
@@ -1187,7 +1187,7 @@ def _ways(data: bytes, start: int, end: int, strings: list[str], stamps: int | N
 
 def _group_compiled(
     data: bytes,
-    messages: tuple[Array, Array],
+    messages: tuple[tuple[int, int], tuple[Array, Array]],
     fields: tuple[tuple[int, int], ...],
     stamps: int | None,
 ) -> tuple[Array, list[tuple[Array, Array]], int]:
@@ -1199,7 +1199,7 @@ def _group_compiled(
     data
         The block.
     messages
-        Where each way or relation lies.
+        Where the group lies, and each way or relation in it.
     fields
         The id's field number, then each length-delimited field's number and how it is read.
     stamps
@@ -1216,7 +1216,8 @@ def _group_compiled(
         For a malformed message (what the numpy code refuses).
     """
     stamp_field = 0 if stamps is None else _INFO_TIMESTAMP
-    decoded, status = pbf_jit.group(data, messages, fields, _MAX_FIELDS, stamp_field)
+    span, found = messages
+    decoded, status = pbf_jit.group(data, span, found, fields, _MAX_FIELDS, stamp_field)
     if status:
         msg = {
             pbf_jit.OTHER: "a field of another wire type, or a message of too many fields",
@@ -1230,7 +1231,10 @@ def _group_compiled(
 
 
 def _ways_compiled(
-    data: bytes, messages: tuple[Array, Array], strings: list[str], stamps: int | None
+    data: bytes,
+    messages: tuple[tuple[int, int], tuple[Array, Array]],
+    strings: list[str],
+    stamps: int | None,
 ) -> WayBlock:
     """
     Decode a group of ways as ``_ways`` does, with a compiled loop.
@@ -1240,7 +1244,7 @@ def _ways_compiled(
     data
         The block.
     messages
-        Where each way lies.
+        Where the group lies, and each way in it.
     strings
         The block's string table.
     stamps
@@ -1303,7 +1307,7 @@ def _relations(
         fields = ((_REL_ID, 0), (_REL_KEYS, varint_run), (_REL_VALS, varint_run),
                   (_REL_INFO, pbf_jit.MESSAGE), (_REL_ROLES, varint_run),
                   (_REL_MEMIDS, delta_run), (_REL_TYPES, varint_run))  # fmt: skip
-        ids, read, newest = _group_compiled(data, (cursor, stop), fields, stamps)
+        ids, read, newest = _group_compiled(data, ((start, end), (cursor, stop)), fields, stamps)
         (keys, vals, _, roles, member_ids, types) = read
         return _relation_block(ids, (*member_ids, *types, *roles), (*keys, *vals), strings, newest)
     view = memoryview(data)[start:end]

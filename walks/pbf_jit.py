@@ -113,7 +113,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
     numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
     kinds = np.array([PLAIN, PLAIN, MESSAGE, DELTA], dtype=np.int64)
-    loops.group(block, begins, stops, numbers, kinds, 64, 2)
+    loops.group(block, np.array([3, 5], dtype=np.int64), begins, stops, numbers, kinds, 64, 2)
     one = np.zeros(1, dtype=np.int64)
     loops.tag_texts(table, starts, ends, one, one, one, one + 1)
     out = np.empty(1, dtype=np.uint8)
@@ -271,7 +271,7 @@ def tag_texts(
     data, starts, ends = table
     keys, values = tags
     strings = len(starts)
-    if len(keys) != len(values) or len(first) != len(last):
+    if keys.shape != values.shape or first.shape != last.shape or starts.shape != ends.shape:
         return None
     if keys.size and not (int(min(keys.min(), values.min())) >= 0 and
                           int(max(keys.max(), values.max())) < strings):  # fmt: skip
@@ -289,6 +289,7 @@ def tag_texts(
 
 def group(
     data: bytes,
+    span: tuple[int, int],
     messages: tuple[_I64, _I64],
     fields: tuple[tuple[int, int], ...],
     max_fields: int,
@@ -301,6 +302,8 @@ def group(
     ----------
     data
         The block.
+    span
+        Where the group lies.
     messages
         Where each way or relation lies (``messages``).
     fields
@@ -321,12 +324,14 @@ def group(
     raw = np.frombuffer(data, dtype=np.uint8)
     starts, stops = messages
     empty = np.zeros(0, dtype=np.int64)
-    if starts.size and not (int(starts.min()) >= 0 and int(stops.max()) <= raw.size):
+    if not 0 <= span[0] <= span[1] <= raw.size or starts.shape != stops.shape:
+        return (empty, [], empty), PAST
+    if starts.size and not (int(starts.min()) >= span[0] and int(stops.max()) <= span[1]):
         return (empty, [], empty), PAST
     numbers = np.array([number for number, _ in fields], dtype=np.int64)
     kinds = np.array([kind for _, kind in fields[1:]], dtype=np.int64)
     ids, offsets, values, times, status = _loops().group(
-        raw, starts, stops, numbers, kinds, max_fields, stamp_field
+        raw, np.array(span, dtype=np.int64), starts, stops, numbers, kinds, max_fields, stamp_field
     )
     if status:
         return (empty, [], empty), int(status)
@@ -356,6 +361,8 @@ def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:
         False when the loops are not in use or the spans do not fit (nothing was copied).
     """
     if not active():
+        return False
+    if starts.shape != ends.shape:
         return False
     if starts.size and not (
         int(starts.min()) >= 0

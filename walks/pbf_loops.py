@@ -333,7 +333,12 @@ def _fields_of(  # noqa: C901, PLR0911, PLR0912 - each way a field can be wrong
     """
     out[:] = 0
     fields = 0
+    first = at
     while at < end:
+        if at > first and raw[at - 1] >= 0x80:  # noqa: PLR2004
+            # a field's bytes end inside a varint: the numpy code, which reads the group's
+            # bytes as varints, finds no field here; refused alike
+            return OTHER
         key, at, whole = _varint(raw, at, end)
         if not whole:
             return PAST
@@ -433,8 +438,9 @@ def _run(raw: _U8, start: int, end: int, out: _I64, at: int, delta: bool) -> int
 
 
 @_jit
-def group(  # noqa: C901, PLR0912 - one loop over a group's messages, kept together
+def group(  # noqa: C901, PLR0911, PLR0912 - one loop over a group's messages, kept together
     raw: _U8,
+    span: _I64,
     starts: _I64,
     stops: _I64,
     fields: _I64,
@@ -449,6 +455,9 @@ def group(  # noqa: C901, PLR0912 - one loop over a group's messages, kept toget
     ----------
     raw
         The block.
+    span
+        Where the group lies: its bytes must read as varints (none over ten bytes, the last
+        one whole).
     starts, stops
         Where each message lies.
     fields
@@ -469,14 +478,24 @@ def group(  # noqa: C901, PLR0912 - one loop over a group's messages, kept toget
         the timestamps of the messages that have an ``Info`` (0 where none is given); and
         ``OK``, ``OTHER``, ``PAST``, ``CUT`` (a run ends inside a varint) or ``LONG``.
     """
+    empty = np.zeros(0, dtype=np.int64)
+    nothing = np.zeros((0, 0), dtype=np.int64)
+    run = 0
+    for i in range(span[0], span[1]):  # as the numpy code, which reads them as varints
+        if raw[i] >= 0x80:  # noqa: PLR2004
+            run += 1
+            if run > 9:  # noqa: PLR2004 - ten bytes at most
+                return empty, nothing, empty, empty, LONG
+        else:
+            run = 0
+    if run:  # the group ends inside a varint
+        return empty, nothing, empty, empty, CUT
     n = starts.size
     runs = fields[1:].copy()
     count = runs.size
     ids = np.zeros(n, dtype=np.int64)
     one = np.zeros(1 + 2 * count, dtype=np.int64)
     sizes = np.zeros((count, n + 1), dtype=np.int64)
-    empty = np.zeros(0, dtype=np.int64)
-    nothing = np.zeros((0, 0), dtype=np.int64)
     timed = 0
     for j in range(n):  # first: check every message, count its values
         status = _fields_of(raw, starts[j], stops[j], fields[0], runs, max_fields, one)

@@ -41,6 +41,7 @@ from walks.data import (
     building_height,
     is_walkable,
     landcover_kind,
+    not_utf8_error,
     nul_tag_message,
     read_extract,
     read_features,
@@ -587,6 +588,8 @@ def _fill(
             raise _read_error(path, failure.err) from failure.err
         except OSError as err:
             raise _read_error(path, err) from err
+        except UnicodeDecodeError as err:  # osmium's text, read by pyosmium as UTF-8
+            raise not_utf8_error(path, err) from err
         finally:
             small.unlink(missing_ok=True)
         db.commit()
