@@ -10,7 +10,9 @@ or the same refusal, and the tests hold them to it (stores come out byte for byt
 
 The loops are used only inside ``engaged`` (an import of a file large enough for numba's own
 start, about 0.8 CPU-s, to pay), and only when numba imports and compiles them
-(``available``). ``WALKS_JIT=0`` turns them off; ``WALKS_JIT=1`` uses them for any file.
+(``available``). The first import after walks is installed or upgraded compiles them, about
+9 CPU-s once; numba keeps them in its cache (``__pycache__`` beside this file, else the
+user's cache folder). ``WALKS_JIT=0`` turns them off; ``WALKS_JIT=1`` uses them for any file.
 
 numba does not check bounds here: each wrapper checks the spans it hands a loop against the
 arrays, and each loop checks every index it reads against those spans. A hostile file gives
@@ -38,7 +40,7 @@ _U64 = np.ndarray[Any, np.dtype[np.uint64]]
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
 
 #: Files from this size on are read with the compiled loops (numba's own start is about
-#: 0.5 CPU-s; on a 16 MiB file the loops save about that).
+#: 0.8 CPU-s once they are in its cache; on a 16 MiB file the loops save about that).
 MIN_BYTES = 16 * 2**20
 
 #: Statuses the loops give (0: fine).
@@ -141,6 +143,8 @@ def engaged(size: int) -> Iterator[bool]:
     """
     setting = _setting()
     use = setting != "0" and (setting == "1" or size >= MIN_BYTES) and available()
+    if setting == "1" and not use:
+        log.warning("WALKS_JIT=1, but the compiled loops cannot be used: numpy reads the file")
     token = _ENGAGED.set(use)
     try:
         yield use

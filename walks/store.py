@@ -346,7 +346,9 @@ def import_extract(
     from walks.store_build import _read_whole, _stream  # noqa: PLC0415
 
     path = check_extract(osm_file)
-    with pbf_jit.engaged(path.stat().st_size):  # compiled loops for a large file
+    # the compiled loops for a large PBF file (an XML file is read by osmium)
+    size = path.stat().st_size if extract_kind(path) == "pbf" else 0
+    with pbf_jit.engaged(size):
         check_pbf_tags(path)  # before osmium reads it: a tag holding a NUL crashes osmium
     check_xml_members(path)  # and a multipolygon of way 0 (a PBF's relations: by the arrays)
     stamp = fingerprint(path)
@@ -372,7 +374,7 @@ def import_extract(
     try:
         say(f"reading {path.name} into the store")
         try:
-            with pbf_jit.engaged(path.stat().st_size):  # compiled loops for a large file
+            with pbf_jit.engaged(size):
                 meta = _stream(tmp, path, path, repaired=False)
         except _NeedsRepairError:
             # an unsorted file or one with unreadable coordinates (hand-made exports, small):
