@@ -9,27 +9,25 @@ write past an array, numba's bounds checks being off) run in a subprocess.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pytest
 from conftest import SHARED
 from pbf_bytes import field, number, pbf_file, varint, zigzag
+from test_pbf_jit import _both as _both_worded
+from test_pbf_jit import _rows, _way_block
 
-from walks import pbf, pbf_jit
+from walks import pbf_jit
 from walks.errors import DataError
-from walks.pbf import UnsupportedPbfError
 from walks.store import import_extract, store_path
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    pass
 
 pytest.importorskip("numba")
 
@@ -38,45 +36,10 @@ MUNICH = SHARED / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@contextlib.contextmanager
-def _mode(monkeypatch: pytest.MonkeyPatch, *, compiled: bool) -> Iterator[None]:
-    """Decode with the compiled loops, or with numpy only."""
-    monkeypatch.setenv("WALKS_JIT", "1" if compiled else "0")
-    with pbf_jit.engaged(0) as used:
-        assert used is compiled
-        yield
-
-
-def _decoded(data: bytes) -> list[Any] | str:
-    """A block's groups as plain values, or ``refused`` (the two word refusals differently)."""
-    try:
-        groups = list(pbf._primitive_block(data, dates=True, relations=True))
-    except UnsupportedPbfError:
-        return "refused"
-    out: list[Any] = []
-    for group in groups:
-        for name in group.__dataclass_fields__:
-            value = getattr(group, name)
-            if isinstance(value, np.ndarray):
-                out.append((name, value.dtype.str, value.tolist()))
-            else:
-                out.append((name, list(value) if isinstance(value, list) else value))
-    return out
-
-
 def _both(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    """The block decoded by numpy, then by the compiled loops."""
-    with _mode(monkeypatch, compiled=False):
-        plain = _decoded(data)
-    with _mode(monkeypatch, compiled=True):
-        compiled = _decoded(data)
-    return plain, compiled
-
-
-def _way_block(strings: list[bytes], ways: list[bytes]) -> bytes:
-    """A primitive block: a string table and one group of ways."""
-    table = b"".join(field(1, s) for s in strings)
-    return field(1, table) + field(2, b"".join(field(3, w) for w in ways))
+    """As ``test_pbf_jit._both``, a refusal read as ``refused`` (the two word it differently)."""
+    plain, compiled = _both_worded(data, monkeypatch)
+    return tuple("refused" if isinstance(d, str) else d for d in (plain, compiled))
 
 
 def _packed(values: list[int], *, signed: bool = False) -> bytes:
@@ -340,15 +303,6 @@ def test_hostile_blocks_decode_alike(
     plain, compiled = _both(block, monkeypatch)
     assert compiled == plain, case
     assert (plain == "refused") is (case in _REFUSED), case
-
-
-def _rows(path: Path) -> dict[str, list[Any]]:
-    """Every table of a store, meta but its import time and file."""
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        out = {n: db.execute(f"SELECT * FROM {n} ORDER BY 1").fetchall() for n in names}
-    out["meta"] = [r for r in out["meta"] if r[0] != "imported"]
-    return out
 
 
 def test_an_import_with_the_compiled_loops_is_reproducible(

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
 _U8 = np.ndarray[Any, np.dtype[np.uint8]]
 _U64 = np.ndarray[Any, np.dtype[np.uint64]]
@@ -381,7 +381,7 @@ def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:
 
 def pack(
     boxes: np.ndarray[Any, Any],
-    columns: list[tuple[np.ndarray[Any, Any], bytes | _U8 | None]],
+    columns: Iterable[tuple[np.ndarray[Any, Any], bytes | _U8 | None]],
     size: int,
 ) -> list[memoryview] | None:
     """
@@ -390,10 +390,11 @@ def pack(
     Parameters
     ----------
     boxes
-        ``(n, 4)`` little-endian float64 boxes.
+        ``(n, 4)`` float64 boxes.
     columns
         Each column's ``n`` little-endian 8-byte values (text and bytes: their lengths, -1
-        for NULL), and for text and bytes their data back to back (else None).
+        for NULL), and for text and bytes their data back to back (else None); read only
+        when the loop is in use.
     size
         Rows per group.
 
@@ -404,8 +405,9 @@ def pack(
     """
     if not active():
         return None
+    columns = list(columns)
     n = len(boxes)
-    raw_boxes = np.ascontiguousarray(boxes).reshape(-1).view(np.uint8)
+    raw_boxes = np.ascontiguousarray(boxes, dtype="<f8").reshape(-1).view(np.uint8)
     values = np.empty((len(columns), 8 * n), dtype=np.uint8)
     varying = np.full(len(columns), -1, dtype=np.int64)
     offsets: list[_I64] = []

@@ -69,6 +69,36 @@ def varints(raw: _U8) -> tuple[_U64, int]:
 
 
 @_jit
+def _varint(raw: _U8, at: int, end: int) -> tuple[np.uint64, int, bool]:
+    """
+    Read one varint before ``end``.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    at, end
+        Where the varint starts, and where it must end by.
+
+    Returns
+    -------
+    tuple
+        The value, the byte after it, and whether it was whole (ten bytes at most, before
+        ``end``).
+    """
+    value = np.uint64(0)
+    shift = 0
+    while at < end and shift <= 63:  # noqa: PLR2004 - ten bytes at most
+        byte = raw[at]
+        at += 1
+        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
+        if byte < 0x80:  # noqa: PLR2004
+            return value, at, True
+        shift += 7
+    return value, at, False
+
+
+@_jit
 def _length(raw: _U8, at: int, end: int) -> tuple[int, int]:
     """
     Read a length (a varint) before ``end``.
@@ -86,18 +116,10 @@ def _length(raw: _U8, at: int, end: int) -> tuple[int, int]:
         The length (-1 when cut short by ``end``, longer than ten bytes or past any block)
         and the byte after it.
     """
-    value = np.uint64(0)
-    shift = 0
-    while at < end and shift <= 63:  # noqa: PLR2004 - ten bytes at most
-        byte = raw[at]
-        at += 1
-        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
-        if byte < 0x80:  # noqa: PLR2004
-            if value > _MAX_LENGTH:
-                return -1, at
-            return np.int64(value), at
-        shift += 7
-    return -1, at
+    value, at, whole = _varint(raw, at, end)
+    if not whole or value > _MAX_LENGTH:
+        return -1, at
+    return np.int64(value), at
 
 
 @_jit
@@ -271,36 +293,6 @@ def tag_texts(  # noqa: C901 - one loop over the rows, kept together
         if last[j] <= first[j] or out[row_starts[j]] == 0x7B:  # noqa: PLR2004 - "{"
             slow[j] = True
     return out[:size], row_starts, row_ends, slow
-
-
-@_jit
-def _varint(raw: _U8, at: int, end: int) -> tuple[np.uint64, int, bool]:
-    """
-    Read one varint before ``end``.
-
-    Parameters
-    ----------
-    raw
-        The block.
-    at, end
-        Where the varint starts, and where it must end by.
-
-    Returns
-    -------
-    tuple
-        The value, the byte after it, and whether it was whole (ten bytes at most, before
-        ``end``).
-    """
-    value = np.uint64(0)
-    shift = 0
-    while at < end and shift <= 63:  # noqa: PLR2004 - ten bytes at most
-        byte = raw[at]
-        at += 1
-        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
-        if byte < 0x80:  # noqa: PLR2004
-            return value, at, True
-        shift += 7
-    return value, at, False
 
 
 @_jit

@@ -293,8 +293,10 @@ def pack_columns(
         lengths[nulls] = -1
         packed.append((kind, lengths, data))
     boxes = np.ascontiguousarray(boxes, dtype=np.float64)
-    compiled = pbf_jit.pack(boxes.astype("<f8"), [_raw(p) for p in packed], size)
-    if compiled is not None:  # the same blobs, by one compiled loop
+    # the same blobs, by one compiled loop when it is in use (the columns' bytes are laid out
+    # for it only then: the generator)
+    compiled = pbf_jit.pack(boxes, (_raw(p) for p in packed), size)
+    if compiled is not None:
         yield from compiled
         return
     for start in range(0, n, size):

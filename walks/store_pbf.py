@@ -126,8 +126,9 @@ def pbf_rows(  # noqa: PLR0915 - one pass over the blocks, kept together
             if nodes is not None:  # the file says it is sorted, and is not: read it whole
                 raise _NeedsRepairError
             parts.append((block.ids, block.lats, block.lons))
-            off_globe += int(np.count_nonzero(~_on_globe(block)))
-            at_zero = _node_rows(block, features) or at_zero
+            on_globe = _on_globe(block)
+            off_globe += int(on_globe.size - np.count_nonzero(on_globe))
+            at_zero = _node_rows(block, on_globe, features) or at_zero
             continue
         if nodes is None:
             nodes = _Nodes.of(parts)
@@ -470,7 +471,9 @@ def _on_globe(block: NodeBlock) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return on
 
 
-def _node_rows(block: NodeBlock, features: _Table) -> bool:
+def _node_rows(
+    block: NodeBlock, on_globe: np.ndarray[Any, np.dtype[np.bool_]], features: _Table
+) -> bool:
     """
     Write the tagged nodes of a block that have a valid location.
 
@@ -478,6 +481,8 @@ def _node_rows(block: NodeBlock, features: _Table) -> bool:
     ----------
     block
         The nodes.
+    on_globe
+        Which of them lie on the globe (``_on_globe``).
     features
         The features table.
 
@@ -492,7 +497,7 @@ def _node_rows(block: NodeBlock, features: _Table) -> bool:
         For a tagged node of negative id (osmium's reading decides what that is).
     """
     offsets = block.tag_offsets
-    tagged = np.flatnonzero((np.diff(offsets) > 0) & _on_globe(block))
+    tagged = np.flatnonzero((np.diff(offsets) > 0) & on_globe)
     if not tagged.size:
         return False
     ids = block.ids[tagged]
