@@ -383,6 +383,33 @@ def test_row_groups_keep_every_value() -> None:
         Group(blob[:-1], "ititrrb")
 
 
+def test_stored_coordinates_read_back_as_the_very_doubles_of_the_file() -> None:
+    """Coordinates kept as int32 of 1e-7 degree give back the file's doubles, bit for bit."""
+    from walks.store_groups import _degrees, _fixed, _points_of, _ring_blob, _ring_of
+
+    rng = np.random.default_rng(7)
+    ints = np.concatenate((
+        rng.integers(-1_800_000_000, 1_800_000_001, 200_000),
+        [0, 1, -1, 900_000_000, -900_000_000, 1_800_000_000, -1_800_000_000, 123_456_789],
+    )).astype(np.int32)  # fmt: skip
+    doubles = ints / 1e7  # as osmium and the PBF arrays give them
+    stored = _fixed(doubles)
+    assert stored.dtype == np.int32
+    np.testing.assert_array_equal(stored, ints)
+    back = _degrees(stored.tobytes())
+    assert back.tobytes() == doubles.tobytes()  # bit for bit, not merely close
+    # an unknown point (a node missing from the extract) stays unknown
+    unknown = _degrees(_fixed(np.array([48.1, np.nan, -11.5])))
+    assert unknown[0] == 48.1
+    assert math.isnan(unknown[1])
+    assert unknown[2] == -11.5
+    ring = ((11.5754, 48.1372), (11.5755, 48.1372), (11.5755, 48.1373), (11.5754, 48.1372))
+    blob = _ring_blob(ring)
+    assert len(blob) == 8 * len(ring)  # half the bytes of doubles
+    assert _ring_of(blob) == ring
+    assert _points_of(blob).tolist() == [list(p) for p in ring]
+
+
 def test_a_damaged_row_group_is_named(paris_osm: Path, tmp_path: Path) -> None:
     import sqlite3
 

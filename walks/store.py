@@ -78,6 +78,7 @@ from walks.store_groups import (
     _PAIR,
     Group,
     _connect,
+    _degrees,
     _ring_of,
     _tags_of,
 )
@@ -91,7 +92,8 @@ log = logging.getLogger(__name__)
 
 #: The store format; a store of another version is built again. Version 6: ``DROPPED_KEY``
 #: counts nodes off the globe too, which a PBF file can hold (version 5 said 0 for them).
-STORE_VERSION = "6"
+#: Version 7: coordinates held as int32 of 1e-7 degree, not doubles (a third smaller store).
+STORE_VERSION = "7"
 #: The meta key holding how many nodes the import left out for their unreadable coordinates
 #: or coordinates off the globe (``OsmWays.dropped_nodes``); every store of this version has it.
 DROPPED_KEY = "dropped_nodes"
@@ -778,8 +780,8 @@ def _ways_of(
         WayRecord(
             int(osm_id),
             tuple(np.frombuffer(refs, dtype=np.int64).tolist()),
-            tuple(np.frombuffer(lats, dtype=np.float64).tolist()),
-            tuple(np.frombuffer(lons, dtype=np.float64).tolist()),
+            tuple(_degrees(lats).tolist()),
+            tuple(_degrees(lons).tolist()),
             _tags_of(tags),
         )
         for osm_id, refs, lats, lons, tags in rows

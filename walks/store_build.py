@@ -55,6 +55,9 @@ from walks.store_groups import (
     _SCHEMA,
     Column,
     Packed,
+    _fixed,
+    _points_blob,
+    _points_of,
     _ring_blob,
     _tags_text,
     column_of,
@@ -146,15 +149,15 @@ def _blob_boxes(blobs: list[bytes]) -> np.ndarray[Any, np.dtype[np.float64]]:
     Parameters
     ----------
     blobs
-        Each a non-empty run of float64 lon, lat pairs.
+        Each a non-empty run of stored lon, lat pairs (``_ring_blob``).
 
     Returns
     -------
     numpy.ndarray
         ``(n, 4)`` of ``min_lon, max_lon, min_lat, max_lat``.
     """
-    xy = np.frombuffer(b"".join(blobs), dtype=np.float64).reshape(-1, 2)
-    sizes = np.fromiter((len(b) // 16 for b in blobs), dtype=np.intp, count=len(blobs))
+    xy = _points_of(b"".join(blobs))
+    sizes = np.fromiter((len(b) // 8 for b in blobs), dtype=np.intp, count=len(blobs))
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     return np.column_stack((
         np.minimum.reduceat(xy[:, 0], starts), np.maximum.reduceat(xy[:, 0], starts),
@@ -200,8 +203,8 @@ class _Table:
         Parameters
         ----------
         box
-            ``(min_lon, max_lon, min_lat, max_lat)``, or the row's points as float64 lon, lat
-            pairs (non-empty), or None.
+            ``(min_lon, max_lon, min_lat, max_lat)``, or the row's stored lon, lat pairs
+            (``_ring_blob``, non-empty), or None.
         *columns
             The row's columns after its id and place.
         at
@@ -769,11 +772,15 @@ def _write_area(
     try:
         rings = _outer_rings(bytes.fromhex(wkb.create_multipolygon(obj)))
     except (RuntimeError, osmium.InvalidLocationError):
-        rings = [_ring_blob(tuple((n.lon, n.lat) for n in r)) for r in obj.outer_rings()]
+        rings = [
+            np.array([(n.lon, n.lat) for n in r], dtype=np.float64).tobytes()
+            for r in obj.outer_rings()
+        ]
     rings = [r for r in rings if len(r) >= 64]  # noqa: PLR2004 - four points
     if not rings:
         return 0, False
-    at_zero = any(bytes(8) in r for r in rings)  # a coordinate of exactly 0.0
+    at_zero = not all(np.frombuffer(r, dtype=np.float64).all() for r in rings)  # an exact 0.0
+    rings = [_points_blob(r) for r in rings]
     if is_building:
         # building_height's answer without its regular expressions when it has none
         height, how = (
@@ -842,8 +849,8 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
         for way in osm.ways:
             ways.add(
                 _points_box(list(way.lats), list(way.lons)), way.osm_id,
-                array("q", way.refs).tobytes(), array("d", way.lats).tobytes(),
-                array("d", way.lons).tobytes(), _tags_text(way.tags.items(), len(way.tags)),
+                array("q", way.refs).tobytes(), _fixed(way.lats).tobytes(),
+                _fixed(way.lons).tobytes(), _tags_text(way.tags.items(), len(way.tags)),
             )  # fmt: skip
         for area in osm.areas:
             points = [p for ring in area.outer for p in ring]
@@ -1067,11 +1074,11 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         way_tags = obj.tags
         if way_tags.get("railway") in RAIL_VALUES:
             try:
-                line = bytes.fromhex(wkb.create_linestring(obj, every_node))[9:]
+                line = _points_blob(bytes.fromhex(wkb.create_linestring(obj, every_node))[9:])
             except no_geometry:
                 line = _ring_blob(tuple((n.lon, n.lat) for n in obj.nodes if n.location.valid()))
                 missing.update(_unplaced(obj))
-            if len(line) >= 32:  # noqa: PLR2004 - two points
+            if len(line) >= 16:  # noqa: PLR2004 - two points
                 rails.add(line, "rail", line)
         if "highway" not in way_tags:
             if not len(way_tags) and obj.id in members:
@@ -1089,23 +1096,19 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         box: _BoxTuple | bytes | None
         if refs and len(line) == 16 * len(refs):
             xy = np.frombuffer(line, dtype=np.float64).reshape(-1, 2)
-            lat_blob, lon_blob = xy[:, 1].tobytes(), xy[:, 0].tobytes()
+            lats, lons = xy[:, 1].tolist(), xy[:, 0].tolist()
             at_zero = at_zero or zero in line
-            box = line
+            box = _points_blob(line)
         else:  # a node missing from the extract (NaN), or a way of one node
             points = _way_points(obj)
             lats = [p[1] for p in points]
             lons = [p[2] for p in points]
-            lat_blob, lon_blob = array("d", lats).tobytes(), array("d", lons).tobytes()
             at_zero = at_zero or 0.0 in lats or 0.0 in lons
             box = _points_box(lats, lons)
             missing.update(_unplaced(obj))
         if obj.id in members:
-            walkable[obj.id] = WayRecord(
-                obj.id, tuple(refs), tuple(np.frombuffer(lat_blob).tolist()),
-                tuple(np.frombuffer(lon_blob).tolist()), tags,
-            )  # fmt: skip
-        ways.add(box, obj.id, array("q", refs).tobytes(), lat_blob, lon_blob,
-                 tags_text(tags.items(), len(tags)))  # fmt: skip
+            walkable[obj.id] = WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags)
+        ways.add(box, obj.id, array("q", refs).tobytes(), _fixed(lats).tobytes(),
+                 _fixed(lons).tobytes(), tags_text(tags.items(), len(tags)))  # fmt: skip
     _finish(db, (ways, areas, features, buildings, cover, rails))
     return newest, at_zero, off_globe

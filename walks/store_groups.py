@@ -13,8 +13,9 @@ after the other (text as UTF-8). Nothing in it is ever evaluated: it is read as 
 strings only.
 
 Also here, as the rest of the store's on-disk form: the tables (``_SCHEMA``, ``_COLUMNS``), tags
-written as separator text (``_tags_text``, ``_tags_of``), rings as packed doubles
-(``_ring_blob``, ``_ring_of``), and opening a store read-only (``_connect``).
+written as separator text (``_tags_text``, ``_tags_of``), rings as packed points
+(``_ring_blob``, ``_ring_of``), coordinates as integers of 1e-7 degree (``_fixed``,
+``_degrees``), and opening a store read-only (``_connect``).
 """
 
 from __future__ import annotations
@@ -483,6 +484,77 @@ _SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + "
 )
 
 
+#: Coordinates on disk: osmium's own integers of 1e-7 degree (int32), half the bytes of
+#: doubles. Every coordinate a store is built from is one (osmium and the PBF arrays hold
+#: no other), and ``c / 1e7`` gives back the very double read from the file.
+_SCALE = 1e7
+
+#: The int32 of a point whose node is unknown (NaN when read): no coordinate on the globe.
+_UNKNOWN = np.int32(np.iinfo(np.int32).min)
+
+_I32 = np.ndarray[Any, np.dtype[np.int32]]
+
+_F64 = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def _fixed(degrees: _F64 | Sequence[float] | Sequence[tuple[float, float]]) -> _I32:
+    """
+    Turn coordinates in degrees into the store's integers of 1e-7 degree.
+
+    Parameters
+    ----------
+    degrees
+        Coordinates (any shape; NaN for an unknown point).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 of the same shape, ``_UNKNOWN`` where NaN.
+    """
+    values = np.asarray(degrees, dtype=np.float64)
+    unknown = np.isnan(values)
+    scaled = np.rint(np.where(unknown, 0.0, values) * _SCALE).astype(np.int32)
+    scaled[unknown] = _UNKNOWN
+    return scaled
+
+
+def _degrees(blob: bytes | _I32) -> _F64:
+    """
+    Read coordinates stored as integers of 1e-7 degree.
+
+    Parameters
+    ----------
+    blob
+        int32 values (little-endian bytes, or an array).
+
+    Returns
+    -------
+    numpy.ndarray
+        Degrees, NaN for an unknown point.
+    """
+    raw = np.frombuffer(blob, dtype="<i4") if isinstance(blob, bytes) else blob
+    values = raw / _SCALE
+    values[raw == _UNKNOWN] = np.nan
+    return values
+
+
+def _points_blob(pairs: bytes) -> bytes:
+    """
+    Store float64 lon, lat pairs (as osmium's WKB holds them).
+
+    Parameters
+    ----------
+    pairs
+        The points' doubles.
+
+    Returns
+    -------
+    bytes
+        int32 lon, lat pairs of 1e-7 degree.
+    """
+    return _fixed(np.frombuffer(pairs, dtype=np.float64)).tobytes()
+
+
 def _ring_blob(ring: tuple[tuple[float, float], ...]) -> bytes:
     """
     Pack a lon/lat ring.
@@ -495,9 +567,26 @@ def _ring_blob(ring: tuple[tuple[float, float], ...]) -> bytes:
     Returns
     -------
     bytes
-        Float64 lon, lat pairs.
+        int32 lon, lat pairs of 1e-7 degree.
     """
-    return np.asarray(ring, dtype=np.float64).tobytes()
+    return _fixed(ring).tobytes()
+
+
+def _points_of(blob: bytes) -> _F64:
+    """
+    Unpack stored lon/lat pairs.
+
+    Parameters
+    ----------
+    blob
+        As from ``_ring_blob`` or ``_points_blob``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 2)`` of lon, lat in degrees.
+    """
+    return _degrees(blob).reshape(-1, 2)
 
 
 def _ring_of(blob: bytes) -> tuple[tuple[float, float], ...]:
@@ -514,8 +603,7 @@ def _ring_of(blob: bytes) -> tuple[tuple[float, float], ...]:
     tuple
         The ring.
     """
-    xy = np.frombuffer(blob, dtype=np.float64).reshape(-1, 2)
-    return tuple((float(x), float(y)) for x, y in xy)
+    return tuple((float(x), float(y)) for x, y in _points_of(blob).tolist())
 
 
 #: Separators of the tag text: between a key and its value, and between tags (OSM's XML

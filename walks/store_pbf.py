@@ -47,7 +47,7 @@ from walks.pbf import (
 )
 from walks.pbf_write import write_pbf
 from walks.store_areas import FileRelations, Relation, area_order
-from walks.store_groups import Packed
+from walks.store_groups import _UNKNOWN, Packed
 from walks.store_tags import BlockTags, texts_of
 
 if TYPE_CHECKING:
@@ -411,24 +411,6 @@ class _Nodes:
         known = (self.ids[place] == refs) & (np.abs(lat) <= MAX_LAT) & (np.abs(lon) <= MAX_LON)
         return lat, lon, known
 
-    def points(self, refs: _I64) -> tuple[_F64, _F64, np.ndarray[Any, np.dtype[np.bool_]]]:
-        """
-        Look nodes up as osmium's location index does.
-
-        Parameters
-        ----------
-        refs
-            Node ids.
-
-        Returns
-        -------
-        tuple of numpy.ndarray
-            Latitudes and longitudes (NaN for a node missing or of invalid location), and
-            which are known.
-        """
-        lat, lon, known = self.ints(refs)
-        return np.where(known, lat / 1e7, np.nan), np.where(known, lon / 1e7, np.nan), known
-
     def _place(self, refs: _I64) -> np.ndarray[Any, np.dtype[np.intp]]:
         """
         Find where nodes are, or would be, among the ids (at most the last place).
@@ -525,6 +507,8 @@ class _Chosen:
         ``refs[starts[j]:starts[j + 1]]`` are way ``j``'s nodes.
     refs, lats, lons, known
         Their nodes, coordinates (NaN unknown) and which are known.
+    fixed_lats, fixed_lons
+        The coordinates as the store holds them (``walks.store_groups._fixed``).
     boxes
         ``(n, 4)`` boxes over the known points (NaN: none known).
     known_count, zeros
@@ -537,6 +521,8 @@ class _Chosen:
     lats: _F64
     lons: _F64
     known: np.ndarray[Any, np.dtype[np.bool_]]
+    fixed_lats: _I32
+    fixed_lons: _I32
     boxes: _F64
     known_count: _I64
     zeros: _I64
@@ -574,7 +560,10 @@ def _choose(block: WayBlock, nodes: _Nodes, member_ids: _I64) -> _Chosen | None:
     sizes = block.ref_offsets[index + 1] - first
     starts = np.concatenate(([0], np.cumsum(sizes)))
     refs = block.refs[np.arange(int(starts[-1])) + np.repeat(first - starts[:-1], sizes)]
-    lats, lons, known = nodes.points(refs)
+    fixed_lats, fixed_lons, known = nodes.ints(refs)
+    lats = np.where(known, fixed_lats / 1e7, np.nan)
+    lons = np.where(known, fixed_lons / 1e7, np.nan)
+    fixed_lats[~known] = fixed_lons[~known] = _UNKNOWN
     boxes = np.full((len(index), 4), np.nan)
     known_count = np.zeros(len(index), dtype=np.int64)
     zeros = np.zeros(len(index), dtype=np.int64)
@@ -591,7 +580,9 @@ def _choose(block: WayBlock, nodes: _Nodes, member_ids: _I64) -> _Chosen | None:
         ):
             boxes[some, col] = pick.reduceat(column, heads)
         boxes[known_count == 0] = np.nan
-    return _Chosen(index, starts, refs, lats, lons, known, boxes, known_count, zeros)
+    return _Chosen(
+        index, starts, refs, lats, lons, known, fixed_lats, fixed_lons, boxes, known_count, zeros
+    )
 
 
 def _way_rows(
@@ -640,8 +631,9 @@ def _way_rows(
     railed = tags.mask(RAIL_VALUES)[np.maximum(railway, 0)] & (railway >= 0)
     for j in np.flatnonzero(railed & (chosen.known_count >= 2)).tolist():  # noqa: PLR2004
         lo, hi = starts[j], starts[j + 1]
-        line = np.column_stack((chosen.lons[lo:hi], chosen.lats[lo:hi]))[chosen.known[lo:hi]]
-        rails.add(line.tobytes(), "rail", line.tobytes())
+        line = np.column_stack((chosen.fixed_lons[lo:hi], chosen.fixed_lats[lo:hi]))
+        points = line[chosen.known[lo:hi]].tobytes()
+        rails.add(points, "rail", points)
     untagged = np.flatnonzero((np.diff(tags.starts) == 0) & np.isin(ids, member_ids))
     for j in untagged.tolist():
         lo, hi = starts[j], starts[j + 1]
@@ -656,10 +648,11 @@ def _way_rows(
             int(ids[j]), tuple(chosen.refs[lo:hi].tolist()), tuple(chosen.lats[lo:hi].tolist()),
             tuple(chosen.lons[lo:hi].tolist()), tags.dict_of(j),
         )  # fmt: skip
-    first, end = 8 * chosen.starts[kept], 8 * chosen.starts[kept + 1]  # bytes of 8 each
+    first, end = chosen.starts[kept], chosen.starts[kept + 1]
     ways.extend(chosen.boxes[kept], [
-        ids[kept], Packed.of(chosen.refs, first, end), Packed.of(chosen.lats, first, end),
-        Packed.of(chosen.lons, first, end), tags.texts(kept.tolist()),
+        ids[kept], Packed.of(chosen.refs, 8 * first, 8 * end),  # int64 ids, int32 coordinates
+        Packed.of(chosen.fixed_lats, 4 * first, 4 * end),
+        Packed.of(chosen.fixed_lons, 4 * first, 4 * end), tags.texts(kept.tolist()),
     ])  # fmt: skip
     return bool((chosen.zeros[kept] > 0).any())
 
@@ -836,7 +829,8 @@ def _area_rows(
         np.minimum.reduceat(xy[:, 0], heads), np.maximum.reduceat(xy[:, 0], heads),
         np.minimum.reduceat(xy[:, 1], heads), np.maximum.reduceat(xy[:, 1], heads),
     ))  # fmt: skip
-    rings = Packed.of(xy, 16 * starts[:-1], 16 * starts[1:])  # lon, lat: 16 bytes a point
+    fixed = np.column_stack((part.lons[index], part.lats[index]))  # as stored: 8 bytes a point
+    rings = Packed.of(fixed, 8 * starts[:-1], 8 * starts[1:])
     tags = BlockTags.of(part.strings, part.tag_starts, part.keys, part.values, hit)
     texts = tags.texts(range(len(hit)))
     building = np.array(tags.ask(_is_building, ("building",)), dtype=bool)
