@@ -20,12 +20,15 @@ walkable multipolygons as the small objects ``walks.data._walkable_multipolygon`
 
 from __future__ import annotations
 
+import logging
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from walks import pbf_jit
 from walks.data import AREA_HIGHWAYS
 from walks.pbf import (
     MAX_LAT,
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from walks.pbf import RelationBlock
+
+log = logging.getLogger(__name__)
 
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
 _U64 = np.ndarray[Any, np.dtype[np.uint64]]
@@ -109,6 +114,9 @@ def closed_way_rings(x: _I64, y: _I64, offsets: _I64, candidate: _Bool) -> Rings
     Rings
         Each way's outcome and the plain rings.
     """
+    compiled = _compiled_rings(x, y, offsets, candidate)
+    if compiled is not None:
+        return compiled
     count = len(offsets) - 1
     sizes = np.diff(offsets)
     status = np.zeros(count, dtype=np.int8)
@@ -184,6 +192,75 @@ def closed_way_rings(x: _I64, y: _I64, offsets: _I64, candidate: _Bool) -> Rings
     lengths[ways[good]] = out
     starts[1:] = np.cumsum(lengths)
     return Rings(status, starts, xs[pick], ys[pick])
+
+
+@cache
+def _ring_loop() -> Any:  # noqa: ANN401 - numba's compiled function (no types)
+    """
+    Load the compiled closed-way rule, once, and run it on one ring (as ``pbf_jit`` does).
+
+    Returns
+    -------
+    function or None
+        ``walks.ring_loops.rings``, or None when numba cannot compile or load it.
+    """
+    try:
+        with warnings.catch_warnings():  # numba's own (a cache it cannot write): not the user's
+            warnings.simplefilter("ignore")
+            from walks.ring_loops import rings  # noqa: PLC0415 - numba: optional, heavy
+
+            square = np.array([0, 10, 10, 0, 0], dtype=np.int64)
+            rings(square, np.roll(square, 1), np.array([0, 5]), np.ones(1, dtype=bool),
+                  (UNDEFINED, MAX_LON, MAX_LAT, _SWEEP), (NONE, AREA, COMPLEX))  # fmt: skip
+    except Exception as err:  # noqa: BLE001 - any failure of numba's: numpy decides
+        log.warning("the compiled closed-way rule is not used (%s): numpy decides", err)
+        return None
+    return rings
+
+
+def _compiled_rings(x: _I64, y: _I64, offsets: _I64, candidate: _Bool) -> Rings | None:
+    """
+    Run ``closed_way_rings`` by its compiled loop, where the PBF loops are in use.
+
+    Parameters
+    ----------
+    x, y, offsets, candidate
+        As ``closed_way_rings`` takes them.
+
+    Returns
+    -------
+    Rings or None
+        The outcome, or None when numpy is to decide.
+
+    Raises
+    ------
+    ValueError
+        For offsets outside the arrays (the loop reads unchecked).
+    """
+    if not pbf_jit.active():
+        return None
+    loop = _ring_loop()
+    if loop is None:
+        return None
+    x, y = np.ascontiguousarray(x, dtype=np.int64), np.ascontiguousarray(y, dtype=np.int64)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    candidate = np.ascontiguousarray(candidate, dtype=bool)
+    if (
+        x.size != y.size
+        or offsets.size < 1
+        or candidate.size != offsets.size - 1
+        or int(offsets[0]) < 0
+        or int(offsets[-1]) > x.size
+        or bool((offsets[1:] < offsets[:-1]).any())
+    ):
+        msg = "ways' offsets outside their nodes"
+        raise ValueError(msg)
+    status, lengths, lons, lats = loop(
+        x, y, offsets, candidate, (UNDEFINED, MAX_LON, MAX_LAT, _SWEEP), (NONE, AREA, COMPLEX)
+    )
+    starts = np.zeros(offsets.size, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    return Rings(status, starts, lons, lats)
 
 
 def _check_rings(
