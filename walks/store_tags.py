@@ -332,10 +332,11 @@ class BlockTags:
             for where in places.values():
                 same[where] = min(where)
             key = same[key]
-        order = np.lexsort((key, owner))
-        repeated = (owner[order][1:] == owner[order][:-1]) & (key[order][1:] == key[order][:-1])
+        # one number per (object, key), sorted: a pair given twice sits next to itself
+        width = np.int64(len(self.strings) + 1)
+        pairs = np.sort(owner * width + key)
         flags = np.zeros(len(self), dtype=bool)
-        flags[owner[order][1:][repeated]] = True
+        flags[pairs[1:][pairs[1:] == pairs[:-1]] // width] = True
         return flags
 
     def texts(self, chosen: Sequence[int]) -> list[str] | Packed:
