@@ -476,8 +476,13 @@ _COLUMNS = {
 }
 
 
-# each table holds one row per group of _GROUP rows (walks.store_groups), with an R-tree entry
-_SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + "".join(
+# each table holds one row per group of _GROUP rows (walks.store_groups), with an R-tree entry;
+# pages of 64 KiB hold several groups each (about 9 KB): a third fewer CPU-seconds writing the
+# region's store than 4 KiB pages, each group of which ran over three pages, and a smaller file
+# (277 MB against 287); opening an area costs the same (0.15 CPU-s for 2 km^2)
+_SCHEMA = (
+    "PRAGMA page_size=65536;\nCREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+) + "".join(
     f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
     f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
     for name in _COLUMNS
