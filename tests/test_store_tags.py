@@ -122,3 +122,20 @@ def test_more_combinations_than_one_number_holds() -> None:
     counts = [len({t.get(k) for t in map(dict, objects)}) for k in LANDCOVER_KEYS]
     assert np.prod(np.array(counts, dtype=float)) > 2.0**62  # beyond one number
     assert tags.ask(landcover_kind, LANDCOVER_KEYS) == [landcover_kind(dict(p)) for p in objects]
+
+
+@pytest.mark.parametrize("distinct", [3, 70])
+def test_answers_that_are_tuples_by_table_or_by_sort(distinct: int) -> None:
+    """Heights (tuples) come back whole, whether the combinations are numbered by a table
+    (few) or by a sort (70 values of four keys: more than the table takes)."""
+    rng = np.random.default_rng(distinct)
+    pool = [f"{rng.integers(1, 40)}.{k}" for k in range(distinct)] + ["3 m", "x"]
+    objects = []
+    for _ in range(300):
+        given = [(key, str(rng.choice(pool))) for key in HEIGHT_KEYS if rng.random() < 0.7]
+        objects.append([("building", "yes"), *given])
+    tags = _block(objects, rng, twice=False)
+    answers = tags.ask(building_height, HEIGHT_KEYS)
+    assert answers == [building_height(dict(p)) for p in objects]
+    assert all(isinstance(a, tuple) for a in answers)
+    assert len(set(answers)) > 2

@@ -259,11 +259,17 @@ class BlockTags:
         # each key's values numbered densely, then each combination as one number
         values = [self.value(key) for key in keys]
         numbered = [self._numbered(v) for v in values]
-        if math.prod(len(distinct) for distinct, _ in numbered) < 2**62:
+        combinations = math.prod(len(distinct) for distinct, _ in numbered)
+        if combinations < 2**62:
             code = np.zeros(len(self), dtype=np.int64)
             for distinct, dense in numbered:
                 code = code * len(distinct) + dense.ravel()
-            codes, inverse = np.unique(code, return_inverse=True)
+            if combinations <= max(4 * len(self), 2**16):  # numbered by a table, not a sort
+                present = np.zeros(combinations, dtype=bool)
+                present[code] = True
+                codes, inverse = np.flatnonzero(present), (np.cumsum(present) - 1)[code]
+            else:
+                codes, inverse = np.unique(code, return_inverse=True)
             digits = []
             for distinct, _ in reversed(numbered):
                 codes, digit = np.divmod(codes, len(distinct))
@@ -272,11 +278,11 @@ class BlockTags:
         else:  # too many to number: compared row by row
             combos, inverse = np.unique(np.column_stack(values), axis=0, return_inverse=True)
         strings = self.strings
-        answers = [
-            rule({k: strings[v] for k, v in zip(keys, row, strict=True) if v >= 0})
-            for row in combos.tolist()
-        ]
-        return [answers[i] for i in inverse.ravel().tolist()]
+        answers = np.empty(len(combos), dtype=object)  # filled one by one: tuples stay whole
+        for j, row in enumerate(combos.tolist()):
+            answers[j] = rule({k: strings[v] for k, v in zip(keys, row, strict=True) if v >= 0})
+        found: list[_T] = answers[inverse.ravel()].tolist()
+        return found
 
     def _numbered(self, values: _I64) -> tuple[_I64, _I64]:
         """
