@@ -933,3 +933,18 @@ def test_a_multipolygon_of_way_0_is_one_error_not_a_crash(form: str, tmp_path: P
     assert len(lines) == 3, done.stdout
     assert all("way member of id 0" in line and "remove the member" in line for line in lines)
     assert not list((tmp_path / "cache" / "stores").glob("*"))
+
+
+def test_the_small_files_varints_are_protocol_buffers() -> None:
+    """One value's varint (from the table of short ones or the loop) equals numpy's encoding."""
+    from walks.pbf_write import _varint, _varints
+
+    values = np.array(
+        [*range(300), 2**14 - 1, 2**14, 2**14 + 1, 2**21 - 1, 2**21, 2**35, 2**63 - 1],
+        dtype=np.int64,
+    )
+    joined, ends = _varints(values)
+    assert b"".join(_varint(int(v)) for v in values) == joined
+    assert ends.tolist() == np.cumsum([len(_varint(int(v))) for v in values]).tolist()
+    assert _varint(2**14 - 1) == b"\xff\x7f"
+    assert _varint(2**14) == b"\x80\x80\x01"

@@ -91,6 +91,13 @@ def _steps(values: _I64) -> _I64:
     return out
 
 
+#: Values of one or two varint bytes (field keys, most lengths and string indices), encoded once.
+_SHORT = 2**14
+_SHORT_VARINTS = [bytes([n]) for n in range(0x80)] + [
+    bytes([(n & 0x7F) | 0x80, n >> 7]) for n in range(0x80, _SHORT)
+]
+
+
 def _varint(n: int) -> bytes:
     """
     Encode one non-negative value as a varint.
@@ -105,6 +112,8 @@ def _varint(n: int) -> bytes:
     bytes
         Its varint.
     """
+    if n < _SHORT:
+        return _SHORT_VARINTS[n]
     out = bytearray()
     while n >= 0x80:  # noqa: PLR2004 - seven bits a byte
         out.append((n & 0x7F) | 0x80)
