@@ -1025,14 +1025,15 @@ def check_meta(data: bytes, groups: list[tuple[int, int]], strings: int) -> None
     Refuse a block whose objects' metadata osmium may refuse, with the compiled loops.
 
     The store keeps no version, changeset or user, but osmium reads them (as walks' file
-    readers do) and refuses a file where they are out of range. Checked here, stricter than
-    osmium: each ``Info`` of a way or relation a message of varints, version from -1 to
-    2**31 - 1, changeset from -1 to 2**32 - 2, user name in the string table; a
-    ``DenseInfo`` absent or each of its arrays packed, present once and of one value per
-    node, the versions, changesets and user names (both running sums) in those ranges; every
-    field key as osmium reads it. A way's node coordinates (``LocationsOnWays``), which only
-    osmium reads, must be whole varints. A file refused here is read by osmium alone, which
-    says whether it is corrupt.
+    readers do) and refuses a file where they are out of range. Checked here as osmium reads
+    each value (a version's low 32 bits from -1 on, a changeset from -1 to 2**32 - 2, a user
+    name in the string table), and stricter than osmium for the rest: each ``Info`` of a way
+    or relation a message of varints; a ``DenseInfo`` absent, or each of its arrays packed,
+    present once and of one value per node (the changesets and user names running sums), no
+    node hidden (``visible`` 0, for osmium a node without a location); every field key as
+    osmium reads it. A way's node coordinates (``LocationsOnWays``), which only osmium
+    reads, must be whole varints. A file refused here is read by osmium alone, which says
+    whether it is corrupt.
 
     Parameters
     ----------

@@ -34,8 +34,8 @@ _MAX_LENGTH = np.uint64(2**40)
 #: (osmium refuses a message holding one, or 0).
 _MAX_NUMBER, _FIRST_RESERVED, _LAST_RESERVED = 2**29, 19000, 19999
 
-#: The metadata osmium checks: the largest version, the changeset's end (``uint32`` max).
-_MAX_VERSION, _END_CHANGESET = 2**31 - 1, 2**32 - 1
+#: The end of the changesets osmium takes (``uint32`` max), and the low 32 bits of a varint.
+_END_CHANGESET, _LOW = 2**32 - 1, np.uint64(0xFFFFFFFF)
 
 
 @_jit
@@ -703,6 +703,25 @@ def _skip(raw: _U8, at: int, end: int, wire: int) -> int:
 
 
 @_jit
+def _int32(value: np.uint64) -> np.int64:
+    """
+    Read a varint as a 32-bit integer, as osmium does (its low 32 bits, two's complement).
+
+    Parameters
+    ----------
+    value
+        The varint.
+
+    Returns
+    -------
+    numpy.int64
+        The integer.
+    """
+    low = np.int64(value & _LOW)
+    return low - 2**32 if low >= 2**31 else low
+
+
+@_jit
 def _column(raw: _U8, start: int, end: int, nodes: int, number: int, strings: int) -> int:
     """
     Check one array of a ``DenseInfo``: one whole varint per node, in osmium's ranges.
@@ -716,8 +735,9 @@ def _column(raw: _U8, start: int, end: int, nodes: int, number: int, strings: in
     nodes
         How many nodes the ``DenseNodes`` holds.
     number
-        The array's field number: 1 versions, 3 changesets (zig-zag deltas), 5 user names
-        (zig-zag deltas of 32-bit string indices); the others are only read.
+        The array's field number: 1 versions (32 bits), 3 changesets (zig-zag deltas), 5
+        user names (zig-zag deltas of 32 bits: string indices), 6 visible (0: refused, as
+        osmium gives such a node no location); the others are only read.
     strings
         The size of the block's string table.
 
@@ -735,19 +755,19 @@ def _column(raw: _U8, start: int, end: int, nodes: int, number: int, strings: in
             return CUT
         count += 1
         if number == 1:
-            version = np.int64(value)
-            if version < -1 or version > _MAX_VERSION:
+            if _int32(value) < -1:
                 return META
         elif number == 3:  # noqa: PLR2004 - changesets
             total += np.int64(value >> np.uint64(1)) ^ -np.int64(value & np.uint64(1))
             if total < -1 or total >= _END_CHANGESET:
                 return META
         elif number == 5:  # noqa: PLR2004 - user names: sint32, as osmium reads them
-            if value > np.uint64(0xFFFFFFFF):
-                return META
-            total += np.int64(value >> np.uint64(1)) ^ -np.int64(value & np.uint64(1))
+            low = value & _LOW
+            total += np.int64(low >> np.uint64(1)) ^ -np.int64(low & np.uint64(1))
             if total < 0 or total >= strings:
                 return META
+        elif number == 6 and not value & _LOW:  # noqa: PLR2004 - a node osmium hides
+            return META
     return OK if count == nodes else META
 
 
@@ -852,11 +872,11 @@ def _info(raw: _U8, start: int, end: int, strings: int) -> int:  # noqa: PLR0911
             if not whole:
                 return PAST
             signed = np.int64(value)
-            if number == 1 and (signed < -1 or signed > _MAX_VERSION):
+            if number == 1 and _int32(value) < -1:
                 return META
             if number == 3 and (signed < -1 or signed >= _END_CHANGESET):  # noqa: PLR2004
                 return META
-            if number == 5 and value >= np.uint64(strings):  # noqa: PLR2004
+            if number == 5 and value & _LOW >= np.uint64(strings):  # noqa: PLR2004
                 return META
         else:
             at = _skip(raw, at, end, wire)
