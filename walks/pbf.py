@@ -6,7 +6,10 @@ packs nodes and ways as runs of protocol-buffer varints; here those runs are dec
 for a whole block at once. Only what the region store needs is read: node ids, coordinates and
 tags (``DenseNodes``), way ids, node references and tags. A file this reader does not handle (a
 compression other than zlib, plain non-dense nodes, an unknown required feature) raises
-``UnsupportedPbfError``, and the caller reads it with osmium instead.
+``UnsupportedPbfError``, and the caller reads it with osmium instead. So does anything
+osmium would refuse (a field key, a blob's type or size, zlib data that does not end; with
+the compiled loops, metadata out of range too: ``check_meta``): osmium's reading gives the
+verdict.
 
 Coordinates are kept as osmium keeps them, integers of 1e-7 degree (``lat / 1e7`` gives the
 same double as osmium's ``Location.lat``).

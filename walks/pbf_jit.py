@@ -7,6 +7,9 @@ without one Python object per row: varints, string tables, a group's ways or rel
 tags' text of a block's rows, gathering rows' bytes, packing groups. Here they are the same
 loops compiled by numba (``walks.pbf_loops``); each gives exactly what the numpy code gives,
 or the same refusal, and the tests hold them to it (stores come out byte for byte the same).
+One more loop has no numpy twin: ``meta`` checks the objects' metadata (versions,
+changesets, user names) as osmium reads it, so that an import with the loops need not have
+osmium decode the whole file first to refuse what it refuses (``walks.pbf.check_meta``).
 
 The loops are used only inside ``engaged`` (an import of a file large enough for numba's own
 start, about 0.8 CPU-s, to pay), and only when numba imports and compiles them
