@@ -181,6 +181,17 @@ STRICTER = {
 }
 
 
+#: Blobs of raw data osmium reads (the first raw data, the fields after it unread): so do
+#: the arrays.
+RAW = {
+    "raw data": _file(inside=_ld(1, _GOOD)),
+    "raw data after zlib data": _file(
+        inside=_sized(_block(way=_way(extra=b"\x00")), 9) + _ld(1, _GOOD)
+    ),
+    "raw data, then a size osmium does not read": _file(inside=_ld(1, _GOOD) + _vf(2, 0)),
+}
+
+
 def _files(tmp_path: Path, data: bytes) -> Path:
     """Write a hand-made file (a whole file, or a block put in one)."""
     path = tmp_path / "case.osm.pbf"
@@ -235,6 +246,36 @@ def test_a_file_only_osmium_reads_is_imported_by_it(
         assert (ALONE in debug_log.text) is (setting == "1")
     assert stores[0] == stores[1]
     assert stores[0]["ways"]
+
+
+@pytest.mark.parametrize("name", sorted(RAW))
+def test_raw_data_is_read_as_osmium_reads_it(
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    debug_log: pytest.LogCaptureFixture,
+) -> None:
+    extract = _files(tmp_path, RAW[name])
+    assert [w.osm_id for w in read_extract(extract).ways] == [10]
+    stores = []
+    for setting in ("1", "0"):
+        monkeypatch.setenv("WALKS_JIT", setting)
+        debug_log.clear()
+        import_extract(extract, tmp_path / setting)
+        stores.append(_rows(store_path(extract, tmp_path / setting)))
+        assert ALONE not in debug_log.text
+    assert stores[0] == stores[1]
+    assert stores[0]["ways"]
+
+
+def test_a_nul_tag_in_raw_data_after_zlib_data_is_found(tmp_path: Path) -> None:
+    """osmium reads the raw data: the tags checked before it reads are those (a NUL in one
+    shifts osmium's text: it gave another error, or could crash)."""
+    nul = _block(strings=[b"", b"highway", b"foot\0way", b"alice"])
+    extract = _files(tmp_path, _file(inside=_sized(_GOOD, len(_GOOD)) + _ld(1, nul)))
+    for read in (read_extract, lambda path: import_extract(path, tmp_path / "cache")):
+        with pytest.raises(DataError, match="NUL"):
+            read(extract)
 
 
 def test_a_good_hand_made_file_is_read_by_the_arrays(

@@ -895,14 +895,15 @@ def _inflate(blob: bytes) -> bytes:
         For another compression, data that does not inflate or not to the size it says.
     """
     raw_size, data, packed = _blob_fields(blob)
-    if packed is not None:
-        if not 0 < raw_size <= _MAX_BLOB:
-            msg = f"a blob of {raw_size} bytes inflated"
-            raise UnsupportedPbfError(msg)
-        method, compressed = packed
-        data = method(compressed, raw_size)
-    if data is None or (raw_size >= 0 and len(data) != raw_size):
-        msg = "a blob without data, or of another size than it says"
+    if data is not None:  # raw data: osmium reads it whatever the size said before
+        return data
+    if packed is None or not 0 < raw_size <= _MAX_BLOB:
+        msg = f"a blob without data, or said to inflate to {raw_size} bytes"
+        raise UnsupportedPbfError(msg)
+    method, compressed = packed
+    data = method(compressed, raw_size)
+    if len(data) != raw_size:
+        msg = "a blob of another size than it says"
         raise UnsupportedPbfError(msg)
     return data
 
@@ -922,22 +923,23 @@ def _blob_fields(
     -------
     tuple
         The size it says its data has (-1: none said), its raw data (or None), and its
-        compressed data with the function to decompress it (or None).
+        compressed data with the function to decompress it (or None). As osmium reads a
+        blob: its raw data as soon as found (the fields after it unread), else its last
+        compressed data.
 
     Raises
     ------
     UnsupportedPbfError
-        For a compression osmium does not read, a size osmium refuses, data given twice.
+        For a compression osmium does not read, or a size osmium refuses.
     """
-    raw_size, data = -1, None
+    raw_size = -1
     packed: tuple[Callable[[bytes, int], bytes], bytes] | None = None
-    stored = 0
     for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2, _LZ4: 2}):
         if number == 1:
-            data = blob[a:b]
-        elif number == 2:  # noqa: PLR2004 - raw_size
+            return raw_size, blob[a:b], None
+        if number == 2:  # noqa: PLR2004 - raw_size
             raw_size = a
-            if not 0 < raw_size <= _MAX_BLOB:  # osmium refuses it wherever it is
+            if not 0 < raw_size <= _MAX_BLOB:  # osmium refuses it
                 msg = f"a blob said to inflate to {raw_size} bytes"
                 raise UnsupportedPbfError(msg)
         elif number == 3:  # noqa: PLR2004 - zlib
@@ -947,11 +949,7 @@ def _blob_fields(
         elif number > 3:  # noqa: PLR2004 - lzma, bzip2, zstd: osmium refuses them
             msg = "a blob compressed other than with zlib or lz4"
             raise UnsupportedPbfError(msg)
-        stored += number in (1, 3, _LZ4)
-    if stored > 1:  # osmium takes the first raw data, or the last compressed
-        msg = "a blob holding its data twice"
-        raise UnsupportedPbfError(msg)
-    return raw_size, data, packed
+    return raw_size, None, packed
 
 
 def _check_header(data: bytes) -> None:
@@ -1812,21 +1810,12 @@ def _table_has_nul(blob: bytes) -> bool:
     UnsupportedPbfError
         For a blob this reader does not inflate.
     """
-    packed = None
-    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2, _LZ4: 2}):
-        if number == 3:  # noqa: PLR2004 - zlib
-            packed = blob[a:b]
-        elif number == _LZ4:
-            packed = None  # lz4 has no partial decompression: read whole, as raw data
-            break
-        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, zstd
-            msg = "a blob compressed other than with zlib or lz4"
-            raise UnsupportedPbfError(msg)
-    if packed is None:
-        return True  # raw or lz4: read whole
+    _, raw, packed = _blob_fields(blob)
+    if raw is not None or packed is None or packed[0] is not _zlib:
+        return True  # raw or lz4 (no partial decompression): read whole
     inflater = zlib.decompressobj()
     try:
-        data = inflater.decompress(packed, 11)  # the table's key and length
+        data = inflater.decompress(packed[1], 11)  # the table's key and length
         if len(data) < 2 or data[0] != 0x0A:  # noqa: PLR2004 - field 1, length-delimited
             return True
         length, at = _varint(data, 1)
