@@ -55,3 +55,18 @@ def pbf_file(
 
     header = field(4, b"OsmSchema-V0.6") + field(4, b"DenseNodes")
     return blob(b"OSMHeader", header) + blob(b"OSMData", block, raw_size, packed)
+
+
+def blob(kind: bytes, inside: bytes) -> bytes:
+    """A blob as stored: its header (type and size), then ``inside``, the Blob message."""
+    head = field(1, kind) + number(3, len(inside))
+    return struct.pack(">I", len(head)) + head + inside
+
+
+def zlib_data(data: bytes) -> bytes:
+    """A Blob message of zlib data, its size said."""
+    return number(2, len(data)) + field(3, zlib.compress(data))
+
+
+#: A file's start: a header block requiring what walks and osmium read.
+HEADER = blob(b"OSMHeader", zlib_data(field(4, b"OsmSchema-V0.6") + field(4, b"DenseNodes")))

@@ -6,7 +6,10 @@ packs nodes and ways as runs of protocol-buffer varints; here those runs are dec
 for a whole block at once. Only what the region store needs is read: node ids, coordinates and
 tags (``DenseNodes``), way ids, node references and tags. A file this reader does not handle (a
 compression other than zlib, plain non-dense nodes, an unknown required feature) raises
-``UnsupportedPbfError``, and the caller reads it with osmium instead.
+``UnsupportedPbfError``, and the caller reads it with osmium instead. So does anything
+osmium would refuse (a field key, a blob's type or size, zlib data that does not end; with
+the compiled loops, metadata out of range too: ``check_meta``): osmium's reading gives the
+verdict.
 
 Coordinates are kept as osmium keeps them, integers of 1e-7 degree (``lat / 1e7`` gives the
 same double as osmium's ``Location.lat``).
@@ -41,6 +44,13 @@ _MAX_HEADER, _MAX_BLOB = 64 * 1024, 32 * 1024 * 1024
 
 #: osmium's coordinate unit is 1e-7 degree; PBF's is 1e-9 degree times the granularity.
 _TO_OSMIUM = 100
+
+#: The longest string osmium takes from a string table (bytes).
+MAX_STRING = 1024
+
+#: Field numbers protocol buffers reserve (osmium refuses a message holding one), and the
+#: first a field key of 32 bits cannot hold (osmium reads keys as 32 bits).
+_RESERVED, _MAX_NUMBER = range(19000, 20000), 2**29
 
 
 class UnsupportedPbfError(Exception):
@@ -280,6 +290,8 @@ def _fields(
         The bytes holding the message.
     start, end
         Where the message lies.
+    wires
+        The wire type some field numbers must have.
 
     Yields
     ------
@@ -290,13 +302,18 @@ def _fields(
     Raises
     ------
     UnsupportedPbfError
-        For a wire type other than varint and length-delimited, or a field past the end.
+        For a field number osmium refuses (0, reserved, beyond 32 bits), a wire type other
+        than varint, length-delimited and fixed, a field past the end, or a field of another
+        wire type than ``wires`` says.
     """
     stop = len(data) if end is None else end
     at = start
     while at < stop:
         key, at = _varint(data, at)
         number, wire = key >> 3, key & 7
+        if not 0 < number < _MAX_NUMBER or number in _RESERVED:
+            msg = f"a field number {number}"
+            raise UnsupportedPbfError(msg)
         if wires is not None and wires.get(number, wire) != wire:
             msg = f"field {number} of wire type {wire}"
             raise UnsupportedPbfError(msg)
@@ -310,10 +327,11 @@ def _fields(
                 raise UnsupportedPbfError(msg)
             yield number, at, at + length
             at += length
-        elif wire == 5:  # noqa: PLR2004 - fixed 32 bits
-            at += 4
-        elif wire == 1:
-            at += 8
+        elif wire in (1, 5):  # fixed 64 or 32 bits
+            at += 8 if wire == 1 else 4
+            if at > stop:
+                msg = "a fixed field runs past its message"
+                raise UnsupportedPbfError(msg)
         else:
             msg = f"wire type {wire}"
             raise UnsupportedPbfError(msg)
@@ -426,29 +444,11 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
     Raises
     ------
     UnsupportedPbfError
-        For a field other than a string, or text that is not UTF-8 (osmium's reading decides
-        what becomes of such a file).
+        For a field other than a string, a string longer than osmium takes, or text that is
+        not UTF-8 (osmium's reading decides what becomes of such a file).
     """
     if pbf_jit.active():
-        joined, starts, ends, status = pbf_jit.strings(data, start, end)
-        if status not in (pbf_jit.OK, pbf_jit.DOUBLED):
-            msg = (
-                "a string table holding something else"
-                if status == pbf_jit.OTHER
-                else "a string runs past its table"
-            )
-            raise UnsupportedPbfError(msg)
-        raw = joined.tobytes()
-        try:
-            if status == pbf_jit.OK:  # no NUL in a string: split the text at the NULs
-                texts = raw.decode().split("\0") if len(starts) else []
-            else:
-                texts = [raw[a:b].decode() for a, b in zip(starts.tolist(), ends.tolist(),
-                                                             strict=True)]  # fmt: skip
-        except UnicodeDecodeError as err:
-            msg = "a string that is not UTF-8"
-            raise UnsupportedPbfError(msg) from err
-        return StringTable(texts, (joined, starts, ends))
+        return _strings_compiled(data, start, end)
     spans: list[tuple[int, int]] = []
     at = start
     while at < end:
@@ -460,6 +460,9 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
             at += 2
         else:
             length, at = _varint(data, at + 1)
+            if length > MAX_STRING:  # osmium refuses the block
+                msg = f"a string longer than {MAX_STRING} bytes"
+                raise UnsupportedPbfError(msg)
         spans.append((at, at + length))
         at += length
     if at != end:
@@ -471,6 +474,47 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
         msg = "a string that is not UTF-8"
         raise UnsupportedPbfError(msg) from err
     return texts
+
+
+def _strings_compiled(data: bytes, start: int, end: int) -> StringTable:
+    """
+    Read a block's string table as ``_strings`` does, with a compiled loop.
+
+    Parameters
+    ----------
+    data
+        The block.
+    start, end
+        Where the table lies.
+
+    Returns
+    -------
+    StringTable
+        The strings, and their UTF-8 bytes for the compiled loops.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        What ``_strings`` refuses.
+    """
+    joined, starts, ends, status = pbf_jit.strings(data, start, end, MAX_STRING)
+    if status not in (pbf_jit.OK, pbf_jit.DOUBLED):
+        msg = {
+            pbf_jit.OTHER: "a string table holding something else",
+            pbf_jit.LONG: f"a string longer than {MAX_STRING} bytes",
+        }.get(status, "a string runs past its table")
+        raise UnsupportedPbfError(msg)
+    raw = joined.tobytes()
+    try:
+        if status == pbf_jit.OK:  # no NUL in a string: split the text at the NULs
+            texts = raw.decode().split("\0") if len(starts) else []
+        else:
+            pairs = zip(starts.tolist(), ends.tolist(), strict=True)
+            texts = [raw[a:b].decode() for a, b in pairs]
+    except UnicodeDecodeError as err:
+        msg = "a string that is not UTF-8"
+        raise UnsupportedPbfError(msg) from err
+    return StringTable(texts, (joined, starts, ends))
 
 
 def _scaled(raw: Array, granularity: int, offset: int) -> np.ndarray[Any, np.dtype[np.int32]]:
@@ -579,11 +623,14 @@ def blocks(
                 _check_header(data)
                 first = False
                 continue
-            if kind != "OSMData":
-                continue
+            if kind != "OSMData":  # (osmium refuses most others, and reads some as data)
+                msg = f"a blob of type {kind!r}"
+                raise UnsupportedPbfError(msg)
             # the last blob before the relations' may hold some: ``relations`` read them
             last = end is not None and f.tell() == end
-            for block in _primitive_block(data, dates=dates, relations=end is not None):
+            for block in _primitive_block(
+                data, dates=dates, relations=end is not None, meta=pbf_jit.active()
+            ):
                 if not isinstance(block, RelationBlock):
                     yield block
                 elif not last:
@@ -640,13 +687,13 @@ def relations(
         if f.tell() != path.stat().st_size or (spans and spans[0][1] != "OSMHeader"):
             msg = "a blob is truncated, or the file does not start with a header block"
             raise UnsupportedPbfError(msg)
-        for at, kind in reversed(spans[1:]):
-            if kind != "OSMData":  # another kind of blob: skipped, as ``blocks`` skips it
-                start = at
-                continue
+        if any(kind != "OSMData" for _, kind in spans[1:]):
+            msg = "a blob of another type than OSMData after the header"
+            raise UnsupportedPbfError(msg)
+        for at, _ in reversed(spans[1:]):
             f.seek(at)
             _, data = _next_blob(f)
-            read = list(_primitive_block(data, dates=dates, relations=True))
+            read = list(_primitive_block(data, dates=dates, relations=True, meta=pbf_jit.active()))
             kinds = [isinstance(block, RelationBlock) for block in read]
             if True in kinds and not all(kinds[kinds.index(True) :]):
                 # nodes or ways after relations in one blob: osmium meets the relations first
@@ -783,13 +830,18 @@ def _zlib(packed: bytes, raw_size: int) -> bytes:
     Raises
     ------
     UnsupportedPbfError
-        For data that does not inflate.
+        For data that does not inflate, or whose stream does not end by ``raw_size`` bytes.
     """
+    inflater = zlib.decompressobj()
     try:
-        return zlib.decompressobj().decompress(packed, raw_size + 1)
+        data = inflater.decompress(packed, raw_size + 1)
     except zlib.error as err:
         msg = f"a blob does not inflate ({err})"
         raise UnsupportedPbfError(msg) from err
+    if not inflater.eof:  # cut short (no end, no checksum), or longer than it says
+        msg = "a blob's zlib data does not end where it says"
+        raise UnsupportedPbfError(msg)
+    return data
 
 
 def _lz4(packed: bytes, raw_size: int) -> bytes:
@@ -842,13 +894,54 @@ def _inflate(blob: bytes) -> bytes:
     UnsupportedPbfError
         For another compression, data that does not inflate or not to the size it says.
     """
-    raw_size, data = -1, None
+    raw_size, data, packed = _blob_fields(blob)
+    if data is not None:  # raw data: osmium reads it whatever the size said before
+        return data
+    if packed is None or not 0 < raw_size <= _MAX_BLOB:
+        msg = f"a blob without data, or said to inflate to {raw_size} bytes"
+        raise UnsupportedPbfError(msg)
+    method, compressed = packed
+    data = method(compressed, raw_size)
+    if len(data) != raw_size:
+        msg = "a blob of another size than it says"
+        raise UnsupportedPbfError(msg)
+    return data
+
+
+def _blob_fields(
+    blob: bytes,
+) -> tuple[int, bytes | None, tuple[Callable[[bytes, int], bytes], bytes] | None]:
+    """
+    Read a blob's fields.
+
+    Parameters
+    ----------
+    blob
+        The blob message.
+
+    Returns
+    -------
+    tuple
+        The size it says its data has (-1: none said), its raw data (or None), and its
+        compressed data with the function to decompress it (or None). As osmium reads a
+        blob: its raw data as soon as found (the fields after it unread), else its last
+        compressed data.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a compression osmium does not read, or a size osmium refuses.
+    """
+    raw_size = -1
     packed: tuple[Callable[[bytes, int], bytes], bytes] | None = None
     for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2, _LZ4: 2}):
         if number == 1:
-            data = blob[a:b]
-        elif number == 2:  # noqa: PLR2004 - raw_size
+            return raw_size, blob[a:b], None
+        if number == 2:  # noqa: PLR2004 - raw_size
             raw_size = a
+            if not 0 < raw_size <= _MAX_BLOB:  # osmium refuses it
+                msg = f"a blob said to inflate to {raw_size} bytes"
+                raise UnsupportedPbfError(msg)
         elif number == 3:  # noqa: PLR2004 - zlib
             packed = (_zlib, blob[a:b])
         elif number == _LZ4:
@@ -856,16 +949,7 @@ def _inflate(blob: bytes) -> bytes:
         elif number > 3:  # noqa: PLR2004 - lzma, bzip2, zstd: osmium refuses them
             msg = "a blob compressed other than with zlib or lz4"
             raise UnsupportedPbfError(msg)
-    if packed is not None:
-        if not 0 <= raw_size <= _MAX_BLOB:
-            msg = f"a blob of {raw_size} bytes inflated"
-            raise UnsupportedPbfError(msg)
-        method, compressed = packed
-        data = method(compressed, raw_size)
-    if data is None or (raw_size >= 0 and len(data) != raw_size):
-        msg = "a blob without data, or of another size than it says"
-        raise UnsupportedPbfError(msg)
-    return data
+    return raw_size, None, packed
 
 
 def _check_header(data: bytes) -> None:
@@ -891,7 +975,7 @@ def _check_header(data: bytes) -> None:
 
 
 def _primitive_block(
-    data: bytes, *, dates: bool, relations: bool = False
+    data: bytes, *, dates: bool, relations: bool = False, meta: bool = False
 ) -> Iterator[NodeBlock | WayBlock | RelationBlock]:
     """
     Decode one primitive block's dense nodes and ways, and its relations when asked.
@@ -904,6 +988,8 @@ def _primitive_block(
         Read the objects' timestamps too.
     relations
         Read the relations too (else skipped).
+    meta
+        Check the objects' metadata as osmium reads it, first (``check_meta``).
 
     Yields
     ------
@@ -913,9 +999,11 @@ def _primitive_block(
     Raises
     ------
     UnsupportedPbfError
-        For plain (non-dense) nodes or malformed data.
+        For plain (non-dense) nodes or malformed data, or metadata osmium may refuse.
     """
     strings, groups, granularity, offsets, date_granularity = _block_fields(data)
+    if meta:
+        check_meta(data, groups, len(strings))
     stamps = date_granularity if dates else None
     for start, end in groups:
         for number, a, b in _fields(data, start, end, {1: 2, 2: 2, 3: 2, 4: 2}):
@@ -931,6 +1019,44 @@ def _primitive_block(
                 yield _relations(data, start, end, strings, stamps)
                 break
             # changesets (5) are skipped, as osmium skips them
+
+
+def check_meta(data: bytes, groups: list[tuple[int, int]], strings: int) -> None:
+    """
+    Refuse a block whose objects' metadata osmium may refuse, with the compiled loops.
+
+    The store keeps no version, changeset or user, but osmium reads them (as walks' file
+    readers do) and refuses a file where they are out of range. Checked here as osmium reads
+    each value (a version's low 32 bits from -1 on, a changeset from -1 to 2**32 - 2, a user
+    name in the string table), and stricter than osmium for the rest: each ``Info`` of a way
+    or relation a message of varints; a ``DenseInfo`` absent, or each of its arrays packed,
+    present once and of one value per node (the changesets and user names running sums), no
+    node hidden (``visible`` 0, for osmium a node without a location); every field key as
+    osmium reads it. A way's node coordinates (``LocationsOnWays``), which only osmium
+    reads, must be whole varints. A file refused here is read by osmium alone, which says
+    whether it is corrupt.
+
+    Parameters
+    ----------
+    data
+        The block.
+    groups
+        Where each of its primitive groups lies.
+    strings
+        The size of its string table.
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When a check fails.
+    """
+    status = pbf_jit.meta(data, groups, strings)
+    if status:
+        msg = {
+            pbf_jit.META: "metadata out of range, or not one value per node",
+            pbf_jit.CUT: "a packed run ends inside a varint",
+        }.get(status, "a malformed field in an object or its metadata")
+        raise UnsupportedPbfError(msg)
 
 
 def _block_fields(
@@ -949,13 +1075,23 @@ def _block_fields(
     tuple
         The string table, where each group lies, the granularity, the (lat, lon) offsets and
         the date granularity (milliseconds).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        For a malformed field, two string tables, a granularity osmium would not keep.
     """
     strings: list[str] = []
     groups: list[tuple[int, int]] = []
     granularity, lat_offset, lon_offset, date_granularity = 100, 0, 0, 1000
     signed = 1 << 63  # int64 fields are varints of their two's complement
-    for number, a, b in _fields(data, wires={1: 2, 2: 2, 17: 0, 19: 0, 20: 0}):
+    tables = 0
+    for number, a, b in _fields(data, wires={1: 2, 2: 2, 17: 0, 18: 0, 19: 0, 20: 0}):
         if number == 1:
+            tables += 1
+            if tables > 1:  # osmium refuses the block
+                msg = "a block of two string tables"
+                raise UnsupportedPbfError(msg)
             strings = _strings(data, a, b)
         elif number == 2:  # noqa: PLR2004 - primitivegroup
             groups.append((a, b))
@@ -1480,10 +1616,13 @@ def _wrong_wire(
     Returns
     -------
     bool
-        True for a wire type other than varint and length-delimited, or a field read of the
-        other one (an unpacked run, which protobuf allows: osmium's to read).
+        True for a wire type other than varint and length-delimited, a field read of the
+        other one (an unpacked run, which protobuf allows: osmium's to read), or a field
+        number osmium refuses (0, reserved, beyond 32 bits).
     """
     wrong = (wire != 0) & (wire != 2)  # noqa: PLR2004
+    wrong |= (number <= 0) | (number >= _MAX_NUMBER)
+    wrong |= (number >= _RESERVED.start) & (number < _RESERVED.stop)
     for field in scalars:
         wrong |= (number == field) & (wire != 0)
     for field in runs:
@@ -1671,21 +1810,12 @@ def _table_has_nul(blob: bytes) -> bool:
     UnsupportedPbfError
         For a blob this reader does not inflate.
     """
-    packed = None
-    for number, a, b in _fields(blob, wires={1: 2, 2: 0, 3: 2, _LZ4: 2}):
-        if number == 3:  # noqa: PLR2004 - zlib
-            packed = blob[a:b]
-        elif number == _LZ4:
-            packed = None  # lz4 has no partial decompression: read whole, as raw data
-            break
-        elif number > 3:  # noqa: PLR2004 - lzma, bzip2, zstd
-            msg = "a blob compressed other than with zlib or lz4"
-            raise UnsupportedPbfError(msg)
-    if packed is None:
-        return True  # raw or lz4: read whole
+    _, raw, packed = _blob_fields(blob)
+    if raw is not None or packed is None or packed[0] is not _zlib:
+        return True  # raw or lz4 (no partial decompression): read whole
     inflater = zlib.decompressobj()
     try:
-        data = inflater.decompress(packed, 11)  # the table's key and length
+        data = inflater.decompress(packed[1], 11)  # the table's key and length
         if len(data) < 2 or data[0] != 0x0A:  # noqa: PLR2004 - field 1, length-delimited
             return True
         length, at = _varint(data, 1)

@@ -7,6 +7,9 @@ without one Python object per row: varints, string tables, a group's ways or rel
 tags' text of a block's rows, gathering rows' bytes, packing groups. Here they are the same
 loops compiled by numba (``walks.pbf_loops``); each gives exactly what the numpy code gives,
 or the same refusal, and the tests hold them to it (stores come out byte for byte the same).
+One more loop has no numpy twin: ``meta`` checks the objects' metadata (versions,
+changesets, user names) as osmium reads it, so that an import with the loops need not have
+osmium decode the whole file first to refuse what it refuses (``walks.pbf.check_meta``).
 
 The loops are used only inside ``engaged`` (an import of a file large enough for numba's own
 start, about 0.8 CPU-s, to pay), and only when numba imports and compiles them
@@ -43,8 +46,8 @@ _I64 = np.ndarray[Any, np.dtype[np.int64]]
 #: 0.8 CPU-s once they are in its cache; on a 16 MiB file the loops save about that).
 MIN_BYTES = 16 * 2**20
 
-#: Statuses the loops give (0: fine).
-OK, CUT, LONG, OTHER, PAST, DOUBLED = 0, 1, 2, 3, 4, 5
+#: Statuses the loops give (0: fine; ``META``: metadata osmium may refuse, ``meta``).
+OK, CUT, LONG, OTHER, PAST, DOUBLED, META = 0, 1, 2, 3, 4, 5, 6
 
 #: How ``group`` reads a length-delimited field: packed varints, packed zig-zag deltas (from 0
 #: in each message), or a message of its own (an ``Info``: only its timestamp is read).
@@ -111,11 +114,12 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     """
     block = np.frombuffer(bytes([0x0A, 1, 0x61, 0x1A, 0]), dtype=np.uint8)  # read-only, as a file's
     loops.varints(block[:0])
-    table, starts, ends, _ = loops.strings(block, 0, 3)
+    table, starts, ends, _ = loops.strings(block, 0, 3, 1024)
     begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
     numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
     kinds = np.array([PLAIN, PLAIN, MESSAGE, DELTA], dtype=np.int64)
     loops.group(block, np.array([3, 5], dtype=np.int64), begins, stops, numbers, kinds, 64, 2)
+    loops.meta(block, begins, stops, 1)
     one = np.zeros(1, dtype=np.int64)
     loops.tag_texts(table, starts, ends, one, one, one, one + 1)
     out = np.empty(1, dtype=np.uint8)
@@ -224,7 +228,7 @@ def messages(data: bytes, start: int, end: int, tag: int) -> tuple[_I64, _I64, i
     return starts, stops, int(status)
 
 
-def strings(data: bytes, start: int, end: int) -> tuple[_U8, _I64, _I64, int]:
+def strings(data: bytes, start: int, end: int, longest: int) -> tuple[_U8, _I64, _I64, int]:
     """
     Take a string table's strings out of their fields, joined by NUL bytes.
 
@@ -234,20 +238,51 @@ def strings(data: bytes, start: int, end: int) -> tuple[_U8, _I64, _I64, int]:
         The block.
     start, end
         Where the table lies.
+    longest
+        The most bytes a string may hold.
 
     Returns
     -------
     tuple
         The joined strings, each one's first byte and end in them, and a status: ``OK``,
         ``DOUBLED`` (a string holds a NUL: the joined text cannot be split at NULs),
-        ``OTHER`` (a field that is not a string) or ``PAST`` (a string runs past the table).
+        ``OTHER`` (a field that is not a string), ``LONG`` (a string longer than
+        ``longest``) or ``PAST`` (a string runs past the table).
     """
     raw = np.frombuffer(data, dtype=np.uint8)
     if not 0 <= start <= end <= raw.size:
         empty = np.zeros(0, dtype=np.int64)
         return np.zeros(0, dtype=np.uint8), empty, empty, PAST
-    joined, starts, ends, status = _loops().strings(raw, start, end)
+    joined, starts, ends, status = _loops().strings(raw, start, end, longest)
     return joined, starts, ends, int(status)
+
+
+def meta(data: bytes, groups: list[tuple[int, int]], strings: int) -> int:
+    """
+    Check the metadata of a block's objects as osmium reads it (``walks.pbf.check_meta``).
+
+    Parameters
+    ----------
+    data
+        The block.
+    groups
+        Where each of its primitive groups lies.
+    strings
+        The size of its string table.
+
+    Returns
+    -------
+    int
+        ``OK``, or ``META``, ``OTHER``, ``PAST`` or ``CUT`` for a block osmium may refuse.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    spans = np.array(groups, dtype=np.int64).reshape(-1, 2)
+    starts, ends = spans[:, 0].copy(), spans[:, 1].copy()
+    if starts.size and not (
+        int(starts.min()) >= 0 and int(ends.max()) <= raw.size and bool((starts <= ends).all())
+    ):
+        return PAST
+    return int(_loops().meta(raw, starts, ends, strings))
 
 
 def tag_texts(

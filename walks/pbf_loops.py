@@ -19,7 +19,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from walks.pbf_jit import CUT, DELTA, DOUBLED, LONG, MESSAGE, OK, OTHER, PAST
+from walks.pbf_jit import CUT, DELTA, DOUBLED, LONG, MESSAGE, META, OK, OTHER, PAST
 
 _U8 = np.ndarray[Any, np.dtype[np.uint8]]
 _U64 = np.ndarray[Any, np.dtype[np.uint64]]
@@ -29,6 +29,13 @@ _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
 #: Past any block (a blob inflates to 32 MiB at most): also keeps sums of offsets in int64.
 _MAX_LENGTH = np.uint64(2**40)
+
+#: The first field number a 32-bit key cannot hold, and the numbers protocol buffers reserve
+#: (osmium refuses a message holding one, or 0).
+_MAX_NUMBER, _FIRST_RESERVED, _LAST_RESERVED = 2**29, 19000, 19999
+
+#: The end of the changesets osmium takes (``uint32`` max), and the low 32 bits of a varint.
+_END_CHANGESET, _LOW = 2**32 - 1, np.uint64(0xFFFFFFFF)
 
 
 @_jit
@@ -162,7 +169,7 @@ def messages(raw: _U8, start: int, end: int, tag: int) -> tuple[_I64, _I64, int]
 
 
 @_jit
-def strings(raw: _U8, start: int, end: int) -> tuple[_U8, _I64, _I64, int]:
+def strings(raw: _U8, start: int, end: int, longest: int) -> tuple[_U8, _I64, _I64, int]:
     """
     Take a string table's strings out of their fields, joined by NUL bytes.
 
@@ -172,13 +179,15 @@ def strings(raw: _U8, start: int, end: int) -> tuple[_U8, _I64, _I64, int]:
         The block.
     start, end
         Where the table lies.
+    longest
+        The most bytes a string may hold.
 
     Returns
     -------
     tuple
         The joined strings, each one's first byte and end in them, and ``OK``, ``DOUBLED`` (a
-        string holds a NUL), ``OTHER`` (a field that is not a string) or ``PAST`` (a string
-        runs past the table).
+        string holds a NUL), ``OTHER`` (a field that is not a string), ``LONG`` (a string
+        longer than ``longest``) or ``PAST`` (a string runs past the table).
     """
     out = np.empty(max(end - start, 0) + 1, dtype=np.uint8)
     bounds = np.empty((max(end - start, 0) // 2 + 1, 2), dtype=np.int64)  # two bytes each
@@ -192,6 +201,8 @@ def strings(raw: _U8, start: int, end: int) -> tuple[_U8, _I64, _I64, int]:
         length, at = _length(raw, at + 1, end)
         if length < 0 or at + length > end:
             return out[:0], bounds[:0, 0], bounds[:0, 1], PAST
+        if length > longest:
+            return out[:0], bounds[:0, 0], bounds[:0, 1], LONG
         if count:
             out[size] = 0
             size += 1
@@ -296,6 +307,24 @@ def tag_texts(  # noqa: C901 - one loop over the rows, kept together
 
 
 @_jit
+def _refused(number: np.int64) -> bool:
+    """
+    Say whether osmium refuses a field number (0, reserved, beyond a 32-bit key).
+
+    Parameters
+    ----------
+    number
+        The field number.
+
+    Returns
+    -------
+    bool
+        True when it does.
+    """
+    return number <= 0 or number >= _MAX_NUMBER or _FIRST_RESERVED <= number <= _LAST_RESERVED
+
+
+@_jit
 def _fields_of(  # noqa: C901, PLR0911, PLR0912 - each way a field can be wrong
     raw: _U8, at: int, end: int, scalar: int, runs: _I64, max_fields: int, out: _I64
 ) -> int:
@@ -321,7 +350,8 @@ def _fields_of(  # noqa: C901, PLR0911, PLR0912 - each way a field can be wrong
     -------
     int
         ``OK``, ``OTHER`` (a wire type other than varint or length-delimited, a known field
-        of the other one, too many fields) or ``PAST`` (a field runs past the message).
+        of the other one, a field number osmium refuses, too many fields) or ``PAST`` (a
+        field runs past the message).
     """
     out[:] = 0
     fields = 0
@@ -336,6 +366,8 @@ def _fields_of(  # noqa: C901, PLR0911, PLR0912 - each way a field can be wrong
             return PAST
         number = np.int64(key >> np.uint64(3))
         wire = np.int64(key & np.uint64(7))
+        if _refused(number):
+            return OTHER
         fields += 1
         if fields > max_fields:
             return OTHER
@@ -612,3 +644,337 @@ def pack(
                 at += hi - lo
     bounds[groups] = at
     return out, bounds
+
+
+@_jit
+def _key(raw: _U8, at: int, end: int) -> tuple[int, int, int]:
+    """
+    Read a field's key as osmium reads it.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    at, end
+        Where the key starts, and the end of its message.
+
+    Returns
+    -------
+    tuple
+        The field number, the wire type and the byte after the key (-1: a key osmium
+        refuses, or cut short).
+    """
+    key, at, whole = _varint(raw, at, end)
+    number = np.int64(key >> np.uint64(3))
+    if not whole or _refused(number):
+        return 0, 0, -1
+    return number, np.int64(key & np.uint64(7)), at
+
+
+@_jit
+def _skip(raw: _U8, at: int, end: int, wire: int) -> int:
+    """
+    Step over a field's value.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    at, end
+        Where the value starts, and the end of its message.
+    wire
+        Its wire type.
+
+    Returns
+    -------
+    int
+        The byte after it (-1: an unknown wire type, or a value past the message).
+    """
+    if wire == 0:
+        _, at, whole = _varint(raw, at, end)
+        return at if whole else -1
+    if wire == 1 or wire == 5:  # noqa: PLR1714, PLR2004 - fixed 64 or 32 bits (numba: no `in`)
+        at += 8 if wire == 1 else 4
+        return at if at <= end else -1
+    if wire == 2:  # noqa: PLR2004
+        length, at = _length(raw, at, end)
+        return at + length if 0 <= length <= end - at else -1
+    return -1
+
+
+@_jit
+def _int32(value: np.uint64) -> np.int64:
+    """
+    Read a varint as a 32-bit integer, as osmium does (its low 32 bits, two's complement).
+
+    Parameters
+    ----------
+    value
+        The varint.
+
+    Returns
+    -------
+    numpy.int64
+        The integer.
+    """
+    low = np.int64(value & _LOW)
+    return low - 2**32 if low >= 2**31 else low
+
+
+@_jit
+def _column(raw: _U8, start: int, end: int, nodes: int, number: int, strings: int) -> int:
+    """
+    Check one array of a ``DenseInfo``: one whole varint per node, in osmium's ranges.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the array lies.
+    nodes
+        How many nodes the ``DenseNodes`` holds.
+    number
+        The array's field number: 1 versions (32 bits), 3 changesets (zig-zag deltas), 5
+        user names (zig-zag deltas of 32 bits: string indices), 6 visible (0: refused, as
+        osmium gives such a node no location); the others are only read.
+    strings
+        The size of the block's string table.
+
+    Returns
+    -------
+    int
+        ``OK``, ``META`` (a value out of range, or not one per node) or ``CUT``.
+    """
+    total = np.int64(0)
+    count = 0
+    at = start
+    while at < end:
+        value, at, whole = _varint(raw, at, end)
+        if not whole:
+            return CUT
+        count += 1
+        if number == 1:
+            if _int32(value) < -1:
+                return META
+        elif number == 3:  # noqa: PLR2004 - changesets
+            total += np.int64(value >> np.uint64(1)) ^ -np.int64(value & np.uint64(1))
+            if total < -1 or total >= _END_CHANGESET:
+                return META
+        elif number == 5:  # noqa: PLR2004 - user names: sint32, as osmium reads them
+            low = value & _LOW
+            total += np.int64(low >> np.uint64(1)) ^ -np.int64(low & np.uint64(1))
+            if total < 0 or total >= strings:
+                return META
+        elif number == 6 and not value & _LOW:  # noqa: PLR2004 - a node osmium hides
+            return META
+    return OK if count == nodes else META
+
+
+@_jit
+def _dense_meta(raw: _U8, start: int, end: int, strings: int) -> int:  # noqa: C901, PLR0911, PLR0912
+    """
+    Check a ``DenseNodes`` message's ``DenseInfo`` (``meta``).
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the message lies.
+    strings
+        The size of the block's string table.
+
+    Returns
+    -------
+    int
+        ``OK`` or a refusal (``META``, ``OTHER``, ``PAST``, ``CUT``).
+    """
+    ids_start = ids_end = 0
+    info_start = info_end = -1
+    at = start
+    while at < end:
+        number, wire, at = _key(raw, at, end)
+        if at < 0:
+            return OTHER
+        if wire == 2 and (number == 1 or number == 5):  # noqa: PLR1714, PLR2004 - ids, DenseInfo
+            length, at = _length(raw, at, end)
+            if length < 0 or length > end - at:
+                return PAST
+            if number == 1:
+                ids_start, ids_end = at, at + length
+            elif info_start >= 0:  # two: osmium would read each array's last
+                return OTHER
+            else:
+                info_start, info_end = at, at + length
+            at += length
+        else:
+            at = _skip(raw, at, end, wire)
+            if at < 0:
+                return PAST
+    if info_start < 0:
+        return OK
+    nodes, whole = _count(raw, ids_start, ids_end)
+    if not whole:
+        return CUT
+    seen = 0
+    at = info_start
+    while at < info_end:
+        number, wire, at = _key(raw, at, info_end)
+        if at < 0:
+            return OTHER
+        if 1 <= number <= 6:  # noqa: PLR2004 - version, timestamp, changeset, uid, user, visible
+            if wire != 2 or seen & (1 << number):  # noqa: PLR2004 - one packed array each
+                return OTHER
+            seen |= 1 << number
+            length, at = _length(raw, at, info_end)
+            if length < 0 or length > info_end - at:
+                return PAST
+            status = _column(raw, at, at + length, nodes, number, strings)
+            if status != OK:
+                return status
+            at += length
+        else:
+            at = _skip(raw, at, info_end, wire)
+            if at < 0:
+                return PAST
+    return OK
+
+
+@_jit
+def _info(raw: _U8, start: int, end: int, strings: int) -> int:  # noqa: PLR0911 - each check
+    """
+    Check an ``Info`` message (of a way or relation) as osmium reads it, stricter.
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the message lies.
+    strings
+        The size of the block's string table.
+
+    Returns
+    -------
+    int
+        ``OK`` or a refusal (``META``, ``OTHER``, ``PAST``).
+    """
+    at = start
+    while at < end:
+        number, wire, at = _key(raw, at, end)
+        if at < 0:
+            return OTHER
+        if 1 <= number <= 6:  # noqa: PLR2004 - version, timestamp, changeset, uid, user, visible
+            if wire != 0:
+                return OTHER
+            value, at, whole = _varint(raw, at, end)
+            if not whole:
+                return PAST
+            signed = np.int64(value)
+            if number == 1 and _int32(value) < -1:
+                return META
+            if number == 3 and (signed < -1 or signed >= _END_CHANGESET):  # noqa: PLR2004
+                return META
+            if number == 5 and value & _LOW >= np.uint64(strings):  # noqa: PLR2004
+                return META
+        else:
+            at = _skip(raw, at, end, wire)
+            if at < 0:
+                return PAST
+    return OK
+
+
+@_jit
+def _object_meta(raw: _U8, start: int, end: int, strings: int, way: bool) -> int:
+    """
+    Check a way's or relation's ``Info`` fields, and a way's node coordinates (``meta``).
+
+    Parameters
+    ----------
+    raw
+        The block.
+    start, end
+        Where the message lies.
+    strings
+        The size of the block's string table.
+    way
+        The message is a way's: its fields 9 and 10 (node latitudes and longitudes, which
+        osmium reads) must be whole varints.
+
+    Returns
+    -------
+    int
+        ``OK`` or a refusal.
+    """
+    at = start
+    while at < end:
+        number, wire, at = _key(raw, at, end)
+        if at < 0:
+            return OTHER
+        if wire == 2 and (number == 4 or (way and (number == 9 or number == 10))):  # noqa: PLR1714, PLR2004
+            length, at = _length(raw, at, end)
+            if length < 0 or length > end - at:
+                return PAST
+            if number == 4:  # noqa: PLR2004 - the Info
+                status = _info(raw, at, at + length, strings)
+                if status != OK:
+                    return status
+            else:
+                i = at
+                while i < at + length:
+                    _, i, whole = _varint(raw, i, at + length)
+                    if not whole:
+                        return CUT
+            at += length
+        else:
+            at = _skip(raw, at, end, wire)
+            if at < 0:
+                return PAST
+    return OK
+
+
+@_jit
+def meta(raw: _U8, starts: _I64, ends: _I64, strings: int) -> int:
+    """
+    Check the metadata of a block's objects as osmium reads it (``walks.pbf.check_meta``).
+
+    Parameters
+    ----------
+    raw
+        The block.
+    starts, ends
+        Where each of its primitive groups lies.
+    strings
+        The size of its string table.
+
+    Returns
+    -------
+    int
+        ``OK``, or ``META`` (a value osmium refuses, or a ``DenseInfo`` array not of one
+        value per node), ``OTHER`` (a field key osmium refuses, a field of another wire
+        type), ``PAST`` or ``CUT``.
+    """
+    for g in range(starts.size):
+        end = ends[g]
+        at = starts[g]
+        while at < end:
+            number, wire, at = _key(raw, at, end)
+            if at < 0:
+                return OTHER
+            if wire == 2 and 1 <= number <= 4:  # noqa: PLR2004 - nodes, dense nodes, ways, relations
+                length, at = _length(raw, at, end)
+                if length < 0 or length > end - at:
+                    return PAST
+                if number == 2:  # noqa: PLR2004
+                    status = _dense_meta(raw, at, at + length, strings)
+                else:
+                    status = _object_meta(raw, at, at + length, strings, number == 3)  # noqa: PLR2004
+                if status != OK:
+                    return status
+                at += length
+            else:
+                at = _skip(raw, at, end, wire)
+                if at < 0:
+                    return PAST
+    return OK
