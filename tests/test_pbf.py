@@ -948,3 +948,51 @@ def test_the_small_files_varints_are_protocol_buffers() -> None:
     assert ends.tolist() == np.cumsum([len(_varint(int(v))) for v in values]).tolist()
     assert _varint(2**14 - 1) == b"\xff\x7f"
     assert _varint(2**14) == b"\x80\x80\x01"
+
+
+def _inflated(packed: bytes, raw_size: int) -> bytes | str:
+    """A blob's zlib data inflated by walks.pbf, or the refusal's message."""
+    from walks.pbf import _zlib
+
+    try:
+        data = _zlib(packed, raw_size)
+    except UnsupportedPbfError as err:
+        return str(err)
+    assert type(data) is bytes
+    return data
+
+
+def test_libdeflate_inflates_exactly_as_zlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the fast extra's libdeflate or zlib alone: the same bytes, or the same refusal."""
+    from walks import pbf
+
+    pytest.importorskip("deflate")
+    raw = bytes(range(256)) * 40 + b"osm" * 3000
+    good = zlib.compress(raw)
+    cases = [
+        (good, len(raw)),  # as it should be
+        (good + b"trailing", len(raw)),  # bytes after the stream: osmium reads on
+        (good, len(raw) - 1),  # longer than it says
+        (good, len(raw) + 1),  # shorter than it says (the caller compares the size)
+        (good[:-4], len(raw)),  # no checksum
+        (good[:-1] + bytes([good[-1] ^ 1]), len(raw)),  # a wrong checksum
+        (good[: len(good) // 2], len(raw)),  # cut in the middle
+        (b"\x78\x9c" + bytes(20), len(raw)),  # not deflate data
+        (zlib.compress(b""), 1),
+    ]
+    pbf._libdeflate.cache_clear()
+    assert pbf._libdeflate() is not None
+    fast = [_inflated(p, n) for p, n in cases]
+    pbf._libdeflate.cache_clear()
+    monkeypatch.setitem(sys.modules, "deflate", None)  # not installed
+    try:
+        assert pbf._libdeflate() is None
+        plain = [_inflated(p, n) for p, n in cases]
+    finally:
+        pbf._libdeflate.cache_clear()
+    assert fast == plain
+    assert fast[0] == raw
+    assert fast[1] == raw
+    assert fast[2] == raw  # a byte more than said: the caller refuses it for its size
+    assert fast[3] == raw  # a byte less: so does the caller
+    assert all(isinstance(r, str) for r in fast[4:8])
