@@ -13,9 +13,10 @@ osmium decode the whole file first to refuse what it refuses (``walks.pbf.check_
 
 The loops are used only inside ``engaged`` (an import of a file large enough for numba's own
 start, about 0.8 CPU-s, to pay), and only when numba imports and compiles them
-(``available``). The first import after walks is installed or upgraded compiles them, about
-9 CPU-s once; numba keeps them in its cache (``__pycache__`` beside this file, else the
-user's cache folder). ``WALKS_JIT=0`` turns them off; ``WALKS_JIT=1`` uses them for any file.
+(``available``). The first import after walks is installed or upgraded compiles them (and
+``walks.ring_loops``), about 20 CPU-s once; numba keeps them in its cache (``__pycache__``
+beside this file, else the user's cache folder). ``WALKS_JIT=0`` turns them off;
+``WALKS_JIT=1`` uses them for any file.
 
 numba does not check bounds here: each wrapper checks the spans it hands a loop against the
 arrays, and each loop checks every index it reads against those spans. A hostile file gives

@@ -662,8 +662,9 @@ def _pass_arrays(
         try:
             at_zero = _small_areas(processor, rows.places, (features, buildings, cover)) or at_zero
         except _OsmiumError as failure:
-            # the user's file was read by osmium already (_decodes): a failure here is the small
-            # file's, written by walks; the file is then read by osmium alone, not called corrupt
+            # the user's file passed osmium's checks already (its pass in _decodes, or the
+            # compiled loops' as they read): a failure here is the small file's, written by
+            # walks; the file is then read by osmium alone, which gives its own verdict
             msg = f"osmium could not read the small file of relations ({failure})"
             raise UnsupportedPbfError(msg) from failure.err
     log.debug(
