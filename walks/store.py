@@ -432,12 +432,13 @@ def _reading(osm_file: str | Path, cache_dir: Path | None) -> Iterator[sqlite3.C
     Raises
     ------
     CacheError
-        When the store vanished or is damaged (removed by ``walks cache clear`` meanwhile, a
-        full disk), naming it and the fix.
+        When the store vanished, is damaged (removed by ``walks cache clear`` meanwhile, a
+        full disk) or is of another format, naming it and the fix.
     """
     store = store_path(osm_file, cache_dir)
     try:
         with _connect(store) as db:
+            _same_format(db)
             yield db
     except (sqlite3.Error, KeyError, ValueError, TypeError, IndexError, struct.error) as err:
         # ValueError and the rest: rows that no longer parse (text, JSON or arrays damaged)
@@ -446,6 +447,30 @@ def _reading(osm_file: str | Path, cache_dir: Path | None) -> Iterator[sqlite3.C
             f"import the file again with: walks import {osm_file}"
         )
         raise CacheError(msg) from err
+
+
+def _same_format(db: sqlite3.Connection) -> None:
+    """
+    Refuse to read a store of another format than this walks writes.
+
+    A store found current may be replaced before its rows are read (by an older walks sharing
+    the cache): its rows would give other numbers (version 6 held doubles where 7 holds int32).
+
+    Parameters
+    ----------
+    db
+        The store.
+
+    Raises
+    ------
+    ValueError
+        When its format is not ``STORE_VERSION``.
+    """
+    row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    if row is None or row[0] != STORE_VERSION:
+        found = "none" if row is None else repr(row[0])
+        msg = f"a store of format {found}, not {STORE_VERSION}"
+        raise ValueError(msg)
 
 
 def _meta(db: sqlite3.Connection) -> dict[str, str]:
