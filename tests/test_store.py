@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -419,3 +420,17 @@ def test_a_damaged_row_group_is_named(paris_osm: Path, tmp_path: Path) -> None:
         db.execute("UPDATE ways SET data = ?", (b"\x05\x00\x00\x00" + b"\xff" * 40,))
     with pytest.raises(CacheError, match="walks import"):
         load_ways(paris_osm, area_from_bbox(*BOX), cache)
+
+
+def test_pages_of_64_kib_for_large_files_only(tmp_path: Path) -> None:
+    """A large file's store has 64 KiB pages (groups share them); a small one's stays small."""
+    from walks.store_groups import _LARGE_FILE, _pragmas
+
+    assert "page_size=65536" in _pragmas(_LARGE_FILE)
+    assert "page_size=4096" in _pragmas(_LARGE_FILE - 1)
+    munich = SHARED / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
+    info = import_extract(munich, tmp_path / "c")
+    with sqlite3.connect(info.path) as db:
+        (page,) = db.execute("PRAGMA page_size").fetchone()
+    assert page == 4096
+    assert info.size_bytes < 4.5e6  # 5.2 MB on 64 KiB pages

@@ -112,7 +112,7 @@ def _varint(n: int) -> bytes:
     bytes
         Its varint.
     """
-    if n < _SHORT:
+    if 0 <= n < _SHORT:
         return _SHORT_VARINTS[n]
     out = bytearray()
     while n >= 0x80:  # noqa: PLR2004 - seven bits a byte

@@ -58,6 +58,7 @@ from walks.store_groups import (
     _fixed,
     _points_blob,
     _points_of,
+    _pragmas,
     _ring_blob,
     _tags_text,
     column_of,
@@ -566,7 +567,7 @@ def _fill(
     # the small file of relations and complex ways osmium makes areas of, next to the store
     small = tmp.with_suffix(".areas.osm.pbf")
     with contextlib.closing(sqlite3.connect(tmp)) as db:
-        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        db.executescript(_pragmas(readable.stat().st_size) + _SCHEMA)
         try:
             if arrays:
                 found = _pass_arrays(db, readable, small, dates=dates)
@@ -854,7 +855,7 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
     osm = read_extract(path)
     found = read_features(path, bool)
     with contextlib.closing(sqlite3.connect(tmp)) as db:
-        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        db.executescript(_pragmas(path.stat().st_size) + _SCHEMA)
         ways, areas = _Table(db, "ways"), _Table(db, "areas")
         for way in osm.ways:
             ways.add(

@@ -476,17 +476,40 @@ _COLUMNS = {
 }
 
 
-# each table holds one row per group of _GROUP rows (walks.store_groups), with an R-tree entry;
-# pages of 64 KiB hold several groups each (about 9 KB): a third fewer CPU-seconds writing the
-# region's store than 4 KiB pages, each group of which ran over three pages, and a smaller file
-# (277 MB against 287); opening an area costs the same (0.15 CPU-s for 2 km^2)
-_SCHEMA = (
-    "PRAGMA page_size=65536;\nCREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
-) + "".join(
+# each table holds one row per group of _GROUP rows (walks.store_groups), with an R-tree entry
+_SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + "".join(
     f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
     f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
     for name in _COLUMNS
 )
+
+#: Files from this size on get a store of 64 KiB pages (``_pragmas``).
+_LARGE_FILE = 16 * 2**20
+
+
+def _pragmas(file_bytes: int) -> str:
+    """
+    Give the settings a new store is created with, by the size of its file.
+
+    A group is about 9 KB: on 4 KiB pages each ran over three pages, each a write of its own;
+    64 KiB pages hold several. For the store benchmark's region that is a third fewer
+    CPU-seconds writing (0.6-0.8 against 1.0-1.4) and a smaller store (277 MB against 287),
+    with opening an area unchanged (0.19-0.21 CPU-s for 2 km^2). A small file's store would
+    only grow (Munich's 4.0 MB to 5.2): it keeps 4 KiB pages.
+
+    Parameters
+    ----------
+    file_bytes
+        The extract's size.
+
+    Returns
+    -------
+    str
+        SQL to run before ``_SCHEMA``: the page size; no journal, no syncing (a store is
+        written to a temporary file, moved into place when whole).
+    """
+    page = 65536 if file_bytes >= _LARGE_FILE else 4096
+    return f"PRAGMA page_size={page}; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;\n"
 
 
 #: Coordinates on disk: osmium's own integers of 1e-7 degree (int32), half the bytes of
