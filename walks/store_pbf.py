@@ -769,10 +769,15 @@ def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
         return None, complex_ways
     ring_starts = np.concatenate(([0], np.cumsum(np.diff(rings.starts)[keep]))).astype(np.int64)
     tag_index, tag_starts = runs_of(block.tag_offsets, chosen[keep])
+    # the part is held until every block is read: it keeps the strings its tags use, not the
+    # block's whole table (which held most of a large file's import memory)
+    keys, values = block.keys[tag_index], block.values[tag_index]
+    used = _unique(np.concatenate((keys, values)))
+    strings = [block.strings[k] for k in used.tolist()]
     return _ClosedPart(
         block.ids[chosen[keep]], ring_starts, rings.lons.astype(np.int32),
-        rings.lats.astype(np.int32), tag_starts, block.keys[tag_index], block.values[tag_index],
-        block.strings,
+        rings.lats.astype(np.int32), tag_starts, np.searchsorted(used, keys),
+        np.searchsorted(used, values), strings,
     ), complex_ways  # fmt: skip
 
 
