@@ -996,3 +996,35 @@ def test_libdeflate_inflates_exactly_as_zlib(monkeypatch: pytest.MonkeyPatch) ->
     assert fast[2] == raw  # a byte more than said: the caller refuses it for its size
     assert fast[3] == raw  # a byte less: so does the caller
     assert all(isinstance(r, str) for r in fast[4:8])
+
+
+def test_node_blocks_are_kept_in_arrays_that_grow() -> None:
+    """More nodes than the file's size foretold (a file zlib shrank well): the arrays grow,
+    every block is kept in order, and the order and id checks hold."""
+    from walks.store_pbf import _NodeBuffer
+
+    buffer = _NodeBuffer(1000)  # room for 65,536 nodes at first
+    first = buffer.ids.size
+    rng = np.random.default_rng(5)
+    blocks = []
+    start = 0
+    for size in (8000,) * 30 + (0, 1, 70_000):
+        ids = start + np.arange(size, dtype=np.int64) * 3
+        lats = rng.integers(-900_000_000, 900_000_001, size).astype(np.int32)
+        lons = rng.integers(-1_800_000_000, 1_800_000_001, size).astype(np.int32)
+        buffer.add(ids, lats, lons)
+        blocks.append((ids, lats, lons))
+        start += 3 * size + 1
+    nodes = buffer.nodes()
+    assert buffer.ids.size > first
+    for name, column in zip(("ids", "lats", "lons"), zip(*blocks, strict=True), strict=True):
+        assert np.array_equal(getattr(nodes, name), np.concatenate(column))
+    unordered = _NodeBuffer(0)
+    unordered.add(np.array([5, 4]), np.zeros(2, np.int32), np.zeros(2, np.int32))
+    with pytest.raises(UnsupportedPbfError, match="out of order"):
+        unordered.nodes()
+    negative = _NodeBuffer(0)
+    negative.add(np.array([-1, 4]), np.zeros(2, np.int32), np.zeros(2, np.int32))
+    with pytest.raises(UnsupportedPbfError, match="negative"):
+        negative.nodes()
+    assert _NodeBuffer(0).nodes().ids.size == 0
