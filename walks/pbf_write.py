@@ -91,11 +91,8 @@ def _steps(values: _I64) -> _I64:
     return out
 
 
-#: Values of one or two varint bytes (field keys, most lengths and string indices), encoded once.
-_SHORT = 2**14
-_SHORT_VARINTS = [bytes([n]) for n in range(0x80)] + [
-    bytes([(n & 0x7F) | 0x80, n >> 7]) for n in range(0x80, _SHORT)
-]
+#: Values of one varint byte (field keys, most lengths and string indices), encoded once.
+_ONE_BYTE = [bytes((n,)) for n in range(0x80)]
 
 
 def _varint(n: int) -> bytes:
@@ -112,8 +109,10 @@ def _varint(n: int) -> bytes:
     bytes
         Its varint.
     """
-    if 0 <= n < _SHORT:
-        return _SHORT_VARINTS[n]
+    if 0 <= n < 0x80:  # noqa: PLR2004 - one byte
+        return _ONE_BYTE[n]
+    if 0x80 <= n < 0x4000:  # noqa: PLR2004 - two bytes
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n >= 0x80:  # noqa: PLR2004 - seven bits a byte
         out.append((n & 0x7F) | 0x80)

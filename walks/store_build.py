@@ -1107,19 +1107,21 @@ def _pass(  # noqa: C901, PLR0912, PLR0915 - one pass over every kind of object,
         box: _BoxTuple | bytes | None
         if refs and len(line) == 16 * len(refs):
             xy = np.frombuffer(line, dtype=np.float64).reshape(-1, 2)
-            lats, lons = xy[:, 1].tolist(), xy[:, 0].tolist()
             at_zero = at_zero or zero in line
-            box = _points_blob(line)
+            fixed = _fixed(xy)  # lon, lat pairs as stored: the row's box, then its columns
+            box = fixed.tobytes()
         else:  # a node missing from the extract (NaN), or a way of one node
             points = _way_points(obj)
-            lats = [p[1] for p in points]
-            lons = [p[2] for p in points]
-            at_zero = at_zero or 0.0 in lats or 0.0 in lons
-            box = _points_box(lats, lons)
+            xy = np.array([(p[2], p[1]) for p in points], dtype=np.float64).reshape(-1, 2)
+            at_zero = at_zero or not bool(np.nan_to_num(xy, nan=1.0).all())
+            fixed = _fixed(xy)
+            box = _points_box(xy[:, 1].tolist(), xy[:, 0].tolist())
             missing.update(_unplaced(obj))
         if obj.id in members:
-            walkable[obj.id] = WayRecord(obj.id, tuple(refs), tuple(lats), tuple(lons), tags)
-        ways.add(box, obj.id, array("q", refs).tobytes(), _fixed(lats).tobytes(),
-                 _fixed(lons).tobytes(), tags_text(tags.items(), len(tags)))  # fmt: skip
+            walkable[obj.id] = WayRecord(
+                obj.id, tuple(refs), tuple(xy[:, 1].tolist()), tuple(xy[:, 0].tolist()), tags
+            )
+        ways.add(box, obj.id, array("q", refs).tobytes(), fixed[:, 1].tobytes(),
+                 fixed[:, 0].tobytes(), tags_text(tags.items(), len(tags)))  # fmt: skip
     _finish(db, (ways, areas, features, buildings, cover, rails))
     return newest, at_zero, off_globe

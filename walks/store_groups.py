@@ -494,8 +494,8 @@ def _pragmas(file_bytes: int) -> str:
     A group is about 9 KB: on 4 KiB pages each ran over three pages, each a write of its own;
     64 KiB pages hold several. For the store benchmark's region that is a third fewer
     CPU-seconds writing (0.6-0.8 against 1.0-1.4) and a smaller store (277 MB against 287),
-    with opening an area unchanged (0.19-0.21 CPU-s for 2 km^2). A small file's store would
-    only grow (Munich's 4.0 MB to 5.2): it keeps 4 KiB pages.
+    with opening an area unchanged (0.19-0.22 CPU-s for 2 km^2, against 0.20-0.27). A small
+    file's store would only grow (Munich's 4.0 MB to 5.2): it keeps 4 KiB pages.
 
     Parameters
     ----------
