@@ -17,7 +17,7 @@ from conftest import SHARED
 from pbf_bytes import field, number, varint, zigzag
 
 import walks
-from walks import pbf, pbf_jit
+from walks import pbf, pbf_jit, store_pbf
 from walks.pbf import UnsupportedPbfError
 from walks.store import import_extract, store_path
 from walks.store_groups import Packed, _tags_of
@@ -270,6 +270,33 @@ def test_tag_texts_of_the_compiled_loop_are_the_dicts_texts(
     clean = BlockTags(strings, starts[:3], keys[:3], values[:3]).texts([0, 1])
     assert isinstance(clean, Packed)  # rows with nothing to escape stay in one buffer
     assert clean.items("t") == ["highway\x1efootway", "highway\x1efootway\x1fname\x1eé\u202e"]
+
+
+def test_closed_ways_keep_their_strings_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The strings a held block keeps are read by the compiled loop, to the same texts."""
+    texts = ["", "building", "yes", "a\x1eb", "{x", "name", "é\u202e", "x\x1fy", "building"]
+    table = b"".join(field(1, t.encode()) for t in texts)
+    with _mode(monkeypatch, compiled=True):
+        strings = pbf._strings(table, 0, len(table))
+        used = np.array([1, 2, 3, 5, 6, 8], dtype=np.int64)
+        kept = store_pbf._kept_strings(strings, used)
+    assert isinstance(kept, pbf.StringTable)
+    assert kept == [texts[k] for k in used.tolist()]
+    data, starts, ends = kept.utf8
+    assert [data[a:b].tobytes().decode() for a, b in zip(starts, ends, strict=True)] == kept
+    assert data.size == sum(len(texts[k].encode()) for k in used.tolist())  # no other bytes
+    rows = [[(0, 1)], [(3, 4), (5, 1)], [(3, 2)], [(0, 1), (3, 4), (0, 4)]]  # kept's indices
+    keys = np.array([k for row in rows for k, _ in row], dtype=np.int64)
+    values = np.array([v for row in rows for _, v in row], dtype=np.int64)
+    starts = np.cumsum([0] + [len(row) for row in rows]).astype(np.int64)
+    with _mode(monkeypatch, compiled=True):
+        written = BlockTags(kept, starts, keys, values).texts(range(len(rows)))
+        clean = BlockTags(kept, starts[:3], keys[:3], values[:3]).texts([0, 1])
+    plain = BlockTags(list(kept), starts, keys, values).texts(range(len(rows)))
+    assert (written.items("t") if isinstance(written, Packed) else written) == plain
+    assert isinstance(clean, Packed)  # the compiled loop wrote them
+    assert clean.items("t") == plain[:2]
+    assert store_pbf._kept_strings(list(texts), used) == kept  # a plain table: plain strings
 
 
 def _relation(
