@@ -367,3 +367,30 @@ def test_a_numba_that_cannot_compile_leaves_the_file_to_numpy(
         assert "numba does not support this numpy" in caplog.text
     finally:
         pbf_jit.available.cache_clear()  # the real numba again for the next tests
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_numbas_start_leaves_scipy_linalg_alone_and_importable(threads: bool) -> None:
+    """Loading the loops does not import scipy.linalg (0.35 CPU-s), unless a thread runs."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading\n"
+        "from walks import pbf_jit\n"
+        "stop = threading.Event()\n"
+        f"if {threads}: threading.Thread(target=stop.wait).start()\n"
+        "assert pbf_jit.available()\n"
+        "print('scipy.linalg' in sys.modules)\n"
+        "stop.set()\n"
+        "import scipy.linalg\n"
+        "print(float(scipy.linalg.det([[2.0, 0.0], [0.0, 3.0]])))\n"
+    )
+    root = str(Path(walks.__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=root,
+        env={**os.environ, "PYTHONPATH": root},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(threads), "6.0"]

@@ -30,6 +30,8 @@ import contextvars
 import itertools
 import logging
 import os
+import sys
+import threading
 import warnings
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -97,11 +99,48 @@ def available() -> bool:
     try:
         with warnings.catch_warnings():  # numba's own (a cache it cannot write): not the user's
             warnings.simplefilter("ignore")
-            _warm(_loops())
+            try:
+                with _no_blas_probe():
+                    _warm(_loops())
+            except Exception:  # noqa: BLE001 - a numba that needs scipy.linalg after all
+                _warm(_loops())
     except Exception as err:  # noqa: BLE001 - any failure of numba's: numpy reads the file
         log.warning("the compiled PBF loops are not used (%s): numpy reads the file", err)
         return False
     return True
+
+
+@contextlib.contextmanager
+def _no_blas_probe() -> Iterator[None]:
+    """
+    Keep numba's first dispatch from importing ``scipy.linalg``, when nothing else did.
+
+    numba's first dispatch (here, loading the loops from its cache) loads its array-math
+    registry, whose import probes for BLAS by importing ``scipy.linalg``: about 0.35 of the
+    0.7 CPU-s that dispatch costs, for a module the import never uses. While no other thread
+    runs (none could import it meanwhile), ``scipy.linalg`` is made unimportable for the
+    probe's duration (``None`` in ``sys.modules``, Python's own way to halt an import), then
+    importable again. numba then believes BLAS absent, which changes one thing for the
+    process: ``np.trapezoid`` in numba code sums by a loop, not by BLAS's dot. numba's linear
+    algebra asks for ``scipy.linalg`` again when compiled, and finds it.
+
+    Yields
+    ------
+    None
+        Inside: the probe cannot import ``scipy.linalg``.
+    """
+    guard = (
+        "scipy.linalg" not in sys.modules
+        and "numba.np.arraymath" not in sys.modules  # the probe already ran
+        and threading.active_count() == 1
+    )
+    if guard:
+        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if guard and "scipy.linalg" in sys.modules and sys.modules.get("scipy.linalg") is None:
+            del sys.modules["scipy.linalg"]
 
 
 def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has no types)
