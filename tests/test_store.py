@@ -384,6 +384,58 @@ def test_row_groups_keep_every_value() -> None:
         Group(blob[:-1], "ititrrb")
 
 
+@pytest.mark.parametrize("jit", ["0", "1"])
+def test_columns_held_in_buffers_pack_as_python_values_do(
+    jit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Repeated texts, NULLs, values turned to buffers, joined and reordered: the same blobs."""
+    from walks import pbf_jit
+    from walks.store_groups import Group, Packed, pack_columns
+
+    if jit == "1" and not pbf_jit.available():
+        pytest.skip("numba")
+    rng = np.random.default_rng(3)
+    n = 75  # three groups, the last short
+    texts = [None if k % 7 == 3 else "é" * int(k % 5) + str(k) for k in range(n)]
+    blobs = [
+        None if k % 4 == 1 else rng.integers(0, 256, k % 9, dtype=np.uint8).tobytes()
+        for k in range(n)
+    ]
+    order = rng.permutation(n)
+    kinds = ["way" if k % 3 else "node" for k in range(n)]
+    as_lists = [
+        [kinds[i] for i in order], np.arange(n)[order], [texts[i] for i in order],
+        [blobs[i] for i in order], [None] * n,
+    ]  # fmt: skip
+    a, b = 20, 50  # pieces as a flush joins them
+    kind_col = Packed.joined([
+        Packed.of_values("t", kinds[:a]), Packed.repeat(b"node", 0),
+        Packed.of_values("t", kinds[a:b]), Packed.of_values("t", kinds[b:]),
+    ])  # fmt: skip
+    as_packed = [
+        kind_col[order], np.arange(n)[order],
+        Packed.joined([Packed.of_values("t", texts[:a]), Packed.of_values("t", texts[a:])])[order],
+        Packed.joined([Packed.of_values("b", blobs[:b]), Packed.of_values("b", blobs[b:])])[order],
+        Packed.joined([Packed.nulls(a), Packed.nulls(n - a)])[order],
+    ]  # fmt: skip
+    assert as_packed[2].items("t") == as_lists[2]
+    assert as_packed[3].items("b") == as_lists[3]
+    assert Packed.repeat(b"way", 3).items("t") == ["way"] * 3
+    assert Packed.nulls(2).items("b") == [None, None]
+    boxes = rng.random((n, 4))
+    monkeypatch.setenv("WALKS_JIT", jit)
+    with pbf_jit.engaged(0) as used:
+        assert used is (jit == "1")
+        plain = [bytes(g) for g in pack_columns(as_lists, "titbb", boxes, 32)]
+        held = [bytes(g) for g in pack_columns(as_packed, "titbb", boxes, 32)]
+    assert len(plain) == 3
+    assert held == plain
+    groups = [Group(blob, "titbb") for blob in held]
+    rows = [row for g in groups for row in g.rows(list(range(len(g.boxes))))]
+    columns = [c if isinstance(c, list) else c.tolist() for c in as_lists]
+    assert rows == list(zip(*columns, strict=True))
+
+
 def test_stored_coordinates_read_back_as_the_very_doubles_of_the_file() -> None:
     """Coordinates kept as int32 of 1e-7 degree give back the file's doubles, bit for bit."""
     from walks.store_groups import _degrees, _fixed, _points_of, _ring_blob, _ring_of

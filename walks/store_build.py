@@ -285,15 +285,14 @@ class _Table:
         columns: list[Column] = [np.concatenate([p[1] for p in parts])[order]]
         for k, kind in enumerate(self.kinds):
             pieces = [p[2][k] for p in parts]
-            held = [piece for piece in pieces if isinstance(piece, Packed)]
             if kind in "ir":
                 arrays = [np.asarray(piece) for piece in pieces]
                 columns.append((arrays[0] if len(arrays) == 1 else np.concatenate(arrays))[order])
-            elif len(held) == len(pieces):
+            elif len(pieces) == 1 and isinstance(pieces[0], list):
+                columns.append(reorder(pieces[0], places))
+            else:  # text or bytes held in buffers, not as Python objects, when any piece is
+                held = [p if isinstance(p, Packed) else Packed.of_values(kind, p) for p in pieces]
                 columns.append(Packed.joined(held)[order])
-            else:
-                lists = (p.items(kind) if isinstance(p, Packed) else p for p in pieces)
-                columns.append(reorder(list(itertools.chain.from_iterable(lists)), places))
         first = self.next_id
         blobs = pack_columns(columns, "i" + self.kinds, boxes, _GROUP)
         self.db.executemany(self.insert, zip(itertools.count(first // _GROUP), blobs))

@@ -54,7 +54,8 @@ class Packed:
     """Texts (as UTF-8) or byte strings in one buffer: item ``i`` is ``data[starts[i]:ends[i]]``.
 
     Rows made from numpy arrays (a way's refs, a ring's points) or by a compiled loop (tags'
-    text) are held so, not as one Python object each. Taking rows shares the buffer.
+    text) are held so, not as one Python object each. Taking rows shares the buffer. An item
+    whose end is one before its start is NULL (its length -1, as a group's blob writes it).
 
     Attributes
     ----------
@@ -90,6 +91,76 @@ class Packed:
         else:  # its bytes as tobytes() gives them
             raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
         return cls(raw, starts.astype(np.int64), ends.astype(np.int64))
+
+    @classmethod
+    def of_values(cls, kind: str, values: Sequence[Any] | np.ndarray[Any, Any]) -> Packed:
+        """
+        Hold a column's values given as Python objects.
+
+        Parameters
+        ----------
+        kind
+            ``t`` for text (str), else bytes.
+        values
+            The values (None for NULL).
+
+        Returns
+        -------
+        Packed
+            The items.
+        """
+        data = [b"" if v is None else v.encode() if kind == "t" else bytes(v) for v in values]
+        lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        if None in values:
+            nulls = [i for i, v in enumerate(values) if v is None]
+            ends[nulls] = starts[nulls] - 1
+        return cls.of(b"".join(data), starts, ends)
+
+    @classmethod
+    def repeat(cls, value: bytes, count: int) -> Packed:
+        """
+        Hold one value many times (a column all of one text), in one copy.
+
+        Parameters
+        ----------
+        value
+            The value (text as UTF-8).
+        count
+            How many times.
+
+        Returns
+        -------
+        Packed
+            The items.
+        """
+        return cls(
+            np.frombuffer(value, dtype=np.uint8),
+            np.zeros(count, dtype=np.int64),
+            np.full(count, len(value), dtype=np.int64),
+        )
+
+    @classmethod
+    def nulls(cls, count: int) -> Packed:
+        """
+        Hold NULL items.
+
+        Parameters
+        ----------
+        count
+            How many.
+
+        Returns
+        -------
+        Packed
+            The items.
+        """
+        return cls(
+            np.zeros(0, dtype=np.uint8),
+            np.zeros(count, dtype=np.int64),
+            np.full(count, -1, dtype=np.int64),
+        )
 
     @classmethod
     def joined(cls, parts: Sequence[Packed]) -> Packed:
@@ -149,17 +220,19 @@ class Packed:
         Returns
         -------
         Packed
-            The same items, ``starts[i + 1] == ends[i]``.
+            The same items, each starting where the one before ends (a NULL item takes no
+            bytes).
         """
         lengths = self.ends - self.starts
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
+        sizes = np.maximum(lengths, 0)
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
         if len(self) and bool((self.starts == starts + self.starts[0]).all()):
             first = int(self.starts[0])  # already back to back
-            return Packed(self.data[first : first + int(ends[-1])], starts, ends)
+            return Packed(self.data[first : first + int(ends[-1])], starts, starts + lengths)
         out = np.empty(int(ends[-1]) if len(self) else 0, dtype=np.uint8)
-        if pbf_jit.gather(self.data, self.starts, self.ends, out):
-            return Packed(out, starts, ends)
+        if pbf_jit.gather(self.data, self.starts, self.starts + sizes, out):
+            return Packed(out, starts, starts + lengths)
         # gathered a few MiB at a time: an index of one int64 per byte, for all the rows at
         # once, would be eight times the rows' size
         cuts = np.searchsorted(ends, np.arange(_GATHER, len(out), _GATHER), side="right")
@@ -167,9 +240,9 @@ class Packed:
             if b > a:
                 lo, hi = int(starts[a]), int(ends[b - 1])
                 index = np.arange(lo, hi, dtype=np.int64)
-                index += np.repeat(self.starts[a:b] - starts[a:b], lengths[a:b])
+                index += np.repeat(self.starts[a:b] - starts[a:b], sizes[a:b])
                 out[lo:hi] = self.data[index]
-        return Packed(out, starts, ends)
+        return Packed(out, starts, starts + lengths)
 
     def items(self, kind: str) -> list[Any]:
         """
@@ -183,13 +256,13 @@ class Packed:
         Returns
         -------
         list
-            The items.
+            The items (None for NULL).
         """
         data = self.data.tobytes()
         spans = zip(self.starts.tolist(), self.ends.tolist(), strict=True)
         if kind == "t":
-            return [data[a:b].decode() for a, b in spans]
-        return [data[a:b] for a, b in spans]
+            return [data[a:b].decode() if b >= a else None for a, b in spans]
+        return [data[a:b] if b >= a else None for a, b in spans]
 
 
 #: A column held for packing: int64 or float64 values, text or bytes (None for NULL), or texts
@@ -281,7 +354,7 @@ def pack_columns(
         if kind in _FIXED:
             packed.append((kind, np.ascontiguousarray(column, dtype=_FIXED[kind]), None))
             continue
-        if isinstance(column, Packed):  # no NULL: the lengths, and the bytes back to back
+        if isinstance(column, Packed):  # the lengths (-1: NULL), and the bytes back to back
             laid = column.compact()
             packed.append(("p", laid.ends - laid.starts, laid))
             continue
@@ -307,8 +380,9 @@ def pack_columns(
             parts.append(values[start:end].tobytes())
             if kind in "tb":
                 parts.append(b"".join(held[start:end]))
-            elif kind == "p" and end > start:
-                parts.append(held.data[int(held.starts[start]) : int(held.ends[end - 1])].tobytes())
+            elif kind == "p" and end > start:  # laid out: a row's bytes end where the next's start
+                hi = int(held.starts[end]) if end < n else held.data.size
+                parts.append(held.data[int(held.starts[start]) : hi].tobytes())
         yield b"".join(parts)
 
 
@@ -332,9 +406,8 @@ def _raw(
     if kind in _FIXED:
         return np.ascontiguousarray(values, dtype=_FIXED[kind]), None
     lengths = np.ascontiguousarray(values, dtype="<i8")
-    if kind == "p":
-        empty = np.zeros(0, dtype=np.uint8)
-        return lengths, held.data[int(held.starts[0]) : int(held.ends[-1])] if len(held) else empty
+    if kind == "p":  # laid out (``Packed.compact``): its buffer is its rows' bytes
+        return lengths, held.data
     return lengths, b"".join(held)
 
 

@@ -542,7 +542,8 @@ def _node_rows(
     texts = texts_of(block.strings, block.keys, block.values, offsets[tagged], offsets[tagged + 1])
     n = len(texts)
     features.extend(
-        np.column_stack((lon, lon, lat, lat)), [["node"] * n, ids, texts, lat, lon, [None] * n]
+        np.column_stack((lon, lon, lat, lat)),
+        [Packed.repeat(b"node", n), ids, texts, lat, lon, Packed.nulls(n)],
     )
     return bool((lat == 0.0).any() or (lon == 0.0).any())
 
@@ -931,7 +932,9 @@ def _area_rows(
     kinds = [kind_of[j] for j in covered]
     n = len(rings)
     features.extend(
-        boxes, [["way"] * n, part.ids[hit], texts, np.full(n, np.nan), np.full(n, np.nan), rings],
+        boxes,
+        [Packed.repeat(b"way", n), part.ids[hit], texts, np.full(n, np.nan), np.full(n, np.nan),
+         rings],
         at=places,
     )  # fmt: skip
     if built:
