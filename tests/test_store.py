@@ -436,6 +436,43 @@ def test_columns_held_in_buffers_pack_as_python_values_do(
     assert rows == list(zip(*columns, strict=True))
 
 
+def test_the_compiled_packing_refuses_spans_outside_their_buffer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A span past its buffer packs nothing; a reused buffer gives each call's own blobs."""
+    from walks import pbf_jit
+    from walks.store_groups import Packed, Scratch, pack_columns
+
+    if not pbf_jit.available():
+        pytest.skip("numba")
+    data = np.frombuffer(b"abcdef", dtype=np.uint8)
+    boxes = np.zeros((3, 4))
+    ids = np.arange(3)
+    starts = np.array([0, 2, 4], dtype=np.int64)
+    monkeypatch.setenv("WALKS_JIT", "1")
+    with pbf_jit.engaged(0):
+        good = (ids.astype("<i8"), (data, starts, starts + 2))
+        assert pbf_jit.pack(boxes, [good], 2) is not None
+        for ends in ([2, 4, 7], [2, 4, 6]):
+            for first in (-1, 0):
+                spans = (data, np.array([first, 2, 4], dtype=np.int64), np.array(ends))
+                lengths = spans[2] - spans[1]
+                fits = first == 0 and ends[-1] == 6
+                assert (pbf_jit.pack(boxes, [(lengths, spans)], 2) is not None) is fits
+        scratch = Scratch()
+        texts = Packed.of_values("t", ["ab", None, "cdé"])
+        first = [bytes(b) for b in pack_columns([ids, texts], "it", boxes, 2, scratch)]
+        second = [
+            bytes(b) for b in pack_columns([ids + 7, texts[[2, 1, 0]]], "it", boxes, 2, scratch)
+        ]
+    monkeypatch.setenv("WALKS_JIT", "0")
+    with pbf_jit.engaged(0):
+        assert first == [bytes(b) for b in pack_columns([ids, texts], "it", boxes, 2)]
+        assert second == [
+            bytes(b) for b in pack_columns([ids + 7, texts[[2, 1, 0]]], "it", boxes, 2)
+        ]
+
+
 def test_stored_coordinates_read_back_as_the_very_doubles_of_the_file() -> None:
     """Coordinates kept as int32 of 1e-7 degree give back the file's doubles, bit for bit."""
     from walks.store_groups import _degrees, _fixed, _points_of, _ring_blob, _ring_of

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 _U8 = np.ndarray[Any, np.dtype[np.uint8]]
 _U64 = np.ndarray[Any, np.dtype[np.uint64]]
@@ -165,9 +165,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     out = np.empty(1, dtype=np.uint8)
     loops.gather(block, one + 2, one + 3, out)
     loops.gather(out.copy(), one, one + 1, out)
-    boxes = np.zeros(32, dtype=np.uint8)
-    offsets = np.zeros((1, 2), dtype=np.int64)
-    loops.pack(boxes, np.zeros((1, 8), dtype=np.uint8), one - 1, offsets, out, 32)
+    loops.lay(out, one - 1, block[:0], 8, 32, block, one, one)  # read-only bytes, as ``pack``
 
 
 @contextlib.contextmanager
@@ -456,53 +454,97 @@ def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:
 
 def pack(
     boxes: np.ndarray[Any, Any],
-    columns: Iterable[tuple[np.ndarray[Any, Any], bytes | _U8 | None]],
+    columns: Sequence[tuple[np.ndarray[Any, Any], tuple[_U8, _I64, _I64] | None]],
     size: int,
+    into: Callable[[int], _U8] | None = None,
 ) -> list[memoryview] | None:
     """
     Pack rows into group blobs with the compiled loop, when it is in use.
+
+    Each row's bytes are copied once, from where they lie, into their group's blob
+    (``walks.store_groups.pack_columns`` gives the layout).
 
     Parameters
     ----------
     boxes
         ``(n, 4)`` float64 boxes.
     columns
-        Each column's ``n`` little-endian 8-byte values (text and bytes: their lengths, -1
-        for NULL), and for text and bytes their data back to back (else None); read only
-        when the loop is in use.
+        Each column's ``n`` 8-byte values (text and bytes: their lengths, -1 for NULL), and
+        for text and bytes the buffer their rows lie in and each row's span (a NULL row's end
+        is before its start), else None.
     size
         Rows per group.
+    into
+        Gives a buffer of the size asked (one reused from call to call), else a new one is
+        made.
 
     Returns
     -------
     list of memoryview or None
-        One blob per group; None when the loop is not in use.
+        One blob per group; None when the loop is not in use or a span is outside its buffer
+        (nothing was copied).
     """
     if not active():
         return None
-    columns = list(columns)
     n = len(boxes)
+    heads = np.arange(0, n, size, dtype=np.int64)
+    counts = np.minimum(heads + size, n) - heads
+    parts = np.empty((len(columns), heads.size), dtype=np.int64)
+    nothing = np.zeros(0, dtype=np.int64)
+    laid: list[tuple[_U8, tuple[_U8, _I64, _I64]]] = []
+    for c, (values, spans) in enumerate(columns):
+        fixed = _read_only(np.ascontiguousarray(values).reshape(-1).view(np.uint8))
+        if fixed.size != 8 * n:
+            return None
+        parts[c] = 8 * counts
+        if spans is None:
+            laid.append((fixed, (_read_only(np.zeros(0, dtype=np.uint8)), nothing, nothing)))
+            continue
+        data, starts, ends = spans
+        if starts.shape != (n,) or ends.shape != (n,):
+            return None
+        sizes = np.maximum(ends - starts, 0)
+        full = sizes > 0
+        if full.any() and not (int(starts[full].min()) >= 0 and int(ends[full].max()) <= data.size):
+            return None
+        if n:
+            parts[c] += np.add.reduceat(sizes, heads)
+        laid.append((fixed, (
+            _read_only(np.ascontiguousarray(data, dtype=np.uint8)),
+            np.ascontiguousarray(starts, dtype=np.int64),
+            np.ascontiguousarray(ends, dtype=np.int64),
+        )))  # fmt: skip
+    blobs = 4 + 32 * counts + parts.sum(axis=0)
+    bounds = np.concatenate(([0], np.cumsum(blobs))).astype(np.int64)
+    total = int(bounds[-1])
+    out: _U8 = into(total) if into is not None else np.empty(total, dtype=np.uint8)
+    loops = _loops()
+    empty = (_read_only(np.zeros(0, dtype=np.uint8)), nothing, nothing)
+    loops.lay(out, bounds[:-1], _read_only(counts.astype("<u4").view(np.uint8)), 4, 1, *empty)
     raw_boxes = np.ascontiguousarray(boxes, dtype="<f8").reshape(-1).view(np.uint8)
-    values = np.empty((len(columns), 8 * n), dtype=np.uint8)
-    varying = np.full(len(columns), -1, dtype=np.int64)
-    offsets: list[_I64] = []
-    pieces: list[_U8] = []
-    shift = 0
-    for c, (column, held) in enumerate(columns):
-        values[c] = np.ascontiguousarray(column).reshape(-1).view(np.uint8)
-        if held is not None:
-            lengths = np.maximum(column.astype(np.int64), 0)
-            ends = np.cumsum(lengths) + shift
-            varying[c] = len(offsets)
-            offsets.append(np.concatenate(([shift], ends)))
-            raw = np.frombuffer(held, dtype=np.uint8) if isinstance(held, bytes) else held
-            if int(ends[-1] - shift if n else 0) != raw.size:
-                return None  # not as the lengths say: packed the plain way
-            pieces.append(raw)
-            shift = int(ends[-1]) if n else shift
-    table = np.array(offsets, dtype=np.int64).reshape(len(offsets), n + 1)
-    data = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
-    out, bounds = _loops().pack(raw_boxes, values, varying, table, data, size)
-    view = memoryview(out)
-    spans = bounds.tolist()
-    return [view[a:b] for a, b in itertools.pairwise(spans)]
+    loops.lay(out, bounds[:-1] + 4, _read_only(raw_boxes), 32, size, *empty)
+    at = bounds[:-1] + 4 + 32 * counts
+    for c, (fixed, spans) in enumerate(laid):
+        loops.lay(out, at, fixed, 8, size, *spans)
+        at = at + parts[c]
+    view = out.data  # a memoryview of the bytes
+    return [view[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+
+
+def _read_only(array: _U8) -> _U8:
+    """
+    View bytes as read-only, as numba types a file's bytes: one compiled ``lay`` for all.
+
+    Parameters
+    ----------
+    array
+        The bytes (C-contiguous).
+
+    Returns
+    -------
+    numpy.ndarray
+        A read-only view of them.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view

@@ -585,65 +585,43 @@ def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> None:
 
 
 @_jit
-def pack(
-    boxes: _U8,
-    values: np.ndarray[Any, np.dtype[np.uint8]],
-    varying: _I64,
-    offsets: np.ndarray[Any, np.dtype[np.int64]],
-    data: _U8,
-    size: int,
-) -> tuple[_U8, _I64]:
+def lay(
+    out: _U8, at: _I64, fixed: _U8, width: int, size: int, data: _U8, starts: _I64, ends: _I64
+) -> None:
     """
-    Pack rows into group blobs, as ``walks.store_groups.pack_columns`` does, all in one buffer.
+    Lay one column of rows into group blobs (``walks.pbf_jit.pack``), group by group.
+
+    Group ``g`` (rows ``g * size`` on) gets, from ``out[at[g]]`` on, its rows' fixed bytes,
+    then each row's bytes ``data[starts[i]:ends[i]]`` one after the other (none for a row
+    whose end is not past its start). The caller checks every span against the arrays.
 
     Parameters
     ----------
-    boxes
-        The rows' boxes: 32 bytes each.
-    values
-        ``(k, 8 n)``: each column's 8-byte values (for text and bytes, the lengths).
-    varying
-        For each column, its row in ``offsets`` (text or bytes), or -1 (numbers).
-    offsets
-        ``(v, n + 1)``: where each row's text or bytes starts in ``data``, and the last ends.
-    data
-        The text and bytes of every such column.
-    size
-        Rows per group.
-
-    Returns
-    -------
-    tuple
-        The blobs back to back, and where each starts (and the last ends).
+    out
+        The blobs.
+    at
+        Where each group's part of the column starts in ``out``.
+    fixed
+        ``width`` bytes per row.
+    width, size
+        Bytes per row in ``fixed``; rows per group.
+    data, starts, ends
+        The rows' bytes and their spans (empty ``starts``: none).
     """
-    n = boxes.size // 32
-    groups = (n + size - 1) // size
-    total = 4 * groups + 32 * n + values.size
-    for v in range(offsets.shape[0]):
-        total += offsets[v, n] - offsets[v, 0]
-    out = np.empty(total, dtype=np.uint8)
-    bounds = np.empty(groups + 1, dtype=np.int64)
-    at = 0
-    for g in range(groups):
+    n = fixed.size // width
+    spans = starts.size > 0
+    for g in range(at.size):
         first = g * size
         last = min(first + size, n)
-        count = last - first
-        bounds[g] = at
-        for i in range(4):  # the row count, uint32 little-endian
-            out[at + i] = (count >> (8 * i)) & 0xFF
-        at += 4
-        out[at : at + 32 * count] = boxes[32 * first : 32 * last]
-        at += 32 * count
-        for c in range(values.shape[0]):
-            out[at : at + 8 * count] = values[c, 8 * first : 8 * last]
-            at += 8 * count
-            if varying[c] >= 0:
-                lo = offsets[varying[c], first]
-                hi = offsets[varying[c], last]
-                out[at : at + hi - lo] = data[lo:hi]
-                at += hi - lo
-    bounds[groups] = at
-    return out, bounds
+        pos = at[g]
+        out[pos : pos + width * (last - first)] = fixed[width * first : width * last]
+        pos += width * (last - first)
+        if spans:
+            for i in range(first, last):
+                length = ends[i] - starts[i]
+                if length > 0:
+                    out[pos : pos + length] = data[starts[i] : ends[i]]
+                    pos += length
 
 
 @_jit

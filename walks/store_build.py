@@ -55,6 +55,7 @@ from walks.store_groups import (
     _SCHEMA,
     Column,
     Packed,
+    Scratch,
     _fixed,
     _points_blob,
     _points_of,
@@ -196,6 +197,7 @@ class _Table:
         self.blob_rows: list[int] = []
         self.insert = f"INSERT INTO {name} VALUES (?, ?)"  # noqa: S608 - fixed names
         self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
+        self.scratch = Scratch()  # the flushes' blobs, one buffer for them all
 
     def add(self, box: _BoxTuple | bytes | None, *columns: object, at: int | None = None) -> None:
         """
@@ -294,7 +296,7 @@ class _Table:
                 held = [p if isinstance(p, Packed) else Packed.of_values(kind, p) for p in pieces]
                 columns.append(Packed.joined(held)[order])
         first = self.next_id
-        blobs = pack_columns(columns, "i" + self.kinds, boxes, _GROUP)
+        blobs = pack_columns(columns, "i" + self.kinds, boxes, _GROUP, self.scratch)
         self.db.executemany(self.insert, zip(itertools.count(first // _GROUP), blobs))
         starts = np.arange(0, n, _GROUP)
         union = np.column_stack((

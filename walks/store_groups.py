@@ -35,7 +35,7 @@ import numpy as np
 from walks import pbf_jit
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
 
 #: A column's kind: ``i`` integer, ``r`` real, ``t`` text, ``b`` bytes.
@@ -327,7 +327,11 @@ def column_of(kind: str, values: Sequence[Any]) -> Column:
 
 
 def pack_columns(
-    columns: Sequence[Column], kinds: str, boxes: _Boxes, size: int
+    columns: Sequence[Column],
+    kinds: str,
+    boxes: _Boxes,
+    size: int,
+    into: Callable[[int], np.ndarray[Any, np.dtype[np.uint8]]] | None = None,
 ) -> Iterator[bytes | memoryview]:
     """
     Pack columns, ``size`` rows at a time, into group blobs.
@@ -335,18 +339,46 @@ def pack_columns(
     Parameters
     ----------
     columns
-        Each column's values in the rows' stored order (``column_of``).
+        Each column's values in the rows' stored order (``column_of``, or ``Packed``).
     kinds
         Each column's kind (``i``, ``r``, ``t`` or ``b``).
     boxes
         ``(n, 4)`` of each row's ``min_lon, max_lon, min_lat, max_lat`` (NaN: none).
     size
         Rows per group.
+    into
+        Gives the compiled loop a buffer of the size asked, reused from call to call (a
+        ``Scratch``): the blobs are then views of it, to be used before the next call.
 
     Yields
     ------
     bytes or memoryview
         One blob per group (views of one buffer when packed by the compiled loop).
+    """
+    boxes = np.ascontiguousarray(boxes, dtype=np.float64)
+    if pbf_jit.active():  # each row's bytes copied once, from where they lie, by one loop
+        compiled = pbf_jit.pack(
+            boxes, [_spans(k, c) for k, c in zip(kinds, columns, strict=True)], size, into
+        )
+        if compiled is not None:
+            yield from compiled
+            return
+    yield from _pack_plain(columns, kinds, boxes, size)
+
+
+def _pack_plain(columns: Sequence[Column], kinds: str, boxes: _Boxes, size: int) -> Iterator[bytes]:
+    """
+    Pack columns into group blobs as ``pack_columns`` does, by numpy and Python.
+
+    Parameters
+    ----------
+    columns, kinds, boxes, size
+        As ``pack_columns`` takes them (``boxes`` float64, contiguous).
+
+    Yields
+    ------
+    bytes
+        One blob per group.
     """
     n = len(boxes)
     packed: list[tuple[str, Any, Any]] = []
@@ -366,13 +398,6 @@ def pack_columns(
         lengths = np.fromiter(map(len, data), dtype=np.int64, count=n)
         lengths[nulls] = -1
         packed.append((kind, lengths, data))
-    boxes = np.ascontiguousarray(boxes, dtype=np.float64)
-    # the same blobs, by one compiled loop when it is in use (the columns' bytes are laid out
-    # for it only then: the generator)
-    compiled = pbf_jit.pack(boxes, (_raw(p) for p in packed), size)
-    if compiled is not None:
-        yield from compiled
-        return
     for start in range(0, n, size):
         end = min(start + size, n)
         parts = [struct.pack("<I", end - start), boxes[start:end].tobytes()]
@@ -386,29 +411,58 @@ def pack_columns(
         yield b"".join(parts)
 
 
-def _raw(
-    column: tuple[str, Any, Any],
-) -> tuple[np.ndarray[Any, Any], bytes | np.ndarray[Any, np.dtype[np.uint8]] | None]:
+def _spans(
+    kind: str, column: Column
+) -> tuple[np.ndarray[Any, Any], tuple[np.ndarray[Any, np.dtype[np.uint8]], _I64, _I64] | None]:
     """
-    Give a column held for packing as ``walks.pbf_jit.pack`` takes it.
+    Give a column as ``walks.pbf_jit.pack`` takes it.
 
     Parameters
     ----------
+    kind
+        The column's kind.
     column
-        ``(kind, values, held)`` of ``pack_columns``.
+        Its values (``column_of``, or ``Packed``).
 
     Returns
     -------
     tuple
-        Its little-endian 8-byte values (or lengths), and its text or bytes back to back.
+        Its 8-byte values (text and bytes: their lengths, -1 for NULL), and for text and
+        bytes the buffer they lie in and each row's span in it.
     """
-    kind, values, held = column
     if kind in _FIXED:
-        return np.ascontiguousarray(values, dtype=_FIXED[kind]), None
-    lengths = np.ascontiguousarray(values, dtype="<i8")
-    if kind == "p":  # laid out (``Packed.compact``): its buffer is its rows' bytes
-        return lengths, held.data
-    return lengths, b"".join(held)
+        return np.ascontiguousarray(column, dtype=_FIXED[kind]), None
+    held = column if isinstance(column, Packed) else Packed.of_values(kind, column)
+    return held.ends - held.starts, (held.data, held.starts, held.ends)
+
+
+class Scratch:
+    """A buffer reused from call to call, grown by half when too small.
+
+    Fresh memory costs the kernel a page fault per 4 KiB: the import's group blobs, about
+    its store's size, were a third of its page faults when each flush had a new buffer.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = np.zeros(0, dtype=np.uint8)
+
+    def __call__(self, size: int) -> np.ndarray[Any, np.dtype[np.uint8]]:
+        """
+        Give the buffer's first bytes, after growing it when needed.
+
+        Parameters
+        ----------
+        size
+            How many bytes.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``size`` bytes (what they hold is left over from the last use).
+        """
+        if size > self._buffer.size:
+            self._buffer = np.empty(max(size, self._buffer.size * 3 // 2), dtype=np.uint8)
+        return self._buffer[:size]
 
 
 class Group:
