@@ -511,6 +511,42 @@ def test_a_damaged_row_group_is_named(paris_osm: Path, tmp_path: Path) -> None:
         load_ways(paris_osm, area_from_bbox(*BOX), cache)
 
 
+def test_the_pages_find_every_group_meeting_a_box(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The R-tree's pages of groups give exactly the rows whose own box meets a box."""
+    from walks import store_build
+    from walks.store import _rows
+    from walks.store_groups import _COLUMNS, PAGE, Group, _connect
+
+    munich = SHARED / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
+    monkeypatch.setattr(store_build, "_CHUNK", 700)  # many flushes, of 22 groups: mid-page
+    info = import_extract(munich, tmp_path / "c")
+    rng = np.random.default_rng(11)
+    with _connect(info.path) as db:
+        for table in ("features", "ways", "buildings"):
+            kinds = "i" + _COLUMNS[table][1]
+            groups = [Group(blob, kinds) for (blob,) in db.execute(f"SELECT data FROM {table}")]
+            (pages,) = db.execute(f"SELECT count(*) FROM {table}_rt").fetchone()
+            assert len(groups) > 2 * PAGE  # several pages, and groups past the first page
+            assert pages < len(groups) / 2  # one entry per page, not per group
+            boxes = np.concatenate([g.boxes for g in groups])
+            rows = [row for g in groups for row in g.rows(list(range(len(g.boxes))))]
+            lon = boxes[:, :2][~np.isnan(boxes[:, 0])]
+            lat = boxes[:, 2:][~np.isnan(boxes[:, 0])]
+            for _ in range(25):
+                size = rng.choice([0.0005, 0.002, 0.01])
+                west = rng.uniform(lon.min() - size, lon.max())
+                south = rng.uniform(lat.min() - size, lat.max())
+                box = (west, west + size, south, south + size)
+                meets = (
+                    (boxes[:, 1] >= box[0]) & (boxes[:, 0] <= box[1])
+                    & (boxes[:, 3] >= box[2]) & (boxes[:, 2] <= box[3])
+                )  # fmt: skip
+                expected = sorted(rows[i] for i in np.flatnonzero(meets))
+                assert _rows(db, table, box) == [row[1:] for row in expected], (table, box)
+
+
 def test_pages_of_64_kib_for_large_files_only(tmp_path: Path) -> None:
     """A large file's store has 64 KiB pages (groups share them); a small one's stays small."""
     from walks.store_groups import _LARGE_FILE, _pragmas

@@ -76,6 +76,7 @@ from walks.store_groups import (
     _COLUMNS,
     _NEXT,
     _PAIR,
+    PAGE,
     Group,
     _connect,
     _degrees,
@@ -84,7 +85,7 @@ from walks.store_groups import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
     from walks.types import Area
 
@@ -93,7 +94,8 @@ log = logging.getLogger(__name__)
 #: The store format; a store of another version is built again. Version 6: ``DROPPED_KEY``
 #: counts nodes off the globe too, which a PBF file can hold (version 5 said 0 for them).
 #: Version 7: coordinates held as int32 of 1e-7 degree, not doubles (a third smaller store).
-STORE_VERSION = "7"
+#: Version 8: one R-tree entry per page of 8 groups, the groups' boxes in a table of pages.
+STORE_VERSION = "8"
 #: The meta key holding how many nodes the import left out for their unreadable coordinates
 #: or coordinates off the globe (``OsmWays.dropped_nodes``); every store of this version has it.
 DROPPED_KEY = "dropped_nodes"
@@ -705,18 +707,13 @@ def _rows(
     """
     kinds = "i" + _COLUMNS[table][1]
     if box is None:
-        query = f"SELECT data FROM {table} ORDER BY id"  # noqa: S608 - fixed names
-        params: tuple[float, ...] = ()
+        blobs: Iterable[tuple[bytes]] = db.execute(f"SELECT data FROM {table} ORDER BY id")  # noqa: S608 - fixed names
     else:
-        query = (
-            f"SELECT g.data FROM {table}_rt r JOIN {table} g ON g.id = r.id "  # noqa: S608
-            "WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?"
-        )
-        params = box
+        blobs = _groups_meeting(db, table, box)
     tags = _COLUMNS[table][0].split(", ").index("tags") + 1 if keys is not None else -1
     marks = [f"{_NEXT}{key}{_PAIR}" for key in sorted(keys or ())]
     found: list[tuple[Any, ...]] = []
-    for (blob,) in db.execute(query, params):
+    for (blob,) in blobs:
         try:
             group = Group(blob, kinds)
             chosen = group.meeting(box)
@@ -735,6 +732,59 @@ def _rows(
             raise sqlite3.DatabaseError(msg) from err
     found.sort(key=operator.itemgetter(0))  # each row's place in file order
     return [row[1:] for row in found]
+
+
+def _groups_meeting(db: sqlite3.Connection, table: str, box: _Box) -> Iterator[tuple[bytes]]:
+    """
+    Find a table's groups of rows whose box meets a box.
+
+    The R-tree finds the pages whose union box meets it (SQLite keeps an R-tree's boxes as
+    float32 rounded outwards: it may find more), then each page's groups' exact boxes are
+    checked.
+
+    Parameters
+    ----------
+    db
+        The store.
+    table
+        The table.
+    box
+        ``(west, east, south, north)``.
+
+    Yields
+    ------
+    tuple of bytes
+        Each group's blob, as a one-column row.
+
+    Raises
+    ------
+    sqlite3.DatabaseError
+        For a damaged page.
+    """
+    west, east, south, north = box
+    pages = db.execute(
+        f"SELECT p.id, p.boxes FROM {table}_rt r JOIN {table}_pages p ON p.id = r.id "  # noqa: S608 - fixed names
+        "WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?",
+        box,
+    ).fetchall()
+    ids: list[int] = []
+    for page, blob in pages:
+        if not isinstance(blob, bytes) or len(blob) % 32 or len(blob) > 32 * PAGE:
+            msg = f"a damaged page of the store's {table} table"
+            raise sqlite3.DatabaseError(msg)
+        b = np.frombuffer(blob, dtype="<f8").reshape(-1, 4)
+        hit = (b[:, 1] >= west) & (b[:, 0] <= east) & (b[:, 3] >= south) & (b[:, 2] <= north)
+        ids += (page * PAGE + np.flatnonzero(hit)).tolist()
+    ids.sort()
+    for at in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[at : at + _IDS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        query = f"SELECT data FROM {table} WHERE id IN ({marks})"  # noqa: S608 - fixed names, numbers
+        yield from db.execute(query, chunk).fetchall()  # not the cursor: left open, it outlives db
+
+
+#: Group ids asked for in one query (SQLite allows 999 parameters in old builds).
+_IDS_PER_QUERY = 500
 
 
 def _ring_points(rings: list[list[list[float]]]) -> tuple[Ring, ...]:

@@ -603,12 +603,18 @@ _COLUMNS = {
 }
 
 
-# each table holds one row per group of _GROUP rows (walks.store_groups), with an R-tree entry
+#: Each table holds one row per group of rows (``pack_columns``; group ``g`` of page
+#: ``g // PAGE``); ``_pages`` one row per page of ``PAGE`` groups, their boxes (``n x 4``
+#: float64, NaN for a group without one), with one R-tree entry: the boxes' union.
 _SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + "".join(
     f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
+    f"CREATE TABLE {name}_pages (id INTEGER PRIMARY KEY, boxes BLOB NOT NULL);\n"
     f"CREATE VIRTUAL TABLE {name}_rt USING rtree(id, min_lon, max_lon, min_lat, max_lat);\n"
     for name in _COLUMNS
 )
+
+#: Groups per page (``_SCHEMA``).
+PAGE = 8
 
 #: Files from this size on get a store of 64 KiB pages (``_pragmas``).
 _LARGE_FILE = 16 * 2**20
