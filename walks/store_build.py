@@ -17,6 +17,7 @@ import logging
 import math
 import sqlite3
 import struct
+import threading
 from array import array
 from typing import TYPE_CHECKING, Any
 
@@ -205,7 +206,7 @@ class _Table:
         self.insert = f"INSERT INTO {name} VALUES (?, ?)"  # noqa: S608 - fixed names
         self.insert_box = f"INSERT INTO {name}_rt VALUES (?, ?, ?, ?, ?)"  # noqa: S608
         self.insert_page = f"INSERT INTO {name}_pages VALUES (?, ?)"  # noqa: S608
-        self.scratch = Scratch()  # the flushes' blobs, one buffer for them all
+        self.scratch = _scratch()  # the flushes' blobs: one buffer for the thread's tables
 
     def add(self, box: _BoxTuple | bytes | None, *columns: object, at: int | None = None) -> None:
         """
@@ -333,6 +334,26 @@ class _Table:
         self.held = 0
 
 
+#: Each thread's buffer for its tables' flushes (one flush at a time; imports in other
+#: threads have their own).
+_SCRATCH = threading.local()
+
+
+def _scratch() -> Scratch:
+    """
+    Give this thread's buffer for packing groups.
+
+    Returns
+    -------
+    Scratch
+        The buffer.
+    """
+    held: Scratch | None = getattr(_SCRATCH, "buffer", None)
+    if held is None:
+        held = _SCRATCH.buffer = Scratch()
+    return held
+
+
 def _finish(db: sqlite3.Connection, tables: Sequence[_Table]) -> None:
     """
     Write the tables' last rows, and how many rows each table holds (in ``meta``).
@@ -348,6 +369,7 @@ def _finish(db: sqlite3.Connection, tables: Sequence[_Table]) -> None:
     for table in tables:
         table.flush()
         counts[table.name] += table.count - table.first
+    _SCRATCH.buffer = None  # the last flush is written: its buffer goes
     db.executemany(
         "INSERT INTO meta VALUES (?, ?)", ((f"rows:{k}", str(v)) for k, v in counts.items())
     )
