@@ -53,15 +53,23 @@ def _pbf(*, key: bytes = b"type", value: bytes = b"multipolygon", role: bytes = 
     return pbf_file(block)
 
 
+@pytest.mark.parametrize("jit", ["0", "1"])
 @pytest.mark.parametrize(
     ("case", "nul"),
     [("relation key", {"key": b"ty\0pe"}), ("relation value", {"value": b"multi\0polygon"}),
      ("node value", {"node_value": b"ca\0fe"}), ("not UTF-8", {"value": b"\xffmulti\0"})],
 )  # fmt: skip
 def test_a_nul_in_any_tag_is_one_error_in_every_path(
-    case: str, nul: dict[str, bytes], tmp_path: Path
+    case: str, nul: dict[str, bytes], jit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """osmium crashes on such a tag or reads other text: the import and --no-cache refuse it."""
+    """osmium crashes on such a tag or reads other text: the import and --no-cache refuse it.
+
+    With the compiled loops (``WALKS_JIT=1``) no pass looks for such tags first: the loops'
+    own reading of every block refuses them, before osmium reads the file.
+    """
+    if jit == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("WALKS_JIT", jit)
     extract = tmp_path / "nul.osm.pbf"
     extract.write_bytes(_pbf(**nul))
     cache = str(tmp_path / "cache")
@@ -88,6 +96,44 @@ def test_a_nul_in_any_tag_is_one_error_in_every_path(
     assert "NUL character" in done.stderr
     stores = tmp_path / "cache" / "stores"
     assert not stores.exists() or not list(stores.iterdir())  # no store, no temporary file
+
+
+def test_a_nul_after_a_block_the_loops_refuse_is_refused_before_osmium_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loops stop at a block they do not read; osmium, reading the file alone, is not
+    handed the NUL tag of a later block (it would crash): one error line."""
+    pytest.importorskip("numba")
+    from pbf_bytes import HEADER, blob, zlib_data
+
+    table = [b"", b"highway", b"foot\0way"]
+    strings = _ld(1, b"".join(_ld(1, t) for t in table))
+    plain = _v(0x08) + _v(2) + _v(0x40) + _v(0) + _v(0x48) + _v(0)  # node 1 at 0, 0
+    dense = _ld(1, _v(4) * 2) + _ld(8, _v(0) + _v(2)) + _ld(9, _v(0) + _v(2))  # nodes 2, 4
+    way = _v(8) + _v(10) + _ld(2, _v(1)) + _ld(3, _v(2)) + _ld(8, _v(4) + _v(4))
+    clean = strings.replace(b"foot\0way", b"footxway")
+    way2 = _v(8) + _v(12) + _ld(2, _v(1)) + _ld(3, _v(2)) + _ld(8, _v(4) + _v(4))
+    first = clean + _ld(2, _ld(1, plain))  # a plain (not dense) node: not the loops'
+    second = strings + _ld(2, _ld(2, dense)) + _ld(2, _ld(3, way))  # highway=foot<NUL>way
+    third = clean + _ld(2, _ld(3, way2))  # (the last block is read first, for relations)
+    extract = tmp_path / "late-nul.osm.pbf"
+    extract.write_bytes(
+        HEADER + b"".join(blob(b"OSMData", zlib_data(b)) for b in (first, second, third))
+    )
+    monkeypatch.setenv("WALKS_JIT", "1")
+    done = _walks("import", str(extract), "--cache-dir", str(tmp_path / "cache"))
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("Error: ")]
+    assert "NUL character" in line, line
+    assert "corrupt" not in line  # said once, as itself
+    assert "Traceback" not in done.stderr
+    second = clean + _ld(2, _ld(2, dense)) + _ld(2, _ld(3, way))
+    extract.write_bytes(
+        HEADER + b"".join(blob(b"OSMData", zlib_data(b)) for b in (first, second, third))
+    )
+    done = _walks("import", str(extract), "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert done.returncode == 0, done.stderr  # without the NUL: osmium reads it alone
+    assert '"ways": 2' in done.stdout
 
 
 def test_a_nul_in_a_user_name_or_a_role_is_read(tmp_path: Path) -> None:

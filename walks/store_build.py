@@ -40,6 +40,7 @@ from walks.data import (
     _read_error,
     _walkable_multipolygon,
     building_height,
+    check_pbf_tags,
     is_walkable,
     landcover_kind,
     not_utf8_error,
@@ -604,6 +605,10 @@ def _fill(
     """
     import osmium  # noqa: PLC0415
 
+    if not arrays:
+        # before osmium reads the file: a tag holding a NUL crashes it (a file the arrays
+        # stopped reading may hold one after where they stopped)
+        check_pbf_tags(readable)
     tmp.unlink(missing_ok=True)
     # the small file of relations and complex ways osmium makes areas of, next to the store
     small = tmp.with_suffix(".areas.osm.pbf")
