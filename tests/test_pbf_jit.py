@@ -394,3 +394,25 @@ def test_numbas_start_leaves_scipy_linalg_alone_and_importable(threads: bool) ->
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(threads), "6.0"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_node_places_by_galloping_are_numpys(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids in order, shuffled, repeated, outside the ids, one id only: numpy's places."""
+    rng = np.random.default_rng(seed)
+    n = [1, 2, 50, 5000, 5000, 100_000][seed]
+    ids = np.unique(rng.integers(-(2**40), 2**40, n * 2))[:n] if seed % 2 else np.cumsum(
+        rng.integers(1, [2, 5, 1000][seed % 3], n)
+    )  # fmt: skip
+    near = ids[rng.integers(0, ids.size, 3 * n)] + rng.integers(-2, 3, 3 * n)
+    refs = np.concatenate((
+        near, np.sort(near), ids, ids[::-1], [ids[0] - 1, ids[-1] + 1, ids[0], ids[-1]],
+        [np.iinfo(np.int64).min, np.iinfo(np.int64).max], rng.permutation(near)[:7],
+    )).astype(np.int64)  # fmt: skip
+    monkeypatch.setenv("WALKS_JIT", "1")
+    with pbf_jit.engaged(0):
+        got = pbf_jit.places(ids, refs)
+        assert pbf_jit.places(ids[:0], refs) is None  # no node: numpy's answer
+        assert pbf_jit.places(ids, refs[:0]).size == 0
+    expected = np.minimum(np.searchsorted(ids, refs), ids.size - 1)
+    np.testing.assert_array_equal(got, expected)

@@ -166,6 +166,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     loops.gather(block, one + 2, one + 3, out)
     loops.gather(out.copy(), one, one + 1, out)
     loops.lay(out, one - 1, block[:0], 8, 32, block, one, one)  # read-only bytes, as ``pack``
+    loops.places(one, one, one.copy())
 
 
 @contextlib.contextmanager
@@ -417,6 +418,32 @@ def group(
         first, last = int(row[0]), int(row[-1])
         runs.append((row - first, values[first:last]))
     return (ids, runs, times), OK
+
+
+def places(ids: _I64, refs: _I64) -> _I64 | None:
+    """
+    Find where nodes are, or would be, among ascending ids, with the compiled loop.
+
+    Parameters
+    ----------
+    ids
+        The ids, strictly ascending.
+    refs
+        The ids looked for.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Each one's place (``numpy.searchsorted``'s, at most the last place); None when the
+        loop is not in use or there is no id.
+    """
+    if not active() or not ids.size:
+        return None
+    out = np.empty(refs.size, dtype=np.int64)
+    _loops().places(
+        np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(refs, dtype=np.int64), out
+    )
+    return out
 
 
 def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:

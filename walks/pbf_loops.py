@@ -564,6 +564,58 @@ def group(  # noqa: C901, PLR0911, PLR0912 - one loop over a group's messages, k
 
 
 @_jit
+def places(ids: _I64, refs: _I64, out: _I64) -> None:
+    """
+    Find where nodes are, or would be, among ascending ids (``walks.store_pbf._Nodes``).
+
+    Each search starts from where the last one ended: it gallops 1, 2, 4, ... places away
+    until it passes the id, then halves what is left. A way's nodes, and a block's ways,
+    mostly lie near one another: most searches take a few steps, with no sort first; refs in
+    any order still take O(log n) steps each. ``out[i]`` is the first place whose id is not
+    below ``refs[i]`` (``numpy.searchsorted``), at most the last place.
+
+    Parameters
+    ----------
+    ids
+        The ids, strictly ascending, one at least.
+    refs
+        The ids looked for.
+    out
+        Their places (as many as ``refs``).
+    """
+    n = ids.size
+    at = 0
+    for i in range(refs.size):
+        ref = refs[i]
+        if ids[at] < ref:  # ahead: the place is in (lo, hi]
+            lo = at
+            step = 1
+            hi = at + 1
+            while hi < n and ids[hi] < ref:
+                lo = hi
+                step *= 2
+                hi = at + step
+            hi = min(hi, n)
+        else:  # here or behind: the place is in (lo, hi]
+            hi = at
+            step = 1
+            lo = at - 1
+            while lo >= 0 and ids[lo] >= ref:
+                hi = lo
+                step *= 2
+                lo = at - step
+            lo = max(lo, -1)
+        while lo + 1 < hi:
+            middle = (lo + hi) >> 1
+            if ids[middle] < ref:
+                lo = middle
+            else:
+                hi = middle
+        at = min(hi, n - 1)
+        out[i] = at
+
+
+@_jit
 def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> None:
     """
     Copy items out of a buffer, back to back (``walks.store_groups.Packed.compact``).
