@@ -102,13 +102,20 @@ class StringTable(list[str]):
         The strings.
     utf8
         The strings joined (uint8), and each one's first byte and end in them.
+    nul
+        Whether a string may hold a NUL character (False: none does).
     """
 
     def __init__(
-        self, texts: list[str], utf8: tuple[np.ndarray[Any, np.dtype[np.uint8]], Array, Array]
+        self,
+        texts: list[str],
+        utf8: tuple[np.ndarray[Any, np.dtype[np.uint8]], Array, Array],
+        *,
+        nul: bool = True,
     ) -> None:
         super().__init__(texts)
         self.utf8 = utf8
+        self.nul = nul
 
 
 @dataclass(frozen=True)
@@ -515,7 +522,7 @@ def _strings_compiled(data: bytes, start: int, end: int) -> StringTable:
     except UnicodeDecodeError as err:
         msg = "a string that is not UTF-8"
         raise UnsupportedPbfError(msg) from err
-    return StringTable(texts, (joined, starts, ends))
+    return StringTable(texts, (joined, starts, ends), nul=status != pbf_jit.OK)
 
 
 def _scaled(raw: Array, granularity: int, offset: int) -> np.ndarray[Any, np.dtype[np.int32]]:
@@ -1235,6 +1242,8 @@ def _check_indices(keys: Array, values: Array, strings: list[str]) -> None:
         if len(column) and (int(column.max()) >= len(strings) or int(column.min()) < 0):
             msg = "a tag's string index outside the block's table"
             raise UnsupportedPbfError(msg)
+    if isinstance(strings, StringTable) and not strings.nul:
+        return  # the compiled loop found no NUL in the table
     held = [k for k, text in enumerate(strings) if "\0" in text]
     if held and (np.isin(keys, held).any() or np.isin(values, held).any()):
         # (a user name may hold one: osmium reads that, and it is not read here)

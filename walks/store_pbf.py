@@ -841,7 +841,7 @@ def _kept_strings(table: list[str], used: _I64) -> list[str]:
     sizes = np.asarray(ends, dtype=np.int64)[used] - first
     bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
     index = np.arange(int(bounds[-1]), dtype=np.int64) + np.repeat(first - bounds[:-1], sizes)
-    return StringTable(texts, (data[index], bounds[:-1], bounds[1:]))
+    return StringTable(texts, (data[index], bounds[:-1], bounds[1:]), nul=table.nul)
 
 
 @dataclass(frozen=True)
