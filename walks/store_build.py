@@ -26,6 +26,8 @@ import numpy as np
 from walks.data import (
     AREA_HIGHWAYS,
     DEFAULT_BUILDING_M,
+    HEIGHT_KEYS,
+    LANDCOVER_KEYS,
     RAIL_VALUES,
     AreaRecord,
     WayRecord,
@@ -59,6 +61,7 @@ from walks.store_groups import (
     Column,
     Packed,
     Scratch,
+    _degrees,
     _fixed,
     _points_blob,
     _points_of,
@@ -731,6 +734,10 @@ def _small_areas(
     """
     Write the areas osmium makes of the small file, each in the place it was given.
 
+    The rows are those ``_write_area`` writes area by area (``_pass`` uses it), made here for
+    all the areas at once (``_OsmiumAreas``): a Python loop over osmium's areas reads only
+    their tags and outer rings.
+
     Parameters
     ----------
     processor
@@ -752,20 +759,170 @@ def _small_areas(
     """
     import osmium  # noqa: PLC0415
 
-    wkb = osmium.geom.WKBFactory()
-    at_zero = False
+    make = osmium.geom.WKBFactory().create_multipolygon
+    no_geometry = (RuntimeError, osmium.InvalidLocationError)
+    found = _OsmiumAreas()
+    tag_list, outer_rings = _tag_list, _outer_rings
     obj: Any
     for obj in _osmium_objects(processor):
-        place = places.get(("w" if obj.from_way() else "r", obj.orig_id()))
+        from_way = obj.from_way()
+        osm_id = obj.orig_id()
+        place = places.get(("w" if from_way else "r", osm_id))
         if place is None:
-            msg = f"an area of {obj.orig_id()} unforeseen"
+            msg = f"an area of {osm_id} unforeseen"
             raise UnsupportedPbfError(msg)
-        taken, zero = _write_area(obj, place, tables, wkb)
-        if taken >= AREA_STEP:
+        pairs = tag_list(obj)
+        if not pairs:  # (no rule makes an untagged area a building or land cover)
+            continue
+        try:
+            rings = outer_rings(bytes.fromhex(make(obj)))
+        except no_geometry:
+            rings = _rings_of(obj)
+        rings = [r for r in rings if len(r) >= 64]  # noqa: PLR2004 - four points
+        if len(rings) >= AREA_STEP:
             msg = "an area of too many rings"
             raise UnsupportedPbfError(msg)
-        at_zero = at_zero or zero
-    return at_zero
+        if rings:
+            found.add(place, from_way, osm_id, dict(pairs), rings)
+    return found.write(tables)
+
+
+class _OsmiumAreas:
+    """Areas osmium made, held to write their rows at once as ``_write_area`` writes each.
+
+    The rings' points are turned into the stored integers, and the rows' boxes found, for all
+    the rings at once; the rules (``building_height``, ``landcover_kind``) are asked once per
+    combination of the values they read; the rows go to each table as columns.
+    """
+
+    def __init__(self) -> None:
+        self.places: list[int] = []
+        self.types: list[str] = []
+        self.ids: list[int] = []
+        self.texts: list[str] = []
+        self.counts: list[int] = []
+        self.rings: list[bytes] = []
+        self.heights: list[float] = []  # NaN: not a building
+        self.hows: list[str | None] = []  # None: not a building
+        self.kinds: list[str | None] = []
+        self._measured: dict[tuple[str | None, ...], tuple[float, str]] = {}
+        self._covered: dict[tuple[str | None, ...], str | None] = {}
+
+    def add(
+        self, place: int, from_way: bool, osm_id: int, tags: dict[str, str], rings: list[bytes]
+    ) -> None:
+        """
+        Hold an area's rows.
+
+        Parameters
+        ----------
+        place
+            Its place in file order; its rings take the places from there on.
+        from_way
+            Whether osmium made it of a way (else of a relation).
+        osm_id
+            The way's or relation's id.
+        tags
+            Its tags (some).
+        rings
+            Its outer rings of four points or more (some), as float64 lon, lat pairs.
+        """
+        self.places.append(place)
+        self.types.append("way" if from_way else "relation")
+        self.ids.append(osm_id)
+        self.texts.append(_tags_text(tags.items(), len(tags)))
+        self.counts.append(len(rings))
+        self.rings.extend(rings)
+        get = tags.get
+        if "building" in tags and tags["building"] != "no":
+            read = tuple(map(get, HEIGHT_KEYS))
+            height = self._measured.get(read)
+            if height is None:
+                given = {k: v for k, v in zip(HEIGHT_KEYS, read, strict=True) if v is not None}
+                height = self._measured[read] = building_height(given)
+            self.heights.append(height[0])
+            self.hows.append(height[1])
+            self.kinds.append(None)
+            return
+        self.heights.append(math.nan)
+        self.hows.append(None)
+        read = tuple(map(get, LANDCOVER_KEYS))
+        if read in self._covered:
+            self.kinds.append(self._covered[read])
+            return
+        given = {k: v for k, v in zip(LANDCOVER_KEYS, read, strict=True) if v is not None}
+        kind = self._covered[read] = landcover_kind(given)
+        self.kinds.append(kind)
+
+    def write(self, tables: tuple[_Table, _Table, _Table]) -> bool:
+        """
+        Write the rows held: a feature per area, and a building or land cover per ring.
+
+        Parameters
+        ----------
+        tables
+            The ``features``, ``buildings`` and ``landcover`` tables.
+
+        Returns
+        -------
+        bool
+            Whether a written coordinate is exactly 0.
+        """
+        if not self.places:
+            return False
+        features, buildings, cover = tables
+        values = np.frombuffer(b"".join(self.rings), dtype=np.float64)
+        fixed = _fixed(values)  # as _points_blob stores each ring
+        sizes = np.fromiter((len(r) // 16 for r in self.rings), np.int64, len(self.rings))
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        xy = _degrees(fixed).reshape(-1, 2)  # the boxes as _Table finds those of blobs
+        boxes = np.column_stack((
+            np.minimum.reduceat(xy[:, 0], starts), np.maximum.reduceat(xy[:, 0], starts),
+            np.minimum.reduceat(xy[:, 1], starts), np.maximum.reduceat(xy[:, 1], starts),
+        ))  # fmt: skip
+        rings = Packed.of(fixed, 8 * starts, 8 * ends)
+        counts = np.array(self.counts, dtype=np.int64)
+        first = np.cumsum(counts) - counts  # each area's first ring
+        area = np.repeat(np.arange(counts.size, dtype=np.int64), counts)  # each ring's area
+        places = np.array(self.places, dtype=np.int64)
+        ring_places = places[area] + np.arange(area.size, dtype=np.int64) - first[area]
+        n = counts.size
+        features.extend(boxes[first], [
+            self.types, np.array(self.ids, dtype=np.int64), self.texts, np.full(n, np.nan),
+            np.full(n, np.nan), rings[first],
+        ], at=places)  # fmt: skip
+        built = np.array([how is not None for how in self.hows], dtype=bool)
+        hit = np.flatnonzero(built[area])  # the buildings' rings
+        if hit.size:
+            heights = np.array(self.heights, dtype=np.float64)[area[hit]]
+            hows = [self.hows[j] for j in area[hit].tolist()]
+            buildings.extend(boxes[hit], [rings[hit], heights, hows], at=ring_places[hit])
+        covered = np.array([kind is not None for kind in self.kinds], dtype=bool)
+        hit = np.flatnonzero(covered[area])
+        if hit.size:
+            kinds = [self.kinds[j] for j in area[hit].tolist()]
+            cover.extend(boxes[hit], [kinds, rings[hit]], at=ring_places[hit])
+        return not bool(values.all())  # an exact 0.0
+
+
+def _rings_of(obj: Any) -> list[bytes]:  # noqa: ANN401 - osmium's Area
+    """
+    Read an area's outer rings point by point (when osmium makes no WKB of it).
+
+    Parameters
+    ----------
+    obj
+        The area.
+
+    Returns
+    -------
+    list of bytes
+        Each outer ring as float64 lon, lat pairs.
+    """
+    return [
+        np.array([(n.lon, n.lat) for n in r], dtype=np.float64).tobytes() for r in obj.outer_rings()
+    ]
 
 
 def _add_walkable(areas: _Table, area: AreaRecord | None) -> None:
@@ -829,10 +986,7 @@ def _write_area(
     try:
         rings = _outer_rings(bytes.fromhex(wkb.create_multipolygon(obj)))
     except (RuntimeError, osmium.InvalidLocationError):
-        rings = [
-            np.array([(n.lon, n.lat) for n in r], dtype=np.float64).tobytes()
-            for r in obj.outer_rings()
-        ]
+        rings = _rings_of(obj)
     rings = [r for r in rings if len(r) >= 64]  # noqa: PLR2004 - four points
     if not rings:
         return 0, False
