@@ -10,6 +10,7 @@ blob may hold. ``walks.pbf`` reads PBF files; this is its writing side, kept apa
 
 from __future__ import annotations
 
+import bisect
 import struct
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import numpy as np
 from walks.pbf import runs_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from walks.pbf import RelationBlock
@@ -42,16 +44,18 @@ def _varints(values: _I64) -> tuple[bytes, _I64]:
     v = values.astype(np.uint64)
     size = np.ones(v.size, dtype=np.int64)
     for k in range(1, 10):
-        size += v >= np.uint64(1 << (7 * k))
-    end = np.cumsum(size)
-    out = np.zeros(int(end[-1]) if v.size else 0, dtype=np.uint8)
-    begin = end - size
-    for k in range(10):
-        at = np.flatnonzero(size > k)
-        if not at.size:
+        more = v >= np.uint64(1 << (7 * k))
+        if not more.any():
             break
-        byte = ((v[at] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
-        out[begin[at] + k] = byte | ((size[at] > k + 1).astype(np.uint8) << 7)
+        size += more
+    end = np.cumsum(size)
+    width = int(size.max()) if v.size else 0
+    # each value's bytes in a row of ``width``; those past its size are left out
+    rows = np.empty((v.size, width), dtype=np.uint8)
+    for k in range(width):
+        seven = ((v >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
+        rows[:, k] = seven | ((size > k + 1).astype(np.uint8) << 7)
+    out = rows[np.arange(width) < size[:, None]]
     return out.tobytes(), end
 
 
@@ -166,6 +170,11 @@ _BLOCK = 8000
 #: The most bytes of ways a block of the small file holds (a blob may hold 32 MiB for osmium).
 _BLOCK_BYTES = 16 * 2**20
 
+_U8 = np.ndarray[Any, np.dtype[np.uint8]]
+
+#: Byte strings back to back, and each one's size: the fields of many objects, made at once.
+_Runs = tuple[_U8, _I64]
+
 
 def write_pbf(
     path: Path,
@@ -175,6 +184,9 @@ def write_pbf(
 ) -> None:
     """
     Write a small PBF file: untagged nodes, ways and relations (blobs stored raw).
+
+    The objects' fields are encoded for all of them at once (``_joined``, ``_delimited``);
+    Python goes object by object only for the ways' tags (a block's string table).
 
     Parameters
     ----------
@@ -191,37 +203,177 @@ def write_pbf(
     with path.open("wb") as f:
         _blob(f, "OSMHeader", _field(4, b"OsmSchema-V0.6") + _field(4, b"DenseNodes"))
         node_ids, lats, lons = nodes
-        for a in range(0, node_ids.size, _BLOCK):
+        cuts = np.append(np.arange(0, node_ids.size, _BLOCK), node_ids.size).astype(np.int64)
+        columns = [_bounds(_runs(c, cuts, delta=True)) for c in (node_ids, lats, lons)]
+        for k in range(cuts.size - 1):
             dense = b"".join(
-                _packed(k, _zigzag(_steps(column[a : a + _BLOCK])))
-                for k, column in ((1, node_ids), (8, lats), (9, lons))
+                _field(number, data[int(at[k]) : int(at[k + 1])].tobytes())
+                for number, (data, at) in zip((1, 8, 9), columns, strict=True)
             )
             _blob(f, "OSMData", _field(1, _field(1, b"")) + _field(2, _field(2, dense)))
-        way_ids, offsets, refs, tags = ways
-        data, byte_at = _runs(refs, offsets, delta=True)
-        heads, head_at = _runs(way_ids, np.arange(way_ids.size + 1, dtype=np.int64), delta=False)
-        k = 0
-        while k < way_ids.size:  # blocks of _BLOCK ways, or fewer long ones (osmium's 32 MiB)
-            strings: dict[str, int] = {"": 0}
-            parts: list[bytes] = []
-            size = 0
-            while k < way_ids.size and len(parts) < _BLOCK and size < _BLOCK_BYTES:
-                parts.append(_field(3, b"".join((
-                    b"\x08" + heads[head_at[k] : head_at[k + 1]],
-                    _string_run(2, [key for key, _ in tags[k]], strings) if tags[k] else b"",
-                    _string_run(3, [value for _, value in tags[k]], strings) if tags[k] else b"",
-                    _field(8, data[byte_at[k] : byte_at[k + 1]]),
-                ))))  # fmt: skip
-                size += len(parts[-1])
-                k += 1
-            table = b"".join(_field(1, text.encode()) for text in strings)
-            _blob(f, "OSMData", _field(1, table) + _field(2, b"".join(parts)))
+        for table, group in _way_blocks(ways):
+            _blob(f, "OSMData", _field(1, table) + _field(2, group))
         for block, chosen in relations:
             if chosen.size:
                 _blob(f, "OSMData", _relation_block(block, chosen))
 
 
-def _runs(values: _I64, offsets: _I64, *, delta: bool) -> tuple[bytes, list[int]]:
+def _way_blocks(
+    ways: tuple[_I64, _I64, _I64, list[tuple[tuple[str, str], ...]]],
+) -> Iterator[tuple[bytes, bytes]]:
+    """
+    Encode ways as primitive blocks: of ``_BLOCK`` ways, or fewer long ones (osmium's 32 MiB).
+
+    Parameters
+    ----------
+    ways
+        As ``write_pbf`` takes them.
+
+    Yields
+    ------
+    tuple of bytes
+        Each block's string table and its group of ways.
+    """
+    way_ids, offsets, refs, tags = ways
+    n = way_ids.size
+    heads = _bounds(_coded(way_ids))
+    nodes = _bounds(_delimited(8, _runs(refs, offsets, delta=True)))
+    tagged = np.flatnonzero(np.fromiter(map(bool, tags), dtype=bool, count=n)).tolist()
+    k = 0
+    while k < n:
+        end = min(k + _BLOCK, n)
+        strings: dict[str, int] = {"": 0}
+        fields = [b""] * (end - k)
+        grown = np.ones(end - k, dtype=np.int64)  # the table's size after each tagged way
+        for j in tagged[bisect.bisect_left(tagged, k) : bisect.bisect_left(tagged, end)]:
+            pairs = tags[j]
+            fields[j - k] = _string_run(2, [key for key, _ in pairs], strings) + _string_run(
+                3, [value for _, value in pairs], strings
+            )
+            grown[j - k] = len(strings)
+        known = np.maximum.accumulate(grown)  # the table's size after each way
+        count = end - k
+        body = _joined([
+            (np.full(count, 0x08, dtype=np.uint8), np.ones(count, dtype=np.int64)),
+            _slice(heads, k, end),
+            (np.frombuffer(b"".join(fields), dtype=np.uint8),
+             np.fromiter(map(len, fields), dtype=np.int64, count=count)),
+            _slice(nodes, k, end),
+        ])  # fmt: skip
+        data, sizes = _delimited(3, body)
+        total = np.cumsum(sizes)
+        # ways are taken while the block holds fewer than _BLOCK_BYTES
+        taken = min(int(np.searchsorted(total, _BLOCK_BYTES)) + 1, count)
+        table = b"".join(_field(1, text.encode()) for text in list(strings)[: known[taken - 1]])
+        yield table, data[: int(total[taken - 1])].tobytes()
+        k += taken
+
+
+def _coded(values: _I64) -> _Runs:
+    """
+    Encode values as varints, each a run of its own.
+
+    Parameters
+    ----------
+    values
+        The values.
+
+    Returns
+    -------
+    tuple
+        The bytes, and each value's size.
+    """
+    data, ends = _varints(values)
+    return np.frombuffer(data, dtype=np.uint8), np.diff(ends, prepend=0)
+
+
+def _bounds(runs: _Runs) -> tuple[_U8, _I64]:
+    """
+    Find where each run starts.
+
+    Parameters
+    ----------
+    runs
+        The runs.
+
+    Returns
+    -------
+    tuple
+        The bytes, and each run's start (one more: the end).
+    """
+    data, sizes = runs
+    return data, np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+
+
+def _slice(runs: tuple[_U8, _I64], first: int, end: int) -> _Runs:
+    """
+    Take runs ``first`` to ``end`` (not included).
+
+    Parameters
+    ----------
+    runs
+        The bytes, and each run's start (``_bounds``).
+    first, end
+        Which runs.
+
+    Returns
+    -------
+    tuple
+        Their bytes and sizes.
+    """
+    data, at = runs
+    return data[int(at[first]) : int(at[end])], np.diff(at[first : end + 1])
+
+
+def _joined(columns: list[_Runs]) -> _Runs:
+    """
+    Join runs object by object: object ``i``'s bytes are its run of each column in turn.
+
+    Parameters
+    ----------
+    columns
+        Runs, as many in each (one per object).
+
+    Returns
+    -------
+    tuple
+        The objects' bytes and sizes.
+    """
+    sizes = np.zeros(columns[0][1].size, dtype=np.int64)
+    for _, size in columns:
+        sizes += size
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    at = np.cumsum(sizes) - sizes  # where each object's next run goes
+    for data, size in columns:
+        if data.size:
+            shift = at - (np.cumsum(size) - size)
+            out[np.arange(data.size, dtype=np.int64) + np.repeat(shift, size)] = data
+        at += size
+    return out, sizes
+
+
+def _delimited(number: int, runs: _Runs) -> _Runs:
+    """
+    Make each run a length-delimited field.
+
+    Parameters
+    ----------
+    number
+        The field number (under 16: its key is one byte).
+    runs
+        The fields' contents.
+
+    Returns
+    -------
+    tuple
+        The fields' bytes and sizes.
+    """
+    n = runs[1].size
+    key = (np.full(n, number << 3 | 2, dtype=np.uint8), np.ones(n, dtype=np.int64))
+    return _joined([key, _coded(runs[1]), runs])
+
+
+def _runs(values: _I64, offsets: _I64, *, delta: bool) -> _Runs:
     """
     Encode runs of values as varints, all at once.
 
@@ -237,7 +389,7 @@ def _runs(values: _I64, offsets: _I64, *, delta: bool) -> tuple[bytes, list[int]
     Returns
     -------
     tuple
-        The bytes, and where each run's bytes start (one more: the end).
+        The bytes, and each run's size.
     """
     if delta:
         coded = _steps(values)
@@ -246,7 +398,7 @@ def _runs(values: _I64, offsets: _I64, *, delta: bool) -> tuple[bytes, list[int]
         coded[heads] = values[heads]
         values = _zigzag(coded)
     data, ends = _varints(values)
-    return data, np.concatenate(([0], ends))[offsets].tolist()
+    return np.frombuffer(data, dtype=np.uint8), np.diff(np.concatenate(([0], ends))[offsets])
 
 
 def _relation_block(block: RelationBlock, chosen: _I64) -> bytes:
@@ -267,26 +419,23 @@ def _relation_block(block: RelationBlock, chosen: _I64) -> bytes:
     """
     members, member_starts = runs_of(block.member_offsets, chosen)
     tags, tag_starts = runs_of(block.tag_offsets, chosen)
-    ids, id_at = _runs(block.ids[chosen], np.arange(chosen.size + 1, dtype=np.int64), delta=False)
-    refs, ref_at = _runs(block.member_ids[members], member_starts, delta=True)
-    roles, role_at = _runs(block.roles[members], member_starts, delta=False)
-    keys, key_at = _runs(block.keys[tags], tag_starts, delta=False)
-    values, value_at = _runs(block.values[tags], tag_starts, delta=False)
-    types = block.member_types[members].astype(np.uint8).tobytes()
-    member_at = member_starts.tolist()
-    parts = [
-        _field(4, b"".join((
-            b"\x08" + ids[id_at[k] : id_at[k + 1]],
-            _field(2, keys[key_at[k] : key_at[k + 1]]),
-            _field(3, values[value_at[k] : value_at[k + 1]]),
-            _field(8, roles[role_at[k] : role_at[k + 1]]),
-            _field(9, refs[ref_at[k] : ref_at[k + 1]]),
-            _field(10, types[member_at[k] : member_at[k + 1]]),
-        )))
-        for k in range(chosen.size)
-    ]  # fmt: skip
-    table = b"".join(_field(1, text.encode()) for text in block.strings)
-    return _field(1, table) + _field(2, b"".join(parts))
+    n = chosen.size
+    types = block.member_types[members].astype(np.uint8)
+    body = _joined([
+        (np.full(n, 0x08, dtype=np.uint8), np.ones(n, dtype=np.int64)),
+        _coded(block.ids[chosen]),
+        _delimited(2, _runs(block.keys[tags], tag_starts, delta=False)),
+        _delimited(3, _runs(block.values[tags], tag_starts, delta=False)),
+        _delimited(8, _runs(block.roles[members], member_starts, delta=False)),
+        _delimited(9, _runs(block.member_ids[members], member_starts, delta=True)),
+        _delimited(10, (types, np.diff(member_starts))),
+    ])  # fmt: skip
+    texts = [text.encode() for text in block.strings]
+    table = _delimited(1, (
+        np.frombuffer(b"".join(texts), dtype=np.uint8),
+        np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)),
+    ))  # fmt: skip
+    return _field(1, table[0].tobytes()) + _field(2, _delimited(4, body)[0].tobytes())
 
 
 def _string_run(number: int, texts: list[str], strings: dict[str, int]) -> bytes:
