@@ -93,6 +93,9 @@ def test_block_tags_answer_as_a_dict_of_the_tags(seed: int) -> None:
     assert texts == [_tags_text(d.items(), len(d)) for d in dicts]
     assert [_tags_of(t) for t in texts] == dicts
     assert tags.twice().tolist() == [len(d) < len(p) for d, p in zip(dicts, objects, strict=True)]
+    names = [*_KEYS, _KEYS[0], "absent"]  # a key asked twice, a key no object has
+    for name, found in zip(names, tags.values_of(names), strict=True):
+        np.testing.assert_array_equal(found, tags.value(name))  # all at once, as one by one
     last, first = tags.value("highway"), tags.value("highway", last=False)
     strings = tags.strings
     for j, pairs in enumerate(objects):
