@@ -397,13 +397,20 @@ def test_numbas_start_leaves_scipy_linalg_alone_and_importable(threads: bool) ->
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_node_places_by_galloping_are_numpys(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ids in order, shuffled, repeated, outside the ids, one id only: numpy's places."""
+def test_node_lookups_by_galloping_are_numpys(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids in order, shuffled, repeated, outside the ids, one node only, coordinates at and
+    past the globe's edges (int32's least value too): the compiled lookups are numpy's."""
+    from walks.store_pbf import _Nodes
+
     rng = np.random.default_rng(seed)
     n = [1, 2, 50, 5000, 5000, 100_000][seed]
     ids = np.unique(rng.integers(-(2**40), 2**40, n * 2))[:n] if seed % 2 else np.cumsum(
         rng.integers(1, [2, 5, 1000][seed % 3], n)
     )  # fmt: skip
+    edges = np.array([-(2**31), 2**31 - 1, -900_000_000, 900_000_001, 1_800_000_000, 0])
+    lats = np.where(rng.random(n) < 0.1, rng.choice(edges, n), rng.integers(-9e8, 9e8, n))
+    lons = np.where(rng.random(n) < 0.1, rng.choice(edges, n), rng.integers(-18e8, 18e8, n))
+    nodes = _Nodes(ids.astype(np.int64), lats.astype(np.int32), lons.astype(np.int32))
     near = ids[rng.integers(0, ids.size, 3 * n)] + rng.integers(-2, 3, 3 * n)
     refs = np.concatenate((
         near, np.sort(near), ids, ids[::-1], [ids[0] - 1, ids[-1] + 1, ids[0], ids[-1]],
@@ -411,8 +418,18 @@ def test_node_places_by_galloping_are_numpys(seed: int, monkeypatch: pytest.Monk
     )).astype(np.int64)  # fmt: skip
     monkeypatch.setenv("WALKS_JIT", "1")
     with pbf_jit.engaged(0):
-        got = pbf_jit.places(ids, refs)
-        assert pbf_jit.places(ids[:0], refs) is None  # no node: numpy's answer
-        assert pbf_jit.places(ids, refs[:0]).size == 0
-    expected = np.minimum(np.searchsorted(ids, refs), ids.size - 1)
-    np.testing.assert_array_equal(got, expected)
+        compiled = nodes.ints(refs)
+        assert pbf_jit.locate((ids[:0], lats[:0], lons[:0]), refs) is None  # numpy's answer
+        assert nodes.ints(refs[:0])[2].size == 0
+    monkeypatch.setenv("WALKS_JIT", "0")
+    with pbf_jit.engaged(0):
+        plain = nodes.ints(refs)
+    for got, expected in zip(compiled, plain, strict=True):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    place = np.minimum(np.searchsorted(ids, refs), ids.size - 1)
+    np.testing.assert_array_equal(compiled[0], nodes.lats[place])
+    on = (np.abs(lats.astype(np.int64)) <= 900_000_000) & (
+        np.abs(lons.astype(np.int64)) <= 1_800_000_000
+    )
+    np.testing.assert_array_equal(compiled[2], (ids[place] == refs) & on[place])

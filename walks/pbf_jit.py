@@ -166,7 +166,8 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     loops.gather(block, one + 2, one + 3, out)
     loops.gather(out.copy(), one, one + 1, out)
     loops.lay(out, one - 1, block[:0], 8, 32, block, one, one)  # read-only bytes, as ``pack``
-    loops.places(one, one, one.copy())
+    node = np.zeros(1, dtype=np.int32)
+    loops.locate((one, node, node), one, node.copy(), node.copy(), np.zeros(1, dtype=bool))
 
 
 @contextlib.contextmanager
@@ -420,28 +421,43 @@ def group(
     return (ids, runs, times), OK
 
 
-def places(ids: _I64, refs: _I64) -> _I64 | None:
+def locate(
+    nodes: tuple[_I64, np.ndarray[Any, np.dtype[np.int32]], np.ndarray[Any, np.dtype[np.int32]]],
+    refs: _I64,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
     """
-    Find where nodes are, or would be, among ascending ids, with the compiled loop.
+    Look nodes up with the compiled loop (``walks.store_pbf._Nodes.ints``).
 
     Parameters
     ----------
-    ids
-        The ids, strictly ascending.
+    nodes
+        Every node's id (strictly ascending), latitude and longitude (int32).
     refs
         The ids looked for.
 
     Returns
     -------
-    numpy.ndarray or None
-        Each one's place (``numpy.searchsorted``'s, at most the last place); None when the
-        loop is not in use or there is no id.
+    tuple of numpy.ndarray or None
+        Each one's latitude and longitude (meaningless where not known), and whether it is
+        known (in the file, on the globe); None when the loop is not in use or there is no
+        node.
     """
-    if not active() or not ids.size:
+    ids, lats, lons = nodes
+    if not active() or not ids.size or not (ids.shape == lats.shape == lons.shape):
         return None
-    out = np.empty(refs.size, dtype=np.int64)
-    _loops().places(
-        np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(refs, dtype=np.int64), out
+    out = (
+        np.empty(refs.size, dtype=np.int32),
+        np.empty(refs.size, dtype=np.int32),
+        np.empty(refs.size, dtype=bool),
+    )
+    _loops().locate(
+        (
+            np.ascontiguousarray(ids, dtype=np.int64),
+            np.ascontiguousarray(lats, dtype=np.int32),
+            np.ascontiguousarray(lons, dtype=np.int32),
+        ),
+        np.ascontiguousarray(refs, dtype=np.int64),
+        *out,
     )
     return out
 

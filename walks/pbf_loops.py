@@ -19,11 +19,14 @@ from typing import Any
 import numba
 import numpy as np
 
+from walks.pbf import MAX_LAT, MAX_LON
 from walks.pbf_jit import CUT, DELTA, DOUBLED, LONG, MESSAGE, META, OK, OTHER, PAST
 
 _U8 = np.ndarray[Any, np.dtype[np.uint8]]
 _U64 = np.ndarray[Any, np.dtype[np.uint64]]
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
+_I32 = np.ndarray[Any, np.dtype[np.int32]]
+_B = np.ndarray[Any, np.dtype[np.bool_]]
 
 _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
@@ -564,55 +567,84 @@ def group(  # noqa: C901, PLR0911, PLR0912 - one loop over a group's messages, k
 
 
 @_jit
-def places(ids: _I64, refs: _I64, out: _I64) -> None:
+def _gallop(ids: _I64, ref: int, at: int) -> int:
     """
-    Find where nodes are, or would be, among ascending ids (``walks.store_pbf._Nodes``).
+    Find where a node is, or would be, among ascending ids, searching from a place.
 
-    Each search starts from where the last one ended: it gallops 1, 2, 4, ... places away
-    until it passes the id, then halves what is left. A way's nodes, and a block's ways,
-    mostly lie near one another: most searches take a few steps, with no sort first; refs in
-    any order still take O(log n) steps each. ``out[i]`` is the first place whose id is not
-    below ``refs[i]`` (``numpy.searchsorted``), at most the last place.
+    It gallops 1, 2, 4, ... places away from ``at`` until it passes the id, then halves what
+    is left: a few steps for a node near the last one found, O(log n) for any.
 
     Parameters
     ----------
     ids
         The ids, strictly ascending, one at least.
-    refs
-        The ids looked for.
-    out
-        Their places (as many as ``refs``).
+    ref
+        The id looked for.
+    at
+        Where to start (a place among the ids).
+
+    Returns
+    -------
+    int
+        The first place whose id is not below ``ref`` (``numpy.searchsorted``), at most the
+        last place.
     """
     n = ids.size
+    if ids[at] < ref:  # ahead: the place is in (lo, hi]
+        lo = at
+        step = 1
+        hi = at + 1
+        while hi < n and ids[hi] < ref:
+            lo = hi
+            step *= 2
+            hi = at + step
+        hi = min(hi, n)
+    else:  # here or behind: the place is in (lo, hi]
+        hi = at
+        step = 1
+        lo = at - 1
+        while lo >= 0 and ids[lo] >= ref:
+            hi = lo
+            step *= 2
+            lo = at - step
+        lo = max(lo, -1)
+    while lo + 1 < hi:
+        middle = (lo + hi) >> 1
+        if ids[middle] < ref:
+            lo = middle
+        else:
+            hi = middle
+    return min(hi, n - 1)
+
+
+@_jit
+def locate(nodes: tuple[_I64, _I32, _I32], refs: _I64, lats: _I32, lons: _I32, known: _B) -> None:
+    """
+    Look nodes up (``walks.store_pbf._Nodes.ints``): each search starts where the last ended.
+
+    A way's nodes, and a block's ways, mostly lie near one another: most searches take a
+    few steps, with no sort first; refs in any order still take O(log n) steps each.
+
+    Parameters
+    ----------
+    nodes
+        Every node's id (strictly ascending, one at least), latitude and longitude.
+    refs
+        The ids looked for.
+    lats, lons, known
+        Each one's latitude and longitude (of the node at its place: meaningless where not
+        known), and whether it is known: in the file, on the globe (as many as ``refs``).
+    """
+    ids, node_lats, node_lons = nodes
     at = 0
     for i in range(refs.size):
         ref = refs[i]
-        if ids[at] < ref:  # ahead: the place is in (lo, hi]
-            lo = at
-            step = 1
-            hi = at + 1
-            while hi < n and ids[hi] < ref:
-                lo = hi
-                step *= 2
-                hi = at + step
-            hi = min(hi, n)
-        else:  # here or behind: the place is in (lo, hi]
-            hi = at
-            step = 1
-            lo = at - 1
-            while lo >= 0 and ids[lo] >= ref:
-                hi = lo
-                step *= 2
-                lo = at - step
-            lo = max(lo, -1)
-        while lo + 1 < hi:
-            middle = (lo + hi) >> 1
-            if ids[middle] < ref:
-                lo = middle
-            else:
-                hi = middle
-        at = min(hi, n - 1)
-        out[i] = at
+        at = _gallop(ids, ref, at)
+        lat = node_lats[at]
+        lon = node_lons[at]
+        lats[i] = lat
+        lons[i] = lon
+        known[i] = ids[at] == ref and -MAX_LAT <= lat <= MAX_LAT and -MAX_LON <= lon <= MAX_LON
 
 
 @_jit

@@ -458,9 +458,16 @@ class _Nodes:
         if not self.ids.size:
             nowhere = np.zeros(len(refs), dtype=np.int32)
             return nowhere, nowhere.copy(), np.zeros(len(refs), dtype=bool)
+        found = pbf_jit.locate((self.ids, self.lats, self.lons), refs)
+        if found is not None:  # by one compiled loop, each search from where the last ended
+            return found
         place = self._place(refs)
         lat, lon = self.lats[place], self.lons[place]
-        known = (self.ids[place] == refs) & (np.abs(lat) <= MAX_LAT) & (np.abs(lon) <= MAX_LON)
+        # (not by abs(): in int32, the least value's is itself)
+        known = (
+            (self.ids[place] == refs)
+            & (lat >= -MAX_LAT) & (lat <= MAX_LAT) & (lon >= -MAX_LON) & (lon <= MAX_LON)
+        )  # fmt: skip
         return lat, lon, known
 
     def _place(self, refs: _I64) -> np.ndarray[Any, np.dtype[np.intp]]:
@@ -477,9 +484,6 @@ class _Nodes:
         numpy.ndarray
             Their places.
         """
-        found = pbf_jit.places(self.ids, refs)  # from where the last search ended, compiled
-        if found is not None:
-            return found
         # searched in ascending order, each search starts where the last one ended: about
         # five times faster than in the ways' order
         order = np.argsort(refs, kind="stable")
