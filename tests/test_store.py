@@ -559,3 +559,12 @@ def test_pages_of_64_kib_for_large_files_only(tmp_path: Path) -> None:
         (page,) = db.execute("PRAGMA page_size").fetchone()
     assert page == 4096
     assert info.size_bytes < 4.5e6  # 5.2 MB on 64 KiB pages
+
+
+def test_a_texts_places_in_a_string_table() -> None:
+    """Every place of a text, none of another (a table may hold a text twice)."""
+    from walks.store_pbf import _places_of
+
+    assert _places_of(["", "area", "no", "area", "area"], "area") == [1, 3, 4]
+    assert _places_of(["", "building"], "area") == []
+    assert _places_of([], "area") == []

@@ -15,6 +15,7 @@ file is read by osmium alone; a node after the ways (a file not sorted by type) 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 from dataclasses import dataclass
@@ -773,7 +774,7 @@ def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
     counts = np.diff(block.tag_offsets)
     chosen = np.flatnonzero((counts > 0) & (sizes >= 4))  # noqa: PLR2004
     none = np.zeros(0, dtype=np.int64)
-    named = [k for k, text in enumerate(block.strings) if text == "area"]
+    named = _places_of(block.strings, "area")
     if named and chosen.size:
         owner = np.repeat(np.arange(len(block.ids)), counts)
         at = np.flatnonzero(np.isin(block.keys, named))
@@ -808,13 +809,38 @@ def _closed(block: WayBlock, nodes: _Nodes) -> tuple[_ClosedPart | None, _I64]:
     # the part is held until every block is read: it keeps the strings its tags use, not the
     # block's whole table (which held most of a large file's import memory)
     keys, values = block.keys[tag_index], block.values[tag_index]
-    used = _unique(np.concatenate((keys, values)))
-    strings = _kept_strings(block.strings, used)
+    present = np.zeros(len(block.strings), dtype=bool)  # (indices checked by the decoder)
+    present[keys] = True
+    present[values] = True
+    rank = np.cumsum(present) - 1  # each kept string's new index
+    strings = _kept_strings(block.strings, np.flatnonzero(present))
     return _ClosedPart(
         block.ids[chosen[keep]], ring_starts, rings.lons.astype(np.int32),
-        rings.lats.astype(np.int32), tag_starts, np.searchsorted(used, keys),
-        np.searchsorted(used, values), strings,
+        rings.lats.astype(np.int32), tag_starts, rank[keys], rank[values], strings,
     ), complex_ways  # fmt: skip
+
+
+def _places_of(strings: list[str], text: str) -> list[int]:
+    """
+    Find every place of a text in a string table (most hold each once), searching in C.
+
+    Parameters
+    ----------
+    strings
+        The table.
+    text
+        The text.
+
+    Returns
+    -------
+    list of int
+        Its places, ascending.
+    """
+    places: list[int] = []
+    with contextlib.suppress(ValueError):  # no more of it
+        while True:
+            places.append(strings.index(text, places[-1] + 1 if places else 0))
+    return places
 
 
 def _kept_strings(table: list[str], used: _I64) -> list[str]:
