@@ -4,31 +4,33 @@ The store is one SQLite file under ``cache_dir/stores``: the walking-way candida
 and coordinates as packed arrays, tags as text), the walkable multipolygon areas, every tagged
 node and area, the buildings and the base map's land cover. Each table's rows are written in
 chunks sorted along a Z-order curve of their box centres and keep their exact box; every 32
-consecutive rows are packed into one SQLite row (``walks.store_groups``) with one entry in an
-R-tree (SQLite's ``rtree`` module ships with Python's ``sqlite3``). A store belongs to one
-file: it is used only while the file's size, modification time and the hash of its first MiB
-are those recorded at import.
+consecutive rows are packed into one SQLite row, a group (``walks.store_groups``), and every 8
+consecutive groups make a page: a row of their boxes with one entry in an R-tree (SQLite's
+``rtree`` module ships with Python's ``sqlite3``). An area's query finds the pages whose union
+box meets it, then the groups whose box does, then the rows whose box does. A store belongs
+to one file: it is used only while the file's size, modification time and the hash of its
+first MiB are those recorded at import.
 
 Why SQLite with R-trees (``python benchmarks/store_bench.py``, a 50.7 MB region PBF of 4.3 M
-nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine, three runs):
-opening a 2 km² area (graph, cafés and the buildings around) takes 0.15-0.18 s from the store
-against 48-50 s re-reading the file (270-320x); the import streams in 16-18 CPU-s (ways and
-features read from the file as ``walks`` did before: 60-81 CPU-s) with a 486-488 MB peak against
-1.8 GB for reading the file whole. SQLite needs no new dependency, writes one file atomically
-renamed into place, and answers a box query in milliseconds. An R-tree insertion costs ~18 µs a
-row whatever the order of the rows (measured: 1 M boxes, random or Z-ordered, 19 s vs 18 s),
-hence one entry per group of rows (0.04 M entries instead of 1.3 M).
+nodes, 24 copies of the shared extracts side by side, on a shared 2-core machine): opening a
+2 km² area (graph, cafés and the buildings around) takes 0.17-0.25 s from the store against
+57-60 s re-reading the file (230-350x); the import peaks at about 440 MB against 1.8 GB for
+reading the file whole. SQLite needs no new dependency, writes one file atomically renamed
+into place, and answers a box query in milliseconds. An R-tree insertion costs 10-18 µs a
+row whatever the order of the rows (1 M boxes, random or Z-ordered: 19 s vs 18 s), a plain
+row about 1 µs: hence one entry per page of groups (5,000 entries for that region's 1.3 M
+rows; one per group took 0.37 CPU-s, one per page 0.04).
 
-The nodes and ways of a PBF file are read as arrays by ``walks.pbf`` and ``walks.store_pbf``:
-only the tagged nodes and the ways with a ``highway`` or ``railway`` key become Python values.
-Osmium builds the areas (WKB rings) and reads the relations, its C++ side dropping untagged areas
-and non-highway relations; an XML file, or a PBF file ``walks.pbf`` does not decode, is read by
-osmium alone. Tags are written as separator text, not JSON. The import's throughput (0.24-0.27 M
-nodes per CPU-s, 17-21x pyosmium's own C++ reading with locations; 0.17 M with osmium alone) is
-still short of 1 M nodes per CPU-s: osmium's C++ area building takes ~2.8 CPU-s, the 282 k
-areas (mostly buildings) still reach Python as pyosmium objects (~15 µs each with their rows),
-the array reading takes ~2.4 CPU-s, the rows' Python ~3 CPU-s, and packing and writing them
-~4 CPU-s.
+The nodes and ways of a PBF file are read as arrays by ``walks.pbf`` and ``walks.store_pbf``,
+with loops compiled by numba when installed (``walks[fast]``, ``walks.pbf_jit``): only the
+tagged nodes and the ways with a ``highway`` or ``railway`` key become Python values. The
+plain areas of closed ways are shaped from the arrays; osmium builds the areas of relations
+and complex ways from a small file written for it, and reads the whole file only when
+``walks.pbf`` does not decode it (or it is XML). Tags are written as separator text, not
+JSON. The import takes 4.7-5.1 CPU-s for that region on a quiet machine (0.84-0.91 M nodes
+per CPU-s; 6-7 when the machine is busy; about 11 on numpy alone), against about 1 CPU-s for
+osmium's own C++ reading with locations: numba's start (0.7), osmium's areas of the small
+file (0.2), SQLite's writing (0.3) and inflating (0.16) are fixed shares of it.
 """
 
 from __future__ import annotations
