@@ -511,6 +511,21 @@ def test_a_damaged_row_group_is_named(paris_osm: Path, tmp_path: Path) -> None:
         load_ways(paris_osm, area_from_bbox(*BOX), cache)
 
 
+@pytest.mark.parametrize("page", [-1, -(2**62), 2**60, 2**62, 2**63 - 1])
+def test_a_page_of_an_impossible_id_is_a_damaged_store(
+    page: int, paris_osm: Path, tmp_path: Path
+) -> None:
+    """A page id whose groups' ids SQLite cannot hold is a damaged store, not an overflow."""
+    cache = tmp_path / "cache"
+    info = import_extract(paris_osm, cache)
+    with sqlite3.connect(info.path) as db:
+        (first,) = db.execute("SELECT min(id) FROM ways_pages").fetchone()
+        db.execute("UPDATE ways_pages SET id = ? WHERE id = ?", (page, first))
+        db.execute("UPDATE ways_rt SET id = ? WHERE id = ?", (page, first))
+    with pytest.raises(CacheError, match="walks import"):
+        load_ways(paris_osm, area_from_bbox(*BOX), cache)
+
+
 def test_the_pages_find_every_group_meeting_a_box(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

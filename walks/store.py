@@ -796,7 +796,13 @@ def _groups_meeting(db: sqlite3.Connection, table: str, box: _Box) -> Iterator[t
     ).fetchall()
     ids: list[int] = []
     for page, blob in pages:
-        if not isinstance(blob, bytes) or len(blob) % 32 or len(blob) > 32 * PAGE:
+        # a page's groups' ids must be SQLite integers (numpy's int64 too), not negative
+        if (
+            not isinstance(blob, bytes)
+            or len(blob) % 32
+            or len(blob) > 32 * PAGE
+            or not 0 <= page < _PAGES_END
+        ):
             msg = f"a damaged page of the store's {table} table"
             raise sqlite3.DatabaseError(msg)
         b = np.frombuffer(blob, dtype="<f8").reshape(-1, 4)
@@ -807,8 +813,15 @@ def _groups_meeting(db: sqlite3.Connection, table: str, box: _Box) -> Iterator[t
         chunk = ids[at : at + _IDS_PER_QUERY]
         marks = ", ".join("?" * len(chunk))
         query = f"SELECT data FROM {table} WHERE id IN ({marks})"  # noqa: S608 - fixed names, numbers
-        yield from db.execute(query, chunk).fetchall()  # not the cursor: left open, it outlives db
+        found = db.execute(query, chunk).fetchall()  # not the cursor: left open, it outlives db
+        if len(found) != len(chunk):  # a group a page gives a box is written with it
+            msg = f"a page of the store's {table} table names a group it does not hold"
+            raise sqlite3.DatabaseError(msg)
+        yield from found
 
+
+#: Pages from this id on are not written (their groups' ids would pass SQLite's integers).
+_PAGES_END = 2**63 // PAGE
 
 #: Group ids asked for in one query (SQLite allows 999 parameters in old builds).
 _IDS_PER_QUERY = 500
