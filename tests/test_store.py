@@ -526,6 +526,18 @@ def test_a_page_of_an_impossible_id_is_a_damaged_store(
         load_ways(paris_osm, area_from_bbox(*BOX), cache)
 
 
+def test_an_index_entry_without_its_page_is_a_damaged_store(
+    paris_osm: Path, tmp_path: Path
+) -> None:
+    """An R-tree entry whose page row is gone is a damaged store, not rows silently missing."""
+    cache = tmp_path / "cache"
+    info = import_extract(paris_osm, cache)
+    with sqlite3.connect(info.path) as db:
+        db.execute("DELETE FROM ways_pages WHERE id = (SELECT min(id) FROM ways_pages)")
+    with pytest.raises(CacheError, match="walks import"):
+        load_ways(paris_osm, area_from_bbox(*BOX), cache)
+
+
 def test_the_pages_find_every_group_meeting_a_box(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

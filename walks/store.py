@@ -790,7 +790,7 @@ def _groups_meeting(db: sqlite3.Connection, table: str, box: _Box) -> Iterator[t
     """
     west, east, south, north = box
     pages = db.execute(
-        f"SELECT p.id, p.boxes FROM {table}_rt r JOIN {table}_pages p ON p.id = r.id "  # noqa: S608 - fixed names
+        f"SELECT r.id, p.boxes FROM {table}_rt r LEFT JOIN {table}_pages p ON p.id = r.id "  # noqa: S608 - fixed names
         "WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?",
         box,
     ).fetchall()
