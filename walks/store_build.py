@@ -75,7 +75,7 @@ from walks.store_groups import (
 from walks.store_pbf import pbf_rows
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 
@@ -358,6 +358,22 @@ def _scratch() -> Scratch:
     return held
 
 
+@contextlib.contextmanager
+def _letting_buffer_go() -> Iterator[None]:
+    """
+    Let this thread's buffer for packing groups go after a pass, failed or not.
+
+    Yields
+    ------
+    None
+        Inside: the pass.
+    """
+    try:
+        yield
+    finally:
+        _SCRATCH.buffer = None
+
+
 def _finish(db: sqlite3.Connection, tables: Sequence[_Table]) -> None:
     """
     Write the tables' last rows, and how many rows each table holds (in ``meta``).
@@ -615,7 +631,7 @@ def _fill(
     tmp.unlink(missing_ok=True)
     # the small file of relations and complex ways osmium makes areas of, next to the store
     small = tmp.with_suffix(".areas.osm.pbf")
-    with contextlib.closing(sqlite3.connect(tmp)) as db:
+    with contextlib.closing(sqlite3.connect(tmp)) as db, _letting_buffer_go():
         db.executescript(_pragmas(readable.stat().st_size) + _SCHEMA)
         try:
             if arrays:
@@ -1054,7 +1070,7 @@ def _read_whole(tmp: Path, path: Path) -> dict[str, str]:
     tmp.unlink(missing_ok=True)
     osm = read_extract(path)
     found = read_features(path, bool)
-    with contextlib.closing(sqlite3.connect(tmp)) as db:
+    with contextlib.closing(sqlite3.connect(tmp)) as db, _letting_buffer_go():
         db.executescript(_pragmas(path.stat().st_size) + _SCHEMA)
         ways, areas = _Table(db, "ways"), _Table(db, "areas")
         for way in osm.ways:
