@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib.util
 import itertools
 import logging
 import os
@@ -120,12 +121,12 @@ def _no_blas_probe() -> Iterator[None]:
     0.7 CPU-s that dispatch costs, for a module the import never uses. While no other thread
     runs (none could import it meanwhile), ``scipy.linalg`` is made unimportable for the
     probe's duration (``None`` in ``sys.modules``, Python's own way to halt an import), then
-    importable again. numba then believes BLAS absent, which changes one thing for the
-    process, our code and the caller's alike: ``np.convolve`` and ``np.correlate`` of floats
-    in numba code sum by a loop, not by BLAS's dot, so their last bits differ from a process
-    where numba started after ``scipy.linalg`` (1.8e-13 on a 4,000 by 999 convolution; walks
-    calls neither). numba's linear algebra asks for ``scipy.linalg`` again when compiled, and
-    finds it.
+    importable again, and numba is given the answer its probe would have found (the module
+    is there: ``importlib.util.find_spec``, which does not run it). Without that answer numba
+    would believe BLAS absent for the process, the caller's numba code too: ``np.convolve``
+    and ``np.correlate`` of floats would sum by a loop, their last bits unlike numpy's
+    (1.8e-13 on a 4,000 by 999 convolution). numba imports ``scipy.linalg`` when code that
+    needs BLAS is compiled.
 
     Yields
     ------
@@ -144,6 +145,9 @@ def _no_blas_probe() -> Iterator[None]:
     finally:
         if guard and "scipy.linalg" in sys.modules and sys.modules.get("scipy.linalg") is None:
             del sys.modules["scipy.linalg"]
+        probed = sys.modules.get("numba.np.arraymath")
+        if guard and probed is not None and getattr(probed, "_HAVE_BLAS", None) is False:
+            probed._HAVE_BLAS = importlib.util.find_spec("scipy.linalg") is not None  # type: ignore[attr-defined]  # noqa: SLF001 - numba's own answer
 
 
 def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has no types)
