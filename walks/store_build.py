@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from walks import pbf_jit
 from walks.data import (
     AREA_HIGHWAYS,
     DEFAULT_BUILDING_M,
@@ -305,9 +306,13 @@ class _Table:
                 columns.append((arrays[0] if len(arrays) == 1 else np.concatenate(arrays))[order])
             elif len(pieces) == 1 and isinstance(pieces[0], list):
                 columns.append(reorder(pieces[0], places))
-            else:  # text or bytes held in buffers, not as Python objects, when any piece is
+            elif pbf_jit.active() or all(isinstance(p, Packed) for p in pieces):
+                # text or bytes held in buffers (the compiled packing copies each row once)
                 held = [p if isinstance(p, Packed) else Packed.of_values(kind, p) for p in pieces]
                 columns.append(Packed.joined(held)[order])
+            else:  # numpy alone packs Python values faster than it gathers buffers' bytes
+                lists = (p.items(kind) if isinstance(p, Packed) else p for p in pieces)
+                columns.append(reorder(list(itertools.chain.from_iterable(lists)), places))
         first = self.next_id
         blobs = pack_columns(columns, "i" + self.kinds, boxes, _GROUP, self.scratch)
         self.db.executemany(self.insert, zip(itertools.count(first // _GROUP), blobs))
@@ -556,8 +561,6 @@ def _decodes(readable: Path, path: Path) -> None:
     DataError
         When osmium cannot read it.
     """
-    from walks import pbf_jit  # noqa: PLC0415 - as the arrays are read: in this import
-
     if pbf_jit.active():
         log.debug("%s: its metadata is checked by the compiled loops as they read", path.name)
         return
