@@ -542,12 +542,12 @@ def test_the_pages_find_every_group_meeting_a_box(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The R-tree's pages of groups give exactly the rows whose own box meets a box."""
-    from walks import store_build
+    from walks import store_tables
     from walks.store import _rows
     from walks.store_groups import _COLUMNS, PAGE, Group, _connect
 
     munich = SHARED / "data" / "osm-munich-altstadt-2020" / "munchen.osm.pbf"
-    monkeypatch.setattr(store_build, "_CHUNK", 700)  # many flushes, of 22 groups: mid-page
+    monkeypatch.setattr(store_tables, "_CHUNK", 700)  # many flushes, of 22 groups: mid-page
     info = import_extract(munich, tmp_path / "c")
     rng = np.random.default_rng(11)
     with _connect(info.path) as db:

@@ -580,18 +580,18 @@ def test_an_import_failing_on_a_full_disk_lets_its_packing_buffer_go(
     """The thread's buffer for packing groups goes with a failed import too, not only with a
     finished one (a library process would hold it, tens of MB for a region, until its next
     import in that thread)."""
-    from walks import pbf_jit, store_build
+    from walks import pbf_jit, store_tables
 
     if not pbf_jit.available():
         pytest.skip("numba")
     monkeypatch.setenv("WALKS_JIT", "1")  # groups packed into the buffer
-    monkeypatch.setattr(store_build, "_CHUNK", 2000)  # flushes before the disk is full
+    monkeypatch.setattr(store_tables, "_CHUNK", 2000)  # flushes before the disk is full
     with (
         _tmpfs(tmp_path / "small", "size=2m") as small,
         pytest.raises(CacheError, match="disk is full"),
     ):
         store.import_extract(MUNICH, small)
-    assert getattr(store_build._SCRATCH, "buffer", None) is None
+    assert getattr(store_tables._SCRATCH, "buffer", None) is None
 
 
 def test_read_only_cache_folder(runner: CliRunner, tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ from conftest import SHARED
 
 from walks import store_build
 from walks.pbf import UnsupportedPbfError
-from walks.store_build import _AREAS, _finish, _small_areas, _Table, _write_area
+from walks.store_build import _AREAS, _small_areas, _write_area
 from walks.store_groups import _SCHEMA
+from walks.store_tables import _finish, _Table
 
 DATA = SHARED / "data"
 EXTRACTS = {

@@ -55,7 +55,7 @@ from walks.store_tags import BlockTags, texts_of
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from walks.store_build import _Table
+    from walks.store_tables import _Table
 
 _F64 = np.ndarray[Any, np.dtype[np.float64]]
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
