@@ -18,7 +18,10 @@ Then, in the same run, it measures:
 * opening a 2 km² area (graph + cafés + buildings) from the store vs from the file.
 
 Usage: python benchmarks/store_bench.py [--build-dir DIR] [--min-mb 50] [--repeats 3]
-[--skip-file-read]
+[--skip-file-read] [--as-is]
+
+The children read Python's bytecode from a folder of the benchmark's own, filled by one
+untimed child first (``--as-is``: the environment as it is; see ``_warm_bytecode``).
 """
 
 from __future__ import annotations
@@ -172,9 +175,22 @@ print("RESULT " + json.dumps(out))
 """
 
 
+#: Extra environment of every child: Python's bytecode in a folder of the benchmark's own.
+_BYTECODE: dict[str, str] = {}
+
+#: Imported once, untimed, so that the children read their bytecode (``_warm_bytecode``).
+_MODULES = """
+import walks.store, walks.store_build, walks.store_pbf, walks.store_tables, walks.store_areas
+import walks.pbf_loops, walks.ring_loops, walks.loader, walks.area, walks.categories, osmium
+"""
+
+
 def child(code: str, *args: str, env: dict[str, str] | None = None) -> dict:
     """Run code in a fresh interpreter (its own peak memory) and return its measurements."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(env or {})}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **_BYTECODE,
+           **(env or {})}  # fmt: skip
+    if "PYTHONPYCACHEPREFIX" in _BYTECODE:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run(
         [sys.executable, "-c", _CHILD_HEAD + code + _CHILD_TAIL, *args],
         capture_output=True, text=True, env=env, check=False,
@@ -253,6 +269,19 @@ def _table(rows: dict[str, dict], nodes: int) -> None:
         print(f"{name:<28}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['maxrss_mb']:>9.0f}  {note}")
 
 
+def _warm_bytecode(folder: str) -> None:
+    """
+    Have the children read Python's bytecode from a folder of the benchmark's own.
+
+    An installed ``walks`` (and every library it uses) has its modules compiled to ``.pyc``
+    files, by pip or by the first run. A machine that forbids writing them
+    (``PYTHONDONTWRITEBYTECODE``, as some sandboxes and CI set) would have every child
+    compile our sources again, about 0.1 CPU-s: one untimed child fills the folder first.
+    """
+    _BYTECODE["PYTHONPYCACHEPREFIX"] = folder
+    child(_MODULES)
+
+
 def _osmium_cli(region: Path) -> dict:
     """Time ``osmium fileinfo -e`` (it reads every object) on the region."""
     started = time.perf_counter()
@@ -310,7 +339,20 @@ def main() -> None:
         action="store_true",
         help="Skip reading the whole file with read_extract/read_features.",
     )
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="No bytecode folder of the benchmark's own (every child may compile the sources).",
+    )
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="walks-store-bench-pyc-") as bytecode:
+        if not args.as_is:
+            _warm_bytecode(bytecode)
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
+    """Build the region, measure every step and print the table and the ratios."""
     region, built = _region(args.build_dir, args.min_mb)
     nodes = built["nodes"]
     print(f"region file: {region} ({built['bytes'] / 1e6:.1f} MB PBF, {built['copies']} copies "
