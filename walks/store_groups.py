@@ -613,7 +613,9 @@ _SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + "
     for name in _COLUMNS
 )
 
-#: Groups per page (``_SCHEMA``).
+#: Groups per page (``_SCHEMA``). An R-tree insertion costs ~10 µs, a plain row ~1 µs: one
+#: entry per 8 groups took the store benchmark's R-tree writing from 0.37 to 0.04 CPU-s; an
+#: area reads the same groups.
 PAGE = 8
 
 #: Files from this size on get a store of 64 KiB pages (``_pragmas``).

@@ -464,12 +464,7 @@ class _Nodes:
             return found
         place = self._place(refs)
         lat, lon = self.lats[place], self.lons[place]
-        # (not by abs(): in int32, the least value's is itself)
-        known = (
-            (self.ids[place] == refs)
-            & (lat >= -MAX_LAT) & (lat <= MAX_LAT) & (lon >= -MAX_LON) & (lon <= MAX_LON)
-        )  # fmt: skip
-        return lat, lon, known
+        return lat, lon, (self.ids[place] == refs) & _valid(lat, lon)
 
     def _place(self, refs: _I64) -> np.ndarray[Any, np.dtype[np.intp]]:
         """
@@ -507,9 +502,28 @@ def _on_globe(block: NodeBlock) -> np.ndarray[Any, np.dtype[np.bool_]]:
     numpy.ndarray
         One flag per node.
     """
-    # in int64: the absolute value of int32's least value is itself
-    lats, lons = block.lats.astype(np.int64), block.lons.astype(np.int64)
-    on: np.ndarray[Any, np.dtype[np.bool_]] = (np.abs(lats) <= MAX_LAT) & (np.abs(lons) <= MAX_LON)
+    return _valid(block.lats, block.lons)
+
+
+def _valid(lats: _I32, lons: _I32) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """
+    Say which coordinates lie on the globe, as osmium's ``Location.valid()`` says.
+
+    Compared both ways, not by ``abs()``: in int32, the least value's is itself.
+
+    Parameters
+    ----------
+    lats, lons
+        Coordinates in 1e-7 degree.
+
+    Returns
+    -------
+    numpy.ndarray
+        One flag per coordinate pair.
+    """
+    on: np.ndarray[Any, np.dtype[np.bool_]] = (
+        (lats >= -MAX_LAT) & (lats <= MAX_LAT) & (lons >= -MAX_LON) & (lons <= MAX_LON)
+    )
     return on
 
 

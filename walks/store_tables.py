@@ -3,7 +3,7 @@
 ``walks.store_build`` fills a new store through one ``_Table`` per table: rows come one by one
 (``add``) or as columns (``extend``), are held until ``_CHUNK`` of them are, then sorted along a
 Z-order curve of their box centres and written as groups of ``_GROUP`` rows
-(``walks.store_groups``), with one R-tree entry per page of ``_PAGE`` groups. ``_finish``
+(``walks.store_groups``), with one R-tree entry per page of ``PAGE`` groups. ``_finish``
 writes the last rows and the tables' row counts.
 """
 
@@ -41,12 +41,6 @@ _CHUNK = 50_000
 
 #: Rows per group (one SQLite row): consecutive rows of a chunk sorted along the curve.
 _GROUP = 32
-
-#: Groups per page (``walks.store_groups.PAGE``): a page's row holds its groups' boxes, and
-#: its R-tree entry their union. An R-tree insertion costs ~10 µs, a plain row ~1 µs: one
-#: entry per 8 groups took the store benchmark's R-tree writing from 0.37 to 0.05 CPU-s; an
-#: area reads the same groups.
-_PAGE = PAGE
 
 
 _BoxTuple = tuple[float, float, float, float]
@@ -264,14 +258,14 @@ class _Table:
             np.fmin.reduceat(boxes[:, 0], starts), np.fmax.reduceat(boxes[:, 1], starts),
             np.fmin.reduceat(boxes[:, 2], starts), np.fmax.reduceat(boxes[:, 3], starts),
         ))  # fmt: skip
-        # the groups' boxes, _PAGE groups a row, and one R-tree entry per such page
-        heads = np.arange(0, len(union), _PAGE)
-        page = first // (_GROUP * _PAGE)
+        # the groups' boxes, PAGE groups a row, and one R-tree entry per such page
+        heads = np.arange(0, len(union), PAGE)
+        page = first // (_GROUP * PAGE)
         self.db.executemany(
             self.insert_page,
             zip(
                 itertools.count(page),
-                (union[a : a + _PAGE].astype("<f8").tobytes() for a in heads.tolist()),
+                (union[a : a + PAGE].astype("<f8").tobytes() for a in heads.tolist()),
             ),
         )
         outer = np.column_stack((
@@ -281,7 +275,7 @@ class _Table:
         known = ~np.isnan(outer[:, 0])
         pages = zip((page + np.flatnonzero(known)).tolist(), *outer[known].T.tolist(), strict=True)
         self.db.executemany(self.insert_box, pages)
-        self.next_id = first + -(-n // (_GROUP * _PAGE)) * _GROUP * _PAGE
+        self.next_id = first + -(-n // (_GROUP * PAGE)) * _GROUP * PAGE
         self.parts.clear()
         self.held = 0
 
