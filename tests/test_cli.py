@@ -346,6 +346,46 @@ def test_logs_to_a_file_or_pipe_are_whole_lines(runner, paris_osm: Path, tmp_pat
     assert not any(line != line.rstrip() for line in lines)
 
 
+def test_store_commands_load_no_planner(tmp_path: Path) -> None:
+    """``walks import``, ``info FILE``, ``cache`` and ``--help`` do not load the planner.
+
+    Its modules cost every command about 0.45 CPU-s before it did anything (``walks --help``
+    took 0.7 CPU-s, now 0.25). ``walks cache`` lists cached graphs, so it reads their module
+    (and scipy); the others load neither.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from walks.cli import run\n"
+        "sys.argv = ['walks'] + sys.argv[1:]\n"
+        "try:\n"
+        "    run()\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "heavy = {'walks.api', 'walks.planner', 'walks.loader', 'walks.stops', 'folium',\n"
+        "         'rasterio', 'osmnx', 'geopandas'}\n"
+        "if sys.argv[1] != 'cache':\n"
+        "    heavy |= {'walks.graph', 'walks.cache', 'scipy'}\n"
+        "print(sorted(heavy & set(sys.modules)), file=sys.stderr)\n"
+    )
+    cache = str(tmp_path / "cache")
+    for args in (
+        ["import", str(MUNICH), "--cache-dir", cache],
+        ["info", str(MUNICH), "--cache-dir", cache],
+        ["cache", "--cache-dir", cache],
+        ["--help"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+                 "WALKS_JIT": "0"},
+        )  # fmt: skip
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stderr.splitlines()[-1] == "[]", (args, done.stderr)
+
+
 def test_public_names_load_on_first_use_and_geocode_stays_the_function() -> None:
     """``import walks`` loads no numpy; ``walks.geocode`` is the function, not its submodule."""
     import subprocess

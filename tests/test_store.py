@@ -595,3 +595,53 @@ def test_a_texts_places_in_a_string_table() -> None:
     assert _places_of(["", "area", "no", "area", "area"], "area") == [1, 3, 4]
     assert _places_of(["", "building"], "area") == []
     assert _places_of([], "area") == []
+
+
+def test_cycle_collection_pauses_during_an_import_only(paris_osm: Path, tmp_path: Path) -> None:
+    """The collector is off while an import runs, back on after it (a failed one too)."""
+    import gc
+    import threading
+
+    seen: list[bool] = []
+
+    def say(_text: str) -> None:
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    import_extract(paris_osm, tmp_path / "cache", progress=say)
+    assert seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(DataError):
+        import_extract(tmp_path / "missing.osm.pbf", tmp_path / "cache", progress=say)
+    assert gc.isenabled()
+    gc.disable()  # a caller's choice is kept
+    try:
+        import_extract(paris_osm, tmp_path / "cache", progress=say)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    # two imports at once: collection resumes as the last one ends, not the first
+    started, other_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold(_text: str) -> None:
+        started.set()
+        other_done.wait(60)
+
+    def run() -> None:
+        try:
+            import_extract(MUNICH, tmp_path / "a", progress=hold)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert started.wait(60)
+        import_extract(paris_osm, tmp_path / "b", progress=say)
+        assert not gc.isenabled()  # the first import still runs
+    finally:
+        other_done.set()
+        thread.join()
+    assert not errors
+    assert gc.isenabled()

@@ -15,7 +15,7 @@ import numpy as np
 
 from walks import _validate, settings
 from walks.categories import load_categories, select_categories
-from walks.data import OsmFeatures
+from walks.data import OsmFeatures, dropped_nodes_note
 from walks.errors import DataError, LandmarkError, UsageError
 from walks.geocode import geocode
 from walks.graph import EARTH_RADIUS_M, WalkGraph, haversine_m, local_xy
@@ -82,33 +82,6 @@ class AreaStops:
     terrain_warning: str | None = None
     departure: dt.datetime | None = None
     notes: tuple[WalkWarning, ...] = ()
-
-
-def dropped_nodes_note(source: str, count: int) -> WalkWarning | None:
-    """
-    Say that a file's reading left out nodes whose coordinates cannot be read.
-
-    Parameters
-    ----------
-    source
-        The data's source label (``"file:/data/town.osm"``) or the file's path.
-    count
-        How many nodes were left out (``walks.data.OsmWays.dropped_nodes``).
-
-    Returns
-    -------
-    WalkWarning or None
-        A ``nodes_dropped`` warning naming the file and the fix; None when no node was left out.
-    """
-    if count <= 0:
-        return None
-    name = Path(source.removeprefix("file:")).name
-    return WalkWarning(
-        "nodes_dropped",
-        f"{count:,} node(s) with unreadable coordinates in {name!r} were left out: the ways "
-        "through them end there, so streets may be missing (correct their lat/lon values, or "
-        "download the extract again)",
-    )
 
 
 def data_notes(loaded: LoadedGraph, features: OsmFeatures) -> tuple[WalkWarning, ...]:

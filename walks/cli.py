@@ -22,9 +22,7 @@ from typer.exceptions import TyperException
 from walks import _blas, _files, _validate, settings  # noqa: F401 - _blas before numpy loads
 from walks._http import check_service_url, deadline, http_get
 from walks._text import terminal_json, visible
-from walks.api import GeneratedWalks, dropped_nodes_note, generate_walks, stops_in_area
-from walks.area import area_kind, resolve_area
-from walks.cache import clear_cache, iter_cache
+from walks.data import dropped_nodes_note
 from walks.errors import (
     AreaError,
     CacheError,
@@ -46,7 +44,6 @@ from walks.export import (
     write_atomic,
 )
 from walks.hours import parse_local_time
-from walks.loader import LoadedGraph, load_graph
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -54,6 +51,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from walks.api import GeneratedWalks
+    from walks.loader import LoadedGraph
     from walks.types import Area
 
 app = typer.Typer(
@@ -825,6 +824,8 @@ def _resolve(
         When AREA is malformed or an extract's file name (never sent to the geocoder), or
         --radius has no AREA or a box as AREA (exit code 2).
     """
+    from walks.area import area_kind, resolve_area  # noqa: PLC0415 - numpy: not for every command
+
     if area_text is not None and _is_extract_path(area_text):
         msg = (
             f"{area_text!r} is an extract file, not a place: give it as --osm-file FILE "
@@ -898,6 +899,8 @@ def _get_graph(
     typer.BadParameter
         When AREA is malformed (exit code 2).
     """
+    from walks.loader import load_graph  # noqa: PLC0415 - scipy: not for every command
+
     cache = cache_dir or settings.default_cache_dir()
     area = _resolve(area_text, radius_m, cache_dir, nominatim_url, retries)
     loaded = load_graph(
@@ -955,6 +958,8 @@ def _unused_options(
             f"walks info --osm-file {file} --no-cache"
         )
         return unused
+    from walks.area import area_kind  # noqa: PLC0415 - numpy: not for every command
+
     kind = None if area_text is None else area_kind(area_text)
     where = "the data comes from --osm-file" if osm_file is not None else "the data is the demo"
     local = osm_file is not None or area_text is None
@@ -1204,6 +1209,8 @@ def stops(
         _refuse_unused(ctx, _unused_options(area, osm_file, no_tiles=tiles))
         _check_json_target(json_out or geojson_out, overwrite=overwrite)
         resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
+        from walks.api import stops_in_area  # noqa: PLC0415 - the planner: not for every command
+
         found = stops_in_area(
             resolved, names, osm_file=osm_file, category_files=tuple(categories or ()),
             landmark=landmark, dem=dem, no_terrain=no_terrain, at=when, roofline_m=roofline,
@@ -1391,6 +1398,8 @@ def generate(  # noqa: C901 - options in, files out; the logic is in walks.api
             raise typer.BadParameter(msg, param_hint="--offline-map/--cdn-map")
         assets = leaflet_assets(cache_dir) if html_out is not None and not cdn_map else None
         resolved = _resolve(area, radius, cache_dir, nominatim_url, retries)
+        from walks.api import generate_walks  # noqa: PLC0415 - the planner: not for every command
+
         result = generate_walks(
             resolved, wanted, start=start, end=end, minutes=minutes, km=km,
             must_visit=tuple(must_visit or ()), order=tuple(_split(order or "")), at=when,
@@ -2122,6 +2131,8 @@ def _list_cache(folder: Path, *, json_out: str | None) -> None:
     json_out
         Write one JSON list to this path (``-``: standard output) instead of lines.
     """
+    from walks.cache import iter_cache  # noqa: PLC0415 - scipy: not for every command
+
     with _reporting():
         try:
             entries = list(iter_cache(folder))
@@ -2177,6 +2188,7 @@ def cache_clear(
 ) -> None:
     """Delete cached graphs and, unless --graphs-only, region stores and service replies."""
     from walks import store  # noqa: PLC0415
+    from walks.cache import clear_cache  # noqa: PLC0415 - scipy: not for every command
 
     folder = _cache_folder(ctx, cache_dir)
     with _reporting():

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from walks.errors import DataError
+from walks.types import WalkWarning
 
 if TYPE_CHECKING:
     import io
@@ -1844,3 +1845,30 @@ def _read_features(  # noqa: C901, PLR0912, PLR0915 - one pass over nodes and ar
     if at_zero and not repaired and _has_odd_coordinates(readable):
         raise _NeedsRepairError(coordinates=True)
     return features, buildings, cover + rails, off_globe
+
+
+def dropped_nodes_note(source: str, count: int) -> WalkWarning | None:
+    """
+    Say that a file's reading left out nodes whose coordinates cannot be read.
+
+    Parameters
+    ----------
+    source
+        The data's source label (``"file:/data/town.osm"``) or the file's path.
+    count
+        How many nodes were left out (``walks.data.OsmWays.dropped_nodes``).
+
+    Returns
+    -------
+    WalkWarning or None
+        A ``nodes_dropped`` warning naming the file and the fix; None when no node was left out.
+    """
+    if count <= 0:
+        return None
+    name = Path(source.removeprefix("file:")).name
+    return WalkWarning(
+        "nodes_dropped",
+        f"{count:,} node(s) with unreadable coordinates in {name!r} were left out: the ways "
+        "through them end there, so streets may be missing (correct their lat/lon values, or "
+        "download the extract again)",
+    )
