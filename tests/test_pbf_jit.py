@@ -370,8 +370,9 @@ def test_a_numba_that_cannot_compile_leaves_the_file_to_numpy(
 
 
 @pytest.mark.parametrize("threads", [False, True])
-def test_numbas_start_leaves_scipy_linalg_alone_and_importable(threads: bool) -> None:
-    """Loading the loops does not import scipy.linalg (0.35 CPU-s), unless a thread runs."""
+def test_numbas_start_loads_no_registry_and_leaves_scipy_linalg_importable(threads: bool) -> None:
+    """Loading the loops imports neither numba's array math nor scipy.linalg (0.1-0.5 CPU-s),
+    whatever threads run; the caller's numba code compiles and computes as numba's own does."""
     import os
     import subprocess
     import sys
@@ -382,12 +383,12 @@ def test_numbas_start_leaves_scipy_linalg_alone_and_importable(threads: bool) ->
         "stop = threading.Event()\n"
         f"if {threads}: threading.Thread(target=stop.wait).start()\n"
         "assert pbf_jit.available()\n"
-        "print('scipy.linalg' in sys.modules)\n"
+        "print('scipy.linalg' in sys.modules, 'numba.np.arraymath' in sys.modules)\n"
         "stop.set()\n"
         "import scipy.linalg\n"
         "print(float(scipy.linalg.det([[2.0, 0.0], [0.0, 3.0]])))\n"
-        # numba believes BLAS there, as its own probe would: the caller's numba code sums as
-        # numpy does (by a loop instead, np.convolve's last bits differed by 1.8e-13)
+        # numba's own BLAS probe ran when the caller's code was compiled: it sums as numpy
+        # does (believing BLAS absent, np.convolve's last bits differed by 1.8e-13)
         "import numba, numpy as np\n"
         "a, b = np.random.default_rng(0).random(4000), np.random.default_rng(1).random(999)\n"
         "same = numba.njit(lambda a, b: np.convolve(a, b))(a, b) == np.convolve(a, b)\n"
@@ -399,7 +400,49 @@ def test_numbas_start_leaves_scipy_linalg_alone_and_importable(threads: bool) ->
         env={**os.environ, "PYTHONPATH": root},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(threads), "6.0", "True"]
+    assert done.stdout.split() == ["False", "False", "6.0", "True"]
+
+
+def test_light_loads_compile_what_the_cache_lacks_then_load_it(tmp_path: Path) -> None:
+    """A function not in numba's cache compiles as numba compiles it (registries and all);
+    the next process loads it from the cache without them, and both compute the same."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "loopy.py").write_text(
+        "import numba, numpy as np\n"
+        "@numba.njit(cache=True)\n"
+        "def spread(x):\n"
+        "    out = np.zeros(x.size + 1)\n"  # numba's runtime allocates it
+        "    squares = 0.0\n"
+        "    for i in range(x.size):\n"
+        "        out[i + 1] = out[i] + x[i]\n"
+        "        squares += x[i] * x[i]\n"
+        "    return out, squares\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys, numpy as np, loopy\n"
+        "from walks import pbf_jit\n"
+        "pbf_jit._light_loads([loopy])\n"
+        "out, norm = loopy.spread(np.array([3.0, 1.0, 2.0]))\n"
+        "print(out.tolist(), float(norm), 'numba.np.arraymath' in sys.modules)\n"
+    )
+    root = str(Path(walks.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(tmp_path), root)),
+           "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # fmt: skip
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+        )
+        for _ in range(2)
+    ]
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+    assert runs[0].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "True"]
+    assert runs[1].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "False"]
+    assert list((tmp_path / "numba").rglob("*.nbi"))  # it was in the cache
 
 
 @pytest.mark.parametrize("seed", range(6))

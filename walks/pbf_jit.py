@@ -12,7 +12,7 @@ changesets, user names) as osmium reads it, so that an import with the loops nee
 osmium decode the whole file first to refuse what it refuses (``walks.pbf.check_meta``).
 
 The loops are used only inside ``engaged`` (an import of a file large enough for numba's own
-start, about 0.8 CPU-s, to pay), and only when numba imports and compiles them
+start, about 0.6 CPU-s, to pay), and only when numba imports and compiles them
 (``available``). The first import after walks is installed or upgraded compiles them (and
 ``walks.ring_loops``), about 20 CPU-s once; numba keeps them in its cache (``__pycache__``
 beside this file, else the user's cache folder). ``WALKS_JIT=0`` turns them off;
@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib.util
 import itertools
 import logging
 import os
-import sys
-import threading
 import warnings
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -41,13 +38,14 @@ import numpy as np
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
+    from types import ModuleType
 
 _U8 = np.ndarray[Any, np.dtype[np.uint8]]
 _U64 = np.ndarray[Any, np.dtype[np.uint64]]
 _I64 = np.ndarray[Any, np.dtype[np.int64]]
 
 #: Files from this size on are read with the compiled loops (numba's own start is about
-#: 0.8 CPU-s once they are in its cache; on a 16 MiB file the loops save about that).
+#: 0.6 CPU-s once they are in its cache; on a 16 MiB file the loops save more than that).
 MIN_BYTES = 16 * 2**20
 
 #: Statuses the loops give (0: fine; ``META``: metadata osmium may refuse, ``meta``).
@@ -100,54 +98,57 @@ def available() -> bool:
     try:
         with warnings.catch_warnings():  # numba's own (a cache it cannot write): not the user's
             warnings.simplefilter("ignore")
-            try:
-                with _no_blas_probe():
-                    _warm(_loops())
-            except Exception:  # noqa: BLE001 - a numba that needs scipy.linalg after all
-                _warm(_loops())
+            from walks import ring_loops  # noqa: PLC0415 - its loop too: numba only when engaged
+
+            loops = _loops()
+            _light_loads((loops, ring_loops))
+            _warm(loops)
     except Exception as err:  # noqa: BLE001 - any failure of numba's: numpy reads the file
         log.warning("the compiled PBF loops are not used (%s): numpy reads the file", err)
         return False
     return True
 
 
-@contextlib.contextmanager
-def _no_blas_probe() -> Iterator[None]:
+def _light_loads(modules: Sequence[ModuleType]) -> None:
     """
-    Keep numba's first dispatch from importing ``scipy.linalg``, when nothing else did.
+    Let walks' loops come from numba's cache without loading numba's compiler registries.
 
-    numba's first dispatch (here, loading the loops from its cache) loads its array-math
-    registry, whose import probes for BLAS by importing ``scipy.linalg``: about 0.35 of the
-    0.7 CPU-s that dispatch costs, for a module the import never uses. While no other thread
-    runs (none could import it meanwhile), ``scipy.linalg`` is made unimportable for the
-    probe's duration (``None`` in ``sys.modules``, Python's own way to halt an import), then
-    importable again, and numba is given the answer its probe would have found (the module
-    is there: ``importlib.util.find_spec``, which does not run it). Without that answer numba
-    would believe BLAS absent for the process, the caller's numba code too: ``np.convolve``
-    and ``np.correlate`` of floats would sum by a loop, their last bits unlike numpy's
-    (1.8e-13 on a 4,000 by 999 convolution). numba imports ``scipy.linalg`` when code that
-    needs BLAS is compiled.
+    Before a cached function is loaded, numba refreshes its target: it imports and installs
+    every implementation and typing registry it has (arrays' math, linear algebra, typed
+    containers, random numbers, ...), and its linear algebra probes for BLAS by importing
+    ``scipy.linalg``. That is 0.1-0.2 CPU-s, and 0.35 more for the probe, spent for loading
+    machine code that needs none of it: only numba's runtime, which allocates the arrays the
+    loops make. So each of walks' own compiled functions (``walks.pbf_loops``,
+    ``walks.ring_loops``) loads from its cache after starting that runtime only. Compiling
+    (a loop not yet in the cache, or any numba code of the caller's) still refreshes the
+    target first, as numba always does; no other function is touched. With a numba whose
+    cache is built otherwise, the functions load as numba loads them.
 
-    Yields
-    ------
-    None
-        Inside: the probe cannot import ``scipy.linalg``.
+    Parameters
+    ----------
+    modules
+        The modules whose compiled functions (defined there) load so.
     """
-    guard = (
-        "scipy.linalg" not in sys.modules
-        and "numba.np.arraymath" not in sys.modules  # the probe already ran
-        and threading.active_count() == 1
-    )
-    if guard:
-        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        if guard and "scipy.linalg" in sys.modules and sys.modules.get("scipy.linalg") is None:
-            del sys.modules["scipy.linalg"]
-        probed = sys.modules.get("numba.np.arraymath")
-        if guard and probed is not None and getattr(probed, "_HAVE_BLAS", None) is False:
-            probed._HAVE_BLAS = importlib.util.find_spec("scipy.linalg") is not None  # type: ignore[attr-defined]  # noqa: SLF001 - numba's own answer
+    import numba  # noqa: PLC0415 - optional: only when engaged
+    from numba.core.runtime import nrt  # noqa: PLC0415
+
+    for module in modules:
+        for function in vars(module).values():
+            cache: Any = getattr(function, "_cache", None)
+            if not (
+                isinstance(function, numba.core.registry.CPUDispatcher)
+                and function.__module__ == module.__name__
+                and callable(getattr(cache, "_load_overload", None))
+                and callable(getattr(cache, "_guard_against_spurious_io_errors", None))
+            ):
+                continue
+
+            def load(signature: Any, target: Any, cache: Any = cache) -> Any:  # noqa: ANN401 - numba's
+                nrt.rtsys.initialize(target)
+                with cache._guard_against_spurious_io_errors():  # noqa: SLF001 - as numba's own
+                    return cache._load_overload(signature, target)  # noqa: SLF001
+
+            cache.load_overload = load
 
 
 def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has no types)
