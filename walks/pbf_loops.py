@@ -18,6 +18,8 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from walks.pbf import MAX_LAT, MAX_LON
 from walks.pbf_jit import CUT, DELTA, DOUBLED, LONG, MESSAGE, META, OK, OTHER, PAST
@@ -39,6 +41,52 @@ _MAX_NUMBER, _FIRST_RESERVED, _LAST_RESERVED = 2**29, 19000, 19999
 
 #: The end of the changesets osmium takes (``uint32`` max), and the low 32 bits of a varint.
 _END_CHANGESET, _LOW = 2**32 - 1, np.uint64(0xFFFFFFFF)
+
+
+def _typed_copy(
+    _context: Any,  # noqa: ANN401 - numba's typing context
+    out: Any,  # noqa: ANN401 - numba's types of the arguments
+    at: Any,  # noqa: ANN401
+    data: Any,  # noqa: ANN401
+    start: Any,  # noqa: ANN401
+    length: Any,  # noqa: ANN401
+) -> tuple[Any, Any]:
+    """
+    Copy ``data[start:start + length]`` to ``out[at:at + length]`` as one ``memcpy``.
+
+    numba's slice assignment checks shapes and overlap, and builds two views, for each copy:
+    about 45 ns, where laying a group's rows copies 3.3 million short runs of bytes (45 bytes
+    on average) for the store benchmark's region. The caller checks both spans, and that the
+    arrays do not overlap (distinct buffers).
+
+    Parameters
+    ----------
+    out, at
+        The bytes written to (C-contiguous uint8), and where.
+    data, start, length
+        The bytes read (C-contiguous uint8), where, and how many.
+
+    Returns
+    -------
+    tuple
+        The signature and the code generator, as numba's intrinsics give them.
+    """
+    del _context, at, start, length
+
+    def generate(context: Any, builder: Any, signature: Any, args: Any) -> Any:  # noqa: ANN401
+        target, place, source, first, count = args
+        written = context.make_array(signature.args[0])(context, builder, target)
+        read = context.make_array(signature.args[2])(context, builder, source)
+        cgutils.raw_memcpy(  # type: ignore[no-untyped-call]
+            builder, builder.gep(written.data, [place]), builder.gep(read.data, [first]), count, 1
+        )
+        return context.get_dummy_value()
+
+    index = numba.types.intp
+    return numba.types.void(out, index, data, index, index), generate
+
+
+_copy: Any = intrinsic(_typed_copy)
 
 
 @_jit
@@ -664,7 +712,7 @@ def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> None:
     size = 0
     for j in range(starts.size):
         length = ends[j] - starts[j]
-        out[size : size + length] = data[starts[j] : ends[j]]
+        _copy(out, size, data, starts[j], length)
         size += length
 
 
@@ -698,13 +746,13 @@ def lay(
         first = g * size
         last = min(first + size, n)
         pos = at[g]
-        out[pos : pos + width * (last - first)] = fixed[width * first : width * last]
+        _copy(out, pos, fixed, width * first, width * (last - first))
         pos += width * (last - first)
         if spans:
             for i in range(first, last):
                 length = ends[i] - starts[i]
                 if length > 0:
-                    out[pos : pos + length] = data[starts[i] : ends[i]]
+                    _copy(out, pos, data, starts[i], length)
                     pos += length
 
 

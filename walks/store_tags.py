@@ -27,6 +27,18 @@ _I64 = np.ndarray[Any, np.dtype[np.int64]]
 _Bools = np.ndarray[Any, np.dtype[np.bool_]]
 _T = TypeVar("_T")
 
+#: The rules' answers so far, by rule and keys, then by the keys' values (None: no such key).
+#: Blocks repeat the same combinations (``building=yes`` and no height, ...): a rule runs
+#: once for each in the process, not once per block. Answers are immutable (booleans, text,
+#: tuples) and the rules are pure functions of the tags they read.
+_ANSWERS: dict[tuple[Callable[[dict[str, str]], Any], tuple[str, ...]], dict[Any, Any]] = {}
+
+#: Answers kept per rule at most (forgotten all at once beyond).
+_MAX_ANSWERS = 1 << 16
+
+#: No answer yet.
+_UNKNOWN = object()
+
 
 def texts(
     strings: list[str], keys: list[int], values: list[int], spans: list[tuple[int, int]]
@@ -312,9 +324,17 @@ class BlockTags:
         else:  # too many to number: compared row by row
             combos, inverse = np.unique(np.column_stack(values), axis=0, return_inverse=True)
         strings = self.strings
+        memo: dict[tuple[str | None, ...], Any] = _ANSWERS.setdefault((rule, tuple(keys)), {})
+        if len(memo) > _MAX_ANSWERS:
+            memo.clear()
         answers = np.empty(len(combos), dtype=object)  # filled one by one: tuples stay whole
         for j, row in enumerate(combos.tolist()):
-            answers[j] = rule({k: strings[v] for k, v in zip(keys, row, strict=True) if v >= 0})
+            texts = tuple([strings[v] if v >= 0 else None for v in row])
+            answer = memo.get(texts, _UNKNOWN)
+            if answer is _UNKNOWN:
+                answer = rule({k: t for k, t in zip(keys, texts, strict=True) if t is not None})
+                memo[texts] = answer
+            answers[j] = answer
         found: list[_T] = answers[inverse.ravel()].tolist()
         return found
 
