@@ -403,9 +403,10 @@ def test_columns_held_in_buffers_pack_as_python_values_do(
     ]
     order = rng.permutation(n)
     kinds = ["way" if k % 3 else "node" for k in range(n)]
+    hows = [None if k % 5 == 0 else ("height", "levels", "défaut")[k % 3] for k in range(n)]
     as_lists = [
         [kinds[i] for i in order], np.arange(n)[order], [texts[i] for i in order],
-        [blobs[i] for i in order], [None] * n,
+        [blobs[i] for i in order], [None] * n, [hows[i] for i in order],
     ]  # fmt: skip
     a, b = 20, 50  # pieces as a flush joins them
     kind_col = Packed.joined([
@@ -417,8 +418,11 @@ def test_columns_held_in_buffers_pack_as_python_values_do(
         Packed.joined([Packed.of_values("t", texts[:a]), Packed.of_values("t", texts[a:])])[order],
         Packed.joined([Packed.of_values("b", blobs[:b]), Packed.of_values("b", blobs[b:])])[order],
         Packed.joined([Packed.nulls(a), Packed.nulls(n - a)])[order],
+        Packed.of_values("t", hows)[order],  # four values many times: numbered, one copy each
     ]  # fmt: skip
     assert as_packed[2].items("t") == as_lists[2]
+    assert as_packed[5].items("t") == as_lists[5]
+    assert Packed.of_values("t", hows).data.size == len("heightlevelsdéfaut".encode())
     assert as_packed[3].items("b") == as_lists[3]
     assert Packed.repeat(b"way", 3).items("t") == ["way"] * 3
     assert Packed.nulls(2).items("b") == [None, None]
@@ -426,11 +430,11 @@ def test_columns_held_in_buffers_pack_as_python_values_do(
     monkeypatch.setenv("WALKS_JIT", jit)
     with pbf_jit.engaged(0) as used:
         assert used is (jit == "1")
-        plain = [bytes(g) for g in pack_columns(as_lists, "titbb", boxes, 32)]
-        held = [bytes(g) for g in pack_columns(as_packed, "titbb", boxes, 32)]
+        plain = [bytes(g) for g in pack_columns(as_lists, "titbbt", boxes, 32)]
+        held = [bytes(g) for g in pack_columns(as_packed, "titbbt", boxes, 32)]
     assert len(plain) == 3
     assert held == plain
-    groups = [Group(blob, "titbb") for blob in held]
+    groups = [Group(blob, "titbbt") for blob in held]
     rows = [row for g in groups for row in g.rows(list(range(len(g.boxes))))]
     columns = [c if isinstance(c, list) else c.tolist() for c in as_lists]
     assert rows == list(zip(*columns, strict=True))

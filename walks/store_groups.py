@@ -109,6 +109,12 @@ class Packed:
         Packed
             The items.
         """
+        distinct = dict.fromkeys(values) if kind == "t" and isinstance(values, list) else {}
+        if 0 < len(distinct) <= len(values) // 8:  # a few texts many times (how a height is known)
+            number = dict(zip(distinct, range(len(distinct)), strict=True))
+            index = np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values))
+            held = cls.of_values(kind, list(distinct))
+            return cls(held.data, held.starts[index], held.ends[index])
         data = [b"" if v is None else v.encode() if kind == "t" else bytes(v) for v in values]
         lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
         ends = np.cumsum(lengths)
