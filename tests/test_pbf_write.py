@@ -10,7 +10,7 @@ import osmium
 import pytest
 from pbf_bytes import field, varint, zigzag
 
-from walks import pbf_write
+from walks import pbf_jit, pbf_write
 from walks.pbf import RelationBlock
 from walks.pbf_write import write_pbf
 
@@ -127,16 +127,54 @@ def _objects(
 
 @pytest.mark.parametrize(("block", "block_bytes"), [(8000, 16 * 2**20), (7, 2**20), (9, 300)])
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("jit", ["0", "1"])
 def test_the_small_file_is_its_objects_written_one_by_one(
-    block: int, block_bytes: int, seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    block: int,
+    block_bytes: int,
+    seed: int,
+    jit: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Blocks cut by count and by size (a block's string table only of its own ways' tags)."""
+    """Blocks cut by count and by size (a block's string table only of its own ways' tags),
+    written with numpy alone and with the compiled varints."""
+    if jit == "1" and not pbf_jit.available():
+        pytest.skip("numba")
     monkeypatch.setattr(pbf_write, "_BLOCK", block)
     monkeypatch.setattr(pbf_write, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setenv("WALKS_JIT", jit)
     nodes, ways, relations = _objects(seed)
     small = tmp_path / "small.osm.pbf"
-    write_pbf(small, nodes, ways, relations)
+    with pbf_jit.engaged(0) as used:
+        assert used is (jit == "1")
+        write_pbf(small, nodes, ways, relations)
     assert small.read_bytes() == _expected(nodes, ways, relations, block, block_bytes)
+
+
+def test_compiled_varints_are_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each value's varint, at every length from one byte to ten, negatives too."""
+    if not pbf_jit.available():
+        pytest.skip("numba")
+    rng = np.random.default_rng(5)
+    edges = [0, 1, 127, 128, 2**14 - 1, 2**14, 2**35, 2**63 - 1, -1, -(2**63), -128]
+    values = np.concatenate((
+        edges, rng.integers(-(2**63), 2**63 - 1, 3000, dtype=np.int64),
+        (rng.integers(0, 2**62, 3000) >> rng.integers(0, 62, 3000)),
+    )).astype(np.int64)  # fmt: skip
+    monkeypatch.setenv("WALKS_JIT", "1")
+    with pbf_jit.engaged(0):
+        compiled = pbf_write._varints(values)
+        empty = pbf_write._varints(values[:0])
+    monkeypatch.setenv("WALKS_JIT", "0")
+    with pbf_jit.engaged(0):
+        plain = pbf_write._varints(values)
+    assert compiled[0] == plain[0]
+    np.testing.assert_array_equal(compiled[1], plain[1])
+    assert compiled[1].dtype == plain[1].dtype
+    assert empty[0] == b""
+    assert empty[1].size == 0
+    assert compiled[0][: compiled[1][0]] == varint(0)
+    assert compiled[0][compiled[1][7] : compiled[1][8]] == varint(2**64 - 1)  # -1, ten bytes
 
 
 def test_osmium_reads_the_small_file_s_objects(

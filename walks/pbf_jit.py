@@ -162,6 +162,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     """
     block = np.frombuffer(bytes([0x0A, 1, 0x61, 0x1A, 0]), dtype=np.uint8)  # read-only, as a file's
     loops.varints(block[:0])
+    loops.encode(np.zeros(1, dtype=np.uint64))
     table, starts, ends, _ = loops.strings(block, 0, 3, 1024)
     begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
     numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
@@ -248,6 +249,27 @@ def varints(data: bytes | memoryview) -> tuple[_U64, int]:
     raw = np.frombuffer(data, dtype=np.uint8)
     values, status = _loops().varints(raw)
     return values, int(status)
+
+
+def encoded(values: _U64) -> tuple[bytes, _I64] | None:
+    """
+    Encode values as varints with the compiled loop, when it is in use.
+
+    Parameters
+    ----------
+    values
+        The values, as uint64.
+
+    Returns
+    -------
+    tuple or None
+        The bytes, back to back, and where each value's bytes end; None when the loop is
+        not in use.
+    """
+    if not active():
+        return None
+    data, ends = _loops().encode(np.ascontiguousarray(values, dtype=np.uint64))
+    return data.tobytes(), ends
 
 
 def messages(data: bytes, start: int, end: int, tag: int) -> tuple[_I64, _I64, int]:

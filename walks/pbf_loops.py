@@ -127,6 +127,36 @@ def varints(raw: _U8) -> tuple[_U64, int]:
 
 
 @_jit
+def encode(values: _U64) -> tuple[_U8, _I64]:
+    """
+    Encode values as varints (``walks.pbf_write._varints``: of their 64-bit two's complement).
+
+    Parameters
+    ----------
+    values
+        The values, as uint64.
+
+    Returns
+    -------
+    tuple
+        The bytes, back to back, and where each value's bytes end.
+    """
+    out = np.empty(10 * values.size, dtype=np.uint8)
+    ends = np.empty(values.size, dtype=np.int64)
+    size = 0
+    for i in range(values.size):
+        value = values[i]
+        while value >= np.uint64(0x80):
+            out[size] = np.uint8((value & np.uint64(0x7F)) | np.uint64(0x80))
+            value >>= np.uint64(7)
+            size += 1
+        out[size] = np.uint8(value)
+        size += 1
+        ends[i] = size
+    return out[:size], ends
+
+
+@_jit
 def _varint(raw: _U8, at: int, end: int) -> tuple[np.uint64, int, bool]:
     """
     Read one varint before ``end``.

