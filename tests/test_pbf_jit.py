@@ -129,6 +129,42 @@ def test_compiled_varints_take_every_length(monkeypatch: pytest.MonkeyPatch) -> 
                 pbf.varints(bad)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_deltas_and_coordinates_are_numpys(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Zig-zag delta runs and coordinates at every scale, overflowing int64 and int32 as numpy
+    wraps them, negative and past the globe: the compiled loops give numpy's very integers."""
+    rng = np.random.default_rng(seed)
+    steps = np.concatenate((
+        rng.integers(-(2**62), 2**62, 500), rng.integers(-300, 300, 500),
+        [0, 1, -1, 2**63 - 1, -(2**63), 2**62, -(2**62)],
+    )).astype(np.int64)  # fmt: skip
+    run = b"".join(zigzag(int(v)) for v in steps)
+    coords = np.concatenate((
+        np.cumsum(rng.integers(-(10**7), 10**7, 2000)), rng.integers(-(2**62), 2**62, 50),
+        [0, 1, -1, 99, -99, 100, -100, 900_000_000_0, -(2**63), 2**63 - 1],
+    )).astype(np.int64)  # fmt: skip
+    for compiled in (True, False):
+        with _mode(monkeypatch, compiled=compiled):
+            found = pbf._deltas(run), pbf._deltas(b"")
+            with pytest.raises(UnsupportedPbfError, match="inside a varint"):
+                pbf._deltas(run + b"\x80")
+            scaled = [
+                pbf._scaled(coords, granularity, offset)
+                for granularity, offset in ((100, 0), (1, -7), (10_000, 123_456_789), (7, -(2**40)))
+            ]
+        if compiled:
+            first, first_scaled = found, scaled
+    assert first[0].dtype == found[0].dtype == np.int64
+    np.testing.assert_array_equal(first[0], found[0])
+    np.testing.assert_array_equal(first[0], np.cumsum(steps))  # int64's wrapping sum
+    assert first[1].size == found[1].size == 0
+    for a, b in zip(first_scaled, scaled, strict=True):
+        assert a.dtype == b.dtype == np.int32
+        np.testing.assert_array_equal(a, b)
+
+
 def _way_block(strings: list[bytes], ways: list[bytes]) -> bytes:
     """A primitive block: a string table and one group of ways."""
     table = b"".join(field(1, s) for s in strings)

@@ -366,12 +366,7 @@ def varints(data: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.uint64]]:
     """
     if pbf_jit.active():
         values, status = pbf_jit.varints(data)
-        if status == pbf_jit.CUT:
-            msg = "a packed run ends inside a varint"
-            raise UnsupportedPbfError(msg)
-        if status:
-            msg = "a varint longer than ten bytes"
-            raise UnsupportedPbfError(msg)
+        _refuse_run(status)
         return values
     raw = np.frombuffer(data, dtype=np.uint8)
     if not raw.size:
@@ -396,6 +391,28 @@ def varints(data: bytes | memoryview) -> np.ndarray[Any, np.dtype[np.uint64]]:
         back += 1
         longer = longer[lengths[longer] > back]
     return values
+
+
+def _refuse_run(status: int) -> None:
+    """
+    Refuse a packed run the compiled loops could not read.
+
+    Parameters
+    ----------
+    status
+        What the loop gave (``walks.pbf_jit.OK`` for a run read whole).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        When the run ends inside a varint or holds one longer than ten bytes.
+    """
+    if status == pbf_jit.CUT:
+        msg = "a packed run ends inside a varint"
+        raise UnsupportedPbfError(msg)
+    if status:
+        msg = "a varint longer than ten bytes"
+        raise UnsupportedPbfError(msg)
 
 
 def _zigzag(values: np.ndarray[Any, np.dtype[np.uint64]]) -> Array:
@@ -525,6 +542,32 @@ def _strings_compiled(data: bytes, start: int, end: int) -> StringTable:
     return StringTable(texts, (joined, starts, ends), nul=status != pbf_jit.OK)
 
 
+def _deltas(data: bytes | memoryview) -> Array:
+    """
+    Decode a packed run of zig-zag, delta-coded varints (``_delta`` of ``varints``).
+
+    Parameters
+    ----------
+    data
+        The run.
+
+    Returns
+    -------
+    numpy.ndarray
+        The running totals (int64).
+
+    Raises
+    ------
+    UnsupportedPbfError
+        As ``varints`` refuses a run.
+    """
+    if not pbf_jit.active():
+        return _delta(varints(data))
+    values, status = pbf_jit.deltas(data)
+    _refuse_run(status)
+    return values
+
+
 def _scaled(raw: Array, granularity: int, offset: int) -> np.ndarray[Any, np.dtype[np.int32]]:
     """
     Turn PBF coordinates into osmium's integers of 1e-7 degree, as libosmium does.
@@ -541,6 +584,8 @@ def _scaled(raw: Array, granularity: int, offset: int) -> np.ndarray[Any, np.dty
     numpy.ndarray
         The coordinates (C++ integer division, truncated toward zero, then kept in 32 bits).
     """
+    if pbf_jit.active():
+        return pbf_jit.scaled(raw, granularity, offset)
     nano = raw * granularity + offset
     units: Array = np.sign(nano) * (np.abs(nano) // _TO_OSMIUM)
     return ((units + 2**31) % 2**32 - 2**31).astype(np.int32)  # as osmium keeps them
@@ -1186,13 +1231,13 @@ def _dense(
     newest = -1
     for number, a, b in _fields(data, *span, {1: 2, 5: 2, 8: 2, 9: 2, 10: 2}):
         if number in (1, 8, 9):  # id, lat, lon: delta coded
-            columns[number] = _delta(varints(view[a:b]))
+            columns[number] = _deltas(view[a:b])
         elif number == 10:  # noqa: PLR2004 - keys_vals
             keys_vals = varints(view[a:b])
         elif number == 5 and stamps is not None:  # noqa: PLR2004 - dense info
             for field, c, d in _fields(data, a, b, {2: 2}):
                 if field == 2:  # noqa: PLR2004 - timestamps, delta coded
-                    newest = _newest(_delta(varints(view[c:d])), stamps)
+                    newest = _newest(_deltas(view[c:d]), stamps)
     ids = columns.get(1, np.zeros(0, dtype=np.int64))
     lats = columns.get(8, np.zeros(0, dtype=np.int64))
     lons = columns.get(9, np.zeros(0, dtype=np.int64))

@@ -163,6 +163,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     block = np.frombuffer(bytes([0x0A, 1, 0x61, 0x1A, 0]), dtype=np.uint8)  # read-only, as a file's
     loops.varints(block[:0])
     loops.encode(np.zeros(1, dtype=np.uint64))
+    loops.scaled(loops.deltas(block[:0])[0], 100, 0)
     table, starts, ends, _ = loops.strings(block, 0, 3, 1024)
     begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
     numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
@@ -249,6 +250,46 @@ def varints(data: bytes | memoryview) -> tuple[_U64, int]:
     raw = np.frombuffer(data, dtype=np.uint8)
     values, status = _loops().varints(raw)
     return values, int(status)
+
+
+def deltas(data: bytes | memoryview) -> tuple[_I64, int]:
+    """
+    Decode a packed run of zig-zag, delta-coded varints.
+
+    Parameters
+    ----------
+    data
+        The run.
+
+    Returns
+    -------
+    tuple
+        The running totals and a status, as ``varints`` gives it.
+    """
+    values, status = _loops().deltas(np.frombuffer(data, dtype=np.uint8))
+    return values, int(status)
+
+
+def scaled(values: _I64, granularity: int, offset: int) -> np.ndarray[Any, np.dtype[np.int32]]:
+    """
+    Turn PBF coordinates into osmium's integers of 1e-7 degree (``walks.pbf._scaled``).
+
+    Parameters
+    ----------
+    values
+        Coordinates in units of ``granularity`` nanodegrees.
+    granularity, offset
+        The block's granularity and offset (nanodegrees).
+
+    Returns
+    -------
+    numpy.ndarray
+        The coordinates (int32).
+    """
+    scaled: np.ndarray[Any, np.dtype[np.int32]] = _loops().scaled(
+        np.ascontiguousarray(values, dtype=np.int64), granularity, offset
+    )
+    return scaled
 
 
 def encoded(values: _U64) -> tuple[bytes, _I64] | None:

@@ -127,6 +127,71 @@ def varints(raw: _U8) -> tuple[_U64, int]:
 
 
 @_jit
+def deltas(raw: _U8) -> tuple[_I64, int]:
+    """
+    Decode a packed run of zig-zag, delta-coded varints (``walks.pbf._delta`` of ``varints``).
+
+    Parameters
+    ----------
+    raw
+        The run's bytes.
+
+    Returns
+    -------
+    tuple
+        The running totals (int64, wrapping as numpy's sum does), and the status ``varints``
+        gives.
+    """
+    out = np.empty(raw.size, dtype=np.int64)
+    count = 0
+    value = np.uint64(0)
+    shift = 0
+    total = np.int64(0)
+    for i in range(raw.size):
+        byte = raw[i]
+        if shift > 63:  # noqa: PLR2004 - an eleventh byte
+            return out[:0], LONG
+        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
+        if byte < 0x80:  # noqa: PLR2004 - a varint's last byte
+            total += np.int64(value >> np.uint64(1)) ^ -np.int64(value & np.uint64(1))
+            out[count] = total
+            count += 1
+            value = np.uint64(0)
+            shift = 0
+        else:
+            shift += 7
+    if shift:
+        return out[:0], CUT
+    return out[:count], OK
+
+
+@_jit
+def scaled(values: _I64, granularity: int, offset: int) -> _I32:
+    """
+    Turn PBF coordinates into osmium's integers of 1e-7 degree (``walks.pbf._scaled``).
+
+    Parameters
+    ----------
+    values
+        Coordinates in units of ``granularity`` nanodegrees.
+    granularity, offset
+        The block's granularity and offset (nanodegrees).
+
+    Returns
+    -------
+    numpy.ndarray
+        The coordinates: the product divided by 100 toward zero, kept in 32 bits, with
+        numpy's wrapping of int64 at every step.
+    """
+    out = np.empty(values.size, dtype=np.int32)
+    for i in range(values.size):
+        nano = values[i] * np.int64(granularity) + np.int64(offset)
+        units = (abs(nano) // np.int64(100)) * np.int64(np.sign(nano))
+        out[i] = np.int32((units + np.int64(2**31)) % np.int64(2**32) - np.int64(2**31))
+    return out
+
+
+@_jit
 def encode(values: _U64) -> tuple[_U8, _I64]:
     """
     Encode values as varints (``walks.pbf_write._varints``: of their 64-bit two's complement).
