@@ -165,6 +165,39 @@ def test_compiled_deltas_and_coordinates_are_numpys(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_dense_tags_split_as_numpy_splits_them(seed: int) -> None:
+    """Runs of nodes with and without tags, values of 0 (the empty string), huge ids, and
+    runs cut inside a pair or without their last 0: numpy's split, or both refuse."""
+    rng = np.random.default_rng(seed)
+    agreed = refused = 0
+    for _ in range(300):
+        run: list[int] = []
+        for _node in range(int(rng.integers(0, 6))):
+            for _tag in range(int(rng.integers(0, 4))):
+                run += [int(rng.integers(1, 9)), int(rng.choice([0, 1, 5, 2**63 + 3]))]
+            run.append(0)
+        if rng.random() < 0.3 and run:  # damaged: cut, or a stray id
+            run = run[: int(rng.integers(0, len(run)))] if rng.random() < 0.5 else [*run, 7]
+        keys_vals = np.array(run, dtype=np.uint64)
+        compiled = pbf_jit.dense_tags(keys_vals)
+        try:
+            plain = pbf._tags_csr(keys_vals.astype(np.int64))
+        except UnsupportedPbfError:
+            assert compiled is None, run
+            refused += 1
+            continue
+        if not run:  # numpy splits nothing into no node; the loop leaves it to numpy
+            continue
+        assert compiled is not None, run
+        for got, expected in zip(compiled, plain, strict=True):
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, expected)
+        agreed += 1
+    assert agreed > 100
+    assert refused > 10
+
+
 def _way_block(strings: list[bytes], ways: list[bytes]) -> bytes:
     """A primitive block: a string table and one group of ways."""
     table = b"".join(field(1, s) for s in strings)

@@ -591,6 +591,26 @@ def _scaled(raw: Array, granularity: int, offset: int) -> np.ndarray[Any, np.dty
     return ((units + 2**31) % 2**32 - 2**31).astype(np.int32)  # as osmium keeps them
 
 
+def _dense_tags(keys_vals: np.ndarray[Any, np.dtype[np.uint64]]) -> tuple[Array, Array, Array]:
+    """
+    Split a dense ``keys_vals`` run per node: with the compiled loop when in use.
+
+    Parameters
+    ----------
+    keys_vals
+        The run.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per-node offsets into the tags, the key ids and the value ids.
+    """
+    split = pbf_jit.dense_tags(keys_vals) if pbf_jit.active() else None
+    if split is None:  # numpy's, or its refusal in its words (a run the loop refuses)
+        split = _tags_csr(keys_vals.astype(np.int64))
+    return split
+
+
 def _tags_csr(keys_vals: Array) -> tuple[Array, Array, Array]:
     """
     Split a dense ``keys_vals`` run (each node's key and value ids, then a 0) per node.
@@ -1248,7 +1268,7 @@ def _dense(
         tag_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         keys = values = np.zeros(0, dtype=np.int64)
     else:
-        tag_offsets, keys, values = _tags_csr(keys_vals.astype(np.int64))
+        tag_offsets, keys, values = _dense_tags(keys_vals)
         if len(tag_offsets) != len(ids) + 1:
             msg = "dense nodes with more or fewer tag lists than nodes"
             raise UnsupportedPbfError(msg)

@@ -164,6 +164,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     loops.varints(block[:0])
     loops.encode(np.zeros(1, dtype=np.uint64))
     loops.scaled(loops.deltas(block[:0])[0], 100, 0)
+    loops.dense_tags(np.zeros(1, dtype=np.uint64))
     table, starts, ends, _ = loops.strings(block, 0, 3, 1024)
     begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
     numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
@@ -290,6 +291,27 @@ def scaled(values: _I64, granularity: int, offset: int) -> np.ndarray[Any, np.dt
         np.ascontiguousarray(values, dtype=np.int64), granularity, offset
     )
     return scaled
+
+
+def dense_tags(keys_vals: _U64) -> tuple[_I64, _I64, _I64] | None:
+    """
+    Split a dense ``keys_vals`` run per node with the compiled loop (``walks.pbf._tags_csr``).
+
+    Parameters
+    ----------
+    keys_vals
+        The run (uint64).
+
+    Returns
+    -------
+    tuple or None
+        Per-node offsets into the tags, the key ids and the value ids; None for a run that
+        ends inside a pair or holds no node.
+    """
+    offsets, keys, values, whole = _loops().dense_tags(
+        np.ascontiguousarray(keys_vals, dtype=np.uint64)
+    )
+    return (offsets, keys, values) if whole else None
 
 
 def encoded(values: _U64) -> tuple[bytes, _I64] | None:

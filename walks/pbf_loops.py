@@ -192,6 +192,59 @@ def scaled(values: _I64, granularity: int, offset: int) -> _I32:
 
 
 @_jit
+def dense_tags(keys_vals: _U64) -> tuple[_I64, _I64, _I64, bool]:
+    """
+    Split a dense ``keys_vals`` run per node, as libosmium walks it (``walks.pbf._tags_csr``).
+
+    Each node's key and value ids (a value may be 0, the empty string), then a 0 key.
+
+    Parameters
+    ----------
+    keys_vals
+        The run (uint64, taken as int64 as numpy's ``astype`` takes them).
+
+    Returns
+    -------
+    tuple
+        Per-node offsets into the tags, the key ids, the value ids, and whether the run
+        ends with a node's 0 (else it ends inside a pair, or holds no node).
+    """
+    n = keys_vals.size
+    nodes = 0
+    pairs = 0
+    at = 0
+    ended = -1  # where the last node's 0 is
+    while at < n:
+        if keys_vals[at] == 0:
+            nodes += 1
+            ended = at
+            at += 1
+        else:
+            pairs += 1
+            at += 2
+    empty = np.zeros(0, dtype=np.int64)
+    if at != n or ended != n - 1:  # inside a pair, or tags after the last node's 0
+        return empty, empty, empty, False
+    offsets = np.zeros(nodes + 1, dtype=np.int64)
+    keys = np.empty(pairs, dtype=np.int64)
+    values = np.empty(pairs, dtype=np.int64)
+    node = 0
+    pair = 0
+    at = 0
+    while at < n:
+        if keys_vals[at] == 0:
+            node += 1
+            offsets[node] = pair
+            at += 1
+        else:
+            keys[pair] = np.int64(keys_vals[at])
+            values[pair] = np.int64(keys_vals[at + 1])
+            pair += 1
+            at += 2
+    return offsets, keys, values, True
+
+
+@_jit
 def encode(values: _U64) -> tuple[_U8, _I64]:
     """
     Encode values as varints (``walks.pbf_write._varints``: of their 64-bit two's complement).
