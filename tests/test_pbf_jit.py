@@ -198,6 +198,38 @@ def test_dense_tags_split_as_numpy_splits_them(seed: int) -> None:
     assert refused > 10
 
 
+def test_runs_are_indexed_as_numpy_indexes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs empty and not, items repeated, outside the offsets (-1, past the end) and runs
+    that fall: numpy's indices, or numpy's own error (the loop leaves those to it)."""
+    rng = np.random.default_rng(8)
+    errors = 0
+    for t in range(1500):
+        n = int(rng.integers(1, 30))
+        offsets = np.concatenate(([0], np.cumsum(rng.integers(0, 5, n)))).astype(np.int64)
+        if t % 7 == 0 and n > 2:
+            offsets[int(rng.integers(1, n))] -= 10
+        low, high = (-1 if t % 11 == 0 else 0), n + (1 if t % 13 == 0 else 0)
+        chosen = np.sort(rng.integers(low, high, int(rng.integers(0, 10)))).astype(np.int64)
+        found: list[object] = []
+        for compiled in (True, False):
+            with _mode(monkeypatch, compiled=compiled):
+                try:
+                    found.append(pbf.runs_of(offsets, chosen))
+                except (IndexError, ValueError) as err:
+                    found.append(type(err))
+        first, plain = found
+        if isinstance(plain, type):
+            assert first is plain
+            errors += 1
+            continue
+        assert isinstance(first, tuple)
+        assert isinstance(plain, tuple)
+        for got, expected in zip(first, plain, strict=True):
+            assert got.dtype == expected.dtype == np.int64
+            np.testing.assert_array_equal(got, expected)
+    assert errors > 50
+
+
 def _way_block(strings: list[bytes], ways: list[bytes]) -> bytes:
     """A primitive block: a string table and one group of ways."""
     table = b"".join(field(1, s) for s in strings)

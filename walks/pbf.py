@@ -245,6 +245,9 @@ def runs_of(offsets: Array, chosen: Array) -> tuple[Array, Array]:
         The indices into the runs' values, and where each chosen item's run starts among them
         (with the end last).
     """
+    compiled = pbf_jit.runs(offsets, chosen)
+    if compiled is not None:
+        return compiled
     first = offsets[chosen]
     sizes = offsets[chosen + 1] - first
     starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)

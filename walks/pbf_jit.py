@@ -165,6 +165,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     loops.encode(np.zeros(1, dtype=np.uint64))
     loops.scaled(loops.deltas(block[:0])[0], 100, 0)
     loops.dense_tags(np.zeros(1, dtype=np.uint64))
+    loops.runs(np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
     table, starts, ends, _ = loops.strings(block, 0, 3, 1024)
     begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
     numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
@@ -312,6 +313,37 @@ def dense_tags(keys_vals: _U64) -> tuple[_I64, _I64, _I64] | None:
         np.ascontiguousarray(keys_vals, dtype=np.uint64)
     )
     return (offsets, keys, values) if whole else None
+
+
+def runs(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64] | None:
+    """
+    Index some items' runs one after the other with the compiled loop, when it is in use.
+
+    Parameters
+    ----------
+    offsets
+        ``offsets[i]:offsets[i + 1]`` is item ``i``'s run.
+    chosen
+        The items.
+
+    Returns
+    -------
+    tuple or None
+        The indices into the runs' values and where each chosen item's run starts among them;
+        None when the loop is not in use, or an item is outside ``offsets`` or its run
+        falls (numpy says which).
+    """
+    if not (
+        active()
+        and offsets.dtype.kind in "iu"
+        and chosen.dtype.kind in "iu"
+        and offsets.ndim == chosen.ndim == 1
+    ):
+        return None
+    index, starts, fine = _loops().runs(
+        np.ascontiguousarray(offsets, dtype=np.int64), np.ascontiguousarray(chosen, dtype=np.int64)
+    )
+    return (index, starts) if fine else None
 
 
 def encoded(values: _U64) -> tuple[bytes, _I64] | None:

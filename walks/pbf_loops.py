@@ -245,6 +245,41 @@ def dense_tags(keys_vals: _U64) -> tuple[_I64, _I64, _I64, bool]:
 
 
 @_jit
+def runs(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64, bool]:
+    """
+    Index some items' runs one after the other (``walks.pbf.runs_of``).
+
+    Parameters
+    ----------
+    offsets
+        ``offsets[i]:offsets[i + 1]`` is item ``i``'s run.
+    chosen
+        The items.
+
+    Returns
+    -------
+    tuple
+        The indices into the runs' values, where each chosen item's run starts among them
+        (with the end last), and whether every item is within ``offsets`` and its run
+        rises (else nothing was indexed).
+    """
+    starts = np.empty(chosen.size + 1, dtype=np.int64)
+    starts[0] = 0
+    for j in range(chosen.size):
+        item = chosen[j]
+        if item < 0 or item + 1 >= offsets.size or offsets[item + 1] < offsets[item]:
+            return starts[:0], starts[:0], False
+        starts[j + 1] = starts[j] + offsets[item + 1] - offsets[item]
+    index = np.empty(starts[chosen.size], dtype=np.int64)
+    at = 0
+    for j in range(chosen.size):
+        for i in range(offsets[chosen[j]], offsets[chosen[j] + 1]):
+            index[at] = i
+            at += 1
+    return index, starts, True
+
+
+@_jit
 def encode(values: _U64) -> tuple[_U8, _I64]:
     """
     Encode values as varints (``walks.pbf_write._varints``: of their 64-bit two's complement).

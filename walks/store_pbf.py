@@ -631,10 +631,9 @@ def _choose(block: WayBlock, nodes: _Nodes, member_ids: _I64) -> _Chosen | None:
     index = np.flatnonzero(candidate)
     if not index.size:
         return None
-    first = block.ref_offsets[index]
-    sizes = block.ref_offsets[index + 1] - first
-    starts = np.concatenate(([0], np.cumsum(sizes)))
-    refs = block.refs[np.arange(int(starts[-1])) + np.repeat(first - starts[:-1], sizes)]
+    at, starts = runs_of(block.ref_offsets, index)
+    sizes = np.diff(starts)
+    refs = block.refs[at]
     fixed_lats, fixed_lons, known = nodes.ints(refs)
     lats = np.where(known, fixed_lats / 1e7, np.nan)
     lons = np.where(known, fixed_lons / 1e7, np.nan)
