@@ -142,3 +142,41 @@ def test_answers_that_are_tuples_by_table_or_by_sort(distinct: int) -> None:
     assert answers == [building_height(dict(p)) for p in objects]
     assert all(isinstance(a, tuple) for a in answers)
     assert len(set(answers)) > 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_keys_given_twice_are_found_alike_compiled_or_not(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects of 0 to 60 tags (past what the loop compares pairwise), keys twice, and a text
+    twice in the table (compared as text): the compiled loop finds numpy's objects."""
+    from walks import pbf_jit
+
+    if not pbf_jit.available():
+        pytest.skip("numba")
+    rng = np.random.default_rng(seed)
+    strings = ["", "a", "b", "c", "d", "a", "e", "f"]  # "a" twice in the table
+    sizes = rng.choice([0, 1, 2, 3, 5, 8, 48], 400, p=[0.1, 0.2, 0.2, 0.2, 0.15, 0.1, 0.05])
+    sizes[150 + rng.integers(0, 250, 12)] = 60  # only past the first 150 objects
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    keys = rng.integers(1, len(strings), int(starts[-1])).astype(np.int64)
+    values = rng.integers(0, len(strings), keys.size).astype(np.int64)
+    found = []
+    for jit in ("1", "0"):
+        monkeypatch.setenv("WALKS_JIT", jit)
+        for cut in (400, 150):  # with the objects of 60 tags, and without (all compiled)
+            end = int(starts[cut])
+            tags = BlockTags(strings, starts[: cut + 1], keys[:end], values[:end])
+            with pbf_jit.engaged(0):
+                found.append(tags.twice())
+    for compiled, plain in zip(found[:2], found[2:], strict=True):
+        assert compiled.dtype == plain.dtype == np.bool_
+        np.testing.assert_array_equal(compiled, plain)
+    assert found[0].any()
+    assert not found[0].all()
+    monkeypatch.setenv("WALKS_JIT", "1")
+    with pbf_jit.engaged(0):
+        small = BlockTags(strings, starts[:151], keys, values)
+        assert sizes[:150].max() <= pbf_jit._MOST_TAGS
+        assert pbf_jit.repeated(keys, small.starts) is not None  # the loop decided
+        assert pbf_jit.repeated(keys, starts) is None or sizes.max() <= pbf_jit._MOST_TAGS

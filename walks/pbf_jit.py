@@ -166,6 +166,7 @@ def _warm(loops: Any) -> None:  # noqa: ANN401 - the compiled module (numba has 
     loops.scaled(loops.deltas(block[:0])[0], 100, 0)
     loops.dense_tags(np.zeros(1, dtype=np.uint64))
     loops.runs(np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    loops.repeated(np.zeros(1, dtype=np.int64), np.zeros(2, dtype=np.int64), _MOST_TAGS)
     table, starts, ends, _ = loops.strings(block, 0, 3, 1024)
     begins, stops, _ = loops.messages(block, 3, 5, 0x1A)
     numbers = np.array([1, 2, 3, 4, 8], dtype=np.int64)
@@ -344,6 +345,37 @@ def runs(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64] | None:
         np.ascontiguousarray(offsets, dtype=np.int64), np.ascontiguousarray(chosen, dtype=np.int64)
     )
     return (index, starts) if fine else None
+
+
+#: Tags an object may have for ``repeated`` (each compared with each); more: numpy's sort.
+_MOST_TAGS = 48
+
+
+def repeated(keys: _I64, starts: _I64) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+    """
+    Find the objects that give a key twice with the compiled loop, when it is in use.
+
+    Parameters
+    ----------
+    keys
+        The tags' keys (one number per text).
+    starts
+        ``keys[starts[j]:starts[j + 1]]`` are object ``j``'s.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        One flag per object; None when the loop is not in use, or leaves the objects to
+        numpy (an object of many tags, or spans it refuses).
+    """
+    if not active() or starts.size == 0:
+        return None
+    flags, whole = _loops().repeated(
+        np.ascontiguousarray(keys, dtype=np.int64),
+        np.ascontiguousarray(starts, dtype=np.int64),
+        _MOST_TAGS,
+    )
+    return flags if whole else None
 
 
 def encoded(values: _U64) -> tuple[bytes, _I64] | None:

@@ -280,6 +280,39 @@ def runs(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64, bool]:
 
 
 @_jit
+def repeated(keys: _I64, starts: _I64, most: int) -> tuple[_B, bool]:
+    """
+    Find the objects that give a key twice (``walks.store_tags.BlockTags.twice``).
+
+    Parameters
+    ----------
+    keys
+        The tags' keys (one number per text).
+    starts
+        ``keys[starts[j]:starts[j + 1]]`` are object ``j``'s.
+    most
+        The most tags an object may have here (each is compared with each).
+
+    Returns
+    -------
+    tuple
+        One flag per object, and whether every object was looked at (False: spans outside
+        ``keys`` or falling, or an object of more tags than ``most``).
+    """
+    n = starts.size - 1
+    flags = np.zeros(max(n, 0), dtype=np.bool_)
+    for j in range(n):
+        a, b = starts[j], starts[j + 1]
+        if a < 0 or b < a or b > keys.size or b - a > most:
+            return flags[:0], False
+        for x in range(a, b):
+            for y in range(x + 1, b):
+                if keys[x] == keys[y]:
+                    flags[j] = True
+    return flags, True
+
+
+@_jit
 def encode(values: _U64) -> tuple[_U8, _I64]:
     """
     Encode values as varints (``walks.pbf_write._varints``: of their 64-bit two's complement).

@@ -384,7 +384,6 @@ class BlockTags:
         numpy.ndarray
             One flag per object.
         """
-        owner = self._owner
         key = self.keys
         places = self._index[1]
         if places:  # a text twice in the table: compare texts, not places
@@ -392,9 +391,12 @@ class BlockTags:
             for where in places.values():
                 same[where] = min(where)
             key = same[key]
+        compiled = pbf_jit.repeated(key, self.starts)
+        if compiled is not None:
+            return compiled
         # one number per (object, key), sorted: a pair given twice sits next to itself
         width = np.int64(len(self.strings) + 1)
-        pairs = np.sort(owner * width + key)
+        pairs = np.sort(self._owner * width + key)
         flags = np.zeros(len(self), dtype=bool)
         flags[pairs[1:][pairs[1:] == pairs[:-1]] // width] = True
         return flags
