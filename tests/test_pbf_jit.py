@@ -524,11 +524,16 @@ def test_light_loads_compile_what_the_cache_lacks_then_load_it(tmp_path: Path) -
         encoding="utf-8",
     )
     code = (
-        "import sys, numpy as np, loopy\n"
+        "import gc, sys, numpy as np, loopy\n"
         "from walks import pbf_jit\n"
         "pbf_jit._light_loads([loopy])\n"
         "out, norm = loopy.spread(np.array([3.0, 1.0, 2.0]))\n"
         "print(out.tolist(), float(norm), 'numba.np.arraymath' in sys.modules)\n"
+        # the compiler's garbage is let go after a compile, not after a load
+        "gc.disable()\n"
+        "before = gc.get_stats()[2]['collections']\n"
+        "pbf_jit.after_compiling(loopy)\n"
+        "print(gc.get_stats()[2]['collections'] - before)\n"
     )
     root = str(Path(walks.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(tmp_path), root)),
@@ -541,8 +546,8 @@ def test_light_loads_compile_what_the_cache_lacks_then_load_it(tmp_path: Path) -
     ]
     for done in runs:
         assert done.returncode == 0, done.stderr
-    assert runs[0].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "True"]
-    assert runs[1].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "False"]
+    assert runs[0].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "True", "1"]
+    assert runs[1].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "False", "0"]
     assert list((tmp_path / "numba").rglob("*.nbi"))  # it was in the cache
 
 

@@ -207,11 +207,13 @@ def _ring_loop() -> Any:  # noqa: ANN401 - numba's compiled function (no types)
     try:
         with warnings.catch_warnings():  # numba's own (a cache it cannot write): not the user's
             warnings.simplefilter("ignore")
-            from walks.ring_loops import rings  # noqa: PLC0415 - numba: optional, heavy
+            from walks import ring_loops  # noqa: PLC0415 - numba: optional, heavy
 
+            rings = ring_loops.rings
             square = np.array([0, 10, 10, 0, 0], dtype=np.int64)
             rings(square, np.roll(square, 1), np.array([0, 5]), np.ones(1, dtype=bool),
                   (UNDEFINED, MAX_LON, MAX_LAT, _SWEEP), (NONE, AREA, COMPLEX))  # fmt: skip
+            pbf_jit.after_compiling(ring_loops)  # (a first compile's garbage)
     except Exception as err:  # noqa: BLE001 - any failure of numba's: numpy decides
         log.warning("the compiled closed-way rule is not used (%s): numpy decides", err)
         return None
