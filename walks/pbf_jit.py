@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import gc
+import importlib
 import itertools
 import logging
 import os
@@ -99,16 +100,29 @@ def available() -> bool:
     try:
         with warnings.catch_warnings():  # numba's own (a cache it cannot write): not the user's
             warnings.simplefilter("ignore")
-            from walks import ring_loops  # noqa: PLC0415 - its loop too: numba only when engaged
-
             loops = _loops()
-            _light_loads((loops, ring_loops))
+            _light_loads((loops, *_ring_module()))
             _warm(loops)
             after_compiling(loops)
     except Exception as err:  # noqa: BLE001 - any failure of numba's: numpy reads the file
         log.warning("the compiled PBF loops are not used (%s): numpy reads the file", err)
         return False
     return True
+
+
+def _ring_module() -> tuple[ModuleType, ...]:
+    """
+    Import ``walks.ring_loops`` (its loop loads as the others), unless it cannot be.
+
+    Returns
+    -------
+    tuple
+        The module, or nothing (``walks.store_areas`` then leaves its rule to numpy).
+    """
+    try:
+        return (importlib.import_module("walks.ring_loops"),)
+    except Exception:  # noqa: BLE001 - any failure of numba's: the PBF loops still serve
+        return ()
 
 
 def after_compiling(module: ModuleType) -> None:

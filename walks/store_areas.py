@@ -20,6 +20,7 @@ walkable multipolygons as the small objects ``walks.data._walkable_multipolygon`
 
 from __future__ import annotations
 
+import importlib
 import logging
 import warnings
 from dataclasses import dataclass
@@ -207,8 +208,8 @@ def _ring_loop() -> Any:  # noqa: ANN401 - numba's compiled function (no types)
     try:
         with warnings.catch_warnings():  # numba's own (a cache it cannot write): not the user's
             warnings.simplefilter("ignore")
-            from walks import ring_loops  # noqa: PLC0415 - numba: optional, heavy
-
+            # numba: optional, heavy (imported by name: a module made unimportable stays so)
+            ring_loops = importlib.import_module("walks.ring_loops")
             rings = ring_loops.rings
             square = np.array([0, 10, 10, 0, 0], dtype=np.int64)
             rings(square, np.roll(square, 1), np.array([0, 5]), np.ones(1, dtype=bool),
