@@ -230,6 +230,25 @@ def test_runs_are_indexed_as_numpy_indexes_them(monkeypatch: pytest.MonkeyPatch)
     assert errors > 50
 
 
+def test_compiled_copies_take_distinct_plain_bytes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loops copy by memcpy: strided, wider or overlapping arrays are left to numpy."""
+    data = np.arange(20, dtype=np.uint8)
+    one, three = np.array([1]), np.array([3])
+    with _mode(monkeypatch, compiled=True):
+        out = np.zeros(2, dtype=np.uint8)
+        assert pbf_jit.gather(data, one, three, out)
+        assert out.tolist() == [1, 2]
+        assert not pbf_jit.gather(data[::2], one, three, out)  # strided
+        assert not pbf_jit.gather(data.astype(np.int64), one, three, out.astype(np.int64))
+        assert not pbf_jit.gather(data, one, three, data[10:12])  # the same buffer
+        assert out.tolist() == [1, 2]
+        inside = np.zeros(64, dtype=np.uint8)
+        text = inside[:3]  # a column's bytes inside the very buffer the groups go to
+        columns = [(np.zeros(1, dtype=np.int64), (text, np.array([0]), np.array([3])))]
+        assert pbf_jit.pack(np.zeros((1, 4)), columns, 8, into=lambda size: inside[:size]) is None
+        assert pbf_jit.pack(np.zeros((1, 4)), columns, 8) is not None
+
+
 def _way_block(strings: list[bytes], ways: list[bytes]) -> bytes:
     """A primitive block: a string table and one group of ways."""
     table = b"".join(field(1, s) for s in strings)
@@ -548,6 +567,23 @@ def test_light_loads_compile_what_the_cache_lacks_then_load_it(tmp_path: Path) -
         assert done.returncode == 0, done.stderr
     assert runs[0].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "True", "1"]
     assert runs[1].stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "False", "0"]
+    # a numba whose light loading fails: the function loads as numba loads it (refreshed)
+    failing = (
+        "from numba.core.runtime import nrt\n"
+        "start, calls = nrt.rtsys.initialize, []\n"
+        "def once(target):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 1:\n"
+        "        raise RuntimeError('a numba that loads otherwise')\n"
+        "    start(target)\n"
+        "nrt.rtsys.initialize = once\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", failing + code], capture_output=True, text=True, check=False,
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[0.0,", "3.0,", "4.0,", "6.0]", "14.0", "True", "0"]
     assert list((tmp_path / "numba").rglob("*.nbi"))  # it was in the cache
 
 

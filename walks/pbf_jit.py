@@ -156,7 +156,8 @@ def _light_loads(modules: Sequence[ModuleType]) -> None:
     ``walks.ring_loops``) loads from its cache after starting that runtime only. Compiling
     (a loop not yet in the cache, or any numba code of the caller's) still refreshes the
     target first, as numba always does; no other function is touched. With a numba whose
-    cache is built otherwise, the functions load as numba loads them.
+    cache is built otherwise, or whose loading fails so, the functions load as numba loads
+    them.
 
     Parameters
     ----------
@@ -177,10 +178,18 @@ def _light_loads(modules: Sequence[ModuleType]) -> None:
             ):
                 continue
 
-            def load(signature: Any, target: Any, cache: Any = cache) -> Any:  # noqa: ANN401 - numba's
-                nrt.rtsys.initialize(target)
-                with cache._guard_against_spurious_io_errors():  # noqa: SLF001 - as numba's own
-                    return cache._load_overload(signature, target)  # noqa: SLF001
+            def load(
+                signature: Any,  # noqa: ANN401 - numba's
+                target: Any,  # noqa: ANN401
+                cache: Any = cache,  # noqa: ANN401
+                full: Any = cache.load_overload,  # noqa: ANN401
+            ) -> Any:  # noqa: ANN401
+                try:
+                    nrt.rtsys.initialize(target)
+                    with cache._guard_against_spurious_io_errors():  # noqa: SLF001 - as numba's own
+                        return cache._load_overload(signature, target)  # noqa: SLF001
+                except Exception:  # noqa: BLE001 - a numba whose loading needs more: its own way
+                    return full(signature, target)
 
             cache.load_overload = load
 
@@ -370,8 +379,8 @@ def runs(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64] | None:
     """
     if not (
         active()
-        and offsets.dtype.kind in "iu"
-        and chosen.dtype.kind in "iu"
+        and offsets.dtype.kind == "i"
+        and chosen.dtype.kind == "i"
         and offsets.ndim == chosen.ndim == 1
     ):
         return None
@@ -673,7 +682,9 @@ def gather(data: _U8, starts: _I64, ends: _I64, out: _U8) -> bool:
     """
     if not active():
         return False
-    if starts.shape != ends.shape:
+    if starts.shape != ends.shape or not (_plain_bytes(data) and _plain_bytes(out)):
+        return False
+    if np.may_share_memory(data, out):  # the loop copies by memcpy
         return False
     if starts.size and not (
         int(starts.min()) >= 0
@@ -752,6 +763,10 @@ def pack(
     bounds = np.concatenate(([0], np.cumsum(blobs))).astype(np.int64)
     total = int(bounds[-1])
     out: _U8 = into(total) if into is not None else np.empty(total, dtype=np.uint8)
+    if not _plain_bytes(out) or any(
+        np.may_share_memory(out, array) for fixed, spans in laid for array in (fixed, spans[0])
+    ):  # the loop copies by memcpy: distinct buffers of plain bytes only
+        return None
     loops = _loops()
     empty = (_read_only(np.zeros(0, dtype=np.uint8)), nothing, nothing)
     loops.lay(out, bounds[:-1], _read_only(counts.astype("<u4").view(np.uint8)), 4, 1, *empty)
@@ -763,6 +778,23 @@ def pack(
         at = at + parts[c]
     view = out.data  # a memoryview of the bytes
     return [view[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+
+
+def _plain_bytes(array: np.ndarray[Any, Any]) -> bool:
+    """
+    Say whether an array is plain bytes, as the compiled copies take them.
+
+    Parameters
+    ----------
+    array
+        The array.
+
+    Returns
+    -------
+    bool
+        True for one dimension of uint8, C-contiguous.
+    """
+    return array.dtype == np.uint8 and array.ndim == 1 and bool(array.flags.c_contiguous)
 
 
 def _read_only(array: _U8) -> _U8:

@@ -50,14 +50,15 @@ def _typed_copy(
     data: Any,  # noqa: ANN401
     start: Any,  # noqa: ANN401
     length: Any,  # noqa: ANN401
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any] | None:
     """
     Copy ``data[start:start + length]`` to ``out[at:at + length]`` as one ``memcpy``.
 
     numba's slice assignment checks shapes and overlap, and builds two views, for each copy:
     about 45 ns, where laying a group's rows copies 3.3 million short runs of bytes (45 bytes
     on average) for the store benchmark's region. The caller checks both spans, and that the
-    arrays do not overlap (distinct buffers).
+    arrays do not overlap (distinct buffers). Only one-dimensional, C-contiguous uint8 arrays
+    are typed (``out`` writable): numba refuses any other.
 
     Parameters
     ----------
@@ -68,10 +69,21 @@ def _typed_copy(
 
     Returns
     -------
-    tuple
-        The signature and the code generator, as numba's intrinsics give them.
+    tuple or None
+        The signature and the code generator, as numba's intrinsics give them (None: arrays
+        it does not take).
     """
     del _context, at, start, length
+    for array in (out, data):  # plain bytes only: memcpy counts bytes and knows no strides
+        if not (
+            isinstance(array, numba.types.Array)
+            and array.dtype == numba.types.uint8
+            and array.ndim == 1
+            and array.layout == "C"
+        ):
+            return None
+    if not out.mutable:
+        return None
 
     def generate(context: Any, builder: Any, signature: Any, args: Any) -> Any:  # noqa: ANN401
         target, place, source, first, count = args
@@ -267,7 +279,7 @@ def runs(offsets: _I64, chosen: _I64) -> tuple[_I64, _I64, bool]:
     starts[0] = 0
     for j in range(chosen.size):
         item = chosen[j]
-        if item < 0 or item + 1 >= offsets.size or offsets[item + 1] < offsets[item]:
+        if item < 0 or item >= offsets.size - 1 or offsets[item + 1] < offsets[item]:
             return starts[:0], starts[:0], False
         starts[j + 1] = starts[j] + offsets[item + 1] - offsets[item]
     index = np.empty(starts[chosen.size], dtype=np.int64)

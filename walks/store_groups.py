@@ -109,7 +109,8 @@ class Packed:
         Packed
             The items.
         """
-        distinct = dict.fromkeys(values) if kind == "t" and isinstance(values, list) else {}
+        few = kind == "t" and isinstance(values, list) and len(set(values[:64])) <= 8  # noqa: PLR2004
+        distinct = dict.fromkeys(values) if few else {}
         if 0 < len(distinct) <= len(values) // 8:  # a few texts many times (how a height is known)
             number = dict(zip(distinct, range(len(distinct)), strict=True))
             index = np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values))
