@@ -27,8 +27,8 @@ tagged nodes and the ways with a ``highway`` or ``railway`` key become Python va
 plain areas of closed ways are shaped from the arrays; osmium builds the areas of relations
 and complex ways from a small file written for it, and reads the whole file only when
 ``walks.pbf`` does not decode it (or it is XML). Tags are written as separator text, not
-JSON. The import takes 4.1-4.6 CPU-s for that region on a quiet machine (0.94-1.05 M nodes
-per CPU-s; 5-5.7 when the machine is busy; 10-12 on numpy alone), against about 1 CPU-s for
+JSON. The import takes 3.8-4.6 CPU-s for that region on a quiet machine (0.94-1.1 M nodes
+per CPU-s; 5-5.7 when the machine is busy; 9-12 on numpy alone), against about 1 CPU-s for
 osmium's own C++ reading with locations: Python's and numba's start (0.6), osmium's areas of
 the small file (0.2), SQLite's writing (0.3) and inflating (0.16) are fixed shares of it.
 """
