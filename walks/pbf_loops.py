@@ -154,27 +154,14 @@ def deltas(raw: _U8) -> tuple[_I64, int]:
         The running totals (int64, wrapping as numpy's sum does), and the status ``varints``
         gives.
     """
-    out = np.empty(raw.size, dtype=np.int64)
-    count = 0
-    value = np.uint64(0)
-    shift = 0
+    values, status = varints(raw)
+    out = np.empty(values.size, dtype=np.int64)
     total = np.int64(0)
-    for i in range(raw.size):
-        byte = raw[i]
-        if shift > 63:  # noqa: PLR2004 - an eleventh byte
-            return out[:0], LONG
-        value |= np.uint64(byte & 0x7F) << np.uint64(shift)
-        if byte < 0x80:  # noqa: PLR2004 - a varint's last byte
-            total += np.int64(value >> np.uint64(1)) ^ -np.int64(value & np.uint64(1))
-            out[count] = total
-            count += 1
-            value = np.uint64(0)
-            shift = 0
-        else:
-            shift += 7
-    if shift:
-        return out[:0], CUT
-    return out[:count], OK
+    for i in range(values.size):  # a second pass over values in cache: one decoder
+        value = values[i]
+        total += np.int64(value >> np.uint64(1)) ^ -np.int64(value & np.uint64(1))
+        out[i] = total
+    return out, status
 
 
 @_jit
