@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import email.utils
 import logging
 import math
 import os
@@ -653,6 +652,8 @@ def parse_retry_after(value: str | None) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
+        import email.utils  # noqa: PLC0415 - 17 ms at every command's start, for a rare header
+
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
