@@ -175,6 +175,7 @@ def _light_loads(modules: Sequence[ModuleType]) -> None:
                 and function.__module__ == module.__name__
                 and callable(getattr(cache, "_load_overload", None))
                 and callable(getattr(cache, "_guard_against_spurious_io_errors", None))
+                and "load_overload" not in vars(cache)  # not set here already (a second call)
             ):
                 continue
 
