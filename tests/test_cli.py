@@ -386,6 +386,60 @@ def test_store_commands_load_no_planner(tmp_path: Path) -> None:
         assert done.stderr.splitlines()[-1] == "[]", (args, done.stderr)
 
 
+@pytest.mark.parametrize("thread", [False, True])
+def test_the_command_ends_as_a_normal_exit_would(tmp_path: Path, thread: bool) -> None:
+    """``walks`` skips the interpreter's teardown, and loses nothing a normal exit gives.
+
+    Its stdout reaches a pipe whole (block-buffered: what atexit functions print goes out only
+    with a flush), atexit functions and temporary folders' finalizers run, a non-daemon
+    thread is waited for, and the exit code is the command's.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, pathlib, sys, tempfile, threading, time\n"
+        "out = pathlib.Path(sys.argv[1])\n"
+        "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
+        "atexit.register(print, 'last words')  # stdout, sent only by a flush\n"
+        "kept = tempfile.TemporaryDirectory(dir=out.parent)\n"
+        "(out.parent / 'folder').write_text(kept.name)\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        "    out.write_text('thread done')\n"
+        "if sys.argv[2] == 'thread':\n"
+        "    threading.Thread(target=late).start()\n"
+        "sys.argv = ['walks'] + sys.argv[3:]\n"
+        "from walks.cli import entry_point\n"
+        "entry_point()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("PYTHONUNBUFFERED", None)  # stdout to a pipe is then block-buffered
+    out = tmp_path / "thread.txt"
+    mode = "thread" if thread else "-"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out), mode, "--help"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    normal = subprocess.run(
+        [sys.executable, "-c", "import sys; from walks.cli import run; run(['--help'])"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert normal.stdout.startswith("Usage: walks"), normal.stdout
+    assert done.stdout == normal.stdout + "last words\n"
+    assert done.stderr.splitlines() == ["atexit ran"], done.stderr
+    assert not Path((tmp_path / "folder").read_text()).exists()
+    assert out.exists() == thread
+    bad = subprocess.run(
+        [sys.executable, "-c", code, str(out), mode, "--nope"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2, bad.stderr
+    assert bad.stderr.splitlines()[0].startswith("Error: No such option: --nope")
+    assert bad.stderr.splitlines()[-1] == "atexit ran"
+
+
 def test_public_names_load_on_first_use_and_geocode_stays_the_function() -> None:
     """``import walks`` loads no numpy; ``walks.geocode`` is the function, not its submodule."""
     import subprocess

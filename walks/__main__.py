@@ -1,5 +1,5 @@
 """Run the command-line interface: ``python -m walks``."""
 
-from walks.cli import run
+from walks.cli import entry_point
 
-run()
+entry_point()
