@@ -23,6 +23,11 @@ connection, which the run reports; the warm run, within ``walks.terrain.UNREACHA
 cold one, says the same from the failure the cold run noted in the cache, without asking
 again); ``--no-terrain`` passes ``--no-terrain`` to both commands.
 
+The floor: a process that only imports the libraries every ``walks generate`` loads (numpy,
+scipy's sparse graphs, shapely, gpxpy, typer and its pydantic; ``FLOOR``) is timed in the same
+run and printed first, so that what walks' own work costs stands out from a slow machine or a
+heavier library release.
+
 Python's own bytecode: an installed ``walks`` (and every library it uses) has its modules
 compiled to ``.pyc`` files, by pip at install time or by the first run. So that a machine
 that forbids writing them (``PYTHONDONTWRITEBYTECODE``, as some sandboxes and CI set) does not
@@ -121,6 +126,34 @@ def main() -> None:
         _report(args)
 
 
+#: The libraries every ``walks generate`` loads, imported alone: the floor under its time
+#: (scipy.sparse.csgraph brings scipy.linalg and, through scipy's array-API layer, numpy.f2py;
+#: typer 0.29 builds each option with pydantic). One BLAS thread, as the command sets
+#: (``walks._blas``), and no interpreter teardown, as the command ends.
+FLOOR = "import numpy, scipy.sparse.csgraph, shapely, gpxpy, typer, typer._adapters"
+
+
+def _floor(repeats: int) -> tuple[float, float]:
+    """
+    Time a process that only imports the libraries of ``FLOOR``.
+
+    Parameters
+    ----------
+    repeats
+        How many times.
+
+    Returns
+    -------
+    tuple of float
+        Median wall and CPU seconds.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        # ended as the command ends (``walks.cli.entry_point``): without the teardown
+        argv = [sys.executable, "-c", f"import os, walks._blas; {FLOOR}; os._exit(0)"]
+        runs = [_run(argv, Path(tmp)) for _ in range(repeats + 1)][1:]
+    return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+
+
 def _report(args: argparse.Namespace) -> None:
     """Print the timings of the commands asked for (``main``'s arguments)."""
     compiled = "own bytecode folder" if _ENV else "environment as is"
@@ -130,6 +163,9 @@ def _report(args: argparse.Namespace) -> None:
     if _ENV:  # compile every module the commands load, untimed
         for name in names:
             _measure(name, 1, no_terrain=args.no_terrain)
+    floor_wall, floor_cpu = _floor(args.repeats)
+    print(f"libraries' imports alone: wall {floor_wall:5.2f} s (median)  cpu {floor_cpu:5.2f} s"
+          "  (the floor under every command; FLOOR)")  # fmt: skip
     for name in names:
         result = _measure(name, args.repeats, no_terrain=args.no_terrain)
         warm_target, cold_target = TARGETS[name]
