@@ -14,7 +14,9 @@ Then, in the same run, it measures:
   is used too when it is installed;
 * the import (``walks.store.import_extract``) in a child process: wall and CPU time, OSM
   nodes per CPU second, and peak memory (the child's ``VmHWM``, else ``ru_maxrss``); with numba
-  installed (``walks[fast]``), the import on numpy alone too (``WALKS_JIT=0``);
+  installed (``walks[fast]``), the import on numpy alone too (``WALKS_JIT=0``); osmium reads
+  the region again right before each import, and the ratio of each pair is printed (their
+  median too), which a machine whose speed drifts during the run cannot skew;
 * opening a 2 km² area (graph + cafés + buildings) from the store vs from the file.
 
 Usage: python benchmarks/store_bench.py [--build-dir DIR] [--min-mb 50] [--repeats 3]
@@ -27,6 +29,7 @@ untimed child first (``--as-is``: the environment as it is; see ``_warm_bytecode
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import math
@@ -38,9 +41,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import osmium
 from osmium.osm import mutable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCES = [
@@ -295,7 +302,9 @@ def _osmium_cli(region: Path) -> dict:
     }
 
 
-def _imports(region: Path, repeats: int, rows: dict[str, dict]) -> tempfile.TemporaryDirectory[str]:
+def _imports(
+    region: Path, repeats: int, rows: dict[str, dict], reference: Callable[[], dict]
+) -> tempfile.TemporaryDirectory[str]:
     """
     Import the region ``repeats`` times, each into a new cache; report the median run.
 
@@ -303,22 +312,30 @@ def _imports(region: Path, repeats: int, rows: dict[str, dict]) -> tempfile.Temp
     deleted: a run writing its store while the last one's pages are still being written
     back paid for them (three runs in a row, the stores kept: 5.0, 6.1 and 6.5 CPU-s).
 
+    Right before each import, osmium reads the region (``reference``): the ratio of each such
+    pair is kept, so that the machine's speed, which may change by half within a minute on a
+    shared machine, weighs on both sides of each ratio alike.
+
     Returns
     -------
     tempfile.TemporaryDirectory
         The last run's cache (its store is opened afterwards); the caller cleans it up.
     """
     runs = []
+    ratios = []
     held = None
     for _ in range(repeats):
         if held is not None:
             held.cleanup()
+        beside = reference()
         os.sync()
         held = tempfile.TemporaryDirectory(prefix="walks-store-bench-")
         runs.append(child(IMPORT, str(region), held.name))
+        ratios.append(runs[-1]["cpu_s"] / beside["cpu_s"])
     assert held is not None
     rows["import"] = sorted(runs, key=lambda r: r["cpu_s"])[len(runs) // 2]
     rows["import"]["runs"] = [r["cpu_s"] for r in runs]
+    rows["import"]["ratios"] = ratios
     return held
 
 
@@ -367,7 +384,11 @@ def _run(args: argparse.Namespace) -> None:
         print("(the osmium command-line tool is not installed: pyosmium's reading stands in)")
     if not args.skip_file_read:
         rows["read file (walks, before)"] = child(FILE_READ, str(region))
-    held = _imports(region, args.repeats, rows)
+    if "osmium CLI fileinfo -e" in rows:
+        reference = functools.partial(_osmium_cli, region)
+    else:
+        reference = functools.partial(child, OSMIUM_LOCATIONS, str(region))
+    held = _imports(region, args.repeats, rows, reference)
     cache = held.name
     compiled = importlib.util.find_spec("numba") is not None
     if compiled:  # the numpy decoder alone, as without walks[fast]: for comparison
@@ -391,9 +412,11 @@ def _run(args: argparse.Namespace) -> None:
     imp = rows["import"]
     ref = rows.get("osmium CLI fileinfo -e") or rows["osmium + locations"]
     print("\nratios")
+    pairs = sorted(imp["ratios"])
     print(
         f"  import CPU / osmium reading CPU (with locations): {imp['cpu_s'] / ref['cpu_s']:.2f} "
-        "(target <= 2)"
+        f"(target <= 2); run side by side: median {pairs[len(pairs) // 2]:.2f} of "
+        + ", ".join(f"{r:.2f}" for r in imp["ratios"])
     )
     print(
         f"  import throughput: {nodes / imp['cpu_s'] / 1e6:.2f} M nodes per CPU second "
