@@ -398,7 +398,12 @@ def test_the_command_ends_as_a_normal_exit_would(tmp_path: Path, thread: bool) -
     import sys
 
     code = (
-        "import atexit, pathlib, sys, tempfile, threading, time\n"
+        "import atexit, os, pathlib, sys, tempfile, threading, time\n"
+        "real_exit = os._exit\n"
+        "def marked(code):  # the fast path's end, made visible\n"
+        "    os.write(2, b'fast exit\\n')\n"
+        "    real_exit(code)\n"
+        "os._exit = marked\n"
         "out = pathlib.Path(sys.argv[1])\n"
         "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
         "atexit.register(print, 'last words')  # stdout, sent only by a flush\n"
@@ -428,7 +433,8 @@ def test_the_command_ends_as_a_normal_exit_would(tmp_path: Path, thread: bool) -
     )  # fmt: skip
     assert normal.stdout.startswith("Usage: walks"), normal.stdout
     assert done.stdout == normal.stdout + "last words\n"
-    assert done.stderr.splitlines() == ["atexit ran"], done.stderr
+    ended = ["atexit ran"] if thread else ["atexit ran", "fast exit"]  # a thread: normal exit
+    assert done.stderr.splitlines() == ended, done.stderr
     assert not Path((tmp_path / "folder").read_text()).exists()
     assert out.exists() == thread
     bad = subprocess.run(
@@ -437,7 +443,40 @@ def test_the_command_ends_as_a_normal_exit_would(tmp_path: Path, thread: bool) -
     )  # fmt: skip
     assert bad.returncode == 2, bad.stderr
     assert bad.stderr.splitlines()[0].startswith("Error: No such option: --nope")
-    assert bad.stderr.splitlines()[-1] == "atexit ran"
+    assert bad.stderr.splitlines()[1:] == ended, bad.stderr
+
+
+@pytest.mark.parametrize("host", ["runpy", "cProfile"])
+def test_a_program_running_walks_inside_itself_gets_its_exit_back(host: str) -> None:
+    """Only a process that is the ``walks`` command is ended by it, not a host program.
+
+    ``runpy.run_module`` (as notebooks and tools do) gets the command's ``SystemExit``; a
+    profiler (``python -m cProfile -m walks``) still prints its report after the run.
+    """
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    if host == "runpy":
+        code = (
+            "import runpy, sys\n"
+            "sys.argv = ['walks', '--nope']\n"
+            "try:\n"
+            "    runpy.run_module('walks', run_name='__main__', alter_sys=True)\n"
+            "except SystemExit as end:\n"
+            "    print('the host goes on after', end.code)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=False, env=env)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "the host goes on after 2\n"
+        assert done.stderr.startswith("Error: No such option: --nope"), done.stderr
+    else:
+        done = subprocess.run([sys.executable, "-m", "cProfile", "-m", "walks", "--version"],
+                              capture_output=True, text=True, check=False, env=env)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"walks {__version__}"), done.stdout[:200]
+        assert "function calls" in done.stdout  # the profiler's report
 
 
 def test_public_names_load_on_first_use_and_geocode_stays_the_function() -> None:

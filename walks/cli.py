@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperCommand
@@ -48,6 +48,7 @@ from walks.hours import parse_local_time
 
 if TYPE_CHECKING:
     import datetime as dt
+    import types
     from collections.abc import Callable, Collection, Iterator
 
     from rich.console import Console
@@ -2405,17 +2406,59 @@ def _others_running() -> bool:
     return processes is not None and bool(processes.active_children())
 
 
-def _end_process(code: int) -> None:
+#: The frames of ``python -m walks`` under ``walks/__main__.py`` (runpy's own).
+_RUNPY_MAIN = frozenset({"_run_code", "_run_module_as_main"})
+
+
+def _owns_process(caller: types.FrameType | None) -> bool:
+    """
+    Tell whether the ``walks`` command is the process's own program, which it may end.
+
+    It is when the caller is the top of the main script (the console script, or
+    ``walks/__main__.py`` run by ``python -m walks``) and nothing watches it: no tracer or
+    profiler (a debugger, coverage, cProfile), no ``sys.monitoring`` tool. A program that
+    runs ``walks`` inside itself (``runpy.run_module``, ``python -m cProfile -m walks``,
+    ``pdb``) gets the command's ``SystemExit`` back, as from ``run``.
+
+    Parameters
+    ----------
+    caller
+        The frame that called ``entry_point``.
+
+    Returns
+    -------
+    bool
+        True when ending the process skips nothing but its teardown.
+    """
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return False
+    monitoring = getattr(sys, "monitoring", None)  # Python 3.12 on
+    if monitoring is not None and any(monitoring.get_tool(i) for i in range(6)):
+        return False
+    if caller is None or caller.f_code.co_name != "<module>":
+        return False
+    if caller.f_globals.get("__name__") != "__main__":
+        return False
+    below = caller.f_back
+    while below is not None:
+        if below.f_globals.get("__name__") != "runpy" or below.f_code.co_name not in _RUNPY_MAIN:
+            return False
+        below = below.f_back
+    return True
+
+
+def _end_process(code: int) -> NoReturn:
     """
     End the process with ``code`` once everything a normal exit does for the user is done.
 
     A normal exit then frees every object of every module (numpy, scipy, pydantic …) one by one,
     about 0.1 s of the demo's second, for memory the operating system takes back anyway. Here the
-    ``atexit`` functions run (logging's shutdown, temporary folders' finalizers, coverage …), both
-    streams are flushed, and the process ends. Outputs are already complete on disk: every file
-    is written and closed (``walks._files``) before a command returns. When a thread or child
-    process still runs, or a stream cannot be flushed (a closed pipe), the normal exit runs
-    instead, so that its joins and its report stay as they are.
+    ``atexit`` functions run (logging's shutdown, temporary folders' finalizers, a subprocess's
+    coverage …), both streams are flushed, and the process ends. Outputs are already complete on
+    disk: every file is written and closed (``walks._files``) before a command returns. When a
+    thread or child process still runs, or a stream cannot be flushed (a closed pipe), the normal
+    exit runs instead, so that its joins and its report stay as they are; a Ctrl-C in between
+    ends it normally too, with the command's code.
 
     Parameters
     ----------
@@ -2427,33 +2470,46 @@ def _end_process(code: int) -> None:
     SystemExit
         When the normal exit must run (see above).
     """
-    if threading.current_thread() is not threading.main_thread() or _others_running():
-        raise SystemExit(code)
-    atexit._run_exitfuncs()  # noqa: SLF001 - the atexit functions, as a normal exit runs them
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)  # no public equivalent
     try:
+        if _others_running() or run_exit_functions is None:
+            raise SystemExit(code)
+        run_exit_functions()  # as a normal exit runs them (it then finds none left)
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
+        if _others_running():  # an atexit function started one
+            raise SystemExit(code)
     except (OSError, ValueError):  # a closed pipe or stream: Python's own exit reports it
         raise SystemExit(code) from None
-    if _others_running():  # an atexit function started one
-        raise SystemExit(code)
+    except KeyboardInterrupt:
+        raise SystemExit(code) from None
     os._exit(code)
 
 
-def entry_point() -> None:
+def entry_point() -> NoReturn:
     """
     Run the ``walks`` command and end its process (the console script and ``python -m walks``).
 
-    As ``run``, then the process ends without freeing the interpreter's objects one by one
-    (``_end_process``). Calls from Python use ``run``, which leaves the interpreter as it was.
+    As ``run``; then, when the command is the process's own program (``_owns_process``), the
+    process ends without freeing the interpreter's objects one by one (``_end_process``).
+    Calls from Python use ``run``, which leaves the interpreter as it was.
+
+    Raises
+    ------
+    SystemExit
+        The command's exit, when the process is not the command's alone or must end normally.
     """
+    owns = threading.current_thread() is threading.main_thread()
+    owns = owns and _owns_process(sys._getframe(1))  # noqa: SLF001 - the caller's frame
     try:
         run()
     except SystemExit as end:
-        if end.code is not None and not isinstance(end.code, int):
+        if not owns or (end.code is not None and not isinstance(end.code, int)):
             raise
         _end_process(end.code or 0)
+    if not owns:
+        raise SystemExit(0)
     _end_process(0)
 
 
