@@ -446,6 +446,48 @@ def test_the_command_ends_as_a_normal_exit_would(tmp_path: Path, thread: bool) -
     assert bad.stderr.splitlines()[1:] == ended, bad.stderr
 
 
+@pytest.mark.parametrize(
+    "args", [["--help"], ["cache"], ["stops", "--json", "--no-terrain"]], ids=str
+)
+def test_an_output_stream_that_fails_ends_the_run_with_one_line(
+    args: list[str], cache_dir: Path
+) -> None:
+    """stdout to a closed pipe ends the run quietly, to a full device with one line; exit 1.
+
+    Help and listings are written by typer, ``stops --json`` by a command body: neither may
+    show a traceback or call the failure a bug of walks.
+    """
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "WALKS_CACHE_DIR": str(cache_dir)}  # fmt: skip
+    env.pop("PYTHONUNBUFFERED", None)
+    argv = [sys.executable, "-m", "walks", "-q", *args]
+    reader, writer = os.pipe()
+    os.close(reader)  # nobody reads: every write fails with EPIPE
+    try:
+        closed = subprocess.run(argv, stdout=writer, stderr=subprocess.PIPE, text=True,
+                                check=False, env=env)  # fmt: skip
+    finally:
+        os.close(writer)
+    assert closed.returncode == 1, closed.stderr
+    assert "Traceback" not in closed.stderr
+    assert "Error" not in closed.stderr, closed.stderr  # the reader chose to stop reading
+    with Path("/dev/full").open("w") as full:
+        failed = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True,
+                                check=False, env=env)  # fmt: skip
+    assert failed.returncode == 1, failed.stderr
+    assert "Traceback" not in failed.stderr
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("Error")]
+    assert errors == [
+        "Error: cannot write to the standard output (No space left on device): send it to a "
+        "place with room, or ask for files instead (--json FILE, --geojson FILE)"
+    ], failed.stderr
+
+
 @pytest.mark.parametrize("host", ["runpy", "cProfile"])
 def test_a_program_running_walks_inside_itself_gets_its_exit_back(host: str) -> None:
     """Only a process that is the ``walks`` command is ended by it, not a host program.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -225,11 +226,28 @@ def _reporting(timeout_s: float | None = None) -> Iterator[None]:
         raise typer.Exit(130) from err
     except (typer.Exit, TyperException):
         raise  # bad arguments (exit 2) and deliberate exits are typer's to report
+    except OSError as err:
+        code = _output_failed(err)
+        if code is None:
+            _unexpected(err)
+        raise typer.Exit(1 if code is None else code) from err
     except Exception as err:  # a bug of ours: still one line, the traceback under -v
-        log.debug("unexpected error", exc_info=True)
-        _error(f"unexpected {type(err).__name__}: {err} (a bug in walks: please report it; "
-               "-v shows the details)")  # fmt: skip
+        _unexpected(err)
         raise typer.Exit(1) from err
+
+
+def _unexpected(err: Exception) -> None:
+    """
+    Report an error walks did not expect: one line, the traceback under ``-v``.
+
+    Parameters
+    ----------
+    err
+        The error.
+    """
+    log.debug("unexpected error", exc_info=err)
+    _error(f"unexpected {type(err).__name__}: {err} (a bug in walks: please report it; "
+           "-v shows the details)")  # fmt: skip
 
 
 class _Terminated(KeyboardInterrupt):
@@ -292,6 +310,47 @@ def _error(message: str) -> None:
         The message.
     """
     typer.echo(f"Error: {visible(' '.join(message.split()), one_line=True)}", err=True)
+
+
+#: Errors of a write to the terminal, a pipe or a redirected stream (no file name).
+_STREAM_ERRNOS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
+
+
+def _output_failed(err: OSError) -> int | None:
+    """
+    Report a standard output or error that cannot be written, once, and give the exit code.
+
+    A reader that went away (``walks stops --json | head``, a closed pipe) ends the run
+    quietly with 1, as click ends it when help or usage text meets a closed pipe; a full disk
+    or another failing device gets one ``Error: …`` line and 1. Either way the rest of the
+    output goes to ``os.devnull``, so that Python's exit does not report the same failure
+    again.
+
+    Parameters
+    ----------
+    err
+        The error.
+
+    Returns
+    -------
+    int or None
+        The exit code, or None when the error is not a stream's (it names a file, or is of
+        another kind).
+    """
+    if err.filename is not None or err.errno not in _STREAM_ERRNOS:
+        return None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, sys.stdout.fileno())
+        os.close(quiet)
+    if err.errno == errno.EPIPE:
+        return 1
+    with contextlib.suppress(OSError, ValueError):
+        _error(
+            f"cannot write to the standard output ({err.strerror}): send it to a place "
+            "with room, or ask for files instead (--json FILE, --geojson FILE)"
+        )
+    return 1
 
 
 def _visible_record(record: logging.LogRecord) -> bool:
@@ -2456,9 +2515,9 @@ def _end_process(code: int) -> NoReturn:
     ``atexit`` functions run (logging's shutdown, temporary folders' finalizers, a subprocess's
     coverage …), both streams are flushed, and the process ends. Outputs are already complete on
     disk: every file is written and closed (``walks._files``) before a command returns. When a
-    thread or child process still runs, or a stream cannot be flushed (a closed pipe), the normal
-    exit runs instead, so that its joins and its report stay as they are; a Ctrl-C in between
-    ends it normally too, with the command's code.
+    thread or child process still runs, the normal exit runs instead, so that its joins stay as
+    they are; so it does after a stream that cannot be flushed (reported by ``_output_failed``)
+    and after a Ctrl-C in between (with the command's code).
 
     Parameters
     ----------
@@ -2480,9 +2539,10 @@ def _end_process(code: int) -> NoReturn:
                 stream.flush()
         if _others_running():  # an atexit function started one
             raise SystemExit(code)
-    except (OSError, ValueError):  # a closed pipe or stream: Python's own exit reports it
-        raise SystemExit(code) from None
-    except KeyboardInterrupt:
+    except OSError as err:  # a closed pipe, a full disk: reported once, then the normal exit
+        failed = _output_failed(err)
+        raise SystemExit(code if failed is None else failed) from None
+    except (ValueError, KeyboardInterrupt):  # a closed stream; a Ctrl-C after the run
         raise SystemExit(code) from None
     os._exit(code)
 
@@ -2542,6 +2602,11 @@ def run(args: list[str] | None = None) -> None:
     except TyperException as err:  # click's usage errors (ours are reported by _reporting)
         _error(_usage_line(err, given, getattr(command, "commands", {})))
         sys.exit(int(getattr(err, "exit_code", 2)))
+    except OSError as err:  # writing help, a listing or a file's name to a stream that failed
+        code = _output_failed(err)
+        if code is None:
+            _unexpected(err)
+        sys.exit(1 if code is None else code)
     finally:
         for sig, handler in replaced.items():
             if handler is not None:  # None: set outside Python, cannot be put back
