@@ -483,8 +483,9 @@ def test_an_output_stream_that_fails_ends_the_run_with_one_line(
     assert "Traceback" not in failed.stderr
     errors = [line for line in failed.stderr.splitlines() if line.startswith("Error")]
     assert errors == [
-        "Error: cannot write to the standard output (No space left on device): send it to a "
-        "place with room, or ask for files instead (--json FILE, --geojson FILE)"
+        "Error: cannot write the output (No space left on device): make room where it goes "
+        "(the files asked for, the cache folder, or where the standard output is sent) or "
+        "send it elsewhere"
     ], failed.stderr
 
 

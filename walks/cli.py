@@ -322,9 +322,10 @@ def _output_failed(err: OSError) -> int | None:
 
     A reader that went away (``walks stops --json | head``, a closed pipe) ends the run
     quietly with 1, as click ends it when help or usage text meets a closed pipe; a full disk
-    or another failing device gets one ``Error: …`` line and 1. Either way the rest of the
-    output goes to ``os.devnull``, so that Python's exit does not report the same failure
-    again.
+    or another failing device gets one ``Error: …`` line and 1 (such an error names no file:
+    it may be the standard output's, or a write to a file already open). Either way the rest
+    of the standard output goes to ``os.devnull``, so that Python's exit does not report the
+    same failure again.
 
     Parameters
     ----------
@@ -334,8 +335,7 @@ def _output_failed(err: OSError) -> int | None:
     Returns
     -------
     int or None
-        The exit code, or None when the error is not a stream's (it names a file, or is of
-        another kind).
+        The exit code, or None for another error (one naming a file, or of another kind).
     """
     if err.filename is not None or err.errno not in _STREAM_ERRNOS:
         return None
@@ -345,10 +345,11 @@ def _output_failed(err: OSError) -> int | None:
         os.close(quiet)
     if err.errno == errno.EPIPE:
         return 1
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError):  # (the error may be stderr's own)
         _error(
-            f"cannot write to the standard output ({err.strerror}): send it to a place "
-            "with room, or ask for files instead (--json FILE, --geojson FILE)"
+            f"cannot write the output ({err.strerror}): make room where it goes (the files "
+            "asked for, the cache folder, or where the standard output is sent) or send it "
+            "elsewhere"
         )
     return 1
 
