@@ -128,9 +128,9 @@ def main() -> None:
 
 #: The libraries every ``walks generate`` loads, imported alone: the floor under its time
 #: (scipy.sparse.csgraph brings scipy.linalg and, through scipy's array-API layer, numpy.f2py;
-#: typer 0.29 builds each option with pydantic). One BLAS thread, as the command sets
-#: (``walks._blas``), and no interpreter teardown, as the command ends.
-FLOOR = "import numpy, scipy.sparse.csgraph, shapely, gpxpy, typer, typer._adapters"
+#: typer 0.29 builds each option with pydantic's ``TypeAdapter``). One BLAS thread, as the
+#: command sets (``walks._blas``), and no interpreter teardown, as the command ends.
+FLOOR = "import numpy, scipy.sparse.csgraph, shapely, gpxpy, typer, pydantic; pydantic.TypeAdapter"
 
 
 def _floor(repeats: int) -> tuple[float, float]:
