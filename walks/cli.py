@@ -1892,6 +1892,25 @@ def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
                     "state": "unreadable", "path": str(where)}  # fmt: skip
         return {"osm_file": str(osm_file.resolve()), "present": False, "current": False,
                 "state": "none"}  # fmt: skip
+    return _info_record(info, osm_file)
+
+
+def _info_record(info: Any, osm_file: Path) -> dict[str, Any]:  # noqa: ANN401 - a StoreInfo
+    """
+    Describe a region store, as read or as just built, as a JSON record (``_store_record``).
+
+    Parameters
+    ----------
+    info
+        The store's ``walks.store.StoreInfo``.
+    osm_file
+        The extract it was built from.
+
+    Returns
+    -------
+    dict
+        Its path, size, counts, import date and whether it is current.
+    """
     return {
         "osm_file": info.osm_file,
         "present": True,
@@ -2077,7 +2096,8 @@ def import_command(
                 "from it; check the file is complete (download it again) and covers streets"
             )
         record = {
-            **_store_record(osm_file, folder),
+            # the store as built: another process may clear or replace it at once
+            **_info_record(info, osm_file),
             "seconds": round(seconds, 2),
             "cpu_seconds": round(time.process_time() - cpu, 2),
             "warnings": warnings,
