@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     from walks.api import GeneratedWalks
     from walks.loader import LoadedGraph
+    from walks.store import StoreInfo
     from walks.types import Area
 
 app = typer.Typer(
@@ -227,10 +228,9 @@ def _reporting(timeout_s: float | None = None) -> Iterator[None]:
     except (typer.Exit, TyperException):
         raise  # bad arguments (exit 2) and deliberate exits are typer's to report
     except OSError as err:
-        code = _output_failed(err)
-        if code is None:
+        if not _output_failed(err):
             _unexpected(err)
-        raise typer.Exit(1 if code is None else code) from err
+        raise typer.Exit(1) from err
     except Exception as err:  # a bug of ours: still one line, the traceback under -v
         _unexpected(err)
         raise typer.Exit(1) from err
@@ -316,9 +316,9 @@ def _error(message: str) -> None:
 _STREAM_ERRNOS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
 
 
-def _output_failed(err: OSError) -> int | None:
+def _output_failed(err: OSError) -> bool:
     """
-    Report a standard output or error that cannot be written, once, and give the exit code.
+    Report a standard output or error that cannot be written, once (the run then exits with 1).
 
     A reader that went away (``walks stops --json | head``, a closed pipe) ends the run
     quietly with 1, as click ends it when help or usage text meets a closed pipe; a full disk
@@ -334,24 +334,24 @@ def _output_failed(err: OSError) -> int | None:
 
     Returns
     -------
-    int or None
-        The exit code, or None for another error (one naming a file, or of another kind).
+    bool
+        False for another error (one naming a file, or of another kind): not reported.
     """
     if err.filename is not None or err.errno not in _STREAM_ERRNOS:
-        return None
+        return False
     with contextlib.suppress(OSError, ValueError, AttributeError):
         quiet = os.open(os.devnull, os.O_WRONLY)
         os.dup2(quiet, sys.stdout.fileno())
         os.close(quiet)
     if err.errno == errno.EPIPE:
-        return 1
+        return True
     with contextlib.suppress(OSError, ValueError):  # (the error may be stderr's own)
         _error(
             f"cannot write the output ({err.strerror}): make room where it goes (the files "
             "asked for, the cache folder, or where the standard output is sent) or send it "
             "elsewhere"
         )
-    return 1
+    return True
 
 
 def _visible_record(record: logging.LogRecord) -> bool:
@@ -1836,7 +1836,7 @@ _STATE_TEXT = {
 }
 
 
-def _store_state(info: Any, source: Path) -> str:  # noqa: ANN401 - a walks.store.StoreInfo
+def _store_state(info: StoreInfo, source: Path) -> str:
     """
     Say why a store is current or not.
 
@@ -1895,7 +1895,7 @@ def _store_record(osm_file: Path, cache_dir: Path) -> dict[str, Any]:
     return _info_record(info, osm_file)
 
 
-def _info_record(info: Any, osm_file: Path) -> dict[str, Any]:  # noqa: ANN401 - a StoreInfo
+def _info_record(info: StoreInfo, osm_file: Path) -> dict[str, Any]:
     """
     Describe a region store, as read or as just built, as a JSON record (``_store_record``).
 
@@ -2561,8 +2561,7 @@ def _end_process(code: int) -> NoReturn:
         if _others_running():  # an atexit function started one
             raise SystemExit(code)
     except OSError as err:  # a closed pipe, a full disk: reported once, then the normal exit
-        failed = _output_failed(err)
-        raise SystemExit(code if failed is None else failed) from None
+        raise SystemExit(1 if _output_failed(err) else code) from None
     except (ValueError, KeyboardInterrupt):  # a closed stream; a Ctrl-C after the run
         raise SystemExit(code) from None
     os._exit(code)
@@ -2624,10 +2623,9 @@ def run(args: list[str] | None = None) -> None:
         _error(_usage_line(err, given, getattr(command, "commands", {})))
         sys.exit(int(getattr(err, "exit_code", 2)))
     except OSError as err:  # writing help, a listing or a file's name to a stream that failed
-        code = _output_failed(err)
-        if code is None:
+        if not _output_failed(err):
             _unexpected(err)
-        sys.exit(1 if code is None else code)
+        sys.exit(1)
     finally:
         for sig, handler in replaced.items():
             if handler is not None:  # None: set outside Python, cannot be put back
